@@ -1,0 +1,84 @@
+"""Named scenarios of MODEL.md section 7. Each override carries a one-line reason.
+
+``make_params("war")`` returns the frozen parameters; ``make_params("war", {"identification": 0.9})``
+applies overrides (a YAML mapping works the same way, see :func:`params_from_mapping`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from envs.params import N_PHASES, AllianceParams
+
+TIMELINE_STEPS = 44  # 2014Q1..2024Q4
+# Section 7: phase by date, t = 0 is 2014Q1.
+CALENDAR = (0,) * 26 + (1,) * 6 + (2,) * 5 + (3,) * 1 + (4,) * 6
+assert len(CALENDAR) == TIMELINE_STEPS
+
+
+def _timeline() -> AllianceParams:
+    # 2014Q1: hedging era, low threat, high autonomy, trusted patron, West partly open, no far arc.
+    return AllianceParams(name="timeline", horizon=TIMELINE_STEPS, start=(0, 1, 4, 3, 1, 0),
+                          finite_horizon=True)
+
+
+def _phase(phase: int) -> AllianceParams:
+    # One phase held fixed (h = 0): 80-step training episodes, start (T2, A4, R3, W1, X0).
+    return AllianceParams(name=f"phase{phase}", hazard=(0.0,) * N_PHASES, horizon=80,
+                          start=(phase, 2, 4, 3, 1, 0))
+
+
+def _war_variant(name: str, **overrides: Any) -> AllianceParams:
+    return _phase(4).with_overrides(overrides, name=name)
+
+
+SCENARIOS: dict[str, Any] = {
+    "timeline": _timeline,
+    # The same 44 quarters, phases by date (section 7).
+    "calendar": lambda: _timeline().with_overrides({"calendar": CALENDAR}, name="calendar"),
+    **{f"phase{i}": (lambda i=i: _phase(i)) for i in range(N_PHASES)},
+    # `war` is the protracted war (phase 4) held fixed.
+    "war": lambda: _phase(4).with_overrides({}, name="war"),
+    # Alternatives open: the West does not lock the state out, and no W shock.
+    "alt_open": lambda: _war_variant("alt_open", lockout=1.0, west_shock=0.0),
+    # Low threat: the threat target of the hedging era in every phase.
+    "low_threat": lambda: _war_variant("low_threat", tau=0.8),
+    # Strong identification with the alliance.
+    "high_id": lambda: _war_variant("high_id", identification=0.9),
+    # No identification with the alliance.
+    "low_id": lambda: _war_variant("low_id", identification=0.0),
+    # A strong small state (own power c = .9).
+    "strong": lambda: _war_variant("strong", power=0.9),
+    # No mediation opening in any phase.
+    "no_mediation": lambda: _war_variant("no_mediation", mediation=0.0),
+}
+
+
+def scenario_names() -> list[str]:
+    return list(SCENARIOS)
+
+
+def make_params(scenario: str | AllianceParams = "war", overrides: Mapping[str, Any] | None = None) -> AllianceParams:
+    """Parameters of a named scenario, with optional overrides. Unknown names raise ``ValueError``."""
+    if isinstance(scenario, AllianceParams):
+        base = scenario
+    elif isinstance(scenario, str) and scenario in SCENARIOS:
+        base = SCENARIOS[scenario]()
+    else:
+        raise ValueError(f"scenario={scenario!r} is not allowed: one of {', '.join(SCENARIOS)}")
+    if overrides:
+        return base.with_overrides(dict(overrides))
+    return base
+
+
+def params_from_mapping(mapping: Mapping[str, Any]) -> AllianceParams:
+    """A scenario from a YAML-style mapping: ``{"scenario": "war", "overrides": {...}}`` or
+    ``{"scenario": "war", "identification": 0.9, ...}``."""
+    if not isinstance(mapping, Mapping):
+        raise ValueError(f"scenario mapping={mapping!r} is not allowed: a mapping with a 'scenario' key")
+    data = dict(mapping)
+    name = data.pop("scenario", "war")
+    overrides = dict(data.pop("overrides", None) or {})
+    overrides.update(data)
+    return make_params(name, overrides)

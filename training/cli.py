@@ -1,0 +1,70 @@
+"""The ``alliance`` command line: one subcommand per module, dispatched here.
+
+Each subcommand lives in ``training/cmd_<name>.py`` and exposes ``HELP`` (one line),
+``EXAMPLES`` (text shown under ``--help``), ``add_arguments(parser)`` and ``run(args) -> int``.
+Heavy imports (torch, SB3, ray) belong inside ``run`` so that ``alliance --help`` stays fast.
+
+A user's mistake (``ValueError``, a missing or unreadable file) ends in one line on stderr and exit
+code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+SUBCOMMANDS = ("solve", "train", "evaluate", "benchmark", "study")
+
+EXAMPLES = """examples:
+  alliance solve war                      exact optimum, its archetype, baselines' share of V*
+  alliance train configs/ppo_war.yaml     train PPO on the protracted-war scenario
+  alliance evaluate baseline:limited --scenario war
+  alliance study configs/quick.yaml       the quick study (what `make run` runs)
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="alliance", description="alliance-gym: a small state in an asymmetric alliance.",
+                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"training.cmd_{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"training.cmd_{name}":
+                raise
+            continue
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP, epilog=module.EXAMPLES,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except (ValueError, OSError) as exc:
+        print(f"alliance {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"alliance {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
