@@ -1,0 +1,22 @@
+"""Deciders behind one interface (SB3's ``predict``): the baselines of MODEL.md section 8, the
+exact optimum of section 10, any trained model; their exact and Monte Carlo evaluation and the
+archetype labels of section 9.
+
+    from agents import make_policy, evaluate_policy, solve
+    p = make_params("war")
+    solve(p).value                                  # V*(s0)
+    evaluate_policy(make_policy("baseline:limited", p), p).share
+"""
+
+from agents.archetypes import ArchetypeStats, label, stats_from_episodes, stats_from_occupancy
+from agents.baselines import baseline_names, make_policy, policy_names
+from agents.exact_eval import ExactResult, evaluate_policy, evaluate_table, optimal_policy
+from agents.monte_carlo import RolloutResult, rollout_returns
+from agents.policy import Policy, TablePolicy, policy_table
+from agents.solver import Solution, solve
+
+__all__ = [
+    "ArchetypeStats", "ExactResult", "Policy", "RolloutResult", "Solution", "TablePolicy", "baseline_names",
+    "evaluate_policy", "evaluate_table", "label", "make_policy", "optimal_policy", "policy_names", "policy_table",
+    "rollout_returns", "solve", "stats_from_episodes", "stats_from_occupancy",
+]

@@ -1,0 +1,113 @@
+"""Steps per second of the alliance envs beside Gymnasium's CartPole-v1 (the reference).
+
+    .venv/bin/python benchmarks/env_speed.py [--steps 200000] [--scenario war]
+
+Single env: both through ``gym.make``, the same number of steps, random actions drawn before the
+clock starts (action sampling is not timed), ``reset`` on episode end included; the two are
+measured alternately and the best of each is kept, so both see the same machine load. Vector env:
+``AllianceVectorEnv`` at N = 1, 256, 4096 (``gym.make_vec(..., "vector_entry_point")``), beside
+``CartPoleVectorEnv`` at the same N. Goals: single-env ratio alliance / CartPole >= 1.0;
+vector env >= 10M steps/s at N = 4096. A script, not a test: timings depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import gymnasium as gym
+import numpy as np
+
+import envs  # noqa: F401  (registers SmallStateAlliance-v0)
+
+ALLIANCE_ID = "SmallStateAlliance-v0"
+
+
+def single_env_rate(env_id: str, actions: list, **kwargs) -> float:
+    env = gym.make(env_id, **kwargs)
+    env.reset(seed=0)
+    step, reset = env.step, env.reset
+    start = time.perf_counter()
+    for a in actions:
+        _, _, terminated, truncated, _ = step(a)
+        if terminated or truncated:
+            reset()
+    return len(actions) / (time.perf_counter() - start)
+
+
+def vector_env_rate(env_id: str, num_envs: int, total_steps: int, actions: np.ndarray, **kwargs) -> float:
+    venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+    venv.reset(seed=0)
+    calls = max(total_steps // num_envs, 20)
+    step = venv.step
+    for i in range(5):  # warm-up: tables built, caches filled
+        step(actions[i % len(actions)])
+    start = time.perf_counter()
+    for i in range(calls):
+        step(actions[i % len(actions)])
+    return calls * num_envs / (time.perf_counter() - start)
+
+
+def best_of_interleaved(fn_a, fn_b, repeats: int) -> tuple[float, float]:
+    """Best rate of each over ``repeats`` alternating runs, so both see the same machine load."""
+    a, b = [], []
+    for _ in range(repeats):
+        a.append(fn_a())
+        b.append(fn_b())
+    return max(a), max(b)
+
+
+def load_average() -> str:
+    try:
+        return " ".join(open("/proc/loadavg").read().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200_000, help="single-env steps per measurement")
+    parser.add_argument("--vector-steps", type=int, default=4_000_000, help="env steps per vector measurement")
+    parser.add_argument("--scenario", default="war", help="alliance scenario")
+    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    # same number of steps, actions pre-sampled in each env's own action format
+    alliance_actions = list(rng.integers(0, [4, 2, 3, 4], size=(args.steps, 4)))
+    cartpole_actions = rng.integers(0, 2, size=args.steps).tolist()
+    gym.make(ALLIANCE_ID, scenario=args.scenario).reset(seed=0)  # build the tables outside the clock
+
+    load_before = load_average()
+    alliance, cartpole = best_of_interleaved(
+        lambda: single_env_rate(ALLIANCE_ID, alliance_actions, scenario=args.scenario),
+        lambda: single_env_rate("CartPole-v1", cartpole_actions), args.repeats)
+
+    print(f"python {platform.python_version()}, gymnasium {gym.__version__}, numpy {np.__version__}, "
+          f"{platform.machine()}, {os.cpu_count()} cores; best of {args.repeats} interleaved runs; "
+          f"load average at start {load_before}")
+    print(f"\nSingle env through gym.make, {args.steps:,} steps (random actions pre-sampled)")
+    print(f"{'env':<34}{'steps/s':>14}{'us/step':>10}")
+    print(f"{'SmallStateAlliance-v0 (' + args.scenario + ')':<34}{alliance:>14,.0f}{1e6 / alliance:>10.2f}")
+    print(f"{'CartPole-v1 (reference)':<34}{cartpole:>14,.0f}{1e6 / cartpole:>10.2f}")
+    print(f"ratio alliance / CartPole: {alliance / cartpole:.2f}  (goal >= 1.0)")
+
+    print(f"\nVector env (vector_entry_point), ~{args.vector_steps:,} env steps per measurement")
+    print(f"{'N':>6}{'AllianceVectorEnv':>22}{'CartPoleVectorEnv':>22}{'ratio':>8}")
+    for n in (1, 256, 4096):
+        total = min(args.vector_steps, 100_000) if n == 1 else args.vector_steps
+        a_act = rng.integers(0, [4, 2, 3, 4], size=(16, n, 4))
+        c_act = rng.integers(0, 2, size=(16, n))
+        a_rate, c_rate = best_of_interleaved(
+            lambda n=n, total=total, a_act=a_act: vector_env_rate(ALLIANCE_ID, n, total, a_act, scenario=args.scenario),
+            lambda n=n, total=total, c_act=c_act: vector_env_rate("CartPole-v1", n, total, c_act), args.repeats)
+        print(f"{n:>6}{a_rate:>22,.0f}{c_rate:>22,.0f}{a_rate / c_rate:>8.2f}")
+    print("goal: AllianceVectorEnv >= 10,000,000 steps/s at N = 4096")
+    print(f"load average at end {load_average()} (other processes on the machine slow every figure)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""PPO training speed on the alliance env beside PPO on CartPole-v1, in one run.
+
+Both use the hyperparameters and ``n_envs`` of ``configs/ppo_war.yaml`` (so the same rollout
+size, minibatches and epochs), one torch thread, ``VecMonitor`` over the vector env, and time
+``model.learn`` alone (no evaluation or checkpoint callbacks). The alliance env is the project's
+batched ``AllianceSB3VecEnv``; CartPole is SB3's ``DummyVecEnv`` of ``gym.make("CartPole-v1")``.
+The figure is the best of ``--repeats`` timings (the machine is shared). Goal: ratio >= 0.9.
+
+A third line, for reference, trains PPO on the same env with the flattened ``Discrete(96)``
+actions: SB3's ``MultiDiscrete`` distribution (four categoricals, each built, sampled and scored
+separately) costs more per update than CartPole's single categorical, and this line shows how much
+of the gap is that rather than the env.
+
+    .venv/bin/python benchmarks/train_speed.py [--steps 65536] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def steps_per_second(make_env, cfg, steps: int, repeats: int) -> float:
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from training.config import sb3_kwargs
+
+    best = 0.0
+    for rep in range(repeats):
+        env = VecMonitor(make_env())
+        model = PPO(cfg.policy, env, seed=rep, device="cpu", verbose=0, **sb3_kwargs(cfg))
+        clock = time.perf_counter()
+        model.learn(steps)
+        best = max(best, model.num_timesteps / (time.perf_counter() - clock))
+        env.close()
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(REPO / "configs" / "ppo_war.yaml"))
+    parser.add_argument("--steps", type=int, default=65_536)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    import gymnasium as gym
+    import torch
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from envs.sb3_vec_env import AllianceSB3VecEnv
+    from training.config import load_config
+
+    torch.set_num_threads(1)
+    cfg = load_config(args.config)
+    n = cfg.n_envs
+    alliance = steps_per_second(lambda: AllianceSB3VecEnv(n, scenario=cfg.env.scenario, seed=0), cfg,
+                                args.steps, args.repeats)
+    flat = steps_per_second(lambda: AllianceSB3VecEnv(n, scenario=cfg.env.scenario, flatten_actions=True, seed=0),
+                            cfg, args.steps, args.repeats)
+    cartpole = steps_per_second(lambda: DummyVecEnv([lambda: gym.make("CartPole-v1")] * n), cfg,
+                                args.steps, args.repeats)
+    h = cfg.hyperparams
+    print(f"PPO, {n} envs, n_steps={h.get('n_steps')}, batch_size={h.get('batch_size')}, "
+          f"n_epochs={h.get('n_epochs')}, net_arch={h.get('policy_kwargs', {}).get('net_arch')}, "
+          f"{args.steps} steps, best of {args.repeats}, 1 torch thread")
+    print(f"alliance ({cfg.env.scenario}, AllianceSB3VecEnv): {alliance:10,.0f} steps/s")
+    print(f"CartPole-v1 (DummyVecEnv):            {cartpole:10,.0f} steps/s")
+    print(f"ratio alliance / CartPole:            {alliance / cartpole:10.2f}  (goal >= 0.9)")
+    print(f"for reference, alliance with Discrete(96) actions: {flat:,.0f} steps/s, "
+          f"ratio {flat / cartpole:.2f} to CartPole")
+
+
+if __name__ == "__main__":
+    main()

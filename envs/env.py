@@ -1,0 +1,421 @@
+"""The single Gymnasium environment of the alliance model (MODEL.md sections 2-7).
+
+The dynamics are not written here: every probability, reward, phase event and entry shock comes
+from :mod:`envs.model` through the tables of :mod:`envs.tables` (built once per parameter set).
+One step of this env is ``TransitionTables.step`` specialised to a single state: it draws the same
+eight uniforms per step from ``np_random`` (``envs.model.N_UNIFORMS``), compares them with the
+same table entries in the same way, and applies the entry shock through a table made by
+``model.apply_entry_shock``. It returns exactly what ``TransitionTables.step`` returns for those
+uniforms (tests/test_env_step.py checks this on every scenario); it exists because one call of the
+array path costs about four CartPole steps, and this one costs less than one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces as gym_spaces
+from gymnasium.error import ResetNeeded
+
+from envs import model
+from envs.params import N_PHASES, PHASE_NAMES, AllianceParams
+from envs.scenarios import make_params
+from envs.spaces import (
+    ACTION_NVEC,
+    ALL_ACTIONS,
+    ALL_STATES,
+    N_ACTIONS,
+    N_STATES,
+    ONE_HOT_SIZE,
+    STATE_LEVELS,
+    STATE_VARS,
+    check_state,
+    describe_action,
+    encode_states,
+    observation_size,
+    observe,
+    one_hot,
+)
+from envs.tables import TransitionTables, build_tables
+
+# Reward terms reported in ``info`` (MODEL.md section 6), keys of ``envs.model.reward_terms``.
+INFO_TERMS = ("security", "autonomy", "economy", "identity_bonus", "troop_cost", "basing_cost",
+              "diplomacy_cost")
+EVENT_KEYS = ("mediated", "phase_changed", "threat_floor", "west_reset")
+FIRST_QUARTER = (2014, 1)  # t = 0 of the timeline and calendar scenarios (MODEL.md section 7)
+ACTION_ALLOWED = "four integers (m, k, g, d) with m in 0..3, k in 0..1, g in 0..2, d in 0..3"
+
+
+# --------------------------------------------------------------------------- shared helpers
+def short_repr(value: Any, limit: int = 80) -> str:
+    """A one-line, bounded ``repr`` for error messages."""
+    text = re.sub(r"\s+", " ", repr(value))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def resolve_params(scenario: str = "war", params: AllianceParams | None = None,
+                   overrides: dict | None = None) -> AllianceParams:
+    """``params`` if given (``scenario`` is then ignored), else the named scenario; overrides on top."""
+    if params is not None:
+        if not isinstance(params, AllianceParams):
+            raise ValueError(f"params={short_repr(params)} is not allowed: an AllianceParams or None")
+        return params.with_overrides(dict(overrides)) if overrides else params
+    return make_params(scenario, overrides)
+
+
+def check_num_envs(num_envs: Any) -> int:
+    if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
+        raise ValueError(f"num_envs={short_repr(num_envs)} is not allowed: an integer >= 1")
+    return int(num_envs)
+
+
+def parse_reset_options(options: dict | None) -> tuple[Any, Any]:
+    """Checks ``options`` of ``reset``: only the keys ``state`` and ``t``. Returns them raw (or None)."""
+    if options is None:
+        return None, None
+    if not isinstance(options, dict):
+        raise ValueError(f"options={short_repr(options)} is not allowed: a dict with keys 'state' and/or 't'")
+    unknown = sorted(set(options) - {"state", "t"})
+    if unknown:
+        raise ValueError(f"options key {unknown[0]!r} is not allowed: the keys are 'state' and 't'")
+    return options.get("state"), options.get("t")
+
+
+def check_t(t: Any, horizon: int, name: str = "options.t") -> int:
+    ok = isinstance(t, int | np.integer) and not isinstance(t, bool)
+    if not ok or not 0 <= int(t) < horizon:
+        raise ValueError(f"{name}={short_repr(t)} is not allowed: an integer in 0..{horizon - 1} (t < horizon)")
+    return int(t)
+
+
+def quarter_label(t: int, params: AllianceParams) -> str:
+    """``2014Q1`` + t for the timeline and calendar scenarios, ``t=NN`` for stationary ones."""
+    if not params.finite_horizon:
+        return f"t={t:02d}"
+    q = FIRST_QUARTER[1] - 1 + t
+    return f"{FIRST_QUARTER[0] + q // 4}Q{q % 4 + 1}"
+
+
+def state_words(state: tuple[int, ...]) -> str:
+    ph, T, A, R, W, X = state
+    return f"P{ph} {PHASE_NAMES[ph]}: T{T} A{A} R{R} W{W} X{X}"
+
+
+def render_line(t: int, params: AllianceParams, state: tuple[int, ...],
+                last: tuple[tuple[int, ...], int, float] | None) -> str:
+    """One readable line for the quarter just played (or the start state after ``reset``):
+    date, phase, state, the action in words, its reward, and the state reached."""
+    if last is None:
+        return f"{quarter_label(t, params)} | {state_words(state)} | start"
+    prev, action_index, rew = last
+    act = tuple(int(v) for v in ALL_ACTIONS[action_index])
+    return (f"{quarter_label(t - 1, params)} | {state_words(prev)} | a={act} {describe_action(act)} | "
+            f"r={rew:+.4f} | -> {state_words(state)}")
+
+
+@lru_cache(maxsize=8)
+def observation_table(time_in_observation: bool, horizon: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The observation of every flat state index (the one-hot of ``envs.spaces``; a last column
+    of zeros when the observation carries time) and ``t / horizon`` for t = 0..horizon."""
+    table = one_hot(ALL_STATES)
+    frac = None
+    if time_in_observation:
+        ts = np.arange(horizon + 1)
+        frac = observe(np.zeros((horizon + 1, 6), dtype=np.int64), ts, horizon)[:, ONE_HOT_SIZE].copy()
+        table = np.concatenate([table, np.zeros((N_STATES, 1), dtype=np.float32)], axis=1)
+    table.setflags(write=False)
+    if frac is not None:
+        frac.setflags(write=False)
+    return table, frac
+
+
+def observation_space(params: AllianceParams) -> gym_spaces.Box:
+    n = observation_size(params.time_in_observation)
+    return gym_spaces.Box(0.0, 1.0, (n,), dtype=np.float32)
+
+
+def action_space() -> gym_spaces.MultiDiscrete:
+    return gym_spaces.MultiDiscrete(ACTION_NVEC.copy())
+
+
+# --------------------------------------------------------------------------- one-state look-ups
+@dataclass(frozen=True)
+class _OneStateTables:
+    """Scalar look-ups for one-state steps, all computed by :mod:`envs.model` (section 5)."""
+
+    tables: TransitionTables
+    p_mediation: list  # (S*A,) Pr(M = 1), section 5.1
+    reward: list  # (S*A,) r(s, a), section 6
+    terms: np.ndarray  # (S*A, len(INFO_TERMS)) reward terms for info, section 6
+    phase_event: list  # [t or 0][phase] -> (phase_if_event, prob_event), section 5.2
+    threat_floor: list  # [new_phase][changed] -> floor, section 5.4
+    p_west_reset: list  # [new_phase][changed] -> Pr(W <- 0), section 5.4
+    after_shock: list  # [((moved*5 + new_phase)*2 + changed)*2 + reset] -> next flat state, section 5.4
+    strides: tuple  # flat-index strides of T, A, R, W, X
+    states: list  # flat index -> state tuple
+    timed: bool  # phases by date: phase_event depends on t
+
+
+@lru_cache(maxsize=32)
+def one_state_tables(params: AllianceParams) -> _OneStateTables:
+    tables = build_tables(params)
+    pairs_s = np.repeat(ALL_STATES, N_ACTIONS, axis=0)
+    pairs_a = np.tile(ALL_ACTIONS, (N_STATES, 1))
+    rt = model.reward_terms(pairs_s, pairs_a, params)
+    terms = np.stack([rt[k] for k in INFO_TERMS], axis=1)
+    terms.setflags(write=False)
+
+    timed = params.calendar is not None
+    n_t = params.horizon if timed else 1
+    ph = np.tile(np.arange(N_PHASES), n_t)
+    probe = np.zeros((ph.size, 6), dtype=np.int64)
+    probe[:, 0] = ph
+    ph_if, p_ev = model.phase_event(probe, np.repeat(np.arange(n_t), N_PHASES), params)
+    phase_event = [list(zip(ph_if[i * N_PHASES:(i + 1) * N_PHASES].tolist(),
+                            p_ev[i * N_PHASES:(i + 1) * N_PHASES].tolist())) for i in range(n_t)]
+
+    new_phase = np.repeat(np.arange(N_PHASES), 2)
+    changed = np.tile([False, True], N_PHASES)
+    floor = model.entry_shock_floor(new_phase, changed).reshape(N_PHASES, 2).tolist()
+    p_west = model.west_shock_prob(new_phase, changed, params).reshape(N_PHASES, 2).tolist()
+
+    # every (moved state, new phase, changed, west reset), in the order of the flat key
+    moved = np.repeat(ALL_STATES, N_PHASES * 4, axis=0)
+    keys = np.tile(np.arange(N_PHASES * 4), N_STATES)
+    shocked = model.apply_entry_shock(moved, keys // 4, (keys // 2 % 2).astype(bool), (keys % 2).astype(bool))
+    after_shock = encode_states(shocked).tolist()
+
+    strides = tuple(int(np.prod(STATE_LEVELS[j + 1:])) for j in range(1, 6))
+    return _OneStateTables(
+        tables=tables, p_mediation=tables.p_mediation.tolist(), reward=tables.reward.tolist(), terms=terms,
+        phase_event=phase_event, threat_floor=floor, p_west_reset=p_west, after_shock=after_shock,
+        strides=strides, states=[tuple(s) for s in ALL_STATES.tolist()], timed=timed,
+    )
+
+
+_ACTION_INDEX = {tuple(a): i for i, a in enumerate(ALL_ACTIONS.tolist())}
+
+
+def action_index(action: Any) -> int:
+    """Flat index of one joint action ``(m, k, g, d)``; a one-line ``ValueError`` if it is not in
+    ``MultiDiscrete([4, 2, 3, 4])`` (wrong shape, non-integer dtype or out of range)."""
+    if isinstance(action, np.ndarray):
+        if action.shape != (4,) or action.dtype.kind not in "iu":
+            raise ValueError(f"action={short_repr(action)} (shape {action.shape}, dtype {action.dtype}) "
+                             f"is not allowed: {ACTION_ALLOWED}")
+        values = action.tolist()
+    elif isinstance(action, list | tuple) and len(action) == 4 and all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) for v in action
+    ):
+        values = [int(v) for v in action]
+    else:
+        raise ValueError(f"action={short_repr(action)} is not allowed: {ACTION_ALLOWED}")
+    index = _ACTION_INDEX.get(tuple(values))
+    if index is None:
+        raise ValueError(f"action={short_repr(action)} is out of range: {ACTION_ALLOWED}")
+    return index
+
+
+# --------------------------------------------------------------------------- the env
+class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
+    """
+    ## Description
+
+    A small state in an asymmetric alliance (MODEL.md; the case is Belarus 2014-2024). Each step
+    is a quarter. The state chooses how far to take part in its patron's war, whether to
+    recognise the patron's annexations, how far to integrate, and which diplomacy to pursue; the
+    world answers with moves of the threat, its autonomy, the patron's trust, the openness of the
+    West and its ties to far-arc partners, and with phase changes (regime crisis, invasion, patron
+    crisis, protracted war). The utility trades security against autonomy (Morrow 1991) and
+    punishes both abandonment and entrapment (Snyder 1984).
+
+    ## Action Space
+
+    The action is a `ndarray` of shape `(4,)`, `MultiDiscrete([4, 2, 3, 4])` (96 joint actions;
+    `FlattenActions` turns it into `Discrete(96)` with index `((m*2 + k)*3 + g)*4 + d`):
+
+    | Num | Action          | Values                                                                  |
+    |-----|-----------------|-------------------------------------------------------------------------|
+    | 0   | `m` participation | 0 abstain, 1 political support, 2 territory/basing, 3 combat troops   |
+    | 1   | `k` recognition | 0 no, 1 recognise the patron's annexations                              |
+    | 2   | `g` integration | 0 resist, 1 token (roadmaps), 2 deep (currency, command)                |
+    | 3   | `d` diplomacy   | 0 none, 1 offer mediation, 2 far-arc outreach, 3 hedging signal to West |
+
+    ## Observation Space
+
+    A `float32` `ndarray` in [0, 1]: the one-hot of each state variable, concatenated, and for the
+    44-step `timeline` and `calendar` scenarios a last entry `t / horizon` (shape `(27,)`,
+    otherwise `(26,)`):
+
+    | Num   | Observation                     | Levels |
+    |-------|---------------------------------|--------|
+    | 0-4   | phase (hedging era ... protracted war) | 5 |
+    | 5-8   | threat T                        | 4      |
+    | 9-14  | autonomy A                      | 6      |
+    | 15-19 | trust R in the patron           | 5      |
+    | 20-22 | West openness W                 | 3      |
+    | 23-25 | far-arc ties X                  | 3      |
+    | 26    | t / horizon (timeline, calendar only) | [0, 1] |
+
+    `envs.spaces.decode_observations` maps observations back to states.
+
+    ## Rewards
+
+    The reward of a step is r(s, a) of MODEL.md section 6 on the state *before* the step: a CES
+    aggregate of security, autonomy and economy, plus an identity bonus, minus the costs of
+    troops, basing and diplomacy. `info` carries each term.
+
+    ## Starting State
+
+    The scenario's start (`war`: protracted war, T2 A4 R3 W1 X0; `timeline`/`calendar`: 2014Q1,
+    hedging era, T1 A4 R3 W1 X0). `reset(options={"state": {...}})` starts from any valid state
+    (a dict of the six variables `phase, threat, autonomy, trust, west, fararc`, or six integers),
+    and `options={"t": t}` from step `0 <= t < horizon`. With a calendar the phase follows the date
+    from the next step on (a state whose phase differs from the date's moves to it, with the entry
+    shock where one applies).
+
+    ## Episode End
+
+    The episode never terminates (the world goes on). It is truncated when `t` reaches the
+    scenario's horizon: 80 quarters for stationary scenarios, 44 (2014Q1-2024Q4) for `timeline`
+    and `calendar`. No `TimeLimit` wrapper is registered: the horizon depends on the scenario, so
+    the env truncates itself.
+
+    ## Info
+
+    After `step`: `state` (dict of the six variables), `t` (steps done), the step's events
+    `mediated` (bool), `phase_changed` (bool), `threat_floor` (int, 2 on entering phase 1 or 2,
+    else 0), `west_reset` (bool), and the reward terms of section 6: `security`, `autonomy`,
+    `economy`, `identity_bonus`, `troop_cost`, `basing_cost`, `diplomacy_cost`.
+    After `reset`: `state` and `t`.
+
+    ## Arguments
+
+    ```python
+    >>> import gymnasium as gym
+    >>> import envs
+    >>> env = gym.make("SmallStateAlliance-v0", scenario="calendar", render_mode="ansi")
+    >>> obs, info = env.reset(seed=0, options={"state": {"phase": 0, "threat": 1, "autonomy": 4,
+    ...                                                    "trust": 3, "west": 1, "fararc": 0}})
+    >>> obs.shape
+    (27,)
+
+    ```
+
+    | Parameter     | Type                     | Default | Description                                            |
+    |---------------|--------------------------|---------|--------------------------------------------------------|
+    | `scenario`    | **str**                  | `"war"` | a name of `envs.scenario_names()`                      |
+    | `params`      | **AllianceParams | None** | `None`  | explicit parameters (then `scenario` is ignored)       |
+    | `overrides`   | **dict | None**          | `None`  | parameter overrides, e.g. `{"identification": 0.9}`    |
+    | `render_mode` | **str | None**           | `None`  | `"ansi"`: `render()` returns one line per quarter      |
+
+    Bad input (unknown scenario, parameter out of range, invalid start state or action) raises a
+    `ValueError` with a one-line message naming the field and the value.
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(self, scenario: str = "war", params: AllianceParams | None = None,
+                 overrides: dict | None = None, render_mode: str | None = None):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode={short_repr(render_mode)} is not allowed: None or 'ansi'")
+        self.params = resolve_params(scenario, params, overrides)
+        self.render_mode = render_mode
+        self.horizon = self.params.horizon
+        self.action_space = action_space()
+        self.observation_space = observation_space(self.params)
+        self._lk = one_state_tables(self.params)
+        self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
+        self._start = encode_states(np.array([self.params.start]))[0].item()
+        self._s: int | None = None  # flat index of the current state
+        self._t = 0
+        self._last: tuple[tuple[int, ...], int, float] | None = None  # (state, action index, reward)
+
+    # ------------------------------------------------------------------ public state
+    @property
+    def state(self) -> tuple[int, ...] | None:
+        """The current state ``(phase, T, A, R, W, X)``, or ``None`` before ``reset``."""
+        return None if self._s is None else self._lk.states[self._s]
+
+    @property
+    def t(self) -> int:
+        """Steps done in this episode."""
+        return self._t
+
+    def _observation(self) -> np.ndarray:
+        obs = self._obs_table[self._s].copy()
+        if self._frac is not None:
+            obs[ONE_HOT_SIZE] = self._frac[self._t]
+        return obs
+
+    # ------------------------------------------------------------------ gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        state, t = parse_reset_options(options)
+        if state is None:
+            self._s = self._start
+        else:
+            self._s = encode_states(np.array([check_state(state, "options.state")]))[0].item()
+        self._t = 0 if t is None else check_t(t, self.horizon)
+        self._last = None
+        return self._observation(), {"state": dict(zip(STATE_VARS, self._lk.states[self._s])), "t": self._t}
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        s, t = self._s, self._t
+        if s is None:
+            raise ResetNeeded("SmallStateAllianceEnv.step was called before reset(): call reset() first")
+        if t >= self.horizon:
+            raise ResetNeeded(f"the episode was truncated at t={t} (horizon {self.horizon}): call reset()")
+        if type(action) is np.ndarray and action.shape == (4,) and action.dtype.kind in "iu":
+            a = _ACTION_INDEX.get(tuple(action.tolist()))
+            if a is None:
+                a = action_index(action)  # raises the one-line error
+        else:
+            a = action_index(action)
+        lk = self._lk
+        row = s * N_ACTIONS + a
+        u0, u1, u2, u3, u4, u5, u6, u7 = self.np_random.random(model.N_UNIFORMS).tolist()
+        # 5.1 mediation, 5.2 phase event (with the phase and date before the step)
+        med = u0 < lk.p_mediation[row]
+        phase = lk.states[s][0]
+        phase_if, p_event = lk.phase_event[t if lk.timed else 0][phase]
+        new_phase = phase_if if u1 < p_event else phase
+        changed = new_phase != phase
+        # 5.3 moves: up if u < Pr(up), down if u >= 1 - Pr(down), as envs.model.sample_moves
+        up = lk.tables.up[int(med), row].tolist()
+        down = lk.tables.down[int(med), row].tolist()
+        sT, sA, sR, sW, sX = lk.strides
+        moved = s
+        moved += sT if u2 < up[0] else (-sT if u2 >= 1.0 - down[0] else 0)
+        moved += sA if u3 < up[1] else (-sA if u3 >= 1.0 - down[1] else 0)
+        moved += sR if u4 < up[2] else (-sR if u4 >= 1.0 - down[2] else 0)
+        moved += sW if u5 < up[3] else (-sW if u5 >= 1.0 - down[3] else 0)
+        moved += sX if u6 < up[4] else (-sX if u6 >= 1.0 - down[4] else 0)
+        # 5.4 entry shock
+        west_reset = u7 < lk.p_west_reset[new_phase][changed]
+        nxt = lk.after_shock[((moved * N_PHASES + new_phase) * 2 + changed) * 2 + west_reset]
+        # 5.5 reward of (s, a)
+        reward = lk.reward[row]
+        self._last = (lk.states[s], a, reward)
+        self._s = nxt
+        self._t = t = t + 1
+        info = {
+            "state": dict(zip(STATE_VARS, lk.states[nxt])), "t": t, "mediated": med,
+            "phase_changed": changed, "threat_floor": lk.threat_floor[new_phase][changed],
+            "west_reset": west_reset,
+        }
+        info.update(zip(INFO_TERMS, lk.terms[row].tolist()))
+        return self._observation(), reward, False, t >= self.horizon, info
+
+    def render(self) -> str | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() was called without a render_mode: pass render_mode='ansi' to the env")
+            return None
+        if self._s is None:
+            raise ResetNeeded("render() was called before reset(): call reset() first")
+        return render_line(self._t, self.params, self._lk.states[self._s], self._last)

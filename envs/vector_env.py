@@ -1,0 +1,231 @@
+"""N copies of the alliance env stepped as arrays in one call (Gymnasium 1.x ``VectorEnv``).
+
+The step is ``envs.tables.TransitionTables.step`` on all N states at once, with uniforms
+``np_random.random((N, 8))``; no Python loop over envs. The pattern is Gymnasium's
+``CartPoleVectorEnv``: next-step autoreset (``AutoresetMode.NEXT_STEP``).
+
+The batched dynamics are the methods :meth:`AllianceVectorEnv.advance` (one step of every env,
+no autoreset) and :meth:`AllianceVectorEnv.reset_envs` (put some envs back to the start); ``step``
+composes them with next-step autoreset, and the SB3 adapter (``envs.sb3_vec_env``) with SB3's
+same-step autoreset, so there is one step logic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium.error import ResetNeeded
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from envs import model
+from envs.env import (
+    ACTION_ALLOWED,
+    EVENT_KEYS,
+    action_space,
+    check_num_envs,
+    check_t,
+    observation_space,
+    observation_table,
+    parse_reset_options,
+    render_line,
+    resolve_params,
+    short_repr,
+)
+from envs.params import AllianceParams
+from envs.spaces import ACTION_NVEC, N_ACTIONS, ONE_HOT_SIZE, STATE_LEVELS, check_state
+from envs.tables import build_tables
+
+_STATE_STRIDES = np.array([int(np.prod(STATE_LEVELS[j + 1:])) for j in range(6)], dtype=np.int64)
+_ACTION_STRIDES = np.array([int(np.prod(ACTION_NVEC[j + 1:])) for j in range(4)], dtype=np.int64)
+
+
+class AllianceVectorEnv(VectorEnv):
+    """``num_envs`` independent copies of :class:`envs.env.SmallStateAllianceEnv`, stepped together.
+
+    Spaces: ``single_action_space`` is ``MultiDiscrete([4, 2, 3, 4])``, ``action_space`` its batch
+    ``(num_envs, 4)``; ``single_observation_space`` is ``Box(0, 1, (26,) or (27,), float32)``,
+    ``observation_space`` its batch. Rewards are ``float64`` r(s, a) of the states before the step.
+    Envs never terminate; an env is truncated when its ``t`` reaches the horizon, and on the next
+    ``step`` it is reset to the scenario's start (its action is ignored, reward 0, both flags
+    False), as Gymnasium's next-step autoreset prescribes.
+
+    ``reset(seed=None, options=None)``: ``options={"state": s}`` starts every env from ``s`` (a dict of
+    the six variables or six integers) or each env from its own row when ``s`` is an ``(N, 6)``
+    array-like; ``options={"t": t}`` sets the step of every env (an integer) or of each (N integers).
+
+    Info, kept minimal for speed: after ``step`` the arrays ``t`` (int, steps done), ``mediated``,
+    ``phase_changed``, ``west_reset`` (bool) and ``threat_floor`` (int), each of shape ``(N,)`` with
+    its Gymnasium mask ``_<key>`` (all True); an env reset by autoreset reports no event. The
+    reward terms are not reported per step (compute them with ``envs.model.reward_terms`` on the
+    states if needed); ``reset`` returns ``{}``.
+
+    Bad input (an action outside the space, a bad state or t) raises a one-line ``ValueError``.
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4, "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(self, num_envs: int, scenario: str = "war", params: AllianceParams | None = None,
+                 overrides: dict | None = None, render_mode: str | None = None):
+        self.num_envs = check_num_envs(num_envs)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode={short_repr(render_mode)} is not allowed: None or 'ansi'")
+        self.render_mode = render_mode
+        self.params = resolve_params(scenario, params, overrides)
+        self.horizon = self.params.horizon
+        self.tables = build_tables(self.params)
+        self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
+        self.single_action_space = action_space()
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.single_observation_space = observation_space(self.params)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self._nvec_flat = np.tile(ACTION_NVEC, self.num_envs).astype(np.uint64)  # for action checks
+        self._start = np.asarray(self.params.start, dtype=np.int64)
+        self._start_index = int(self._start @ _STATE_STRIDES)
+        self._states: np.ndarray | None = None  # (N, 6)
+        self._index = np.zeros(self.num_envs, dtype=np.int64)  # (N,) flat state indices
+        self._t = np.zeros(self.num_envs, dtype=np.int64)
+        self._prev_done = np.zeros(self.num_envs, dtype=bool)  # truncated in the last step
+        self._prev_reset = np.zeros(self.num_envs, dtype=bool)  # reset by the last step
+        self._last: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # states, actions, rewards
+
+    # ------------------------------------------------------------------ batched dynamics
+    @property
+    def states(self) -> np.ndarray | None:
+        """A copy of the current states, ``(N, 6)``, or ``None`` before ``reset``."""
+        return None if self._states is None else self._states.copy()
+
+    @property
+    def t(self) -> np.ndarray:
+        """A copy of the steps done in each env, ``(N,)``."""
+        return self._t.copy()
+
+    def observations(self, index: np.ndarray | None = None, t: np.ndarray | None = None) -> np.ndarray:
+        """Observations of flat state indices (default: the current ones), ``(N, 26 or 27)``."""
+        index = self._index if index is None else index
+        obs = np.take(self._obs_table, index, axis=0)
+        if self._frac is not None:
+            obs[:, ONE_HOT_SIZE] = self._frac[self._t if t is None else t]
+        return obs
+
+    def action_indices(self, actions: Any) -> np.ndarray:
+        """``(N, 4)`` joint actions -> ``(N,)`` flat indices; a one-line ``ValueError`` if any is
+        outside ``MultiDiscrete([4, 2, 3, 4])``."""
+        a = np.asarray(actions)
+        if a.shape != (self.num_envs, 4) or a.dtype.kind not in "iu":
+            raise ValueError(f"actions={short_repr(actions)} (shape {a.shape}, dtype {a.dtype}) is not allowed: "
+                             f"an integer array of shape ({self.num_envs}, 4), each row {ACTION_ALLOWED}")
+        # one comparison on the unsigned view catches negatives too (they wrap to huge values)
+        unsigned = a.reshape(-1).view(a.dtype.str.replace("i", "u"))
+        if (unsigned >= self._nvec_flat).any():
+            i = int(np.flatnonzero((unsigned >= self._nvec_flat).reshape(-1, 4).any(axis=1))[0])
+            raise ValueError(f"actions[{i}]={a[i].tolist()} is out of range: {ACTION_ALLOWED}")
+        return a.astype(np.int64, copy=False) @ _ACTION_STRIDES
+
+    def check_action_indices(self, index: Any) -> np.ndarray:
+        """``(N,)`` flat action indices (``Discrete(96)``), checked."""
+        a = np.asarray(index)
+        if a.shape != (self.num_envs,) or a.dtype.kind not in "iu":
+            raise ValueError(f"actions={short_repr(index)} (shape {a.shape}, dtype {a.dtype}) is not allowed: "
+                             f"an integer array of shape ({self.num_envs},) with values in 0..{N_ACTIONS - 1}")
+        bad = (a < 0) | (a >= N_ACTIONS)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"actions[{i}]={int(a[i])} is out of range: an integer in 0..{N_ACTIONS - 1}")
+        return a.astype(np.int64, copy=False)
+
+    def advance(self, action_index: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """One step of every env (MODEL.md section 5, by ``TransitionTables.step``), no autoreset.
+
+        Returns ``(reward (N,), truncated (N,), events)``; reward is r(s, a) before the step (5.5)."""
+        if self._states is None:
+            raise ResetNeeded("AllianceVectorEnv.step was called before reset(): call reset() first")
+        if np.any(self._t >= self.horizon):
+            i = int(np.flatnonzero(self._t >= self.horizon)[0])
+            raise ResetNeeded(f"env {i} was truncated at t={int(self._t[i])} (horizon {self.horizon}): reset it")
+        u = self.np_random.random((self.num_envs, model.N_UNIFORMS))
+        reward = self.tables.reward[self._index * N_ACTIONS + action_index]
+        t = self._t if self.params.calendar is not None else 0
+        nxt, events = self.tables.step(self._states, self._index, action_index, t, u)
+        self._last = (self._states, action_index, reward)
+        self._states = nxt
+        self._index = nxt @ _STATE_STRIDES
+        self._t = self._t + 1
+        return reward, self._t >= self.horizon, events
+
+    def reset_envs(self, mask: np.ndarray) -> None:
+        """Put the envs where ``mask`` holds back to the scenario's start, t = 0."""
+        self._states[mask] = self._start
+        self._index[mask] = self._start_index
+        self._t[mask] = 0
+
+    # ------------------------------------------------------------------ gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        state, t = parse_reset_options(options)
+        n = self.num_envs
+        states = self._reset_states(state)
+        if t is None:
+            ts = np.zeros(n, dtype=np.int64)
+        elif np.ndim(t) == 0:
+            ts = np.full(n, check_t(t, self.horizon), dtype=np.int64)
+        elif np.shape(t) == (n,):
+            ts = np.array([check_t(v, self.horizon, f"options.t[{i}]") for i, v in enumerate(np.asarray(t).tolist())],
+                          dtype=np.int64)
+        else:
+            raise ValueError(f"options.t={short_repr(t)} is not allowed: an integer or {n} integers in "
+                             f"0..{self.horizon - 1}")
+        self._states = states
+        self._index = states @ _STATE_STRIDES
+        self._t = ts
+        self._prev_done = np.zeros(n, dtype=bool)
+        self._prev_reset = np.zeros(n, dtype=bool)
+        self._last = None
+        return self.observations(), {}
+
+    def _reset_states(self, state: Any) -> np.ndarray:
+        n = self.num_envs
+        if state is None:
+            return np.tile(self._start, (n, 1))
+        per_env = (not isinstance(state, Mapping | str) and isinstance(state, Sequence | np.ndarray)
+                   and len(state) == n and all(isinstance(s, Mapping) or np.ndim(s) == 1 for s in state))
+        if per_env:
+            return np.array([check_state(s, f"options.state[{i}]") for i, s in enumerate(state)], dtype=np.int64)
+        return np.tile(np.asarray(check_state(state, "options.state"), dtype=np.int64), (n, 1))
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+        action_index = self.action_indices(actions)
+        done = self._prev_done
+        if done.any():  # next-step autoreset: these envs were truncated last step
+            self.reset_envs(done)
+        reward, truncated, events = self.advance(action_index)
+        if done.any():
+            self.reset_envs(done)
+            reward = np.where(done, 0.0, reward)
+            truncated = truncated & ~done
+            events = {k: np.where(done, 0 if k == "threat_floor" else False, v) for k, v in events.items()}
+        self._prev_done, self._prev_reset = truncated, done
+        terminated = np.zeros(self.num_envs, dtype=bool)
+        mask = np.ones(self.num_envs, dtype=bool)
+        info: dict[str, Any] = {"t": self._t.copy(), "_t": mask}
+        for key in EVENT_KEYS:
+            info[key] = events[key]
+            info["_" + key] = mask
+        return self.observations(), reward, terminated, truncated.copy(), info
+
+    def render(self) -> tuple[str, ...] | None:
+        """``render_mode="ansi"``: one line per env for the quarter just played (see the single env)."""
+        if self.render_mode is None:
+            return None
+        if self._states is None:
+            raise ResetNeeded("render() was called before reset(): call reset() first")
+        lines = []
+        for i in range(self.num_envs):
+            last = None
+            if self._last is not None and not self._prev_reset[i]:
+                last = (tuple(self._last[0][i].tolist()), int(self._last[1][i]), float(self._last[2][i]))
+            lines.append(render_line(int(self._t[i]), self.params, tuple(self._states[i].tolist()), last))
+        return tuple(lines)
+

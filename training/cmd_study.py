@@ -1,0 +1,62 @@
+"""``alliance study CONFIG``: run a study on Ray and write its report (see training/study.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "run a study (exact optima, baselines, sweeps, RL runs) on Ray and write its REPORT.md"
+
+EXAMPLES = """examples:
+  alliance study configs/quick.yaml                  the quick study (what `make run` runs) -> results/quick/
+  alliance study configs/study.yaml                  the full study -> results/study/, results/REPORT.md
+  alliance study configs/study.yaml --num-cpus 8     a local Ray instance with 8 CPUs
+  alliance study configs/study.yaml --address auto   join a running Ray cluster (shared filesystem)
+  alliance study configs/study.yaml --report-only    re-render the report from the stored results
+
+Finished units are found on disk and skipped: run the same command again to continue an
+interrupted study. A bad config prints one line per problem and exits 2.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", metavar="CONFIG", help="study YAML, e.g. configs/quick.yaml")
+    parser.add_argument("--address", default=None, metavar="ADDR",
+                        help="address of a running Ray cluster (default: start a local one)")
+    parser.add_argument("--num-cpus", type=int, default=None, metavar="N",
+                        help="CPUs of the local Ray instance (default: all); one per task")
+    parser.add_argument("--report-only", action="store_true",
+                        help="do not run anything: render the report from the stored results")
+
+
+def run(args: argparse.Namespace) -> int:
+    from training.config import ConfigError
+    from training.study_config import load_study_config
+
+    if args.num_cpus is not None and args.num_cpus < 1:
+        raise ValueError(f"--num-cpus={args.num_cpus} is not allowed: a positive integer")
+    try:
+        cfg = load_study_config(args.config)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(f"alliance study: error: {line}", file=sys.stderr)
+        return 2
+    if args.report_only:
+        from training.report import write_report
+
+        print(f"report: {write_report(cfg)}")
+        return 0
+    from training.study import run_study
+
+    outcome = run_study(cfg, address=args.address, num_cpus=args.num_cpus, log=_log)
+    print(f"study {cfg.name}: {len(outcome.done)} units run, {len(outcome.skipped)} skipped, "
+          f"{len(outcome.failed)} failed in {outcome.seconds:.0f} s; report: {outcome.report}")
+    if outcome.failed:
+        for key, line in outcome.failed.items():
+            print(f"alliance study: error: {key}: {line}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _log(line: str) -> None:
+    print(line, flush=True)

@@ -1,0 +1,196 @@
+"""The run folder: where a run lives, atomic writes, the manifest and the newest checkpoint.
+
+Layout of ``results/runs/<scenario>/<algo>_s<seed>_<UTC time>/``::
+
+    config.yml         the resolved config (load_config reads it back)
+    command.txt        the command line(s) that made and resumed the run
+    manifest.json      versions, git commit, seed, spaces, sha256 of every model file
+    model.zip          the final model           best_model.zip   EvalCallback's best
+    evaluations.npz    EvalCallback's log        checkpoints/     model_<steps>_steps.zip
+    tb/                TensorBoard logs
+
+Every file is written to a temporary name in the same folder and renamed over the target
+(``os.replace``), so a kill mid-write leaves the previous complete file, never a broken one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import re
+import subprocess
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+MANIFEST = "manifest.json"
+CONFIG = "config.yml"
+COMMAND = "command.txt"
+MODEL = "model.zip"
+BEST_MODEL = "best_model.zip"
+EVALUATIONS = "evaluations.npz"
+CHECKPOINTS = "checkpoints"
+TENSORBOARD = "tb"
+_CHECKPOINT = re.compile(r"^model_(\d+)_steps\.zip$")
+
+
+# ------------------------------------------------------------------------------ atomic writes
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
+    """Write ``path`` through ``write(file)`` on a temporary file, fsync, then rename over ``path``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def atomic_write_json(path: str | Path, data: Any) -> Path:
+    return atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def save_model(model: Any, path: str | Path) -> Path:
+    """``model.save`` to ``path`` atomically."""
+    return atomic_write(path, model.save)
+
+
+def sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------------------------ folder
+def utc_stamp() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def create_run_dir(output: str | Path, scenario: str, algo: str, seed: int) -> Path:
+    """A new, empty ``output/<scenario>/<algo>_s<seed>_<UTC time>`` (a suffix if that exists)."""
+    base = Path(output) / scenario / f"{algo.lower()}_s{seed}_{utc_stamp()}"
+    for n in range(1, 1000):
+        run_dir = base if n == 1 else base.with_name(f"{base.name}_{n}")
+        try:
+            run_dir.mkdir(parents=True)
+            return run_dir
+        except FileExistsError:
+            continue
+    raise OSError(f"{base}: could not create a new run folder (1000 names taken)")
+
+
+# ------------------------------------------------------------------------------ checkpoints
+def checkpoint_path(run_dir: str | Path, steps: int) -> Path:
+    return Path(run_dir) / CHECKPOINTS / f"model_{steps}_steps.zip"
+
+
+def replay_buffer_path(run_dir: str | Path, steps: int) -> Path:
+    return Path(run_dir) / CHECKPOINTS / f"replay_buffer_{steps}_steps.pkl"
+
+
+def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
+    """``(steps, path)`` of the checkpoint files, oldest first (temporary files ignored)."""
+    folder = Path(run_dir) / CHECKPOINTS
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _CHECKPOINT.match(p.name))]
+    return sorted(found)
+
+
+def newest_checkpoint(run_dir: str | Path) -> tuple[int, Path]:
+    """The newest checkpoint whose zip archive is whole.
+
+    :raises ValueError: no complete checkpoint in ``run_dir/checkpoints``.
+    """
+    for steps, path in reversed(list_checkpoints(run_dir)):
+        if _zip_is_whole(path):
+            return steps, path
+    raise ValueError(f"{Path(run_dir) / CHECKPOINTS}: no complete checkpoint (model_<steps>_steps.zip) to resume from")
+
+
+def _zip_is_whole(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return zf.testzip() is None
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+# --------------------------------------------------------------------------------- manifest
+def model_files(run_dir: str | Path) -> list[Path]:
+    """Every model file of a run (zip archives and replay buffers), sorted."""
+    run_dir = Path(run_dir)
+    files = [p for p in run_dir.rglob("*") if p.is_file() and p.suffix in (".zip", ".pkl")
+             and not p.name.startswith(".")]
+    return sorted(files)
+
+
+def file_hashes(run_dir: str | Path) -> dict[str, str]:
+    run_dir = Path(run_dir)
+    return {p.relative_to(run_dir).as_posix(): sha256(p) for p in model_files(run_dir)}
+
+
+def package_versions() -> dict[str, str]:
+    import gymnasium
+    import numpy
+    import stable_baselines3
+    import torch
+
+    return {"python": platform.python_version(), "numpy": numpy.__version__, "torch": torch.__version__,
+            "gymnasium": gymnasium.__version__, "stable_baselines3": stable_baselines3.__version__}
+
+
+def git_commit(repo: str | Path | None = None) -> dict[str, Any] | None:
+    """``{"commit": sha, "dirty": bool}`` of the source tree, or None when git is unavailable."""
+    repo = Path(repo) if repo else Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                                capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": sha, "dirty": bool(status.strip())}
+
+
+def space_description(space: Any) -> dict[str, Any]:
+    desc: dict[str, Any] = {"repr": str(space), "shape": list(space.shape) if space.shape is not None else None}
+    if hasattr(space, "n"):
+        desc["n"] = int(space.n)
+    if hasattr(space, "nvec"):
+        desc["nvec"] = [int(v) for v in space.nvec]
+    return desc
+
+
+def read_manifest(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no manifest; is {run_dir} a run folder?") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def write_manifest(run_dir: str | Path, **fields: Any) -> dict[str, Any]:
+    """Merge ``fields`` into the manifest, refresh the model hashes, write it atomically."""
+    path = Path(run_dir) / MANIFEST
+    manifest = read_manifest(run_dir) if path.exists() else {}
+    manifest.update(fields)
+    manifest["files"] = file_hashes(run_dir)
+    atomic_write_json(path, manifest)
+    return manifest

@@ -1,0 +1,215 @@
+"""Train one SB3 agent from a :class:`~training.config.TrainConfig` into a run folder.
+
+In the spirit of CleanRL, :func:`train` reads top to bottom: threads and seeds, environments,
+model (new or from the newest checkpoint), callbacks, ``learn``, then the final model and the
+manifest, both written atomically. :func:`load_model` loads a trained model back and checks its
+sha256 against the manifest.
+
+Same config + same seed gives the same final parameters on CPU: ``set_random_seed(seed)``, the
+training env seeded with ``seed``, the model with ``seed``, the evaluation env with its own seed
+derived from it. A resumed run restarts from a checkpoint taken between two updates and is itself
+reproducible (its seed is ``seed + steps at the checkpoint``), though not bit-identical to the
+uninterrupted run (the random streams restart).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from training import run_folder as rf
+from training.config import ConfigError, TrainConfig, algo_class, config_from_dict, sb3_kwargs
+
+EVAL_SEED_OFFSET = 1_000_003  # the evaluation env's seed is seed + this: a stream apart from training's
+MAX_EVAL_ENVS = 32  # evaluation episodes run side by side, at most this many at once
+
+
+def make_vec_env(cfg: TrainConfig, num_envs: int, seed: int) -> Any:
+    """The SB3 vector env of a config, wrapped in ``VecMonitor`` (episode returns for the logs).
+
+    ``vec_env: alliance`` is the project's batched ``AllianceSB3VecEnv``; ``dummy`` is SB3's
+    ``DummyVecEnv`` over ``gym.make("SmallStateAlliance-v0")``. DQN gets ``Discrete(96)`` actions.
+    """
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+
+    flatten = cfg.algo == "DQN"
+    overrides = dict(cfg.env.overrides) or None
+    if cfg.vec_env == "alliance":
+        from envs.sb3_vec_env import AllianceSB3VecEnv
+
+        env = AllianceSB3VecEnv(num_envs, scenario=cfg.env.scenario, overrides=overrides,
+                                flatten_actions=flatten, seed=seed)
+    else:
+        import gymnasium as gym
+
+        from envs.wrappers import FlattenActions  # importing envs registers SmallStateAlliance-v0
+
+        def make() -> gym.Env:
+            single = gym.make("SmallStateAlliance-v0", scenario=cfg.env.scenario, overrides=overrides)
+            return FlattenActions(single) if flatten else single
+
+        env = DummyVecEnv([make] * num_envs)
+        env.seed(seed)
+    return VecMonitor(env)
+
+
+def build_model(cfg: TrainConfig, env: Any, gamma: float) -> Any:
+    """A new SB3 model. ``gamma`` is the model's discount unless the hyperparameters set one.
+
+    :raises ConfigError: SB3 rejects the hyperparameters (one line).
+    """
+    kwargs = {"gamma": gamma, **sb3_kwargs(cfg)}
+    try:
+        return algo_class(cfg.algo)(cfg.policy, env, seed=cfg.seed, device=cfg.device, verbose=0, **kwargs)
+    except (AssertionError, ValueError, TypeError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError([f"hyperparams={cfg.hyperparams!r} is not allowed: {cfg.algo} rejects them: {reason}"]) from None
+
+
+def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequence[Any] = (), *,
+          resume: bool = False, progress_bar: bool = False, command: str | None = None) -> Path:
+    """Train ``cfg`` and return the run folder.
+
+    :param cfg: the validated config
+    :param run_dir: the run folder; None makes a new one under ``cfg.output``. With ``resume``,
+        the folder to continue.
+    :param callbacks: extra SB3 callbacks (after the evaluation and checkpoint callbacks)
+    :param resume: continue ``run_dir`` from its newest complete checkpoint to ``cfg.total_timesteps``
+    :param progress_bar: SB3's rich progress bar
+    :param command: the command line to record in ``command.txt``
+    """
+    import torch
+    from stable_baselines3.common.callbacks import CallbackList
+    from stable_baselines3.common.utils import set_random_seed
+
+    from envs.scenarios import make_params
+    from training.callbacks import RunCheckpointCallback, RunEvalCallback
+
+    torch.set_num_threads(cfg.torch_threads)
+    params = make_params(cfg.env.scenario, cfg.env.overrides)
+    if resume and run_dir is None:
+        raise ValueError("run_dir=None is not allowed: resuming needs the run folder")
+    start_steps, source = rf.newest_checkpoint(run_dir) if resume else (0, None)
+    seed = cfg.seed + start_steps  # a resumed run gets fresh, still reproducible, random streams
+    set_random_seed(seed)
+
+    train_env = make_vec_env(cfg, cfg.n_envs, seed)
+    eval_env = make_vec_env(cfg, min(cfg.eval.n_episodes, MAX_EVAL_ENVS), seed + EVAL_SEED_OFFSET)
+    try:
+        if resume:
+            run_dir = Path(run_dir)
+            model = load_checkpoint(cfg, run_dir, start_steps, source, train_env, seed)
+            rf.atomic_write_text(run_dir / rf.CONFIG, cfg.to_yaml())  # e.g. a raised total_timesteps
+            _append_command(run_dir, command)
+        else:
+            model = build_model(cfg, train_env, params.gamma)  # a bad config fails before any folder exists
+            run_dir = _start_run_dir(cfg, run_dir, model, command)
+        model.tensorboard_log = str(run_dir / rf.TENSORBOARD)
+
+        evaluation = RunEvalCallback(eval_env, run_dir, cfg.eval.freq, cfg.n_envs, cfg.eval.n_episodes,
+                                     cfg.eval.deterministic)
+        checkpoints = RunCheckpointCallback(run_dir, cfg.checkpoint.freq, cfg.checkpoint.keep,
+                                            cfg.checkpoint.save_replay_buffer)
+        steps_before, clock = model.num_timesteps, time.perf_counter()
+        if model.num_timesteps < cfg.total_timesteps:
+            model.learn(cfg.total_timesteps - model.num_timesteps, callback=CallbackList(
+                [evaluation, checkpoints, *callbacks]), reset_num_timesteps=not resume, tb_log_name=cfg.algo,
+                progress_bar=progress_bar)
+            if model.num_timesteps > checkpoints._last_saved:
+                checkpoints.save()  # the final state is a checkpoint too: a finished run can be extended
+        seconds = time.perf_counter() - clock
+
+        rf.save_model(model, run_dir / rf.MODEL)
+        manifest = rf.read_manifest(run_dir)
+        total_seconds = manifest.get("train_seconds", 0.0) + seconds
+        rf.write_manifest(run_dir, status="complete", num_timesteps=int(model.num_timesteps),
+                          finished_utc=rf.utc_stamp(), train_seconds=round(total_seconds, 3),
+                          last_session={"from_steps": int(steps_before), "steps": int(model.num_timesteps - steps_before),
+                                        "seconds": round(seconds, 3),
+                                        "steps_per_second": round((model.num_timesteps - steps_before) / max(seconds, 1e-9), 1)},
+                          best_mean_reward=_finite(evaluation.best_mean_reward),
+                          last_mean_reward=_finite(evaluation.last_mean_reward))
+    finally:
+        train_env.close()
+        eval_env.close()
+    return run_dir
+
+
+def load_checkpoint(cfg: TrainConfig, run_dir: Path, steps: int, path: Path, env: Any, seed: int) -> Any:
+    """A model from a checkpoint, ready to continue on ``env`` (with its replay buffer, if saved)."""
+    model = algo_class(cfg.algo).load(path, env=env, device=cfg.device)
+    model._last_obs = None  # the saved observation belongs to the old env: make learn() reset the new one
+    model.set_random_seed(seed)
+    buffer = rf.replay_buffer_path(run_dir, steps)
+    if hasattr(model, "load_replay_buffer") and buffer.is_file():
+        model.load_replay_buffer(buffer)
+    return model
+
+
+def load_model(run_dir: str | Path, best: bool = False, trust: bool = False, env: Any = None) -> Any:
+    """Load ``model.zip`` (or ``best_model.zip``) of a run folder after checking its sha256.
+
+    :raises FileNotFoundError: the model file is missing (one line naming it)
+    :raises ValueError: the file is not listed in the manifest or its hash differs (unless ``trust``)
+    """
+    run_dir = Path(run_dir)
+    name = rf.BEST_MODEL if best else rf.MODEL
+    path = run_dir / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such model file")
+    if not trust:
+        expected = rf.read_manifest(run_dir).get("files", {}).get(name)
+        if expected is None:
+            raise ValueError(f"{path}: not listed in {run_dir / rf.MANIFEST} (an unfinished run?); "
+                             "pass trust=True to load it anyway")
+        actual = rf.sha256(path)
+        if actual != expected:
+            raise ValueError(f"{path}: sha256 {actual[:16]}... differs from the manifest's {expected[:16]}...; "
+                             "the file changed after training (pass trust=True to load it anyway)")
+    cfg = run_config(run_dir)
+    return algo_class(cfg.algo).load(path, env=env, device=cfg.device)
+
+
+def run_config(run_dir: str | Path) -> TrainConfig:
+    """The resolved config a run folder was trained with."""
+    import yaml
+
+    path = Path(run_dir) / rf.CONFIG
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a config mapping")
+    return config_from_dict(data)
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _start_run_dir(cfg: TrainConfig, run_dir: str | Path | None, model: Any, command: str | None) -> Path:
+    """Create the run folder and write config.yml, command.txt and the first manifest."""
+    if run_dir is None:
+        run_dir = rf.create_run_dir(cfg.output, cfg.env.scenario, cfg.algo, cfg.seed)
+    else:
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if any(run_dir.iterdir()):
+            raise ValueError(f"run_dir={str(run_dir)!r} is not allowed: an empty or new folder (to continue a "
+                             "run, resume it)")
+    rf.atomic_write_text(run_dir / rf.CONFIG, cfg.to_yaml())
+    _append_command(run_dir, command)
+    rf.write_manifest(run_dir, status="running", algo=cfg.algo, scenario=cfg.env.scenario, seed=cfg.seed,
+                      total_timesteps=cfg.total_timesteps, num_timesteps=0, started_utc=rf.utc_stamp(),
+                      versions=rf.package_versions(), git=rf.git_commit(),
+                      observation_space=rf.space_description(model.observation_space),
+                      action_space=rf.space_description(model.action_space))
+    return run_dir
+
+
+def _append_command(run_dir: Path, command: str | None) -> None:
+    path = run_dir / rf.COMMAND
+    old = path.read_text() if path.exists() else ""
+    line = command or "training.train.train(cfg) (Python API)"
+    rf.atomic_write_text(path, old + f"{rf.utc_stamp()}  {line}\n")
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if x == x and abs(x) != float("inf") else None
