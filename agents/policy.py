@@ -86,8 +86,10 @@ class TablePolicy:
         table = np.asarray(table)
         if table.ndim == 1:
             table = table[None]
-        if table.ndim != 2 or table.shape[1] != N_STATES or table.shape[0] not in (1, params.horizon):
-            raise ValueError(f"table of shape {table.shape} is not allowed: (1, {N_STATES}) or ({params.horizon}, {N_STATES})")
+        rows = (1, params.horizon) if params.time_in_observation else (1,)
+        if table.ndim != 2 or table.shape[1] != N_STATES or table.shape[0] not in rows:
+            allowed = " or ".join(f"({r}, {N_STATES})" for r in rows)
+            raise ValueError(f"table of shape {table.shape} is not allowed for scenario {params.name}: {allowed}")
         if not np.issubdtype(table.dtype, np.integer) or table.min() < 0 or table.max() >= N_ACTIONS:
             raise ValueError(f"table entries {table.min()}..{table.max()} are not allowed: flat actions 0..{N_ACTIONS - 1}")
         self.params = params

@@ -11,8 +11,9 @@
 Blocks: with all hazards 0 (every ``phaseN`` scenario and the `war` counterfactuals) the blocks
 are independent and only the start phase's block bears on the reported value. :func:`solve`
 solves the blocks reachable from the start phase; :meth:`Solution.complete` solves the others
-(about 0.15 s each) when a policy must answer in every state (the optimal policy does so when
-built). Unsolved entries hold NaN (values) and -1 (actions).
+(about 0.12 s each; 0.5 s for the four other blocks of `war`) when a policy must answer in every
+state (:func:`agents.exact_eval.optimal_policy` does). Unsolved entries hold NaN (values) and -1
+(actions); :meth:`Solution.start_table` fills them with action 0 for evaluation from s0.
 
 Ties between optimal actions (Q within 1e-12 of the maximum) go to the lowest flat index.
 """
@@ -36,7 +37,8 @@ MAX_ITERATIONS = 200
 def check_params(params: object) -> AllianceParams:
     """The solver handles any :class:`AllianceParams`; anything else is a one-line ``ValueError``."""
     if not isinstance(params, AllianceParams):
-        raise ValueError(f"params={type(params).__name__} is not allowed: an envs.params.AllianceParams "
+        given = repr(params).replace("\n", " ")[:60]
+        raise ValueError(f"params={given} ({type(params).__name__}) is not allowed: an envs.params.AllianceParams "
                          "(e.g. envs.scenarios.make_params('war'))")
     return params
 

@@ -6,8 +6,9 @@ One step of this env is ``TransitionTables.step`` specialised to a single state:
 eight uniforms per step from ``np_random`` (``envs.model.N_UNIFORMS``), compares them with the
 same table entries in the same way, and applies the entry shock through a table made by
 ``model.apply_entry_shock``. It returns exactly what ``TransitionTables.step`` returns for those
-uniforms (tests/test_env_step.py checks this on every scenario); it exists because one call of the
-array path costs about four CartPole steps, and this one costs less than one.
+uniforms (``tests/test_env.py::test_step_equals_the_table_step_for_the_same_uniforms`` checks this
+on every scenario). It exists for speed: one call of the array path at N = 1 costs ~21 us, about
+four CartPole-v1 steps through ``gym.make``; this one costs less than one (benchmarks/env_speed.py).
 """
 
 from __future__ import annotations

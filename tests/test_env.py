@@ -53,9 +53,11 @@ def test_step_equals_the_table_step_for_the_same_uniforms(name):
     tables = build_tables(env.params)
     rng = np.random.default_rng(2024)
     env.reset(seed=3)
-    for i in range(400):
-        if i % 50 == 0 or env.t >= env.horizon:  # restart anywhere, at any date
+    for i in range(1000):
+        if i % 20 == 0 or env.t >= env.horizon:  # restart anywhere, at any date
             state = tuple(int(rng.integers(0, n)) for n in (5, 4, 6, 5, 3, 3))
+            if rng.random() < 0.5:  # often in phase 0, so that entries into phase 1 (W shock) occur
+                state = (0,) + state[1:]
             env.reset(options={"state": state, "t": int(rng.integers(0, env.horizon))})
         before = np.array([env.state])
         t = env.t

@@ -15,7 +15,8 @@ EXAMPLES = """examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario", help="a scenario name (alliance solve --help lists them) or a YAML file")
+    parser.add_argument("scenario", help="a scenario name (war, calendar, timeline, ...; an unknown name lists "
+                        "them all) or a YAML file holding a mapping")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 

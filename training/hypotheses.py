@@ -98,6 +98,11 @@ def pct(x: float) -> str:
     return f"{100 * float(x):.0f} %"
 
 
+def moved(a: str, b: str) -> str:
+    """'stays `a`' or 'goes from `a` to `b`' for two archetype labels."""
+    return f"stays `{a}`" if a == b else f"goes from `{a}` to `{b}`"
+
+
 def _at(x: float) -> str:
     return "never (within the sweep)" if math.isinf(x) else f"{x:g}"
 
@@ -235,8 +240,9 @@ def h3(data: Mapping) -> dict:
     rows = [opt_row(f"{t} threat, {a}", cells[(t, a)], keys) for a in ("closed", "open") for t in ("high", "low")]
     lab = {k: v["optimum"]["label"] for k, v in cells.items()}
     summary = (f"With the West closed, lowering the threat changes mean participation by {d_closed:+.2f} "
-               f"(`{lab[('high', 'closed')]}` → `{lab[('low', 'closed')]}`); with it open, by {d['m_bar']:+.2f} "
-               f"(`{lab[('high', 'open')]}` → `{lab[('low', 'open')]}`), the West signal by {d['f_west']:+.2f} "
+               f"(the optimum {moved(lab[('high', 'closed')], lab[('low', 'closed')])}); with it open, by "
+               f"{d['m_bar']:+.2f} (the optimum {moved(lab[('high', 'open')], lab[('low', 'open')])}), the West "
+               f"signal by {d['f_west']:+.2f} "
                f"and mean trust by {d['R_bar']:+.2f}.")
     return result("H3", title, crit, ["cell", "archetype", *keys], rows, summary=summary)
 
@@ -301,7 +307,7 @@ def h5(data: Mapping) -> dict:
     rows = [[fmt(v, 2), src, a["optimum"]["label"], *[fmt(stat(a, k)) for k in keys]] for v, src, a in pts]
     summary = (f"From c = {c[0]:g} to c = {c[-1]:g} mean participation goes from {m[0]:.2f} to {m[-1]:.2f} "
                f"(0 abstain … 3 troops) and mean autonomy from {aut[0]:.2f} to {aut[-1]:.2f} (levels 0–5); "
-               f"the optimum moves from `{pts[0][2]['optimum']['label']}` to `{pts[-1][2]['optimum']['label']}`.")
+               f"the optimum {moved(pts[0][2]['optimum']['label'], pts[-1][2]['optimum']['label'])}.")
     return result("H5", title, crit, ["c", "source", "archetype", *keys], rows, summary=summary)
 
 
@@ -350,13 +356,19 @@ def h6(data: Mapping) -> dict:
         crit.append(criterion(f"without mediation the limited strategies' advantage shrinks by >= {SHRINK}",
                               f"{fmt(adv['war'])} → {fmt(adv['no_mediation'])}", shrink >= SHRINK - EPS))
     cols = ["scenario", "phase", "f_med", "f2", "f3", "m_bar", "k_bar", "f_far", "f_west"]
-    parts = [f"{name}: mediation offered in " + ", ".join(f"{pct(v['f_med'])} of Φ{p}"
-                                                          for p, v in sorted(_phase_stats(sc[name]).items()))
-             for name in timed]
+    parts = []
+    for name in timed:
+        ph = _phase_stats(sc[name])
+        text = (f"in `{name}` the optimum offers mediation in "
+                + ", ".join(f"{pct(v['f_med'])} of Φ{p}" for p, v in sorted(ph.items())) + " quarters")
+        if 3 in ph:
+            text += f", and in the patron crisis (Φ3) lends territory in {pct(ph[3]['f2'])} of them"
+        parts.append(text)
     if "war" in sc and "no_mediation" in sc:
         parts.append(f"the best limited strategy's lead over the best other baseline is {adv['war']:+.3f} of V* in "
                      f"`war` and {adv['no_mediation']:+.3f} without mediation")
-    return result("H6", title, crit, cols, rows, summary="; ".join(parts) + ".")
+    summary = "; ".join(parts) + "."
+    return result("H6", title, crit, cols, rows, summary=summary[0].upper() + summary[1:])
 
 
 HYPOTHESES: dict[str, Callable[[Mapping], dict]] = {"H1": h1, "H2": h2, "H3": h3, "H4": h4, "H5": h5, "H6": h6}

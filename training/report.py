@@ -197,7 +197,7 @@ def render_figures(cfg: StudyConfig, data: Mapping, study: Mapping) -> dict[str,
         for j, s in enumerate(sens):
             for p in sweeps[s]:
                 grid[scales.index(p["coords"][s]), j] = p["optimum"]["label"]
-        names = {"entrapment_scale": "entrapment cost", "deep_cost_scale": "deep-integration cost"}
+        names = {"entrapment_scale": "entrapment", "deep_cost_scale": "deep integration"}
         out["sensitivity"] = fg.plot_phase_diagram(grid, [names[s] for s in sens], [f"× {v:g}" for v in scales],
                                                    folder / "sensitivity.png", "Optimal archetype when a number is scaled",
                                                    "the number scaled (on `war`)", "scale (1 = MODEL.md)")

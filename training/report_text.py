@@ -145,19 +145,34 @@ HYPOTHESIS_FIGURES = {
 }
 
 
-def glance_section(study: Mapping, figs: Mapping[str, str]) -> str:
+STAT_COLUMNS = ("m_bar", "f2", "f3", "k_bar", "g2", "f_med", "f_far", "f_west", "R_bar", "A_bar")
+
+
+def glance_section(study: Mapping, scenarios: Mapping[str, Mapping], figs: Mapping[str, str]) -> str:
     rows = [[f"`{r['scenario']}`", SCENARIO_WORDS.get(r["scenario"], ""), r["label"], hy.fmt(r["value"]),
              f"`{r['best_baseline']}`", hy.fmt(r["best_share"]), hy.fmt(r["limited"]), hy.fmt(r["bandwagon"])]
             for r in study["glance"]]
     verdicts = [[h["id"], h["title"], f"**{h['verdict']}**",
                  f"{sum(c['holds'] for c in h['criteria'])}/{len(h['criteria'])}"]
                 for h in [*study["hypotheses"], study["rl"]]]
-    parts = ["## Results at a glance", "",
+    findings = [f"- **{h['id']} ({h['verdict']}).** {h['summary'] or h['note']}"
+                for h in [*study["hypotheses"], study["rl"]]]
+    parts = ["## Results at a glance", "", "In plain words (each claim is tested in its section below):", "",
+             *findings, "",
              "For each scenario: the archetype of the exact optimum, its value V*, the best of the ten baselines "
              "and its share of V*, and the shares of `limited` and `bandwagon`.", ""]
     if rows:
         parts += [table(["scenario", "what it is", "optimal archetype", "V*", "best baseline", "its share",
                          "`limited`", "`bandwagon`"], rows), ""]
+    stats = [[f"`{n}`", a["optimum"]["label"], *[hy.fmt(a["optimum"]["stats"][k], 2) for k in STAT_COLUMNS],
+              f"`{a['optimum']['nearest_baseline']}`"] for n, a in scenarios.items()]
+    if stats:
+        parts += ["What the optimum does in each scenario (the statistics behind its archetype; an archetype "
+                  "is the first rule of MODEL.md §9 that holds, so a value just past a threshold — say k̄ = .31 "
+                  "against .3 — changes the name, not the strategy). The nearest baseline is the closest by the nine "
+                  "statistics of §9 (R̄ / 4); `random` is often close because its averages sit mid-scale "
+                  "(m̄ 1.5, f2 .5), so read it as \"no single rule\" rather than as randomness:", "",
+                  table(["scenario", "optimal archetype", *STAT_COLUMNS, "nearest baseline"], stats), ""]
     parts += [table(["", "hypothesis", "verdict", "criteria held"], verdicts), ""]
     parts += [figure(figs, "baselines_all", "Each baseline's share of V*, averaged over the named scenarios.")]
     return "\n".join(p for p in parts if p is not None)
@@ -259,7 +274,7 @@ def render_markdown(cfg: StudyConfig, data: Mapping, study: Mapping, figs: Mappi
     parts += ["## The question", "", QUESTION, "", "## The model in a paragraph", "", MODEL, "",
               "The statistics used below are averages over the episode (80 quarters; 44 for `timeline` and "
               "`calendar`) from the start state, under the strategy's own state distribution:", "",
-              table(["statistic", "meaning"], GLOSSARY), "", glance_section(study, figs), "",
+              table(["statistic", "meaning"], GLOSSARY), "", glance_section(study, data["scenarios"], figs), "",
               "## The hypotheses", "",
               "Each hypothesis is turned into explicit criteria with the thresholds shown (≈ 0 means at most .05; a "
               "statistic *moves* when it changes by more than .05). **supported**: every criterion holds; "
