@@ -36,10 +36,15 @@ def test_plan_crosses_axes_in_order_and_merges_overrides():
     assert sweep[4].relpath() == "sweeps/g_threat-low_power-0.5.json" and points[0].relpath() == "exact/war.json"
 
 
-def test_plan_runs_substitute_scenario_seed_steps_and_settings():
+def test_plan_runs_substitute_scenario_seed_steps_and_settings(tmp_path):
+    own = yaml.safe_load(Path(PPO).read_text())
+    own["hyperparams"]["n_steps"] = 132  # a calendar template of our own: 3 episodes of 44 quarters
+    PPO_CALENDAR = tmp_path / "ppo_calendar.yaml"
+    PPO_CALENDAR.write_text(yaml.safe_dump(own))
     cfg = study_config_from_dict({
         "name": "t", "out": "o", "scenarios": [],
-        "rl": {"scenarios": ["war", "calendar"], "algos": {"PPO": PPO, "DQN": DQN}, "seeds": [3, 4],
+        "rl": {"scenarios": ["war", "calendar"], "algos": {"PPO": {"default": PPO, "calendar": str(PPO_CALENDAR)},
+                                                           "DQN": DQN}, "seeds": [3, 4],
                "total_timesteps": {"PPO": 4096, "DQN": 1024}, "set": ["eval.n_episodes=3"]}})
     runs = plan_runs(cfg)
     assert len(runs) == 8
@@ -47,6 +52,10 @@ def test_plan_runs_substitute_scenario_seed_steps_and_settings():
     tc = r.train_config
     assert (tc.env.scenario, tc.algo, tc.seed, tc.total_timesteps, tc.eval.n_episodes) == ("calendar", "DQN", 4, 1024, 3)
     assert r.relpath() == "runs/calendar/dqn_s4" and tc.output == "o/runs"
+    ppo = {r.scenario: r.train_config for r in runs if r.algo == "PPO" and r.seed == 3}
+    assert ppo["calendar"].hyperparams["n_steps"] == 132  # each scenario's own template
+    assert ppo["war"].hyperparams["n_steps"] == yaml.safe_load(Path(PPO).read_text())["hyperparams"]["n_steps"] != 132
+    assert ppo["calendar"].total_timesteps == 4096 and ppo["calendar"].env.scenario == "calendar"
 
 
 @pytest.mark.parametrize("change, expected", [
@@ -61,6 +70,8 @@ def test_plan_runs_substitute_scenario_seed_steps_and_settings():
     ({"rl": {"scenarios": ["war"], "algos": {"PPO": PPO}, "seeds": [0], "total_timesteps": 10,
              "set": ["n_envs=0"]}}, "n_envs=0"),
     ({"colour": "red"}, "colour='red' is not allowed: unknown key"),
+    ({"rl": {"scenarios": ["war", "alt_open"], "algos": {"PPO": {"war": PPO}}, "seeds": [0], "total_timesteps": 10}},
+     "rl.algos.PPO has no template for scenario 'alt_open'"),
 ])
 def test_bad_configs_name_the_key(change, expected):
     with pytest.raises(ConfigError) as err:
@@ -154,3 +165,54 @@ def test_tiny_study_through_ray_interrupted_and_restarted(tmp_path, monkeypatch,
 
     again = run_study(cfg, log=lambda line: None, report=False)  # nothing left to do: no Ray task at all
     assert again.done == [] and len(again.skipped) == 6
+
+
+def test_a_finished_run_with_another_config_is_not_silently_reused(tmp_path):
+    from training.study import pending
+    from training.study_tasks import config_fingerprint
+
+    cfg = study_config_from_dict({"name": "t", "out": str(tmp_path), "scenarios": [],
+                                  "rl": {"scenarios": ["war"], "algos": {"PPO": PPO}, "seeds": [0],
+                                         "total_timesteps": 1000}})
+    (spec,) = plan_runs(cfg)
+    folder = tmp_path / spec.relpath()
+    folder.mkdir(parents=True)
+    stored = config_fingerprint(spec.train_config)
+    (folder / "evaluation.json").write_text(json.dumps({"train_config": stored}))
+    assert pending(cfg) == ([], [], ["runs/war/ppo_s0/evaluation.json"])  # same config: skipped
+    wanted = spec.train_config.total_timesteps
+    stored["total_timesteps"] = wanted + 7
+    (folder / "evaluation.json").write_text(json.dumps({"train_config": stored}))
+    with pytest.raises(ValueError, match=rf"trained with total_timesteps={wanted + 7}, the config now asks for {wanted};"):
+        pending(cfg)
+
+
+# ------------------------------------------------------------------------------- exact analysis
+def test_analysis_of_war_agrees_with_monte_carlo_episodes_of_the_same_policy():
+    """A_bar, the episode return, the phase's action shares and the per-quarter shares are checked
+    against 4,000 simulated episodes of the evaluated optimal table (agents.monte_carlo)."""
+    import numpy as np
+
+    from agents.monte_carlo import rollout_returns
+    from agents.policy import TablePolicy
+    from envs.scenarios import make_params
+    from envs.spaces import N_ACTIONS, encode_actions, encode_states
+    from envs.tables import build_tables
+    from training.study_tasks import _per_quarter, analyse_point, optimum_summary
+
+    out = analyse_point(Point("scenario", "war", "war"))
+    params = make_params("war")
+    res = optimum_summary(params).result
+    mc = rollout_returns(TablePolicy(params, res.table), params, 4000, seed=1)
+    s, a = mc.states.astype(np.int64), mc.actions.astype(np.int64)
+    opt = out["optimum"]
+    assert opt["value"] == pytest.approx(res.optimum) and opt["near_optimal_share"] == pytest.approx(1.0)
+    assert opt["stats"]["A_bar"] == pytest.approx(s[:, :, 2].mean(), abs=0.03)
+    assert opt["stats"]["m_bar"] == pytest.approx(a[:, :, 0].mean(), abs=0.02)
+    rewards = build_tables(params).reward[encode_states(s.reshape(-1, 6)) * N_ACTIONS + encode_actions(a.reshape(-1, 4))]
+    assert opt["episode_return"] == pytest.approx(rewards.reshape(4000, 80).sum(axis=1).mean(), rel=0.01)
+    assert opt["phases"]["4"]["actions"]["d=1"] == pytest.approx((a[:, :, 3] == 1).mean(), abs=0.02)
+    per_t = _per_quarter(res)["actions"]["m=2"]
+    assert np.allclose(per_t, (a[:, :, 0] == 2).mean(axis=0), atol=0.04)
+    for name, b in out["baselines"].items():
+        assert b["share"] == pytest.approx(b["value"] / opt["value"]) and b["share"] <= 1 + 1e-9, name

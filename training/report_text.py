@@ -251,7 +251,8 @@ def reproduce_section(cfg: StudyConfig, data: Mapping, study: Mapping) -> str:
         steps = ", ".join(f"{a} {n:,}" for a, n in steps.items()) if isinstance(steps, Mapping) else f"{steps:,}"
         rows += [["RL", f"{', '.join(cfg.rl.algos)} on {', '.join(f'`{s}`' for s in cfg.rl.scenarios)}; seeds "
                         f"{', '.join(map(str, cfg.rl.seeds))}; {steps} steps per run; templates "
-                        + ", ".join(f"`{t}`" for t in cfg.rl.algos.values())]]
+                        + ", ".join(sorted({f"`{cfg.rl.template(a, sc)}`" for a in cfg.rl.algos
+                                            for sc in cfg.rl.scenarios}))]]
     rows += [["units", f"{study['units']['analyses']} exact analyses, {study['units']['runs']} RL runs, "
                        f"{study['cpu_seconds']:,.0f} CPU-seconds in the tasks"],
              ["bootstrap", f"{cfg.bootstrap_reps} replications, seed {cfg.bootstrap_seed}"]]

@@ -6,7 +6,8 @@ Units (``training/study_config.py``) and where their results live under the stud
 ``runs/<scenario>/<algo>_s<seed>/evaluation.json`` (:func:`training.study_tasks.rl_run`; the run folder
 itself is written by the task, ``evaluation.json`` last, by the driver). A unit whose file exists is
 skipped, so an interrupted study continues where it stopped; an RL run interrupted mid-training
-resumes from its newest checkpoint.
+resumes from its newest checkpoint. A finished run whose stored training config differs from the
+one the study now asks for stops the study with a one-line error (it is never silently reused).
 
 ``ray.init()`` starts a local Ray instance (``num_cpus`` CPUs) unless ``address`` names a running
 cluster (then run folders are assumed to be on a filesystem the workers share with the driver).
@@ -58,8 +59,39 @@ def pending(cfg: StudyConfig) -> tuple[list[Point], list[RunSpec], list[str]]:
         (skipped.append(p.relpath()) if point_file(cfg, p).is_file() else points.append(p))
     for r in plan_runs(cfg):
         key = f"{r.relpath()}/{EVALUATION}"
-        (skipped.append(key) if (run_dir(cfg, r) / EVALUATION).is_file() else runs.append(r))
+        path = run_dir(cfg, r) / EVALUATION
+        if path.is_file():
+            check_same_config(path, r)
+            skipped.append(key)
+        else:
+            runs.append(r)
     return points, runs, skipped
+
+
+def check_same_config(path: Path, spec: RunSpec) -> None:
+    """A finished run is reused only if it was trained with the config the study now asks for.
+
+    :raises ValueError: one line naming the run and the first key that differs.
+    """
+    from training.study_tasks import config_fingerprint
+
+    stored = read_json(path).get("train_config")
+    wanted = config_fingerprint(spec.train_config)
+    if stored is None or stored == wanted:
+        return
+    flat_s, flat_w = _flatten(stored), _flatten(wanted)
+    key = next(k for k in sorted(set(flat_s) | set(flat_w)) if flat_s.get(k) != flat_w.get(k))
+    raise ValueError(f"{path.parent}: trained with {key}={flat_s.get(key)!r}, the config now asks for "
+                     f"{flat_w.get(key)!r}; delete that run folder to train it again, or use another out folder")
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {prefix: data}
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
 
 
 @contextlib.contextmanager

@@ -21,7 +21,9 @@ A study YAML looks like ``configs/quick.yaml``::
       identification: {scenario: war, axes: {identification: [0, 0.25, 0.5, 0.75, 1]}}  # a parameter's values
     rl:
       scenarios: [war]
-      algos: {PPO: configs/ppo_war.yaml}                  # training config templates
+      algos:                                              # training config templates
+        PPO: {default: configs/ppo_war.yaml, calendar: configs/ppo_calendar.yaml}   # per scenario
+        DQN: configs/dqn_war.yaml                                                   # or one for all
       seeds: [0, 1]
       total_timesteps: 20000
       set: ["eval.freq=10000"]                             # --set overrides for every run
@@ -62,10 +64,16 @@ class SweepConfig(_Strict):
 
 class RLConfig(_Strict):
     """RL runs: every scenario x algorithm x seed, from the algorithm's training config template
-    (its ``env.scenario`` replaced by the scenario, its overrides cleared)."""
+    (its ``env.scenario`` replaced by the scenario, its overrides cleared). A template is one path,
+    or a mapping of scenario names to paths with a ``default`` for the others."""
 
     scenarios: list[str]
-    algos: dict[str, str]
+    algos: dict[str, str | dict[str, str]]
+
+    def template(self, algo: str, scenario: str) -> str | None:
+        """The template path of ``algo`` for ``scenario`` (None if the mapping has none for it)."""
+        spec = self.algos[algo]
+        return spec if isinstance(spec, str) else spec.get(scenario, spec.get("default"))
     seeds: list[NonNegativeInt]
     total_timesteps: PositiveInt | dict[str, PositiveInt]
     set: list[str] = Field(default_factory=list)
@@ -161,7 +169,8 @@ def plan_runs(cfg: StudyConfig) -> list[RunSpec]:
         return []
     runs = []
     for scenario in cfg.rl.scenarios:
-        for algo, template in cfg.rl.algos.items():
+        for algo in cfg.rl.algos:
+            template = cfg.rl.template(algo, scenario)
             for seed in cfg.rl.seeds:
                 runs.append(RunSpec(scenario, algo.upper(), seed, _train_config(cfg, scenario, algo, template, seed)))
     return runs
@@ -323,16 +332,30 @@ def _rl_problems(cfg: StudyConfig) -> list[str]:
                             f"algorithm ({', '.join(rl.algos)})")
     if problems:
         return problems
-    for algo, template in rl.algos.items():
-        path = _template_path(cfg, template)
-        if not path.is_file():
-            problems.append(f"rl.algos.{algo}={template!r} is not allowed: no such training config file")
-            continue
-        try:
-            tc = _train_config(cfg, rl.scenarios[0] if rl.scenarios else "war", algo, template, rl.seeds[0])
-        except ConfigError as exc:
-            problems += [f"rl.algos.{algo} ({template}): {line}" for line in exc.problems]
-            continue
-        if tc.algo != algo.upper():
-            problems.append(f"rl.algos.{algo}={template!r} is not allowed: that config trains {tc.algo}")
+    for algo, spec in rl.algos.items():
+        if isinstance(spec, dict):
+            unknown = [k for k in spec if k != "default" and k not in scenario_names()]
+            problems += [f"rl.algos.{algo}.{k} is not allowed: a scenario name or 'default'" for k in unknown]
+        checked: set[str] = set()
+        for scenario in rl.scenarios or ["war"]:
+            template = rl.template(algo, scenario)
+            if template is None:
+                problems.append(f"rl.algos.{algo} has no template for scenario {scenario!r}: add it or a 'default'")
+                continue
+            if template in checked:
+                continue
+            checked.add(template)
+            problems += _template_problems(cfg, algo, scenario, template)
     return problems
+
+
+def _template_problems(cfg: StudyConfig, algo: str, scenario: str, template: str) -> list[str]:
+    if not _template_path(cfg, template).is_file():
+        return [f"rl.algos.{algo}={template!r} is not allowed: no such training config file"]
+    try:
+        tc = _train_config(cfg, scenario, algo, template, cfg.rl.seeds[0])
+    except ConfigError as exc:
+        return [f"rl.algos.{algo} ({template}): {line}" for line in exc.problems]
+    if tc.algo != algo.upper():
+        return [f"rl.algos.{algo}={template!r} is not allowed: that config trains {tc.algo}"]
+    return []

@@ -135,6 +135,14 @@ def analyse_point(point: Point) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------ RL runs
+def config_fingerprint(cfg: Any) -> dict[str, Any]:
+    """The resolved training config as stored with a run's evaluation (its output folder left out,
+    so a study folder can be moved)."""
+    data = cfg.model_dump(mode="json")
+    data.pop("output", None)
+    return data
+
+
 def _finished(run_dir: Path, total: int) -> bool:
     from training import run_folder as rf
 
@@ -196,6 +204,7 @@ def rl_run(spec: RunSpec, run_dir: str | Path, command: str | None = None) -> di
             "near_optimal_share": res.near_optimal_share, "label": summ.label, "optimal_label": optimal_label,
             "label_agrees": summ.label == optimal_label, "stats": _stats(summ.stats, res.occupancy),
             "phase_labels": {str(k): v for k, v in summ.phase_labels.items()},
+            "train_config": config_fingerprint(spec.train_config),
             "nearest_baseline": summ.nearest, "training": how,
             "train_seconds": manifest.get("train_seconds"),
             "evaluate_seconds": round(time.perf_counter() - trained, 3),
