@@ -13,7 +13,6 @@ four CartPole-v1 steps through ``gym.make``; this one costs less than one (bench
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -24,7 +23,7 @@ from gymnasium import spaces as gym_spaces
 from gymnasium.error import ResetNeeded
 
 from envs import model
-from envs.params import N_PHASES, PHASE_NAMES, AllianceParams
+from envs.params import N_PHASES, PHASE_NAMES, AllianceParams, short_repr
 from envs.scenarios import make_params
 from envs.spaces import (
     ACTION_NVEC,
@@ -53,19 +52,13 @@ ACTION_ALLOWED = "four integers (m, k, g, d) with m in 0..3, k in 0..1, g in 0..
 
 
 # --------------------------------------------------------------------------- shared helpers
-def short_repr(value: Any, limit: int = 80) -> str:
-    """A one-line, bounded ``repr`` for error messages."""
-    text = re.sub(r"\s+", " ", repr(value))
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def resolve_params(scenario: str = "war", params: AllianceParams | None = None,
                    overrides: dict | None = None) -> AllianceParams:
     """``params`` if given (``scenario`` is then ignored), else the named scenario; overrides on top."""
     if params is not None:
         if not isinstance(params, AllianceParams):
             raise ValueError(f"params={short_repr(params)} is not allowed: an AllianceParams or None")
-        return params.with_overrides(dict(overrides)) if overrides else params
+        return params.with_overrides(overrides) if overrides else params
     return make_params(scenario, overrides)
 
 

@@ -8,24 +8,54 @@ parameter set. Every field is checked where it enters (``__post_init__``); a bad
 from __future__ import annotations
 
 import math
+import numbers
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 N_PHASES = 5
 PHASE_NAMES = ("hedging era", "regime crisis", "invasion", "patron crisis", "protracted war")
 PER_PHASE_FIELDS = ("tau", "demand", "pressure", "capacity", "lockout", "mediation", "hazard")
+# The exact solver and evaluator hold arrays of horizon x 5400 states (x 96 actions for the
+# near-optimal sets of timeline/calendar): a longer horizon would only exhaust memory.
+MAX_HORIZON = 1000
+# (low, high, integer) of each per-phase parameter (MODEL.md section 4)
+PER_PHASE_BOUNDS = {"tau": (0.0, 3.0, False), "demand": (0, 3, True), "pressure": (0, 2, True),
+                    "capacity": (0.0, 1.0, False), "lockout": (0.0, 1.0, False), "mediation": (0.0, 1.0, False),
+                    "hazard": (0.0, 1.0, False)}
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """A one-line, bounded ``repr`` for error messages (safe for ints too long to print)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond Python's str conversion limit
+        text = f"<an integer of about {value.bit_length() * 0.30103:.0f} digits>"
+    text = re.sub(r"\s+", " ", text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _err(name: str, value: Any, allowed: str) -> ValueError:
-    return ValueError(f"{name}={value!r} is not allowed: {allowed}")
+    return ValueError(f"{name}={short_repr(value)} is not allowed: {allowed}")
+
+
+def _is_number(value: Any) -> bool:
+    """A real number that is not a bool (Python's or numpy's)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and type(value).__name__ != "bool_"
 
 
 def _check_number(name: str, value: Any, lo: float, hi: float, *, integer: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        kind = "an integer" if integer else "a number"
-        raise _err(name, value, f"{kind} in [{lo}, {hi}]")
-    if not math.isfinite(value) or not lo <= value <= hi:
-        raise _err(name, value, f"a finite {'integer' if integer else 'number'} in [{lo}, {hi}]")
+    """``value`` (a builtin int or float) if it is a finite number in [lo, hi] (an integer if
+    ``integer``); else a one-line ``ValueError``. Huge ints are compared, never turned into floats."""
+    kind = "integer" if integer else "number"
+    if not _is_number(value):
+        raise _err(name, value, f"a finite {kind} in [{lo}, {hi}]")
+    if not isinstance(value, int | float):  # numpy scalars, fractions: as a builtin number
+        value = int(value) if isinstance(value, numbers.Integral) else float(value)
+    finite = isinstance(value, int) or math.isfinite(value)
+    if not finite or not lo <= value <= hi:
+        raise _err(name, value, f"a finite {kind} in [{lo}, {hi}]")
     if integer and value != int(value):
         raise _err(name, value, f"an integer in [{lo}, {hi}]")
     return value
@@ -70,32 +100,25 @@ class AllianceParams:
             value = getattr(self, name)
             if not isinstance(value, tuple | list) or len(value) != N_PHASES:
                 raise _err(name, value, f"a number or a list of {N_PHASES} numbers (one per phase)")
-            object.__setattr__(self, name, tuple(value))
-        for i in range(N_PHASES):
-            _check_number(f"tau[{i}]", self.tau[i], 0.0, 3.0)
-            _check_number(f"demand[{i}]", self.demand[i], 0, 3, integer=True)
-            _check_number(f"pressure[{i}]", self.pressure[i], 0, 2, integer=True)
-            _check_number(f"capacity[{i}]", self.capacity[i], 0.0, 1.0)
-            _check_number(f"lockout[{i}]", self.lockout[i], 0.0, 1.0)
-            _check_number(f"mediation[{i}]", self.mediation[i], 0.0, 1.0)
-            _check_number(f"hazard[{i}]", self.hazard[i], 0.0, 1.0)
-        object.__setattr__(self, "demand", tuple(int(v) for v in self.demand))
-        object.__setattr__(self, "pressure", tuple(int(v) for v in self.pressure))
+            lo, hi, integer = PER_PHASE_BOUNDS[name]
+            checked = tuple(_check_number(f"{name}[{i}]", v, lo, hi, integer=integer) for i, v in enumerate(value))
+            object.__setattr__(self, name, tuple(int(v) for v in checked) if integer else checked)
         for name in ("power", "identification", "alpha_west", "alpha_far", "west_shock"):
-            _check_number(name, getattr(self, name), 0.0, 1.0)
+            object.__setattr__(self, name, _check_number(name, getattr(self, name), 0.0, 1.0))
         for name in ("entrapment_scale", "deep_cost_scale"):
-            _check_number(name, getattr(self, name), 0.0, 10.0)
-        _check_number("gamma", self.gamma, 0.0, 0.999999)
+            object.__setattr__(self, name, _check_number(name, getattr(self, name), 0.0, 10.0))
+        object.__setattr__(self, "gamma", _check_number("gamma", self.gamma, 0.0, 0.999999))
         if not isinstance(self.weights, tuple | list) or len(self.weights) != 3:
             raise _err("weights", self.weights, "three numbers (security, autonomy, economy)")
-        for i, w in enumerate(self.weights):
-            _check_number(f"weights[{i}]", w, 0.0, 1.0)
-        object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))
-        _check_number("horizon", self.horizon, 1, 100_000, integer=True)
-        object.__setattr__(self, "horizon", int(self.horizon))
+        weights = tuple(float(_check_number(f"weights[{i}]", w, 0.0, 1.0)) for i, w in enumerate(self.weights))
+        object.__setattr__(self, "weights", weights)
+        horizon = _check_number("horizon", self.horizon, 1, MAX_HORIZON, integer=True)
+        object.__setattr__(self, "horizon", int(horizon))
         from envs.spaces import check_state  # local: spaces imports nothing from here
 
         object.__setattr__(self, "start", check_state(self.start, "start"))
+        if not isinstance(self.finite_horizon, bool):
+            raise _err("finite_horizon", self.finite_horizon, "true or false")
         if self.calendar is not None:
             cal = self.calendar
             if not isinstance(cal, tuple | list) or len(cal) != self.horizon:
@@ -105,8 +128,6 @@ class AllianceParams:
             object.__setattr__(self, "calendar", tuple(int(v) for v in cal))
             if not self.finite_horizon:
                 raise _err("finite_horizon", self.finite_horizon, "true when a calendar is given")
-        if not isinstance(self.finite_horizon, bool):
-            raise _err("finite_horizon", self.finite_horizon, "true or false")
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -124,16 +145,18 @@ class AllianceParams:
         `timeline` model with phases by hazard, infinite horizon."""
         return replace(self, calendar=None, finite_horizon=False, name=f"{self.name}:continuation")
 
-    def with_overrides(self, overrides: dict[str, Any], name: str | None = None) -> AllianceParams:
+    def with_overrides(self, overrides: Mapping[str, Any], name: str | None = None) -> AllianceParams:
         """A copy with fields replaced. A single number for a per-phase field replaces the
         parameter in every phase (MODEL.md section 7). Unknown keys raise ``ValueError``."""
-        known = {f.name for f in fields(self)}
+        if not isinstance(overrides, Mapping):
+            raise _err("overrides", overrides, "a mapping of parameter names to values")
+        known = set(param_field_names())
         clean: dict[str, Any] = {}
         for key, value in overrides.items():
             if key not in known:
-                allowed = ", ".join(sorted(known - {"name"}))
-                raise ValueError(f"override {key!r} is not a model parameter: allowed are {allowed}")
-            if key in PER_PHASE_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
+                allowed = ", ".join(sorted(known))
+                raise ValueError(f"override {short_repr(key)} is not a model parameter: allowed are {allowed}")
+            if key in PER_PHASE_FIELDS and _is_number(value):
                 value = (value,) * N_PHASES
             if isinstance(value, list):
                 value = tuple(value)

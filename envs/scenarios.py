@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from envs.params import N_PHASES, AllianceParams
+from envs.params import N_PHASES, AllianceParams, short_repr
 
 TIMELINE_STEPS = 44  # 2014Q1..2024Q4
 # Section 7: phase by date, t = 0 is 2014Q1.
@@ -66,9 +66,11 @@ def make_params(scenario: str | AllianceParams = "war", overrides: Mapping[str, 
     elif isinstance(scenario, str) and scenario in SCENARIOS:
         base = SCENARIOS[scenario]()
     else:
-        raise ValueError(f"scenario={scenario!r} is not allowed: one of {', '.join(SCENARIOS)}")
+        raise ValueError(f"scenario={short_repr(scenario)} is not allowed: one of {', '.join(SCENARIOS)}")
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ValueError(f"overrides={short_repr(overrides)} is not allowed: a mapping of parameter names to values")
     if overrides:
-        return base.with_overrides(dict(overrides))
+        return base.with_overrides(overrides)
     return base
 
 
@@ -76,9 +78,12 @@ def params_from_mapping(mapping: Mapping[str, Any]) -> AllianceParams:
     """A scenario from a YAML-style mapping: ``{"scenario": "war", "overrides": {...}}`` or
     ``{"scenario": "war", "identification": 0.9, ...}``."""
     if not isinstance(mapping, Mapping):
-        raise ValueError(f"scenario mapping={mapping!r} is not allowed: a mapping with a 'scenario' key")
+        raise ValueError(f"scenario mapping={short_repr(mapping)} is not allowed: a mapping with a 'scenario' key")
     data = dict(mapping)
     name = data.pop("scenario", "war")
-    overrides = dict(data.pop("overrides", None) or {})
-    overrides.update(data)
-    return make_params(name, overrides)
+    overrides = data.pop("overrides", None)
+    if overrides is None:
+        overrides = {}
+    if not isinstance(overrides, Mapping):
+        raise ValueError(f"overrides={short_repr(overrides)} is not allowed: a mapping of parameter names to values")
+    return make_params(name, {**overrides, **data})

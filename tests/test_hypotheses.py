@@ -186,7 +186,7 @@ def test_verdict_of():
 
 # ---------------------------------------------------------------------------------------- learners
 def run(algo, scenario, seed, share, agrees):
-    return {"algo": algo, "scenario": scenario, "seed": seed, "share": share, "regret": 10 * (1 - share),
+    return {"algo": algo, "scenario": scenario, "seed": seed, "share": share, "regret": 10 * (1 - share), "total_timesteps": 2048,
             "near_optimal_share": 0.5, "label": "a" if agrees else "b", "optimal_label": "a", "label_agrees": agrees}
 
 

@@ -49,7 +49,8 @@ class RunCheckpointCallback(BaseCallback):
         return True
 
     def save(self) -> Path:
-        """Replay buffer first, model last: a model checkpoint that exists is complete with its buffer."""
+        """Replay buffer first, model next, the manifest's hashes last: a checkpoint the manifest
+        lists is complete with its buffer (``run_folder.newest_checkpoint`` resumes only from one)."""
         steps = self.model.num_timesteps
         buffer = getattr(self.model, "replay_buffer", None)
         if self.save_replay_buffer and buffer is not None:
@@ -57,6 +58,7 @@ class RunCheckpointCallback(BaseCallback):
         path = rf.save_model(self.model, rf.checkpoint_path(self.run_dir, steps))
         self._last_saved = steps
         self._prune(steps)
+        rf.write_manifest(self.run_dir)
         return path
 
     def _prune(self, newest: int) -> None:

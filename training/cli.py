@@ -50,6 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def error_lines(exc: BaseException) -> list[str]:
+    """What the user reads for a ``ValueError`` or ``OSError``: one line per problem (a
+    ``ConfigError`` holds several); an ``OSError`` as ``FILE: reason``."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return [f"{exc.filename}: {exc.strerror}"]
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines or [type(exc).__name__]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -59,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except (ValueError, OSError) as exc:
-        print(f"alliance {args.command}: error: {exc}", file=sys.stderr)
+        for line in error_lines(exc):
+            print(f"alliance {args.command}: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"alliance {args.command}: interrupted", file=sys.stderr)

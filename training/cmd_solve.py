@@ -23,13 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def load_params(scenario: str):
     """A named scenario, or a YAML file holding a mapping (``envs.scenarios.params_from_mapping``)."""
     from envs.scenarios import make_params, params_from_mapping
+    from training.config import read_yaml
 
     if scenario.endswith((".yaml", ".yml")) or Path(scenario).is_file():
-        import yaml
-
-        with open(scenario, encoding="utf-8") as fh:
-            mapping = yaml.safe_load(fh)
-        return params_from_mapping(mapping)
+        mapping = read_yaml(scenario)
+        try:
+            return params_from_mapping(mapping)
+        except ValueError as exc:
+            raise ValueError(f"{scenario}: {exc}") from None
+    if Path(scenario).is_dir():
+        raise IsADirectoryError(f"{scenario}: a folder, not a YAML file or a scenario name")
     return make_params(scenario)
 
 

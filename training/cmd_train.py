@@ -15,6 +15,7 @@ EXAMPLES = """examples:
   alliance train configs/dqn_war.yaml --set env.overrides.identification=0.9 --no-progress
   alliance train --resume results/runs/war/ppo_s0_20250101T120000Z
   alliance train --resume RUN_DIR --set total_timesteps=400000   (continue a finished run further)
+  alliance train --resume RUN_DIR --trust   (resume from checkpoints the manifest does not list: a folder you trust)
 
 A bad config prints one line per problem (the dotted key, its value, what is allowed) and exits 2.
 """
@@ -27,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, metavar="N", help="the run's seed (overrides the config)")
     parser.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
                         help="continue RUN_DIR from its newest complete checkpoint to total_timesteps")
+    parser.add_argument("--trust", action="store_true",
+                        help="with --resume: load a checkpoint whose sha256 the run's manifest does not list "
+                        "(model files can carry pickled code: only for folders you trust)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -47,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         command = shlex.join(["alliance", "train", *_argv(args)])
         try:
             run_dir = train(cfg, args.resume, resume=args.resume is not None, progress_bar=progress,
-                            command=command)
+                            command=command, trust=args.trust)
         except KeyboardInterrupt:
             where = args.resume or f"<the new folder under {cfg.output}/{cfg.env.scenario}>"
             print(f"alliance train: to continue: alliance train --resume {where}", file=sys.stderr)
@@ -88,6 +92,8 @@ def _argv(args: argparse.Namespace) -> list[str]:
         out += ["--seed", str(args.seed)]
     if args.resume is not None:
         out += ["--resume", str(args.resume)]
+    if args.trust:
+        out += ["--trust"]
     if args.no_progress:
         out += ["--no-progress"]
     return out

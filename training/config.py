@@ -22,6 +22,7 @@ A YAML file looks like ``configs/ppo_war.yaml``::
 from __future__ import annotations
 
 import inspect
+import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,11 +33,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeInt,
-    PositiveInt,
     ValidationError,
     field_validator,
 )
+
+from envs.params import short_repr
 
 ALGOS = ("PPO", "A2C", "DQN")
 # Hyperparameters set by the config's own keys (seed, device), by train() or never from YAML.
@@ -47,9 +48,25 @@ POLICY_RESERVED = ("self", "observation_space", "action_space", "lr_schedule")
 SCHEDULE_PARAMS = ("learning_rate", "clip_range", "clip_range_vf")
 ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU", "elu": "ELU", "leaky_relu": "LeakyReLU", "gelu": "GELU",
                "silu": "SiLU"}
-# Counts that SB3 needs positive (the signature only says int).
-POSITIVE_PARAMS = ("n_steps", "batch_size", "n_epochs", "buffer_size", "target_update_interval",
-                   "stats_window_size")
+# Upper bounds: beyond them a number is a typo, and a run would never end or exhaust memory.
+MAX_STEPS = 10**12  # env steps (total, between evaluations, between checkpoints)
+MAX_ENVS = 65_536
+MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
+MAX_MAGNITUDE = 1e12  # any other number in hyperparams
+MAX_WIDTH, MAX_DEPTH = 4096, 64  # policy_kwargs.net_arch
+# Ranges SB3 does not check itself (the signature only says int or float), outside of which a run
+# would train on NaN, never end or exhaust memory: name -> (low, high, low excluded).
+HYPERPARAM_RANGES: dict[str, tuple[float, float, bool]] = {
+    "learning_rate": (0.0, 10.0, True), "gamma": (0.0, 1.0, False), "gae_lambda": (0.0, 1.0, False),
+    "clip_range": (0.0, 10.0, True), "clip_range_vf": (0.0, 10.0, True), "ent_coef": (0.0, 1e3, False),
+    "vf_coef": (0.0, 1e3, False), "max_grad_norm": (0.0, 1e6, True), "target_kl": (0.0, 1e3, True),
+    "rms_prop_eps": (0.0, 1.0, True), "tau": (0.0, 1.0, False), "exploration_fraction": (0.0, 1.0, False),
+    "exploration_initial_eps": (0.0, 1.0, False), "exploration_final_eps": (0.0, 1.0, False),
+    "n_steps": (1, 1_000_000, False), "batch_size": (1, 1_000_000, False), "n_epochs": (1, 10_000, False),
+    "buffer_size": (1, 100_000_000, False), "learning_starts": (0, MAX_STEPS, False),
+    "target_update_interval": (1, MAX_STEPS, False), "gradient_steps": (-1, 10_000, False),
+    "sde_sample_freq": (-1, 1_000_000, False), "stats_window_size": (1, 1_000_000, False),
+}
 
 
 def linear_start(value: Any) -> float | None:
@@ -84,16 +101,16 @@ class EnvConfig(_Strict):
 class EvalConfig(_Strict):
     """SB3 EvalCallback: every ``freq`` env steps (summed over the n_envs), ``n_episodes`` episodes."""
 
-    freq: PositiveInt = 10_000
-    n_episodes: PositiveInt = 10
+    freq: int = Field(10_000, gt=0, le=MAX_STEPS)
+    n_episodes: int = Field(10, gt=0, le=1_000_000)
     deterministic: bool = True
 
 
 class CheckpointConfig(_Strict):
     """A checkpoint every ``freq`` env steps (at a rollout boundary), the newest ``keep`` kept."""
 
-    freq: PositiveInt = 50_000
-    keep: PositiveInt = 5
+    freq: int = Field(50_000, gt=0, le=MAX_STEPS)
+    keep: int = Field(5, gt=0, le=10_000)
     save_replay_buffer: bool = True
 
 
@@ -105,14 +122,14 @@ class TrainConfig(_Strict):
     algo: Literal["PPO", "A2C", "DQN"]
     policy: Literal["MlpPolicy"] = "MlpPolicy"
     hyperparams: dict[str, Any] = Field(default_factory=dict)
-    n_envs: PositiveInt = 8
+    n_envs: int = Field(8, gt=0, le=MAX_ENVS)
     vec_env: Literal["alliance", "dummy"] = "alliance"
-    total_timesteps: PositiveInt
-    seed: NonNegativeInt = 0
+    total_timesteps: int = Field(gt=0, le=MAX_STEPS)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     output: str = "results/runs"
-    torch_threads: PositiveInt = 1
+    torch_threads: int = Field(1, gt=0, le=1024)
     device: Literal["cpu"] = "cpu"
 
     @field_validator("algo", mode="before")
@@ -120,30 +137,78 @@ class TrainConfig(_Strict):
     def _upper_algo(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("output")
+    @classmethod
+    def _folder_name(cls, value: str) -> str:
+        if not value.strip() or "\x00" in value:
+            raise ValueError("a folder path (not empty, no NUL character)")
+        return value
+
     def to_yaml(self) -> str:
         """The resolved config, loadable again by :func:`load_config`."""
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
 # ---------------------------------------------------------------------------------------- loading
+def parse_yaml(text: str, where: str) -> Any:
+    """``yaml.safe_load(text)`` (plain data only, never Python objects), any failure one line.
+
+    :raises ConfigError: not valid YAML (with line and column), nested too deeply, a number too long
+    """
+    try:
+        return yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:
+        char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else short_repr(exc.character)
+        raise ConfigError([f"{where}: not valid YAML: character {char} at position {exc.position}: "
+                           f"{exc.reason}"]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = " ".join(str(getattr(exc, "problem", None) or "invalid YAML").split())
+        raise ConfigError([f"{where}: not valid YAML{at}: {problem}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{where}: not allowed: lists or mappings nested too deeply"]) from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        reason = " ".join((str(exc).splitlines() or [type(exc).__name__])[0].split())
+        raise ConfigError([f"{where}: not valid YAML: {reason}"]) from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    """The YAML document in a file, read with :func:`parse_yaml`.
+
+    :raises ConfigError: one line: not UTF-8 text, or not valid YAML
+    :raises OSError: the file cannot be read (missing, a folder, no permission)
+    """
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not a text file: byte 0x{raw[exc.start]:02x} at position {exc.start} "
+                           "is not UTF-8"]) from None
+    return parse_yaml(text, str(path))
+
+
+def read_yaml_mapping(path: str | Path, expected: str = "a mapping of config keys") -> dict:
+    """The mapping a YAML file holds; an empty file or another kind of document is one line.
+
+    :raises ConfigError: one line naming the file and ``expected``
+    :raises OSError: the file cannot be read
+    """
+    data = read_yaml(path)
+    if data is None:
+        raise ConfigError([f"{path}: the file is empty; {expected} is needed"])
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: a {type(data).__name__} is not allowed: {expected}"])
+    return data
+
+
 def load_config(path: str | Path, overrides: Sequence[str] = (), seed: int | None = None) -> TrainConfig:
     """Read a YAML config, apply ``--set key.sub=value`` overrides and ``--seed``, validate.
 
     :raises ConfigError: one line per problem (also for unreadable YAML or a non-mapping file).
     :raises OSError: the file cannot be read.
     """
-    text = Path(path).read_text()
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError([f"{path}: not valid YAML{where}: {problem}"]) from None
-    if data is None:
-        raise ConfigError([f"{path}: the file is empty; a mapping with at least algo and total_timesteps"])
-    if not isinstance(data, dict):
-        raise ConfigError([f"{path}: a {type(data).__name__} is not allowed: a mapping of config keys"])
+    data = read_yaml_mapping(path, "a mapping of config keys with at least algo and total_timesteps")
     return config_from_dict(apply_overrides(data, overrides, seed))
 
 
@@ -154,12 +219,12 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str] = (), seed
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            problems.append(f"--set {item!r} is not allowed: KEY=VALUE with a dotted key, e.g. n_envs=16")
+            problems.append(f"--set {short_repr(item)} is not allowed: KEY=VALUE with a dotted key, e.g. n_envs=16")
             continue
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            problems.append(f"--set {item!r} is not allowed: the value must be a YAML scalar, list or mapping")
+            value = parse_yaml(raw, f"--set {short_repr(item)}") if raw.strip() else None
+        except ConfigError as exc:
+            problems.append(f"{exc.problems[0]} (the value must be a YAML scalar, list or mapping)")
             continue
         parts = key.strip().split(".")
         node = out
@@ -167,7 +232,7 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str] = (), seed
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
                 where = ".".join(parts[: depth + 1])
-                problems.append(f"--set {item!r} is not allowed: {where} is {child!r}, not a mapping")
+                problems.append(f"--set {short_repr(item)} is not allowed: {where} is {short_repr(child)}, not a mapping")
                 break
             node = child
         else:
@@ -209,13 +274,15 @@ def env_problems(env: Any) -> list[str]:
     if not isinstance(scenario, str) or not isinstance(overrides, Mapping):
         return []
     if scenario not in scenario_names():
-        return [f"env.scenario={scenario!r} is not allowed: one of {', '.join(scenario_names())}"]
+        return [f"env.scenario={short_repr(scenario)} is not allowed: one of {', '.join(scenario_names())}"]
     problems = []
     known = param_field_names()
     for key, value in overrides.items():
+        if not isinstance(key, str):
+            continue  # pydantic reports a key that is not text
         if key not in known:
-            problems.append(f"env.overrides.{key}={value!r} is not allowed: not a model parameter; "
-                            f"allowed are {', '.join(known)}")
+            problems.append(f"{dotted(['env', 'overrides', key])}={short_repr(value)} is not allowed: not a model "
+                            f"parameter; allowed are {', '.join(known)}")
             continue
         try:
             make_params(scenario, {key: value})
@@ -254,44 +321,103 @@ def hyperparam_problems(algo: str, hyperparams: Any) -> list[str]:
     allowed = _signature(algo_class(algo), RESERVED)
     problems = []
     for name, value in hyperparams.items():
-        key = f"hyperparams.{name}"
+        if not isinstance(name, str):
+            continue  # pydantic reports a key that is not text
+        key = dotted(["hyperparams", name])
         if name not in allowed:
-            problems.append(f"{key}={value!r} is not allowed: not an argument of {algo}; allowed are "
+            problems.append(f"{key}={short_repr(value)} is not allowed: not an argument of {algo}; allowed are "
                             f"{', '.join(allowed)}")
         elif name == "policy_kwargs":
             problems += policy_kwargs_problems(algo, value)
         elif name in SCHEDULE_PARAMS and isinstance(value, str):
-            if linear_start(value) is None:
-                problems.append(f"{key}={value!r} is not allowed: a number or 'lin_<number>' (linear to 0)")
+            start = linear_start(value)
+            if start is None:
+                problems.append(f"{key}={short_repr(value)} is not allowed: a number or 'lin_<number>' (linear to 0)")
+            else:
+                problems += _range_problems(key, name, start, schedule=True)
         else:
-            problems += _type_problems(key, value, allowed[name].annotation)
-            if name in POSITIVE_PARAMS and isinstance(value, int) and value <= 0:
-                problems.append(f"{key}={value!r} is not allowed: a positive integer")
+            found = _type_problems(key, value, allowed[name].annotation)
+            found = found or _range_problems(key, name, value) or _number_problems(key, value)
+            problems += found
     return problems
+
+
+def _range_problems(key: str, name: str, value: Any, schedule: bool = False) -> list[str]:
+    """``value`` outside ``HYPERPARAM_RANGES[name]`` (None and non-numbers pass: the type check sees them)."""
+    if name not in HYPERPARAM_RANGES or isinstance(value, bool) or not isinstance(value, int | float):
+        return []
+    lo, hi, open_low = HYPERPARAM_RANGES[name]
+    inside = (lo < value if open_low else lo <= value) and value <= hi  # False for NaN
+    if inside:
+        return []
+    kind = "integer" if isinstance(lo, int) else "number"
+    if (lo == 1 and kind == "integer") or (lo == 0 and open_low):
+        what = f"a positive {kind}, at most {hi:g}"
+    elif lo == 0 and kind == "integer":
+        what = f"a non-negative integer, at most {hi:g}"
+    else:
+        what = f"a{'n' if kind == 'integer' else ''} {kind} in {'(' if open_low else '['}{lo}, {hi}]"
+    shown = f"lin_{value}" if schedule else short_repr(value)
+    return [f"{key}={shown} is not allowed: {what}" + (" (the schedule's start)" if schedule else "")]
+
+
+def _number_problems(key: str, value: Any) -> list[str]:
+    """The first number inside ``value`` (lists and mappings searched) that is NaN, infinite or huge."""
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            found = _number_problems(f"{key}.{key_part(k)}", v)
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            found = _number_problems(f"{key}[{i}]", v)
+            if found:
+                return found
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if not (isinstance(value, int) or math.isfinite(value)) or abs(value) > MAX_MAGNITUDE:
+            return [f"{key}={short_repr(value)} is not allowed: a finite number of size at most {MAX_MAGNITUDE:g}"]
+    return []
+
+
+def _net_arch_problems(key: str, value: Any) -> list[str]:
+    """Layer widths 1..MAX_WIDTH, at most MAX_DEPTH layers (a list, or a mapping pi/vf/qf of lists)."""
+    layers = value.values() if isinstance(value, Mapping) else [value]
+    for widths in layers:
+        if not isinstance(widths, list | tuple):
+            continue  # the type check reports it
+        if len(widths) > MAX_DEPTH:
+            return [f"{key}={short_repr(value)} is not allowed: at most {MAX_DEPTH} layers"]
+        for w in widths:
+            if isinstance(w, int) and not isinstance(w, bool) and not 1 <= w <= MAX_WIDTH:
+                return [f"{key}={short_repr(value)} is not allowed: layer widths are integers in 1..{MAX_WIDTH}"]
+    return []
 
 
 def policy_kwargs_problems(algo: str, policy_kwargs: Any) -> list[str]:
     """Unknown policy arguments and values of the wrong type (``activation_fn`` by name)."""
     if not isinstance(policy_kwargs, Mapping):
-        return [f"hyperparams.policy_kwargs={policy_kwargs!r} is not allowed: a mapping of policy arguments"]
+        return [f"hyperparams.policy_kwargs={short_repr(policy_kwargs)} is not allowed: a mapping of policy arguments"]
     allowed = _signature(policy_class(algo), POLICY_RESERVED)
     problems = []
     for name, value in policy_kwargs.items():
-        key = f"hyperparams.policy_kwargs.{name}"
+        key = dotted(["hyperparams", "policy_kwargs", name])
         if name not in allowed:
-            problems.append(f"{key}={value!r} is not allowed: not an argument of {policy_class(algo).__name__}; "
-                            f"allowed are {', '.join(allowed)}")
+            problems.append(f"{key}={short_repr(value)} is not allowed: not an argument of "
+                            f"{policy_class(algo).__name__}; allowed are {', '.join(allowed)}")
         elif name == "activation_fn":
-            if value not in ACTIVATIONS:
-                problems.append(f"{key}={value!r} is not allowed: one of {', '.join(ACTIVATIONS)}")
+            if not isinstance(value, str) or value not in ACTIVATIONS:
+                problems.append(f"{key}={short_repr(value)} is not allowed: one of {', '.join(ACTIVATIONS)}")
         else:
-            problems += _type_problems(key, value, allowed[name].annotation)
+            found = _type_problems(key, value, allowed[name].annotation) or _number_problems(key, value)
+            if name == "net_arch":
+                found = found or _net_arch_problems(key, value)
+            problems += found
     return problems
 
 
 def _type_problems(key: str, value: Any, annotation: Any) -> list[str]:
     if _as_annotated(value, annotation) is _BAD:
-        return [f"{key}={value!r} is not allowed: a value of type {_type_name(annotation)}"]
+        return [f"{key}={short_repr(value)} is not allowed: a value of type {_type_name(annotation)}"]
     return []
 
 
@@ -347,16 +473,38 @@ def sb3_kwargs(cfg: TrainConfig) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------- messages
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def key_part(part: Any) -> str:
+    """One part of a key path: a plain name as it is, anything else (a key holding a dot, a space,
+    a newline, a number) as its bounded repr, so that the path stays one unambiguous line."""
+    return part if isinstance(part, str) and _NAME.match(part) else short_repr(part)
+
+
+def dotted(parts: Sequence[Any]) -> str:
+    """A key path as ``env.overrides.power``."""
+    return ".".join(key_part(p) for p in parts)
+
+
 def _pydantic_line(err: Mapping[str, Any]) -> str:
     """One pydantic error as ``key=value is not allowed: what is allowed``."""
-    loc = [str(p) for p in err["loc"]]
-    key = ".".join(loc) if loc else "config"
+    loc = list(err["loc"])
     kind, msg, value = err["type"], err["msg"], err.get("input")
+    if loc and loc[-1] == "[key]":  # a mapping key that is not text
+        return f"{dotted(loc[:-2]) or 'config'}: key {short_repr(value)} is not allowed: keys are names (text)"
+    if kind == "invalid_key":
+        return f"{dotted(loc[:-1]) or 'config'}: key {short_repr(value)} is not allowed: keys are names (text)"
+    key = dotted(loc) or "config"
+    names = [str(p) for p in loc]
     if kind == "missing":
-        return f"{key} is missing: {_field_help(loc)}"
+        return f"{key} is missing: {_field_help(names)}"
     if kind == "extra_forbidden":
-        return f"{key}={value!r} is not allowed: unknown key; allowed keys are {', '.join(_fields_at(loc[:-1]))}"
-    return f"{key}={value!r} is not allowed: {msg[0].lower() + msg[1:]}"
+        return (f"{key}={short_repr(value)} is not allowed: unknown key; allowed keys are "
+                f"{', '.join(_fields_at(names[:-1]))}")
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    return f"{key}={short_repr(value)} is not allowed: {msg[0].lower() + msg[1:]}"
 
 
 def _model_at(loc: Sequence[str]) -> type[BaseModel] | None:

@@ -121,6 +121,7 @@ def plot_action_heatmap(
     phase_names: Sequence[str],
     path: str | os.PathLike[str],
     title: str = "Action shares by phase",
+    ylabel: str = "phase",
 ) -> Path:
     """One annotated heat map per policy: rows phases, columns action features, values in [0, 1].
 
@@ -131,7 +132,8 @@ def plot_action_heatmap(
     nph, nf = len(phase_names), len(feature_names)
     n = len(shares)
     ncols, nrows = (1, 1) if n == 1 else (2, math.ceil(n / 2))
-    fig = _figure(ncols * (0.52 * nf + 1.4) + 1.2, nrows * (0.42 * nph + 1.3) + 0.6)
+    # at least 3.6 in tall: the colour bar's label must fit beside a one-row map
+    fig = _figure(ncols * (0.52 * nf + 1.4) + 1.2, max(3.6, nrows * (0.42 * nph + 1.3) + 0.6))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     cmap = matplotlib.colormaps["viridis"].with_extremes(bad="0.85")
     groups = [f.split("=")[0] for f in feature_names]
@@ -148,10 +150,10 @@ def plot_action_heatmap(
                 ax.axvline(j - 0.5, color="w", lw=2.5)
         ax.set_xticks(range(nf), feature_names, fontsize=8)
         ax.set_yticks(range(nph), phase_names)
-        ax.set(xlabel="action feature", ylabel="phase", title=name)
+        ax.set(xlabel="action feature", ylabel=ylabel, title=name)
     for ax in axes.flat[n:]:
         ax.remove()
-    fig.colorbar(im, ax=axes.flat[:n], label="share of the phase's occupancy (grey: not visited)",
+    fig.colorbar(im, ax=axes.flat[:n], label="share of the phase's occupancy\n(grey: not visited)",
                  shrink=0.9, pad=0.01)
     fig.suptitle(title)
     return _save(fig, path)
@@ -164,8 +166,10 @@ def plot_learning_curves(
     ylabel: str = "mean evaluation return",
     xlabel: str = "environment steps",
     title: str = "Learning curves (line: mean over seeds; band: min–max)",
+    optimum_label: str = "optimum (exact)",
 ) -> Path:
-    """Mean over seeds with a min-max band per algorithm, on the seeds' common range of timesteps."""
+    """Mean over seeds with a min-max band per algorithm, on the seeds' common range of timesteps;
+    ``optimum``, if given, is a dashed line labelled ``optimum_label``."""
     _nonempty("curves", curves)
     fig = _figure(8.0, 4.8)
     ax = fig.add_subplot()
@@ -181,7 +185,7 @@ def plot_learning_curves(
         if len(runs) > 1:
             ax.fill_between(grid, ys.min(axis=0), ys.max(axis=0), color=f"C{i}", alpha=0.2, lw=0)
     if optimum is not None:
-        ax.axhline(optimum, ls="--", color="k", lw=1.2, label="optimum (exact)")
+        ax.axhline(optimum, ls="--", color="k", lw=1.2, label=optimum_label)
     ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)

@@ -417,8 +417,10 @@ def rl_summary(runs: Sequence[Mapping], reps: int = 2000, seed: int = 0) -> dict
             for a, v in out.items()]
     rows = [[a, v["n_runs"], _ci(v["share"]), _ci(v["regret"]), _ci(v["agreement"], 2), fmt(v["base_agreement"], 2)]
             for a, v in out.items()]
-    summary = "; ".join(f"{a} reaches {pct(v['share'][0])} of V* (IQM) and names the optimum's archetype in "
-                        f"{pct(v['agreement'][0])} of its runs" for a, v in out.items()) + "."
+    for algo, v in out.items():
+        v["steps"] = int(np.median([r["total_timesteps"] for r in runs if r["algo"] == algo]))
+    summary = "; ".join(f"{a} reaches {pct(v['share'][0])} of V* (IQM) after {v['steps']:,} steps per run and names "
+                        f"the optimum's archetype in {pct(v['agreement'][0])} of its runs" for a, v in out.items()) + "."
     res = result("RL", title, crit, ["algorithm", "runs", "IQM share of V* [95 % CI]", "IQM regret [95 % CI]",
                                      "archetype agreement [95 % CI]", "same base archetype"], rows, summary=summary,
                  note="*Same base archetype* ignores the +mediation / +fararc modifiers (information only; "

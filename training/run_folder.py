@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from envs.params import short_repr
+
 MANIFEST = "manifest.json"
 CONFIG = "config.yml"
 COMMAND = "command.txt"
@@ -36,6 +38,7 @@ EVALUATIONS = "evaluations.npz"
 CHECKPOINTS = "checkpoints"
 TENSORBOARD = "tb"
 _CHECKPOINT = re.compile(r"^model_(\d+)_steps\.zip$")
+_TEMPORARY = re.compile(r"^\..+\.\d+\.tmp(\.npz)?$")
 
 
 # ------------------------------------------------------------------------------ atomic writes
@@ -111,15 +114,39 @@ def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def newest_checkpoint(run_dir: str | Path) -> tuple[int, Path]:
-    """The newest checkpoint whose zip archive is whole.
+def newest_checkpoint(run_dir: str | Path, trust: bool = False) -> tuple[int, Path]:
+    """The newest complete checkpoint: its zip archive is whole and, unless ``trust``, its sha256 is
+    the one the manifest recorded when it was written (the manifest is refreshed after each
+    checkpoint, so a checkpoint the manifest does not list was cut off, or came from elsewhere).
 
-    :raises ValueError: no complete checkpoint in ``run_dir/checkpoints``.
+    :raises ValueError: no such checkpoint in ``run_dir/checkpoints`` (one line).
     """
+    listed = {} if trust else manifest_files(run_dir)
+    unlisted = None
     for steps, path in reversed(list_checkpoints(run_dir)):
-        if _zip_is_whole(path):
+        if not _zip_is_whole(path):
+            continue
+        if trust or listed.get(path.relative_to(Path(run_dir)).as_posix()) == sha256(path):
             return steps, path
-    raise ValueError(f"{Path(run_dir) / CHECKPOINTS}: no complete checkpoint (model_<steps>_steps.zip) to resume from")
+        unlisted = unlisted or path
+    folder = Path(run_dir) / CHECKPOINTS
+    if unlisted is not None:
+        raise ValueError(f"{unlisted}: its sha256 is not in {Path(run_dir) / MANIFEST}, and no checkpoint is; "
+                         "resume with --trust (trust=True) only if you trust where the folder came from")
+    raise ValueError(f"{folder}: no complete checkpoint (model_<steps>_steps.zip) to resume from")
+
+
+def clean_temporary_files(run_dir: str | Path) -> list[Path]:
+    """Remove what a killed process left half-written (``.<name>.<pid>.tmp`` files of
+    :func:`atomic_write`, ``.evaluations.<pid>.tmp.npz``); returns them."""
+    removed = []
+    for folder in (Path(run_dir), Path(run_dir) / CHECKPOINTS):
+        if folder.is_dir():
+            for p in folder.iterdir():
+                if _TEMPORARY.match(p.name) and p.is_file():
+                    p.unlink(missing_ok=True)
+                    removed.append(p)
+    return removed
 
 
 def _zip_is_whole(path: Path) -> bool:
@@ -177,13 +204,35 @@ def space_description(space: Any) -> dict[str, Any]:
 
 
 def read_manifest(run_dir: str | Path) -> dict[str, Any]:
+    """The manifest of a run folder, a JSON object.
+
+    :raises FileNotFoundError: no manifest (one line)
+    :raises ValueError: not a JSON object (one line)
+    """
     path = Path(run_dir) / MANIFEST
     try:
-        return json.loads(path.read_text())
+        manifest = json.loads(path.read_bytes())
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no manifest; is {run_dir} a run folder?") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except (UnicodeDecodeError, RecursionError):
+        raise ValueError(f"{path}: not valid JSON (not UTF-8 text, or nested too deeply)") from None
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{path}: a JSON {type(manifest).__name__} is not allowed: a JSON object")
+    return manifest
+
+
+def manifest_files(run_dir: str | Path) -> dict[str, str]:
+    """The manifest's ``files``: relative path -> sha256 (empty if the manifest lists none).
+
+    :raises ValueError: ``files`` is not a mapping of names to hashes (one line)
+    """
+    files = read_manifest(run_dir).get("files", {})
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise ValueError(f"{Path(run_dir) / MANIFEST}: 'files' is not allowed to be {short_repr(files)}: "
+                         "a mapping of file names to sha256 hashes")
+    return files
 
 
 def write_manifest(run_dir: str | Path, **fields: Any) -> dict[str, Any]:

@@ -19,10 +19,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from envs.params import short_repr
 from training import run_folder as rf
-from training.config import ConfigError, TrainConfig, algo_class, config_from_dict, sb3_kwargs
+from training.config import (
+    ConfigError,
+    TrainConfig,
+    algo_class,
+    config_from_dict,
+    read_yaml_mapping,
+    sb3_kwargs,
+)
 
 EVAL_SEED_OFFSET = 1_000_003  # the evaluation env's seed is seed + this: a stream apart from training's
+SEED_MODULUS = 2**32  # numpy's global seed is 32-bit: a resumed run's seed + steps wraps around
+# What SB3 or torch raise when they refuse hyperparameters while building a model.
+BUILD_ERRORS = (AssertionError, ValueError, TypeError, KeyError, RuntimeError, OverflowError, MemoryError)
 MAX_EVAL_ENVS = 32  # evaluation episodes run side by side, at most this many at once
 
 
@@ -63,13 +74,14 @@ def build_model(cfg: TrainConfig, env: Any, gamma: float) -> Any:
     kwargs = {"gamma": gamma, **sb3_kwargs(cfg)}
     try:
         return algo_class(cfg.algo)(cfg.policy, env, seed=cfg.seed, device=cfg.device, verbose=0, **kwargs)
-    except (AssertionError, ValueError, TypeError) as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ConfigError([f"hyperparams={cfg.hyperparams!r} is not allowed: {cfg.algo} rejects them: {reason}"]) from None
+    except BUILD_ERRORS as exc:
+        raise ConfigError([f"hyperparams={short_repr(cfg.hyperparams, 200)} is not allowed: {cfg.algo} rejects "
+                           f"them: {_first_line(exc)}"]) from None
 
 
 def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequence[Any] = (), *,
-          resume: bool = False, progress_bar: bool = False, command: str | None = None) -> Path:
+          resume: bool = False, progress_bar: bool = False, command: str | None = None,
+          trust: bool = False) -> Path:
     """Train ``cfg`` and return the run folder.
 
     :param cfg: the validated config
@@ -79,6 +91,8 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequen
     :param resume: continue ``run_dir`` from its newest complete checkpoint to ``cfg.total_timesteps``
     :param progress_bar: SB3's rich progress bar
     :param command: the command line to record in ``command.txt``
+    :param trust: resume from a checkpoint (and replay buffer) whose sha256 the manifest does not
+        list: SB3 archives and replay buffers can carry pickled objects, which run code when loaded
     """
     import torch
     from stable_baselines3.common.callbacks import CallbackList
@@ -91,8 +105,10 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequen
     params = make_params(cfg.env.scenario, cfg.env.overrides)
     if resume and run_dir is None:
         raise ValueError("run_dir=None is not allowed: resuming needs the run folder")
-    start_steps, source = rf.newest_checkpoint(run_dir) if resume else (0, None)
-    seed = cfg.seed + start_steps  # a resumed run gets fresh, still reproducible, random streams
+    if resume:
+        rf.clean_temporary_files(run_dir)  # what a killed process left half-written
+    start_steps, source = rf.newest_checkpoint(run_dir, trust=trust) if resume else (0, None)
+    seed = (cfg.seed + start_steps) % SEED_MODULUS  # a resumed run gets fresh, still reproducible, random streams
     set_random_seed(seed)
 
     train_env = make_vec_env(cfg, cfg.n_envs, seed)
@@ -100,7 +116,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequen
     try:
         if resume:
             run_dir = Path(run_dir)
-            model = load_checkpoint(cfg, run_dir, start_steps, source, train_env, seed)
+            model = load_checkpoint(cfg, run_dir, start_steps, source, train_env, seed, trust=trust)
             rf.atomic_write_text(run_dir / rf.CONFIG, cfg.to_yaml())  # e.g. a raised total_timesteps
             _append_command(run_dir, command)
         else:
@@ -137,22 +153,114 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequen
     return run_dir
 
 
-def load_checkpoint(cfg: TrainConfig, run_dir: Path, steps: int, path: Path, env: Any, seed: int) -> Any:
-    """A model from a checkpoint, ready to continue on ``env`` (with its replay buffer, if saved)."""
-    model = algo_class(cfg.algo).load(path, env=env, device=cfg.device)
+def load_checkpoint(cfg: TrainConfig, run_dir: Path, steps: int, path: Path, env: Any, seed: int,
+                    trust: bool = False) -> Any:
+    """A model from a checkpoint, ready to continue on ``env`` (with its replay buffer, if saved).
+    The caller has checked the checkpoint (``run_folder.newest_checkpoint``); the replay buffer, a
+    pickle, is checked here against the manifest unless ``trust``.
+
+    :raises ValueError: the replay buffer's sha256 is not the manifest's (one line)
+    """
+    model = _load_archive(cfg.algo, path, env=env, device=cfg.device)
     model._last_obs = None  # the saved observation belongs to the old env: make learn() reset the new one
     model.set_random_seed(seed)
     buffer = rf.replay_buffer_path(run_dir, steps)
     if hasattr(model, "load_replay_buffer") and buffer.is_file():
+        if not trust:
+            check_hash(run_dir, buffer)
         model.load_replay_buffer(buffer)
     return model
 
 
-def load_model(run_dir: str | Path, best: bool = False, trust: bool = False, env: Any = None) -> Any:
+def check_hash(run_dir: str | Path, path: str | Path) -> None:
+    """``path`` (inside ``run_dir``) must have the sha256 the run's manifest lists for it.
+
+    :raises ValueError: the file is not listed, or its hash differs (one line)
+    """
+    run_dir, path = Path(run_dir), Path(path)
+    name = path.relative_to(run_dir).as_posix()
+    expected = rf.manifest_files(run_dir).get(name)
+    if expected is None:
+        raise ValueError(f"{path}: not listed in {run_dir / rf.MANIFEST} (an unfinished run, or a file from "
+                         "elsewhere); load it with --trust (trust=True) only if you trust its source: model "
+                         "files can carry pickled code")
+    actual = rf.sha256(path)
+    if actual != expected:
+        raise ValueError(f"{path}: sha256 {actual[:16]}... differs from the manifest's {expected[:16]}...; the "
+                         "file changed after training (load it with --trust only if you trust its source)")
+
+
+def check_spaces(model: Any, params: Any, where: str = "model") -> None:
+    """The model's spaces must be the scenario's: observation ``Box(0, 1, (26,) or (27,), float32)``
+    (27 with t/horizon: timeline, calendar), action ``MultiDiscrete([4, 2, 3, 4])`` or its
+    ``Discrete(96)`` flattening (DQN).
+
+    :param model: anything with ``observation_space`` and ``action_space`` (an SB3 model)
+    :param params: the scenario's :class:`envs.params.AllianceParams`
+    :param where: what to call the model in the message (e.g. its file)
+    :raises ValueError: one line naming the space that differs and how
+    """
+    from gymnasium import spaces
+
+    from envs.env import action_space, observation_space
+    from envs.spaces import N_ACTIONS
+
+    obs = getattr(model, "observation_space", None)
+    want = observation_space(params)
+    if obs != want:
+        raise ValueError(f"{where}: observation space {obs} differs from scenario {params.name}'s {want}: "
+                         f"{_space_difference(obs, want)} (26 inputs: stationary scenarios; 27 with t/horizon: "
+                         "timeline, calendar)")
+    act = getattr(model, "action_space", None)
+    allowed = (action_space(), spaces.Discrete(N_ACTIONS))
+    if not any(act == a for a in allowed):
+        near = allowed[1] if isinstance(act, spaces.Discrete) else allowed[0]
+        raise ValueError(f"{where}: action space {act} differs from scenario {params.name}'s {allowed[0]} "
+                         f"(or {allowed[1]} for DQN): {_space_difference(act, near)}")
+
+
+def _space_difference(got: Any, want: Any) -> str:
+    """How two Gymnasium spaces differ, in a few words."""
+    import numpy as np
+
+    if type(got) is not type(want):
+        return f"a {type(got).__name__} where a {type(want).__name__} is needed"
+    for attr in ("shape", "dtype", "n", "nvec", "low", "high"):
+        a, b = getattr(got, attr, None), getattr(want, attr, None)
+        if a is None and b is None:
+            continue
+        same = a is not None and b is not None and np.shape(a) == np.shape(b) and bool(np.all(np.asarray(a) == b))
+        if not same:
+            show = lambda x: str(x) if isinstance(x, np.dtype) else short_repr(getattr(x, "tolist", lambda: x)(), 60)  # noqa: E731
+            return f"{attr} {show(a)} instead of {show(b)}"
+    return "they differ"
+
+
+def _load_archive(algo: str, path: Path, **kwargs: Any) -> Any:
+    """``ALGO.load(path)``; a file SB3 cannot read as an ``algo`` model is one ``ValueError`` line."""
+    try:
+        return algo_class(algo).load(path, **kwargs)
+    except Exception as exc:  # a foreign or broken archive can fail in any part of SB3 or torch
+        raise ValueError(f"{path}: not a {algo} model this SB3 can load: {type(exc).__name__}: "
+                         f"{_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return short_repr(lines[0], 200).strip("'\"") if lines else type(exc).__name__
+
+
+def load_model(run_dir: str | Path, best: bool = False, trust: bool = False, env: Any = None,
+               params: Any = None) -> Any:
     """Load ``model.zip`` (or ``best_model.zip``) of a run folder after checking its sha256.
 
+    An SB3 archive can carry pickled objects, which run code when loaded: a file whose sha256 is not
+    the one the run's manifest recorded is refused unless ``trust``.
+
+    :param params: a scenario's parameters: the model's spaces must be that scenario's (:func:`check_spaces`)
     :raises FileNotFoundError: the model file is missing (one line naming it)
-    :raises ValueError: the file is not listed in the manifest or its hash differs (unless ``trust``)
+    :raises ValueError: the file is not listed in the manifest or its hash differs (unless ``trust``),
+        SB3 cannot load it, or its spaces are not the scenario's (one line)
     """
     run_dir = Path(run_dir)
     name = rf.BEST_MODEL if best else rf.MODEL
@@ -160,27 +268,17 @@ def load_model(run_dir: str | Path, best: bool = False, trust: bool = False, env
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
     if not trust:
-        expected = rf.read_manifest(run_dir).get("files", {}).get(name)
-        if expected is None:
-            raise ValueError(f"{path}: not listed in {run_dir / rf.MANIFEST} (an unfinished run?); "
-                             "pass trust=True to load it anyway")
-        actual = rf.sha256(path)
-        if actual != expected:
-            raise ValueError(f"{path}: sha256 {actual[:16]}... differs from the manifest's {expected[:16]}...; "
-                             "the file changed after training (pass trust=True to load it anyway)")
+        check_hash(run_dir, path)
     cfg = run_config(run_dir)
-    return algo_class(cfg.algo).load(path, env=env, device=cfg.device)
+    model = _load_archive(cfg.algo, path, env=env, device=cfg.device)
+    if params is not None:
+        check_spaces(model, params, str(path))
+    return model
 
 
 def run_config(run_dir: str | Path) -> TrainConfig:
     """The resolved config a run folder was trained with."""
-    import yaml
-
-    path = Path(run_dir) / rf.CONFIG
-    data = yaml.safe_load(path.read_text())
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: not a config mapping")
-    return config_from_dict(data)
+    return config_from_dict(read_yaml_mapping(Path(run_dir) / rf.CONFIG))
 
 
 # ------------------------------------------------------------------------------------ helpers

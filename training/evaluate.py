@@ -1,0 +1,214 @@
+"""Evaluate one policy in one scenario: the numbers of ``alliance evaluate`` (and of each benchmark cell).
+
+A TARGET — a run folder, ``baseline:NAME`` or ``optimal`` — is resolved once into a :class:`Target`:
+a policy behind SB3's ``predict`` and the scenario's parameters. :func:`evaluate` then takes one path
+for every policy, whatever kind it is:
+
+- the exact evaluator (``agents.exact_eval``, MODEL.md section 10): V^pi(s0), the regret V* - V^pi
+  and the share V^pi / V*, the policy read off on every (t, state) (a trained network greedily,
+  ``deterministic=True``, as its evaluation episodes act);
+- the archetype rules on the exact occupancy (``agents.summary``, section 9): label and statistics,
+  for the whole episode and per phase, the nearest baseline, the action agreement;
+- the Monte Carlo evaluator (``agents.monte_carlo``): N episodes scored as section 7 scores a policy
+  (horizon discounted rewards + gamma^horizon x the exact tail), with a Student-t 95 % interval
+  (``training.stats.mean_ci``) — the same objective as the exact value, estimated independently.
+
+    evaluate_target("baseline:limited", "war")["share_of_optimum"]
+    evaluate_target("results/runs/war/ppo_s0_...", episodes=2000)["regret"]
+
+Loading a run folder checks the model file's sha256 against the run's manifest (an SB3 archive can
+carry pickled objects): ``trust=True`` skips the check. A model may be evaluated on a scenario other
+than the one it was trained on if the observation and action spaces agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from envs.params import AllianceParams
+from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, PHASE
+
+DEFAULT_SCENARIO = "war"  # baselines and the optimum, when no scenario is given
+DEFAULT_EPISODES = 1000
+
+FEATURES = ("m=0", "m=1", "m=2", "m=3", "k=1", "g=0", "g=1", "g=2", "d=0", "d=1", "d=2", "d=3")
+"""Action features of the per-phase action shares: each level of m, g, d, and k = 1 (k = 0 is 1 - k=1)."""
+_FEATURE_MATRIX = np.stack([ALL_ACTIONS[:, "mkgd".index(f[0])] == int(f[2]) for f in FEATURES],
+                           axis=1).astype(np.float64)  # (96, 12)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A policy ready for evaluation: what was asked for, the policy, the scenario, where it came from."""
+
+    name: str
+    policy: Any
+    params: AllianceParams
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------------- resolve
+def scenario_params(scenario: str | AllianceParams) -> AllianceParams:
+    """Parameters from a scenario name, a YAML file holding a mapping, or parameters as they are."""
+    if isinstance(scenario, AllianceParams):
+        return scenario
+    from training.cmd_solve import load_params
+
+    return load_params(str(scenario))
+
+
+def check_spaces(model: Any, params: AllianceParams, where: str) -> None:
+    """The model's spaces must be the scenario's: observation ``Box(0, 1, (26|27,))``, action
+    ``MultiDiscrete([4, 2, 3, 4])`` or its ``Discrete(96)`` flattening (DQN).
+
+    :raises ValueError: one line naming the space that differs and both values
+    """
+    from gymnasium import spaces
+
+    from envs.env import action_space, observation_space
+
+    want = observation_space(params)
+    if model.observation_space != want:
+        raise ValueError(f"{where}: observation_space {model.observation_space} of the model differs from scenario "
+                         f"{params.name}'s {want} (26 inputs: stationary scenarios; 27 with t/horizon: "
+                         "timeline, calendar)")
+    allowed = (action_space(), spaces.Discrete(N_ACTIONS))
+    if model.action_space not in allowed:
+        raise ValueError(f"{where}: action_space {model.action_space} of the model differs from scenario "
+                         f"{params.name}'s {allowed[0]} (or {allowed[1]} for DQN)")
+
+
+def load_run(run_dir: str | Path, best: bool = False, trust: bool = False) -> tuple[Any, dict[str, Any]]:
+    """A run folder's model (hash checked unless ``trust``) and where it came from: the run folder,
+    model file, algorithm, seed, training scenario (with overrides) and steps.
+
+    :raises FileNotFoundError: the folder has no config.yml, or the model file is missing (one line)
+    :raises ValueError: the model's sha256 does not match the manifest (one line)
+    """
+    from training import run_folder as rf
+    from training.train import load_model, run_config
+
+    run_dir = Path(run_dir)
+    if not (run_dir / rf.CONFIG).is_file():
+        raise FileNotFoundError(f"{run_dir / rf.CONFIG}: no such file; is {run_dir} a run folder?")
+    cfg = run_config(run_dir)
+    model = load_model(run_dir, best=best, trust=trust)
+    source = {"kind": "run", "run_dir": str(run_dir), "model": rf.BEST_MODEL if best else rf.MODEL,
+              "hash_checked": not trust, "algo": cfg.algo, "seed": cfg.seed, "trained_on": cfg.env.scenario,
+              "overrides": dict(cfg.env.overrides), "num_timesteps": int(model.num_timesteps)}
+    return model, source
+
+
+def trained_params(source: dict[str, Any]) -> AllianceParams:
+    """The scenario a run was trained on (its config's scenario and overrides)."""
+    from envs.scenarios import make_params
+
+    return make_params(source["trained_on"], source.get("overrides") or None)
+
+
+def resolve_target(target: str | Path, scenario: str | AllianceParams | None = None, *, best: bool = False,
+                   trust: bool = False, seed: int = 0) -> Target:
+    """Turn TARGET into a policy and a scenario.
+
+    :param target: a run folder, ``baseline:NAME`` or ``optimal``
+    :param scenario: a name, YAML file or parameters; default: a run's own training scenario (with its
+        overrides), ``war`` for a baseline or the optimum
+    :param best: load ``best_model.zip`` instead of ``model.zip``
+    :param trust: load a model whose sha256 is not the manifest's
+    :param seed: the seed of the `random` baseline's own generator
+    """
+    from agents.baselines import baseline_names, make_policy
+
+    text = str(target)
+    if text == "optimal" or text.startswith("baseline:"):
+        params = scenario_params(DEFAULT_SCENARIO if scenario is None else scenario)
+        kind = "optimal" if text == "optimal" else "baseline"
+        return Target(text, make_policy(text, params, seed=seed), params, {"kind": kind})
+    path = Path(text)
+    if not path.is_dir():
+        why = "no such folder; " if not path.exists() else "not a folder; "
+        hint = f" (did you mean baseline:{text}?)" if text in baseline_names() else ""
+        raise ValueError(f"target={text!r} is not allowed: {why}a run folder, baseline:NAME (NAME one of "
+                         f"{', '.join(baseline_names())}) or optimal{hint}")
+    model, source = load_run(path, best, trust)
+    params = trained_params(source) if scenario is None else scenario_params(scenario)
+    check_spaces(model, params, str(path / source["model"]))
+    return Target(text, model, params, source)
+
+
+# ---------------------------------------------------------------------------------- evaluate
+def action_shares(occupancy: np.ndarray, phase: int | None = None) -> np.ndarray | None:
+    """Shares of the action features :data:`FEATURES` under a state-action occupancy (5400, 96), for
+    the whole episode or the states of one ``phase``; None if that part has no weight."""
+    occ = np.asarray(occupancy, dtype=np.float64)
+    if phase is not None:
+        occ = occ[ALL_STATES[:, PHASE] == phase]
+    mass = occ.sum(axis=0)
+    total = mass.sum()
+    return None if total <= 0 else (mass / total) @ _FEATURE_MATRIX
+
+
+def episode_return(result: Any, params: AllianceParams) -> float:
+    """The exact expected *undiscounted* return of one evaluation episode (``horizon`` steps from s0):
+    horizon x the occupancy's mean reward — what SB3's ``EvalCallback`` averages (learning curves)."""
+    from envs.tables import build_tables
+
+    reward = build_tables(params).reward.reshape(N_STATES, N_ACTIONS)
+    return float(params.horizon * np.sum(result.occupancy * reward))
+
+
+def evaluate(policy: Any, params: AllianceParams, name: str = "policy", episodes: int = DEFAULT_EPISODES,
+             seed: int = 0) -> dict[str, Any]:
+    """Exact value, regret, share of V*, archetype and Monte Carlo estimate of one policy (JSON-ready).
+
+    :param policy: anything with SB3's ``predict`` (a baseline, the optimum, a trained model)
+    :param params: the scenario
+    :param name: the name reported
+    :param episodes: Monte Carlo episodes (>= 2), or 0 for none (the ``mc_*`` entries are then None)
+    :param seed: the Monte Carlo dynamics' seed
+    """
+    from agents.exact_eval import evaluate_policy
+    from agents.monte_carlo import rollout_returns
+    from agents.summary import summarize
+    from training.stats import mean_ci
+
+    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes == 1 or episodes < 0:
+        raise ValueError(f"episodes={episodes!r} is not allowed: 0 (no Monte Carlo) or an integer >= 2")
+    summary = summarize(evaluate_policy(policy, params), params, name)
+    res = summary.result
+    out: dict[str, Any] = {
+        "name": name, "scenario": params.name, "horizon": params.horizon,
+        "finite_horizon": params.finite_horizon, "start": list(params.start),
+        "value": res.value, "optimum": res.optimum, "regret": res.regret, "share_of_optimum": res.share,
+        "near_optimal_share": res.near_optimal_share, "episode_return": episode_return(res, params),
+        "label": summary.label, "stats": summary.stats.to_dict(),
+        "phase_labels": {str(ph): lab for ph, lab in summary.phase_labels.items()},
+        "phase_stats": {str(ph): st.to_dict() for ph, st in summary.phase_stats.items()},
+        "phase_weights": {str(ph): float(res.occupancy[ALL_STATES[:, PHASE] == ph].sum()) for ph in summary.phase_stats},
+        "phase_actions": {str(ph): dict(zip(FEATURES, map(float, action_shares(res.occupancy, ph))))
+                          for ph in summary.phase_stats},
+        "nearest_baseline": summary.nearest, "distances": summary.distances, "agreement": summary.agreement,
+        "top_actions": [{"action": list(a), "share": s} for a, s in summary.top_actions()],
+        "mc_mean": None, "mc_ci": None, "mc_std_error": None, "mc_episodes": 0, "mc_seed": None,
+    }
+    if episodes:
+        # the exact tail of section 7: V*_inf of the continuation (timeline/calendar) or the policy's own
+        # V^pi (stationary), as agents.monte_carlo's tail="exact" computes it, here reused rather than redone
+        tail = "exact" if params.finite_horizon else res.values[0]
+        mc = rollout_returns(policy, params, episodes, seed=seed, tail=tail, record=False)
+        mean, lo, hi = mean_ci(mc.returns)
+        out.update(mc_mean=mean, mc_ci=[lo, hi], mc_std_error=mc.std_error, mc_episodes=int(episodes), mc_seed=seed)
+    return out
+
+
+def evaluate_target(target: str | Path, scenario: str | AllianceParams | None = None,
+                    episodes: int = DEFAULT_EPISODES, seed: int = 0, *, best: bool = False,
+                    trust: bool = False) -> dict[str, Any]:
+    """:func:`resolve_target` then :func:`evaluate`; the dict also holds ``target`` and ``source``."""
+    tgt = resolve_target(target, scenario, best=best, trust=trust, seed=seed)
+    out = evaluate(tgt.policy, tgt.params, tgt.name, episodes, seed)
+    return {"target": tgt.name, **out, "source": tgt.source}
