@@ -42,6 +42,20 @@ _STATE_STRIDES = np.array([int(np.prod(STATE_LEVELS[j + 1:])) for j in range(6)]
 _ACTION_STRIDES = np.array([int(np.prod(ACTION_NVEC[j + 1:])) for j in range(4)], dtype=np.int64)
 
 
+def _as_array(actions: Any) -> np.ndarray:
+    """Actions as an array; a nested list that is ragged or holds a bool becomes an object array
+    (which the callers reject) instead of a numpy error or a bool silently read as 0 or 1."""
+    if isinstance(actions, np.ndarray):
+        return actions
+    try:
+        a = np.asarray(actions)
+    except ValueError:  # ragged
+        return np.array(None, dtype=object)
+    if a.dtype.kind in "iu" and any(isinstance(v, bool | np.bool_) for v in np.asarray(actions, dtype=object).flat):
+        return a.astype(object)
+    return a
+
+
 class AllianceVectorEnv(VectorEnv):
     """``num_envs`` independent copies of :class:`envs.env.SmallStateAllianceEnv`, stepped together.
 
@@ -113,7 +127,7 @@ class AllianceVectorEnv(VectorEnv):
     def action_indices(self, actions: Any) -> np.ndarray:
         """``(N, 4)`` joint actions -> ``(N,)`` flat indices; a one-line ``ValueError`` if any is
         outside ``MultiDiscrete([4, 2, 3, 4])``."""
-        a = np.asarray(actions)
+        a = _as_array(actions)
         if a.shape != (self.num_envs, 4) or a.dtype.kind not in "iu":
             raise ValueError(f"actions={short_repr(actions)} (shape {a.shape}, dtype {a.dtype}) is not allowed: "
                              f"an integer array of shape ({self.num_envs}, 4), each row {ACTION_ALLOWED}")
@@ -126,7 +140,7 @@ class AllianceVectorEnv(VectorEnv):
 
     def check_action_indices(self, index: Any) -> np.ndarray:
         """``(N,)`` flat action indices (``Discrete(96)``), checked."""
-        a = np.asarray(index)
+        a = _as_array(index)
         if a.shape != (self.num_envs,) or a.dtype.kind not in "iu":
             raise ValueError(f"actions={short_repr(index)} (shape {a.shape}, dtype {a.dtype}) is not allowed: "
                              f"an integer array of shape ({self.num_envs},) with values in 0..{N_ACTIONS - 1}")
