@@ -170,5 +170,5 @@ def test_scenario_whose_spaces_differ_fails_before_evaluating(bench, tmp_path, c
     code = cli.main(["benchmark", "--runs", str(runs_dir / "*"), "--scenarios", "war,calendar",
                      "--out", str(tmp_path / "o"), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "observation_space" in err[0] and "calendar" in err[0]
+    assert code == 2 and len(err) == 1 and "observation space" in err[0] and "calendar" in err[0]
     assert not (tmp_path / "o").exists()

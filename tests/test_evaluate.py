@@ -17,7 +17,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from gymnasium import spaces
 
 from agents.baselines import make_policy
 from agents.solver import solve
@@ -28,7 +27,7 @@ from envs.spaces import ALL_STATES, N_STATES, PHASE, decode_actions, encode_stat
 from training import cli
 from training import run_folder as rf
 from training.config import config_from_dict
-from training.evaluate import check_spaces, evaluate_target
+from training.evaluate import evaluate_target
 from training.train import train
 
 BLOCK = N_STATES // N_PHASES
@@ -157,10 +156,15 @@ def test_run_on_a_scenario_whose_observation_space_differs_is_one_line(run_dir, 
     code = cli.main(["evaluate", str(run_dir), "--scenario", "timeline"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
-    assert "observation_space" in err[0] and "(26,)" in err[0] and "(27,)" in err[0] and "timeline" in err[0]
+    assert "observation space" in err[0] and "(26,)" in err[0] and "(27,)" in err[0] and "timeline" in err[0]
+
 
 
 def test_space_check_accepts_the_dqn_flattening_and_names_a_wrong_action_space():
+    from gymnasium import spaces
+
+    from training.train import check_spaces
+
     p = make_params("war")
     box = spaces.Box(0.0, 1.0, (26,), dtype=np.float32)
     check_spaces(SimpleNamespace(observation_space=box, action_space=spaces.Discrete(96)), p, "m")
@@ -168,8 +172,7 @@ def test_space_check_accepts_the_dqn_flattening_and_names_a_wrong_action_space()
     with pytest.raises(ValueError) as info:
         check_spaces(SimpleNamespace(observation_space=box, action_space=spaces.Discrete(10)), p, "m")
     msg = str(info.value)
-    assert "\n" not in msg and "action_space Discrete(10)" in msg and "MultiDiscrete([4 2 3 4])" in msg
-
+    assert "\n" not in msg and "action space Discrete(10)" in msg and "MultiDiscrete([4 2 3 4])" in msg
 
 # ----------------------------------------------------------------------------------------- CLI
 def test_json_output_has_the_promised_keys(capsys):

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from training.evaluate import check_spaces, evaluate, load_run, scenario_params, trained_params
+from training.evaluate import evaluate, load_run, scenario_params, trained_params
 
 OPTIMUM = "optimal"
 
@@ -79,6 +79,7 @@ def collect(run_dirs: Sequence[str | Path], scenarios: Sequence[str], *, best: b
     :param progress: called with one line per evaluation
     """
     from agents.baselines import baseline_names, make_policy
+    from training.train import check_spaces
 
     say = progress or (lambda line: None)
     if not scenarios:

@@ -41,9 +41,10 @@ def _pct(confidence: float) -> str:
     return f"{100 * confidence:g} %"
 
 
-def _ci(x: list[float]) -> str:
+def _ci(x: list[float], always: bool = False) -> str:
+    """"point [lo, hi]"; the point alone for a zero-width interval unless ``always``."""
     point, lo, hi = x
-    return f"{point:.3f}" if hi - lo < 5e-4 else f"{point:.3f} [{lo:.3f}, {hi:.3f}]"
+    return f"{point:.3f}" if hi - lo < 5e-4 and not always else f"{point:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
 def save_data(data: dict[str, Any], out: str | Path) -> Path:
@@ -219,8 +220,10 @@ def markdown(data: dict[str, Any], figure_paths: dict[str, Path], out: Path) -> 
         f"## Share of V* (IQM [{_pct(st['confidence'])} CI])", "",
         "| policy | kind | runs | " + " | ".join(f"`{s}`" for s in scen) + " | all scenarios |",
         "|---|---|---:|" + "---:|" * (len(scen) + 1)]
-    for name in agg["kinds"]:
-        cells = [_ci(agg["iqm"][name]["per_scenario"][s]) for s in scen] + [_ci(agg["iqm"][name]["aggregate"])]
+    for name, kind in agg["kinds"].items():
+        runs = kind == "algorithm"
+        cells = ([_ci(agg["iqm"][name]["per_scenario"][s], runs) for s in scen]
+                 + [_ci(agg["iqm"][name]["aggregate"], runs)])
         lines.append(f"| {name} | {agg['kinds'][name]} | {n[name]} | " + " | ".join(cells) + " |")
     lines += ["", f"## Probability of improvement over the best baseline (`{best}`)", "",
               f"P(share of a seed > share of `{best}`), ties counting 1/2, averaged over scenarios; "
@@ -231,8 +234,8 @@ def markdown(data: dict[str, Any], figure_paths: dict[str, Path], out: Path) -> 
                   "|---|" + "---:|" * (len(scen) + 1)]
         for g in groups:
             p = agg["poi"][g]
-            lines.append(f"| {names[g]} | " + " | ".join(_ci(p["per_scenario"][s]) for s in scen)
-                         + f" | {_ci(p['aggregate'])} |")
+            lines.append(f"| {names[g]} | " + " | ".join(_ci(p["per_scenario"][s], True) for s in scen)
+                         + f" | {_ci(p['aggregate'], True)} |")
     else:
         lines.append("No runs.")
     lines += ["", "## Archetypes (MODEL.md §9)", "",

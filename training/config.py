@@ -150,13 +150,35 @@ class TrainConfig(_Strict):
 
 
 # ---------------------------------------------------------------------------------------- loading
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (PyYAML keeps the last
+    silently: a pasted second ``algo:`` line would change the run without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may be overridden by its own keys
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(None, None, f"found the key {short_repr(key)} twice",
+                                                        key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_yaml(text: str, where: str) -> Any:
-    """``yaml.safe_load(text)`` (plain data only, never Python objects), any failure one line.
+    """The YAML document in ``text``, read as ``yaml.safe_load`` reads it (plain data only, never
+    Python objects) except that a key given twice is refused; any failure is one line.
 
     :raises ConfigError: not valid YAML (with line and column), nested too deeply, a number too long
     """
     try:
-        return yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except yaml.reader.ReaderError as exc:
         char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else short_repr(exc.character)
         raise ConfigError([f"{where}: not valid YAML: character {char} at position {exc.position}: "
@@ -171,6 +193,39 @@ def parse_yaml(text: str, where: str) -> Any:
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
         reason = " ".join((str(exc).splitlines() or [type(exc).__name__])[0].split())
         raise ConfigError([f"{where}: not valid YAML: {reason}"]) from None
+    _check_expanded_size(data, where)
+    return data
+
+
+MAX_VALUES = 100_000  # values in a YAML document once its aliases are expanded
+
+
+def _check_expanded_size(data: Any, where: str) -> None:
+    """Refuse a document whose aliases make a cycle (``a: &x [*x]``) or expand to more than
+    :data:`MAX_VALUES` values (``billion laughs``): everything downstream copies and walks the data."""
+    size: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        key = id(node)
+        children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+        if done:
+            open_nodes.discard(key)
+            size[key] = 1 + sum(size.get(id(c), 1) for c in children)
+            if size[key] > MAX_VALUES:
+                raise ConfigError([f"{where}: not allowed: more than {MAX_VALUES:,} values once its aliases "
+                                   "(*name) are expanded"])
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            raise ConfigError([f"{where}: not allowed: an alias (*name) refers to a list or mapping that holds it"])
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children)
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -277,9 +332,8 @@ def env_problems(env: Any) -> list[str]:
         return [f"env.scenario={short_repr(scenario)} is not allowed: one of {', '.join(scenario_names())}"]
     problems = []
     known = param_field_names()
+    overrides = {k: v for k, v in overrides.items() if isinstance(k, str)}  # pydantic reports other keys
     for key, value in overrides.items():
-        if not isinstance(key, str):
-            continue  # pydantic reports a key that is not text
         if key not in known:
             problems.append(f"{dotted(['env', 'overrides', key])}={short_repr(value)} is not allowed: not a model "
                             f"parameter; allowed are {', '.join(known)}")

@@ -18,7 +18,8 @@ for every policy, whatever kind it is:
 
 Loading a run folder checks the model file's sha256 against the run's manifest (an SB3 archive can
 carry pickled objects): ``trust=True`` skips the check. A model may be evaluated on a scenario other
-than the one it was trained on if the observation and action spaces agree.
+than the one it was trained on if the observation and action spaces agree
+(``training.train.check_spaces``).
 """
 
 from __future__ import annotations
@@ -59,27 +60,6 @@ def scenario_params(scenario: str | AllianceParams) -> AllianceParams:
     from training.cmd_solve import load_params
 
     return load_params(str(scenario))
-
-
-def check_spaces(model: Any, params: AllianceParams, where: str) -> None:
-    """The model's spaces must be the scenario's: observation ``Box(0, 1, (26|27,))``, action
-    ``MultiDiscrete([4, 2, 3, 4])`` or its ``Discrete(96)`` flattening (DQN).
-
-    :raises ValueError: one line naming the space that differs and both values
-    """
-    from gymnasium import spaces
-
-    from envs.env import action_space, observation_space
-
-    want = observation_space(params)
-    if model.observation_space != want:
-        raise ValueError(f"{where}: observation_space {model.observation_space} of the model differs from scenario "
-                         f"{params.name}'s {want} (26 inputs: stationary scenarios; 27 with t/horizon: "
-                         "timeline, calendar)")
-    allowed = (action_space(), spaces.Discrete(N_ACTIONS))
-    if model.action_space not in allowed:
-        raise ValueError(f"{where}: action_space {model.action_space} of the model differs from scenario "
-                         f"{params.name}'s {allowed[0]} (or {allowed[1]} for DQN)")
 
 
 def load_run(run_dir: str | Path, best: bool = False, trust: bool = False) -> tuple[Any, dict[str, Any]]:
@@ -134,6 +114,8 @@ def resolve_target(target: str | Path, scenario: str | AllianceParams | None = N
         hint = f" (did you mean baseline:{text}?)" if text in baseline_names() else ""
         raise ValueError(f"target={text!r} is not allowed: {why}a run folder, baseline:NAME (NAME one of "
                          f"{', '.join(baseline_names())}) or optimal{hint}")
+    from training.train import check_spaces
+
     model, source = load_run(path, best, trust)
     params = trained_params(source) if scenario is None else scenario_params(scenario)
     check_spaces(model, params, str(path / source["model"]))

@@ -115,25 +115,34 @@ def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
 
 
 def newest_checkpoint(run_dir: str | Path, trust: bool = False) -> tuple[int, Path]:
-    """The newest complete checkpoint: its zip archive is whole and, unless ``trust``, its sha256 is
-    the one the manifest recorded when it was written (the manifest is refreshed after each
-    checkpoint, so a checkpoint the manifest does not list was cut off, or came from elsewhere).
+    """The newest complete checkpoint: its zip archive is whole and, unless ``trust``, the manifest
+    lists it with its sha256. The manifest is refreshed after each checkpoint, so a checkpoint it
+    does not list was cut off before that (and is skipped); one it lists with another hash was
+    changed afterwards (and is refused: SB3 archives can carry pickled code).
 
-    :raises ValueError: no such checkpoint in ``run_dir/checkpoints`` (one line).
+    :raises ValueError: a listed checkpoint's hash differs, or no complete checkpoint (one line).
     """
+    run_dir = Path(run_dir)
     listed = {} if trust else manifest_files(run_dir)
-    unlisted = None
+    skipped = None
     for steps, path in reversed(list_checkpoints(run_dir)):
         if not _zip_is_whole(path):
             continue
-        if trust or listed.get(path.relative_to(Path(run_dir)).as_posix()) == sha256(path):
+        if trust:
             return steps, path
-        unlisted = unlisted or path
-    folder = Path(run_dir) / CHECKPOINTS
-    if unlisted is not None:
-        raise ValueError(f"{unlisted}: its sha256 is not in {Path(run_dir) / MANIFEST}, and no checkpoint is; "
-                         "resume with --trust (trust=True) only if you trust where the folder came from")
-    raise ValueError(f"{folder}: no complete checkpoint (model_<steps>_steps.zip) to resume from")
+        expected = listed.get(path.relative_to(run_dir).as_posix())
+        if expected is None:
+            skipped = skipped or path
+            continue
+        actual = sha256(path)
+        if actual != expected:
+            raise ValueError(f"{path}: sha256 {actual[:16]}... differs from the manifest's {expected[:16]}...; the "
+                             "file changed after it was written (resume with --trust only if you trust its source)")
+        return steps, path
+    if skipped is not None:
+        raise ValueError(f"{skipped}: not listed in {run_dir / MANIFEST}, nor is any other checkpoint (a folder "
+                         "from elsewhere?); resume with --trust only if you trust its source")
+    raise ValueError(f"{run_dir / CHECKPOINTS}: no complete checkpoint (model_<steps>_steps.zip) to resume from")
 
 
 def clean_temporary_files(run_dir: str | Path) -> list[Path]:
