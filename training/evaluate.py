@@ -31,15 +31,16 @@ from typing import Any
 import numpy as np
 
 from envs.params import AllianceParams
-from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, PHASE
+from envs.spaces import ACTION_NVEC, ACTION_VARS, ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, PHASE
 
 DEFAULT_SCENARIO = "war"  # baselines and the optimum, when no scenario is given
 DEFAULT_EPISODES = 1000
 
-FEATURES = ("m=0", "m=1", "m=2", "m=3", "k=1", "g=0", "g=1", "g=2", "d=0", "d=1", "d=2", "d=3")
-"""Action features of the per-phase action shares: each level of m, g, d, and k = 1 (k = 0 is 1 - k=1)."""
-_FEATURE_MATRIX = np.stack([ALL_ACTIONS[:, "mkgd".index(f[0])] == int(f[2]) for f in FEATURES],
-                           axis=1).astype(np.float64)  # (96, 12)
+FEATURES = tuple(f"{var}={level}" for var, n in zip(ACTION_VARS, ACTION_NVEC) for level in range(n))
+"""Action features of the action-share tables and figures: one per level of m, k, g and d (13)."""
+FEATURE_MATRIX = np.stack([ALL_ACTIONS[:, i] == level for i, n in enumerate(ACTION_NVEC) for level in range(n)],
+                          axis=1).astype(np.float64)  # (96, 13)
+FEATURE_MATRIX.setflags(write=False)
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def action_shares(occupancy: np.ndarray, phase: int | None = None) -> np.ndarray
         occ = occ[ALL_STATES[:, PHASE] == phase]
     mass = occ.sum(axis=0)
     total = mass.sum()
-    return None if total <= 0 else (mass / total) @ _FEATURE_MATRIX
+    return None if total <= 0 else (mass / total) @ FEATURE_MATRIX
 
 
 def episode_return(result: Any, params: AllianceParams) -> float:

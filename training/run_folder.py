@@ -158,11 +158,17 @@ def clean_temporary_files(run_dir: str | Path) -> list[Path]:
     return removed
 
 
+SB3_MEMBERS = ("data", "policy.pth")  # in every archive ``model.save`` writes
+
+
 def _zip_is_whole(path: Path) -> bool:
+    """An SB3 archive whose members all pass their CRC. (A truncated SB3 zip can still look like a
+    zip: it holds torch's own uncompressed zips, whose end record ``zipfile`` then finds; their
+    members are not SB3's.)"""
     try:
         with zipfile.ZipFile(path) as zf:
-            return zf.testzip() is None
-    except (zipfile.BadZipFile, OSError):
+            return all(name in zf.namelist() for name in SB3_MEMBERS) and zf.testzip() is None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         return False
 
 

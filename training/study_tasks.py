@@ -27,13 +27,11 @@ import numpy as np
 
 from envs.params import N_PHASES, AllianceParams
 from envs.scenarios import CALENDAR, make_params
-from envs.spaces import ACTION_NVEC, ACTION_VARS, ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, PHASE, A
+from envs.spaces import ALL_STATES, N_ACTIONS, PHASE, A
+from training.evaluate import FEATURE_MATRIX, FEATURES, action_shares, episode_return
 from training.study_config import Point, RunSpec
 
-FEATURES = [f"{var}={level}" for var, n in zip(ACTION_VARS, ACTION_NVEC) for level in range(n)]
-"""Action features of the timeline and heat-map figures: one per level of m, k, g and d."""
-_FEATURE_MATRIX = np.stack([ALL_ACTIONS[:, i] == level for i, n in enumerate(ACTION_NVEC) for level in range(n)],
-                           axis=1).astype(np.float64)  # (96, 13)
+# The action features (one per level of m, k, g, d) and their shares are defined once, in training.evaluate.
 
 
 def quarter_labels(n: int = len(CALENDAR)) -> list[str]:
@@ -56,9 +54,8 @@ def _phase_block(summary: Any, occupancy: np.ndarray) -> dict[str, Any]:
     """Per visited phase: its weight in the occupancy, archetype, statistics and action shares."""
     out = {}
     for ph, st in sorted(summary.phase_stats.items()):
-        occ = np.where((ALL_STATES[:, PHASE] == ph)[:, None], occupancy, 0.0)
-        weight = float(occ.sum())
-        actions = occ.sum(axis=0) / weight @ _FEATURE_MATRIX
+        weight = float(occupancy[ALL_STATES[:, PHASE] == ph].sum())
+        actions = action_shares(occupancy, ph)
         out[str(ph)] = {"weight": weight, "label": summary.phase_labels[ph], "stats": _stats(st, occupancy, ph),
                         "actions": dict(zip(FEATURES, map(float, actions)))}
     return out
@@ -72,19 +69,11 @@ def _per_quarter(result: Any) -> dict[str, Any]:
     for t in range(dist.shape[0]):
         row = table[min(t, table.shape[0] - 1)]
         probs = row if row.ndim == 2 else np.eye(N_ACTIONS)[row]
-        shares[t] = (dist[t] @ probs) @ _FEATURE_MATRIX
+        shares[t] = (dist[t] @ probs) @ FEATURE_MATRIX
     phases = np.stack([dist[:, ALL_STATES[:, PHASE] == ph].sum(axis=1) for ph in range(N_PHASES)], axis=1)
     return {"t_labels": quarter_labels(dist.shape[0]),
             "actions": {f: [float(v) for v in shares[:, j]] for j, f in enumerate(FEATURES)},
             "phase": {str(ph): [float(v) for v in phases[:, ph]] for ph in range(N_PHASES)}}
-
-
-def _episode_return(result: Any, params: AllianceParams) -> float:
-    """Exact expected undiscounted return of one evaluation episode (horizon steps from s0)."""
-    from envs.tables import build_tables
-
-    reward = build_tables(params).reward.reshape(N_STATES, N_ACTIONS)
-    return float(params.horizon * np.sum(result.occupancy * reward))
 
 
 # --------------------------------------------------------------------------------- the optimum
@@ -117,7 +106,7 @@ def analyse_point(point: Point) -> dict[str, Any]:
                "phases": _phase_block(opt, res.occupancy), "nearest_baseline": opt.nearest,
                "distances": opt.distances, "agreement": opt.agreement,
                "top_actions": [{"action": list(a), "share": s} for a, s in opt.top_actions()],
-               "episode_return": _episode_return(res, params)}
+               "episode_return": episode_return(res, params)}
     baselines = {}
     for name, r in baseline_results(params).items():
         st = stats_from_occupancy(r.occupancy)
