@@ -44,9 +44,11 @@ def record(test: str, escaped: bool) -> None:
 
 
 def hardening_settings(max_examples: int) -> settings:
-    """Settings of the property tests: no deadline (the first example imports SB3), no database
-    (no folder written into the repository), no health check on fixtures or slow draws."""
-    return settings(max_examples=max_examples, deadline=None, database=None, derandomize=False,
+    """Settings of the property tests: the same examples on every run (derandomized: the fast suite
+    does not flake; explore with ``--hypothesis-seed`` and ``derandomize=False``), no deadline (the
+    first example imports SB3), no database (nothing written into the repository), no health check
+    on fixtures or slow draws."""
+    return settings(max_examples=max_examples, deadline=None, database=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                            HealthCheck.data_too_large, HealthCheck.filter_too_much])
 
@@ -398,7 +400,7 @@ def malformed_configs(draw: Callable, schema: Schema, base: Mapping, max_mutatio
 # ----------------------------------------------------------------------------- whole-file junk
 YAML_BITS = ["[", "]", "{", "}", ":", ": ", "- ", ",", "'", '"', "\t", "\n", "  ", "&a ", "*a", "*b", "!!str ",
              "!!python/object/apply:os.system ", "? ", "%YAML 1.1\n", "---\n", "...\n", "|", ">", "@", "`", "#",
-             "algo", "PPO", "total_timesteps", "1e3", "0x1F", "~", "null", "\\", "\x07", "\ufeff", "é"]
+             "algo", "PPO", "total_timesteps", "1e3", "0x", "~", "null", "\\", "\x07", "\ufeff", "é"]
 
 
 def _deep(n: int, kind: str) -> str:

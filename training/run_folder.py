@@ -10,7 +10,11 @@ Layout of ``results/runs/<scenario>/<algo>_s<seed>_<UTC time>/``::
     tb/                TensorBoard logs
 
 Every file is written to a temporary name in the same folder and renamed over the target
-(``os.replace``), so a kill mid-write leaves the previous complete file, never a broken one.
+(``os.replace``), so a kill mid-write leaves the previous complete file, never a broken one
+(:func:`clean_temporary_files` removes the temporary file a kill leaves behind). The manifest is
+refreshed after every checkpoint: a checkpoint counts as complete once the manifest lists it with
+its sha256, and :func:`newest_checkpoint` resumes only from such a one (SB3 archives and replay
+buffers can carry pickled code; ``trust=True`` lifts the check).
 """
 
 from __future__ import annotations

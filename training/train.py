@@ -3,7 +3,8 @@
 In the spirit of CleanRL, :func:`train` reads top to bottom: threads and seeds, environments,
 model (new or from the newest checkpoint), callbacks, ``learn``, then the final model and the
 manifest, both written atomically. :func:`load_model` loads a trained model back and checks its
-sha256 against the manifest.
+sha256 against the manifest (an SB3 archive can carry pickled code) and, given a scenario, its
+spaces (:func:`check_spaces`).
 
 Same config + same seed gives the same final parameters on CPU: ``set_random_seed(seed)``, the
 training env seeded with ``seed``, the model with ``seed``, the evaluation env with its own seed
