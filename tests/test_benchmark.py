@@ -15,20 +15,13 @@ import matplotlib.image
 import numpy as np
 import pytest
 import torch
+from tiny_runs import tiny_ppo_config
 
 from training import benchmark_report as report
 from training import cli
 from training.benchmark import aggregate
-from training.config import config_from_dict
 from training.evaluate import evaluate_target
 from training.train import train
-
-
-def ppo_config(output, seed):
-    return config_from_dict({
-        "env": {"scenario": "war"}, "algo": "PPO", "n_envs": 8, "total_timesteps": 2048, "seed": seed,
-        "hyperparams": {"n_steps": 256, "batch_size": 256, "n_epochs": 2, "policy_kwargs": {"net_arch": [16, 16]}},
-        "eval": {"freq": 1024, "n_episodes": 2}, "checkpoint": {"freq": 2048}, "output": str(output)})
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +30,7 @@ def bench(tmp_path_factory):
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("bench")
     for seed in (0, 1):
-        train(ppo_config(root / "runs", seed))
+        train(tiny_ppo_config(root / "runs", seed))
     out = root / "out"
     assert cli.main(["benchmark", "--runs", str(root / "runs" / "war" / "*"), "--scenarios", "war",
                      "--out", str(out), "--reps", "300", "--quiet"]) == 0

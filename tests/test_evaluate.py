@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from tiny_runs import tiny_ppo_config
 
 from agents.baselines import make_policy
 from agents.solver import solve
@@ -26,24 +27,16 @@ from envs.scenarios import make_params
 from envs.spaces import ALL_STATES, N_STATES, PHASE, decode_actions, encode_states, observe
 from training import cli
 from training import run_folder as rf
-from training.config import config_from_dict
 from training.evaluate import evaluate_target
 from training.train import train
 
 BLOCK = N_STATES // N_PHASES
 
 
-def ppo_config(output, seed=0):
-    return config_from_dict({
-        "env": {"scenario": "war"}, "algo": "PPO", "n_envs": 8, "total_timesteps": 2048, "seed": seed,
-        "hyperparams": {"n_steps": 256, "batch_size": 256, "n_epochs": 2, "policy_kwargs": {"net_arch": [16, 16]}},
-        "eval": {"freq": 1024, "n_episodes": 2}, "checkpoint": {"freq": 2048}, "output": str(output)})
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     torch.set_num_threads(1)
-    return train(ppo_config(tmp_path_factory.mktemp("runs")))
+    return train(tiny_ppo_config(tmp_path_factory.mktemp("runs")))
 
 
 def brute_value(params, actions_of_block):

@@ -12,24 +12,16 @@ import pytest
 import torch
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
+from tiny_runs import ROLLOUT, tiny_ppo_config
 
 from training import cli
 from training import run_folder as rf
 from training.config import config_from_dict
 from training.train import load_model, train
 
-ROLLOUT = 8 * 256  # n_envs * n_steps of the PPO config below: one update per 2,048 steps
-
 
 def ppo_config(tmp_path, **changes):
-    data = {"env": {"scenario": "war"}, "algo": "PPO",
-            "hyperparams": {"n_steps": 256, "batch_size": 256, "n_epochs": 2,
-                            "policy_kwargs": {"net_arch": [16, 16]}},
-            "n_envs": 8, "total_timesteps": ROLLOUT, "seed": 0,
-            "eval": {"freq": 1024, "n_episodes": 2}, "checkpoint": {"freq": ROLLOUT},
-            "output": str(tmp_path / "runs")}
-    data.update(changes)
-    return config_from_dict(data)
+    return tiny_ppo_config(tmp_path / "runs", **changes)
 
 
 def dqn_config(tmp_path, **changes):
