@@ -10,9 +10,10 @@ binary junk, documents that are not a mapping, deep nesting, huge integers, Pyth
 duplicate keys.
 
 The train config's schema is :func:`train_schema`; scenario overrides have :func:`override_schema`
-(used inside the train schema, and directly against ``envs.scenarios.make_params``). A study config
-gets its own schema built from the same value strategies (``bad_int``, ``bad_number``, ``bad_choice``,
-``not_a_mapping``, ...) and reuses :func:`malformed_configs` and :func:`malformed_files` unchanged.
+(used inside the train schema, the study schema's sweep levels, and directly against
+``envs.scenarios.make_params``). The study config's schema is :func:`study_schema` around the valid
+:func:`study_base`, built from the same value strategies (``bad_int``, ``bad_number``, ``bad_choice``,
+``not_a_mapping``, ...); it reuses :func:`malformed_configs` and :func:`malformed_files` unchanged.
 
 :data:`TALLY` counts the bad inputs tried and those that escaped (any outcome other than a clean
 one-line refusal); the test modules add to it and a summary test prints it.
@@ -25,6 +26,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -311,6 +313,106 @@ def train_base(algo: str = "PPO", output: str = "runs") -> dict:
     return {"env": {"scenario": "war", "overrides": {"identification": 0.5}}, "algo": algo, "hyperparams": hyper,
             "n_envs": 2, "total_timesteps": 256, "seed": 0, "eval": {"freq": 128, "n_episodes": 1},
             "checkpoint": {"freq": 128, "keep": 2}, "output": output}
+
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+def study_base(out: str = "out") -> dict:
+    """A valid study config (small: two scenarios, two sweeps, two algorithms x two seeds), with
+    absolute template paths so that it is valid from any working directory."""
+    return {"name": "tiny", "out": out, "scenarios": ["war", "alt_open"],
+            "sweeps": {"ta": {"scenario": "war", "axes": {"threat": {"high": {}, "low": {"tau": 0.8}}}},
+                       "iota": {"scenario": "war", "axes": {"identification": [0.0, 1.0]}}},
+            "rl": {"scenarios": ["war"], "algos": {"PPO": str(CONFIGS / "ppo_war.yaml"),
+                                                   "DQN": str(CONFIGS / "dqn_war.yaml")},
+                   "seeds": [0, 1], "total_timesteps": 2048, "set": ["eval.n_episodes=2"]},
+            "bootstrap_reps": 100, "bootstrap_seed": 0}
+
+
+def _one_bad_element(good: list, bad: st.SearchStrategy) -> st.SearchStrategy:
+    """``good`` with one element replaced by a bad one (a list that is wrong in exactly one place)."""
+    return st.tuples(st.integers(0, len(good) - 1), bad).map(lambda t: good[: t[0]] + [t[1]] + good[t[0] + 1:])
+
+
+def study_schema() -> Schema:
+    """The study config (``training.study_config.StudyConfig``) around :func:`study_base`."""
+    from envs.params import param_field_names
+    from envs.scenarios import scenario_names
+    from training.config import MAX_SEED, MAX_STEPS
+    from training.study_config import MAX_REPS, MAX_SEEDS, RLConfig, StudyConfig, SweepConfig
+
+    not_a_scenario = bad_choice(scenario_names()).filter(lambda v: not isinstance(v, list))
+    bad_scenarios = st.one_of(not_a_mapping().filter(lambda v: not isinstance(v, list)), st.none(),
+                              st.dictionaries(st.sampled_from(["war", "a"]), st.integers(0, 2), max_size=2),
+                              _one_bad_element(["war", "alt_open"], not_a_scenario),
+                              st.just(["war", "war"]), st.just(["alt_open", "war", "alt_open"]))
+    path_text = st.sampled_from(["", "  ", "out\x00x", "a\x00"])
+    bad_set_items = st.sampled_from(["n_envs=0", "seed=3", "total_timesteps=5", "env.scenario=alt_open",
+                                     "output=elsewhere", "=1", "no_equals_sign", "hyperparams.bogus=1",
+                                     "eval.freq=-1", "eval=5", "x.y=[", "hyperparams.gamma=.nan",
+                                     "checkpoint.keep=1e400", "n_envs=1e20", "algo=PPO2"])
+    seeds_bad = st.one_of(
+        st.integers(), st.floats(), SHORT_TEXT, st.none(), st.booleans(), st.just([]), st.just([1, 1]),
+        st.just(list(range(MAX_SEEDS + 1))),
+        _one_bad_element([0, 1, 2], bad_int(0, MAX_SEED)),
+    )
+    value_of_identification = st.one_of(NON_FINITE, HUGE_FLOATS, HUGE_INTS, SHORT_TEXT, st.none(), st.booleans(),
+                                        st.floats(1.0, exclude_min=True, allow_nan=False, allow_infinity=False),
+                                        st.floats(max_value=0.0, exclude_max=True, allow_nan=False,
+                                                  allow_infinity=False),
+                                        st.lists(st.integers(0, 1), max_size=2))
+    level_axis = ("sweeps", "ta", "axes", "threat")
+    low = level_axis + ("low",)
+    bad: dict[Path_, st.SearchStrategy] = {
+        ("name",): not_a_string() | st.sampled_from(["", "a/b", "two words", "-x", "x" * 65, "new\nline"]),
+        ("out",): not_a_string() | path_text | st.just("config.yaml"),  # the config file itself: not a folder
+        ("report",): not_a_string().filter(lambda v: v is not None) | path_text | st.just("."),
+        ("scenarios",): bad_scenarios,
+        ("bootstrap_reps",): bad_int(1, MAX_REPS),
+        ("bootstrap_seed",): bad_int(0, MAX_SEED),
+        ("sweeps",): not_a_mapping() | st.none(),
+        ("sweeps", "ta"): not_a_mapping() | st.none(),
+        ("sweeps", "ta", "scenario"): bad_choice(scenario_names()),
+        ("sweeps", "ta", "axes"): not_a_mapping() | st.none() | st.just({}),
+        level_axis: st.one_of(st.just({}), st.integers(), SHORT_TEXT, st.none(), st.booleans(), st.floats(),
+                              st.lists(st.floats(0, 1), max_size=3)),
+        low: st.one_of(st.integers(), SHORT_TEXT, st.booleans(), st.floats(), st.lists(st.integers(), max_size=3)),
+        ("sweeps", "iota", "axes", "identification"): st.one_of(
+            st.integers(), st.floats(), SHORT_TEXT, st.none(), st.booleans(), st.just([]), st.just({}),
+            st.just([0.5, 0.5]), st.just([0.1234561, 0.1234562]), _one_bad_element([0.0, 0.5, 1.0], value_of_identification)),
+        ("rl",): not_a_mapping(),
+        ("rl", "scenarios"): bad_scenarios,
+        ("rl", "algos"): not_a_mapping() | st.none() | st.just({}),
+        ("rl", "algos", "PPO"): st.one_of(
+            not_a_string(), st.sampled_from(["", "no/such.yaml", "config.yaml", str(CONFIGS / "dqn_war.yaml"),
+                                             str(CONFIGS), "x\x00.yaml"]),
+            st.dictionaries(st.sampled_from(["default", "war", "mars"]), st.integers(0, 2), min_size=1, max_size=2),
+            st.just({"mars": str(CONFIGS / "ppo_war.yaml")}), st.just({"alt_open": str(CONFIGS / "ppo_war.yaml")}),
+            st.just({})),
+        ("rl", "seeds"): seeds_bad,
+        ("rl", "total_timesteps"): bad_int(1, MAX_STEPS).filter(lambda v: not isinstance(v, dict)) | st.one_of(
+            st.just({}), st.just({"PPO": 100}), st.just({"PPO": 100, "DQN": 0}), st.just({"PPO": 1, "DQN": 1, "A2C": 1}),
+            st.just({"PPO": 100, "DQN": 10**13}), st.just({"PPO": 100, "DQN": 1.5})),
+        ("rl", "set"): st.one_of(SHORT_TEXT, st.integers(), st.none(), st.just({"n_envs": 2}),
+                                 st.lists(st.integers(), min_size=1, max_size=2),
+                                 _one_bad_element(["eval.n_episodes=2", "n_envs=2"], bad_set_items)),
+    }
+    overrides = override_schema(low)
+    bad.update(overrides.bad)
+    closed = {(): frozenset(StudyConfig.model_fields), ("rl",): frozenset(RLConfig.model_fields),
+              ("sweeps",): frozenset({"ta", "iota"}),
+              ("sweeps", "iota", "axes"): frozenset(param_field_names()),
+              ("sweeps", "ta"): frozenset(SweepConfig.model_fields), ("sweeps", "iota"): frozenset(SweepConfig.model_fields),
+              ("sweeps", "ta", "axes"): frozenset(param_field_names()) | {"threat"},
+              level_axis: frozenset({"high", "low"}), **overrides.closed,
+              ("rl", "algos"): frozenset({"PPO", "A2C", "DQN", "ppo", "a2c", "dqn"})}
+    rl_fields = (("rl", "scenarios"), ("rl", "algos"), ("rl", "seeds"), ("rl", "total_timesteps"))
+    return Schema(bad=bad, required=(("name",), ("out",), ("scenarios",), *rl_fields, ("sweeps", "ta", "axes")),
+                  closed=closed,
+                  needs={("sweeps", "ta", "axes"): (("sweeps", "ta", "scenario"),),
+                         ("rl", "set"): (("rl", "algos"),), ("rl", "total_timesteps"): (("rl", "algos"),),
+                         ("rl", "algos"): (("rl", "scenarios"),)})
 
 
 # ---------------------------------------------------------------------------- drawing mutations

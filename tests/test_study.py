@@ -61,7 +61,7 @@ def test_plan_runs_substitute_scenario_seed_steps_and_settings(tmp_path):
 @pytest.mark.parametrize("change, expected", [
     ({"scenarios": ["war", "mars"]}, "scenarios[1]='mars' is not allowed"),
     ({"sweeps": {"s": {"axes": {"nonsense": [1, 2]}}}}, "sweeps.s.axes.nonsense is not allowed"),
-    ({"sweeps": {"s": {"axes": {"identification": [0, 2]}}}}, "point s_identification-2: identification=2.0"),
+    ({"sweeps": {"s": {"axes": {"identification": [0, 2]}}}}, "sweeps.s.axes.identification[1]: identification=2.0"),
     ({"sweeps": {"s": {"axes": {"lvl": {"a": {"taux": 1}}}}}}, "sweeps.s.axes.lvl.a.taux is not allowed"),
     ({"rl": {"scenarios": ["war"], "algos": {"A2C": PPO}, "seeds": [0], "total_timesteps": 10}},
      "that config trains PPO"),
@@ -104,8 +104,11 @@ def test_train_run_restarts_a_broken_folder_reuses_a_finished_one_and_resumes_a_
     stamp = (run_dir / rf.MODEL).stat().st_mtime_ns
     assert train_run(small_spec(tmp_path, 256), run_dir) == "reused"
     assert (run_dir / rf.MODEL).stat().st_mtime_ns == stamp
-    assert train_run(small_spec(tmp_path, 512), run_dir) == "resumed"
+    assert train_run(small_spec(tmp_path, 512), run_dir, resume=True) == "resumed"
     assert rf.read_manifest(run_dir)["num_timesteps"] == 512
+    # by default a run of another config (here the budget) is trained again from the start
+    assert train_run(small_spec(tmp_path, 256), run_dir) == "trained"
+    assert rf.read_manifest(run_dir)["num_timesteps"] == 256 and not rf.list_checkpoints(run_dir)[2:]
 
 
 # ------------------------------------------------------------------------------- end to end on Ray

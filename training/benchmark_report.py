@@ -55,11 +55,30 @@ def save_data(data: dict[str, Any], out: str | Path) -> Path:
 
 
 def load_data(out: str | Path) -> dict[str, Any]:
+    """``benchmark.json`` of ``out``.
+
+    :raises FileNotFoundError: there is none (one line)
+    :raises ValueError: it is not UTF-8 JSON holding a mapping (one line naming the file)
+    """
     path = Path(out) / "benchmark.json"
     try:
-        return json.loads(path.read_text())
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such file; run the benchmark first") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a text file: byte 0x{raw[exc.start]:02x} at position {exc.start} is not "
+                         "UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not allowed: lists or mappings nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise ValueError(f"{path}: not valid JSON: {' '.join(str(exc).split())[:200]}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a {type(data).__name__} is not allowed: the mapping `alliance benchmark` writes")
+    return data
 
 
 # ------------------------------------------------------------------------------------ tables

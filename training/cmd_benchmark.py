@@ -60,9 +60,32 @@ def summary_text(data: dict) -> str:
     return "\n".join(lines)
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Numbers out of range and an output folder that cannot be one, before anything is evaluated.
+
+    :raises ValueError: one line naming the option and what is allowed
+    """
+    from pathlib import Path
+
+    from training.config import MAX_SEED
+    from training.study_config import MAX_REPS
+
+    if not 1 <= args.reps <= MAX_REPS:
+        raise ValueError(f"--reps={args.reps} is not allowed: an integer in [1, {MAX_REPS:,}]")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise ValueError(f"--seed={args.seed} is not allowed: an integer in [0, {MAX_SEED}]")
+    out = Path(args.out)
+    if not str(args.out).strip() or "\x00" in str(args.out):
+        raise ValueError(f"--out={args.out!r} is not allowed: a folder path (not empty, no NUL character)")
+    clash = next((p for p in [out, *out.parents] if p.exists() and not p.is_dir()), None)
+    if clash is not None:
+        raise ValueError(f"--out={args.out} is not allowed: {clash} is a file, not a folder")
+
+
 def run(args: argparse.Namespace) -> int:
     from training import benchmark_report as report
 
+    check_arguments(args)
     if args.report_only:
         data = report.load_data(args.out)
     else:
@@ -81,9 +104,16 @@ def run(args: argparse.Namespace) -> int:
         report.save_data(data, args.out)
     try:
         paths = report.render(data, args.out)
+        summary = summary_text(data)
     except KeyError as exc:  # a benchmark.json from another version, or edited by hand
         raise ValueError(f"{args.out}/benchmark.json: entry {exc} is missing; run the benchmark again") from None
-    print(summary_text(data))
+    except (TypeError, IndexError, AttributeError, ValueError) as exc:
+        if not args.report_only:
+            raise
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ValueError(f"{args.out}/benchmark.json: not a benchmark this version can render ({reason[:200]}); "
+                         "run the benchmark again") from None
+    print(summary)
     print(f"wrote {paths['md']}, {paths['csv']}, {paths['runs_csv']} and {len(paths) - 3} figures")
     return 0
 

@@ -81,11 +81,27 @@ def text_report(rep: dict) -> str:
     return "\n".join(lines)
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Numbers out of range, before anything is loaded.
+
+    :raises ValueError: one line naming the option and what is allowed
+    """
+    from training.config import MAX_SEED
+    from training.evaluate import MAX_EPISODES
+
+    if args.episodes == 1 or not 0 <= args.episodes <= MAX_EPISODES:
+        raise ValueError(f"--episodes={args.episodes} is not allowed: 0 (no Monte Carlo) or an integer >= 2, "
+                         f"at most {MAX_EPISODES:,}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise ValueError(f"--seed={args.seed} is not allowed: an integer in [0, {MAX_SEED}]")
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
     from training.evaluate import evaluate_target
 
+    check_arguments(args)
     torch.set_num_threads(1)
     rep = evaluate_target(args.target, args.scenario, args.episodes, args.seed, best=args.best, trust=args.trust)
     print(json.dumps(rep, indent=2) if args.json else text_report(rep))

@@ -29,12 +29,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not run anything: render the report from the stored results")
 
 
+def check_address(address: str | None) -> None:
+    """A HOST:PORT address must answer before Ray is asked to join it (Ray itself retries for ever).
+
+    :raises ValueError: one line naming the address and what is allowed
+    """
+    import socket
+
+    if address is None or address in ("auto", "local") or address.startswith("ray://"):
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--address={address!r} is not allowed: HOST:PORT of a running Ray cluster's head, "
+                         "'auto' or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as exc:
+        raise ValueError(f"--address={address} is not allowed: no Ray cluster answers there "
+                         f"({exc.strerror or exc})") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from training.config import ConfigError
     from training.study_config import load_study_config
 
-    if args.num_cpus is not None and args.num_cpus < 1:
-        raise ValueError(f"--num-cpus={args.num_cpus} is not allowed: a positive integer")
+    if args.num_cpus is not None and not 1 <= args.num_cpus <= 4096:
+        raise ValueError(f"--num-cpus={args.num_cpus} is not allowed: a positive integer, at most 4096")
     try:
         cfg = load_study_config(args.config)
     except ConfigError as exc:
@@ -48,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from training.study import run_study
 
+    check_address(args.address)
     outcome = run_study(cfg, address=args.address, num_cpus=args.num_cpus, log=_log)
     print(f"study {cfg.name}: {len(outcome.done)} units run, {len(outcome.skipped)} skipped, "
           f"{len(outcome.failed)} failed in {outcome.seconds:.0f} s; report: {outcome.report}")

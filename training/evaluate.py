@@ -35,6 +35,7 @@ from envs.spaces import ACTION_NVEC, ACTION_VARS, ALL_ACTIONS, ALL_STATES, N_ACT
 
 DEFAULT_SCENARIO = "war"  # baselines and the optimum, when no scenario is given
 DEFAULT_EPISODES = 1000
+MAX_EPISODES = 1_000_000  # Monte Carlo episodes: beyond it the states would not fit in memory
 
 FEATURES = tuple(f"{var}={level}" for var, n in zip(ACTION_VARS, ACTION_NVEC) for level in range(n))
 """Action features of the action-share tables and figures: one per level of m, k, g and d (13)."""
@@ -151,7 +152,8 @@ def evaluate(policy: Any, params: AllianceParams, name: str = "policy", episodes
     :param policy: anything with SB3's ``predict`` (a baseline, the optimum, a trained model)
     :param params: the scenario
     :param name: the name reported
-    :param episodes: Monte Carlo episodes (>= 2), or 0 for none (the ``mc_*`` entries are then None)
+    :param episodes: Monte Carlo episodes (2 to :data:`MAX_EPISODES`), or 0 for none (the ``mc_*`` entries
+        are then None)
     :param seed: the Monte Carlo dynamics' seed
     """
     from agents.exact_eval import evaluate_policy
@@ -159,8 +161,10 @@ def evaluate(policy: Any, params: AllianceParams, name: str = "policy", episodes
     from agents.summary import summarize
     from training.stats import mean_ci
 
-    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes == 1 or episodes < 0:
-        raise ValueError(f"episodes={episodes!r} is not allowed: 0 (no Monte Carlo) or an integer >= 2")
+    if (isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes == 1 or episodes < 0
+            or episodes > MAX_EPISODES):
+        raise ValueError(f"episodes={episodes!r} is not allowed: 0 (no Monte Carlo) or an integer >= 2, "
+                         f"at most {MAX_EPISODES:,}")
     summary = summarize(evaluate_policy(policy, params), params, name)
     res = summary.result
     out: dict[str, Any] = {

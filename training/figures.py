@@ -6,11 +6,9 @@ to a temporary file next to ``path`` and renames it into place, and returns the 
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
-import tempfile
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -34,20 +32,13 @@ _ABBREV = {"participation": "particip.", "bandwagoning": "bandwag.", "mediation"
 
 
 def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
-    """Write ``fig`` as PNG to a temp file in ``path``'s directory, then ``os.replace`` it onto ``path``."""
+    """Write ``fig`` as PNG through :func:`training.run_folder.atomic_write` (a temporary file in
+    ``path``'s folder, fsync, then ``os.replace`` onto ``path``): a kill leaves the old file or the new one."""
+    from training.run_folder import atomic_write
+
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=DPI)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a results file is readable like any other
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return out
+    return atomic_write(out, lambda fh: fig.savefig(fh, format="png", dpi=DPI))
 
 
 def _figure(width: float, height: float) -> Figure:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,12 @@ def feature_words(feature: str) -> str:
 
 # ------------------------------------------------------------------------------------- loading
 def load_study_data(cfg: StudyConfig) -> dict[str, Any]:
-    """The stored results of the units the config plans (files of other configs are ignored)."""
+    """The stored results of the units the config plans (files of other configs are ignored).
+
+    :raises ValueError: a stored file is not JSON (one line naming it)
+    """
+    from training.study import read_json
+
     out = cfg.out_dir
     scenarios: dict[str, Any] = {}
     sweeps: dict[str, list] = {}
@@ -49,7 +53,7 @@ def load_study_data(cfg: StudyConfig) -> dict[str, Any]:
         if not path.is_file():
             missing.append(p.relpath())
             continue
-        data = json.loads(path.read_text())
+        data = read_json(path)
         if p.kind == "scenario":
             scenarios[p.key] = data
         else:
@@ -58,11 +62,11 @@ def load_study_data(cfg: StudyConfig) -> dict[str, Any]:
     for r in plan_runs(cfg):
         path = out / r.relpath() / EVALUATION
         if path.is_file():
-            runs.append({**json.loads(path.read_text()), "run_dir": r.relpath()})
+            runs.append({**read_json(path), "run_dir": r.relpath()})
         else:
             missing.append(f"{r.relpath()}/{EVALUATION}")
     env_path = out / "environment.json"
-    environment = json.loads(env_path.read_text()) if env_path.is_file() else {}
+    environment = read_json(env_path) if env_path.is_file() else {}
     return {"scenarios": scenarios, "sweeps": sweeps, "runs": runs, "missing": missing, "environment": environment}
 
 
@@ -99,7 +103,9 @@ def point_rows(analyses: Sequence[Mapping]) -> list[dict[str, Any]]:
 
 
 def build_study(cfg: StudyConfig, data: Mapping) -> dict[str, Any]:
-    """``study.json``: the verdicts, the learners' summary and the compact tables behind the report."""
+    """``study.json``: the verdicts, the learners' summary and the compact tables behind the report.
+    Like the report, a function of the stored results alone: what depends on how the study ran
+    (each unit's seconds, whether a run was trained, reused or resumed) stays in the unit's own file."""
     return {
         "name": cfg.name, "config": cfg.source, "out": cfg.out, "missing": list(data["missing"]),
         "hypotheses": hy.all_hypotheses(data),
@@ -108,9 +114,6 @@ def build_study(cfg: StudyConfig, data: Mapping) -> dict[str, Any]:
         "sweeps": {name: point_rows(points) for name, points in data["sweeps"].items()},
         "units": {"analyses": len(data["scenarios"]) + sum(len(v) for v in data["sweeps"].values()),
                   "runs": len(data["runs"])},
-        "cpu_seconds": round(sum(a.get("seconds", 0.0) for a in data["scenarios"].values())
-                             + sum(a.get("seconds", 0.0) for v in data["sweeps"].values() for a in v)
-                             + sum(r.get("seconds", 0.0) for r in data["runs"]), 1),
     }
 
 

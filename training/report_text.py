@@ -1,8 +1,9 @@
 """The words of ``REPORT.md``: :func:`render_markdown` turns the study's aggregate into Markdown.
 
 Plain words first, then the numbers. Everything printed comes from the stored results (through
-``study.json``'s content); nothing here depends on the time or the machine, so the same results
-give the same text.
+``study.json``'s content); nothing here depends on the time, the machine or how the study ran
+(timings, interruptions, uncommitted changes stay in the unit files and environment.json), so the
+same results give the same text.
 """
 
 from __future__ import annotations
@@ -253,13 +254,12 @@ def reproduce_section(cfg: StudyConfig, data: Mapping, study: Mapping) -> str:
                         f"{', '.join(map(str, cfg.rl.seeds))}; {steps} steps per run; templates "
                         + ", ".join(sorted({f"`{cfg.rl.template(a, sc)}`" for a in cfg.rl.algos
                                             for sc in cfg.rl.scenarios}))]]
-    rows += [["units", f"{study['units']['analyses']} exact analyses, {study['units']['runs']} RL runs, "
-                       f"{study['cpu_seconds']:,.0f} CPU-seconds in the tasks"],
+    rows += [["units", f"{study['units']['analyses']} exact analyses, {study['units']['runs']} RL runs"],
              ["bootstrap", f"{cfg.bootstrap_reps} replications, seed {cfg.bootstrap_seed}"]]
     if versions:
         rows.append(["packages", ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))])
     if git.get("commit"):
-        rows.append(["source", f"git {git['commit'][:12]}" + (" (with uncommitted changes)" if git.get("dirty") else "")])
+        rows.append(["source", f"git {git['commit'][:12]}"])
     return "\n".join(parts + [table(["", ""], rows), ""])
 
 

@@ -6,8 +6,10 @@ Units (``training/study_config.py``) and where their results live under the stud
 ``runs/<scenario>/<algo>_s<seed>/evaluation.json`` (:func:`training.study_tasks.rl_run`; the run folder
 itself is written by the task, ``evaluation.json`` last, by the driver). A unit whose file exists is
 skipped, so an interrupted study continues where it stopped; an RL run interrupted mid-training
-resumes from its newest checkpoint. A finished run whose stored training config differs from the
-one the study now asks for stops the study with a one-line error (it is never silently reused).
+is trained again from the start (:func:`training.study_tasks.train_run`), so that a study killed
+mid-way and continued gets the same results, and the same report, as one run in one go. A
+finished run whose stored training config differs from the one the study now asks for stops the
+study with a one-line error (it is never silently reused).
 
 ``ray.init()`` starts a local Ray instance (``num_cpus`` CPUs) unless ``address`` names a running
 cluster (then run folders are assumed to be on a filesystem the workers share with the driver).
@@ -221,4 +223,17 @@ def write_environment(cfg: StudyConfig) -> Path:
 
 
 def read_json(path: Path) -> Any:
-    return json.loads(Path(path).read_text())
+    """A stored result.
+
+    :raises ValueError: one line naming the file if it is not UTF-8 JSON (edited or damaged by hand:
+        the study writes every file atomically)
+    """
+    try:
+        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ValueError(f"{path}: not a stored result ({reason}); delete it to compute that unit again") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a stored result (a {type(data).__name__}, not a mapping); delete it to "
+                         "compute that unit again")
+    return data

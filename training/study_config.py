@@ -36,18 +36,31 @@ Sweep names the hypotheses read (see ``training/hypotheses.py``): ``threat_alter
 from __future__ import annotations
 
 import itertools
-import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SkipValidation, ValidationError
 
-from training.config import ALGOS, ConfigError, TrainConfig, apply_overrides, config_from_dict
+from training.config import (
+    MAX_SEED,
+    ConfigError,
+    TrainConfig,
+    apply_overrides,
+    config_from_dict,
+    read_yaml_mapping,
+)
 
 STUDY_VERSION = 1
+# Upper bounds: beyond them a study is a typo, and would never be planned, run or rendered.
+MAX_SEEDS = 1000  # seeds per RL part
+MAX_POINTS = 10_000  # points of one sweep (its axes crossed)
+MAX_REPS = 1_000_000  # bootstrap replications
+STUDY_SETS = ("env", "seed", "total_timesteps", "output")  # what the study itself sets in every run's config
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
+WORD_RE = re.compile(r"[A-Za-z0-9_]+\Z")  # sweep, axis and level names: they become parts of file names
 
 
 class _Strict(BaseModel):
@@ -65,32 +78,38 @@ class SweepConfig(_Strict):
 class RLConfig(_Strict):
     """RL runs: every scenario x algorithm x seed, from the algorithm's training config template
     (its ``env.scenario`` replaced by the scenario, its overrides cleared). A template is one path,
-    or a mapping of scenario names to paths with a ``default`` for the others."""
+    or a mapping of scenario names to paths with a ``default`` for the others. (The fields' types
+    are checked by :func:`study_config_from_dict`, one line per field, not by pydantic.)"""
 
-    scenarios: list[str]
-    algos: dict[str, str | dict[str, str]]
+    scenarios: Annotated[list[str], SkipValidation]
+    algos: Annotated[dict[str, str | dict[str, str]], SkipValidation]
+    seeds: Annotated[list[int], SkipValidation]
+    total_timesteps: Annotated[int | dict[str, int], SkipValidation]
+    set: Annotated[list[str], SkipValidation] = Field(default_factory=list)
 
     def template(self, algo: str, scenario: str) -> str | None:
         """The template path of ``algo`` for ``scenario`` (None if the mapping has none for it)."""
-        spec = self.algos[algo]
-        return spec if isinstance(spec, str) else spec.get(scenario, spec.get("default"))
-    seeds: list[NonNegativeInt]
-    total_timesteps: PositiveInt | dict[str, PositiveInt]
-    set: list[str] = Field(default_factory=list)
+        return template_for(self.algos[algo], scenario)
 
 
 class StudyConfig(_Strict):
-    """A whole study. ``out`` and template paths are relative to the working directory (the repo)."""
+    """A whole study. ``out`` and template paths are relative to the working directory (the repo);
+    :attr:`source` is the YAML file it was read from (set by :func:`load_study_config`)."""
 
     name: str
     out: str
     report: str | None = None  # where REPORT.md goes; default <out>/REPORT.md
-    scenarios: list[str]
+    scenarios: Annotated[list[str], SkipValidation]
     sweeps: dict[str, SweepConfig] = Field(default_factory=dict)
     rl: RLConfig | None = None
-    bootstrap_reps: PositiveInt = 2000
-    bootstrap_seed: NonNegativeInt = 0
-    source: str = ""  # the YAML path the config was read from (set by load_study_config)
+    bootstrap_reps: int = Field(2000, ge=1, le=MAX_REPS)
+    bootstrap_seed: int = Field(0, ge=0, le=MAX_SEED)
+    _source: str = PrivateAttr("")
+
+    @property
+    def source(self) -> str:
+        """The YAML path the config was read from ("" for a config built from a mapping)."""
+        return self._source
 
     @property
     def out_dir(self) -> Path:
@@ -136,7 +155,7 @@ class RunSpec:
         return f"runs/{self.key}"
 
 
-def _level_name(value: Any) -> str:
+def level_name(value: Any) -> str:
     return f"{value:g}" if isinstance(value, int | float) else str(value)
 
 
@@ -147,19 +166,26 @@ def _axis_levels(axis: str, spec: Any) -> list[tuple[Any, dict[str, Any]]]:
     return [(float(v), {axis: float(v)}) for v in spec]
 
 
+def sweep_points(sweep: str, sc: SweepConfig) -> list[Point]:
+    """One sweep's points (its axes crossed, in the YAML's order)."""
+    axes = [(axis, _axis_levels(axis, spec)) for axis, spec in sc.axes.items()]
+    points = []
+    for combo in itertools.product(*(levels for _, levels in axes)):
+        overrides: dict[str, Any] = {}
+        coords: dict[str, Any] = {}
+        for (axis, _), (level, ov) in zip(axes, combo):
+            overrides.update(ov)
+            coords[axis] = level
+        key = sweep + "_" + "_".join(f"{axis}-{level_name(level)}" for axis, level in coords.items())
+        points.append(Point("sweep", key, sc.scenario, overrides, sweep, coords))
+    return points
+
+
 def plan_points(cfg: StudyConfig) -> list[Point]:
     """The named scenarios, then each sweep's points (axes crossed, in the YAML's order)."""
     points = [Point("scenario", name, name) for name in cfg.scenarios]
     for sweep, sc in cfg.sweeps.items():
-        axes = [(axis, _axis_levels(axis, spec)) for axis, spec in sc.axes.items()]
-        for combo in itertools.product(*(levels for _, levels in axes)):
-            overrides: dict[str, Any] = {}
-            coords: dict[str, Any] = {}
-            for (axis, _), (level, ov) in zip(axes, combo):
-                overrides.update(ov)
-                coords[axis] = level
-            key = sweep + "_" + "_".join(f"{axis}-{_level_name(level)}" for axis, level in coords.items())
-            points.append(Point("sweep", key, sc.scenario, overrides, sweep, coords))
+        points += sweep_points(sweep, sc)
     return points
 
 
@@ -170,9 +196,10 @@ def plan_runs(cfg: StudyConfig) -> list[RunSpec]:
     runs = []
     for scenario in cfg.rl.scenarios:
         for algo in cfg.rl.algos:
-            template = cfg.rl.template(algo, scenario)
+            base = template_data(cfg.source, cfg.rl.template(algo, scenario))
             for seed in cfg.rl.seeds:
-                runs.append(RunSpec(scenario, algo.upper(), seed, _train_config(cfg, scenario, algo, template, seed)))
+                tc = build_train_config(base, cfg.rl.set, scenario, _steps(cfg.rl, algo), seed, cfg.out)
+                runs.append(RunSpec(scenario, algo.upper(), seed, tc))
     return runs
 
 
@@ -181,181 +208,82 @@ def _steps(rl: RLConfig, algo: str) -> int:
     return ts[algo] if isinstance(ts, Mapping) else ts
 
 
-def _template_path(cfg: StudyConfig, template: str) -> Path:
+def template_path(source: str, template: str) -> Path:
     """A template path as given (absolute or relative to the working directory), else next to the YAML."""
     path = Path(template)
-    if not path.is_absolute() and not path.exists() and cfg.source:
-        beside = Path(cfg.source).parent / template
-        if beside.exists():
+    if not path.is_absolute() and not is_file(path) and source:
+        beside = Path(source).parent / template
+        if is_file(beside):
             return beside
     return path
 
 
-def _train_config(cfg: StudyConfig, scenario: str, algo: str, template: str, seed: int) -> TrainConfig:
-    path = _template_path(cfg, template)
-    data = yaml.safe_load(path.read_text())
-    if not isinstance(data, dict):
-        raise ConfigError([f"rl.algos.{algo}={template!r} is not allowed: not a training config mapping"])
-    data = apply_overrides(data, cfg.rl.set)
+def is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL character
+        return False
+
+
+def template_data(source: str, template: str) -> dict:
+    """The mapping a training config template holds (one-line ConfigError / OSError otherwise)."""
+    return read_yaml_mapping(template_path(source, template), "a mapping of training config keys")
+
+
+def build_train_config(base: Mapping[str, Any], overrides: Sequence[str], scenario: str, steps: int,
+                       seed: int, out: str) -> TrainConfig:
+    """A run's training config: the template with the study's overrides, scenario, budget, seed and folder."""
+    data = apply_overrides(base, overrides)
     data["env"] = {"scenario": scenario, "overrides": {}}
-    data["total_timesteps"] = _steps(cfg.rl, algo)
+    data["total_timesteps"] = steps
     data["seed"] = seed
-    data["output"] = str(cfg.out_dir / "runs")
+    data["output"] = str(Path(out) / "runs")
     return config_from_dict(data)
+
+
+def _train_config(cfg: StudyConfig, scenario: str, algo: str, template: str, seed: int) -> TrainConfig:
+    """The training config of one run of ``cfg`` from ``template``."""
+    base = template_data(cfg.source, template)
+    return build_train_config(base, cfg.rl.set, scenario, _steps(cfg.rl, algo), seed, cfg.out)
+
+
+def template_for(spec: str | Mapping[str, str], scenario: str) -> str | None:
+    return spec if isinstance(spec, str) else spec.get(scenario, spec.get("default"))
 
 
 # --------------------------------------------------------------------------------------- loading
 def load_study_config(path: str | Path) -> StudyConfig:
-    """Read and check a study YAML.
+    """Read and check a study YAML (a key given twice, invalid YAML, binary junk and deep nesting
+    are refused by :func:`training.config.read_yaml_mapping`).
 
     :raises ConfigError: one line per problem.
     :raises OSError: the file cannot be read.
     """
-    text = Path(path).read_text()
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
-    if not isinstance(data, dict):
-        raise ConfigError([f"{path}: a {type(data).__name__} is not allowed: a mapping of study keys"])
-    return study_config_from_dict({**data, "source": str(path)})
+    data = read_yaml_mapping(path, "a mapping of study keys with at least name, out and scenarios")
+    return study_config_from_dict(data, source=str(path))
 
 
-def study_config_from_dict(data: Mapping[str, Any]) -> StudyConfig:
-    """Validate a mapping: structure by pydantic, then scenarios, sweeps and RL templates."""
+def study_config_from_dict(data: Mapping[str, Any], source: str = "") -> StudyConfig:
+    """Validate a mapping: structure by pydantic; names, paths, scenarios, sweeps and the RL part by
+    the checks below, which look at every part pydantic left intact, so that each problem of a file
+    is reported at once, one line each.
+
+    :param source: the YAML path the mapping was read from (templates are also looked for beside it)
+    :raises ConfigError: one line per problem
+    """
+    from training.study_checks import config_problems, pydantic_line
+
+    cfg, errors = None, []
     try:
         cfg = StudyConfig.model_validate(dict(data))
     except ValidationError as exc:
-        raise ConfigError([_pydantic_line(err) for err in exc.errors()]) from None
-    problems = _scenario_problems(cfg) + _sweep_problems(cfg) + _rl_problems(cfg)
-    if problems:
-        raise ConfigError(problems)
+        errors = exc.errors()
+    bad_keys = [tuple(err["loc"][:-1]) for err in errors if err["loc"] and err["loc"][-1] == "[key]"]
+    errors = [err for err in errors if err["loc"][-1:] == ("[key]",)  # a key that is not text: not its value too
+              or not any(tuple(err["loc"][:len(k)]) == k for k in bad_keys)]
+    failed = {tuple(err["loc"]) for err in errors}
+    problems = list(dict.fromkeys(pydantic_line(err) for err in errors)) + config_problems(data, failed, source)
+    if problems or cfg is None:
+        raise ConfigError(problems or ["config is not allowed: unknown problem"])
+    cfg._source = source
     return cfg
-
-
-def _pydantic_line(err: Mapping[str, Any]) -> str:
-    key = ".".join(str(p) for p in err["loc"]) or "config"
-    if err["type"] == "missing":
-        return f"{key} is missing: required"
-    if err["type"] == "extra_forbidden":
-        return f"{key}={err.get('input')!r} is not allowed: unknown key"
-    msg = err["msg"]
-    return f"{key}={err.get('input')!r} is not allowed: {msg[0].lower() + msg[1:]}"
-
-
-def _scenario_problems(cfg: StudyConfig) -> list[str]:
-    from envs.scenarios import scenario_names
-
-    names = scenario_names()
-    problems = [f"scenarios[{i}]={s!r} is not allowed: one of {', '.join(names)}"
-                for i, s in enumerate(cfg.scenarios) if s not in names]
-    if len(set(cfg.scenarios)) != len(cfg.scenarios):
-        problems.append(f"scenarios={cfg.scenarios!r} is not allowed: each scenario once")
-    if not cfg.name or "/" in cfg.name:
-        problems.append(f"name={cfg.name!r} is not allowed: a non-empty name without '/'")
-    return problems
-
-
-def _sweep_problems(cfg: StudyConfig) -> list[str]:
-    from envs.params import param_field_names
-    from envs.scenarios import make_params, scenario_names
-
-    known = param_field_names()
-    problems = []
-    for sweep, sc in cfg.sweeps.items():
-        where = f"sweeps.{sweep}"
-        if not sweep.replace("_", "").isalnum():
-            problems.append(f"{where} is not allowed: a sweep name of letters, digits and '_'")
-        if sc.scenario not in scenario_names():
-            problems.append(f"{where}.scenario={sc.scenario!r} is not allowed: one of {', '.join(scenario_names())}")
-            continue
-        if not sc.axes:
-            problems.append(f"{where}.axes={{}} is not allowed: at least one axis")
-        for axis, spec in sc.axes.items():
-            problems += _axis_problems(f"{where}.axes.{axis}", axis, spec, known)
-        if problems:
-            continue
-        for point in plan_points(cfg.model_copy(update={"scenarios": [], "sweeps": {sweep: sc}})):
-            try:
-                make_params(point.scenario, dict(point.overrides))
-            except ValueError as exc:
-                problems.append(f"{where} point {point.key}: {exc}")
-    return problems
-
-
-def _axis_problems(where: str, axis: str, spec: Any, known: Sequence[str]) -> list[str]:
-    if isinstance(spec, Mapping):
-        if not spec:
-            return [f"{where}={{}} is not allowed: at least one level"]
-        problems = []
-        for level, ov in spec.items():
-            if not isinstance(level, str) or not level.replace("_", "").isalnum():
-                problems.append(f"{where}.{level}: a level name of letters, digits and '_'")
-            if ov is not None and not isinstance(ov, Mapping):
-                problems.append(f"{where}.{level}={ov!r} is not allowed: a mapping of parameter overrides")
-                continue
-            for key in ov or {}:
-                if key not in known:
-                    problems.append(f"{where}.{level}.{key} is not allowed: not a model parameter; "
-                                    f"allowed are {', '.join(known)}")
-        return problems
-    if axis not in known:
-        return [f"{where} is not allowed: a list of values must be named after a model parameter "
-                f"({', '.join(known)}), or give a mapping of level names to overrides"]
-    if (not isinstance(spec, list) or not spec
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in spec)):
-        return [f"{where}={spec!r} is not allowed: a non-empty list of numbers"]
-    if len(set(spec)) != len(spec):
-        return [f"{where}={spec!r} is not allowed: each value once"]
-    return []
-
-
-def _rl_problems(cfg: StudyConfig) -> list[str]:
-    from envs.scenarios import scenario_names
-
-    rl = cfg.rl
-    if rl is None:
-        return []
-    problems = [f"rl.scenarios[{i}]={s!r} is not allowed: one of {', '.join(scenario_names())}"
-                for i, s in enumerate(rl.scenarios) if s not in scenario_names()]
-    if not rl.algos:
-        problems.append("rl.algos={} is not allowed: at least one of " + ", ".join(ALGOS))
-    if not rl.seeds or len(set(rl.seeds)) != len(rl.seeds):
-        problems.append(f"rl.seeds={rl.seeds!r} is not allowed: a non-empty list of distinct seeds")
-    for algo in rl.algos:
-        if algo.upper() not in ALGOS:
-            problems.append(f"rl.algos.{algo} is not allowed: one of {', '.join(ALGOS)}")
-    if isinstance(rl.total_timesteps, Mapping):
-        missing = [a for a in rl.algos if a not in rl.total_timesteps]
-        if missing:
-            problems.append(f"rl.total_timesteps={rl.total_timesteps!r} is not allowed: a number, or one per "
-                            f"algorithm ({', '.join(rl.algos)})")
-    if problems:
-        return problems
-    for algo, spec in rl.algos.items():
-        if isinstance(spec, dict):
-            unknown = [k for k in spec if k != "default" and k not in scenario_names()]
-            problems += [f"rl.algos.{algo}.{k} is not allowed: a scenario name or 'default'" for k in unknown]
-        checked: set[str] = set()
-        for scenario in rl.scenarios or ["war"]:
-            template = rl.template(algo, scenario)
-            if template is None:
-                problems.append(f"rl.algos.{algo} has no template for scenario {scenario!r}: add it or a 'default'")
-                continue
-            if template in checked:
-                continue
-            checked.add(template)
-            problems += _template_problems(cfg, algo, scenario, template)
-    return problems
-
-
-def _template_problems(cfg: StudyConfig, algo: str, scenario: str, template: str) -> list[str]:
-    if not _template_path(cfg, template).is_file():
-        return [f"rl.algos.{algo}={template!r} is not allowed: no such training config file"]
-    try:
-        tc = _train_config(cfg, scenario, algo, template, cfg.rl.seeds[0])
-    except ConfigError as exc:
-        return [f"rl.algos.{algo} ({template}): {line}" for line in exc.problems]
-    if tc.algo != algo.upper():
-        return [f"rl.algos.{algo}={template!r} is not allowed: that config trains {tc.algo}"]
-    return []

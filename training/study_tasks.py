@@ -6,8 +6,8 @@ archetype itself: the exact solver, the exact evaluator, the baselines and the a
 - :func:`analyse_point`: one parameter set — the exact optimum (its value, archetype, per-phase
   archetypes, nearest baseline, action agreement; per quarter for `timeline`/`calendar`) and every
   baseline's exact value and share of V*.
-- :func:`rl_run`: one RL run — train (or resume, or reuse a finished model) into its run folder,
-  then evaluate the greedy policy exactly against the optimum.
+- :func:`rl_run`: one RL run — train (or reuse a finished model of the same config) into its run
+  folder, then evaluate the greedy policy exactly against the optimum.
 
 Besides MODEL.md section 9's statistics, each statistics dict carries ``A_bar``, the mean autonomy
 level (0..5) under the same occupancy, and the optimum carries ``episode_return``, the exact
@@ -132,28 +132,47 @@ def config_fingerprint(cfg: Any) -> dict[str, Any]:
     return data
 
 
-def _finished(run_dir: Path, total: int) -> bool:
+def _same_config(run_dir: Path, cfg: Any, but: tuple[str, ...] = ()) -> bool:
+    """The run folder's config.yml is ``cfg`` (its output folder, and the keys ``but``, left out)."""
+    from training.train import run_config
+
+    try:
+        stored = config_fingerprint(run_config(run_dir))
+    except (OSError, ValueError):  # no config.yml, or one that no longer loads
+        return False
+    wanted = config_fingerprint(cfg)
+    return {k: v for k, v in stored.items() if k not in but} == {k: v for k, v in wanted.items() if k not in but}
+
+
+def _finished(run_dir: Path, cfg: Any) -> bool:
+    """A complete run of exactly ``cfg``, its final model on disk."""
     from training import run_folder as rf
 
     try:
         manifest = rf.read_manifest(run_dir)
     except (FileNotFoundError, ValueError):
         return False
-    return (manifest.get("status") == "complete" and manifest.get("num_timesteps", 0) >= total
-            and (run_dir / rf.MODEL).is_file())
+    return (manifest.get("status") == "complete" and manifest.get("num_timesteps", 0) >= cfg.total_timesteps
+            and (run_dir / rf.MODEL).is_file() and _same_config(run_dir, cfg))
 
 
-def train_run(spec: RunSpec, run_dir: Path, command: str | None = None) -> str:
-    """Train a run into ``run_dir``: nothing if it is finished, resume from its newest whole
-    checkpoint if it was interrupted, else start afresh (an unusable partial folder is removed).
-    Returns what was done: ``reused``, ``resumed`` or ``trained``."""
+def train_run(spec: RunSpec, run_dir: Path, command: str | None = None, resume: bool = False) -> str:
+    """Train a run into ``run_dir``; returns what was done: ``reused``, ``resumed`` or ``trained``.
+
+    A complete run of this very config is reused. Anything else in the folder (an interrupted
+    attempt, a run of another config) is removed and the run trained from the start, so that its
+    result is the one an uninterrupted study gets: a run continued from a checkpoint is reproducible
+    but not bit-identical to one trained in one go (its random streams restart at the checkpoint,
+    training/train.py). With ``resume``, a run of the same config (its budget aside) continues from
+    its newest complete checkpoint instead, which saves time and gives up that identity.
+    """
     from training import run_folder as rf
     from training.train import train
 
     cfg = spec.train_config
-    if _finished(run_dir, cfg.total_timesteps):
+    if _finished(run_dir, cfg):
         return "reused"
-    if run_dir.is_dir() and (run_dir / rf.CONFIG).is_file():
+    if resume and (run_dir / rf.CONFIG).is_file() and _same_config(run_dir, cfg, but=("total_timesteps",)):
         try:
             rf.newest_checkpoint(run_dir)
         except ValueError:
