@@ -536,3 +536,66 @@ def malformed_files(valid_keys: Sequence[str] = ("algo", "total_timesteps")) -> 
                          "[a, b]: 1", f"{valid_keys[0]}: 1\n{valid_keys[0]}: 2\n", _LAUGHS]).map(
             lambda s: ("tags", s.encode())),
     ).map(lambda t: Case(t[1], None, (), t[0]))
+
+
+# ------------------------------------------------------------------------------- running the CLI
+def run_cli_on_file(command: str, text: bytes, *extra: str, relative: bool = False) -> tuple[object, list[str], list[str]]:
+    """Write ``text`` to a fresh folder, run ``alliance COMMAND FILE`` in-process from that folder
+    (FILE given relatively or absolutely); returns (exit code or the exception that escaped, stderr
+    lines, what the folder holds after)."""
+    import contextlib
+    import io
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from training import cli
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "config.yaml"
+        path.write_bytes(text)
+        err, out = io.StringIO(), io.StringIO()
+        cwd = os.getcwd()
+        os.chdir(folder)
+        try:
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+                code: object = cli.main([command, path.name if relative else str(path), *extra])
+        except BaseException as exc:  # noqa: BLE001 - anything leaving main() is an escape
+            code = exc
+        finally:
+            os.chdir(cwd)
+        left = sorted(p.name for p in Path(folder).iterdir())
+    return code, err.getvalue().splitlines(), left
+
+
+def refusal_problems(prefix: str, code: object, lines: list[str], left: list[str], case: Case | None = None,
+                     exact: bool = True, wording: Sequence[str] = ()) -> list[str]:
+    """What is wrong with how a bad input was refused (empty: a clean refusal): exit 2, only lines
+    starting with ``prefix``, no traceback, nothing left beside the input, one line naming each
+    mutated key (exactly one per problem if ``exact``), each line using one of ``wording``."""
+    problems = []
+    if code != 2:
+        problems.append(f"exit {code!r}, not 2")
+    if not lines:
+        problems.append("no error line")
+    problems += [f"not an error line: {line!r}" for line in lines if not line.startswith(prefix)]
+    if any("Traceback" in line for line in lines):
+        problems.append("a traceback")
+    if left != ["config.yaml"]:
+        problems.append(f"the folder holds {left}")
+    if case is not None and case.mutations:
+        if exact and len(lines) != len(case.mutations):
+            problems.append(f"{len(lines)} lines for {len(case.mutations)} problems")
+        for m in case.mutations:
+            if not any(line[len(prefix):].startswith(m.named) for line in lines):
+                problems.append(f"no line names {m.named!r}")
+        if wording:
+            problems += [f"line without any of {list(wording)}: {line!r}" for line in lines
+                         if not any(w in line for w in wording)]
+    return problems
+
+
+def check(test: str, problems: list[str], case: object, lines: list[str]) -> None:
+    """Record the outcome for the escape count and fail with the case if it was not a clean refusal."""
+    record(test, bool(problems))
+    assert not problems, f"{problems}\ncase: {case!r}\nstderr: {lines}"

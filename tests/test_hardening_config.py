@@ -14,11 +14,8 @@ installed console script in a subprocess, with the real ``train``.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -29,20 +26,23 @@ from malformed import (
     TALLY,
     Case,
     Schema,
+    check,
     hardening_settings,
     malformed_configs,
     malformed_files,
     mutations,
     override_schema,
-    record,
+    run_cli_on_file,
     to_yaml,
     train_base,
     train_schema,
 )
+from malformed import (
+    refusal_problems as malformed_refusal,
+)
 
 from envs.params import param_field_names
 from envs.scenarios import make_params, params_from_mapping, scenario_names
-from training import cli
 
 REPO = Path(__file__).resolve().parent.parent
 PREFIX = {"train": "alliance train: error: ", "solve": "alliance solve: error: "}
@@ -67,51 +67,12 @@ def no_run(monkeypatch):
 
 
 def run_cli(command: str, text: bytes, *extra: str) -> tuple[object, list[str], list[str]]:
-    """Write ``text`` to a fresh folder, run ``alliance COMMAND FILE`` in-process from that folder;
-    returns (exit code or the exception that escaped, stderr lines, what the folder holds after)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "config.yaml"
-        path.write_bytes(text)
-        err, out = io.StringIO(), io.StringIO()
-        cwd = os.getcwd()
-        os.chdir(folder)
-        try:
-            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-                code: object = cli.main([command, str(path), *extra])
-        except BaseException as exc:  # noqa: BLE001 - anything leaving main() is an escape
-            code = exc
-        finally:
-            os.chdir(cwd)
-        left = sorted(p.name for p in Path(folder).iterdir())
-    return code, err.getvalue().splitlines(), left
+    return run_cli_on_file(command, text, *extra)
 
 
 def refusal_problems(command: str, code: object, lines: list[str], left: list[str], case: Case | None = None,
                      exact: bool = True) -> list[str]:
-    """What is wrong with how a bad input was refused (empty: a clean refusal)."""
-    problems = []
-    if code != 2:
-        problems.append(f"exit {code!r}, not 2")
-    if not lines:
-        problems.append("no error line")
-    prefix = PREFIX[command]
-    problems += [f"not an error line: {line!r}" for line in lines if not line.startswith(prefix)]
-    if any("Traceback" in line for line in lines):
-        problems.append("a traceback")
-    if left != ["config.yaml"]:
-        problems.append(f"the folder holds {left}")
-    if case is not None and case.mutations:
-        if exact and len(lines) != len(case.mutations):
-            problems.append(f"{len(lines)} lines for {len(case.mutations)} problems")
-        for m in case.mutations:
-            if not any(line[len(prefix):].startswith(m.named) for line in lines):
-                problems.append(f"no line names {m.named!r}")
-    return problems
-
-
-def check(test: str, problems: list[str], case: object, lines: list[str]) -> None:
-    record(test, bool(problems))
-    assert not problems, f"{problems}\ncase: {case!r}\nstderr: {lines}"
+    return malformed_refusal(PREFIX[command], code, lines, left, case, exact=exact)
 
 
 # ------------------------------------------------------------------------------- train configs

@@ -19,12 +19,10 @@ interruptions or the state of the git tree).
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,13 +33,17 @@ from hypothesis import strategies as st
 from malformed import (
     TALLY,
     Case,
+    check,
     hardening_settings,
     malformed_configs,
     malformed_files,
-    record,
+    run_cli_on_file,
     study_base,
     study_schema,
     to_yaml,
+)
+from malformed import (
+    refusal_problems as malformed_refusal,
 )
 
 from training import cli
@@ -72,51 +74,12 @@ def no_run(monkeypatch):
 
 
 def run_study_cli(text: bytes, *extra: str) -> tuple[object, list[str], list[str]]:
-    """Write ``text`` to a fresh folder, run ``alliance study FILE`` in-process from that folder;
-    returns (exit code or the exception that escaped, stderr lines, what the folder holds after)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "config.yaml"
-        path.write_bytes(text)
-        err, out = io.StringIO(), io.StringIO()
-        cwd = os.getcwd()
-        os.chdir(folder)
-        try:
-            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-                code: object = cli.main(["study", "config.yaml", *extra])
-        except BaseException as exc:  # noqa: BLE001 - anything leaving main() is an escape
-            code = exc
-        finally:
-            os.chdir(cwd)
-        left = sorted(p.name for p in Path(folder).iterdir())
-    return code, err.getvalue().splitlines(), left
+    return run_cli_on_file("study", text, *extra, relative=True)
 
 
 def refusal_problems(code: object, lines: list[str], left: list[str], case: Case | None = None) -> list[str]:
-    """What is wrong with how a bad config was refused (empty: a clean refusal)."""
-    problems = []
-    if code != 2:
-        problems.append(f"exit {code!r}, not 2")
-    if not lines:
-        problems.append("no error line")
-    problems += [f"not an error line: {line!r}" for line in lines if not line.startswith(PREFIX)]
-    if any("Traceback" in line for line in lines):
-        problems.append("a traceback")
-    if left != ["config.yaml"]:
-        problems.append(f"the folder holds {left}")
-    if case is not None and case.mutations:
-        if len(lines) != len(case.mutations):
-            problems.append(f"{len(lines)} lines for {len(case.mutations)} problems")
-        for m in case.mutations:
-            if not any(line[len(PREFIX):].startswith(m.named) for line in lines):
-                problems.append(f"no line names {m.named!r}")
-        problems += [f"line without 'is not allowed' or 'is missing': {line!r}" for line in lines
-                     if not any(w in line for w in ("is not allowed", "is missing", "has no template"))]
-    return problems
-
-
-def check(test: str, problems: list[str], case: object, lines: list[str]) -> None:
-    record(test, bool(problems))
-    assert not problems, f"{problems}\ncase: {case!r}\nstderr: {lines}"
+    return malformed_refusal(PREFIX, code, lines, left, case,
+                             wording=("is not allowed", "is missing", "has no template"))
 
 
 # ------------------------------------------------------------------------------- study configs
