@@ -599,3 +599,18 @@ def check(test: str, problems: list[str], case: object, lines: list[str]) -> Non
     """Record the outcome for the escape count and fail with the case if it was not a clean refusal."""
     record(test, bool(problems))
     assert not problems, f"{problems}\ncase: {case!r}\nstderr: {lines}"
+
+
+def unprivileged_prefix() -> list[str]:
+    """A command prefix under which chmod 000 really makes a file unreadable: empty for a normal user,
+    ``setpriv`` dropping CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH for root; skips the test if impossible."""
+    import os
+    import shutil
+
+    import pytest
+
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: cannot make a file unreadable")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]

@@ -4,12 +4,11 @@ one line on stderr and exit code 2; `--help` shows examples."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from malformed import unprivileged_prefix
 
 from training import cli
 
@@ -98,11 +97,7 @@ def test_unreadable_file_for_real(tmp_path):
     path = tmp_path / "secret.yaml"
     path.write_text("algo: PPO\ntotal_timesteps: 10\n")
     path.chmod(0)
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("running as root without setpriv: cannot make a file unreadable")
-        prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+    prefix = unprivileged_prefix()
     try:
         for command in ("train", "solve"):
             proc = subprocess.run([*prefix, str(SCRIPT), command, str(path)], capture_output=True, text=True,

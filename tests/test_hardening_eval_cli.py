@@ -8,9 +8,7 @@ write goes through the atomic writers of ``training/run_folder.py``.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -18,7 +16,15 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from malformed import TALLY, hardening_settings, malformed_files, record, study_base, to_yaml
+from malformed import (
+    TALLY,
+    hardening_settings,
+    malformed_files,
+    record,
+    study_base,
+    to_yaml,
+    unprivileged_prefix,
+)
 
 from training import cli
 from training import run_folder as rf
@@ -128,11 +134,7 @@ def test_unreadable_files_for_real(tmp_path):
     """chmod 000 in a process that cannot override file permissions (root without CAP_DAC_OVERRIDE)."""
     if not SCRIPT.exists():
         pytest.skip("console script not installed")
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        if shutil.which("setpriv") is None:
-            pytest.skip("running as root without setpriv: cannot make a file unreadable")
-        prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+    prefix = unprivileged_prefix()
     scenario, study, bench = tmp_path / "s.yaml", tmp_path / "study.yaml", tmp_path / "bench"
     scenario.write_text("scenario: war\n")
     study.write_bytes(to_yaml(study_base(out=str(tmp_path / "out"))))
