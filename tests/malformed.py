@@ -614,3 +614,17 @@ def unprivileged_prefix() -> list[str]:
     if shutil.which("setpriv") is None:
         pytest.skip("running as root without setpriv: cannot make a file unreadable")
     return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+def assert_permission_refused(prefix: list[str], script: str, command: str, argv: Sequence[str], path, cwd) -> None:
+    """Run ``alliance COMMAND ARGV`` under ``prefix`` and assert one line naming the unreadable ``path``, exit 2."""
+    import subprocess
+
+    import pytest
+
+    proc = subprocess.run([*prefix, str(script), command, *argv], capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+    if "setpriv" in proc.stderr:
+        pytest.skip(f"setpriv refused: {proc.stderr.strip()}")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"alliance {command}: error: {path}: Permission denied"]

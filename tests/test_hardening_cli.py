@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from malformed import unprivileged_prefix
+from malformed import assert_permission_refused, unprivileged_prefix
 
 from training import cli
 
@@ -100,12 +100,7 @@ def test_unreadable_file_for_real(tmp_path):
     prefix = unprivileged_prefix()
     try:
         for command in ("train", "solve"):
-            proc = subprocess.run([*prefix, str(SCRIPT), command, str(path)], capture_output=True, text=True,
-                                  timeout=120, cwd=tmp_path)
-            if "setpriv" in proc.stderr:
-                pytest.skip(f"setpriv refused: {proc.stderr.strip()}")
-            assert proc.returncode == 2, proc.stderr
-            assert proc.stderr.strip().splitlines() == [f"alliance {command}: error: {path}: Permission denied"]
+            assert_permission_refused(prefix, SCRIPT, command, [str(path)], path, tmp_path)
     finally:
         path.chmod(0o600)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from malformed import (
     TALLY,
+    assert_permission_refused,
     hardening_settings,
     malformed_files,
     record,
@@ -147,12 +147,7 @@ def test_unreadable_files_for_real(tmp_path):
         for _, path in cases.values():
             path.chmod(0)
         for command, (argv, path) in cases.items():
-            proc = subprocess.run([*prefix, str(SCRIPT), command, *argv], capture_output=True, text=True,
-                                  timeout=120, cwd=tmp_path)
-            if "setpriv" in proc.stderr:
-                pytest.skip(f"setpriv refused: {proc.stderr.strip()}")
-            assert proc.returncode == 2, proc.stderr
-            assert proc.stderr.strip().splitlines() == [f"alliance {command}: error: {path}: Permission denied"]
+            assert_permission_refused(prefix, SCRIPT, command, argv, path, tmp_path)
     finally:
         for _, path in cases.values():
             path.chmod(0o600)
