@@ -13,10 +13,10 @@ from agents.baselines import baseline_names, make_policy, policy_names
 from agents.exact_eval import ExactResult, evaluate_policy, evaluate_table, optimal_policy
 from agents.monte_carlo import RolloutResult, rollout_returns
 from agents.policy import Policy, TablePolicy, policy_table
-from agents.solver import Solution, solve
+from agents.solver import Solution, solve, solve_batch
 
 __all__ = [
     "ArchetypeStats", "ExactResult", "Policy", "RolloutResult", "Solution", "TablePolicy", "baseline_names",
     "evaluate_policy", "evaluate_table", "label", "make_policy", "optimal_policy", "policy_names", "policy_table",
-    "rollout_returns", "solve", "stats_from_episodes", "stats_from_occupancy",
+    "rollout_returns", "solve", "solve_batch", "stats_from_episodes", "stats_from_occupancy",
 ]

@@ -86,7 +86,7 @@ def normalize_table(table: Any, params: AllianceParams) -> np.ndarray:
 
 
 def _policy_reward(op: Operator, row: np.ndarray, rows: slice) -> np.ndarray:
-    reward = op.factors.reward[rows]
+    reward = op.reward_block(rows.start // BLOCK)
     if row.ndim == 2:
         return np.einsum("sa,sa->s", reward, row[rows])
     return reward[np.arange(reward.shape[0]), row[rows]]
