@@ -145,7 +145,7 @@ def reward_terms_row(tables: Tables, s: int) -> list:
     """Section 6's terms of state ``s`` under each of the 96 actions, ``(96, len(INFO_TERMS))`` as
     lists, computed by ``envs.model.reward_terms`` on first use and kept on the (shared) tables:
     an env computes them only for the states it visits."""
-    cache = tables.__dict__.setdefault("_info_terms", {})
+    cache = tables.info_terms
     row = cache.get(s)
     if row is None:
         rt = model.reward_terms(np.repeat(ALL_STATES[[s]], N_ACTIONS, axis=0), ALL_ACTIONS, tables.params)
@@ -303,11 +303,13 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         self._events = [list(zip(tg, pr)) for tg, pr in zip(tb.event_target.tolist(), tb.event_prob.tolist())]
         self._p_west = tb.p_west.tolist()
         self._after_shock = memoryview(tb.after_shock)
+        self._terms = tb.info_terms
+        self._timed = tb.timed
 
     def __getstate__(self) -> dict:
         """Pickles without the tables (rebuilt, or shared from the cache, on unpickling)."""
         state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("_tb", "_up", "_down", "_p_med", "_reward", "_after_shock", "_obs_table", "_frac")}
+                 if k not in ("_tb", "_up", "_down", "_p_med", "_reward", "_after_shock", "_terms", "_obs_table", "_frac")}
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -360,18 +362,13 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
             a = action_index(action)
         row = s * N_ACTIONS + a
         col = a * 2
-        up, down = self._up, self._down
-        keys = _MOVE_KEYS[s]
-
-        def up_down(med: bool) -> tuple[list, list]:
-            c = col + med
-            return [up[k + c] for k in keys], [down[k + c] for k in keys]
-
+        kT, kA, kR, kW, kX = _MOVE_KEYS[s]
         phase = s // BLOCK
-        target, p_event = self._events[t if self._tb.timed else 0][phase]
+        target, p_event = self._events[t if self._timed else 0][phase]
         # section 5, in envs.model's order of draws and rule
         nxt, med, changed, west_reset, floor = model.step_index(
-            s, phase, self._p_med[_MED_KEYS[s] + a], up_down, target, p_event, self._p_west, self._after_shock,
+            s, phase, self._p_med[_MED_KEYS[s] + a], self._up, self._down,
+            (kT + col, kA + col, kR + col, kW + col, kX + col), target, p_event, self._p_west, self._after_shock,
             self.np_random.random(model.N_UNIFORMS).tolist())
         reward = self._reward[row]  # 5.5: r(s, a)
         self._last = (_STATE_TUPLES[s], a, reward)
@@ -382,7 +379,8 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
             "phase_changed": changed, "threat_floor": floor,
             "west_reset": west_reset,
         }
-        info.update(zip(INFO_TERMS, reward_terms_row(self._tb, s)[a]))
+        terms = self._terms.get(s)
+        info.update(zip(INFO_TERMS, (terms if terms is not None else reward_terms_row(self._tb, s))[a]))
         return self._observation(), reward, False, t >= self.horizon, info
 
     def render(self) -> str | None:

@@ -120,7 +120,7 @@ def move_probs(states: np.ndarray, actions: np.ndarray, mediated: np.ndarray | i
 def sample_moves(up: np.ndarray, down: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Moves in {-1, 0, +1} from uniforms ``u`` (same shape): up if u < Pr(up), down if
     u >= 1 - Pr(down), else stay."""
-    return (u < up).astype(np.int64) - (u >= 1.0 - down).astype(np.int64)
+    return (u < up).view(np.int8) - (u >= 1.0 - down).view(np.int8)
 
 
 # --------------------------------------------------------------------------- section 5.4
@@ -276,6 +276,7 @@ MEDIATION_READS = ("R",)  # section 5.1: q_phase [d=1][R>=2][m<=2][k=0]
 U_MEDIATION, U_PHASE, U_WEST = 0, 1, 7  # columns of the step's uniforms; 2..6 move T, A, R, W, X
 LOCAL_STRIDES = tuple(int(np.prod(MOVING_LEVELS[j + 1:])) for j in range(5))  # flat-index steps of T..X
 _N_PHASES = int(STATE_LEVELS[0])
+_STRIDES16 = np.array(LOCAL_STRIDES, dtype=np.int16)
 # section 5.4's threat floor by (new phase, changed), as entry_shock_floor gives it
 ENTRY_FLOOR = entry_shock_floor(np.repeat(np.arange(_N_PHASES), 2), np.tile([False, True], _N_PHASES)).reshape(-1, 2)
 
@@ -294,29 +295,30 @@ def step_indices(index: np.ndarray, phase: np.ndarray, p_mediation: np.ndarray, 
     new_phase = np.where(u[:, U_PHASE] < p_event, target, phase)
     changed = new_phase != phase
     up, down = up_down(mediated)
-    moved = index + sample_moves(up, down, u[:, 2:7]) @ np.asarray(LOCAL_STRIDES)
-    west_reset = (u[:, U_WEST] < p_west[new_phase]) & changed
-    key = ((moved * _N_PHASES + new_phase) * 2 + changed) * 2 + west_reset
-    return after_shock[key], {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset,
-                              "threat_floor": ENTRY_FLOOR[new_phase, changed.astype(np.int64)], "new_phase": new_phase}
+    moved = index + sample_moves(up, down, u[:, 2:7]).astype(np.int16) @ _STRIDES16  # int16: no slow int64 matmul
+    west_reset = (u[:, U_WEST] < np.take(p_west, new_phase)) & changed
+    entry = new_phase * 2 + changed
+    key = (moved * (_N_PHASES * 2) + entry) * 2 + west_reset
+    return np.take(after_shock, key), {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset,
+                                       "threat_floor": np.take(ENTRY_FLOOR, entry), "new_phase": new_phase}
 
 
-def step_index(index: int, phase: int, p_mediation: float, up_down, target: int, p_event: float,
+def step_index(index: int, phase: int, p_mediation: float, up, down, keys: tuple, target: int, p_event: float,
                p_west: list, after_shock, u: list) -> tuple[int, bool, bool, bool, int]:
-    # ``after_shock``: any sequence indexable by the key (a list or a memoryview of the table)
     """:func:`step_indices` for one state in plain Python (the single env's speed): the same draws
-    in the same order, the same rule and key. Returns ``(next, mediated, changed, west_reset,
-    threat_floor)``."""
+    in the same order, the same rule and key. ``up[keys[j] + M]``/``down[keys[j] + M]`` are the
+    clipped probabilities of variable j (T, A, R, W, X) for this (s, a) and M; ``after_shock`` any
+    sequence indexable by the key. Returns ``(next, mediated, changed, west_reset, threat_floor)``."""
     u0, u1, u2, u3, u4, u5, u6, u7 = u
     mediated = u0 < p_mediation
     new_phase = target if u1 < p_event else phase
     changed = new_phase != phase
-    up, down = up_down(mediated)
     moved = index
-    for uj, upj, downj, stride in zip((u2, u3, u4, u5, u6), up, down, LOCAL_STRIDES):
-        if uj < upj:
+    for uj, k, stride in zip((u2, u3, u4, u5, u6), keys, LOCAL_STRIDES):
+        k += mediated
+        if uj < up[k]:
             moved += stride
-        elif uj >= 1.0 - downj:
+        elif uj >= 1.0 - down[k]:
             moved -= stride
     west_reset = changed and u7 < p_west[new_phase]
     nxt = after_shock[((moved * _N_PHASES + new_phase) * 2 + changed) * 2 + west_reset]

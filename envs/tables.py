@@ -62,7 +62,8 @@ def _keys() -> tuple[np.ndarray, np.ndarray]:
 
 
 MOVE_KEYS, MED_KEYS = _keys()
-for _a in (MOVE_KEYS, MED_KEYS):
+PHASE_OF = ALL_STATES[:, 0].copy()  # flat index -> phase (a take is faster than // 1080)
+for _a in (MOVE_KEYS, MED_KEYS, PHASE_OF):
     _a.setflags(write=False)
 
 
@@ -95,6 +96,7 @@ class Tables:
         self.p_med = np.zeros(N_PHASES * MED_SIZE)
         self.reward_blocks = np.zeros((N_PHASES, BLOCK, N_ACTIONS))
         self.built = np.zeros(N_PHASES, dtype=bool)
+        self.info_terms: dict[int, list] = {}  # state -> section 6's terms per action (envs.env, on first visit)
         self.timed = params.calendar is not None
         n_t = params.horizon if self.timed else 1
         probe = np.zeros((n_t * N_PHASES, 6), dtype=np.int64)
@@ -199,17 +201,21 @@ class Tables:
     def step_indices(self, state_index: np.ndarray, action_index: np.ndarray, t: np.ndarray | int,
                      u: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """One step of section 5 on flat indices (``envs.model.step_indices``), uniforms ``u`` (N, 8)."""
-        phase = state_index // BLOCK
-        key = MOVE_KEYS[state_index] + (action_index * 2)[:, None]
+        phase = np.take(PHASE_OF, state_index)
+        key = np.take(MOVE_KEYS, state_index, axis=0)
+        key += (action_index * 2)[:, None]
 
         def up_down(mediated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             k = key + mediated[:, None]
-            return self.up[k], self.down[k]
+            return np.take(self.up, k), np.take(self.down, k)
 
-        row = 0 if not self.timed else np.minimum(np.asarray(t), self.event_target.shape[0] - 1)
-        return model.step_indices(state_index, phase, self.p_med[MED_KEYS[state_index] + action_index], up_down,
-                                  self.event_target[row, phase], self.event_prob[row, phase], self.p_west,
-                                  self.after_shock, u)
+        if self.timed:
+            row = np.minimum(np.asarray(t), self.event_target.shape[0] - 1)
+            target, prob = self.event_target[row, phase], self.event_prob[row, phase]
+        else:
+            target, prob = np.take(self.event_target[0], phase), np.take(self.event_prob[0], phase)
+        p_med = np.take(self.p_med, np.take(MED_KEYS, state_index) + action_index)
+        return model.step_indices(state_index, phase, p_med, up_down, target, prob, self.p_west, self.after_shock, u)
 
     def step(self, states: np.ndarray, state_index: np.ndarray, action_index: np.ndarray,
              t: np.ndarray | int, u: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
