@@ -16,6 +16,11 @@ state (:func:`agents.exact_eval.optimal_policy` does). Unsolved entries hold NaN
 (actions); :meth:`Solution.start_table` fills them with action 0 for evaluation from s0.
 
 Ties between optimal actions (Q within 1e-12 of the maximum) go to the lowest flat index.
+
+Many parameter sets: :func:`solve_batch` solves K sets in one call (expectations on arrays over
+K, one compact table per set, nothing cached); :func:`solve` is the case K = 1 and caches.
+Policy evaluation stays a dense 1080-state linear solve per set and sweep: it is now most of the
+time of a solve (see ``benchmarks/solver_speed.py``).
 """
 
 from __future__ import annotations

@@ -1,14 +1,13 @@
 """The single Gymnasium environment of the alliance model (MODEL.md sections 2-7).
 
 The dynamics are not written here: every probability, reward, phase event and entry shock comes
-from :mod:`envs.model` through the tables of :mod:`envs.tables` (built once per parameter set).
-One step of this env is ``TransitionTables.step`` specialised to a single state: it draws the same
-eight uniforms per step from ``np_random`` (``envs.model.N_UNIFORMS``), compares them with the
-same table entries in the same way, and applies the entry shock through a table made by
-``model.apply_entry_shock``. It returns exactly what ``TransitionTables.step`` returns for those
-uniforms (``tests/test_env.py::test_step_equals_the_table_step_for_the_same_uniforms`` checks this
-on every scenario). It exists for speed: one call of the array path at N = 1 costs ~21 us, about
-four CartPole-v1 steps through ``gym.make``; this one costs less than one (benchmarks/env_speed.py).
+from :mod:`envs.model` through the shared tables of :mod:`envs.tables` (built per parameter set for
+the reachable phase blocks, cached), and the control flow of a step (order of the eight uniforms,
+draw -> move rule, entry-shock key) is ``envs.model.step_index``, the one-state twin of
+``envs.model.step_indices`` that the vector env runs. The env reads the tables through
+memoryviews (plain Python floats, no copies) and pickles without them (``__getstate__``): the
+copy re-attaches the cached tables. ``tests/test_env.py`` checks that a step returns exactly what
+``Tables.step`` returns for the same uniforms, on every scenario.
 """
 
 from __future__ import annotations

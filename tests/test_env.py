@@ -293,3 +293,22 @@ def test_import_envs_does_not_import_torch_or_sb3():
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'stable_baselines3'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_pickled_env_is_small_and_continues_the_same_trajectory():
+    """The tables are not shipped (rebuilt or shared from the cache on unpickling): a pickled env
+    is small, and the copy steps exactly as the original from the same state and generator."""
+    import pickle
+
+    env = SmallStateAllianceEnv("timeline")
+    env.reset(seed=4, options={"state": (2, 1, 3, 2, 0, 1), "t": 5})
+    env.step(np.array([1, 0, 1, 2]))
+    blob = pickle.dumps(env)
+    assert len(blob) < 1_000_000
+    copy_env = pickle.loads(blob)
+    rng = np.random.default_rng(9)
+    for _ in range(30):
+        action = rng.integers(0, [4, 2, 3, 4])
+        a, b = env.step(action), copy_env.step(action)
+        np.testing.assert_array_equal(a[0], b[0])
+        assert a[1:4] == b[1:4] and a[4] == b[4]
