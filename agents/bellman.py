@@ -58,17 +58,24 @@ def _neighbours() -> np.ndarray:
 NEIGHBOURS = _neighbours()
 
 
-def _stage(g: np.ndarray, up: np.ndarray, down: np.ndarray, axis: int) -> np.ndarray:
+def _stage(g: np.ndarray, up: np.ndarray, down: np.ndarray, axis: int, own: bool) -> np.ndarray:
     """Sum over one variable's move along ``axis``: ``g[l] + up (g[l+1] - g[l]) + down (g[l-1] -
-    g[l])``; ``up``/``down`` broadcast against ``g`` (up = 0 at the top, down = 0 at level 0)."""
+    g[l])``; ``up``/``down`` broadcast against ``g`` (up = 0 at the top, down = 0 at level 0).
+    ``own``: ``g`` is a temporary of :func:`stencil` and may be overwritten."""
     n = g.shape[axis]
     pre = (slice(None),) * axis
     lo, hi = pre + (slice(0, n - 1),), pre + (slice(1, n),)
     diff = np.diff(g, axis=axis)
-    out = np.empty(np.broadcast_shapes(g.shape, up.shape))
-    out[...] = g
-    out[lo] += up[lo] * diff
-    out[hi] -= down[hi] * diff
+    shape = np.broadcast_shapes(g.shape, up.shape)
+    if own and g.shape == shape:
+        out = g
+    else:
+        out = np.empty(shape)
+        out[...] = g
+    term = up[lo] * diff
+    out[lo] += term
+    np.multiply(down[hi], diff, out=term)
+    out[hi] -= term
     return out
 
 
@@ -76,9 +83,9 @@ def stencil(c: np.ndarray, columns: dict[str, tuple[np.ndarray, np.ndarray]]) ->
     """E over the moves for values ``c`` (K, 1080) and the move probabilities of some columns,
     ``columns[var] = (up, down)`` each (K, C, T?, A?, R?, W?, X?) (1 on axes not read): (K, C, 1080)."""
     g = c.reshape((c.shape[0], 1) + LEVELS)
-    for var in ORDER:
+    for i, var in enumerate(ORDER):
         up, down = columns[var]
-        g = _stage(g, up, down, 2 + VARS.index(var))
+        g = _stage(g, up, down, 2 + VARS.index(var), own=i > 0)
     return g.reshape(g.shape[0], g.shape[1], BLOCK)
 
 
