@@ -17,11 +17,11 @@ import pytest
 import torch
 from tiny_runs import tiny_ppo_config
 
-from training import benchmark_report as report
 from training import cli
-from training.benchmark import aggregate
-from training.evaluate import evaluate_target
-from training.train import train
+from training.evaluate.evaluation import evaluate_target
+from training.render import benchmark as report
+from training.run.train import train
+from training.scoring.benchmark import aggregate
 
 
 @pytest.fixture(scope="module")

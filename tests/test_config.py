@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from training import cli
-from training.config import ConfigError, TrainConfig, apply_overrides, config_from_dict, load_config
+from training.config.run import ConfigError, TrainConfig, apply_overrides, config_from_dict, load_config
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = {"env": {"scenario": "war"}, "algo": "PPO", "hyperparams": {"n_steps": 64, "batch_size": 64},
@@ -64,7 +64,7 @@ def test_schedules_lists_and_activations_reach_sb3_as_sb3_wants():
     from stable_baselines3.common.utils import LinearSchedule
     from torch import nn
 
-    from training.config import sb3_kwargs
+    from training.config.run import sb3_kwargs
 
     cfg = config_from_dict({**GOOD, "algo": "DQN", "hyperparams": {
         "learning_rate": "lin_0.001", "train_freq": [4, "step"],
@@ -195,7 +195,7 @@ def test_console_script_prints_no_traceback(tmp_path):
 
 def test_module_imports_no_torch_for_help():
     # `alliance --help` must stay fast: importing the command module does not import torch.
-    code = ("import sys, training.cmd_train, training.config; "
+    code = ("import sys, training.cli.train, training.config.run; "
             "print('torch' in sys.modules, 'stable_baselines3' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert out.stdout.split() == ["False", "False"]

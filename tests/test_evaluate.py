@@ -26,9 +26,9 @@ from envs.params import N_PHASES
 from envs.scenarios import make_params
 from envs.spaces import ALL_STATES, N_STATES, PHASE, decode_actions, encode_states, observe
 from training import cli
-from training import run_folder as rf
-from training.evaluate import evaluate_target
-from training.train import train
+from training.evaluate.evaluation import evaluate_target
+from training.results import run_folder as rf
+from training.run.train import train
 
 BLOCK = N_STATES // N_PHASES
 
@@ -95,7 +95,7 @@ def test_trained_run_is_read_off_on_every_state_and_has_nonnegative_regret(run_d
     rep = evaluate_target(run_dir, episodes=0)
     assert rep["scenario"] == "war" and rep["source"]["trained_on"] == "war" and rep["source"]["hash_checked"]
     assert rep["regret"] >= 0.0 and 0.0 < rep["share_of_optimum"] <= 1.0
-    from training.train import load_model
+    from training.run.train import load_model
 
     net = load_model(run_dir)
     block_states = ALL_STATES[ALL_STATES[:, PHASE] == 4]
@@ -156,7 +156,7 @@ def test_run_on_a_scenario_whose_observation_space_differs_is_one_line(run_dir, 
 def test_space_check_accepts_the_dqn_flattening_and_names_a_wrong_action_space():
     from gymnasium import spaces
 
-    from training.train import check_spaces
+    from training.run.train import check_spaces
 
     p = make_params("war")
     box = spaces.Box(0.0, 1.0, (26,), dtype=np.float32)

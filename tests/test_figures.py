@@ -1,4 +1,4 @@
-"""Tests of training/figures.py: every figure is written, readable and not blank; writes are atomic."""
+"""Tests of training/render/figures.py: every figure is written, readable and not blank; writes are atomic."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from training import figures
+from training.render import figures
 
 FEATURES = ["m=0", "m=1", "m=2", "m=3", "k=1", "g=0", "g=1", "g=2", "d=0", "d=1", "d=2", "d=3"]
 PHASES = ["Φ0", "Φ1", "Φ2", "Φ3", "Φ4"]

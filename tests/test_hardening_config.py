@@ -7,7 +7,7 @@ numbers; scenario overrides under ``env.overrides`` included), whole files that 
 (invalid YAML, empty files, binary junk, deep nesting, huge integers, Python tags, duplicate keys,
 alias bombs), scenario overrides given to ``envs.scenarios.make_params`` and
 ``params_from_mapping``, and scenario files given to ``alliance solve``. ``alliance train`` runs
-in-process with ``training.train.train`` replaced by a spy: reaching it at all counts as an escape
+in-process with ``training.run.train.train`` replaced by a spy: reaching it at all counts as an escape
 (the config passed validation), so no bad config can start a run. A few junk files go through the
 installed console script in a subprocess, with the real ``train``.
 """
@@ -56,14 +56,14 @@ class ReachedTheRun(Exception):
 @pytest.fixture
 def no_run(monkeypatch):
     """``alliance train`` and ``alliance solve`` stop where a run or a solve would start."""
-    import training.cmd_solve
-    import training.train
+    import training.cli.solve
+    import training.run.train
 
     def spy(*args, **kwargs):
         raise ReachedTheRun("validation let a bad input through")
 
-    monkeypatch.setattr(training.train, "train", spy)
-    monkeypatch.setattr(training.cmd_solve, "report", spy)
+    monkeypatch.setattr(training.run.train, "train", spy)
+    monkeypatch.setattr(training.cli.solve, "report", spy)
 
 
 def run_cli(command: str, text: bytes, *extra: str) -> tuple[object, list[str], list[str]]:
@@ -217,7 +217,7 @@ def test_junk_files_name_the_reason(no_run, text, words):
 
 
 def test_yaml_aliases_and_merge_keys_still_work(tmp_path):
-    from training.config import load_config
+    from training.config.run import load_config
 
     path = tmp_path / "cfg.yaml"
     path.write_text("env: {scenario: war}\nalgo: PPO\nhyperparams: &h\n  n_steps: 64\n  batch_size: 64\n"

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from training import cli
-from training import run_folder as rf
+from training.results import run_folder as rf
 
 REPO = Path(__file__).resolve().parent.parent
 ROLLOUT = 4 * 64  # n_envs x n_steps: one update, and one checkpoint, every 256 steps
@@ -36,9 +36,9 @@ import io, sys, time
 import torch
 torch.set_num_threads(1)
 import yaml
-from training import run_folder as rf
-from training.config import config_from_dict
-from training.train import train
+from training.results import run_folder as rf
+from training.config.run import config_from_dict
+from training.run.train import train
 
 config, steps, where = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 target = f"model_{steps}_steps.zip"
@@ -154,7 +154,7 @@ def test_sigkill_inside_a_checkpoint_resumes_from_the_last_complete_one(tmp_path
     manifest = check_whole_run(run_dir, TOTAL)
     assert manifest["last_session"]["from_steps"] == ROLLOUT
     assert [s for s, _ in rf.list_checkpoints(run_dir)] == [ROLLOUT, 2 * ROLLOUT, 3 * ROLLOUT, 4 * ROLLOUT]
-    from training.train import load_model
+    from training.run.train import load_model
 
     assert load_model(run_dir).num_timesteps == TOTAL
 
@@ -226,10 +226,11 @@ def test_the_training_modules_write_through_the_atomic_writers():
     import re
 
     pattern = re.compile(r"\.write_(text|bytes)\(|open\([^)]*['\"][wax]b?['\"]|json\.dump\(|\.to_csv\(|np\.save")
-    for name in ("train.py", "callbacks.py", "cmd_train.py", "cmd_solve.py", "cli.py", "config.py"):
+    for name in ("run/train.py", "run/callbacks.py", "cli/train.py", "cli/solve.py", "cli/__init__.py",
+                 "config/run.py"):
         code = "\n".join(line.split("#")[0] for line in (REPO / "training" / name).read_text().splitlines())
         assert not pattern.search(code), (name, pattern.search(code).group(0))
-    source = (REPO / "training" / "run_folder.py").read_text()
+    source = (REPO / "training" / "results" / "run_folder.py").read_text()
     assert len(re.findall(r"open\(", source)) == 2  # the temporary file in atomic_write, and sha256's read
 
 

@@ -2,7 +2,7 @@
 missing file, a folder given for a file, an unreadable file, an unknown option, numbers out of
 range and junk in ``benchmark.json`` each end in one line on stderr and exit code 2, never a
 traceback; each subcommand's ``--help`` shows examples; every results file the three commands
-write goes through the atomic writers of ``training/run_folder.py``.
+write goes through the atomic writers of ``training/results/run_folder.py``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from malformed import (
 )
 
 from training import cli
-from training import run_folder as rf
+from training.results import run_folder as rf
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / ".venv" / "bin" / "alliance"
@@ -191,12 +191,12 @@ def test_a_ray_address_that_cannot_be_one_is_refused_before_the_study_runs(capsy
     """Ray would retry a dead address for ever: the address is tried first, before anything is written."""
     import ray
 
-    import training.study
+    import training.study.driver
 
     def spy(*args, **kwargs):
         raise AssertionError("the study started")
 
-    monkeypatch.setattr(training.study, "run_study", spy)
+    monkeypatch.setattr(training.study.driver, "run_study", spy)
     monkeypatch.setattr(ray, "init", spy)
     config = tmp_path / "study.yaml"
     config.write_bytes(to_yaml(study_base(out=str(tmp_path / "out"))))
@@ -251,9 +251,9 @@ def test_subcommand_help_shows_examples(capsys, command):
 
 
 # ------------------------------------------------------------------------------ atomic writes
-MODULES = ("study.py", "study_tasks.py", "study_config.py", "report.py", "report_text.py", "cmd_study.py",
-           "evaluate.py", "cmd_evaluate.py", "benchmark.py", "benchmark_report.py", "cmd_benchmark.py",
-           "figures.py", "hypotheses.py", "stats.py")
+MODULES = ("study/driver.py", "study/tasks.py", "config/study.py", "study/report.py", "render/study_text.py",
+           "cli/study.py", "evaluate/evaluation.py", "cli/evaluate.py", "scoring/benchmark.py", "render/benchmark.py",
+           "cli/benchmark.py", "render/figures.py", "study/hypotheses.py", "evaluate/stats.py")
 
 
 def test_study_benchmark_and_evaluate_modules_write_only_through_the_atomic_writers():
@@ -270,7 +270,7 @@ def test_a_report_writes_every_file_atomically(tmp_path, monkeypatch):
     """Every file a report renders (REPORT.md, study.json, tables, figures) goes through rf.atomic_write."""
     from test_report import make_study
 
-    from training.report import write_report
+    from training.study.report import write_report
 
     monkeypatch.chdir(tmp_path)
     cfg = make_study(tmp_path)

@@ -18,9 +18,9 @@ from gymnasium import spaces
 
 from envs.scenarios import make_params
 from training import cli
-from training import run_folder as rf
-from training.config import config_from_dict
-from training.train import check_spaces, load_model, train
+from training.config.run import config_from_dict
+from training.results import run_folder as rf
+from training.run.train import check_spaces, load_model, train
 
 ROLLOUT = 4 * 64
 

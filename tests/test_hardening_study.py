@@ -62,14 +62,14 @@ class ReachedTheRun(Exception):
 def no_run(monkeypatch):
     import ray
 
-    import training.report
-    import training.study
+    import training.study.driver
+    import training.study.report
 
     def spy(*args, **kwargs):
         raise ReachedTheRun("validation let a bad study config through")
 
-    monkeypatch.setattr(training.study, "run_study", spy)
-    monkeypatch.setattr(training.report, "write_report", spy)
+    monkeypatch.setattr(training.study.driver, "run_study", spy)
+    monkeypatch.setattr(training.study.report, "write_report", spy)
     monkeypatch.setattr(ray, "init", spy)
 
 
@@ -359,7 +359,7 @@ def test_the_report_depends_on_the_stored_results_only(tmp_path, monkeypatch):
     change no byte of REPORT.md or study.json; a stored result does."""
     from test_report import make_study
 
-    from training.report import write_report
+    from training.study.report import write_report
 
     monkeypatch.chdir(tmp_path)
     cfg = make_study(tmp_path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training import hypotheses as hy
+from training.study import hypotheses as hy
 
 BASE_STATS = dict(m_bar=1.5, f3=0.0, f2=0.5, k_bar=0.1, g2=0.0, f_med=0.3, f_far=0.3, f_west=0.0, R_bar=3.0,
                   A_bar=3.0)

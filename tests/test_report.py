@@ -11,10 +11,11 @@ import pytest
 import yaml
 
 from training import cli
-from training import hypotheses as hy
-from training.report import load_study_data, write_report
-from training.study_config import load_study_config, plan_points
-from training.study_tasks import FEATURES, quarter_labels
+from training.config.study import plan_points
+from training.config.study_load import load_study_config
+from training.study import hypotheses as hy
+from training.study.report import load_study_data, write_report
+from training.study.tasks import FEATURES, quarter_labels
 
 REPO = Path(__file__).resolve().parent.parent
 SECTIONS = ["## The question", "## The model in a paragraph", "## Results at a glance", "## The hypotheses",

@@ -1,4 +1,4 @@
-"""Tests of training/stats.py: expected values by hand or by an independent method (scipy, plain NumPy)."""
+"""Tests of training/evaluate/stats.py: expected values by hand or by an independent method (scipy, plain NumPy)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from training import stats
+from training.evaluate import stats
 
 # ----------------------------------------------------------------------------------------------- IQM
 

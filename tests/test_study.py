@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from training.config import ConfigError
-from training.study_config import Point, load_study_config, plan_points, plan_runs, study_config_from_dict
+from training.config.run import ConfigError
+from training.config.study import Point, plan_points, plan_runs
+from training.config.study_load import load_study_config, study_config_from_dict
 
 REPO = Path(__file__).resolve().parent.parent
 PPO = str(REPO / "configs" / "ppo_war.yaml")
@@ -81,7 +82,7 @@ def test_bad_configs_name_the_key(change, expected):
 
 # ------------------------------------------------------------------------------------ run folders
 def small_spec(tmp_path, steps):
-    from training.study_config import RunSpec, _train_config
+    from training.config.study import RunSpec, _train_config
 
     cfg = study_config_from_dict({"name": "t", "out": str(tmp_path), "scenarios": [],
                                   "rl": {"scenarios": ["war"], "algos": {"PPO": PPO}, "seeds": [0],
@@ -92,8 +93,8 @@ def small_spec(tmp_path, steps):
 
 
 def test_train_run_restarts_a_broken_folder_reuses_a_finished_one_and_resumes_a_longer_one(tmp_path):
-    from training import run_folder as rf
-    from training.study_tasks import train_run
+    from training.results import run_folder as rf
+    from training.study.tasks import train_run
 
     run_dir = tmp_path / "runs" / "war" / "ppo_s0"
     run_dir.mkdir(parents=True)
@@ -122,8 +123,8 @@ def ray_local():
 
 
 def test_tiny_study_through_ray_interrupted_and_restarted(tmp_path, monkeypatch, ray_local):
-    from training.report import write_report
-    from training.study import run_study
+    from training.study.driver import run_study
+    from training.study.report import write_report
 
     monkeypatch.chdir(tmp_path)
     Path("tiny.yaml").write_text(yaml.safe_dump({
@@ -171,8 +172,8 @@ def test_tiny_study_through_ray_interrupted_and_restarted(tmp_path, monkeypatch,
 
 
 def test_a_finished_run_with_another_config_is_not_silently_reused(tmp_path):
-    from training.study import pending
-    from training.study_tasks import config_fingerprint
+    from training.study.driver import pending
+    from training.study.tasks import config_fingerprint
 
     cfg = study_config_from_dict({"name": "t", "out": str(tmp_path), "scenarios": [],
                                   "rl": {"scenarios": ["war"], "algos": {"PPO": PPO}, "seeds": [0],
@@ -201,7 +202,7 @@ def test_analysis_of_war_agrees_with_monte_carlo_episodes_of_the_same_policy():
     from envs.scenarios import make_params
     from envs.spaces import N_ACTIONS, encode_actions, encode_states
     from envs.tables import build_tables
-    from training.study_tasks import _per_quarter, analyse_point, optimum_summary
+    from training.study.tasks import _per_quarter, analyse_point, optimum_summary
 
     out = analyse_point(Point("scenario", "war", "war"))
     params = make_params("war")

@@ -15,9 +15,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 from tiny_runs import ROLLOUT, tiny_ppo_config
 
 from training import cli
-from training import run_folder as rf
-from training.config import config_from_dict
-from training.train import load_model, train
+from training.config.run import config_from_dict
+from training.results import run_folder as rf
+from training.run.train import load_model, train
 
 
 def ppo_config(tmp_path, **changes):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from training.config import TrainConfig, config_from_dict
+from training.config.run import TrainConfig, config_from_dict
 
 ROLLOUT = 8 * 256  # n_envs * n_steps: one PPO update per 2,048 steps
 

@@ -1,8 +1,10 @@
 """The ``alliance`` command line: one subcommand per module, dispatched here.
 
-Each subcommand lives in ``training/cmd_<name>.py`` and exposes ``HELP`` (one line),
+Each subcommand lives in ``training/cli/<name>.py`` and exposes ``HELP`` (one line),
 ``EXAMPLES`` (text shown under ``--help``), ``add_arguments(parser)`` and ``run(args) -> int``.
-Heavy imports (torch, SB3, ray) belong inside ``run`` so that ``alliance --help`` stays fast.
+The parser imports every command module, so a command module imports the project (and torch, SB3,
+ray) inside ``run``, never at its top: ``alliance --help`` stays fast. A name in
+:data:`SUBCOMMANDS` without its module is skipped (``explain`` and ``scenarios`` are reserved).
 
 A user's mistake (``ValueError``, a missing or unreadable file) ends in one line on stderr and exit
 code 2, never a traceback.
@@ -15,7 +17,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("solve", "train", "evaluate", "benchmark", "study")
+SUBCOMMANDS = ("solve", "scenarios", "explain", "train", "evaluate", "benchmark", "study")
 
 EXAMPLES = """examples:
   alliance solve war                      exact optimum, its archetype, baselines' share of V*
@@ -38,9 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in SUBCOMMANDS:
         try:
-            module = importlib.import_module(f"training.cmd_{name}")
+            module = importlib.import_module(f"training.cli.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"training.cmd_{name}":
+            if exc.name != f"training.cli.{name}":
                 raise
             continue
         p = sub.add_parser(name, help=module.HELP, description=module.HELP, epilog=module.EXAMPLES,

@@ -1,6 +1,6 @@
 """``alliance benchmark``: every algorithm (seeds grouped), every baseline and the optimum, with IQM,
-bootstrap intervals, probability of improvement, archetype labels and figures (training/benchmark.py,
-training/benchmark_report.py)."""
+bootstrap intervals, probability of improvement, archetype labels and figures (training/scoring/benchmark.py,
+training/render/benchmark.py)."""
 
 from __future__ import annotations
 
@@ -67,8 +67,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     """
     from pathlib import Path
 
-    from training.config import MAX_SEED
-    from training.study_config import MAX_REPS
+    from training.config.run import MAX_SEED
+    from training.config.study import MAX_REPS
 
     if not 1 <= args.reps <= MAX_REPS:
         raise ValueError(f"--reps={args.reps} is not allowed: an integer in [1, {MAX_REPS:,}]")
@@ -83,7 +83,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training import benchmark_report as report
+    from training.render import benchmark as report
 
     check_arguments(args)
     if args.report_only:
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         import torch
 
-        from training.benchmark import benchmark
+        from training.scoring.benchmark import benchmark
 
         if not args.runs:
             raise ValueError("--runs is missing: glob patterns of run folders, e.g. --runs 'results/runs/war/*'")

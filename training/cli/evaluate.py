@@ -1,5 +1,5 @@
 """``alliance evaluate TARGET``: exact value, regret, share of V*, Monte Carlo check and archetype of one
-policy (see training/evaluate.py)."""
+policy (see training/evaluate/evaluation.py)."""
 
 from __future__ import annotations
 
@@ -86,8 +86,8 @@ def check_arguments(args: argparse.Namespace) -> None:
 
     :raises ValueError: one line naming the option and what is allowed
     """
-    from training.config import MAX_SEED
-    from training.evaluate import MAX_EPISODES
+    from training.config.run import MAX_SEED
+    from training.evaluate.evaluation import MAX_EPISODES
 
     if args.episodes == 1 or not 0 <= args.episodes <= MAX_EPISODES:
         raise ValueError(f"--episodes={args.episodes} is not allowed: 0 (no Monte Carlo) or an integer >= 2, "
@@ -99,7 +99,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from training.evaluate import evaluate_target
+    from training.evaluate.evaluation import evaluate_target
 
     check_arguments(args)
     torch.set_num_threads(1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 HELP = "exact optimum of a scenario: V*, its archetype, action shares and every baseline's share of V*"
 EXAMPLES = """examples:
@@ -18,22 +17,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="a scenario name (war, calendar, timeline, ...; an unknown name lists "
                         "them all) or a YAML file holding a mapping")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-
-
-def load_params(scenario: str):
-    """A named scenario, or a YAML file holding a mapping (``envs.scenarios.params_from_mapping``)."""
-    from envs.scenarios import make_params, params_from_mapping
-    from training.config import read_yaml
-
-    if scenario.endswith((".yaml", ".yml")) or Path(scenario).is_file():
-        mapping = read_yaml(scenario)
-        try:
-            return params_from_mapping(mapping)
-        except ValueError as exc:
-            raise ValueError(f"{scenario}: {exc}") from None
-    if Path(scenario).is_dir():
-        raise IsADirectoryError(f"{scenario}: a folder, not a YAML file or a scenario name")
-    return make_params(scenario)
 
 
 def report(params) -> dict:
@@ -83,6 +66,8 @@ def _text(rep: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from training.config.params import load_params
+
     params = load_params(args.scenario)
     rep = report(params)
     print(json.dumps(rep, indent=2) if args.json else _text(rep))

@@ -1,4 +1,4 @@
-"""``alliance study CONFIG``: run a study on Ray and write its report (see training/study.py)."""
+"""``alliance study CONFIG``: run a study on Ray and write its report (see training/study/driver.py)."""
 
 from __future__ import annotations
 
@@ -50,8 +50,8 @@ def check_address(address: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.config import ConfigError
-    from training.study_config import load_study_config
+    from training.config.run import ConfigError
+    from training.config.study_load import load_study_config
 
     if args.num_cpus is not None and not 1 <= args.num_cpus <= 4096:
         raise ValueError(f"--num-cpus={args.num_cpus} is not allowed: a positive integer, at most 4096")
@@ -62,11 +62,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"alliance study: error: {line}", file=sys.stderr)
         return 2
     if args.report_only:
-        from training.report import write_report
+        from training.study.report import write_report
 
         print(f"report: {write_report(cfg)}")
         return 0
-    from training.study import run_study
+    from training.study.driver import run_study
 
     check_address(args.address)
     outcome = run_study(cfg, address=args.address, num_cpus=args.num_cpus, log=_log)

@@ -1,4 +1,4 @@
-"""``alliance train CONFIG``: train one SB3 agent into a run folder (see training/train.py)."""
+"""``alliance train CONFIG``: train one SB3 agent into a run folder (see training/run/train.py)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.config import ConfigError, load_config
+    from training.config.run import ConfigError, load_config
 
     if args.config is None and args.resume is None:
         print("alliance train: error: CONFIG is missing: a YAML file, or --resume RUN_DIR (see --help)",
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_config(args.config, args.overrides, args.seed) if args.config else None
         if args.resume is not None:
             cfg = _resume_config(args.resume, cfg, args.overrides, args.seed)
-        from training.train import train
+        from training.run.train import train
 
         progress = not args.no_progress and sys.stdout.isatty()
         command = shlex.join(["alliance", "train", *_argv(args)])
@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
 def _resume_config(run_dir: Path, given, overrides: list[str], seed: int | None):
     """The run's own config.yml with --set/--seed on top; a CONFIG given too must agree with it
     except for total_timesteps."""
-    from training.config import ConfigError, load_config
-    from training.run_folder import CONFIG
+    from training.config.run import ConfigError, load_config
+    from training.results.run_folder import CONFIG
 
     path = run_dir / CONFIG
     if not path.is_file():
@@ -100,7 +100,7 @@ def _argv(args: argparse.Namespace) -> list[str]:
 
 
 def _print_summary(run_dir: Path) -> None:
-    from training.run_folder import read_manifest
+    from training.results.run_folder import read_manifest
 
     m = read_manifest(run_dir)
     session = m.get("last_session", {})

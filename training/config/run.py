@@ -33,11 +33,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     field_validator,
 )
 
-from envs.params import short_repr
+from envs.params import param_field_names, short_repr
+from envs.scenarios import make_params, scenario_names
+from training.config.errors import ConfigError, dotted, key_part, pydantic_line
+from training.config.files import parse_yaml, read_yaml_mapping
 
 ALGOS = ("PPO", "A2C", "DQN")
 # Hyperparameters set by the config's own keys (seed, device), by train() or never from YAML.
@@ -77,14 +81,6 @@ def linear_start(value: Any) -> float | None:
         except ValueError:
             return None
     return None
-
-
-class ConfigError(ValueError):
-    """A bad config: ``.problems`` holds one line per problem; ``str()`` joins them with newlines."""
-
-    def __init__(self, problems: Sequence[str]):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 class _Strict(BaseModel):
@@ -149,114 +145,6 @@ class TrainConfig(_Strict):
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
-# ---------------------------------------------------------------------------------------- loading
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (PyYAML keeps the last
-    silently: a pasted second ``algo:`` line would change the run without a word)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may be overridden by its own keys
-                continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:  # an unhashable key: the base class reports it
-                continue
-            if duplicate:
-                raise yaml.constructor.ConstructorError(None, None, f"found the key {short_repr(key)} twice",
-                                                        key_node.start_mark)
-        return super().construct_mapping(node, deep=deep)
-
-
-def parse_yaml(text: str, where: str) -> Any:
-    """The YAML document in ``text``, read as ``yaml.safe_load`` reads it (plain data only, never
-    Python objects) except that a key given twice is refused; any failure is one line.
-
-    :raises ConfigError: not valid YAML (with line and column), nested too deeply, a number too long
-    """
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
-    except yaml.reader.ReaderError as exc:
-        char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else short_repr(exc.character)
-        raise ConfigError([f"{where}: not valid YAML: character {char} at position {exc.position}: "
-                           f"{exc.reason}"]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = " ".join(str(getattr(exc, "problem", None) or "invalid YAML").split())
-        raise ConfigError([f"{where}: not valid YAML{at}: {problem}"]) from None
-    except RecursionError:
-        raise ConfigError([f"{where}: not allowed: lists or mappings nested too deeply"]) from None
-    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
-        reason = " ".join((str(exc).splitlines() or [type(exc).__name__])[0].split())
-        raise ConfigError([f"{where}: not valid YAML: {reason}"]) from None
-    _check_expanded_size(data, where)
-    return data
-
-
-MAX_VALUES = 100_000  # values in a YAML document once its aliases are expanded
-
-
-def _check_expanded_size(data: Any, where: str) -> None:
-    """Refuse a document whose aliases make a cycle (``a: &x [*x]``) or expand to more than
-    :data:`MAX_VALUES` values (``billion laughs``): everything downstream copies and walks the data."""
-    size: dict[int, int] = {}
-    stack: list[tuple[Any, bool]] = [(data, False)]
-    open_nodes: set[int] = set()
-    while stack:
-        node, done = stack.pop()
-        if not isinstance(node, dict | list):
-            continue
-        key = id(node)
-        children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
-        if done:
-            open_nodes.discard(key)
-            size[key] = 1 + sum(size.get(id(c), 1) for c in children)
-            if size[key] > MAX_VALUES:
-                raise ConfigError([f"{where}: not allowed: more than {MAX_VALUES:,} values once its aliases "
-                                   "(*name) are expanded"])
-            continue
-        if key in size:
-            continue
-        if key in open_nodes:
-            raise ConfigError([f"{where}: not allowed: an alias (*name) refers to a list or mapping that holds it"])
-        open_nodes.add(key)
-        stack.append((node, True))
-        stack.extend((c, False) for c in children)
-
-
-def read_yaml(path: str | Path) -> Any:
-    """The YAML document in a file, read with :func:`parse_yaml`.
-
-    :raises ConfigError: one line: not UTF-8 text, or not valid YAML
-    :raises OSError: the file cannot be read (missing, a folder, no permission)
-    """
-    raw = Path(path).read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: not a text file: byte 0x{raw[exc.start]:02x} at position {exc.start} "
-                           "is not UTF-8"]) from None
-    return parse_yaml(text, str(path))
-
-
-def read_yaml_mapping(path: str | Path, expected: str = "a mapping of config keys") -> dict:
-    """The mapping a YAML file holds; an empty file or another kind of document is one line.
-
-    :raises ConfigError: one line naming the file and ``expected``
-    :raises OSError: the file cannot be read
-    """
-    data = read_yaml(path)
-    if data is None:
-        raise ConfigError([f"{path}: the file is empty; {expected} is needed"])
-    if not isinstance(data, dict):
-        raise ConfigError([f"{path}: a {type(data).__name__} is not allowed: {expected}"])
-    return data
-
-
 def load_config(path: str | Path, overrides: Sequence[str] = (), seed: int | None = None) -> TrainConfig:
     """Read a YAML config, apply ``--set key.sub=value`` overrides and ``--seed``, validate.
 
@@ -306,7 +194,7 @@ def config_from_dict(data: Mapping[str, Any]) -> TrainConfig:
     try:
         cfg = TrainConfig.model_validate(dict(data))
     except ValidationError as exc:
-        problems += [_pydantic_line(err) for err in exc.errors()]
+        problems += [pydantic_line(err, _fields_at, _allowed_at) for err in exc.errors()]
     problems += env_problems(data.get("env", {}))
     algo = data.get("algo")
     if isinstance(algo, str) and algo.upper() in ALGOS:
@@ -319,8 +207,6 @@ def config_from_dict(data: Mapping[str, Any]) -> TrainConfig:
 # ------------------------------------------------------------------------------- semantic checks
 def env_problems(env: Any) -> list[str]:
     """Problems of the ``env`` section found by the model's own checks (``make_params``)."""
-    from envs.params import param_field_names
-    from envs.scenarios import make_params, scenario_names
 
     if not isinstance(env, Mapping):
         return []  # pydantic reports the type
@@ -480,7 +366,6 @@ _BAD = object()
 
 def _as_annotated(value: Any, annotation: Any) -> Any:
     """``value`` (or, for a YAML list, the tuple) if it matches ``annotation``; else ``_BAD``."""
-    from pydantic import TypeAdapter
 
     if annotation is inspect.Parameter.empty:
         return value
@@ -526,41 +411,6 @@ def sb3_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     return out
 
 
-# ------------------------------------------------------------------------------------- messages
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-def key_part(part: Any) -> str:
-    """One part of a key path: a plain name as it is, anything else (a key holding a dot, a space,
-    a newline, a number) as its bounded repr, so that the path stays one unambiguous line."""
-    return part if isinstance(part, str) and _NAME.match(part) else short_repr(part)
-
-
-def dotted(parts: Sequence[Any]) -> str:
-    """A key path as ``env.overrides.power``."""
-    return ".".join(key_part(p) for p in parts)
-
-
-def _pydantic_line(err: Mapping[str, Any]) -> str:
-    """One pydantic error as ``key=value is not allowed: what is allowed``."""
-    loc = list(err["loc"])
-    kind, msg, value = err["type"], err["msg"], err.get("input")
-    if loc and loc[-1] == "[key]":  # a mapping key that is not text
-        return f"{dotted(loc[:-2]) or 'config'}: key {short_repr(value)} is not allowed: keys are names (text)"
-    if kind == "invalid_key":
-        return f"{dotted(loc[:-1]) or 'config'}: key {short_repr(value)} is not allowed: keys are names (text)"
-    key = dotted(loc) or "config"
-    names = [str(p) for p in loc]
-    if kind == "missing":
-        return f"{key} is missing: {_field_help(names)}"
-    if kind == "extra_forbidden":
-        return (f"{key}={short_repr(value)} is not allowed: unknown key; allowed keys are "
-                f"{', '.join(_fields_at(names[:-1]))}")
-    if kind == "value_error":
-        msg = msg.removeprefix("Value error, ")
-    return f"{key}={short_repr(value)} is not allowed: {msg[0].lower() + msg[1:]}"
-
-
 def _model_at(loc: Sequence[str]) -> type[BaseModel] | None:
     model: Any = TrainConfig
     for part in loc:
@@ -571,15 +421,16 @@ def _model_at(loc: Sequence[str]) -> type[BaseModel] | None:
     return model
 
 
-def _fields_at(loc: Sequence[str]) -> list[str]:
-    model = _model_at(loc)
+def _fields_at(loc: Sequence[Any]) -> list[str]:
+    model = _model_at([str(p) for p in loc])
     return list(model.model_fields) if model else []
 
 
-def _field_help(loc: Sequence[str]) -> str:
-    model = _model_at(loc[:-1])
-    field = model.model_fields.get(loc[-1]) if model else None
-    return f"required, a value of type {_type_name(field.annotation)}" if field else "required"
+def _allowed_at(loc: Sequence[Any], kind: str) -> str:
+    """A missing key's type; for any other error pydantic's own message says what is allowed."""
+    model = _model_at([str(p) for p in loc[:-1]])
+    field = model.model_fields.get(str(loc[-1])) if model and kind == "missing" else None
+    return f"a value of type {_type_name(field.annotation)}" if field else ""
 
 
 def _deep_copy(data: Any) -> Any:

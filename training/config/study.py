@@ -1,7 +1,7 @@
 """One YAML file describes a study; this module reads it, checks it, and lists the work it asks for.
 
 ``load_study_config("configs/quick.yaml")`` returns a frozen :class:`StudyConfig` or raises
-:class:`~training.config.ConfigError` (one line per problem, naming the dotted key, the value and
+:class:`~training.config.run.ConfigError` (one line per problem, naming the dotted key, the value and
 what is allowed) before anything runs. :func:`plan_points` and :func:`plan_runs` list the units of
 work: each *point* is one parameter set analysed exactly (optimum, archetype, every baseline), each
 *run* one RL training run evaluated exactly against the optimum. Every unit has a fixed file name
@@ -28,7 +28,7 @@ A study YAML looks like ``configs/quick.yaml``::
       total_timesteps: 20000
       set: ["eval.freq=10000"]                             # --set overrides for every run
 
-Sweep names the hypotheses read (see ``training/hypotheses.py``): ``threat_alternatives``
+Sweep names the hypotheses read (see ``training/study/hypotheses.py``): ``threat_alternatives``
 (axes ``threat`` {high, low} x ``alternatives`` {closed, open}), ``identification``, ``power``,
 ``identification_power`` (the crossed ι x c grid), ``entrapment_scale``, ``deep_cost_scale``.
 """
@@ -42,11 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SkipValidation, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SkipValidation
 
-from training.config import (
+from training.config.run import (
     MAX_SEED,
-    ConfigError,
     TrainConfig,
     apply_overrides,
     config_from_dict,
@@ -252,38 +251,3 @@ def template_for(spec: str | Mapping[str, str], scenario: str) -> str | None:
 
 
 # --------------------------------------------------------------------------------------- loading
-def load_study_config(path: str | Path) -> StudyConfig:
-    """Read and check a study YAML (a key given twice, invalid YAML, binary junk and deep nesting
-    are refused by :func:`training.config.read_yaml_mapping`).
-
-    :raises ConfigError: one line per problem.
-    :raises OSError: the file cannot be read.
-    """
-    data = read_yaml_mapping(path, "a mapping of study keys with at least name, out and scenarios")
-    return study_config_from_dict(data, source=str(path))
-
-
-def study_config_from_dict(data: Mapping[str, Any], source: str = "") -> StudyConfig:
-    """Validate a mapping: structure by pydantic; names, paths, scenarios, sweeps and the RL part by
-    the checks below, which look at every part pydantic left intact, so that each problem of a file
-    is reported at once, one line each.
-
-    :param source: the YAML path the mapping was read from (templates are also looked for beside it)
-    :raises ConfigError: one line per problem
-    """
-    from training.study_checks import config_problems, pydantic_line
-
-    cfg, errors = None, []
-    try:
-        cfg = StudyConfig.model_validate(dict(data))
-    except ValidationError as exc:
-        errors = exc.errors()
-    bad_keys = [tuple(err["loc"][:-1]) for err in errors if err["loc"] and err["loc"][-1] == "[key]"]
-    errors = [err for err in errors if err["loc"][-1:] == ("[key]",)  # a key that is not text: not its value too
-              or not any(tuple(err["loc"][:len(k)]) == k for k in bad_keys)]
-    failed = {tuple(err["loc"]) for err in errors}
-    problems = list(dict.fromkeys(pydantic_line(err) for err in errors)) + config_problems(data, failed, source)
-    if problems or cfg is None:
-        raise ConfigError(problems or ["config is not allowed: unknown problem"])
-    cfg._source = source
-    return cfg

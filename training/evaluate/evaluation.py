@@ -11,7 +11,7 @@ for every policy, whatever kind it is:
   for the whole episode and per phase, the nearest baseline, the action agreement;
 - the Monte Carlo evaluator (``agents.monte_carlo``): N episodes scored as section 7 scores a policy
   (horizon discounted rewards + gamma^horizon x the exact tail), with a Student-t 95 % interval
-  (``training.stats.mean_ci``) — the same objective as the exact value, estimated independently.
+  (``training.evaluate.stats.mean_ci``) — the same objective as the exact value, estimated independently.
 
     evaluate_target("baseline:limited", "war")["share_of_optimum"]
     evaluate_target("results/runs/war/ppo_s0_...", episodes=2000)["regret"]
@@ -19,7 +19,7 @@ for every policy, whatever kind it is:
 Loading a run folder checks the model file's sha256 against the run's manifest (an SB3 archive can
 carry pickled objects): ``trust=True`` skips the check. A model may be evaluated on a scenario other
 than the one it was trained on if the observation and action spaces agree
-(``training.train.check_spaces``).
+(``training.run.train.check_spaces``).
 """
 
 from __future__ import annotations
@@ -30,8 +30,18 @@ from typing import Any
 
 import numpy as np
 
+from agents.baselines import baseline_names, make_policy
+from agents.exact_eval import evaluate_policy
+from agents.monte_carlo import rollout_returns
+from agents.summary import summarize
 from envs.params import AllianceParams
+from envs.scenarios import make_params
 from envs.spaces import ACTION_NVEC, ACTION_VARS, ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, PHASE
+from envs.tables import build_tables
+from training.config.params import load_params
+from training.evaluate.stats import mean_ci
+from training.results import run_folder as rf
+from training.run.train import check_spaces, load_model, run_config
 
 DEFAULT_SCENARIO = "war"  # baselines and the optimum, when no scenario is given
 DEFAULT_EPISODES = 1000
@@ -59,7 +69,6 @@ def scenario_params(scenario: str | AllianceParams) -> AllianceParams:
     """Parameters from a scenario name, a YAML file holding a mapping, or parameters as they are."""
     if isinstance(scenario, AllianceParams):
         return scenario
-    from training.cmd_solve import load_params
 
     return load_params(str(scenario))
 
@@ -71,8 +80,6 @@ def load_run(run_dir: str | Path, best: bool = False, trust: bool = False) -> tu
     :raises FileNotFoundError: the folder has no config.yml, or the model file is missing (one line)
     :raises ValueError: the model's sha256 does not match the manifest (one line)
     """
-    from training import run_folder as rf
-    from training.train import load_model, run_config
 
     run_dir = Path(run_dir)
     if not (run_dir / rf.CONFIG).is_file():
@@ -87,7 +94,6 @@ def load_run(run_dir: str | Path, best: bool = False, trust: bool = False) -> tu
 
 def trained_params(source: dict[str, Any]) -> AllianceParams:
     """The scenario a run was trained on (its config's scenario and overrides)."""
-    from envs.scenarios import make_params
 
     return make_params(source["trained_on"], source.get("overrides") or None)
 
@@ -103,7 +109,6 @@ def resolve_target(target: str | Path, scenario: str | AllianceParams | None = N
     :param trust: load a model whose sha256 is not the manifest's
     :param seed: the seed of the `random` baseline's own generator
     """
-    from agents.baselines import baseline_names, make_policy
 
     text = str(target)
     if text == "optimal" or text.startswith("baseline:"):
@@ -116,7 +121,6 @@ def resolve_target(target: str | Path, scenario: str | AllianceParams | None = N
         hint = f" (did you mean baseline:{text}?)" if text in baseline_names() else ""
         raise ValueError(f"target={text!r} is not allowed: {why}a run folder, baseline:NAME (NAME one of "
                          f"{', '.join(baseline_names())}) or optimal{hint}")
-    from training.train import check_spaces
 
     model, source = load_run(path, best, trust)
     params = trained_params(source) if scenario is None else scenario_params(scenario)
@@ -139,7 +143,6 @@ def action_shares(occupancy: np.ndarray, phase: int | None = None) -> np.ndarray
 def episode_return(result: Any, params: AllianceParams) -> float:
     """The exact expected *undiscounted* return of one evaluation episode (``horizon`` steps from s0):
     horizon x the occupancy's mean reward — what SB3's ``EvalCallback`` averages (learning curves)."""
-    from envs.tables import build_tables
 
     reward = build_tables(params).reward.reshape(N_STATES, N_ACTIONS)
     return float(params.horizon * np.sum(result.occupancy * reward))
@@ -156,10 +159,6 @@ def evaluate(policy: Any, params: AllianceParams, name: str = "policy", episodes
         are then None)
     :param seed: the Monte Carlo dynamics' seed
     """
-    from agents.exact_eval import evaluate_policy
-    from agents.monte_carlo import rollout_returns
-    from agents.summary import summarize
-    from training.stats import mean_ci
 
     if (isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes == 1 or episodes < 0
             or episodes > MAX_EPISODES):

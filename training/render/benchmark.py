@@ -1,4 +1,4 @@
-"""Render a benchmark (the data of ``training.benchmark.benchmark``) as benchmark.md, CSV tables and PNG
+"""Render a benchmark (the data of ``training.scoring.benchmark.benchmark``) as benchmark.md, CSV tables and PNG
 figures. Nothing here evaluates or resamples: every number comes from the data, so a report can be
 re-rendered from ``benchmark.json`` alone. Files are written atomically.
 
@@ -11,8 +11,6 @@ and scenario, plus ``all`` for the aggregate), ``benchmark_runs.csv`` (one row p
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from pathlib import Path
@@ -20,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from training import figures as fg
-from training import run_folder as rf
-from training.evaluate import FEATURES
+from envs.params import PHASE_NAMES
+from training.evaluate.evaluation import FEATURES
+from training.render import figures as fg
+from training.render.tables import ci, csv_text
+from training.results import store
 
 ALL = "all"  # the aggregate over scenarios, in the CSV's scenario column
 
@@ -41,17 +41,11 @@ def _pct(confidence: float) -> str:
     return f"{100 * confidence:g} %"
 
 
-def _ci(x: list[float], always: bool = False) -> str:
-    """"point [lo, hi]"; the point alone for a zero-width interval unless ``always``."""
-    point, lo, hi = x
-    return f"{point:.3f}" if hi - lo < 5e-4 and not always else f"{point:.3f} [{lo:.3f}, {hi:.3f}]"
-
-
 def save_data(data: dict[str, Any], out: str | Path) -> Path:
     """Write ``benchmark.json`` atomically."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    return rf.atomic_write_json(out / "benchmark.json", data)
+    return store.atomic_write_json(out / "benchmark.json", data)
 
 
 def load_data(out: str | Path) -> dict[str, Any]:
@@ -120,16 +114,6 @@ def run_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _csv(rows: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: ("" if v is None else repr(v) if isinstance(v, float) else v) for k, v in r.items()}
-                         for r in rows)
-    return buf.getvalue()
-
-
 # ----------------------------------------------------------------------------------- figures
 def phase_action_shares(results: list[dict[str, Any]]) -> np.ndarray:
     """(5, 12) action shares by phase of one or more evaluations pooled (each run's occupancy weighs
@@ -170,7 +154,6 @@ def _figures(data: dict[str, Any], folder: Path) -> dict[str, Path]:
 def _action_heatmap(data: dict[str, Any], groups: list[str], names: dict[str, str], path: Path) -> Path:
     """One panel for the optimum and one per algorithm; rows are the (scenario, phase) pairs that some
     panel visits (a stationary scenario has one phase)."""
-    from envs.params import PHASE_NAMES
 
     panels: dict[str, list[np.ndarray]] = {"optimum": [], **{names[g]: [] for g in groups}}
     rows = []
@@ -241,8 +224,8 @@ def markdown(data: dict[str, Any], figure_paths: dict[str, Path], out: Path) -> 
         "|---|---|---:|" + "---:|" * (len(scen) + 1)]
     for name, kind in agg["kinds"].items():
         runs = kind == "algorithm"
-        cells = ([_ci(agg["iqm"][name]["per_scenario"][s], runs) for s in scen]
-                 + [_ci(agg["iqm"][name]["aggregate"], runs)])
+        cells = ([ci(agg["iqm"][name]["per_scenario"][s], collapse=not runs) for s in scen]
+                 + [ci(agg["iqm"][name]["aggregate"], collapse=not runs)])
         lines.append(f"| {name} | {agg['kinds'][name]} | {n[name]} | " + " | ".join(cells) + " |")
     lines += ["", f"## Probability of improvement over the best baseline (`{best}`)", "",
               f"P(share of a seed > share of `{best}`), ties counting 1/2, averaged over scenarios; "
@@ -253,8 +236,8 @@ def markdown(data: dict[str, Any], figure_paths: dict[str, Path], out: Path) -> 
                   "|---|" + "---:|" * (len(scen) + 1)]
         for g in groups:
             p = agg["poi"][g]
-            lines.append(f"| {names[g]} | " + " | ".join(_ci(p["per_scenario"][s], True) for s in scen)
-                         + f" | {_ci(p['aggregate'], True)} |")
+            lines.append(f"| {names[g]} | " + " | ".join(ci(p["per_scenario"][s]) for s in scen)
+                         + f" | {ci(p['aggregate'])} |")
     else:
         lines.append("No runs.")
     lines += ["", "## Archetypes (MODEL.md §9)", "",
@@ -301,7 +284,7 @@ def render(data: dict[str, Any], out: str | Path) -> dict[str, Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     figs = _figures(data, out / "figures")
-    paths = {"csv": rf.atomic_write_text(out / "benchmark.csv", _csv(summary_rows(data))),
-             "runs_csv": rf.atomic_write_text(out / "benchmark_runs.csv", _csv(run_rows(data)))}
-    paths["md"] = rf.atomic_write_text(out / "benchmark.md", markdown(data, figs, out))
+    paths = {"csv": store.atomic_write_text(out / "benchmark.csv", csv_text(summary_rows(data), digits=None)),
+             "runs_csv": store.atomic_write_text(out / "benchmark_runs.csv", csv_text(run_rows(data), digits=None))}
+    paths["md"] = store.atomic_write_text(out / "benchmark.md", markdown(data, figs, out))
     return {**paths, **figs}

@@ -21,6 +21,8 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch
 from matplotlib.ticker import EngFormatter
 
+from training.results.run_folder import atomic_write
+
 DPI = 120
 Interval = tuple[float, float, float]
 
@@ -32,9 +34,8 @@ _ABBREV = {"participation": "particip.", "bandwagoning": "bandwag.", "mediation"
 
 
 def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
-    """Write ``fig`` as PNG through :func:`training.run_folder.atomic_write` (a temporary file in
+    """Write ``fig`` as PNG through :func:`training.results.run_folder.atomic_write` (a temporary file in
     ``path``'s folder, fsync, then ``os.replace`` onto ``path``): a kill leaves the old file or the new one."""
-    from training.run_folder import atomic_write
 
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

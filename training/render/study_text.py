@@ -9,10 +9,9 @@ same results give the same text.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from training import hypotheses as hy
-from training.study_config import StudyConfig
+from training.config.study import StudyConfig
+from training.render.tables import ci, fmt, table
 
 SCENARIO_WORDS = {
     "war": "protracted war (Φ4 held), West closed",
@@ -90,15 +89,6 @@ THREATS = """\
   baselines, the spread over scenarios."""
 
 
-def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    def esc(v: Any) -> str:
-        return str(v).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(esc(c) for c in columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def figure(figs: Mapping[str, str], key: str, caption: str) -> str:
     return f"![{caption}]({figs[key]})\n\n*{caption}*\n" if key in figs else ""
 
@@ -150,8 +140,8 @@ STAT_COLUMNS = ("m_bar", "f2", "f3", "k_bar", "g2", "f_med", "f_far", "f_west", 
 
 
 def glance_section(study: Mapping, scenarios: Mapping[str, Mapping], figs: Mapping[str, str]) -> str:
-    rows = [[f"`{r['scenario']}`", SCENARIO_WORDS.get(r["scenario"], ""), r["label"], hy.fmt(r["value"]),
-             f"`{r['best_baseline']}`", hy.fmt(r["best_share"]), hy.fmt(r["limited"]), hy.fmt(r["bandwagon"])]
+    rows = [[f"`{r['scenario']}`", SCENARIO_WORDS.get(r["scenario"], ""), r["label"], fmt(r["value"]),
+             f"`{r['best_baseline']}`", fmt(r["best_share"]), fmt(r["limited"]), fmt(r["bandwagon"])]
             for r in study["glance"]]
     verdicts = [[h["id"], h["title"], f"**{h['verdict']}**",
                  f"{sum(c['holds'] for c in h['criteria'])}/{len(h['criteria'])}"]
@@ -165,7 +155,7 @@ def glance_section(study: Mapping, scenarios: Mapping[str, Mapping], figs: Mappi
     if rows:
         parts += [table(["scenario", "what it is", "optimal archetype", "V*", "best baseline", "its share",
                          "`limited`", "`bandwagon`"], rows), ""]
-    stats = [[f"`{n}`", a["optimum"]["label"], *[hy.fmt(a["optimum"]["stats"][k], 2) for k in STAT_COLUMNS],
+    stats = [[f"`{n}`", a["optimum"]["label"], *[fmt(a["optimum"]["stats"][k], 2) for k in STAT_COLUMNS],
               f"`{a['optimum']['nearest_baseline']}`"] for n, a in scenarios.items()]
     if stats:
         parts += ["What the optimum does in each scenario (the statistics behind its archetype; an archetype "
@@ -194,7 +184,7 @@ def rl_section(rl: Mapping, figs: Mapping[str, str]) -> str:
     for algo, v in rl["algos"].items():
         for s, m in v["per_scenario"].items():
             labels = ", ".join(f"{k} ×{n}" for k, n in m["labels"].items())
-            rows.append([algo, f"`{s}`", m["n"], hy.fmt(m["share"]), hy.fmt(m["regret"]), hy.fmt(m["near_optimal"]),
+            rows.append([algo, f"`{s}`", m["n"], fmt(m["share"]), fmt(m["regret"]), fmt(m["near_optimal"]),
                          labels, m["optimal_label"]])
     parts += ["Per scenario (means over seeds; *near-optimal* is the share of the policy's own occupancy on "
               "actions within .01 of the best, §10):", "",
@@ -202,7 +192,7 @@ def rl_section(rl: Mapping, figs: Mapping[str, str]) -> str:
                      "optimum's archetype"], rows), ""]
     if rl["poi"]:
         parts += ["Probability that a run of X beats a run of Y on share of V* (95 % CI):", "",
-                  table(["X", "Y", "P(X > Y) [95 % CI]"], [[x, y, hy._ci(iv, 2)] for x, y, iv in rl["poi"]]), ""]
+                  table(["X", "Y", "P(X > Y) [95 % CI]"], [[x, y, ci(iv, 2)] for x, y, iv in rl["poi"]]), ""]
     parts += [figure(figs, "rl_share", "Share of V* reached by the trained policies.")]
     for key in sorted(k for k in figs if k.startswith("learning_")):
         parts += [figure(figs, key, f"Learning curves on `{key[len('learning_'):]}`.")]
@@ -218,9 +208,9 @@ def sensitivity_section(study: Mapping, figs: Mapping[str, str]) -> str:
     rows = []
     for sweep, title in names.items():
         for r in study["sweeps"].get(sweep, []):
-            rows.append([title, hy.fmt(r[f"coord:{sweep}"], 2), r["label"], hy.fmt(r["value"]),
-                         *[hy.fmt(r[k]) for k in ("m_bar", "f2", "f3", "k_bar", "g2", "f_med")],
-                         f"`{r['best_baseline']}` {hy.fmt(r['best_share'])}"])
+            rows.append([title, fmt(r[f"coord:{sweep}"], 2), r["label"], fmt(r["value"]),
+                         *[fmt(r[k]) for k in ("m_bar", "f2", "f3", "k_bar", "g2", "f_med")],
+                         f"`{r['best_baseline']}` {fmt(r['best_share'])}"])
     if not rows:
         return "\n".join(parts + ["The study has no sensitivity sweeps.", ""])
     labels = {sweep: {r["label"] for r in study["sweeps"].get(sweep, [])} for sweep in names}

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
 
-from training import run_folder as rf
+from training.results import run_folder as rf
+from training.results import store
 
 
 class RunCheckpointCallback(BaseCallback):
@@ -54,7 +55,7 @@ class RunCheckpointCallback(BaseCallback):
         steps = self.model.num_timesteps
         buffer = getattr(self.model, "replay_buffer", None)
         if self.save_replay_buffer and buffer is not None:
-            rf.atomic_write(rf.replay_buffer_path(self.run_dir, steps), self.model.save_replay_buffer)
+            store.atomic_write(rf.replay_buffer_path(self.run_dir, steps), self.model.save_replay_buffer)
         path = rf.save_model(self.model, rf.checkpoint_path(self.run_dir, steps))
         self._last_saved = steps
         self._prune(steps)

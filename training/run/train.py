@@ -1,4 +1,4 @@
-"""Train one SB3 agent from a :class:`~training.config.TrainConfig` into a run folder.
+"""Train one SB3 agent from a :class:`~training.config.run.TrainConfig` into a run folder.
 
 In the spirit of CleanRL, :func:`train` reads top to bottom: threads and seeds, environments,
 model (new or from the newest checkpoint), callbacks, ``learn``, then the final model and the
@@ -20,9 +20,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from envs.env import action_space, observation_space
 from envs.params import short_repr
-from training import run_folder as rf
-from training.config import (
+from envs.scenarios import make_params
+from envs.spaces import N_ACTIONS
+from envs.wrappers import FlattenActions
+from training.config.run import (
     ConfigError,
     TrainConfig,
     algo_class,
@@ -30,6 +37,8 @@ from training.config import (
     read_yaml_mapping,
     sb3_kwargs,
 )
+from training.results import run_folder as rf
+from training.results import store
 
 EVAL_SEED_OFFSET = 1_000_003  # the evaluation env's seed is seed + this: a stream apart from training's
 SEED_MODULUS = 2**32  # numpy's global seed is 32-bit: a resumed run's seed + steps wraps around
@@ -54,9 +63,7 @@ def make_vec_env(cfg: TrainConfig, num_envs: int, seed: int) -> Any:
         env = AllianceSB3VecEnv(num_envs, scenario=cfg.env.scenario, overrides=overrides,
                                 flatten_actions=flatten, seed=seed)
     else:
-        import gymnasium as gym
 
-        from envs.wrappers import FlattenActions  # importing envs registers SmallStateAlliance-v0
 
         def make() -> gym.Env:
             single = gym.make("SmallStateAlliance-v0", scenario=cfg.env.scenario, overrides=overrides)
@@ -99,8 +106,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequen
     from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.utils import set_random_seed
 
-    from envs.scenarios import make_params
-    from training.callbacks import RunCheckpointCallback, RunEvalCallback
+    from training.run.callbacks import RunCheckpointCallback, RunEvalCallback
 
     torch.set_num_threads(cfg.torch_threads)
     params = make_params(cfg.env.scenario, cfg.env.overrides)
@@ -118,7 +124,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequen
         if resume:
             run_dir = Path(run_dir)
             model = load_checkpoint(cfg, run_dir, start_steps, source, train_env, seed, trust=trust)
-            rf.atomic_write_text(run_dir / rf.CONFIG, cfg.to_yaml())  # e.g. a raised total_timesteps
+            store.atomic_write_text(run_dir / rf.CONFIG, cfg.to_yaml())  # e.g. a raised total_timesteps
             _append_command(run_dir, command)
         else:
             model = build_model(cfg, train_env, params.gamma)  # a bad config fails before any folder exists
@@ -185,7 +191,7 @@ def check_hash(run_dir: str | Path, path: str | Path) -> None:
         raise ValueError(f"{path}: not listed in {run_dir / rf.MANIFEST} (an unfinished run, or a file from "
                          "elsewhere); load it with --trust (trust=True) only if you trust its source: model "
                          "files can carry pickled code")
-    actual = rf.sha256(path)
+    actual = store.sha256(path)
     if actual != expected:
         raise ValueError(f"{path}: sha256 {actual[:16]}... differs from the manifest's {expected[:16]}...; the "
                          "file changed after training (load it with --trust only if you trust its source)")
@@ -201,10 +207,7 @@ def check_spaces(model: Any, params: Any, where: str = "model") -> None:
     :param where: what to call the model in the message (e.g. its file)
     :raises ValueError: one line naming the space that differs and how
     """
-    from gymnasium import spaces
 
-    from envs.env import action_space, observation_space
-    from envs.spaces import N_ACTIONS
 
     obs = getattr(model, "observation_space", None)
     want = observation_space(params)
@@ -222,7 +225,6 @@ def check_spaces(model: Any, params: Any, where: str = "model") -> None:
 
 def _space_difference(got: Any, want: Any) -> str:
     """How two Gymnasium spaces differ, in a few words."""
-    import numpy as np
 
     if type(got) is not type(want):
         return f"a {type(got).__name__} where a {type(want).__name__} is needed"
@@ -293,7 +295,7 @@ def _start_run_dir(cfg: TrainConfig, run_dir: str | Path | None, model: Any, com
         if any(run_dir.iterdir()):
             raise ValueError(f"run_dir={str(run_dir)!r} is not allowed: an empty or new folder (to continue a "
                              "run, resume it)")
-    rf.atomic_write_text(run_dir / rf.CONFIG, cfg.to_yaml())
+    store.atomic_write_text(run_dir / rf.CONFIG, cfg.to_yaml())
     _append_command(run_dir, command)
     rf.write_manifest(run_dir, status="running", algo=cfg.algo, scenario=cfg.env.scenario, seed=cfg.seed,
                       total_timesteps=cfg.total_timesteps, num_timesteps=0, started_utc=rf.utc_stamp(),
@@ -306,8 +308,8 @@ def _start_run_dir(cfg: TrainConfig, run_dir: str | Path | None, model: Any, com
 def _append_command(run_dir: Path, command: str | None) -> None:
     path = run_dir / rf.COMMAND
     old = path.read_text() if path.exists() else ""
-    line = command or "training.train.train(cfg) (Python API)"
-    rf.atomic_write_text(path, old + f"{rf.utc_stamp()}  {line}\n")
+    line = command or "training.run.train.train(cfg) (Python API)"
+    store.atomic_write_text(path, old + f"{rf.utc_stamp()}  {line}\n")
 
 
 def _finite(x: float) -> float | None:

@@ -1,11 +1,11 @@
 """Benchmark trained runs against the baselines and the optimum: collect, then aggregate (data only).
 
 - :func:`collect` evaluates every run folder (its greedy policy), every baseline and the optimum on
-  each benchmark scenario through :func:`training.evaluate.evaluate` (exact evaluation, MODEL.md
+  each benchmark scenario through :func:`training.evaluate.evaluation.evaluate` (exact evaluation, MODEL.md
   section 10; no Monte Carlo is needed for a benchmark), and reads each run's learning curve
   (``evaluations.npz``). Runs are grouped by (training scenario with its overrides, algorithm) from
   their ``config.yml``: the seeds of a group are its runs.
-- :func:`aggregate` turns the shares of V* into statistics with ``training.stats``: per scenario and
+- :func:`aggregate` turns the shares of V* into statistics with ``training.evaluate.stats``: per scenario and
   over all scenarios, the IQM with a 95 % stratified-bootstrap interval (rliable), and each
   algorithm's probability of improvement over the best baseline (the highest mean share over the
   scenarios); plus archetype labels and how often a run's label is the optimum's.
@@ -28,7 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from training.evaluate import evaluate, load_run, scenario_params, trained_params
+from agents.baselines import baseline_names, make_policy
+from training.evaluate import stats
+from training.evaluate.evaluation import evaluate, load_run, scenario_params, trained_params
+from training.run.train import check_spaces, run_config
 
 OPTIMUM = "optimal"
 
@@ -78,8 +81,6 @@ def collect(run_dirs: Sequence[str | Path], scenarios: Sequence[str], *, best: b
     :param seed: the `random` baseline's seed (its exact value does not depend on it)
     :param progress: called with one line per evaluation
     """
-    from agents.baselines import baseline_names, make_policy
-    from training.train import check_spaces
 
     say = progress or (lambda line: None)
     if not scenarios:
@@ -138,7 +139,6 @@ def score_matrices(data: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[st
 def aggregate(data: dict[str, Any], reps: int = 2000, seed: int = 0, confidence: float = 0.95) -> dict[str, Any]:
     """Statistics of collected data (JSON-ready): IQM and stratified-bootstrap CIs of the share of V*,
     probability of improvement over the best baseline, archetype labels and their agreement."""
-    from training import stats
 
     scen = data["scenarios"]
     scores, kinds = score_matrices(data)
@@ -185,7 +185,6 @@ def benchmark(patterns: Sequence[str], scenarios: Sequence[str] | None = None, *
     ``scenarios`` defaults to the runs' training scenarios (named scenarios without overrides)."""
     run_dirs = find_runs(patterns)
     if not scenarios:
-        from training.train import run_config
 
         scenarios = sorted({run_config(d).env.scenario for d in run_dirs})
     data = collect(run_dirs, scenarios, best=best, trust=trust, seed=seed, progress=progress)

@@ -1,12 +1,12 @@
 """Run a study on Ray: every unit of work not yet on disk becomes a Ray task; the driver writes
 each result atomically as it arrives, then renders the report from the files.
 
-Units (``training/study_config.py``) and where their results live under the study's ``out``:
-``exact/<scenario>.json`` and ``sweeps/<sweep>_<point>.json`` (:func:`training.study_tasks.analyse_point`),
-``runs/<scenario>/<algo>_s<seed>/evaluation.json`` (:func:`training.study_tasks.rl_run`; the run folder
+Units (``training/config/study.py``) and where their results live under the study's ``out``:
+``exact/<scenario>.json`` and ``sweeps/<sweep>_<point>.json`` (:func:`training.study.tasks.analyse_point`),
+``runs/<scenario>/<algo>_s<seed>/evaluation.json`` (:func:`training.study.tasks.rl_run`; the run folder
 itself is written by the task, ``evaluation.json`` last, by the driver). A unit whose file exists is
 skipped, so an interrupted study continues where it stopped; an RL run interrupted mid-training
-is trained again from the start (:func:`training.study_tasks.train_run`), so that a study killed
+is trained again from the start (:func:`training.study.tasks.train_run`), so that a study killed
 mid-way and continued gets the same results, and the same report, as one run in one go. A
 finished run whose stored training config differs from the one the study now asks for stops the
 study with a one-line error (it is never silently reused).
@@ -19,7 +19,7 @@ Each task takes one CPU and trains with one torch thread.
 from __future__ import annotations
 
 import contextlib
-import json
+import platform
 import shlex
 import sys
 import time
@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training import run_folder as rf
-from training.study_config import Point, RunSpec, StudyConfig, plan_points, plan_runs
-
-EVALUATION = "evaluation.json"
+from training.config.study import Point, RunSpec, StudyConfig, plan_points, plan_runs
+from training.results import run_folder as rf
+from training.results import store
+from training.results.store import EVALUATION, read_json
+from training.study.report import write_report
+from training.study.tasks import analyse_point, config_fingerprint, rl_run
 
 
 @dataclass
@@ -75,8 +77,6 @@ def check_same_config(path: Path, spec: RunSpec) -> None:
 
     :raises ValueError: one line naming the run and the first key that differs.
     """
-    from training.study_tasks import config_fingerprint
-
     stored = read_json(path).get("train_config")
     wanted = config_fingerprint(spec.train_config)
     if stored is None or stored == wanted:
@@ -116,18 +116,6 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         ray.shutdown()
 
 
-def _analyse(point: Point) -> dict:
-    from training.study_tasks import analyse_point
-
-    return analyse_point(point)
-
-
-def _train_and_evaluate(spec: RunSpec, folder: str, command: str) -> dict:
-    from training.study_tasks import rl_run
-
-    return rl_run(spec, folder, command)
-
-
 def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None = None,
               log: Callable[[str], None] = print, on_result: Callable[[str], None] | None = None,
               report: bool = True) -> StudyOutcome:
@@ -152,8 +140,6 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
         with ray_session(address, num_cpus) as ray:
             _execute(ray, cfg, points, runs, out, log, on_result, total)
     if report:
-        from training.report import write_report
-
         out.report = write_report(cfg)
         log(f"report: {out.report}")
     out.seconds = time.perf_counter() - clock
@@ -162,8 +148,8 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
 
 def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec], out: StudyOutcome,
              log: Callable[[str], None], on_result: Callable[[str], None] | None, total: int) -> None:
-    analyse = ray.remote(num_cpus=1, max_retries=0)(_analyse)
-    train = ray.remote(num_cpus=1, max_retries=0)(_train_and_evaluate)
+    analyse = ray.remote(num_cpus=1, max_retries=0)(analyse_point)
+    train = ray.remote(num_cpus=1, max_retries=0)(rl_run)
     command = shlex.join(["alliance", "study", cfg.source or f"<{cfg.name}>"])
     refs: dict[Any, tuple[str, Path]] = {}
     for spec in runs:  # the longest units first
@@ -185,7 +171,7 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
                 log(f"[{count}/{total}] FAILED {key}: {out.failed[key]}")
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            rf.atomic_write_json(path, data)
+            store.atomic_write_json(path, data)
             out.done.append(key)
             log(f"[{count}/{total}] {key}: {_describe(data)}")
             if on_result is not None:
@@ -211,7 +197,6 @@ def _one_line(exc: BaseException) -> str:
 
 def write_environment(cfg: StudyConfig) -> Path:
     """``environment.json``: package versions, Python and the git commit of this session."""
-    import platform
 
     import ray
 
@@ -219,21 +204,4 @@ def write_environment(cfg: StudyConfig) -> Path:
     versions["ray"] = ray.__version__
     data = {"python": platform.python_version(), "platform": sys.platform, "versions": versions,
             "git": rf.git_commit(), "config": cfg.source}
-    return rf.atomic_write_json(cfg.out_dir / "environment.json", data)
-
-
-def read_json(path: Path) -> Any:
-    """A stored result.
-
-    :raises ValueError: one line naming the file if it is not UTF-8 JSON (edited or damaged by hand:
-        the study writes every file atomically)
-    """
-    try:
-        data = json.loads(Path(path).read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
-        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise ValueError(f"{path}: not a stored result ({reason}); delete it to compute that unit again") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: not a stored result (a {type(data).__name__}, not a mapping); delete it to "
-                         "compute that unit again")
-    return data
+    return store.atomic_write_json(cfg.out_dir / "environment.json", data)

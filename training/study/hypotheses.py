@@ -1,10 +1,10 @@
 """Verdicts on the study's hypotheses H1..H6 and on the learners, as pure functions of stored data.
 
-``data`` is what :func:`training.report.load_study_data` reads back from a study folder::
+``data`` is what :func:`training.study.report.load_study_data` reads back from a study folder::
 
     {"scenarios": {name: analysis}, "sweeps": {sweep: [analysis, ...]}, "runs": [evaluation, ...]}
 
-An *analysis* (one JSON file per parameter set, written by ``training/study_tasks.py``) holds
+An *analysis* (one JSON file per parameter set, written by ``training/study/tasks.py``) holds
 ``optimum`` (``value``, ``label``, ``stats``, ``phases``) and ``baselines`` (name -> ``value``,
 ``share``, ``label``, ``stats``); a sweep point also has ``coords`` (axis -> level). Statistics are
 those of MODEL.md section 9 plus the mean autonomy level ``A_bar``: ``m_bar, f3, f2, k_bar, g2,
@@ -23,6 +23,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import scipy.stats
+
+from training.evaluate import stats
+from training.render.tables import ci, fmt, pct
 
 NEAR_ZERO = 0.05  # "≈ 0": at most .05
 RECOGNITION_MAX = 0.3  # H1: recognition k̄ <= .3
@@ -85,19 +89,6 @@ def untested(hid: str, title: str, reason: str) -> dict:
             "table": {"columns": [], "rows": []}, "note": f"Not tested: {reason}.", "summary": ""}
 
 
-def fmt(x: Any, digits: int = 3) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    if isinstance(x, float | np.floating):
-        return "∞" if math.isinf(x) else f"{x:.{digits}f}"
-    return str(x)
-
-
-def pct(x: float) -> str:
-    """A share as a rounded percentage."""
-    return f"{100 * float(x):.0f} %"
-
-
 def moved(a: str, b: str) -> str:
     """'stays `a`' or 'goes from `a` to `b`' for two archetype labels."""
     return f"stays `{a}`" if a == b else f"goes from `{a}` to `{b}`"
@@ -143,7 +134,6 @@ def opt_row(name: str, a: Mapping, keys: Sequence[str]) -> list:
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     """Spearman's ρ (average ranks for ties); 0 when either side is constant."""
-    import scipy.stats
 
     x, y = np.asarray(x, float), np.asarray(y, float)
     if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
@@ -383,7 +373,6 @@ def rl_summary(runs: Sequence[Mapping], reps: int = 2000, seed: int = 0) -> dict
     """Per algorithm: IQM share of V*, IQM regret (95 % stratified-bootstrap CIs over seeds within
     scenarios), the share of runs whose archetype equals the optimum's (bootstrap CI), and the
     per-scenario means; plus P(X > Y) on share of V* for each pair of algorithms."""
-    from training import stats
 
     title = "Trained policies find what the optimum finds"
     if not runs:
@@ -415,7 +404,7 @@ def rl_summary(runs: Sequence[Mapping], reps: int = 2000, seed: int = 0) -> dict
                       f"share {fmt(v['share'][0])}, agreement {fmt(v['agreement'][0], 2)}",
                       v["share"][0] >= RL_SHARE - EPS and v["agreement"][0] >= RL_AGREE - EPS)
             for a, v in out.items()]
-    rows = [[a, v["n_runs"], _ci(v["share"]), _ci(v["regret"]), _ci(v["agreement"], 2), fmt(v["base_agreement"], 2)]
+    rows = [[a, v["n_runs"], ci(v["share"]), ci(v["regret"]), ci(v["agreement"], 2), fmt(v["base_agreement"], 2)]
             for a, v in out.items()]
     for algo, v in out.items():
         v["steps"] = int(np.median([r["total_timesteps"] for r in runs if r["algo"] == algo]))
@@ -431,10 +420,6 @@ def rl_summary(runs: Sequence[Mapping], reps: int = 2000, seed: int = 0) -> dict
 def base_label(label: str) -> str:
     """An archetype without its +mediation / +fararc modifiers."""
     return str(label).split("+")[0]
-
-
-def _ci(iv: Sequence[float], digits: int = 3) -> str:
-    return f"{fmt(iv[0], digits)} [{fmt(iv[1], digits)}, {fmt(iv[2], digits)}]"
 
 
 def _matrix(runs: Sequence[Mapping], scenarios: Sequence[str], key: str) -> np.ndarray:

@@ -1,28 +1,34 @@
 """The study's report, rendered from its stored results only (no solving, no training).
 
 :func:`write_report` reads ``exact/``, ``sweeps/`` and ``runs/*/*/evaluation.json`` of the study's
-out folder, computes the verdicts (``training/hypotheses.py``), and writes ``study.json`` (the
+out folder, computes the verdicts (``training/study/hypotheses.py``), and writes ``study.json`` (the
 aggregate), ``tables/*.csv``, ``figures/*.png`` and ``REPORT.md``, each atomically. The same stored
 results give the same files byte for byte: no timestamps, no absolute paths, fixed bootstrap seeds.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from training import hypotheses as hy
-from training import run_folder as rf
-from training.report_text import render_markdown
-from training.study_config import StudyConfig, plan_points, plan_runs
+from envs.params import PHASE_NAMES
+from envs.scenarios import CALENDAR
+from training.config.study import StudyConfig, plan_points, plan_runs
+from training.evaluate.evaluation import FEATURES
+from training.evaluate.stats import bootstrap_ci, per_task_estimates
+from training.render import figures as fg
+from training.render.study_text import render_markdown
+from training.render.tables import write_csv
+from training.results import run_folder as rf
+from training.results import store
+from training.results.store import EVALUATION, read_json
+from training.study import hypotheses as hy
 
-EVALUATION = "evaluation.json"
-PHASE_NAMES = ("Φ0 hedging era", "Φ1 regime crisis", "Φ2 invasion", "Φ3 patron crisis", "Φ4 protracted war")
+PHASE_TITLES = tuple(f"Φ{i} {name}" for i, name in enumerate(PHASE_NAMES))  # MODEL.md's phases, numbered
 STATS = hy.STAT_KEYS
 FEATURE_WORDS = {"m": ("participation", ("abstain", "political support", "territory/basing", "combat troops")),
                  "k": ("recognition", ("no", "yes")), "g": ("integration", ("resist", "token", "deep")),
@@ -42,8 +48,6 @@ def load_study_data(cfg: StudyConfig) -> dict[str, Any]:
 
     :raises ValueError: a stored file is not JSON (one line naming it)
     """
-    from training.study import read_json
-
     out = cfg.out_dir
     scenarios: dict[str, Any] = {}
     sweeps: dict[str, list] = {}
@@ -118,27 +122,6 @@ def build_study(cfg: StudyConfig, data: Mapping) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------- tables
-def _cell(v: Any) -> str:
-    if isinstance(v, bool) or v is None:
-        return "" if v is None else str(v).lower()
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return str(v)
-
-
-def write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return rf.atomic_write_text(path, buf.getvalue())
-
-
 def write_tables(cfg: StudyConfig, data: Mapping, study: Mapping) -> dict[str, Path]:
     folder = cfg.out_dir / "tables"
     out = {"scenarios": write_csv(folder / "scenarios.csv", point_rows(list(data["scenarios"].values())))}
@@ -173,7 +156,6 @@ def _ticks(values: Sequence[Any]) -> list[str]:
 
 def render_figures(cfg: StudyConfig, data: Mapping, study: Mapping) -> dict[str, Path]:
     """Every figure the data allows; returns name -> path."""
-    from training import figures as fg
 
     folder = cfg.out_dir / "figures"
     out: dict[str, Path] = {}
@@ -210,7 +192,6 @@ def render_figures(cfg: StudyConfig, data: Mapping, study: Mapping) -> dict[str,
                                                   folder / "baselines_war.png",
                                                   title="Baselines in `war`: exact value as a share of V*")
     if len(scen) >= 2:
-        from training.stats import bootstrap_ci
 
         names = list(next(iter(scen.values()))["baselines"])
         est = {n: bootstrap_ci([a["baselines"][n]["share"] for a in scen.values()], reps=cfg.bootstrap_reps,
@@ -220,7 +201,6 @@ def render_figures(cfg: StudyConfig, data: Mapping, study: Mapping) -> dict[str,
             title=f"Baselines over {len(scen)} scenarios (bars: 95 % bootstrap CI over scenarios)")
     if "calendar" in scen and "quarters" in scen["calendar"]:
         q = scen["calendar"]["quarters"]
-        from envs.scenarios import CALENDAR
 
         bounds = []
         for ph in sorted(set(CALENDAR)):
@@ -233,7 +213,6 @@ def render_figures(cfg: StudyConfig, data: Mapping, study: Mapping) -> dict[str,
                                                           "state distribution)")
     timed = {n: scen[n] for n in ("calendar", "timeline") if n in scen}
     if timed:
-        from training.study_tasks import FEATURES
 
         shares = {}
         for n, a in timed.items():
@@ -241,21 +220,19 @@ def render_figures(cfg: StudyConfig, data: Mapping, study: Mapping) -> dict[str,
             for ph, v in a["optimum"]["phases"].items():
                 arr[int(ph)] = [v["actions"][f] for f in FEATURES]
             shares[f"optimum, {n}"] = arr
-        out["phase_actions"] = fg.plot_action_heatmap(shares, FEATURES, PHASE_NAMES, folder / "phase_actions.png",
+        out["phase_actions"] = fg.plot_action_heatmap(shares, FEATURES, PHASE_TITLES, folder / "phase_actions.png",
                                                       title="The optimum's actions by phase")
     out.update(_rl_figures(cfg, data, study, folder))
     return out
 
 
 def _rl_figures(cfg: StudyConfig, data: Mapping, study: Mapping, folder: Path) -> dict[str, Path]:
-    from training import figures as fg
 
     rl = study["rl"]
     if not rl.get("algos"):
         return {}
     out: dict[str, Path] = {}
     est = {f"{a} (all scenarios)": tuple(v["share"]) for a, v in rl["algos"].items()}
-    from training.stats import per_task_estimates
 
     for algo in rl["algos"]:
         for s in rl["scenarios"]:
@@ -287,17 +264,16 @@ def write_report(cfg: StudyConfig) -> Path:
     data = load_study_data(cfg)
     study = build_study(cfg, data)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
-    rf.atomic_write_json(cfg.out_dir / "study.json", study)
+    store.atomic_write_json(cfg.out_dir / "study.json", study)
     write_tables(cfg, data, study)
     figures = render_figures(cfg, data, study)
     report = cfg.report_path
     report.parent.mkdir(parents=True, exist_ok=True)
     rel = {k: _relative(v, report.parent) for k, v in figures.items()}
-    rf.atomic_write_text(report, render_markdown(cfg, data, study, rel))
+    store.atomic_write_text(report, render_markdown(cfg, data, study, rel))
     return report
 
 
 def _relative(path: Path, start: Path) -> str:
-    import os
 
     return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()

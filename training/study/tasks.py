@@ -1,5 +1,5 @@
 """The units of work of a study, as plain functions that return JSON-ready dicts (Ray runs them;
-``training/study.py`` writes what they return). Nothing here computes a probability, a value or an
+``training/study/driver.py`` writes what they return). Nothing here computes a probability, a value or an
 archetype itself: the exact solver, the exact evaluator, the baselines and the archetype rules of
 ``agents/`` do, and this module only arranges their output.
 
@@ -25,13 +25,19 @@ from typing import Any
 
 import numpy as np
 
+from agents.archetypes import label, stats_from_occupancy
+from agents.exact_eval import evaluate_policy, evaluate_table
+from agents.solver import solve
+from agents.summary import baseline_results, summarize
 from envs.params import N_PHASES, AllianceParams
 from envs.scenarios import CALENDAR, make_params
 from envs.spaces import ALL_STATES, N_ACTIONS, PHASE, A
-from training.evaluate import FEATURE_MATRIX, FEATURES, action_shares, episode_return
-from training.study_config import Point, RunSpec
+from training.config.study import Point, RunSpec
+from training.evaluate.evaluation import FEATURE_MATRIX, FEATURES, action_shares, episode_return
+from training.results import run_folder as rf
+from training.run.train import load_model, run_config, train
 
-# The action features (one per level of m, k, g, d) and their shares are defined once, in training.evaluate.
+# The action features (one per level of m, k, g, d) and their shares are defined once, in training.evaluate.evaluation.
 
 
 def quarter_labels(n: int = len(CALENDAR)) -> list[str]:
@@ -83,9 +89,6 @@ def optimum_summary(params: AllianceParams) -> Any:
     reachable from the start are solved (``agents.solver.solve``); the table's other blocks are
     never visited from s0, so they are filled with action 0 instead of solving them
     (``Solution.complete`` would take as long again, and change nothing evaluated here)."""
-    from agents.exact_eval import evaluate_table
-    from agents.solver import solve
-    from agents.summary import summarize
 
     sol = solve(params)
     table = sol.policy if params.finite_horizon else np.where(sol.policy < 0, 0, sol.policy)
@@ -94,8 +97,6 @@ def optimum_summary(params: AllianceParams) -> Any:
 
 def analyse_point(point: Point) -> dict[str, Any]:
     """The exact analysis of one parameter set (see the module docstring)."""
-    from agents.archetypes import label, stats_from_occupancy
-    from agents.summary import baseline_results
 
     clock = time.perf_counter()
     params = make_params(point.scenario, dict(point.overrides))
@@ -134,7 +135,6 @@ def config_fingerprint(cfg: Any) -> dict[str, Any]:
 
 def _same_config(run_dir: Path, cfg: Any, but: tuple[str, ...] = ()) -> bool:
     """The run folder's config.yml is ``cfg`` (its output folder, and the keys ``but``, left out)."""
-    from training.train import run_config
 
     try:
         stored = config_fingerprint(run_config(run_dir))
@@ -146,7 +146,6 @@ def _same_config(run_dir: Path, cfg: Any, but: tuple[str, ...] = ()) -> bool:
 
 def _finished(run_dir: Path, cfg: Any) -> bool:
     """A complete run of exactly ``cfg``, its final model on disk."""
-    from training import run_folder as rf
 
     try:
         manifest = rf.read_manifest(run_dir)
@@ -163,11 +162,9 @@ def train_run(spec: RunSpec, run_dir: Path, command: str | None = None, resume: 
     attempt, a run of another config) is removed and the run trained from the start, so that its
     result is the one an uninterrupted study gets: a run continued from a checkpoint is reproducible
     but not bit-identical to one trained in one go (its random streams restart at the checkpoint,
-    training/train.py). With ``resume``, a run of the same config (its budget aside) continues from
+    training/run/train.py). With ``resume``, a run of the same config (its budget aside) continues from
     its newest complete checkpoint instead, which saves time and gives up that identity.
     """
-    from training import run_folder as rf
-    from training.train import train
 
     cfg = spec.train_config
     if _finished(run_dir, cfg):
@@ -190,10 +187,6 @@ def rl_run(spec: RunSpec, run_dir: str | Path, command: str | None = None) -> di
     """Train (or reuse) one run and evaluate its greedy policy exactly (MODEL.md section 10)."""
     import torch
 
-    from agents.exact_eval import evaluate_policy
-    from agents.summary import summarize
-    from training import run_folder as rf
-    from training.train import load_model
 
     torch.set_num_threads(1)
     clock = time.perf_counter()

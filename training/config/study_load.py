@@ -1,4 +1,5 @@
-"""The checks of a study config beyond its structure (``training/study_config.py`` has the models):
+"""Reading and checking a study config (``training/config/study.py`` has the models and the plan):
+:func:`load_study_config` and :func:`study_config_from_dict`, then the checks beyond its structure:
 names and paths, the scenarios, every sweep axis, value and override, and the RL part — each field
 alone, each template alone, each ``rl.set`` item with each template, then everything together as
 the runs will be built. Every check looks at what pydantic left intact, so that each problem of a
@@ -12,9 +13,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from envs.params import short_repr
-from training.config import ALGOS, MAX_SEED, MAX_STEPS, ConfigError, apply_overrides, dotted
-from training.study_config import (
+from pydantic import ValidationError
+
+from envs.params import param_field_names, short_repr
+from envs.scenarios import make_params, scenario_names
+from training.config.errors import ConfigError, dotted, pydantic_line
+from training.config.files import read_yaml_mapping
+from training.config.run import ALGOS, MAX_SEED, MAX_STEPS, apply_overrides
+from training.config.study import (
     MAX_POINTS,
     MAX_REPS,
     MAX_SEEDS,
@@ -39,9 +45,44 @@ def config_problems(data: Mapping[str, Any], failed: set[tuple], source: str) ->
     return _top_problems(data) + _sweep_problems(data, failed) + _rl_problems(data, source)
 
 
+def load_study_config(path: str | Path) -> StudyConfig:
+    """Read and check a study YAML (a key given twice, invalid YAML, binary junk and deep nesting
+    are refused by :func:`training.config.run.read_yaml_mapping`).
+
+    :raises ConfigError: one line per problem.
+    :raises OSError: the file cannot be read.
+    """
+    data = read_yaml_mapping(path, "a mapping of study keys with at least name, out and scenarios")
+    return study_config_from_dict(data, source=str(path))
+
+
+def study_config_from_dict(data: Mapping[str, Any], source: str = "") -> StudyConfig:
+    """Validate a mapping: structure by pydantic; names, paths, scenarios, sweeps and the RL part by
+    the checks below, which look at every part pydantic left intact, so that each problem of a file
+    is reported at once, one line each.
+
+    :param source: the YAML path the mapping was read from (templates are also looked for beside it)
+    :raises ConfigError: one line per problem
+    """
+
+    cfg, errors = None, []
+    try:
+        cfg = StudyConfig.model_validate(dict(data))
+    except ValidationError as exc:
+        errors = exc.errors()
+    bad_keys = [tuple(err["loc"][:-1]) for err in errors if err["loc"] and err["loc"][-1] == "[key]"]
+    errors = [err for err in errors if err["loc"][-1:] == ("[key]",)  # a key that is not text: not its value too
+              or not any(tuple(err["loc"][:len(k)]) == k for k in bad_keys)]
+    failed = {tuple(err["loc"]) for err in errors}
+    problems = list(dict.fromkeys(pydantic_line(err, _fields_at, _allowed_at) for err in errors)) + config_problems(data, failed, source)
+    if problems or cfg is None:
+        raise ConfigError(problems or ["config is not allowed: unknown problem"])
+    cfg._source = source
+    return cfg
+
+
 def _help(loc: Sequence[Any]) -> str:
     """What is allowed at a key path (sweep names replaced by ``*``)."""
-    from envs.scenarios import scenario_names
 
     scenarios = ", ".join(scenario_names())
     key = tuple("*" if i == 1 and loc[0] == "sweeps" else p for i, p in enumerate(loc))
@@ -74,20 +115,8 @@ def _fields_at(loc: Sequence[Any]) -> list[str]:
     return list(model.model_fields) if model is not None else []
 
 
-def pydantic_line(err: Mapping[str, Any]) -> str:
-    """One pydantic error as ``key=value is not allowed: what is allowed``."""
-    loc, kind, value = tuple(err["loc"]), err["type"], err.get("input")
-    if loc and loc[-1] == "[key]":  # a mapping key that is not text
-        return f"{dotted(loc[:-2]) or 'config'}: key {short_repr(value)} is not allowed: keys are names (text)"
-    if kind == "invalid_key":
-        return f"{dotted(loc[:-1]) or 'config'}: key {short_repr(value)} is not allowed: keys are names (text)"
-    key = dotted(loc) or "config"
-    allowed = _help(loc) or err["msg"][:1].lower() + err["msg"][1:]
-    if kind == "missing":
-        return f"{key} is missing: required, {allowed}"
-    if kind == "extra_forbidden":
-        return f"{key}={short_repr(value)} is not allowed: unknown key; allowed keys are {', '.join(_fields_at(loc[:-1]))}"
-    return f"{key}={short_repr(value)} is not allowed: {allowed}"
+def _allowed_at(loc: Sequence[Any], kind: str) -> str:
+    return _help(loc)
 
 
 def _path_problems(key: str, value: Any, folder: bool) -> list[str]:
@@ -115,7 +144,6 @@ def _top_problems(data: Mapping[str, Any]) -> list[str]:
 
 
 def _scenario_list_problems(key: str, value: Any) -> list[str]:
-    from envs.scenarios import scenario_names
 
     names = scenario_names()
     if not isinstance(value, list):
@@ -165,7 +193,6 @@ def _sweep_problems(data: Mapping[str, Any], failed: set[tuple]) -> list[str]:
 
 
 def _one_sweep_problems(name: str, raw: Mapping[str, Any]) -> list[str]:
-    from envs.scenarios import scenario_names
 
     problems = []
     scenario = raw.get("scenario", "war")
@@ -186,7 +213,6 @@ def _one_sweep_problems(name: str, raw: Mapping[str, Any]) -> list[str]:
 
 
 def _make_params(scenario: str, overrides: Mapping[str, Any]) -> Any:
-    from envs.scenarios import make_params
 
     return make_params(scenario, dict(overrides))
 
@@ -203,7 +229,6 @@ def _finite(v: Any) -> bool:
 def _axis_problems(parts: list[Any], spec: Any, scenario: str | None) -> list[str]:
     """An axis: a list of one parameter's values, or a mapping of level names to overrides. Each
     value and override is checked alone against the sweep's scenario (None: the scenario is bad)."""
-    from envs.params import param_field_names
 
     known = param_field_names()
     where, axis = dotted(parts), parts[-1]
@@ -235,7 +260,6 @@ def _axis_problems(parts: list[Any], spec: Any, scenario: str | None) -> list[st
 
 
 def _level_problems(parts: list[Any], spec: Mapping[Any, Any], scenario: str | None) -> list[str]:
-    from envs.params import param_field_names
 
     known = param_field_names()
     if not spec:
@@ -345,7 +369,6 @@ def _algo_names(raw: Mapping[Any, Any]) -> list[str]:
 
 def _algo_problems(raw: Any) -> tuple[dict[str, Any], list[str]]:
     """The algorithms whose name and template spec are fine, and a line per other one."""
-    from envs.scenarios import scenario_names
 
     if not isinstance(raw, Mapping) or not raw:
         return {}, [f"rl.algos={short_repr(raw)} is not allowed: {_help(('rl', 'algos'))}"]

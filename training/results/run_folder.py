@@ -20,18 +20,16 @@ buffers can carry pickled code; ``trust=True`` lifts the check).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import os
 import platform
 import re
 import subprocess
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from envs.params import short_repr
+from training.results.store import atomic_write, atomic_write_json, sha256
 
 MANIFEST = "manifest.json"
 CONFIG = "config.yml"
@@ -45,41 +43,9 @@ _CHECKPOINT = re.compile(r"^model_(\d+)_steps\.zip$")
 _TEMPORARY = re.compile(r"^\..+\.\d+\.tmp(\.npz)?$")
 
 
-# ------------------------------------------------------------------------------ atomic writes
-def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
-    """Write ``path`` through ``write(file)`` on a temporary file, fsync, then rename over ``path``."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    return atomic_write(path, lambda f: f.write(text.encode()))
-
-
-def atomic_write_json(path: str | Path, data: Any) -> Path:
-    return atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
-
-
 def save_model(model: Any, path: str | Path) -> Path:
     """``model.save`` to ``path`` atomically."""
     return atomic_write(path, model.save)
-
-
-def sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ------------------------------------------------------------------------------------ folder
@@ -202,7 +168,7 @@ def package_versions() -> dict[str, str]:
 
 def git_commit(repo: str | Path | None = None) -> dict[str, Any] | None:
     """``{"commit": sha, "dirty": bool}`` of the source tree, or None when git is unavailable."""
-    repo = Path(repo) if repo else Path(__file__).resolve().parent.parent
+    repo = Path(repo) if repo else Path(__file__).resolve().parents[2]
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
                              timeout=10, check=True).stdout.strip()
