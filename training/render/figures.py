@@ -21,7 +21,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch
 from matplotlib.ticker import EngFormatter
 
-from training.results.run_folder import atomic_write
+from training.results import store
 
 DPI = 120
 Interval = tuple[float, float, float]
@@ -34,12 +34,12 @@ _ABBREV = {"participation": "particip.", "bandwagoning": "bandwag.", "mediation"
 
 
 def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
-    """Write ``fig`` as PNG through :func:`training.results.run_folder.atomic_write` (a temporary file in
+    """Write ``fig`` as PNG through :func:`training.results.store.atomic_write` (a temporary file in
     ``path``'s folder, fsync, then ``os.replace`` onto ``path``): a kill leaves the old file or the new one."""
 
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write(out, lambda fh: fig.savefig(fh, format="png", dpi=DPI))
+    return store.atomic_write(out, lambda fh: fig.savefig(fh, format="png", dpi=DPI))
 
 
 def _figure(width: float, height: float) -> Figure:

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from malformed import (
-    TALLY,
     Case,
     Schema,
     check,
@@ -40,30 +38,13 @@ from malformed import (
 from malformed import (
     refusal_problems as malformed_refusal,
 )
+from repo import REPO
 
 from envs.params import param_field_names
 from envs.scenarios import make_params, params_from_mapping, scenario_names
 
-REPO = Path(__file__).resolve().parent.parent
 PREFIX = {"train": "alliance train: error: ", "solve": "alliance solve: error: "}
 EXAMPLES = {"train_configs": 500, "train_files": 250, "overrides": 300, "mappings": 150, "solve_files": 120}
-
-
-class ReachedTheRun(Exception):
-    """Raised by the spy standing in for ``train`` / ``report``: the bad input was accepted."""
-
-
-@pytest.fixture
-def no_run(monkeypatch):
-    """``alliance train`` and ``alliance solve`` stop where a run or a solve would start."""
-    import training.cli.solve
-    import training.run.train
-
-    def spy(*args, **kwargs):
-        raise ReachedTheRun("validation let a bad input through")
-
-    monkeypatch.setattr(training.run.train, "train", spy)
-    monkeypatch.setattr(training.cli.solve, "report", spy)
 
 
 def run_cli(command: str, text: bytes, *extra: str) -> tuple[object, list[str], list[str]]:
@@ -250,14 +231,3 @@ def test_console_script_refuses_junk_without_traceback_or_folder(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ summary
-def test_zz_summary_of_bad_inputs_tried(capsys):
-    """Prints how many bad inputs were tried so far in this session and how many escaped."""
-    by_test = TALLY["by_test"]
-    line = (f"hardening: {TALLY['tried']} bad inputs tried, {TALLY['escaped']} escaped "
-            f"({', '.join(f'{k} {v[0]}' for k, v in sorted(by_test.items()))})")
-    with capsys.disabled():
-        print(f"\n{line}")
-    assert TALLY["escaped"] == 0
-    if set(EXAMPLES) <= set(by_test):  # the whole module ran
-        assert TALLY["tried"] >= 1000
-        assert all(by_test[name][0] >= n for name, n in EXAMPLES.items())

@@ -31,8 +31,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from malformed import (
-    TALLY,
     Case,
+    ReachedTheRun,
     check,
     hardening_settings,
     malformed_configs,
@@ -45,32 +45,13 @@ from malformed import (
 from malformed import (
     refusal_problems as malformed_refusal,
 )
+from repo import REPO
 
 from training import cli
 
-REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / ".venv" / "bin" / "alliance"
 PREFIX = "alliance study: error: "
 EXAMPLES = {"study_configs": 450, "study_files": 200}
-
-
-class ReachedTheRun(Exception):
-    """Raised by the spies standing in for ``run_study``, ``write_report`` and ``ray.init``."""
-
-
-@pytest.fixture
-def no_run(monkeypatch):
-    import ray
-
-    import training.study.driver
-    import training.study.report
-
-    def spy(*args, **kwargs):
-        raise ReachedTheRun("validation let a bad study config through")
-
-    monkeypatch.setattr(training.study.driver, "run_study", spy)
-    monkeypatch.setattr(training.study.report, "write_report", spy)
-    monkeypatch.setattr(ray, "init", spy)
 
 
 def run_study_cli(text: bytes, *extra: str) -> tuple[object, list[str], list[str]]:
@@ -357,7 +338,7 @@ def test_a_study_killed_midway_and_continued_reports_what_an_uninterrupted_one_d
 def test_the_report_depends_on_the_stored_results_only(tmp_path, monkeypatch):
     """Timings, how a run was obtained (trained, reused, resumed) and the state of the git tree
     change no byte of REPORT.md or study.json; a stored result does."""
-    from test_report import make_study
+    from studies import make_study
 
     from training.study.report import write_report
 
@@ -388,7 +369,7 @@ def test_a_damaged_stored_result_is_one_line_naming_it(tmp_path, monkeypatch, ca
     """A unit file edited or damaged by hand (the study itself writes atomically): --report-only and a
     continued study refuse it in one line naming the file, before Ray is started."""
     import ray
-    from test_report import make_study
+    from studies import make_study
 
     def spy(*args, **kwargs):
         raise ReachedTheRun("ray.init")
@@ -405,13 +386,3 @@ def test_a_damaged_stored_result_is_one_line_naming_it(tmp_path, monkeypatch, ca
 
 
 # ------------------------------------------------------------------------------------ summary
-def test_zz_summary_of_bad_study_inputs(capsys):
-    """Prints how many bad study inputs were tried in this module and how many escaped."""
-    mine = {k: v for k, v in TALLY["by_test"].items() if k in EXAMPLES}
-    tried, escaped = sum(v[0] for v in mine.values()), sum(v[1] for v in mine.values())
-    with capsys.disabled():
-        print(f"\nhardening (study): {tried} bad inputs tried, {escaped} escaped "
-              f"({', '.join(f'{k} {v[0]}' for k, v in sorted(mine.items()))})")
-    assert escaped == 0
-    if set(EXAMPLES) <= set(mine):
-        assert all(mine[name][0] >= n for name, n in EXAMPLES.items())

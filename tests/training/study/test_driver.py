@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from repo import REPO
 
 from training.config.run import ConfigError
 from training.config.study import Point, plan_points, plan_runs
 from training.config.study_load import load_study_config, study_config_from_dict
 
-REPO = Path(__file__).resolve().parent.parent
 PPO = str(REPO / "configs" / "ppo_war.yaml")
 DQN = str(REPO / "configs" / "dqn_war.yaml")
 SECTIONS = ["## The question", "## The model in a paragraph", "## Results at a glance", "### H1 ", "### H6 ",

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from repo import REPO
 
 from training import cli
 from training.config.run import ConfigError, TrainConfig, apply_overrides, config_from_dict, load_config
 
-REPO = Path(__file__).resolve().parent.parent
 GOOD = {"env": {"scenario": "war"}, "algo": "PPO", "hyperparams": {"n_steps": 64, "batch_size": 64},
         "n_envs": 2, "total_timesteps": 256}
 

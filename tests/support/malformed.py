@@ -32,8 +32,14 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from repo import REPO
+
 
 # ------------------------------------------------------------------------------------ bookkeeping
+class ReachedTheRun(Exception):
+    """Raised by the spies of the ``no_run`` fixture (tests/conftest.py): validation let a bad input through."""
+
+
 TALLY: dict[str, Any] = {"tried": 0, "escaped": 0, "by_test": {}}
 
 
@@ -315,7 +321,7 @@ def train_base(algo: str = "PPO", output: str = "runs") -> dict:
             "checkpoint": {"freq": 128, "keep": 2}, "output": output}
 
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = REPO / "configs"
 
 
 def study_base(out: str = "out") -> dict:
@@ -547,7 +553,6 @@ def run_cli_on_file(command: str, text: bytes, *extra: str, relative: bool = Fal
     import io
     import os
     import tempfile
-    from pathlib import Path
 
     from training import cli
 
