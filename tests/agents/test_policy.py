@@ -48,6 +48,8 @@ def test_bad_tables_and_actions():
 class FlatPolicy:
     """A DQN-like policy on Discrete(96): predictions are flat indices (N,)."""
 
+    name, reads_time, deterministic_table = "flat", False, True
+
     def __init__(self, table):
         self.inner = TablePolicy(WAR, table)
 
@@ -55,10 +57,26 @@ class FlatPolicy:
         flat, _ = self.inner.flat_actions(observation)
         return flat, state
 
+    def action_probabilities(self, observation):
+        return None
+
 
 def test_flat_predictions_are_accepted():
     table = np.random.default_rng(1).integers(0, N_ACTIONS, (1, N_STATES))
     np.testing.assert_array_equal(policy_table(FlatPolicy(table), WAR), table)
+
+
+class Forgetful:
+    """A new stochastic policy that declares only ``predict``."""
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=True):
+        return np.zeros((len(observation), 4), dtype=np.int64), state
+
+
+def test_a_policy_that_does_not_declare_what_evaluation_reads_is_refused():
+    with pytest.raises(TypeError, match="Forgetful is not a policy: it does not declare name, reads_time, "
+                                        "deterministic_table, action_probabilities"):
+        evaluate_policy(Forgetful(), WAR)
 
 
 class _Stub(gym.Env):
