@@ -221,7 +221,8 @@ def override_schema(prefix: Path_ = ()) -> Schema:
 def train_schema(algo: str = "PPO") -> Schema:
     """The training config (``training.config.run.TrainConfig``) with hyperparameters of ``algo``."""
     from envs.scenarios import scenario_names
-    from training.config.run import ACTIVATIONS, MAX_ENVS, MAX_SEED, MAX_STEPS, TrainConfig
+    from training.config.hyperparams import ACTIVATIONS, MAX_ENVS, MAX_SEED, MAX_STEPS
+    from training.config.run import TrainConfig
 
     bad: dict[Path_, st.SearchStrategy] = {
         ("algo",): bad_choice(["PPO", "A2C", "DQN"], ignore_case=True),
@@ -297,7 +298,7 @@ def train_schema(algo: str = "PPO") -> Schema:
 def _sb3_arguments(algo: str) -> list[str]:
     import inspect
 
-    from training.config.run import RESERVED, algo_class
+    from training.config.hyperparams import RESERVED, algo_class
 
     return [n for n in inspect.signature(algo_class(algo).__init__).parameters if n not in RESERVED]
 
@@ -305,7 +306,7 @@ def _sb3_arguments(algo: str) -> list[str]:
 def _policy_arguments(algo: str) -> list[str]:
     import inspect
 
-    from training.config.run import POLICY_RESERVED, policy_class
+    from training.config.hyperparams import POLICY_RESERVED, policy_class
 
     return [n for n in inspect.signature(policy_class(algo).__init__).parameters if n not in POLICY_RESERVED]
 
@@ -345,7 +346,7 @@ def study_schema() -> Schema:
     """The study config (``training.config.study.StudyConfig``) around :func:`study_base`."""
     from envs.params import param_field_names
     from envs.scenarios import scenario_names
-    from training.config.run import MAX_SEED, MAX_STEPS
+    from training.config.hyperparams import MAX_SEED, MAX_STEPS
     from training.config.study import MAX_REPS, MAX_SEEDS, RLConfig, StudyConfig, SweepConfig
 
     not_a_scenario = bad_choice(scenario_names()).filter(lambda v: not isinstance(v, list))

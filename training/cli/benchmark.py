@@ -67,7 +67,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     """
     from pathlib import Path
 
-    from training.config.run import MAX_SEED
+    from training.config.hyperparams import MAX_SEED
     from training.config.study import MAX_REPS
 
     if not 1 <= args.reps <= MAX_REPS:

@@ -86,7 +86,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 
     :raises ValueError: one line naming the option and what is allowed
     """
-    from training.config.run import MAX_SEED
+    from training.config.hyperparams import MAX_SEED
     from training.evaluate.evaluation import MAX_EPISODES
 
     if args.episodes == 1 or not 0 <= args.episodes <= MAX_EPISODES:

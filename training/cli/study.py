@@ -50,7 +50,7 @@ def check_address(address: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.config.run import ConfigError
+    from training.config.errors import ConfigError
     from training.config.study_load import load_study_config
 
     if args.num_cpus is not None and not 1 <= args.num_cpus <= 4096:

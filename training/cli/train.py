@@ -35,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.config.run import ConfigError, load_config
+    from training.config.errors import ConfigError
+    from training.config.run import load_config
 
     if args.config is None and args.resume is None:
         print("alliance train: error: CONFIG is missing: a YAML file, or --resume RUN_DIR (see --help)",
@@ -67,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
 def _resume_config(run_dir: Path, given, overrides: list[str], seed: int | None):
     """The run's own config.yml with --set/--seed on top; a CONFIG given too must agree with it
     except for total_timesteps."""
-    from training.config.run import ConfigError, load_config
+    from training.config.errors import ConfigError
+    from training.config.run import load_config
     from training.results.run_folder import CONFIG
 
     path = run_dir / CONFIG

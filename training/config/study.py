@@ -1,7 +1,7 @@
 """One YAML file describes a study; this module reads it, checks it, and lists the work it asks for.
 
 ``load_study_config("configs/quick.yaml")`` returns a frozen :class:`StudyConfig` or raises
-:class:`~training.config.run.ConfigError` (one line per problem, naming the dotted key, the value and
+:class:`~training.config.errors.ConfigError` (one line per problem, naming the dotted key, the value and
 what is allowed) before anything runs. :func:`plan_points` and :func:`plan_runs` list the units of
 work: each *point* is one parameter set analysed exactly (optimum, archetype, every baseline), each
 *run* one RL training run evaluated exactly against the optimum. Every unit has a fixed file name
@@ -44,13 +44,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SkipValidation
 
-from training.config.run import (
-    MAX_SEED,
-    TrainConfig,
-    apply_overrides,
-    config_from_dict,
-    read_yaml_mapping,
-)
+from training.config.files import read_yaml_mapping
+from training.config.hyperparams import MAX_SEED
+from training.config.run import TrainConfig, apply_overrides, config_from_dict
 
 STUDY_VERSION = 1
 # Upper bounds: beyond them a study is a typo, and would never be planned, run or rendered.

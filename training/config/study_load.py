@@ -19,7 +19,8 @@ from envs.params import param_field_names, short_repr
 from envs.scenarios import make_params, scenario_names
 from training.config.errors import ConfigError, dotted, pydantic_line
 from training.config.files import read_yaml_mapping
-from training.config.run import ALGOS, MAX_SEED, MAX_STEPS, apply_overrides
+from training.config.hyperparams import MAX_SEED, MAX_STEPS
+from training.config.run import ALGOS, apply_overrides
 from training.config.study import (
     MAX_POINTS,
     MAX_REPS,

@@ -12,7 +12,8 @@ import yaml
 from repo import REPO
 
 from training import cli
-from training.config.run import ConfigError, TrainConfig, apply_overrides, config_from_dict, load_config
+from training.config.errors import ConfigError
+from training.config.run import TrainConfig, apply_overrides, config_from_dict, load_config
 
 GOOD = {"env": {"scenario": "war"}, "algo": "PPO", "hyperparams": {"n_steps": 64, "batch_size": 64},
         "n_envs": 2, "total_timesteps": 256}

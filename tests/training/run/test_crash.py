@@ -26,6 +26,7 @@ from repo import REPO
 
 from training import cli
 from training.results import run_folder as rf
+from training.results import store
 
 ROLLOUT = 4 * 64  # n_envs x n_steps: one update, and one checkpoint, every 256 steps
 TOTAL = 4 * ROLLOUT
@@ -123,7 +124,7 @@ def check_whole_run(run_dir: Path, total: int) -> dict:
     on_disk = {p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.suffix in (".zip", ".pkl")}
     assert set(manifest["files"]) == on_disk
     for name, digest in manifest["files"].items():
-        assert rf.sha256(run_dir / name) == digest, name
+        assert store.sha256(run_dir / name) == digest, name
         assert whole_zip(run_dir / name), name
     leftovers = [p.name for p in run_dir.rglob(".*")]
     assert leftovers == [], leftovers  # no temporary file is left behind
@@ -188,9 +189,9 @@ def test_killed_at_random_times_until_done(tmp_path):
 
 # ------------------------------------------------------------------------------ atomic writes
 @pytest.mark.parametrize("writer,payload", [
-    (rf.atomic_write_json, {"value": 1.5, "rows": [1, 2, 3]}),
-    (rf.atomic_write_text, "| a | b |\n|---|---|\n| 1 | 2 |\n"),
-    (rf.atomic_write_text, "a,b\n1,2\n"),
+    (store.atomic_write_json, {"value": 1.5, "rows": [1, 2, 3]}),
+    (store.atomic_write_text, "| a | b |\n|---|---|\n| 1 | 2 |\n"),
+    (store.atomic_write_text, "a,b\n1,2\n"),
 ])
 def test_results_writers_replace_whole_files_or_nothing(tmp_path, monkeypatch, writer, payload):
     target = tmp_path / "results.out"
@@ -214,9 +215,9 @@ def test_results_writers_replace_whole_files_or_nothing(tmp_path, monkeypatch, w
 
 def test_an_unserialisable_result_leaves_the_old_file(tmp_path):
     target = tmp_path / "result.json"
-    rf.atomic_write_json(target, {"ok": True})
+    store.atomic_write_json(target, {"ok": True})
     with pytest.raises(TypeError):
-        rf.atomic_write_json(target, {"ok": object()})
+        store.atomic_write_json(target, {"ok": object()})
     assert json.loads(target.read_text()) == {"ok": True}
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
 

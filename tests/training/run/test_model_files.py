@@ -20,6 +20,7 @@ from envs.scenarios import make_params
 from training import cli
 from training.config.run import config_from_dict
 from training.results import run_folder as rf
+from training.results import store
 from training.run.train import check_spaces, load_model, train
 
 ROLLOUT = 4 * 64
@@ -181,7 +182,7 @@ def test_the_manifest_lists_each_checkpoint_as_it_is_written(finished_runs):
     for run_dir in finished_runs.values():
         files = rf.manifest_files(run_dir)
         for _, path in rf.list_checkpoints(run_dir):
-            assert files[path.relative_to(run_dir).as_posix()] == rf.sha256(path)
+            assert files[path.relative_to(run_dir).as_posix()] == store.sha256(path)
 
 
 # ----------------------------------------------------------------------------------- spaces

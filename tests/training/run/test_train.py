@@ -17,6 +17,7 @@ from tiny_runs import ROLLOUT, tiny_ppo_config
 from training import cli
 from training.config.run import config_from_dict
 from training.results import run_folder as rf
+from training.results import store
 from training.run.train import load_model, train
 
 
@@ -241,7 +242,7 @@ def test_atomic_write_keeps_the_old_file_when_the_writer_dies(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        rf.atomic_write(target, dies)
+        store.atomic_write(target, dies)
     assert target.read_bytes() == b"old and complete"
     assert [p.name for p in tmp_path.iterdir()] == ["model.zip"]
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from repo import REPO
 
-from training.config.run import ConfigError
+from training.config.errors import ConfigError
 from training.config.study import Point, plan_points, plan_runs
 from training.config.study_load import load_study_config, study_config_from_dict
 

@@ -306,6 +306,7 @@ def kill_midway(folder: Path) -> tuple[list[str], list[str]]:
     return at_kill
 
 
+@pytest.mark.slow  # ~110 s; the default suite keeps the in-process variant, test_driver.py's interrupted study
 def test_a_study_killed_midway_and_continued_reports_what_an_uninterrupted_one_does(tmp_path):
     """SIGKILL mid-way (a unit stored, a run mid-training), run again: REPORT.md and study.json equal
     those of the same study run in one go, byte for byte."""

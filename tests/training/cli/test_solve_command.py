@@ -10,7 +10,7 @@ from agents.exact_eval import evaluate_policy
 from agents.solver import solve
 from envs.scenarios import make_params
 from training.cli import main
-from training.cli.solve import load_params
+from training.config.params import load_params
 
 
 def test_solve_json(capsys):
