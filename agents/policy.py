@@ -1,4 +1,4 @@
-"""One policy interface: Stable-Baselines3's ``predict`` (ARCHITECTURE.md).
+"""One policy interface: Stable-Baselines3's ``predict`` (docs/architecture.md).
 
 Every decider here — a baseline rule, the exact optimum, a trained SB3 model — answers
 ``predict(observation, state=None, episode_start=None, deterministic=True) -> (actions, state)``

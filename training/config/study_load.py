@@ -4,6 +4,11 @@ names and paths, the scenarios, every sweep axis, value and override, and the RL
 alone, each template alone, each ``rl.set`` item with each template, then everything together as
 the runs will be built. Every check looks at what pydantic left intact, so that each problem of a
 file is reported at once, one line each, naming the dotted key, the value and what is allowed.
+
+Over 300 lines, and a second walk of the raw mapping beside the pydantic models of
+``training/config/study.py``: folding these checks into the models' validators (one validation
+path, as the run config has) is the next step; the messages they give are pinned by
+tests/training/study/test_study_errors.py.
 """
 
 from __future__ import annotations
