@@ -29,14 +29,10 @@ from envs.params import short_repr
 from envs.scenarios import make_params
 from envs.spaces import N_ACTIONS
 from envs.wrappers import FlattenActions
-from training.config.run import (
-    ConfigError,
-    TrainConfig,
-    algo_class,
-    config_from_dict,
-    read_yaml_mapping,
-    sb3_kwargs,
-)
+from training.config.errors import ConfigError
+from training.config.files import read_yaml_mapping
+from training.config.hyperparams import algo_class
+from training.config.run import TrainConfig, config_from_dict, sb3_kwargs
 from training.results import run_folder as rf
 from training.results import store
 
