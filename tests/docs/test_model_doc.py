@@ -25,7 +25,8 @@ from envs.scenarios import SCENARIOS, make_params
 DOC = Path(__file__).resolve().parents[2] / "docs" / "model.md"
 TEXT = DOC.read_text(encoding="utf-8")
 
-# The contract's section titles; the code cites them as "section N" / "§N".
+# The sections as the contract numbers them (7 and 8 without their parenthetical subtitles);
+# the code cites them as "section N" / "§N".
 SECTIONS = {
     1: "Theory the model encodes",
     2: "State (5 · 4 · 6 · 5 · 3 · 3 = 5,400 states)",
