@@ -10,6 +10,10 @@ listed phases' entries, ``scale`` multiplies the scenario's own entries. The rew
 as ``weight_autonomy`` = w_A and ``weight_economy_share`` = w_E / (w_S + w_E), so that they always sum to
 1 and stay independent coordinates (Sobol indices need independent inputs); an unsampled one keeps
 the scenario's value.
+
+Every numeric parameter must be sampled (a per-phase one in every phase) or listed under ``fixed``
+with a reason; a per-phase parameter under ``fixed`` may still be sampled in some phases (the others
+keep the scenario's entries).
 """
 
 from __future__ import annotations
@@ -121,6 +125,8 @@ class Ranges:
         over: dict[str, Any] = {}
         w_a = w_e_share = None
         for name, v in values.items():
+            if name not in self.factors:
+                raise ValueError(f"factor {short_repr(name)} is not in {self.source}: one of {', '.join(self.names)}")
             f = self.factors[name]
             v = int(round(v)) if f.integer else float(v)
             if f.param == "weight_autonomy":
