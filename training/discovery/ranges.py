@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from envs.params import N_PHASES, PER_PHASE_FIELDS, AllianceParams, param_field_names, short_repr
+from envs.scenarios import make_params
 
 WEIGHT_FACTORS = ("weight_autonomy", "weight_economy_share")
 GROUPS = ("threat", "patron", "alternatives", "power", "identification", "mediation", "preferences", "mechanism")
@@ -120,8 +121,9 @@ class Ranges:
                 cols[name] = f.low + u * (f.high - f.low)
         return pd.DataFrame(cols)
 
-    def params(self, values: Mapping[str, float], base: AllianceParams) -> AllianceParams:
-        """``base`` (a scenario's parameters) with the sampled ``values`` (name -> value) applied."""
+    def params(self, values: Mapping[str, float], base: AllianceParams | str) -> AllianceParams:
+        """``base`` (a scenario's parameters, or its name) with the sampled ``values`` (name -> value) applied."""
+        base = make_params(base) if isinstance(base, str) else base
         over: dict[str, Any] = {}
         w_a = w_e_share = None
         for name, v in values.items():
@@ -147,7 +149,7 @@ class Ranges:
             over["weights"] = ((1 - w_a) * (1 - share), w_a, (1 - w_a) * share)
         return base.with_overrides(over) if over else base
 
-    def unit_params(self, unit_row: Sequence[float], base: AllianceParams) -> AllianceParams:
+    def unit_params(self, unit_row: Sequence[float], base: AllianceParams | str) -> AllianceParams:
         """One row of the unit hypercube as ``base``'s parameters with every factor applied."""
         return self.params(self.values(np.asarray(unit_row)[None, :]).iloc[0].to_dict(), base)
 
