@@ -20,7 +20,14 @@ from agents.exact_eval import evaluate_policy
 from agents.solver import solve
 from envs import model
 from envs.env import SmallStateAllianceEnv
-from envs.params import MAX_HORIZON, PER_PHASE_FIELDS, AllianceParams, param_field_names
+from envs.params import (
+    MAX_HORIZON,
+    PER_PHASE_FIELDS,
+    SCALE_FIELDS,
+    SCALE_MAX,
+    AllianceParams,
+    param_field_names,
+)
 from envs.scenarios import make_params
 from envs.spaces import ALL_ACTIONS, N_ACTIONS, encode_states
 from envs.tables import build_tables
@@ -99,8 +106,8 @@ def test_horizon_one_observation_and_truncation():
 # --------------------------------------------------------------------- random valid parameters
 BOUNDS = {"tau": (0.0, 3.0), "capacity": (0.0, 1.0), "lockout": (0.0, 1.0), "mediation": (0.0, 1.0),
           "hazard": (0.0, 1.0), "power": (0.0, 1.0), "identification": (0.0, 1.0), "alpha_west": (0.0, 1.0),
-          "alpha_far": (0.0, 1.0), "west_shock": (0.0, 1.0), "entrapment_scale": (0.0, 10.0),
-          "deep_cost_scale": (0.0, 10.0), "gamma": (0.0, 0.999999)}
+          "alpha_far": (0.0, 1.0), "west_shock": (0.0, 1.0), "gamma": (0.0, 0.999999),
+          **{name: (0.0, SCALE_MAX.get(name, 10.0)) for name in SCALE_FIELDS}}
 
 
 def edge_or_inside(lo: float, hi: float) -> st.SearchStrategy:

@@ -191,6 +191,8 @@ ODD_KEYS = st.one_of(st.text(min_size=0, max_size=8).filter(lambda s: not NAME.m
 def override_schema(prefix: Path_ = ()) -> Schema:
     """Scenario overrides (MODEL.md section 4 parameters) under ``prefix``: each value here is
     invalid whatever the scenario (no calendar of the right length, no valid-but-clashing values)."""
+    from envs.params import SCALE_FIELDS, SCALE_MAX
+
     p = prefix
     bad: dict[Path_, st.SearchStrategy] = {
         p + ("tau",): bad_per_phase(0.0, 3.0),
@@ -199,8 +201,7 @@ def override_schema(prefix: Path_ = ()) -> Schema:
         **{p + (name,): bad_per_phase(0.0, 1.0) for name in ("capacity", "lockout", "mediation", "hazard")},
         **{p + (name,): bad_number(0.0, 1.0) for name in ("power", "identification", "alpha_west", "alpha_far",
                                                            "west_shock")},
-        p + ("entrapment_scale",): bad_number(0.0, 10.0),
-        p + ("deep_cost_scale",): bad_number(0.0, 10.0),
+        **{p + (name,): bad_number(0.0, SCALE_MAX.get(name, 10.0)) for name in SCALE_FIELDS},
         p + ("gamma",): bad_number(0.0, 0.999999),
         p + ("weights",): bad_per_phase(0.0, 1.0, n=3),
         p + ("horizon",): bad_int(1, 1000, floats_ok=True),
