@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from agents.bellman import BLOCK
-from agents.policy import Policy, TablePolicy, policy_table
+from agents.policy import Policy, TablePolicy, as_policy, policy_table
 from agents.solver import Operator, block_order, check_params, operator, solve
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import N_ACTIONS, N_STATES, encode_states
@@ -189,7 +189,7 @@ def evaluate_policy(policy: Policy, params: AllianceParams, stochastic: bool | N
     the action distribution for a policy that only draws at random (the `random` baseline) and
     the deterministic actions otherwise."""
     if stochastic is None:
-        stochastic = getattr(policy, "deterministic_table", True) is False
+        stochastic = not as_policy(policy).deterministic_table
     return evaluate_table(params, policy_table(policy, params, stochastic=stochastic))
 
 

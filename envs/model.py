@@ -74,21 +74,25 @@ def raw_move_probs(states: np.ndarray, actions: np.ndarray, mediated: np.ndarray
     mf, gf = m.astype(np.float64), g.astype(np.float64)
 
     t_up = (0.05 + 0.25 * np.maximum(tau - T, 0) + 0.04 * T + 0.35 * (m == 3) + 0.10 * (m == 2) + 0.05 * k)
-    t_down = 0.05 + 0.25 * np.maximum(T - tau, 0) + 0.10 * ((d == 3) & (W >= 1)) + 0.04 * X + 0.25 * M
+    med, far = p.mediation_effect_scale, p.far_arc_scale  # mediation's effects; far-arc ties' effects
+    t_down = 0.05 + 0.25 * np.maximum(T - tau, 0) + 0.10 * ((d == 3) & (W >= 1)) + 0.04 * far * X + 0.25 * med * M
 
-    r_up = 0.05 + 0.05 * iota + 0.20 * (mf >= D) + 0.05 * (mf > D) + 0.08 * k + 0.06 * gf + 0.40 * M
-    r_down = (0.03 + 0.18 * np.maximum(D - mf, 0) * (1 - 0.6 * c) + (0.06 + 0.04 * T) * (d == 3)
+    r_up = 0.05 + 0.05 * iota + 0.20 * (mf >= D) + 0.05 * (mf > D) + 0.08 * k + 0.06 * gf + 0.40 * med * M
+    ab = p.abandonment_scale  # abandonment: trust falls for doing less than the patron demands
+    r_down = (0.03 + 0.18 * ab * np.maximum(D - mf, 0) * (1 - 0.6 * c) + (0.06 + 0.04 * T) * (d == 3)
               + 0.04 * (d == 2) + 0.10 * (g == 0) * IP - 0.02 * iota)
 
     w_up = aw * L * (0.30 * (d == 3) + 0.05 * ((m <= 1) & (k == 0)))
-    w_down = (0.05 + 0.20 * (m >= 2) + 0.20 * (m == 3) + 0.15 * k + 0.05 * (g == 2) + 0.2 * (1 - L))
+    lo = p.west_lockout_scale  # the West's lock-out: every term of W's fall but its .05 drift
+    w_down = (0.05 + lo * 0.20 * (m >= 2) + lo * 0.20 * (m == 3) + lo * 0.15 * k + lo * 0.05 * (g == 2)
+              + lo * 0.2 * (1 - L))
 
     x_up = 0.30 * ax * (d == 2)
     x_down = np.full_like(T, 0.04)
 
-    a_up = (0.04 * ((g == 0) & (m <= 2)) + 0.12 * ax * (d == 2) + 0.08 * aw * L * ((d == 3) & (W >= 1))
-            + 0.5 * M + 0.05 * c)
-    coercion = 0.25 * ((R <= 1) & (phase >= 1)) * (1 - X / 4) * (1 - c / 2)
+    a_up = (0.04 * ((g == 0) & (m <= 2)) + 0.12 * far * ax * (d == 2) + 0.08 * aw * L * ((d == 3) & (W >= 1))
+            + 0.5 * med * M + 0.05 * c)
+    coercion = 0.25 * p.coercion_scale * ((R <= 1) & (phase >= 1)) * (1 - far * X / 4) * (1 - c / 2)
     a_down = (0.35 * p.deep_cost_scale * (g == 2) + 0.12 * (g == 1) + 0.10 * (m >= 2) + 0.08 * k + coercion)
 
     up = np.stack([t_up, a_up, r_up, w_up, x_up], axis=1)
@@ -154,7 +158,8 @@ def reward_terms(states: np.ndarray, actions: np.ndarray, p: AllianceParams) -> 
     w_s, w_a, w_e = p.weights
     mf, gf = m.astype(np.float64), g.astype(np.float64)
 
-    shield = 1 - (1 - 0.5 * c) * (1 - 0.7 * kappa * R / 4) * (1 - 0.3 * W / 2) * (1 - 0.1 * X / 2)
+    far = p.far_arc_scale  # far-arc ties' share of the shield
+    shield = 1 - (1 - 0.5 * c) * (1 - 0.7 * kappa * R / 4) * (1 - 0.3 * W / 2) * (1 - 0.1 * far * X / 2)
     trap = p.entrapment_scale * ((m == 3) * (0.15 + 0.35 * T / 3) + (m == 2) * 0.08 * T / 3)
     security = np.clip(1 - (T / 3) * (1 - shield) - trap, 0.0, 1.0)
     autonomy = 0.6 * A / 5 + 0.4 * (1 - 0.12 * mf - 0.15 * k - 0.12 * gf)
