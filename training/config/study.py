@@ -44,6 +44,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SkipValidation
 
+from training.config.discovery import DiscoveryConfig
 from training.config.files import read_yaml_mapping
 from training.config.hyperparams import MAX_SEED
 from training.config.run import TrainConfig, apply_overrides, config_from_dict
@@ -97,6 +98,7 @@ class StudyConfig(_Strict):
     scenarios: Annotated[list[str], SkipValidation]
     sweeps: dict[str, SweepConfig] = Field(default_factory=dict)
     rl: RLConfig | None = None
+    discovery: DiscoveryConfig | None = None  # scenario discovery and sensitivity (training/config/discovery.py)
     bootstrap_reps: int = Field(2000, ge=1, le=MAX_REPS)
     bootstrap_seed: int = Field(0, ge=0, le=MAX_SEED)
     _source: str = PrivateAttr("")

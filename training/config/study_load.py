@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from envs.params import param_field_names, short_repr
 from envs.scenarios import make_params, scenario_names
+from training.config.discovery import DiagramConfig, DiscoveryConfig
 from training.config.errors import ConfigError, dotted, pydantic_line
 from training.config.files import read_yaml_mapping
 from training.config.hyperparams import MAX_SEED, MAX_STEPS
@@ -117,6 +118,8 @@ def _help(loc: Sequence[Any]) -> str:
 
 
 def _fields_at(loc: Sequence[Any]) -> list[str]:
+    if loc[:1] == ("discovery",):
+        return list((DiagramConfig if loc[1:2] == ("diagram",) else DiscoveryConfig).model_fields)
     model = {0: StudyConfig, 1: RLConfig if loc[:1] == ("rl",) else None, 2: SweepConfig}.get(len(loc))
     return list(model.model_fields) if model is not None else []
 

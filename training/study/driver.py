@@ -24,7 +24,7 @@ import shlex
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,9 @@ from training.config.study import Point, RunSpec, StudyConfig, plan_points, plan
 from training.results import run_folder as rf
 from training.results import store
 from training.results.store import EVALUATION, read_json
+from training.discovery.plan import Batch, run_batch
 from training.study.report import write_report
+from training.study.robustness import pending_batches
 from training.study.tasks import analyse_point, config_fingerprint, rl_run
 
 
@@ -130,15 +132,17 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
     """
     clock = time.perf_counter()
     out = StudyOutcome()
+    batches, batches_done = pending_batches(cfg)  # a bad ranges file stops here, before any work
     points, runs, out.skipped = pending(cfg)
-    total = len(points) + len(runs) + len(out.skipped)
-    log(f"study {cfg.name}: {total} units, {len(out.skipped)} already done, {len(points) + len(runs)} to run "
-        f"-> {cfg.out_dir}")
-    if points or runs:
+    out.skipped += batches_done
+    total = len(points) + len(runs) + len(batches) + len(out.skipped)
+    log(f"study {cfg.name}: {total} units, {len(out.skipped)} already done, "
+        f"{len(points) + len(runs) + len(batches)} to run -> {cfg.out_dir}")
+    if points or runs or batches:
         cfg.out_dir.mkdir(parents=True, exist_ok=True)
         write_environment(cfg)
         with ray_session(address, num_cpus) as ray:
-            _execute(ray, cfg, points, runs, out, log, on_result, total)
+            _execute(ray, cfg, points, runs, out, log, on_result, total, batches)
     if report:
         out.report = write_report(cfg)
         log(f"report: {out.report}")
@@ -147,8 +151,10 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
 
 
 def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec], out: StudyOutcome,
-             log: Callable[[str], None], on_result: Callable[[str], None] | None, total: int) -> None:
+             log: Callable[[str], None], on_result: Callable[[str], None] | None, total: int,
+             batches: Sequence[Batch] = ()) -> None:
     analyse = ray.remote(num_cpus=1, max_retries=0)(analyse_point)
+    solve = ray.remote(num_cpus=1, max_retries=0)(run_batch)
     train = ray.remote(num_cpus=1, max_retries=0)(rl_run)
     command = shlex.join(["alliance", "study", cfg.source or f"<{cfg.name}>"])
     refs: dict[Any, tuple[str, Path]] = {}
@@ -158,6 +164,8 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
         refs[train.remote(spec, str(folder.resolve()), command)] = (spec.relpath(), folder / EVALUATION)
     for p in points:
         refs[analyse.remote(p)] = (p.relpath(), point_file(cfg, p))
+    for b in batches:  # discovery: many short tasks, last
+        refs[solve.remote(b)] = (b.relpath(), cfg.out_dir / b.relpath())
     count = len(out.skipped)
     try:
         while refs:
@@ -183,6 +191,8 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
 
 
 def _describe(data: dict) -> str:
+    if "rows" in data:
+        return f"{data['kind']} {data['scenario']}: {len(data['rows'])} solved ({data['seconds']:.1f} s)"
     if "kind" in data:
         return f"{data['optimum']['label']}, V* = {data['optimum']['value']:.3f} ({data['seconds']:.1f} s)"
     return (f"{data['label']}, share of V* = {data['share']:.3f} ({data['training']}, "

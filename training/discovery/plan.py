@@ -1,0 +1,104 @@
+"""The units of a discovery: batches of samples (or of phase-diagram cells) of one scenario, each
+solved by one task (:func:`run_batch`; Ray runs it, the study driver stores what it returns).
+
+Samples: Saltelli's sample (``sobol_n * (D + 2)`` rows, for Sobol indices) then ``lhs`` Latin-hypercube
+rows, both seeded, in the unit hypercube over the factors of the ranges file; each row is mapped to a
+scenario's parameters by :meth:`training.discovery.ranges.Ranges.unit_params`. Diagram cells: an
+``n x n`` grid over two model parameters of the diagram's scenario, every other parameter at the
+scenario's value.
+
+A batch's file is ``discovery/batches/<key>.json`` where ``key`` is its content key
+(:func:`training.discovery.solving.batch_key`): a killed discovery continues from the batches on
+disk, and a batch of other inputs (ranges, rows, scenario, model version) is never mistaken for it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from envs.params import AllianceParams
+from envs.scenarios import make_params
+from training.config.discovery import DiscoveryConfig
+from training.discovery.ranges import Ranges, load_ranges
+from training.discovery.sampling import latin_unit, sobol_unit
+from training.discovery.solving import analyse_batch, batch_key
+
+FOLDER = "discovery"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One task: ``params`` of ``scenario`` solved together; ``first`` is the index of its first row
+    among the samples (or the diagram's cells); ``coords`` the rows' sample coordinates or cell values."""
+
+    kind: str  # "sample" or "diagram:<name>"
+    scenario: str
+    first: int
+    coords: tuple[tuple[float, ...], ...]
+    params: tuple[AllianceParams, ...]
+    key: str
+
+    def relpath(self) -> str:
+        return f"{FOLDER}/batches/{self.key[:32]}.json"
+
+
+def sample_rows(ranges: Ranges, dcfg: DiscoveryConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The unit rows (Saltelli first, then Latin) and each row's design name."""
+    parts = [sobol_unit(ranges.names, dcfg.sobol_n, dcfg.seed)]
+    if dcfg.lhs:
+        parts.append(latin_unit(ranges.names, dcfg.lhs, dcfg.seed))
+    design = np.array(["sobol"] * len(parts[0]) + ["lhs"] * (dcfg.lhs or 0))
+    return np.concatenate(parts), design
+
+
+def diagram_cells(dcfg: DiscoveryConfig, name: str) -> tuple[list[str], np.ndarray]:
+    """The two parameters of diagram ``name`` and its ``n * n`` cells (x varies fastest)."""
+    axes = dcfg.diagram.axes[name]
+    (px, (x0, x1)), (py, (y0, y1)) = axes.items()
+    xs, ys = np.linspace(x0, x1, dcfg.diagram.n), np.linspace(y0, y1, dcfg.diagram.n)
+    grid = np.array([(x, y) for y in ys for x in xs])
+    return [px, py], grid
+
+
+def _chunks(n: int, size: int) -> list[range]:
+    return [range(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def plan_batches(dcfg: DiscoveryConfig, ranges: Ranges | None = None) -> list[Batch]:
+    """Every batch of the discovery, samples then diagrams, in a fixed order.
+
+    :raises training.discovery.ranges.RangesError: the ranges file is bad (one line, before any work)
+    """
+    ranges = ranges or load_ranges(dcfg.ranges)
+    rows, _ = sample_rows(ranges, dcfg)
+    values = ranges.values(rows)
+    batches = []
+    for scenario in dcfg.scenarios:
+        base = make_params(scenario)
+        for chunk in _chunks(len(rows), dcfg.batch):
+            params = tuple(ranges.params(values.iloc[i].to_dict(), base) for i in chunk)
+            batches.append(Batch("sample", scenario, chunk.start, tuple(tuple(map(float, rows[i])) for i in chunk),
+                                 params, batch_key(scenario, params)))
+    if dcfg.diagram is not None:
+        for name in dcfg.diagram.axes:
+            (px, py), cells = diagram_cells(dcfg, name)
+            base = make_params(dcfg.diagram.scenario)
+            for chunk in _chunks(len(cells), dcfg.batch):
+                params = tuple(base.with_overrides({px: float(cells[i, 0]), py: float(cells[i, 1])}) for i in chunk)
+                batches.append(Batch(f"diagram:{name}", dcfg.diagram.scenario, chunk.start,
+                                     tuple(tuple(map(float, cells[i])) for i in chunk), params,
+                                     batch_key(dcfg.diagram.scenario, params)))
+    return batches
+
+
+def run_batch(batch: Batch) -> dict[str, Any]:
+    """Solve a batch (diagram cells without the baselines: a cell is the optimum's archetype)."""
+    clock = time.perf_counter()
+    rows = analyse_batch(batch.params, baselines=batch.kind == "sample")
+    return {"key": batch.key, "kind": batch.kind, "scenario": batch.scenario, "first": batch.first,
+            "coords": [list(c) for c in batch.coords], "rows": rows,
+            "seconds": round(time.perf_counter() - clock, 3)}
