@@ -15,7 +15,17 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from envs.params import N_PHASES
-from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, PHASE, A, R, encode_actions, encode_states
+from envs.spaces import (
+    ALL_ACTIONS,
+    ALL_STATES,
+    N_ACTIONS,
+    N_STATES,
+    PHASE,
+    A,
+    R,
+    encode_actions,
+    encode_states,
+)
 
 SLACK = 1e-9
 STAT_NAMES = ("m_bar", "f3", "f2", "k_bar", "g2", "f_med", "f_far", "f_west", "R_bar")

@@ -9,6 +9,7 @@ how many samples, and the fine phase diagrams. One pydantic model; each problem 
       lhs: 0                                # extra Latin-hypercube samples (PRIM and shares only)
       seed: 0
       batch: 16                             # samples per Ray task
+      baselines: null                       # whose share of V* to store (null: all ten)
       diagram: {scenario: war, n: 41}       # n x n phase diagrams over tau x L and iota x c
 
 The ranges file itself is validated by ``training.discovery.load_ranges`` (``config`` may not
@@ -81,6 +82,7 @@ class DiscoveryConfig(_Strict):
     lhs: int = Field(0, ge=0, le=MAX_LHS)
     seed: int = Field(0, ge=0, le=2**32 - 1)
     batch: int = Field(16, ge=1, le=4096)
+    baselines: list[str] | None = None  # whose share of V* each sample stores (None: all ten; a scale knob)
     diagram: DiagramConfig | None = Field(default_factory=DiagramConfig)
 
     @field_validator("scenarios")
@@ -89,6 +91,15 @@ class DiscoveryConfig(_Strict):
         bad = [s for s in v if s not in scenario_names()]
         if bad or len(set(v)) != len(v):
             raise ValueError(f"distinct scenario names, each one of {', '.join(scenario_names())}")
+        return v
+
+    @field_validator("baselines")
+    @classmethod
+    def _baselines(cls, v: list[str] | None) -> list[str] | None:
+        from agents.baselines import baseline_names
+
+        if v is not None and (not v or len(set(v)) != len(v) or not set(v) <= set(baseline_names())):
+            raise ValueError(f"null (all) or a list of distinct baselines, each one of {', '.join(baseline_names())}")
         return v
 
     @field_validator("ranges")

@@ -41,6 +41,7 @@ class Batch:
     coords: tuple[tuple[float, ...], ...]
     params: tuple[AllianceParams, ...]
     key: str
+    baselines: tuple[str, ...] | None = None  # whose share of V* to store (None: all)
 
     def relpath(self) -> str:
         return f"{FOLDER}/batches/{self.key[:32]}.json"
@@ -81,8 +82,9 @@ def plan_batches(dcfg: DiscoveryConfig, ranges: Ranges | None = None) -> list[Ba
         base = make_params(scenario)
         for chunk in _chunks(len(rows), dcfg.batch):
             params = tuple(ranges.params(values.iloc[i].to_dict(), base) for i in chunk)
+            names = None if dcfg.baselines is None else tuple(dcfg.baselines)
             batches.append(Batch("sample", scenario, chunk.start, tuple(tuple(map(float, rows[i])) for i in chunk),
-                                 params, batch_key(scenario, params)))
+                                 params, batch_key(scenario, params, names), names))
     if dcfg.diagram is not None:
         for name in dcfg.diagram.axes:
             (px, py), cells = diagram_cells(dcfg, name)
@@ -91,14 +93,14 @@ def plan_batches(dcfg: DiscoveryConfig, ranges: Ranges | None = None) -> list[Ba
                 params = tuple(base.with_overrides({px: float(cells[i, 0]), py: float(cells[i, 1])}) for i in chunk)
                 batches.append(Batch(f"diagram:{name}", dcfg.diagram.scenario, chunk.start,
                                      tuple(tuple(map(float, cells[i])) for i in chunk), params,
-                                     batch_key(dcfg.diagram.scenario, params)))
+                                     batch_key(dcfg.diagram.scenario, params, ()), ()))
     return batches
 
 
 def run_batch(batch: Batch) -> dict[str, Any]:
     """Solve a batch (diagram cells without the baselines: a cell is the optimum's archetype)."""
     clock = time.perf_counter()
-    rows = analyse_batch(batch.params, baselines=batch.kind == "sample")
+    rows = analyse_batch(batch.params, batch.baselines)
     return {"key": batch.key, "kind": batch.kind, "scenario": batch.scenario, "first": batch.first,
             "coords": [list(c) for c in batch.coords], "rows": rows,
             "seconds": round(time.perf_counter() - clock, 3)}

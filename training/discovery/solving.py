@@ -49,28 +49,29 @@ def content_key(kind: str, inputs: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def batch_key(scenario: str, params_list: Sequence[AllianceParams]) -> str:
-    """The content key of a batch: its scenario and resolved parameter sets (the ranges and sample
-    rows enter through them), in order."""
-    return content_key("discovery-batch", {"scenario": scenario, "params": [params_fingerprint(p) for p in params_list]})
+def batch_key(scenario: str, params_list: Sequence[AllianceParams], baselines: Sequence[str] | None = None) -> str:
+    """The content key of a batch: its scenario, resolved parameter sets (the ranges and sample rows
+    enter through them), in order, and the baselines it scores (None: all)."""
+    return content_key("discovery-batch", {"scenario": scenario, "params": [params_fingerprint(p) for p in params_list],
+                                           "baselines": None if baselines is None else list(baselines)})
 
 
-def baseline_shares(params: AllianceParams, solution: Any) -> dict[str, float]:
+def baseline_shares(params: AllianceParams, solution: Any, names: Sequence[str] | None = None) -> dict[str, float]:
     """Each baseline's exact value from s0 as a share of V* (the `random` baseline's action
     distribution, the others' deterministic tables, as :func:`agents.exact_eval.evaluate_policy`)."""
     s0 = int(encode_states(np.array([params.start]))[0])
     optimum = solution.value
     out = {}
-    for name in baseline_names():
+    for name in names or baseline_names():
         policy = make_policy(name, params, seed=0)
         table = policy_table(policy, params, stochastic=not as_policy(policy).deterministic_table)
         out[name] = float(policy_values(params, table, solution)[0, s0]) / optimum
     return out
 
 
-def analyse_solution(params: AllianceParams, solution: Any, baselines: bool = True) -> dict[str, Any]:
+def analyse_solution(params: AllianceParams, solution: Any, baselines: Sequence[str] | None = None) -> dict[str, Any]:
     """One row: V*, the optimum's archetype and statistics (per phase when the horizon is finite),
-    and (``baselines``) every baseline's share of V*."""
+    and each of ``baselines``' share of V* (None: all; empty: none)."""
     res = evaluate_table(params, solution.start_table(), solution)
     st = stats_from_occupancy(res.occupancy)
     row: dict[str, Any] = {"value": res.optimum, "label": label(st),
@@ -80,11 +81,11 @@ def analyse_solution(params: AllianceParams, solution: Any, baselines: bool = Tr
         for ph, pst in sorted(phase_stats(res.occupancy).items()):
             row[f"phase{ph}_label"] = label(pst)
             row.update({f"phase{ph}_{k}": float(getattr(pst, k)) for k in PHASE_STATS if k != "A_bar"})
-    if baselines:
-        row.update({f"share_{b}": v for b, v in baseline_shares(params, solution).items()})
+    if baselines is None or baselines:
+        row.update({f"share_{b}": v for b, v in baseline_shares(params, solution, baselines).items()})
     return row
 
 
-def analyse_batch(params_list: Sequence[AllianceParams], baselines: bool = True) -> list[dict[str, Any]]:
+def analyse_batch(params_list: Sequence[AllianceParams], baselines: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """:func:`analyse_solution` of each set, solved together by :func:`agents.solver.solve_batch`."""
     return [analyse_solution(p, s, baselines) for p, s in zip(params_list, solve_batch(list(params_list)))]

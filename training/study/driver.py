@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from training.config.study import Point, RunSpec, StudyConfig, plan_points, plan_runs
+from training.discovery.plan import Batch, run_batch
 from training.results import run_folder as rf
 from training.results import store
 from training.results.store import EVALUATION, read_json
-from training.discovery.plan import Batch, run_batch
 from training.study.report import write_report
 from training.study.robustness import pending_batches
 from training.study.tasks import analyse_point, config_fingerprint, rl_run

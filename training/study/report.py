@@ -20,6 +20,7 @@ from envs.scenarios import CALENDAR
 from training.config.study import StudyConfig, plan_points, plan_runs
 from training.evaluate.evaluation import FEATURES
 from training.evaluate.stats import bootstrap_ci, per_task_estimates
+from training.render import discovery as render_discovery
 from training.render import figures as fg
 from training.render.study_text import render_markdown
 from training.render.tables import write_csv
@@ -27,6 +28,7 @@ from training.results import run_folder as rf
 from training.results import store
 from training.results.store import EVALUATION, read_json
 from training.study import hypotheses as hy
+from training.study import robustness
 
 PHASE_TITLES = tuple(f"Φ{i} {name}" for i, name in enumerate(PHASE_NAMES))  # MODEL.md's phases, numbered
 STATS = hy.STAT_KEYS
@@ -262,11 +264,13 @@ def _rl_figures(cfg: StudyConfig, data: Mapping, study: Mapping, folder: Path) -
 def write_report(cfg: StudyConfig) -> Path:
     """Render ``study.json``, the tables, the figures and the report from the stored results."""
     data = load_study_data(cfg)
+    data["discovery"] = robustness.analyse(cfg)  # discovery/*.csv; read by H7 and "How robust is the answer?"
     study = build_study(cfg, data)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     store.atomic_write_json(cfg.out_dir / "study.json", study)
     write_tables(cfg, data, study)
     figures = render_figures(cfg, data, study)
+    figures.update(render_discovery.render_figures(data["discovery"], cfg.out_dir / "figures"))
     report = cfg.report_path
     report.parent.mkdir(parents=True, exist_ok=True)
     rel = {k: _relative(v, report.parent) for k, v in figures.items()}
