@@ -42,9 +42,9 @@ class DiagramConfig(_Strict):
 
     scenario: str = "war"
     n: int = Field(41, ge=2, le=MAX_DIAGRAM)
-    axes: dict[str, dict[str, tuple[float, float]]] = Field(default_factory=lambda: {
-        "threat_lockout": {"tau": (0.0, 3.0), "lockout": (0.0, 1.0)},
-        "identification_power": {"identification": (0.0, 1.0), "power": (0.0, 1.0)}})
+    axes: dict[str, dict[str, list[float]]] = Field(default_factory=lambda: {
+        "threat_lockout": {"tau": [0.0, 3.0], "lockout": [0.0, 1.0]},
+        "identification_power": {"identification": [0.0, 1.0], "power": [0.0, 1.0]}})
 
     @field_validator("scenario")
     @classmethod
@@ -55,12 +55,15 @@ class DiagramConfig(_Strict):
 
     @field_validator("axes")
     @classmethod
-    def _axes(cls, v: dict[str, dict[str, tuple[float, float]]]) -> dict[str, dict[str, tuple[float, float]]]:
+    def _axes(cls, v: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, list[float]]]:
         known = param_field_names()
         for name, pair in v.items():
             if len(pair) != 2:
                 raise ValueError(f"diagram {name!r}: two parameters, each -> [low, high]")
-            for param, (low, high) in pair.items():
+            for param, ends in pair.items():
+                if len(ends) != 2:
+                    raise ValueError(f"diagram {name!r}: {param} -> [low, high], two numbers")
+                low, high = ends
                 if param not in known:
                     raise ValueError(f"diagram {name!r}: {param!r} is not a model parameter ({', '.join(known)})")
                 if not low < high:
