@@ -157,8 +157,10 @@ class Operator:
         return out
 
     def continuation(self, v_next: np.ndarray, t: int) -> np.ndarray:
-        """(5, 1080) continuation vectors c_phase = (1 - e) V_next[phase] + e Vtilde_next[target]."""
-        vb = np.asarray(v_next, dtype=np.float64).reshape(N_PHASES, BLOCK)
+        """(5, 1080) continuation vectors c_phase = (1 - e) V_next[phase] + e Vtilde_next[target]
+        ((5, 1080, n) for values (5400, n): n value functions at once)."""
+        v_next = np.asarray(v_next, dtype=np.float64)
+        vb = v_next.reshape((N_PHASES, BLOCK) + v_next.shape[1:])
         target, prob = self.events(t)
         out = vb.copy()
         for ph in range(N_PHASES):
@@ -218,7 +220,10 @@ class Operator:
         return (z @ f.pwx[rows]).reshape(rows.size, N_OFFSETS)
 
     def expect_policy(self, c: np.ndarray, moves: np.ndarray, phase: int) -> np.ndarray:
-        """E[V(s')] under a policy on one block, from its block of ``policy_moves``: (1080,)."""
+        """E[V(s')] under a policy on one block, from its block of ``policy_moves``: (1080,) (or
+        (1080, n) for n value functions, through the block's kernel: one matrix beats n gathers)."""
+        if c.ndim > 2:
+            return self.block_matrix(moves) @ c[phase]
         return np.einsum("sk,sk->s", moves, c[phase][NEIGHBOURS])
 
     @staticmethod

@@ -86,10 +86,10 @@ def normalize_table(table: Any, params: AllianceParams) -> np.ndarray:
 
 
 def _policy_reward(op: Operator, row: np.ndarray, rows: slice, reward: np.ndarray | None = None) -> np.ndarray:
-    """r(s, pi(s)) on ``rows``: the model's reward, or ``reward`` (S, A) given in its place."""
+    """r(s, pi(s)) on ``rows``: the model's reward, or ``reward`` (S, A) or (S, A, n) given in its place."""
     reward = (op.factors.reward if reward is None else reward)[rows]
     if row.ndim == 2:
-        return np.einsum("sa,sa->s", reward, row[rows])
+        return np.einsum("sa,sa->s" if reward.ndim == 2 else "sa...,sa->s...", reward, row[rows])
     return reward[np.arange(reward.shape[0]), row[rows]]
 
 
@@ -106,7 +106,7 @@ def _stationary_values(op: Operator, params: AllianceParams, row: np.ndarray, re
                        every_block: bool = False) -> np.ndarray:
     """V^pi_inf on the blocks reachable from s0 (block-triangular linear solves), or on every
     block; NaN elsewhere. Phases only move up, so blocks solved last to first see their targets."""
-    values = np.full(N_STATES, np.nan)
+    values = np.full((N_STATES,) + (() if reward is None else reward.shape[2:]), np.nan)
     target, prob = op.events(0)
     blocks = list(reversed(range(N_PHASES))) if every_block else block_order(op, params.start[0])
     moves = _full_moves(op, row, blocks)
@@ -125,7 +125,7 @@ def _finite_values(op: Operator, params: AllianceParams, tbl: np.ndarray, termin
                    reward: np.ndarray | None = None) -> np.ndarray:
     """V^pi_t by backward induction from V_T = V*_inf of the continuation (section 7)."""
     horizon = params.horizon
-    values = np.empty((horizon + 1, N_STATES))
+    values = np.empty((horizon + 1,) + np.shape(terminal))
     values[horizon] = terminal
     moves, moves_row = None, -1
     for t in reversed(range(horizon)):
@@ -144,9 +144,10 @@ def policy_values(params: AllianceParams, table: Any, reward: np.ndarray | None 
                   terminal: np.ndarray | None = None, every_block: bool = False) -> np.ndarray:
     """V^pi only (see :class:`ExactResult` for the layout).
 
-    ``reward`` (5400, 96) replaces r(s, a) (one term of it, for ``agents.streams``); ``terminal``
-    (5400,) replaces V*_inf of the continuation after a finite horizon; ``every_block`` solves a
-    stationary scenario's every phase block, not only those reachable from s0."""
+    ``reward`` (5400, 96) replaces r(s, a) (a term of it, for ``agents.streams``; (5400, 96, n):
+    n rewards at once, values (rows, 5400, n)); ``terminal`` (5400[, n]) replaces V*_inf of the
+    continuation after a finite horizon; ``every_block`` solves a stationary scenario's every
+    phase block, not only those reachable from s0."""
     params = check_params(params)
     tbl = normalize_table(table, params)
     op = operator(params)
