@@ -146,10 +146,10 @@ def _read_text(path: str) -> str:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ScenarioFileError(f"scenario file {path!r} cannot be read: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ScenarioFileError(f"scenario file {path!r} is not allowed: a regular file is needed")
     with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ScenarioFileError(f"scenario file {path!r} is not allowed: a regular file is needed")
         raw = fh.read(MAX_BYTES + 1)
     if len(raw) > MAX_BYTES:
         raise ScenarioFileError(f"scenario file {path!r} is not allowed: more than {MAX_BYTES:,} bytes")
@@ -167,9 +167,10 @@ def _parse(text: str, where: str) -> dict:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = " ".join(str(getattr(exc, "problem", None) or "invalid YAML").split())
-        raise ScenarioFileError(f"{where}: not valid YAML{at}: {problem}") from None
+        raise ScenarioFileError(f"{where} is not allowed: {problem}{at} (plain YAML is needed, each key once, "
+                                "no anchors)") from None
     except (RecursionError, ValueError) as exc:  # nested too deeply; an integer of > 4,300 digits
-        raise ScenarioFileError(f"{where}: not valid YAML: {type(exc).__name__}") from None
+        raise ScenarioFileError(f"{where} is not allowed: not plain YAML ({type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise ScenarioFileError(f"{where}: a {type(data).__name__} is not allowed: a mapping with the keys "
                                 f"{', '.join(TOP_KEYS)}")
