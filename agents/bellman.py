@@ -220,10 +220,7 @@ class Operator:
         return (z @ f.pwx[rows]).reshape(rows.size, N_OFFSETS)
 
     def expect_policy(self, c: np.ndarray, moves: np.ndarray, phase: int) -> np.ndarray:
-        """E[V(s')] under a policy on one block, from its block of ``policy_moves``: (1080,) (or
-        (1080, n) for n value functions, through the block's kernel: one matrix beats n gathers)."""
-        if c.ndim > 2:
-            return self.block_matrix(moves) @ c[phase]
+        """E[V(s')] under a policy on one block, from its block of ``policy_moves``: (1080,)."""
         return np.einsum("sk,sk->s", moves, c[phase][NEIGHBOURS])
 
     @staticmethod

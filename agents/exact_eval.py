@@ -127,16 +127,18 @@ def _finite_values(op: Operator, params: AllianceParams, tbl: np.ndarray, termin
     horizon = params.horizon
     values = np.empty((horizon + 1,) + np.shape(terminal))
     values[horizon] = terminal
-    moves, moves_row = None, -1
+    moves, moves_row, kernels = None, -1, None
     for t in reversed(range(horizon)):
         r = min(t, tbl.shape[0] - 1)
         if r != moves_row:
             moves, moves_row = op.policy_moves(tbl[r]), r
+            if values.ndim > 2:  # n value functions: each block's kernel once, not n gathers per step
+                kernels = [op.block_matrix(moves[ph * BLOCK:(ph + 1) * BLOCK]) for ph in range(N_PHASES)]
         c = op.continuation(values[t + 1], t)
         for ph in range(N_PHASES):
             rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
-            values[t, rows] = (_policy_reward(op, tbl[r], rows, reward)
-                               + op.gamma * op.expect_policy(c, moves[rows], ph))
+            expected = kernels[ph] @ c[ph] if kernels is not None else op.expect_policy(c, moves[rows], ph)
+            values[t, rows] = _policy_reward(op, tbl[r], rows, reward) + op.gamma * expected
     return values
 
 

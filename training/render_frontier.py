@@ -44,7 +44,7 @@ def draw_frontier(frontier: Frontier) -> Figure:
     ax.set_ylabel("security S (discounted mean)")
     ax.set_title(f"The autonomy-security frontier: {frontier.scenario}")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="best", fontsize=8)  # never over a baseline's point
     return fig
 
 
