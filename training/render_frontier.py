@@ -44,7 +44,7 @@ def draw_frontier(frontier: Frontier) -> Figure:
     ax.set_ylabel("security S (discounted mean)")
     ax.set_title(f"The autonomy-security frontier: {frontier.scenario}")
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8)  # never over a baseline's point
+    ax.legend(loc="best", fontsize=8)  # where it covers the fewest points
     return fig
 
 
