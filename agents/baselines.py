@@ -126,6 +126,10 @@ class RulePolicy:
         actions = self.rule(states, self.params)
         return (actions[0] if single else actions), state
 
+    def action_probabilities(self, observation: np.ndarray) -> None:
+        """None: a rule is deterministic (the one-hot of its action)."""
+        return None
+
     def table(self) -> np.ndarray:
         """Flat actions over all 5400 states: (1, 5400)."""
         return encode_actions(self.rule(ALL_STATES, self.params))[None]

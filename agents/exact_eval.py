@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from agents.bellman import BLOCK
-from agents.policy import Policy, TablePolicy, policy_table
+from agents.policy import Policy, TablePolicy, as_policy, policy_table
 from agents.solver import Operator, block_order, check_params, operator, solve
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import N_ACTIONS, N_STATES, encode_states
@@ -87,7 +87,7 @@ def normalize_table(table: Any, params: AllianceParams) -> np.ndarray:
 
 def _policy_reward(op: Operator, row: np.ndarray, rows: slice, reward: np.ndarray | None = None) -> np.ndarray:
     """r(s, pi(s)) on ``rows``: the model's reward, or ``reward`` (S, A) or (S, A, n) given in its place."""
-    reward = (op.factors.reward if reward is None else reward)[rows]
+    reward = op.reward_block(rows.start // BLOCK) if reward is None else reward[rows]
     if row.ndim == 2:
         return np.einsum("sa,sa->s" if reward.ndim == 2 else "sa...,sa->s...", reward, row[rows])
     return reward[np.arange(reward.shape[0]), row[rows]]
@@ -202,7 +202,7 @@ def evaluate_policy(policy: Policy, params: AllianceParams, stochastic: bool | N
     the action distribution for a policy that only draws at random (the `random` baseline) and
     the deterministic actions otherwise."""
     if stochastic is None:
-        stochastic = getattr(policy, "deterministic_table", True) is False
+        stochastic = not as_policy(policy).deterministic_table
     return evaluate_table(params, policy_table(policy, params, stochastic=stochastic))
 
 

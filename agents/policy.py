@@ -1,4 +1,4 @@
-"""One policy interface: Stable-Baselines3's ``predict`` (ARCHITECTURE.md).
+"""One policy interface: Stable-Baselines3's ``predict`` (docs/architecture.md).
 
 Every decider here — a baseline rule, the exact optimum, a trained SB3 model — answers
 ``predict(observation, state=None, episode_start=None, deterministic=True) -> (actions, state)``
@@ -32,10 +32,66 @@ from envs.spaces import (
 
 @runtime_checkable
 class Policy(Protocol):
-    """What evaluation needs from a decider: SB3's ``predict``."""
+    """Everything evaluation reads from a decider: SB3's ``predict`` and four declarations.
+
+    - ``name``: how reports call it;
+    - ``reads_time``: False if its action never depends on t (read at t = 0, the row repeated);
+    - ``deterministic_table``: False if it draws afresh each step (the `random` baseline): it has
+      no deterministic table and is evaluated through ``action_probabilities``;
+    - ``action_probabilities(observation)``: (N, 96) probabilities, or None when it has no
+      distribution of its own (then the one-hot of ``predict``'s action is used).
+
+    A trained SB3 model declares none of them: :func:`as_policy` wraps it in :class:`SB3Policy`.
+    """
+
+    name: str
+    reads_time: bool
+    deterministic_table: bool
 
     def predict(self, observation: np.ndarray, state: Any = None, episode_start: np.ndarray | None = None,
                 deterministic: bool = True) -> tuple[np.ndarray, Any]: ...
+
+    def action_probabilities(self, observation: np.ndarray) -> np.ndarray | None: ...
+
+
+class SB3Policy:
+    """A trained SB3 model behind :class:`Policy`: it may read t, it has a deterministic table, and
+    an actor-critic's distribution gives its probabilities."""
+
+    reads_time = True
+    deterministic_table = True
+
+    def __init__(self, model: Any, name: str = "policy"):
+        self.model, self.name = model, name
+
+    def predict(self, observation: np.ndarray, state: Any = None, episode_start: np.ndarray | None = None,
+                deterministic: bool = True) -> tuple[np.ndarray, Any]:
+        return self.model.predict(observation, state=state, episode_start=episode_start, deterministic=deterministic)
+
+    def action_probabilities(self, observation: np.ndarray) -> np.ndarray | None:
+        return _sb3_probabilities(self.model, observation)
+
+    def __repr__(self) -> str:
+        return f"SB3Policy({self.name!r}, {type(self.model).__name__})"
+
+
+def as_policy(decider: Any) -> Policy:
+    """``decider`` itself if it declares everything :class:`Policy` states, a trained SB3 model
+    wrapped in :class:`SB3Policy`.
+
+    :raises TypeError: anything else (a new policy that forgot a declaration would otherwise be
+        read as deterministic, a stochastic one evaluated on one draw)
+    """
+    if isinstance(decider, Policy):
+        return decider
+    from stable_baselines3.common.base_class import BaseAlgorithm  # SB3 and torch: only for a trained model
+
+    if isinstance(decider, BaseAlgorithm):
+        return SB3Policy(decider)
+    missing = [n for n in ("name", "reads_time", "deterministic_table", "predict", "action_probabilities")
+               if n not in dir(decider)]
+    raise TypeError(f"{type(decider).__name__} is not a policy: it does not declare {', '.join(missing)} "
+                    "(agents.policy.Policy), and it is no trained SB3 model")
 
 
 def to_flat_actions(actions: Any, n: int | None = None) -> np.ndarray:
@@ -97,6 +153,12 @@ class TablePolicy:
         self.name = name
         self.reads_time = self.table.shape[0] > 1
 
+    deterministic_table = True
+
+    def action_probabilities(self, observation: np.ndarray) -> None:
+        """None: a table is deterministic (the one-hot of its action)."""
+        return None
+
     def flat_actions(self, observation: np.ndarray) -> tuple[np.ndarray, bool]:
         states, t, single = decode_batch(observation, self.params, need_time=self.table.shape[0] > 1)
         row = np.minimum(t, self.table.shape[0] - 1)
@@ -121,13 +183,15 @@ def observations_for(params: AllianceParams) -> np.ndarray:
     return observe(np.tile(ALL_STATES, (params.horizon, 1)), ts, params.horizon)
 
 
-def _sb3_probabilities(policy: Any, obs: np.ndarray) -> np.ndarray | None:
+def _sb3_probabilities(model: Any, obs: np.ndarray) -> np.ndarray | None:
     """Action probabilities (N, 96) of an SB3 actor-critic (MultiDiscrete: product of the
     per-axis categoricals, row-major (m, k, g, d); Discrete(96): the categorical). None if the
     model has no action distribution (e.g. DQN)."""
-    sb3_policy = getattr(policy, "policy", None)
-    if sb3_policy is None or not hasattr(sb3_policy, "get_distribution"):
+    from stable_baselines3.common.policies import ActorCriticPolicy  # SB3 and torch: only for a trained model
+
+    if not isinstance(model.policy, ActorCriticPolicy):
         return None
+    sb3_policy = model.policy
     import torch as th
 
     with th.no_grad():
@@ -155,22 +219,21 @@ def policy_table(policy: Policy, params: AllianceParams, stochastic: bool = Fals
     repeated (a read-only view). A policy that only draws at random
     (``deterministic_table = False``) has no deterministic table: ask for ``stochastic=True``.
     """
+    policy = as_policy(policy)
     obs = observations_for(params)
     rows = params.horizon if params.time_in_observation else 1
-    read_rows = 1 if getattr(policy, "reads_time", True) is False else rows
+    read_rows = rows if policy.reads_time else 1
     table = _read(policy, obs[: read_rows * N_STATES], read_rows, stochastic)
     return np.broadcast_to(table, (rows,) + table.shape[1:]) if read_rows < rows else table
 
 
 def _read(policy: Policy, obs: np.ndarray, rows: int, stochastic: bool) -> np.ndarray:
     if stochastic:
-        probs = policy.action_probabilities(obs) if hasattr(policy, "action_probabilities") else None
-        if probs is None:
-            probs = _sb3_probabilities(policy, obs)
+        probs = policy.action_probabilities(obs)
         if probs is not None:
             return np.asarray(probs, dtype=np.float64).reshape(rows, N_STATES, N_ACTIONS)
-    elif getattr(policy, "deterministic_table", True) is False:
-        raise ValueError(f"policy {getattr(policy, 'name', policy)!r} draws afresh each step and has no "
+    elif not policy.deterministic_table:
+        raise ValueError(f"policy {policy.name!r} draws afresh each step and has no "
                          "deterministic table: use stochastic=True")
     actions, _ = policy.predict(obs, deterministic=True)
     flat = to_flat_actions(actions, obs.shape[0]).reshape(rows, N_STATES)

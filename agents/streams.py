@@ -33,7 +33,7 @@ import numpy as np
 
 from agents.baselines import baseline_names, make_policy
 from agents.exact_eval import normalize_table, policy_values
-from agents.policy import Policy, policy_table
+from agents.policy import Policy, as_policy, policy_table
 from agents.solver import check_params, solve
 from envs import model
 from envs.params import AllianceParams
@@ -145,9 +145,9 @@ def table_streams(params: AllianceParams, table: Any, name: str = "policy") -> S
 def policy_streams(params: AllianceParams, policy: Policy, name: str | None = None) -> StreamReport:
     """The streams of any policy behind ``predict`` (a baseline, the optimum, a trained model);
     read off as ``agents.exact_eval.evaluate_policy`` reads it."""
-    stochastic = getattr(policy, "deterministic_table", True) is False
+    stochastic = not as_policy(policy).deterministic_table
     table = policy_table(policy, check_params(params), stochastic=stochastic)
-    return table_streams(params, table, name or getattr(policy, "name", "policy"))
+    return table_streams(params, table, name or as_policy(policy).name)
 
 
 def optimum_streams(params: AllianceParams) -> StreamReport:

@@ -1,6 +1,6 @@
 """How many steps and seconds PPO (configs/ppo_war.yaml) needs to come within 2 % of V* in `war`.
 
-For each seed: the config's model and env (``training.train.build_model``/``make_vec_env``),
+For each seed: the config's model and env (``training.run.train.build_model``/``make_vec_env``),
 ``learn`` up to the config's ``total_timesteps`` (so the learning-rate schedule is the config's),
 and every ``--check-every`` env steps the greedy policy is read off on all states
 (``agents.policy.policy_table``) and evaluated exactly (``agents.exact_eval.policy_values``);
@@ -32,7 +32,7 @@ def run_seed(cfg, params, v_star: float, tolerance: float, check_every: int) -> 
     from agents.exact_eval import evaluate_table, policy_values
     from agents.policy import policy_table
     from envs.spaces import encode_states
-    from training.train import build_model, make_vec_env
+    from training.run.train import build_model, make_vec_env
 
     s0 = int(encode_states(np.array([params.start]))[0])
     target = v_star - tolerance * abs(v_star)
@@ -86,7 +86,7 @@ def main() -> None:
 
     from agents.solver import solve
     from envs.scenarios import make_params
-    from training.config import load_config
+    from training.config.run import load_config
 
     torch.set_num_threads(1)
     base = load_config(args.config, args.overrides)

@@ -27,7 +27,7 @@ def steps_per_second(make_env, cfg, steps: int, repeats: int) -> float:
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import VecMonitor
 
-    from training.config import sb3_kwargs
+    from training.config.run import sb3_kwargs
 
     best = 0.0
     for rep in range(repeats):
@@ -52,7 +52,7 @@ def main() -> None:
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     from envs.sb3_vec_env import AllianceSB3VecEnv
-    from training.config import load_config
+    from training.config.run import load_config
 
     torch.set_num_threads(1)
     cfg = load_config(args.config)

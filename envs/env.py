@@ -1,19 +1,17 @@
 """The single Gymnasium environment of the alliance model (MODEL.md sections 2-7).
 
 The dynamics are not written here: every probability, reward, phase event and entry shock comes
-from :mod:`envs.model` through the tables of :mod:`envs.tables` (built once per parameter set).
-One step of this env is ``TransitionTables.step`` specialised to a single state: it draws the same
-eight uniforms per step from ``np_random`` (``envs.model.N_UNIFORMS``), compares them with the
-same table entries in the same way, and applies the entry shock through a table made by
-``model.apply_entry_shock``. It returns exactly what ``TransitionTables.step`` returns for those
-uniforms (``tests/test_env.py::test_step_equals_the_table_step_for_the_same_uniforms`` checks this
-on every scenario). It exists for speed: one call of the array path at N = 1 costs ~21 us, about
-four CartPole-v1 steps through ``gym.make``; this one costs less than one (benchmarks/env_speed.py).
+from :mod:`envs.model` through the shared tables of :mod:`envs.tables` (built per parameter set for
+the reachable phase blocks, cached), and the control flow of a step (order of the eight uniforms,
+draw -> move rule, entry-shock key) is ``envs.model.step_index``, the one-state twin of
+``envs.model.step_indices`` that the vector env runs. The env reads the tables through
+memoryviews (plain Python floats, no copies) and pickles without them (``__getstate__``): the
+copy re-attaches the cached tables. ``tests/test_env.py`` checks that a step returns exactly what
+``Tables.step`` returns for the same uniforms, on every scenario.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -23,7 +21,7 @@ from gymnasium import spaces as gym_spaces
 from gymnasium.error import ResetNeeded
 
 from envs import model
-from envs.params import N_PHASES, PHASE_NAMES, AllianceParams, short_repr
+from envs.params import PHASE_NAMES, AllianceParams, short_repr
 from envs.scenarios import make_params
 from envs.spaces import (
     ACTION_NVEC,
@@ -32,7 +30,6 @@ from envs.spaces import (
     N_ACTIONS,
     N_STATES,
     ONE_HOT_SIZE,
-    STATE_LEVELS,
     STATE_VARS,
     check_state,
     describe_action,
@@ -41,7 +38,7 @@ from envs.spaces import (
     observe,
     one_hot,
 )
-from envs.tables import TransitionTables, build_tables
+from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, Tables, build_tables
 
 # Reward terms reported in ``info`` (MODEL.md section 6), keys of ``envs.model.reward_terms``.
 INFO_TERMS = ("security", "autonomy", "economy", "identity_bonus", "troop_cost", "basing_cost",
@@ -138,58 +135,21 @@ def action_space() -> gym_spaces.MultiDiscrete:
 
 
 # --------------------------------------------------------------------------- one-state look-ups
-@dataclass(frozen=True)
-class _OneStateTables:
-    """Scalar look-ups for one-state steps, all computed by :mod:`envs.model` (section 5)."""
-
-    tables: TransitionTables
-    p_mediation: list  # (S*A,) Pr(M = 1), section 5.1
-    reward: list  # (S*A,) r(s, a), section 6
-    terms: np.ndarray  # (S*A, len(INFO_TERMS)) reward terms for info, section 6
-    phase_event: list  # [t or 0][phase] -> (phase_if_event, prob_event), section 5.2
-    threat_floor: list  # [new_phase][changed] -> floor, section 5.4
-    p_west_reset: list  # [new_phase][changed] -> Pr(W <- 0), section 5.4
-    after_shock: list  # [((moved*5 + new_phase)*2 + changed)*2 + reset] -> next flat state, section 5.4
-    strides: tuple  # flat-index strides of T, A, R, W, X
-    states: list  # flat index -> state tuple
-    timed: bool  # phases by date: phase_event depends on t
+_STATE_TUPLES = [tuple(s) for s in ALL_STATES.tolist()]  # flat index -> state tuple
+_MOVE_KEYS = [tuple(k) for k in MOVE_KEYS.tolist()]  # flat index -> keys of T, A, R, W, X in Tables.up
+_MED_KEYS = MED_KEYS.tolist()
 
 
-@lru_cache(maxsize=32)
-def one_state_tables(params: AllianceParams) -> _OneStateTables:
-    tables = build_tables(params)
-    pairs_s = np.repeat(ALL_STATES, N_ACTIONS, axis=0)
-    pairs_a = np.tile(ALL_ACTIONS, (N_STATES, 1))
-    rt = model.reward_terms(pairs_s, pairs_a, params)
-    terms = np.stack([rt[k] for k in INFO_TERMS], axis=1)
-    terms.setflags(write=False)
-
-    timed = params.calendar is not None
-    n_t = params.horizon if timed else 1
-    ph = np.tile(np.arange(N_PHASES), n_t)
-    probe = np.zeros((ph.size, 6), dtype=np.int64)
-    probe[:, 0] = ph
-    ph_if, p_ev = model.phase_event(probe, np.repeat(np.arange(n_t), N_PHASES), params)
-    phase_event = [list(zip(ph_if[i * N_PHASES:(i + 1) * N_PHASES].tolist(),
-                            p_ev[i * N_PHASES:(i + 1) * N_PHASES].tolist())) for i in range(n_t)]
-
-    new_phase = np.repeat(np.arange(N_PHASES), 2)
-    changed = np.tile([False, True], N_PHASES)
-    floor = model.entry_shock_floor(new_phase, changed).reshape(N_PHASES, 2).tolist()
-    p_west = model.west_shock_prob(new_phase, changed, params).reshape(N_PHASES, 2).tolist()
-
-    # every (moved state, new phase, changed, west reset), in the order of the flat key
-    moved = np.repeat(ALL_STATES, N_PHASES * 4, axis=0)
-    keys = np.tile(np.arange(N_PHASES * 4), N_STATES)
-    shocked = model.apply_entry_shock(moved, keys // 4, (keys // 2 % 2).astype(bool), (keys % 2).astype(bool))
-    after_shock = encode_states(shocked).tolist()
-
-    strides = tuple(int(np.prod(STATE_LEVELS[j + 1:])) for j in range(1, 6))
-    return _OneStateTables(
-        tables=tables, p_mediation=tables.p_mediation.tolist(), reward=tables.reward.tolist(), terms=terms,
-        phase_event=phase_event, threat_floor=floor, p_west_reset=p_west, after_shock=after_shock,
-        strides=strides, states=[tuple(s) for s in ALL_STATES.tolist()], timed=timed,
-    )
+def reward_terms_row(tables: Tables, s: int) -> list:
+    """Section 6's terms of state ``s`` under each of the 96 actions, ``(96, len(INFO_TERMS))`` as
+    lists, computed by ``envs.model.reward_terms`` on first use and kept on the (shared) tables:
+    an env computes them only for the states it visits."""
+    cache = tables.info_terms
+    row = cache.get(s)
+    if row is None:
+        rt = model.reward_terms(np.repeat(ALL_STATES[[s]], N_ACTIONS, axis=0), ALL_ACTIONS, tables.params)
+        row = cache[s] = np.stack([rt[k] for k in INFO_TERMS], axis=1).tolist()
+    return row
 
 
 _ACTION_INDEX = {tuple(a): i for i, a in enumerate(ALL_ACTIONS.tolist())}
@@ -323,18 +283,44 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         self.horizon = self.params.horizon
         self.action_space = action_space()
         self.observation_space = observation_space(self.params)
-        self._lk = one_state_tables(self.params)
+        self._attach_tables()
         self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
         self._start = encode_states(np.array([self.params.start]))[0].item()
         self._s: int | None = None  # flat index of the current state
         self._t = 0
         self._last: tuple[tuple[int, ...], int, float] | None = None  # (state, action index, reward)
 
+    def _attach_tables(self, phases=None) -> None:
+        """The shared tables of the parameter set (``envs.tables.build_tables``, cached per set) and
+        plain-Python views of them for one-state steps; blocks reachable from ``phases`` built."""
+        tb = build_tables(self.params)
+        tb.ensure_reachable([self.params.start[0]] if phases is None else phases)
+        self._tb = tb
+        self._up, self._down = memoryview(tb.up), memoryview(tb.down)
+        self._p_med = memoryview(tb.p_med)
+        self._reward = memoryview(tb.reward_blocks.reshape(-1))
+        self._events = [list(zip(tg, pr)) for tg, pr in zip(tb.event_target.tolist(), tb.event_prob.tolist())]
+        self._p_west = tb.p_west.tolist()
+        self._after_shock = memoryview(tb.after_shock)
+        self._terms = tb.info_terms
+        self._timed = tb.timed
+
+    def __getstate__(self) -> dict:
+        """Pickles without the tables (rebuilt, or shared from the cache, on unpickling)."""
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("_tb", "_up", "_down", "_p_med", "_reward", "_after_shock", "_terms", "_obs_table", "_frac")}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._attach_tables(None if self._s is None else [self.params.start[0], self._s // BLOCK])
+        self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
+
     # ------------------------------------------------------------------ public state
     @property
     def state(self) -> tuple[int, ...] | None:
         """The current state ``(phase, T, A, R, W, X)``, or ``None`` before ``reset``."""
-        return None if self._s is None else self._lk.states[self._s]
+        return None if self._s is None else _STATE_TUPLES[self._s]
 
     @property
     def t(self) -> int:
@@ -355,9 +341,11 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
             self._s = self._start
         else:
             self._s = encode_states(np.array([check_state(state, "options.state")]))[0].item()
+            if not self._tb.built[self._s // BLOCK]:
+                self._attach_tables([self.params.start[0], self._s // BLOCK])
         self._t = 0 if t is None else check_t(t, self.horizon)
         self._last = None
-        return self._observation(), {"state": dict(zip(STATE_VARS, self._lk.states[self._s])), "t": self._t}
+        return self._observation(), {"state": dict(zip(STATE_VARS, _STATE_TUPLES[self._s])), "t": self._t}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         s, t = self._s, self._t
@@ -371,39 +359,27 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
                 a = action_index(action)  # raises the one-line error
         else:
             a = action_index(action)
-        lk = self._lk
         row = s * N_ACTIONS + a
-        u0, u1, u2, u3, u4, u5, u6, u7 = self.np_random.random(model.N_UNIFORMS).tolist()
-        # 5.1 mediation, 5.2 phase event (with the phase and date before the step)
-        med = u0 < lk.p_mediation[row]
-        phase = lk.states[s][0]
-        phase_if, p_event = lk.phase_event[t if lk.timed else 0][phase]
-        new_phase = phase_if if u1 < p_event else phase
-        changed = new_phase != phase
-        # 5.3 moves: up if u < Pr(up), down if u >= 1 - Pr(down), as envs.model.sample_moves
-        up = lk.tables.up[int(med), row].tolist()
-        down = lk.tables.down[int(med), row].tolist()
-        sT, sA, sR, sW, sX = lk.strides
-        moved = s
-        moved += sT if u2 < up[0] else (-sT if u2 >= 1.0 - down[0] else 0)
-        moved += sA if u3 < up[1] else (-sA if u3 >= 1.0 - down[1] else 0)
-        moved += sR if u4 < up[2] else (-sR if u4 >= 1.0 - down[2] else 0)
-        moved += sW if u5 < up[3] else (-sW if u5 >= 1.0 - down[3] else 0)
-        moved += sX if u6 < up[4] else (-sX if u6 >= 1.0 - down[4] else 0)
-        # 5.4 entry shock
-        west_reset = u7 < lk.p_west_reset[new_phase][changed]
-        nxt = lk.after_shock[((moved * N_PHASES + new_phase) * 2 + changed) * 2 + west_reset]
-        # 5.5 reward of (s, a)
-        reward = lk.reward[row]
-        self._last = (lk.states[s], a, reward)
+        col = a * 2
+        kT, kA, kR, kW, kX = _MOVE_KEYS[s]
+        phase = s // BLOCK
+        target, p_event = self._events[t if self._timed else 0][phase]
+        # section 5, in envs.model's order of draws and rule
+        nxt, med, changed, west_reset, floor = model.step_index(
+            s, phase, self._p_med[_MED_KEYS[s] + a], self._up, self._down,
+            (kT + col, kA + col, kR + col, kW + col, kX + col), target, p_event, self._p_west, self._after_shock,
+            self.np_random.random(model.N_UNIFORMS).tolist())
+        reward = self._reward[row]  # 5.5: r(s, a)
+        self._last = (_STATE_TUPLES[s], a, reward)
         self._s = nxt
         self._t = t = t + 1
         info = {
-            "state": dict(zip(STATE_VARS, lk.states[nxt])), "t": t, "mediated": med,
-            "phase_changed": changed, "threat_floor": lk.threat_floor[new_phase][changed],
+            "state": dict(zip(STATE_VARS, _STATE_TUPLES[nxt])), "t": t, "mediated": med,
+            "phase_changed": changed, "threat_floor": floor,
             "west_reset": west_reset,
         }
-        info.update(zip(INFO_TERMS, lk.terms[row].tolist()))
+        terms = self._terms.get(s)
+        info.update(zip(INFO_TERMS, (terms if terms is not None else reward_terms_row(self._tb, s))[a]))
         return self._observation(), reward, False, t >= self.horizon, info
 
     def render(self) -> str | None:
@@ -412,4 +388,4 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
             return None
         if self._s is None:
             raise ResetNeeded("render() was called before reset(): call reset() first")
-        return render_line(self._t, self.params, self._lk.states[self._s], self._last)
+        return render_line(self._t, self.params, _STATE_TUPLES[self._s], self._last)

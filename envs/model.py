@@ -74,21 +74,25 @@ def raw_move_probs(states: np.ndarray, actions: np.ndarray, mediated: np.ndarray
     mf, gf = m.astype(np.float64), g.astype(np.float64)
 
     t_up = (0.05 + 0.25 * np.maximum(tau - T, 0) + 0.04 * T + 0.35 * (m == 3) + 0.10 * (m == 2) + 0.05 * k)
-    t_down = 0.05 + 0.25 * np.maximum(T - tau, 0) + 0.10 * ((d == 3) & (W >= 1)) + 0.04 * X + 0.25 * M
+    med, far = p.mediation_effect_scale, p.far_arc_scale  # mediation's effects; far-arc ties' effects
+    t_down = 0.05 + 0.25 * np.maximum(T - tau, 0) + 0.10 * ((d == 3) & (W >= 1)) + 0.04 * far * X + 0.25 * med * M
 
-    r_up = 0.05 + 0.05 * iota + 0.20 * (mf >= D) + 0.05 * (mf > D) + 0.08 * k + 0.06 * gf + 0.40 * M
-    r_down = (0.03 + 0.18 * np.maximum(D - mf, 0) * (1 - 0.6 * c) + (0.06 + 0.04 * T) * (d == 3)
+    r_up = 0.05 + 0.05 * iota + 0.20 * (mf >= D) + 0.05 * (mf > D) + 0.08 * k + 0.06 * gf + 0.40 * med * M
+    ab = p.abandonment_scale  # abandonment: trust falls for doing less than the patron demands
+    r_down = (0.03 + 0.18 * ab * np.maximum(D - mf, 0) * (1 - 0.6 * c) + (0.06 + 0.04 * T) * (d == 3)
               + 0.04 * (d == 2) + 0.10 * (g == 0) * IP - 0.02 * iota)
 
     w_up = aw * L * (0.30 * (d == 3) + 0.05 * ((m <= 1) & (k == 0)))
-    w_down = (0.05 + 0.20 * (m >= 2) + 0.20 * (m == 3) + 0.15 * k + 0.05 * (g == 2) + 0.2 * (1 - L))
+    lo = p.west_lockout_scale  # the West's lock-out: every term of W's fall but its .05 drift
+    w_down = (0.05 + lo * 0.20 * (m >= 2) + lo * 0.20 * (m == 3) + lo * 0.15 * k + lo * 0.05 * (g == 2)
+              + lo * 0.2 * (1 - L))
 
     x_up = 0.30 * ax * (d == 2)
     x_down = np.full_like(T, 0.04)
 
-    a_up = (0.04 * ((g == 0) & (m <= 2)) + 0.12 * ax * (d == 2) + 0.08 * aw * L * ((d == 3) & (W >= 1))
-            + 0.5 * M + 0.05 * c)
-    coercion = 0.25 * ((R <= 1) & (phase >= 1)) * (1 - X / 4) * (1 - c / 2)
+    a_up = (0.04 * ((g == 0) & (m <= 2)) + 0.12 * far * ax * (d == 2) + 0.08 * aw * L * ((d == 3) & (W >= 1))
+            + 0.5 * med * M + 0.05 * c)
+    coercion = 0.25 * p.coercion_scale * ((R <= 1) & (phase >= 1)) * (1 - far * X / 4) * (1 - c / 2)
     a_down = (0.35 * p.deep_cost_scale * (g == 2) + 0.12 * (g == 1) + 0.10 * (m >= 2) + 0.08 * k + coercion)
 
     up = np.stack([t_up, a_up, r_up, w_up, x_up], axis=1)
@@ -120,7 +124,7 @@ def move_probs(states: np.ndarray, actions: np.ndarray, mediated: np.ndarray | i
 def sample_moves(up: np.ndarray, down: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Moves in {-1, 0, +1} from uniforms ``u`` (same shape): up if u < Pr(up), down if
     u >= 1 - Pr(down), else stay."""
-    return (u < up).astype(np.int64) - (u >= 1.0 - down).astype(np.int64)
+    return (u < up).view(np.int8) - (u >= 1.0 - down).view(np.int8)
 
 
 # --------------------------------------------------------------------------- section 5.4
@@ -159,7 +163,8 @@ def reward_terms(states: np.ndarray, actions: np.ndarray, p: AllianceParams) -> 
     w_s, w_a, w_e = p.weights
     mf, gf = m.astype(np.float64), g.astype(np.float64)
 
-    shield = 1 - (1 - 0.5 * c) * (1 - 0.7 * kappa * R / 4) * (1 - 0.3 * W / 2) * (1 - 0.1 * X / 2)
+    far = p.far_arc_scale  # far-arc ties' share of the shield
+    shield = 1 - (1 - 0.5 * c) * (1 - 0.7 * kappa * R / 4) * (1 - 0.3 * W / 2) * (1 - 0.1 * far * X / 2)
     trap = p.entrapment_scale * ((m == 3) * (0.15 + 0.35 * T / 3) + (m == 2) * 0.08 * T / 3)
     security = np.clip(1 - (T / 3) * (1 - shield) - trap, 0.0, 1.0)
     autonomy = 0.6 * A / 5 + 0.4 * (1 - 0.12 * mf - 0.15 * k - 0.12 * gf)
@@ -270,3 +275,67 @@ def outcomes(states: np.ndarray, actions: np.ndarray, p: AllianceParams,
                 all_next.append(nxt.reshape(n, -1, 6))
                 all_prob.append((w_med * w_event * w_reset)[:, None] * moves)
     return np.concatenate(all_next, axis=1), np.concatenate(all_prob, axis=1)
+
+
+# --------------------------------------------------------------------------- what each table reads
+# Section 5.3's table read off row by row: besides its own level and the phase's parameters, the
+# state variables whose levels each variable's Pr(up)/Pr(down) reads (T's fall reads W and X, R's
+# fall reads T, A's moves read R, W and X); every action component and M may be read. envs.tables
+# stores each variable's probabilities over these only (tests/test_tables.py checks the claim on
+# every state-action); agents.bellman contracts the variables in an order where each comes after
+# the variables it reads.
+MOVE_READS = {"T": ("W", "X"), "A": ("R", "W", "X"), "R": ("T",), "W": (), "X": ()}
+MEDIATION_READS = ("R",)  # section 5.1: q_phase [d=1][R>=2][m<=2][k=0]
+U_MEDIATION, U_PHASE, U_WEST = 0, 1, 7  # columns of the step's uniforms; 2..6 move T, A, R, W, X
+LOCAL_STRIDES = tuple(int(np.prod(MOVING_LEVELS[j + 1:])) for j in range(5))  # flat-index steps of T..X
+_N_PHASES = int(STATE_LEVELS[0])
+_STRIDES16 = np.array(LOCAL_STRIDES, dtype=np.int16)
+# section 5.4's threat floor by (new phase, changed), as entry_shock_floor gives it
+ENTRY_FLOOR = entry_shock_floor(np.repeat(np.arange(_N_PHASES), 2), np.tile([False, True], _N_PHASES)).reshape(-1, 2)
+
+
+# --------------------------------------------------------------------------- one step by look-up
+def step_indices(index: np.ndarray, phase: np.ndarray, p_mediation: np.ndarray, up_down, target: np.ndarray,
+                 p_event: np.ndarray, p_west: np.ndarray, after_shock: np.ndarray,
+                 u: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Section 5 on flat state indices, with probabilities looked up (``envs.tables``): the order of
+    the draws (columns of ``u``, (N, 8)), the draw -> move rule of :func:`sample_moves` and the key
+    of the entry-shock table. ``target``/``p_event`` are the phase event of each state (5.2),
+    ``p_west`` Pr(W <- 0) on entering each phase (5.4), ``after_shock[((moved * 5 + new_phase) * 2
+    + changed) * 2 + reset]`` the flat state after the shock (built by :func:`apply_entry_shock`).
+    Returns the next flat indices and the events of :func:`step_from_probs` (and ``new_phase``)."""
+    mediated = u[:, U_MEDIATION] < p_mediation
+    new_phase = np.where(u[:, U_PHASE] < p_event, target, phase)
+    changed = new_phase != phase
+    up, down = up_down(mediated)
+    moved = index + sample_moves(up, down, u[:, 2:7]).astype(np.int16) @ _STRIDES16  # int16: no slow int64 matmul
+    west_reset = (u[:, U_WEST] < np.take(p_west, new_phase)) & changed
+    entry = new_phase * 2 + changed
+    key = (moved * (_N_PHASES * 2) + entry) * 2 + west_reset
+    return np.take(after_shock, key), {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset,
+                                       "threat_floor": np.take(ENTRY_FLOOR, entry), "new_phase": new_phase}
+
+
+def step_index(index: int, phase: int, p_mediation: float, up, down, keys: tuple, target: int, p_event: float,
+               p_west: list, after_shock, u: list) -> tuple[int, bool, bool, bool, int]:
+    """:func:`step_indices` for one state in plain Python (the single env's speed): the same draws
+    in the same order, the same rule and key. ``up[keys[j] + M]``/``down[keys[j] + M]`` are the
+    clipped probabilities of variable j (T, A, R, W, X) for this (s, a) and M; ``after_shock`` any
+    sequence indexable by the key. Returns ``(next, mediated, changed, west_reset, threat_floor)``."""
+    u0, u1, u2, u3, u4, u5, u6, u7 = u
+    mediated = u0 < p_mediation
+    new_phase = target if u1 < p_event else phase
+    changed = new_phase != phase
+    moved = index
+    for uj, k, stride in zip((u2, u3, u4, u5, u6), keys, LOCAL_STRIDES):
+        k += mediated
+        if uj < up[k]:
+            moved += stride
+        elif uj >= 1.0 - down[k]:
+            moved -= stride
+    west_reset = changed and u7 < p_west[new_phase]
+    nxt = after_shock[((moved * _N_PHASES + new_phase) * 2 + changed) * 2 + west_reset]
+    return nxt, mediated, changed, west_reset, _FLOOR[new_phase][changed]
+
+
+_FLOOR = ENTRY_FLOOR.tolist()

@@ -24,6 +24,11 @@ MAX_HORIZON = 1000
 PER_PHASE_BOUNDS = {"tau": (0.0, 3.0, False), "demand": (0, 3, True), "pressure": (0, 2, True),
                     "capacity": (0.0, 1.0, False), "lockout": (0.0, 1.0, False), "mediation": (0.0, 1.0, False),
                     "hazard": (0.0, 1.0, False)}
+# Sensitivity multipliers of a mechanism's coefficients (1.0 = MODEL.md as written), in [0, 10];
+# far_arc_scale in [0, 2] (coercion's relief 1 - far_arc_scale * X / 4 stays >= 0).
+SCALE_FIELDS = ("entrapment_scale", "deep_cost_scale", "coercion_scale", "mediation_effect_scale",
+                "abandonment_scale", "west_lockout_scale", "far_arc_scale")
+SCALE_MAX = {"far_arc_scale": 2.0}
 
 
 def short_repr(value: Any, limit: int = 80) -> str:
@@ -89,6 +94,14 @@ class AllianceParams:
     # --- sensitivity multipliers (1.0 = MODEL.md as written; only the sweeps change them) ---
     entrapment_scale: float = 1.0  # multiplies the `trap` term of section 6
     deep_cost_scale: float = 1.0  # multiplies A's fall .35[g=2] from deep integration (5.3)
+    coercion_scale: float = 1.0  # multiplies the .25 of coercion, A's fall .25[R<=1][phase>=1](...) (5.3)
+    mediation_effect_scale: float = 1.0  # multiplies M's effects: T's fall .25M, R's rise .40M, A's rise .5M (5.3)
+    abandonment_scale: float = 1.0  # multiplies R's fall .18(D-m)+(1-.6c) for doing less than demanded (5.3)
+    # multiplies W's fall from complicity and lock-out, .20[m>=2] + .20[m=3] + .15k + .05[g=2] + .2(1-L) (5.3)
+    west_lockout_scale: float = 1.0
+    # multiplies far-arc ties' effects: T's fall .04X, A's rise .12a_X[d=2], coercion's relief X/4 (5.3) and the
+    # shield's .1X/2 (6); at most 2 so that coercion's (1 - X/4) relief stays >= 0
+    far_arc_scale: float = 1.0
     # --- episode ---
     horizon: int = 80
     start: tuple[int, int, int, int, int, int] = (4, 2, 4, 3, 1, 0)  # (phase, T, A, R, W, X)
@@ -105,8 +118,8 @@ class AllianceParams:
             object.__setattr__(self, name, tuple(int(v) for v in checked) if integer else checked)
         for name in ("power", "identification", "alpha_west", "alpha_far", "west_shock"):
             object.__setattr__(self, name, _check_number(name, getattr(self, name), 0.0, 1.0))
-        for name in ("entrapment_scale", "deep_cost_scale"):
-            object.__setattr__(self, name, _check_number(name, getattr(self, name), 0.0, 10.0))
+        for name in SCALE_FIELDS:
+            object.__setattr__(self, name, _check_number(name, getattr(self, name), 0.0, SCALE_MAX.get(name, 10.0)))
         object.__setattr__(self, "gamma", _check_number("gamma", self.gamma, 0.0, 0.999999))
         if not isinstance(self.weights, tuple | list) or len(self.weights) != 3:
             raise _err("weights", self.weights, "three numbers (security, autonomy, economy)")

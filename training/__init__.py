@@ -1,0 +1,35 @@
+"""Training, evaluation, the policy benchmark, the study and the ``alliance`` command line.
+
+The top floor of three: ``training`` imports ``agents`` and ``envs``; ``agents`` imports ``envs``;
+``envs`` imports neither (docs/architecture.md). Inside ``training`` a sub-package per job, and
+one import direction among them: a sub-package imports only those :data:`RULE` lists for it
+(and ``agents``, ``envs``, third-party packages). ``tests/test_layout.py`` checks this rule, the
+floors and the absence of import cycles, counting imports inside functions.
+
+========== =========================================================================== =================
+package    job                                                                         may import
+========== =========================================================================== =================
+config     run and study configs: pydantic models, safe YAML readers, one error line   (nothing)
+results    every stored file: atomic writers, readers, the run folder's layout         (nothing)
+run        train one SB3 agent into a run folder, its callbacks                        config, results
+evaluate   score one policy (exact value, Monte Carlo, statistics)                     config, results, run
+scoring    the policy benchmark: many runs and baselines, bootstrap intervals          config, results, run, evaluate
+render     tables, figures, Markdown text: one table writer, one number formatter      config, results, evaluate
+discovery  (reserved) parameter ranges, sampling, sensitivity, scenario discovery      config, results
+study      a study on Ray: units, tasks, verdicts (hypotheses), its report             all of the above but cli, scoring
+cli        the ``alliance`` commands, one module per command                           all of the above
+========== =========================================================================== =================
+"""
+
+# sub-package -> the training sub-packages it may import (tests/test_layout.py reads this)
+RULE: dict[str, frozenset[str]] = {
+    "config": frozenset(),
+    "results": frozenset(),
+    "run": frozenset({"config", "results"}),
+    "evaluate": frozenset({"config", "results", "run"}),
+    "scoring": frozenset({"config", "results", "run", "evaluate"}),
+    "render": frozenset({"config", "results", "evaluate"}),
+    "discovery": frozenset({"config", "results"}),
+    "study": frozenset({"config", "results", "run", "evaluate", "render", "discovery"}),
+    "cli": frozenset({"config", "results", "run", "evaluate", "scoring", "render", "discovery", "study"}),
+}

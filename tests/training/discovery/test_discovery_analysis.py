@@ -1,0 +1,79 @@
+"""Sampling and analysis primitives of training/discovery on problems with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.discovery import latin_unit, prim_boxes, share_interval, sobol_indices, sobol_unit
+
+# Ishigami (a = 7, b = 0.1) on [-pi, pi]^3: analytic first-order and total indices (Saltelli et al. 2008)
+A, B = 7.0, 0.1
+V = A**2 / 8 + B * np.pi**4 / 5 + B**2 * np.pi**8 / 18 + 0.5
+V1 = 0.5 * (1 + B * np.pi**4 / 5) ** 2
+V2 = A**2 / 8
+V13 = B**2 * np.pi**8 * (1 / 18 - 1 / 50)
+S1_TRUE = np.array([V1 / V, V2 / V, 0.0])
+ST_TRUE = np.array([(V1 + V13) / V, V2 / V, V13 / V])
+
+
+def ishigami(x: np.ndarray) -> np.ndarray:
+    return np.sin(x[:, 0]) + A * np.sin(x[:, 1]) ** 2 + B * x[:, 2] ** 4 * np.sin(x[:, 0])
+
+
+def test_sobol_indices_of_ishigami_match_the_analytic_values_within_their_intervals():
+    names = ["x1", "x2", "x3"]
+    unit = sobol_unit(names, 2**12, seed=1)
+    assert unit.shape == (2**12 * 5, 3) and unit.min() >= 0 and unit.max() <= 1
+    idx = sobol_indices(names, ishigami(-np.pi + 2 * np.pi * unit), seed=2)
+    assert list(idx.index) == names
+    assert np.all(np.abs(idx["S1"].to_numpy() - S1_TRUE) <= idx["S1_conf"].to_numpy())
+    assert np.all(np.abs(idx["ST"].to_numpy() - ST_TRUE) <= idx["ST_conf"].to_numpy())
+    assert np.all(idx["S1_conf"] < 0.05) and np.all(idx["ST_conf"] < 0.05)  # the intervals say something
+
+
+def test_samples_are_seeded_and_sized():
+    names = ["a", "b"]
+    assert np.array_equal(sobol_unit(names, 8, seed=3), sobol_unit(names, 8, seed=3))
+    assert not np.array_equal(sobol_unit(names, 8, seed=3), sobol_unit(names, 8, seed=4))
+    lhs = latin_unit(names, 10, seed=5)
+    assert lhs.shape == (10, 2) and np.array_equal(lhs, latin_unit(names, 10, seed=5))
+    # a Latin hypercube has one point in each of the n strata of every coordinate
+    assert all(sorted(np.floor(lhs[:, j] * 10).astype(int)) == list(range(10)) for j in range(2))
+    with pytest.raises(ValueError, match="power of two"):
+        sobol_unit(names, 12, seed=0)
+
+
+def test_sobol_indices_refuse_outputs_of_the_wrong_length_and_a_constant_output_has_none():
+    with pytest.raises(ValueError, match="Saltelli"):
+        sobol_indices(["a", "b"], np.zeros(7), seed=0)
+    assert sobol_indices(["a", "b"], np.ones(8), seed=0)["ST"].isna().all()
+
+
+def test_prim_recovers_a_planted_box():
+    rng = np.random.default_rng(11)
+    x = pd.DataFrame(rng.random((3000, 5)), columns=list("abcde"))
+    inside = ((x.a > 0.3) & (x.a < 0.7) & (x.b < 0.4)).to_numpy()
+    noise = rng.random(len(x)) < 0.03
+    flags = inside ^ noise
+    boxes = prim_boxes(x, flags, threshold=0.9)
+    first = boxes[boxes.box == 0].set_index("input")
+    assert set(first.index) == {"a", "b"}
+    assert abs(first.loc["a", "low"] - 0.3) < 0.05 and abs(first.loc["a", "high"] - 0.7) < 0.05
+    assert first.loc["b", "high"] == pytest.approx(0.4, abs=0.05)
+    assert first["density"].iloc[0] >= 0.9 and first["coverage"].iloc[0] >= 0.8
+
+
+def test_prim_with_no_case_of_interest_finds_no_box():
+    x = pd.DataFrame(np.random.default_rng(0).random((200, 2)), columns=["a", "b"])
+    assert prim_boxes(x, np.zeros(200, bool)).empty
+
+
+def test_share_interval_covers_the_share_and_has_the_binomial_width():
+    rng = np.random.default_rng(2)
+    flags = rng.random(4000) < 0.3
+    share, lo, hi = share_interval(flags, seed=0)
+    assert share == flags.mean() and lo < share < hi and lo < 0.3 < hi
+    assert (hi - lo) == pytest.approx(2 * 1.96 * np.sqrt(0.3 * 0.7 / 4000), rel=0.2)
+    assert share_interval(np.ones(10, bool), seed=0) == (1.0, 1.0, 1.0)

@@ -1,0 +1,82 @@
+"""The ``alliance`` command line: one subcommand per module, dispatched here.
+
+Each subcommand lives in ``training/cli/<name>.py`` and exposes ``HELP`` (one line),
+``EXAMPLES`` (text shown under ``--help``), ``add_arguments(parser)`` and ``run(args) -> int``.
+The parser imports every command module, so a command module imports the project (and torch, SB3,
+ray) inside ``run``, never at its top: ``alliance --help`` stays fast. A name in
+:data:`SUBCOMMANDS` without its module is skipped (``explain`` and ``scenarios`` are reserved).
+
+A user's mistake (``ValueError``, a missing or unreadable file) ends in one line on stderr and exit
+code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+SUBCOMMANDS = ("solve", "scenarios", "explain", "train", "evaluate", "benchmark", "study")
+
+EXAMPLES = """examples:
+  alliance solve war                      exact optimum, its archetype, baselines' share of V*
+  alliance train configs/ppo_war.yaml     train PPO on the protracted-war scenario
+  alliance evaluate baseline:limited --scenario war
+  alliance study configs/quick.yaml       the quick study (what `make run` runs)
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="alliance", description="alliance-gym: a small state in an asymmetric alliance.",
+                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"training.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"training.cli.{name}":
+                raise
+            continue
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP, epilog=module.EXAMPLES,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def error_lines(exc: BaseException) -> list[str]:
+    """What the user reads for a ``ValueError`` or ``OSError``: one line per problem (a
+    ``ConfigError`` holds several); an ``OSError`` as ``FILE: reason``."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return [f"{exc.filename}: {exc.strerror}"]
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines or [type(exc).__name__]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except (ValueError, OSError) as exc:
+        for line in error_lines(exc):
+            print(f"alliance {args.command}: error: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"alliance {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""``alliance evaluate TARGET``: exact value, regret, share of V*, Monte Carlo check and archetype of one
+policy (see training/evaluate/evaluation.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+HELP = "evaluate a run folder, baseline:NAME or optimal: exact value, regret, share of V*, Monte Carlo, archetype"
+EXAMPLES = """examples:
+  alliance evaluate baseline:limited                  a baseline on war (the default for baselines/optimal)
+  alliance evaluate optimal --scenario calendar       the time-dependent optimum: regret 0, share 1
+  alliance evaluate results/runs/war/ppo_s0_20250101T120000Z          a run on its own training scenario
+  alliance evaluate RUN_DIR --best --scenario alt_open --json         best_model.zip on another scenario
+  alliance evaluate RUN_DIR --trust                  load a model whose sha256 is not the manifest's
+
+--scenario defaults to the run's own scenario (config.yml, with its overrides) for a run folder and to
+war for baseline:NAME and optimal. A run may be evaluated on another scenario when the spaces agree
+(26 inputs: stationary scenarios; 27: timeline and calendar). Values are scored as MODEL.md section 7
+says: stationary scenarios the infinite-horizon discounted value, timeline/calendar 44 quarters plus
+gamma^44 V*_inf at the state reached. The Monte Carlo mean estimates the same number from episodes.
+SB3 model archives can carry pickled objects: a model is loaded only if its sha256 matches the run's
+manifest.json, unless --trust is given.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", metavar="TARGET", help="a run folder, baseline:NAME or optimal")
+    parser.add_argument("--scenario", default=None, metavar="S",
+                        help="scenario name or YAML file (default: the run's own; war for baselines/optimal)")
+    parser.add_argument("--episodes", type=int, default=1000, metavar="N",
+                        help="Monte Carlo episodes (default 1000; 0: exact evaluation only)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="Monte Carlo seed (default 0)")
+    parser.add_argument("--best", action="store_true", help="a run's best_model.zip instead of model.zip")
+    parser.add_argument("--trust", action="store_true",
+                        help="load a model file even if its sha256 does not match the run's manifest")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+
+def _source_line(src: dict) -> str:
+    if src.get("kind") != "run":
+        return src.get("kind", "")
+    trained = src["trained_on"] + (f" with {src['overrides']}" if src.get("overrides") else "")
+    check = "sha256 checked" if src["hash_checked"] else "sha256 NOT checked (--trust)"
+    return (f"{src['algo']} seed {src['seed']}, {src['num_timesteps']:,} steps, trained on {trained}; "
+            f"{src['model']}, {check}")
+
+
+def text_report(rep: dict) -> str:
+    """The terminal table of one evaluation."""
+    from envs.params import PHASE_NAMES
+
+    objective = (f"{rep['horizon']} quarters + gamma^{rep['horizon']} V*_inf at the state reached"
+                 if rep["finite_horizon"] else "infinite-horizon discounted value")
+    lines = [f"target:    {rep['target']}   ({_source_line(rep['source'])})",
+             f"scenario:  {rep['scenario']}, start {tuple(rep['start'])}; value = {objective}", "",
+             f"  {'exact value V^pi(s0)':34s}{rep['value']:12.4f}",
+             f"  {'optimum V*(s0)':34s}{rep['optimum']:12.4f}",
+             f"  {'regret V* - V^pi':34s}{rep['regret']:12.4f}",
+             f"  {'share of V*':34s}{rep['share_of_optimum']:12.2%}",
+             f"  {'occupancy on near-optimal actions':34s}{rep['near_optimal_share']:12.2%}"]
+    if rep["mc_mean"] is not None:
+        lo, hi = rep["mc_ci"]
+        title = f"Monte Carlo mean ({rep['mc_episodes']} episodes)"
+        lines.append(f"  {title:34s}{rep['mc_mean']:12.4f}   95 % CI [{lo:.4f}, {hi:.4f}]")
+    lines += [f"  {'expected episode return':34s}{rep['episode_return']:12.4f}"
+              f"   (undiscounted, {rep['horizon']} steps: what EvalCallback logs)", "",
+              f"archetype: {rep['label']}   nearest baseline: {rep['nearest_baseline']} "
+              f"(distance {rep['distances'][rep['nearest_baseline']]:.3f})", ""]
+    names = list(rep["stats"])
+    lines.append(f"  {'statistics (episode averages)':30s}" + "".join(f"{n:>8s}" for n in names) + "   label")
+    rows = [("whole episode", rep["stats"], rep["label"])]
+    rows += [(f"phase {k} {PHASE_NAMES[int(k)]} ({rep['phase_weights'][k]:.0%})", v, rep["phase_labels"][k])
+             for k, v in rep["phase_stats"].items()]
+    for title, st, lab in rows:
+        lines.append(f"  {title:30s}" + "".join(f"{st[n]:8.3f}" for n in names) + f"   {lab}")
+    lines += ["", "most used joint actions (m, k, g, d): "
+              + ", ".join(f"{tuple(a['action'])} {a['share']:.3f}" for a in rep["top_actions"]),
+              "action agreement with the baselines: "
+              + ", ".join(f"{b} {s:.0%}" for b, s in sorted(rep["agreement"].items(), key=lambda kv: -kv[1]))]
+    return "\n".join(lines)
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Numbers out of range, before anything is loaded.
+
+    :raises ValueError: one line naming the option and what is allowed
+    """
+    from training.config.hyperparams import MAX_SEED
+    from training.evaluate.evaluation import MAX_EPISODES
+
+    if args.episodes == 1 or not 0 <= args.episodes <= MAX_EPISODES:
+        raise ValueError(f"--episodes={args.episodes} is not allowed: 0 (no Monte Carlo) or an integer >= 2, "
+                         f"at most {MAX_EPISODES:,}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise ValueError(f"--seed={args.seed} is not allowed: an integer in [0, {MAX_SEED}]")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from training.evaluate.evaluation import evaluate_target
+
+    check_arguments(args)
+    torch.set_num_threads(1)
+    rep = evaluate_target(args.target, args.scenario, args.episodes, args.seed, best=args.best, trust=args.trust)
+    print(json.dumps(rep, indent=2) if args.json else text_report(rep))
+    return 0

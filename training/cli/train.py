@@ -1,0 +1,113 @@
+"""``alliance train CONFIG``: train one SB3 agent into a run folder (see training/run/train.py)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+HELP = "train PPO, A2C or DQN from a YAML config into results/runs/<scenario>/<algo>_s<seed>_<time>/"
+
+EXAMPLES = """examples:
+  alliance train configs/ppo_war.yaml
+  alliance train configs/ppo_war.yaml --seed 3 --set total_timesteps=50000 --set hyperparams.n_epochs=5
+  alliance train configs/dqn_war.yaml --set env.overrides.identification=0.9 --no-progress
+  alliance train --resume results/runs/war/ppo_s0_20250101T120000Z
+  alliance train --resume RUN_DIR --set total_timesteps=400000   (continue a finished run further)
+  alliance train --resume RUN_DIR --trust   (resume from checkpoints the manifest does not list: a folder you trust)
+
+A bad config prints one line per problem (the dotted key, its value, what is allowed) and exits 2.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", nargs="?", metavar="CONFIG", help="YAML config (optional with --resume)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, dotted for nested keys; the value is read as YAML")
+    parser.add_argument("--seed", type=int, default=None, metavar="N", help="the run's seed (overrides the config)")
+    parser.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
+                        help="continue RUN_DIR from its newest complete checkpoint to total_timesteps")
+    parser.add_argument("--trust", action="store_true",
+                        help="with --resume: load a checkpoint whose sha256 the run's manifest does not list "
+                        "(model files can carry pickled code: only for folders you trust)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from training.config.errors import ConfigError
+    from training.config.run import load_config
+
+    if args.config is None and args.resume is None:
+        print("alliance train: error: CONFIG is missing: a YAML file, or --resume RUN_DIR (see --help)",
+              file=sys.stderr)
+        return 2
+    try:
+        cfg = load_config(args.config, args.overrides, args.seed) if args.config else None
+        if args.resume is not None:
+            cfg = _resume_config(args.resume, cfg, args.overrides, args.seed)
+        from training.run.train import train
+
+        progress = not args.no_progress and sys.stdout.isatty()
+        command = shlex.join(["alliance", "train", *_argv(args)])
+        try:
+            run_dir = train(cfg, args.resume, resume=args.resume is not None, progress_bar=progress,
+                            command=command, trust=args.trust)
+        except KeyboardInterrupt:
+            where = args.resume or f"<the new folder under {cfg.output}/{cfg.env.scenario}>"
+            print(f"alliance train: to continue: alliance train --resume {where}", file=sys.stderr)
+            raise
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(f"alliance train: error: {line}", file=sys.stderr)
+        return 2
+    _print_summary(run_dir)
+    return 0
+
+
+def _resume_config(run_dir: Path, given, overrides: list[str], seed: int | None):
+    """The run's own config.yml with --set/--seed on top; a CONFIG given too must agree with it
+    except for total_timesteps."""
+    from training.config.errors import ConfigError
+    from training.config.run import load_config
+    from training.results.run_folder import CONFIG
+
+    path = run_dir / CONFIG
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file; is {run_dir} a run folder?")
+    own = load_config(path, overrides, seed)
+    if given is not None:
+        mine, theirs = own.model_dump(), given.model_dump()
+        for key in mine:
+            if key != "total_timesteps" and mine[key] != theirs[key]:
+                raise ConfigError([f"{key}={theirs[key]!r} is not allowed: the run being resumed has "
+                                   f"{key}={mine[key]!r} (drop CONFIG, or use --set total_timesteps=N)"])
+        own = own.model_copy(update={"total_timesteps": given.total_timesteps})
+    return own
+
+
+def _argv(args: argparse.Namespace) -> list[str]:
+    out = [args.config] if args.config else []
+    for item in args.overrides:
+        out += ["--set", item]
+    if args.seed is not None:
+        out += ["--seed", str(args.seed)]
+    if args.resume is not None:
+        out += ["--resume", str(args.resume)]
+    if args.trust:
+        out += ["--trust"]
+    if args.no_progress:
+        out += ["--no-progress"]
+    return out
+
+
+def _print_summary(run_dir: Path) -> None:
+    from training.results.run_folder import read_manifest
+
+    m = read_manifest(run_dir)
+    session = m.get("last_session", {})
+    print(f"run folder: {run_dir}")
+    print(f"steps: {m.get('num_timesteps')} (this session {session.get('steps')} in "
+          f"{session.get('seconds', 0):.1f} s: {session.get('steps_per_second', 0):,.0f} steps/s)")
+    if m.get("last_mean_reward") is not None:
+        print(f"evaluation mean return: last {m['last_mean_reward']:.3f}, best {m['best_mean_reward']:.3f}")

@@ -1,0 +1,236 @@
+"""One YAML file says everything about a training run; this module reads and checks it.
+
+``load_config("configs/ppo_war.yaml", overrides=["n_envs=16"], seed=3)`` returns a frozen
+:class:`TrainConfig`, or raises :class:`ConfigError` whose message is one line per problem, each
+naming the key (dotted path), the value and what is allowed. Nothing is trained, written or
+created before the whole file has been checked:
+
+- structure and types by pydantic (``extra="forbid"``, strict types, positive step counts);
+- ``env`` through :func:`envs.scenarios.make_params` (one line per bad override);
+- ``hyperparams`` and ``hyperparams.policy_kwargs`` against the SB3 constructor's signature
+  (unknown names list the allowed ones; values are type-checked against the annotation).
+
+A YAML file looks like ``configs/ppo_war.yaml``::
+
+    env: {scenario: war, overrides: {}}
+    algo: PPO
+    hyperparams: {n_steps: 256, policy_kwargs: {net_arch: [64, 64]}}
+    n_envs: 8
+    total_timesteps: 200000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from envs.params import param_field_names, short_repr
+from envs.scenarios import make_params, scenario_names
+from training.config.errors import ConfigError, dotted, pydantic_line
+from training.config.files import parse_yaml, read_yaml_mapping
+from training.config.hyperparams import (
+    MAX_ENVS,
+    MAX_SEED,
+    MAX_STEPS,
+    constructor_kwargs,
+    hyperparam_problems,
+    type_name,
+)
+
+ALGOS = ("PPO", "A2C", "DQN")
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class EnvConfig(_Strict):
+    """Which world: a named scenario of MODEL.md section 7 and parameter overrides (section 4)."""
+
+    scenario: str = "war"
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+class EvalConfig(_Strict):
+    """SB3 EvalCallback: every ``freq`` env steps (summed over the n_envs), ``n_episodes`` episodes."""
+
+    freq: int = Field(10_000, gt=0, le=MAX_STEPS)
+    n_episodes: int = Field(10, gt=0, le=1_000_000)
+    deterministic: bool = True
+
+
+class CheckpointConfig(_Strict):
+    """A checkpoint every ``freq`` env steps (at a rollout boundary), the newest ``keep`` kept."""
+
+    freq: int = Field(50_000, gt=0, le=MAX_STEPS)
+    keep: int = Field(5, gt=0, le=10_000)
+    save_replay_buffer: bool = True
+
+
+class TrainConfig(_Strict):
+    """Everything about one run. ``hyperparams`` go to the SB3 constructor as they are
+    (``lin_<x>`` schedules and activation names converted); ``gamma`` defaults to the model's."""
+
+    env: EnvConfig = Field(default_factory=EnvConfig)
+    algo: Literal["PPO", "A2C", "DQN"]
+    policy: Literal["MlpPolicy"] = "MlpPolicy"
+    hyperparams: dict[str, Any] = Field(default_factory=dict)
+    n_envs: int = Field(8, gt=0, le=MAX_ENVS)
+    vec_env: Literal["alliance", "dummy"] = "alliance"
+    total_timesteps: int = Field(gt=0, le=MAX_STEPS)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
+    output: str = "results/runs"
+    torch_threads: int = Field(1, gt=0, le=1024)
+    device: Literal["cpu"] = "cpu"
+
+    @field_validator("algo", mode="before")
+    @classmethod
+    def _upper_algo(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("output")
+    @classmethod
+    def _folder_name(cls, value: str) -> str:
+        if not value.strip() or "\x00" in value:
+            raise ValueError("a folder path (not empty, no NUL character)")
+        return value
+
+    def to_yaml(self) -> str:
+        """The resolved config, loadable again by :func:`load_config`."""
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = (), seed: int | None = None) -> TrainConfig:
+    """Read a YAML config, apply ``--set key.sub=value`` overrides and ``--seed``, validate.
+
+    :raises ConfigError: one line per problem (also for unreadable YAML or a non-mapping file).
+    :raises OSError: the file cannot be read.
+    """
+    data = read_yaml_mapping(path, "a mapping of config keys with at least algo and total_timesteps")
+    return config_from_dict(apply_overrides(data, overrides, seed))
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str] = (), seed: int | None = None) -> dict:
+    """A copy of ``data`` with each ``key.sub=value`` set (value read as a YAML scalar or flow)."""
+    out = _deep_copy(data)
+    problems = []
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            problems.append(f"--set {short_repr(item)} is not allowed: KEY=VALUE with a dotted key, e.g. n_envs=16")
+            continue
+        try:
+            value = parse_yaml(raw, f"--set {short_repr(item)}") if raw.strip() else None
+        except ConfigError as exc:
+            problems.append(f"{exc.problems[0]} (the value must be a YAML scalar, list or mapping)")
+            continue
+        parts = key.strip().split(".")
+        node = out
+        for depth, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                where = ".".join(parts[: depth + 1])
+                problems.append(f"--set {short_repr(item)} is not allowed: {where} is {short_repr(child)}, not a mapping")
+                break
+            node = child
+        else:
+            node[parts[-1]] = value
+    if problems:
+        raise ConfigError(problems)
+    if seed is not None:
+        out["seed"] = seed
+    return out
+
+
+def config_from_dict(data: Mapping[str, Any]) -> TrainConfig:
+    """Validate a mapping; every problem found becomes one line of the :class:`ConfigError`."""
+    problems: list[str] = []
+    cfg = None
+    try:
+        cfg = TrainConfig.model_validate(dict(data))
+    except ValidationError as exc:
+        problems += [pydantic_line(err, _fields_at, _allowed_at) for err in exc.errors()]
+    problems += env_problems(data.get("env", {}))
+    algo = data.get("algo")
+    if isinstance(algo, str) and algo.upper() in ALGOS:
+        problems += hyperparam_problems(algo.upper(), data.get("hyperparams", {}))
+    if problems or cfg is None:
+        raise ConfigError(problems or ["config is not allowed: unknown problem"])
+    return cfg
+
+
+# ------------------------------------------------------------------------------- semantic checks
+def env_problems(env: Any) -> list[str]:
+    """Problems of the ``env`` section found by the model's own checks (``make_params``)."""
+
+    if not isinstance(env, Mapping):
+        return []  # pydantic reports the type
+    scenario = env.get("scenario", "war")
+    overrides = env.get("overrides") or {}
+    if not isinstance(scenario, str) or not isinstance(overrides, Mapping):
+        return []
+    if scenario not in scenario_names():
+        return [f"env.scenario={short_repr(scenario)} is not allowed: one of {', '.join(scenario_names())}"]
+    problems = []
+    known = param_field_names()
+    overrides = {k: v for k, v in overrides.items() if isinstance(k, str)}  # pydantic reports other keys
+    for key, value in overrides.items():
+        if key not in known:
+            problems.append(f"{dotted(['env', 'overrides', key])}={short_repr(value)} is not allowed: not a model "
+                            f"parameter; allowed are {', '.join(known)}")
+            continue
+        try:
+            make_params(scenario, {key: value})
+        except ValueError as exc:
+            problems.append(f"env.overrides.{exc}")
+    if not problems and overrides:
+        try:  # overrides that are fine alone but not together (e.g. calendar without finite_horizon)
+            make_params(scenario, dict(overrides))
+        except ValueError as exc:
+            problems.append(f"env.overrides.{exc}")
+    return problems
+
+
+def sb3_kwargs(cfg: TrainConfig) -> dict[str, Any]:
+    """The SB3 constructor arguments of ``cfg`` (see :func:`training.config.hyperparams.constructor_kwargs`)."""
+    return constructor_kwargs(cfg.algo, cfg.hyperparams)
+
+
+def _model_at(loc: Sequence[str]) -> type[BaseModel] | None:
+    model: Any = TrainConfig
+    for part in loc:
+        field = model.model_fields.get(part) if model else None
+        model = field.annotation if field and isinstance(field.annotation, type) else None
+        if model is None or not issubclass(model, BaseModel):
+            return None
+    return model
+
+
+def _fields_at(loc: Sequence[Any]) -> list[str]:
+    model = _model_at([str(p) for p in loc])
+    return list(model.model_fields) if model else []
+
+
+def _allowed_at(loc: Sequence[Any], kind: str) -> str:
+    """A missing key's type; for any other error pydantic's own message says what is allowed."""
+    model = _model_at([str(p) for p in loc[:-1]])
+    field = model.model_fields.get(str(loc[-1])) if model and kind == "missing" else None
+    return f"a value of type {type_name(field.annotation)}" if field else ""
+
+
+def _deep_copy(data: Any) -> Any:
+    if isinstance(data, Mapping):
+        return {k: _deep_copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_deep_copy(v) for v in data]
+    return data

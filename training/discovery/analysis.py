@@ -1,0 +1,97 @@
+"""Analysis of sampled outputs: Sobol indices (SALib), PRIM boxes (EMA Workbench), bootstrap shares (scipy).
+
+- :func:`sobol_indices`: first-order and total indices with 95 % bootstrap intervals, from outputs
+  on a :func:`training.discovery.sampling.sobol_unit` sample.
+- :func:`prim_boxes`: Friedman & Fisher's PRIM (1999) as Bryant & Lempert (2010) use it for scenario
+  discovery, through ``ema_workbench.analysis.prim`` (imported lazily: it takes seconds to import).
+- :func:`share_interval`: the share of samples where a condition holds, with a 95 % bootstrap interval.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from SALib.analyze import sobol as sobol_analyzer
+from scipy import stats
+
+from training.discovery.sampling import unit_problem
+
+CONFIDENCE = 0.95
+
+
+def sobol_indices(names: list[str], outputs: np.ndarray, seed: int, resamples: int = 1000) -> pd.DataFrame:
+    """First-order (S1) and total (ST) Sobol indices of ``outputs`` (one per row of the Saltelli
+    sample, in its order), with the half-widths of their 95 % bootstrap intervals (S1_conf, ST_conf).
+    A constant output has no variance to share: its indices are NaN."""
+    y = np.asarray(outputs, dtype=np.float64)
+    if y.ndim != 1 or len(y) % (len(names) + 2) or not np.all(np.isfinite(y)):
+        raise ValueError(f"outputs: {len(names) + 2} x n finite values expected (the Saltelli sample), got {y.shape}")
+    if np.ptp(y) == 0:
+        nan = np.full(len(names), np.nan)
+        return pd.DataFrame({"S1": nan, "S1_conf": nan, "ST": nan, "ST_conf": nan}, index=pd.Index(names, name="factor"))
+    res = sobol_analyzer.analyze(unit_problem(names), y, calc_second_order=False, num_resamples=resamples,
+                                 conf_level=CONFIDENCE, seed=seed)
+    return pd.DataFrame({k: res[k] for k in ("S1", "S1_conf", "ST", "ST_conf")}, index=pd.Index(names, name="factor"))
+
+
+def share_interval(flags: np.ndarray, seed: int, resamples: int = 2000) -> tuple[float, float, float]:
+    """(share, low, high): the share of True in ``flags`` and its 95 % percentile-bootstrap interval
+    (scipy.stats.bootstrap). When every flag is equal the resamples cannot vary: the interval is the point."""
+    x = np.asarray(flags, dtype=np.float64)
+    if x.ndim != 1 or len(x) == 0:
+        raise ValueError("flags: a non-empty 1-d array expected")
+    share = float(x.mean())
+    if np.all(x == x[0]):
+        return share, share, share
+    res = stats.bootstrap((x,), np.mean, confidence_level=CONFIDENCE, n_resamples=resamples, method="percentile",
+                          rng=np.random.default_rng(seed))
+    return share, float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def prim_boxes(inputs: pd.DataFrame, flags: np.ndarray, threshold: float = 0.8, peel_alpha: float = 0.05,
+               max_boxes: int = 3) -> pd.DataFrame:
+    """PRIM boxes for the samples where ``flags`` holds: per box, the restricted inputs with their
+    bounds, its coverage (share of all flagged samples inside) and density (share flagged inside).
+
+    On each box's peeling-and-pasting trajectory the box chosen is the one with the highest coverage
+    among those whose density reaches ``threshold`` (coverage falls along the trajectory, density
+    rises); boxes are found one after another on the samples the earlier boxes leave (Friedman &
+    Fisher's covering); the search stops when no box reaches the threshold.
+    Returns one row per (box, restricted input): box, input, low, high, coverage, density, mass.
+    """
+    y = np.asarray(flags, dtype=bool)
+    if len(y) != len(inputs):
+        raise ValueError(f"flags: {len(inputs)} values expected (one per input row), got {len(y)}")
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold={threshold!r} is not allowed: a density in (0, 1]")
+    columns = ["box", "input", "low", "high", "coverage", "density", "mass"]
+    rows: list[dict] = []
+    if not y.any():
+        return pd.DataFrame(rows, columns=columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ema_workbench.analysis import prim
+
+        finder = prim.Prim(inputs.reset_index(drop=True).astype(np.float64), y.astype(np.float64),
+                           threshold=threshold, peel_alpha=peel_alpha)
+        full = finder.box_init
+        for number in range(max_boxes):
+            box = finder.find_box()
+            if box is None:
+                break
+            traj = box.peeling_trajectory
+            good = traj.index[traj["density"] >= threshold - 1e-12]
+            if len(good) == 0:
+                break
+            box.select(int(good[0]))
+            lims, point = box.box_lims[int(good[0])], traj.loc[good[0]]
+            restricted = [c for c in inputs.columns
+                          if lims[c].iloc[0] > full[c].iloc[0] or lims[c].iloc[1] < full[c].iloc[1]]
+            if not restricted:  # the whole space: nothing left to find
+                break
+            rows += [{"box": number, "input": c, "low": float(lims[c].iloc[0]), "high": float(lims[c].iloc[1]),
+                      "coverage": float(point["coverage"]), "density": float(point["density"]),
+                      "mass": float(point["mass"])} for c in restricted]
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,2 @@
+"""Every stored file: written atomically and read back through ``store``; the run folder's
+layout, manifest and checkpoints in ``run_folder``."""

@@ -1,0 +1,230 @@
+"""The run folder: where a run lives, atomic writes, the manifest and the newest checkpoint.
+
+Layout of ``results/runs/<scenario>/<algo>_s<seed>_<UTC time>/``::
+
+    config.yml         the resolved config (load_config reads it back)
+    command.txt        the command line(s) that made and resumed the run
+    manifest.json      versions, git commit, seed, spaces, sha256 of every model file
+    model.zip          the final model           best_model.zip   EvalCallback's best
+    evaluations.npz    EvalCallback's log        checkpoints/     model_<steps>_steps.zip
+    tb/                TensorBoard logs
+
+Every file is written to a temporary name in the same folder and renamed over the target
+(``os.replace``), so a kill mid-write leaves the previous complete file, never a broken one
+(:func:`clean_temporary_files` removes the temporary file a kill leaves behind). The manifest is
+refreshed after every checkpoint: a checkpoint counts as complete once the manifest lists it with
+its sha256, and :func:`newest_checkpoint` resumes only from such a one (SB3 archives and replay
+buffers can carry pickled code; ``trust=True`` lifts the check).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from envs.params import short_repr
+from training.results.store import atomic_write, atomic_write_json, sha256
+
+MANIFEST = "manifest.json"
+CONFIG = "config.yml"
+COMMAND = "command.txt"
+MODEL = "model.zip"
+BEST_MODEL = "best_model.zip"
+EVALUATIONS = "evaluations.npz"
+CHECKPOINTS = "checkpoints"
+TENSORBOARD = "tb"
+_CHECKPOINT = re.compile(r"^model_(\d+)_steps\.zip$")
+_TEMPORARY = re.compile(r"^\..+\.\d+\.tmp(\.npz)?$")
+
+
+def save_model(model: Any, path: str | Path) -> Path:
+    """``model.save`` to ``path`` atomically."""
+    return atomic_write(path, model.save)
+
+
+# ------------------------------------------------------------------------------------ folder
+def utc_stamp() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def create_run_dir(output: str | Path, scenario: str, algo: str, seed: int) -> Path:
+    """A new, empty ``output/<scenario>/<algo>_s<seed>_<UTC time>`` (a suffix if that exists)."""
+    base = Path(output) / scenario / f"{algo.lower()}_s{seed}_{utc_stamp()}"
+    for n in range(1, 1000):
+        run_dir = base if n == 1 else base.with_name(f"{base.name}_{n}")
+        try:
+            run_dir.mkdir(parents=True)
+            return run_dir
+        except FileExistsError:
+            continue
+    raise OSError(f"{base}: could not create a new run folder (1000 names taken)")
+
+
+# ------------------------------------------------------------------------------ checkpoints
+def checkpoint_path(run_dir: str | Path, steps: int) -> Path:
+    return Path(run_dir) / CHECKPOINTS / f"model_{steps}_steps.zip"
+
+
+def replay_buffer_path(run_dir: str | Path, steps: int) -> Path:
+    return Path(run_dir) / CHECKPOINTS / f"replay_buffer_{steps}_steps.pkl"
+
+
+def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
+    """``(steps, path)`` of the checkpoint files, oldest first (temporary files ignored)."""
+    folder = Path(run_dir) / CHECKPOINTS
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _CHECKPOINT.match(p.name))]
+    return sorted(found)
+
+
+def newest_checkpoint(run_dir: str | Path, trust: bool = False) -> tuple[int, Path]:
+    """The newest complete checkpoint: its zip archive is whole and, unless ``trust``, the manifest
+    lists it with its sha256. The manifest is refreshed after each checkpoint, so a checkpoint it
+    does not list was cut off before that (and is skipped); one it lists with another hash was
+    changed afterwards (and is refused: SB3 archives can carry pickled code).
+
+    :raises ValueError: a listed checkpoint's hash differs, or no complete checkpoint (one line).
+    """
+    run_dir = Path(run_dir)
+    listed = {} if trust else manifest_files(run_dir)
+    skipped = None
+    for steps, path in reversed(list_checkpoints(run_dir)):
+        if not _zip_is_whole(path):
+            continue
+        if trust:
+            return steps, path
+        expected = listed.get(path.relative_to(run_dir).as_posix())
+        if expected is None:
+            skipped = skipped or path
+            continue
+        actual = sha256(path)
+        if actual != expected:
+            raise ValueError(f"{path}: sha256 {actual[:16]}... differs from the manifest's {expected[:16]}...; the "
+                             "file changed after it was written (resume with --trust only if you trust its source)")
+        return steps, path
+    if skipped is not None:
+        raise ValueError(f"{skipped}: not listed in {run_dir / MANIFEST}, nor is any other checkpoint (a folder "
+                         "from elsewhere?); resume with --trust only if you trust its source")
+    raise ValueError(f"{run_dir / CHECKPOINTS}: no complete checkpoint (model_<steps>_steps.zip) to resume from")
+
+
+def clean_temporary_files(run_dir: str | Path) -> list[Path]:
+    """Remove what a killed process left half-written (``.<name>.<pid>.tmp`` files of
+    :func:`atomic_write`, ``.evaluations.<pid>.tmp.npz``); returns them."""
+    removed = []
+    for folder in (Path(run_dir), Path(run_dir) / CHECKPOINTS):
+        if folder.is_dir():
+            for p in folder.iterdir():
+                if _TEMPORARY.match(p.name) and p.is_file():
+                    p.unlink(missing_ok=True)
+                    removed.append(p)
+    return removed
+
+
+SB3_MEMBERS = ("data", "policy.pth")  # in every archive ``model.save`` writes
+
+
+def _zip_is_whole(path: Path) -> bool:
+    """An SB3 archive whose members all pass their CRC. (A truncated SB3 zip can still look like a
+    zip: it holds torch's own uncompressed zips, whose end record ``zipfile`` then finds; their
+    members are not SB3's.)"""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return all(name in zf.namelist() for name in SB3_MEMBERS) and zf.testzip() is None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------------- manifest
+def model_files(run_dir: str | Path) -> list[Path]:
+    """Every model file of a run (zip archives and replay buffers), sorted."""
+    run_dir = Path(run_dir)
+    files = [p for p in run_dir.rglob("*") if p.is_file() and p.suffix in (".zip", ".pkl")
+             and not p.name.startswith(".")]
+    return sorted(files)
+
+
+def file_hashes(run_dir: str | Path) -> dict[str, str]:
+    run_dir = Path(run_dir)
+    return {p.relative_to(run_dir).as_posix(): sha256(p) for p in model_files(run_dir)}
+
+
+def package_versions() -> dict[str, str]:
+    import gymnasium
+    import numpy
+    import stable_baselines3
+    import torch
+
+    return {"python": platform.python_version(), "numpy": numpy.__version__, "torch": torch.__version__,
+            "gymnasium": gymnasium.__version__, "stable_baselines3": stable_baselines3.__version__}
+
+
+def git_commit(repo: str | Path | None = None) -> dict[str, Any] | None:
+    """``{"commit": sha, "dirty": bool}`` of the source tree, or None when git is unavailable."""
+    repo = Path(repo) if repo else Path(__file__).resolve().parents[2]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                                capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": sha, "dirty": bool(status.strip())}
+
+
+def space_description(space: Any) -> dict[str, Any]:
+    desc: dict[str, Any] = {"repr": str(space), "shape": list(space.shape) if space.shape is not None else None}
+    if hasattr(space, "n"):
+        desc["n"] = int(space.n)
+    if hasattr(space, "nvec"):
+        desc["nvec"] = [int(v) for v in space.nvec]
+    return desc
+
+
+def read_manifest(run_dir: str | Path) -> dict[str, Any]:
+    """The manifest of a run folder, a JSON object.
+
+    :raises FileNotFoundError: no manifest (one line)
+    :raises ValueError: not a JSON object (one line)
+    """
+    path = Path(run_dir) / MANIFEST
+    try:
+        manifest = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no manifest; is {run_dir} a run folder?") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except (UnicodeDecodeError, RecursionError):
+        raise ValueError(f"{path}: not valid JSON (not UTF-8 text, or nested too deeply)") from None
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{path}: a JSON {type(manifest).__name__} is not allowed: a JSON object")
+    return manifest
+
+
+def manifest_files(run_dir: str | Path) -> dict[str, str]:
+    """The manifest's ``files``: relative path -> sha256 (empty if the manifest lists none).
+
+    :raises ValueError: ``files`` is not a mapping of names to hashes (one line)
+    """
+    files = read_manifest(run_dir).get("files", {})
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise ValueError(f"{Path(run_dir) / MANIFEST}: 'files' is not allowed to be {short_repr(files)}: "
+                         "a mapping of file names to sha256 hashes")
+    return files
+
+
+def write_manifest(run_dir: str | Path, **fields: Any) -> dict[str, Any]:
+    """Merge ``fields`` into the manifest, refresh the model hashes, write it atomically."""
+    path = Path(run_dir) / MANIFEST
+    manifest = read_manifest(run_dir) if path.exists() else {}
+    manifest.update(fields)
+    manifest["files"] = file_hashes(run_dir)
+    atomic_write_json(path, manifest)
+    return manifest

@@ -1,0 +1,207 @@
+"""Run a study on Ray: every unit of work not yet on disk becomes a Ray task; the driver writes
+each result atomically as it arrives, then renders the report from the files.
+
+Units (``training/config/study.py``) and where their results live under the study's ``out``:
+``exact/<scenario>.json`` and ``sweeps/<sweep>_<point>.json`` (:func:`training.study.tasks.analyse_point`),
+``runs/<scenario>/<algo>_s<seed>/evaluation.json`` (:func:`training.study.tasks.rl_run`; the run folder
+itself is written by the task, ``evaluation.json`` last, by the driver). A unit whose file exists is
+skipped, so an interrupted study continues where it stopped; an RL run interrupted mid-training
+is trained again from the start (:func:`training.study.tasks.train_run`), so that a study killed
+mid-way and continued gets the same results, and the same report, as one run in one go. A
+finished run whose stored training config differs from the one the study now asks for stops the
+study with a one-line error (it is never silently reused).
+
+``ray.init()`` starts a local Ray instance (``num_cpus`` CPUs) unless ``address`` names a running
+cluster (then run folders are assumed to be on a filesystem the workers share with the driver).
+Each task takes one CPU and trains with one torch thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import shlex
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from training.config.study import Point, RunSpec, StudyConfig, plan_points, plan_runs
+from training.results import run_folder as rf
+from training.results import store
+from training.results.store import EVALUATION, read_json
+from training.study.report import write_report
+from training.study.tasks import analyse_point, config_fingerprint, rl_run
+
+
+@dataclass
+class StudyOutcome:
+    """What one call of :func:`run_study` did."""
+
+    done: list[str] = field(default_factory=list)  # units computed in this call
+    skipped: list[str] = field(default_factory=list)  # units found on disk
+    failed: dict[str, str] = field(default_factory=dict)  # unit -> one-line error
+    report: Path | None = None
+    seconds: float = 0.0
+
+
+def point_file(cfg: StudyConfig, point: Point) -> Path:
+    return cfg.out_dir / point.relpath()
+
+
+def run_dir(cfg: StudyConfig, spec: RunSpec) -> Path:
+    return cfg.out_dir / spec.relpath()
+
+
+def pending(cfg: StudyConfig) -> tuple[list[Point], list[RunSpec], list[str]]:
+    """The points and runs without a result file, and the keys of those that have one."""
+    points, runs, skipped = [], [], []
+    for p in plan_points(cfg):
+        (skipped.append(p.relpath()) if point_file(cfg, p).is_file() else points.append(p))
+    for r in plan_runs(cfg):
+        key = f"{r.relpath()}/{EVALUATION}"
+        path = run_dir(cfg, r) / EVALUATION
+        if path.is_file():
+            check_same_config(path, r)
+            skipped.append(key)
+        else:
+            runs.append(r)
+    return points, runs, skipped
+
+
+def check_same_config(path: Path, spec: RunSpec) -> None:
+    """A finished run is reused only if it was trained with the config the study now asks for.
+
+    :raises ValueError: one line naming the run and the first key that differs.
+    """
+    stored = read_json(path).get("train_config")
+    wanted = config_fingerprint(spec.train_config)
+    if stored is None or stored == wanted:
+        return
+    flat_s, flat_w = _flatten(stored), _flatten(wanted)
+    key = next(k for k in sorted(set(flat_s) | set(flat_w)) if flat_s.get(k) != flat_w.get(k))
+    raise ValueError(f"{path.parent}: trained with {key}={flat_s.get(key)!r}, the config now asks for "
+                     f"{flat_w.get(key)!r}; delete that run folder to train it again, or use another out folder")
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {prefix: data}
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iterator[Any]:
+    """``ray.init`` unless Ray is already initialised in this process (then it is left running)."""
+    import ray
+
+    if ray.is_initialized():
+        yield ray
+        return
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                              "configure_logging": True, "logging_level": "warning"}
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(num_cpus=num_cpus, **kwargs)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None = None,
+              log: Callable[[str], None] = print, on_result: Callable[[str], None] | None = None,
+              report: bool = True) -> StudyOutcome:
+    """Compute every missing unit on Ray, write each result, then write the report.
+
+    :param cfg: the validated study config
+    :param address: a Ray cluster to join; None starts a local instance
+    :param num_cpus: CPUs of the local instance (None: all)
+    :param log: where progress lines go
+    :param on_result: called with a unit's key after its result is written (tests use it to interrupt)
+    :param report: render the report at the end
+    """
+    clock = time.perf_counter()
+    out = StudyOutcome()
+    points, runs, out.skipped = pending(cfg)
+    total = len(points) + len(runs) + len(out.skipped)
+    log(f"study {cfg.name}: {total} units, {len(out.skipped)} already done, {len(points) + len(runs)} to run "
+        f"-> {cfg.out_dir}")
+    if points or runs:
+        cfg.out_dir.mkdir(parents=True, exist_ok=True)
+        write_environment(cfg)
+        with ray_session(address, num_cpus) as ray:
+            _execute(ray, cfg, points, runs, out, log, on_result, total)
+    if report:
+        out.report = write_report(cfg)
+        log(f"report: {out.report}")
+    out.seconds = time.perf_counter() - clock
+    return out
+
+
+def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec], out: StudyOutcome,
+             log: Callable[[str], None], on_result: Callable[[str], None] | None, total: int) -> None:
+    analyse = ray.remote(num_cpus=1, max_retries=0)(analyse_point)
+    train = ray.remote(num_cpus=1, max_retries=0)(rl_run)
+    command = shlex.join(["alliance", "study", cfg.source or f"<{cfg.name}>"])
+    refs: dict[Any, tuple[str, Path]] = {}
+    for spec in runs:  # the longest units first
+        folder = run_dir(cfg, spec)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        refs[train.remote(spec, str(folder.resolve()), command)] = (spec.relpath(), folder / EVALUATION)
+    for p in points:
+        refs[analyse.remote(p)] = (p.relpath(), point_file(cfg, p))
+    count = len(out.skipped)
+    try:
+        while refs:
+            ready, _ = ray.wait(list(refs), num_returns=1)
+            key, path = refs.pop(ready[0])
+            count += 1
+            try:
+                data = ray.get(ready[0])
+            except Exception as exc:  # a task's error: note it, carry on with the others
+                out.failed[key] = _one_line(exc)
+                log(f"[{count}/{total}] FAILED {key}: {out.failed[key]}")
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            store.atomic_write_json(path, data)
+            out.done.append(key)
+            log(f"[{count}/{total}] {key}: {_describe(data)}")
+            if on_result is not None:
+                on_result(key)
+    finally:
+        for ref in refs:  # interrupted: stop what is still running (its partial output is resumable)
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
+
+
+def _describe(data: dict) -> str:
+    if "kind" in data:
+        return f"{data['optimum']['label']}, V* = {data['optimum']['value']:.3f} ({data['seconds']:.1f} s)"
+    return (f"{data['label']}, share of V* = {data['share']:.3f} ({data['training']}, "
+            f"{data['seconds']:.1f} s)")
+
+
+def _one_line(exc: BaseException) -> str:
+    cause = getattr(exc, "cause", None) or exc
+    lines = [ln for ln in "".join(traceback.format_exception_only(type(cause), cause)).splitlines() if ln.strip()]
+    return lines[-1] if lines else type(cause).__name__
+
+
+def write_environment(cfg: StudyConfig) -> Path:
+    """``environment.json``: package versions, Python and the git commit of this session."""
+
+    import ray
+
+    versions = rf.package_versions()
+    versions["ray"] = ray.__version__
+    data = {"python": platform.python_version(), "platform": sys.platform, "versions": versions,
+            "git": rf.git_commit(), "config": cfg.source}
+    return store.atomic_write_json(cfg.out_dir / "environment.json", data)
