@@ -6,7 +6,7 @@ default weights .5/.35/.15, w_S : w_E = .5 : .15, and w_A = .35 gives the defaul
 optimum's discounted mean security and autonomy (``agents.streams``) is a point; every baseline is
 a point at the scenario's own weights, and so is the optimum there (``default``).
 
-:func:`trade_off_frontier` returns plain data; ``training/render_frontier.py`` draws it.
+:func:`trade_off_frontier` returns plain data; ``training/render/frontier.py`` draws it.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ horizon::
       2014Q1–2020Q2: 0
       2020Q3-2021Q4: 1                  # an en dash or an ASCII hyphen
 
-``load_scenario_file(path)`` returns the :class:`AllianceParams`; :func:`read_scenario_file` also
-the name, description and first quarter. The keys of ``phases`` and ``parameters`` are derived
+``envs.scenarios.make_params(path)`` returns the :class:`AllianceParams`;
+``envs.scenarios.read_scenario(path)`` the whole :class:`ScenarioSpec` (description, first quarter). The keys of ``phases`` and ``parameters`` are derived
 from the dataclass's fields (``phases``: the per-phase fields; ``parameters``: every other field
 but the ones with a key of their own), so a field added to ``AllianceParams`` is settable here
 without an edit. Checking is in two layers, each with one-line errors naming the key, the value
@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -256,8 +257,10 @@ def _section_of(message: str) -> str:
     return ""
 
 
-def spec_from_mapping(data: Any, where: str = "scenario") -> ScenarioSpec:
-    """Check a scenario mapping (as read from YAML) and build its parameters."""
+def spec_from_mapping(data: Any, where: str = "scenario", bases: Mapping[str, Callable[[], AllianceParams]] | None = None
+                      ) -> ScenarioSpec:
+    """Check a scenario mapping (as read from YAML) and build its parameters. ``bases`` are the
+    scenarios ``base`` may name (``envs.scenarios.SCENARIOS``, passed in: that module imports this one)."""
     if not isinstance(data, dict):
         raise ScenarioFileError(f"{where}: a {type(data).__name__} is not allowed: a mapping")
     try:
@@ -268,11 +271,10 @@ def spec_from_mapping(data: Any, where: str = "scenario") -> ScenarioSpec:
         raise ScenarioFileError(f"{where}: name={short_repr(spec.name)} is not allowed: {WHAT['name']}")
     if not spec.description.strip():
         raise ScenarioFileError(f"{where}: description={spec.description!r} is not allowed: {WHAT['description']}")
-    from envs.scenarios import SCENARIOS  # local: scenarios imports this module
-
-    if spec.base is not None and spec.base not in SCENARIOS:
-        raise ScenarioFileError(f"{where}: base={short_repr(spec.base)} is not allowed: one of {', '.join(SCENARIOS)}")
-    base = SCENARIOS[spec.base]() if spec.base else AllianceParams()
+    named = bases or {}
+    if spec.base is not None and spec.base not in named:
+        raise ScenarioFileError(f"{where}: base={short_repr(spec.base)} is not allowed: one of {', '.join(named)}")
+    base = named[spec.base]() if spec.base else AllianceParams()
     overrides: dict[str, Any] = {}
     for section in (spec.phases, spec.parameters):
         if section is not None:
@@ -304,12 +306,9 @@ def looks_like_path(scenario: Any) -> bool:
     return isinstance(scenario, str) and scenario.lower().endswith(SUFFIXES)
 
 
-def read_scenario_file(path: str | os.PathLike) -> ScenarioSpec:
-    """Read, check and build a scenario file; any problem is a one-line :class:`ScenarioFileError`."""
+def read_scenario_file(path: str | os.PathLike,
+                       bases: Mapping[str, Callable[[], AllianceParams]] | None = None) -> ScenarioSpec:
+    """Read, check and build a scenario file; any problem is a one-line :class:`ScenarioFileError`.
+    ``envs.scenarios.read_scenario`` passes the named scenarios as ``bases``."""
     where = str(Path(path))
-    return spec_from_mapping(_parse(_read_text(where), where), where)
-
-
-def load_scenario_file(path: str | os.PathLike) -> AllianceParams:
-    """The parameters a scenario file describes (see :func:`read_scenario_file`)."""
-    return read_scenario_file(path).params
+    return spec_from_mapping(_parse(_read_text(where), where), where, bases)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from envs.params import N_PHASES, AllianceParams, short_repr
-from envs.scenario_file import load_scenario_file, looks_like_path
+from envs.scenario_file import ScenarioSpec, looks_like_path, read_scenario_file
 
 TIMELINE_STEPS = 44  # 2014Q1..2024Q4
 # Section 7: phase by date, t = 0 is 2014Q1.
@@ -71,7 +71,7 @@ def make_params(scenario: str | os.PathLike | AllianceParams = "war",
     elif isinstance(scenario, str) and scenario in SCENARIOS:
         base = SCENARIOS[scenario]()
     elif looks_like_path(scenario):
-        base = load_scenario_file(scenario)
+        base = read_scenario(scenario).params
     else:
         raise ValueError(f"scenario={short_repr(scenario)} is not allowed: one of {', '.join(SCENARIOS)}, "
                          "or a scenario file (.yaml)")
@@ -80,6 +80,11 @@ def make_params(scenario: str | os.PathLike | AllianceParams = "war",
     if overrides:
         return base.with_overrides(overrides)
     return base
+
+
+def read_scenario(path: str | os.PathLike) -> ScenarioSpec:
+    """A scenario file, its ``base`` resolved among the named scenarios (``envs.scenario_file``)."""
+    return read_scenario_file(path, SCENARIOS)
 
 
 def params_from_mapping(mapping: Mapping[str, Any]) -> AllianceParams:

@@ -42,7 +42,7 @@ def test_points_are_the_optima_for_their_weights(tmp_path):
     frontier = trade_off_frontier(p, n_steps=3, baselines=["bandwagon", "balance"])
     check_points_are_optima(p, frontier, 3)
     assert [b.label for b in frontier.baselines] == ["bandwagon", "balance"]
-    from training.render_frontier import plot_frontier
+    from training.render.frontier import plot_frontier
 
     out = plot_frontier(frontier, tmp_path / "f" / "frontier.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not list(out.parent.glob(".*tmp"))

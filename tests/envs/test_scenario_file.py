@@ -16,12 +16,10 @@ from envs.scenario_file import (
     MAX_BYTES,
     OWN_KEYS,
     ScenarioFileError,
-    load_scenario_file,
     parameter_keys,
     phase_keys,
-    read_scenario_file,
 )
-from envs.scenarios import make_params
+from envs.scenarios import make_params, read_scenario
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CALENDAR = os.path.join(ROOT, "configs", "scenarios", "calendar.yaml")
@@ -65,7 +63,7 @@ def test_calendar_file_is_the_named_calendar():
 
 
 def test_counterfactual_changes_only_what_it_says():
-    spec = read_scenario_file(WEST_OPEN)
+    spec = read_scenario(WEST_OPEN)
     named = make_params("calendar")
     changed = {f.name for f in fields(AllianceParams) if getattr(spec.params, f.name) != getattr(named, f.name)}
     assert changed == {"name", "lockout", "west_shock"}
@@ -83,7 +81,7 @@ def test_every_field_is_settable_and_keys_follow_the_dataclass(tmp_path):
     data["phases"] = {k: 0.0 if k != "demand" else 3 for k in phase_keys()}
     data["horizon"] = 12
     data["start"] = {"phase": 2, "threat": 3, "autonomy": 5, "trust": 0, "west": 2, "fararc": 1}
-    p = load_scenario_file(write(tmp_path, data))
+    p = make_params(write(tmp_path, data))
     for k, v in data["parameters"].items():
         assert getattr(p, k) == (tuple(v) if isinstance(v, list) else v), k
     assert p.demand == (3,) * 5 and p.tau == (0.0,) * 5
@@ -94,7 +92,7 @@ def test_hyphen_and_en_dash_periods_agree(tmp_path):
     data = calendar_dict()
     data["calendar"] = {k.replace("\u2013", "-"): v for k, v in data["calendar"].items()}
     assert make_params(write(tmp_path, data)) == make_params(CALENDAR)
-    assert read_scenario_file(CALENDAR).first_quarter == (2014, 1)
+    assert read_scenario(CALENDAR).first_quarter == (2014, 1)
 
 
 def test_env_and_vector_env_take_a_path():

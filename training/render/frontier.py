@@ -1,7 +1,7 @@
 """The autonomy-security frontier as a figure, from :func:`agents.frontier.trade_off_frontier`'s data.
 
-Imports only matplotlib and agents (the lead moves it into the restructured ``training/`` package,
-where ``training.figures._save`` can replace the atomic write below).
+Imports only matplotlib and agents (``training.render.figures``'s atomic save could replace the
+write below).
 
     from agents.frontier import trade_off_frontier
     plot_frontier(trade_off_frontier(make_params("war")), "frontier_war.png")
