@@ -294,9 +294,9 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
     problems: the value reported for them is the discounted infinite-horizon optimum, and an
     episode is only a truncation for learning (the learner bootstraps at truncation). Their
     episode length is whatever limit the user sets, 80 quarters (MODEL.md section 7) if none:
-    `gym.make("SmallStateAlliance-v0", max_episode_steps=200)` (a `TimeLimit`, registered as 80),
-    `TimeLimit(SmallStateAllianceEnv("war", max_episode_steps=None), 200)`... see below. The
-    44 quarters of `timeline` and `calendar` (2014Q1-2024Q4) are the model's own horizon (the
+    `gym.make("SmallStateAlliance-v0", max_episode_steps=200)` (Gymnasium's `TimeLimit`, whose
+    registered default is 80), `gym.make_vec(..., max_episode_steps=200)`, or the argument
+    below. The 44 quarters of `timeline` and `calendar` (2014Q1-2024Q4) are the model's own horizon (the
     world after it is scored by the continuation value of section 7): a limit can shorten those
     episodes, not lengthen them.
 

@@ -80,6 +80,10 @@ class AllianceVectorEnv(VectorEnv):
     reward terms are not reported per step (compute them with ``envs.model.reward_terms`` on the
     states if needed); ``reset`` returns ``{}``.
 
+    Episode length: ``max_episode_steps`` (``gym.make_vec`` passes the registered 80 or the
+    user's value), at most the 44 steps of ``timeline`` and ``calendar``; None: the scenario's
+    horizon. ``render_mode`` as the single env's (``render()`` returns one line or picture per env).
+
     Bad input (an action outside the space, a bad state or t) raises a one-line ``ValueError``.
     """
 
