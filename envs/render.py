@@ -13,9 +13,10 @@ encoders want):
   leftwards from 0), each with its value.
 
 Speed: what does not change between frames (labels, empty gauges) is drawn once per scenario by
-Pillow; a frame is a copy of it with the values written by NumPy slicing, the words copied from a
-cache of text sprites that Pillow draws once per string (numbers: once per character). About a
-millisecond a frame (``benchmarks/render_speed.py``). Pure: nothing here changes an env's state
+Pillow; a frame is a copy of it with cached pieces copied in by NumPy slicing: each gauge at each
+level, the phase band, and the words from a
+cache of text sprites that Pillow draws once per string (numbers: once per character). A frame
+costs about twenty steps of the env (``benchmarks/render_speed.py``). Pure: nothing here changes an env's state
 or draws random numbers.
 """
 
@@ -79,9 +80,11 @@ def _number_sprite(text: str, size: int, colour: tuple[int, int, int]) -> np.nda
 
 
 def _write(frame: np.ndarray, x: int, y: int, sprite: np.ndarray, right: bool = False) -> None:
+    """Copies ``sprite`` to ``frame`` at ``(x, y)`` (its right end at ``x`` if ``right``), clipped."""
     h, w = sprite.shape[:2]
     x = x - w if right else x
-    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, WIDTH), min(y + h, HEIGHT)
+    height, width = frame.shape[:2]
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
     if x1 > x0 and y1 > y0:
         frame[y0:y1, x0:x1] = sprite[y0 - y:y1 - y, x0 - x:x1 - x]
 
@@ -116,26 +119,47 @@ def _background(scenario: str) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=512)
+def _gauge(i: int, level: int, before: int | None) -> np.ndarray:
+    """Gauge ``i`` at ``level`` (cells up to it lit; the phase gauge lights its one cell), with
+    the tick under the level ``before`` the step: ``(GAUGE_H + 5, GAUGE_W, 3)``."""
+    levels = int(STATE_LEVELS[i])
+    strip = np.empty((GAUGE_H + 5, GAUGE_W, 3), dtype=np.uint8)
+    strip[:] = BACKGROUND
+    for j in range(levels):
+        a, b = _cell(levels, j)
+        lit = j == level if i == 0 else j <= level
+        strip[:GAUGE_H + 1, a - GAUGE_X:b + 1 - GAUGE_X] = (PHASE_COLOURS[j] if i == 0 else FILL) if lit else EMPTY
+    if before is not None:
+        a, b = _cell(levels, before)
+        strip[GAUGE_H + 2:GAUGE_H + 5, a - GAUGE_X:b + 1 - GAUGE_X] = BEFORE
+    strip.setflags(write=False)
+    return strip
+
+
+@lru_cache(maxsize=8)
+def _phase_band(phase: int) -> np.ndarray:
+    band = np.empty((27, 152, 3), dtype=np.uint8)
+    band[:] = PHASE_COLOURS[phase]
+    _write(band, 8, 6, _sprite(f"P{phase} {PHASE_NAMES[phase]}", SMALL, TEXT, PHASE_COLOURS[phase]))
+    band.setflags(write=False)
+    return band
+
+
+_GOOD, _BAD = np.array(GOOD, dtype=np.uint8), np.array(BAD, dtype=np.uint8)
+
+
 def draw_frame(params: AllianceParams, label: str, state: tuple[int, ...],
                last: tuple[tuple[int, ...], int, float] | None) -> np.ndarray:
     """The frame of ``state``, reached after ``last = (state before, flat action index, reward)``
     (``None`` right after ``reset``); ``label`` is the quarter's date."""
     frame = _background(params.name).copy()
-    phase = state[0]
     _write(frame, 10, 10, _sprite(label, BIG, TEXT, BACKGROUND))
-    frame[10:37, 110:262] = PHASE_COLOURS[phase]
-    _write(frame, 118, 16, _sprite(f"P{phase} {PHASE_NAMES[phase]}", SMALL, TEXT, PHASE_COLOURS[phase]))
-    for i, (level, levels) in enumerate(zip(state, STATE_LEVELS.tolist())):
+    frame[10:37, 110:262] = _phase_band(state[0])
+    for i, level in enumerate(state):
         y = GAUGE_Y + i * GAUGE_ROW
-        first = level if i == 0 else 0
-        colour = PHASE_COLOURS[level] if i == 0 else FILL
-        for j in range(first, level + 1):  # cells, with their gaps
-            a, b = _cell(levels, j)
-            frame[y:y + GAUGE_H + 1, a:b + 1] = colour
-        _write(frame, GAUGE_X + GAUGE_W + 6, y + 1, _sprite(f"{level}/{levels - 1}", SMALL, TEXT, BACKGROUND))
-        if last is not None:
-            a, b = _cell(levels, last[0][i])
-            frame[y + GAUGE_H + 2:y + GAUGE_H + 5, a:b + 1] = BEFORE
+        frame[y:y + GAUGE_H + 5, GAUGE_X:GAUGE_X + GAUGE_W] = _gauge(i, level, None if last is None else last[0][i])
+        _write(frame, GAUGE_X + GAUGE_W + 6, y + 1, _sprite(f"{level}/{STATE_LEVELS[i] - 1}", SMALL, TEXT, BACKGROUND))
     if last is None:
         _write(frame, RIGHT_X, ACTION_Y - 18 + 90, _sprite("start of the episode: no action yet", SMALL, TEXT, BACKGROUND))
         return frame
@@ -150,8 +174,8 @@ def draw_frame(params: AllianceParams, label: str, state: tuple[int, ...],
         y = TERMS_Y + i * TERM_ROW
         length = int(round(min(abs(value), 1.0) * BAR_W))
         if length and sign > 0:
-            frame[y:y + 10, BAR_X + 1:BAR_X + 1 + length] = GOOD
+            frame[y:y + 10, BAR_X + 1:BAR_X + 1 + length] = _GOOD
         elif length:
-            frame[y:y + 10, BAR_X - length:BAR_X] = BAD
+            frame[y:y + 10, BAR_X - length:BAR_X] = _BAD
         _write(frame, WIDTH - 8, y - 2, _number_sprite(f"{sign * value + 0.0:+.3f}", SMALL, TEXT), right=True)
     return frame
