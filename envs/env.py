@@ -321,7 +321,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
 
     `render_mode="ansi"`: `render()` returns one line for the quarter just played (date, state,
     the action in words, the reward, the state reached). `"human"`: `reset` and `step` print that
-    line. `"rgb_array"`: `render()` returns a `(320, 512, 3)` `uint8` picture of the quarter
+    line (`render()` returns None). `"rgb_array"`: `render()` returns a `(320, 512, 3)` `uint8` picture of the quarter
     (`envs.render`: date and phase, the six variables as gauges, the action in words, the reward
     and its terms), for `RecordVideo`, the Zoo's `record_video` and CleanRL's `--capture-video`.
     A mode not in `metadata["render_modes"]` is accepted with a warning, as Gymnasium's own envs
@@ -454,10 +454,10 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         return self._observation(), reward, False, t >= self.max_episode_steps, info
 
     def render(self) -> str | np.ndarray | None:
-        """``ansi``: the line of the quarter just played; ``human``: prints it, returns None;
+        """``ansi``: the line of the quarter just played; ``human``: None (reset and step print it);
         ``rgb_array``: its picture, ``(320, 512, 3)`` ``uint8`` (see Rendering)."""
         if self.render_mode not in RENDER_MODES:
-            gym.logger.warn("render() was called without a supported render_mode: pass render_mode="
+            gym.logger.warn("render() was called without a render_mode it supports: pass render_mode="
                             "'ansi', 'human' or 'rgb_array' to the env")
             return None
         if self._s is None:
@@ -468,8 +468,6 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
 
             return draw_frame(self.params, quarter_label(max(self._t - 1, 0) if self._last else self._t,
                                                          self.params), state, self._last)
-        line = render_line(self._t, self.params, state, self._last)
-        if self.render_mode == "human":
-            print(line)
+        if self.render_mode == "human":  # reset and step print (Gymnasium: human renders during step)
             return None
-        return line
+        return render_line(self._t, self.params, state, self._last)

@@ -166,7 +166,7 @@ def draw_frame(params: AllianceParams, label: str, state: tuple[int, ...],
     prev, action_index, reward = last
     action = ALL_ACTIONS[action_index]
     for i, (var, a) in enumerate(zip(ACTION_VARS, action.tolist())):
-        _write(frame, WORDS_X, ACTION_Y + i * 18, _sprite(ACTION_WORDS[var][a], SMALL, TEXT, BACKGROUND))
+        _write(frame, WORDS_X, ACTION_Y + i * 18, _sprite(ACTION_WORDS[var][a].split(" (")[0], SMALL, TEXT, BACKGROUND))
     _write(frame, RIGHT_X, REWARD_Y, _sprite("reward", SMALL, DIM, BACKGROUND))
     _write(frame, RIGHT_X + 60, REWARD_Y - 6, _number_sprite(f"{reward:+.4f}", BIG, GOOD if reward >= 0 else BAD))
     row = int(np.ravel_multi_index(prev, STATE_LEVELS)) * N_ACTIONS + action_index
