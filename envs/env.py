@@ -404,7 +404,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         self._t = 0 if t is None else check_t(t, self.horizon)
         self._last = None
         if self.render_mode == "human":
-            self.render()
+            print(render_line(self._t, self.params, self._lk.states[self._s], self._last))
         return self._observation(), reset_info(self._lk.states[self._s], self._t)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -450,7 +450,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         info = dict(zip(STEP_KEYS, (*lk.states[nxt], t, med, changed, lk.threat_floor[new_phase][changed],
                                     west_reset, *lk.terms[row].tolist())))
         if self.render_mode == "human":
-            self.render()
+            print(render_line(self._t, self.params, self._lk.states[self._s], self._last))
         return self._observation(), reward, False, t >= self.max_episode_steps, info
 
     def render(self) -> str | np.ndarray | None:

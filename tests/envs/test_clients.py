@@ -53,10 +53,11 @@ def test_sb3_ppo_from_the_id_string():
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_sb3_make_vec_env_subprocess(env_id):
+    """SubprocVecEnv's workers start fresh (forkserver): the module:id form imports envs there."""
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import SubprocVecEnv
 
-    venv = make_vec_env(env_id, n_envs=2, seed=0, vec_env_cls=SubprocVecEnv)
+    venv = make_vec_env(f"envs:{env_id}", n_envs=2, seed=0, vec_env_cls=SubprocVecEnv)
     try:
         obs = venv.reset()
         assert obs.shape == (2, 26)
