@@ -61,11 +61,12 @@ def baseline_shares(params: AllianceParams, solution: Any, names: Sequence[str] 
     distribution, the others' deterministic tables, as :func:`agents.exact_eval.evaluate_policy`)."""
     s0 = int(encode_states(np.array([params.start]))[0])
     optimum = solution.value
+    terminal = solution.values[params.horizon] if params.finite_horizon else None
     out = {}
     for name in names or baseline_names():
         policy = make_policy(name, params, seed=0)
         table = policy_table(policy, params, stochastic=not as_policy(policy).deterministic_table)
-        out[name] = float(policy_values(params, table, solution)[0, s0]) / optimum
+        out[name] = float(policy_values(params, table, terminal=terminal)[0, s0]) / optimum
     return out
 
 
