@@ -3,7 +3,9 @@ each result atomically as it arrives, then renders the report from the files.
 
 Units (``training/config/study.py``) and where their results live under the study's ``out``:
 ``exact/<scenario>.json`` and ``sweeps/<sweep>_<point>.json`` (:func:`training.study.tasks.analyse_point`),
-``runs/<scenario>/<algo>_s<seed>/evaluation.json`` (:func:`training.study.tasks.rl_run`; the run folder
+``discovery/batches/<content key>.json`` (:func:`training.discovery.plan.run_batch`, a batch of samples
+or diagram cells of a ``discovery:`` section), ``runs/<scenario>/<algo>_s<seed>/evaluation.json``
+(:func:`training.study.tasks.rl_run`; the run folder
 itself is written by the task, ``evaluation.json`` last, by the driver). A unit whose file exists is
 skipped, so an interrupted study continues where it stopped; an RL run interrupted mid-training
 is trained again from the start (:func:`training.study.tasks.train_run`), so that a study killed

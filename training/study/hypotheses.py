@@ -412,7 +412,7 @@ def h7(data: Mapping) -> dict:
     best = {}
     for s in scenarios:
         g = group_indices(sobol, s, "limited_family") or group_indices(sobol, s, "m_bar")
-        if g:
+        if g and max(v[0] for v in g.values()) > 0:
             best[s] = max(g, key=lambda k: g[k][0])
     summary = ("The group with the largest total index for the limited-participation indicator (else m̄) is "
                + ", ".join(f"`{grp}` in `{s}`" for s, grp in best.items()) + ".") if best else ""
