@@ -1,4 +1,4 @@
-"""The expectation E[V(s') | s, a] of MODEL.md section 10, from ``envs.tables`` (whose numbers all
+"""The expectation E[V(s') | s, a] of docs/model.md section 10, from ``envs.tables`` (whose numbers all
 come from ``envs.model``; no second copy of any equation), for one parameter set or K at once.
 
 Structure used (section 10). A state's flat index is ``phase * 1080 + local`` with ``local`` the

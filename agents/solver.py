@@ -1,4 +1,4 @@
-"""The exact optimum of MODEL.md section 10.
+"""The exact optimum of docs/model.md section 10.
 
 - Stationary scenarios (``params.finite_horizon`` false): the infinite-horizon discounted optimum
   by policy iteration, one phase block at a time. Phases only move up (by hazard), so the blocks

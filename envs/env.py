@@ -1,4 +1,4 @@
-"""The single Gymnasium environment of the alliance model (MODEL.md sections 2-7).
+"""The single Gymnasium environment of the alliance model (docs/model.md sections 2-7).
 
 The dynamics are not written here: every probability, reward, phase event and entry shock comes
 from :mod:`envs.model` through the shared tables of :mod:`envs.tables` (built per parameter set for
@@ -40,11 +40,11 @@ from envs.spaces import (
 )
 from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, Tables, build_tables
 
-# Reward terms reported in ``info`` (MODEL.md section 6), keys of ``envs.model.reward_terms``.
+# Reward terms reported in ``info`` (docs/model.md section 6), keys of ``envs.model.reward_terms``.
 INFO_TERMS = ("security", "autonomy", "economy", "identity_bonus", "troop_cost", "basing_cost",
               "diplomacy_cost")
 EVENT_KEYS = ("mediated", "phase_changed", "threat_floor", "west_reset")
-FIRST_QUARTER = (2014, 1)  # t = 0 of the timeline and calendar scenarios (MODEL.md section 7)
+FIRST_QUARTER = (2014, 1)  # t = 0 of the timeline and calendar scenarios (docs/model.md section 7)
 ACTION_ALLOWED = "four integers (m, k, g, d) with m in 0..3, k in 0..1, g in 0..2, d in 0..3"
 
 
@@ -180,7 +180,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
     """
     ## Description
 
-    A small state in an asymmetric alliance (MODEL.md; the case is Belarus 2014-2024). Each step
+    A small state in an asymmetric alliance (docs/model.md; the case is Belarus 2014-2024). Each step
     is a quarter. The state chooses how far to take part in its patron's war, whether to
     recognise the patron's annexations, how far to integrate, and which diplomacy to pursue; the
     world answers with moves of the threat, its autonomy, the patron's trust, the openness of the
@@ -220,7 +220,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Rewards
 
-    The reward of a step is r(s, a) of MODEL.md section 6 on the state *before* the step: a CES
+    The reward of a step is r(s, a) of docs/model.md section 6 on the state *before* the step: a CES
     aggregate of security, autonomy and economy, plus an identity bonus, minus the costs of
     troops, basing and diplomacy. `info` carries each term.
 

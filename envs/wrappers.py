@@ -15,7 +15,7 @@ from envs.spaces import ALL_ACTIONS, N_ACTIONS
 class FlattenActions(gym.ActionWrapper):
     """``Discrete(96)`` actions for the ``MultiDiscrete([4, 2, 3, 4])`` env (SB3's DQN takes only
     ``Discrete``). Index ``i`` is the joint action ``envs.spaces.decode_actions(i)``, i.e.
-    ``i = ((m*2 + k)*3 + g)*4 + d`` (MODEL.md section 10)."""
+    ``i = ((m*2 + k)*3 + g)*4 + d`` (docs/model.md section 10)."""
 
     def __init__(self, env: gym.Env):
         super().__init__(env)

@@ -189,7 +189,7 @@ ODD_KEYS = st.one_of(st.text(min_size=0, max_size=8).filter(lambda s: not NAME.m
 
 
 def override_schema(prefix: Path_ = ()) -> Schema:
-    """Scenario overrides (MODEL.md section 4 parameters) under ``prefix``: each value here is
+    """Scenario overrides (docs/model.md section 4 parameters) under ``prefix``: each value here is
     invalid whatever the scenario (no calendar of the right length, no valid-but-clashing values)."""
     from envs.params import SCALE_FIELDS, SCALE_MAX
 

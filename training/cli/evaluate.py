@@ -16,7 +16,7 @@ EXAMPLES = """examples:
 
 --scenario defaults to the run's own scenario (config.yml, with its overrides) for a run folder and to
 war for baseline:NAME and optimal. A run may be evaluated on another scenario when the spaces agree
-(26 inputs: stationary scenarios; 27: timeline and calendar). Values are scored as MODEL.md section 7
+(26 inputs: stationary scenarios; 27: timeline and calendar). Values are scored as docs/model.md section 7
 says: stationary scenarios the infinite-horizon discounted value, timeline/calendar 44 quarters plus
 gamma^44 V*_inf at the state reached. The Monte Carlo mean estimates the same number from episodes.
 SB3 model archives can carry pickled objects: a model is loaded only if its sha256 matches the run's

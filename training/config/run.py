@@ -35,7 +35,7 @@ from pydantic import (
 )
 
 from envs.params import param_field_names, short_repr
-from envs.scenarios import make_params, scenario_names
+from envs.scenarios import make_params, scenario_problem
 from training.config.errors import ConfigError, dotted, pydantic_line
 from training.config.files import parse_yaml, read_yaml_mapping
 from training.config.hyperparams import (
@@ -53,7 +53,7 @@ class _Strict(BaseModel):
 
 
 class EnvConfig(_Strict):
-    """Which world: a named scenario of MODEL.md section 7 and parameter overrides (section 4)."""
+    """Which world: a named scenario of docs/model.md section 7 and parameter overrides (section 4)."""
 
     scenario: str = "war"
     overrides: dict[str, Any] = Field(default_factory=dict)
@@ -179,8 +179,9 @@ def env_problems(env: Any) -> list[str]:
     overrides = env.get("overrides") or {}
     if not isinstance(scenario, str) or not isinstance(overrides, Mapping):
         return []
-    if scenario not in scenario_names():
-        return [f"env.scenario={short_repr(scenario)} is not allowed: one of {', '.join(scenario_names())}"]
+    problem = scenario_problem(scenario)
+    if problem:
+        return [f"env.scenario={short_repr(scenario)} is not allowed: {problem}"]
     problems = []
     known = param_field_names()
     overrides = {k: v for k, v in overrides.items() if isinstance(k, str)}  # pydantic reports other keys

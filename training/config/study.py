@@ -44,6 +44,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SkipValidation
 
+from envs.scenarios import scenario_key
 from training.config.files import read_yaml_mapping
 from training.config.hyperparams import MAX_SEED
 from training.config.run import TrainConfig, apply_overrides, config_from_dict
@@ -143,7 +144,7 @@ class RunSpec:
 
     @property
     def key(self) -> str:
-        return f"{self.scenario}/{self.algo.lower()}_s{self.seed}"
+        return f"{scenario_key(self.scenario)}/{self.algo.lower()}_s{self.seed}"
 
     def relpath(self) -> str:
         """The run folder, relative to the study's out folder."""
@@ -178,7 +179,7 @@ def sweep_points(sweep: str, sc: SweepConfig) -> list[Point]:
 
 def plan_points(cfg: StudyConfig) -> list[Point]:
     """The named scenarios, then each sweep's points (axes crossed, in the YAML's order)."""
-    points = [Point("scenario", name, name) for name in cfg.scenarios]
+    points = [Point("scenario", scenario_key(name), name) for name in cfg.scenarios]
     for sweep, sc in cfg.sweeps.items():
         points += sweep_points(sweep, sc)
     return points

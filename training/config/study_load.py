@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from envs.params import param_field_names, short_repr
-from envs.scenarios import make_params, scenario_names
+from envs.scenarios import make_params, scenario_key, scenario_names, scenario_problem
 from training.config.errors import ConfigError, dotted, pydantic_line
 from training.config.files import read_yaml_mapping
 from training.config.hyperparams import MAX_SEED, MAX_STEPS
@@ -90,7 +90,7 @@ def study_config_from_dict(data: Mapping[str, Any], source: str = "") -> StudyCo
 def _help(loc: Sequence[Any]) -> str:
     """What is allowed at a key path (sweep names replaced by ``*``)."""
 
-    scenarios = ", ".join(scenario_names())
+    scenarios = ", ".join(scenario_names()) + ", or a scenario file (.yaml)"
     key = tuple("*" if i == 1 and loc[0] == "sweeps" else p for i, p in enumerate(loc))
     return {
         ("name",): "a name of letters, digits, '_', '-' and '.' (text, at most 64 characters)",
@@ -151,13 +151,16 @@ def _top_problems(data: Mapping[str, Any]) -> list[str]:
 
 def _scenario_list_problems(key: str, value: Any) -> list[str]:
 
-    names = scenario_names()
     if not isinstance(value, list):
         return [f"{key}={short_repr(value)} is not allowed: {_help((key,) if key == 'scenarios' else ('rl', 'scenarios'))}"]
-    problems = [f"{key}[{i}]={short_repr(s)} is not allowed: one of {', '.join(names)}"
-                for i, s in enumerate(value) if not isinstance(s, str) or s not in names]
-    if not problems and len(set(value)) != len(value):
-        problems.append(f"{key}={short_repr(value)} is not allowed: each scenario once")
+    problems = []
+    for i, s in enumerate(value):
+        problem = scenario_problem(s) if isinstance(s, str) else _help(("sweeps", "*", "scenario"))
+        if problem:
+            problems.append(f"{key}[{i}]={short_repr(s)} is not allowed: {problem}")
+    if not problems and len({scenario_key(s) for s in value}) != len(value):
+        problems.append(f"{key}={short_repr(value)} is not allowed: each scenario once (a scenario file goes by "
+                        "its name)")
     return problems
 
 
@@ -202,10 +205,10 @@ def _one_sweep_problems(name: str, raw: Mapping[str, Any]) -> list[str]:
 
     problems = []
     scenario = raw.get("scenario", "war")
-    valid = isinstance(scenario, str) and scenario in scenario_names()
+    problem = scenario_problem(scenario) if isinstance(scenario, str) else None
+    valid = isinstance(scenario, str) and problem is None
     if isinstance(scenario, str) and not valid:
-        problems.append(f"{dotted(['sweeps', name, 'scenario'])}={short_repr(scenario)} is not allowed: "
-                        f"{_help(('sweeps', name, 'scenario'))}")
+        problems.append(f"{dotted(['sweeps', name, 'scenario'])}={short_repr(scenario)} is not allowed: {problem}")
     axes = raw.get("axes")
     if not isinstance(axes, Mapping):
         return problems  # pydantic reports it

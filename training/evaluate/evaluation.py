@@ -4,7 +4,7 @@ A TARGET — a run folder, ``baseline:NAME`` or ``optimal`` — is resolved once
 a policy behind SB3's ``predict`` and the scenario's parameters. :func:`evaluate` then takes one path
 for every policy, whatever kind it is:
 
-- the exact evaluator (``agents.exact_eval``, MODEL.md section 10): V^pi(s0), the regret V* - V^pi
+- the exact evaluator (``agents.exact_eval``, docs/model.md section 10): V^pi(s0), the regret V* - V^pi
   and the share V^pi / V*, the policy read off on every (t, state) (a trained network greedily,
   ``deterministic=True``, as its evaluation episodes act);
 - the archetype rules on the exact occupancy (``agents.summary``, section 9): label and statistics,

@@ -213,7 +213,7 @@ def markdown(data: dict[str, Any], figure_paths: dict[str, Path], out: Path) -> 
     lines += [
         f"Scenarios: {', '.join(f'`{s}`' for s in scen)}. Runs: {len(data['runs'])} ({model} of each, {check}).",
         "",
-        "Every policy is evaluated exactly (MODEL.md §10): its value V^π(s0), scored as §7 says, as a share of "
+        "Every policy is evaluated exactly (docs/model.md §10): its value V^π(s0), scored as §7 says, as a share of "
         "V*(s0) — a trained run's greedy policy read off on every (t, state). Baselines and the optimum are "
         "deterministic (one value each; `random` through its uniform distribution), so their intervals have "
         "zero width. Across seeds and scenarios: the interquartile mean (IQM) and "
@@ -240,7 +240,7 @@ def markdown(data: dict[str, Any], figure_paths: dict[str, Path], out: Path) -> 
                          + f" | {ci(p['aggregate'])} |")
     else:
         lines.append("No runs.")
-    lines += ["", "## Archetypes (MODEL.md §9)", "",
+    lines += ["", "## Archetypes (docs/model.md §9)", "",
               "| scenario | optimum | " + " | ".join(f"{names[g]}: seeds' labels (agree with optimum)" for g in groups)
               + " |", "|---|---|" + "---|" * len(groups)]
     for s in scen:

@@ -26,7 +26,7 @@ from gymnasium import spaces
 
 from envs.env import action_space, observation_space
 from envs.params import short_repr
-from envs.scenarios import make_params
+from envs.scenarios import make_params, scenario_key
 from envs.spaces import N_ACTIONS
 from envs.wrappers import FlattenActions
 from training.config.errors import ConfigError
@@ -284,7 +284,7 @@ def run_config(run_dir: str | Path) -> TrainConfig:
 def _start_run_dir(cfg: TrainConfig, run_dir: str | Path | None, model: Any, command: str | None) -> Path:
     """Create the run folder and write config.yml, command.txt and the first manifest."""
     if run_dir is None:
-        run_dir = rf.create_run_dir(cfg.output, cfg.env.scenario, cfg.algo, cfg.seed)
+        run_dir = rf.create_run_dir(cfg.output, scenario_key(cfg.env.scenario), cfg.algo, cfg.seed)
     else:
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ from training.results import store
 from training.results.store import EVALUATION, read_json
 from training.study import hypotheses as hy
 
-PHASE_TITLES = tuple(f"Φ{i} {name}" for i, name in enumerate(PHASE_NAMES))  # MODEL.md's phases, numbered
+PHASE_TITLES = tuple(f"Φ{i} {name}" for i, name in enumerate(PHASE_NAMES))  # docs/model.md's phases, numbered
 STATS = hy.STAT_KEYS
 FEATURE_WORDS = {"m": ("participation", ("abstain", "political support", "territory/basing", "combat troops")),
                  "k": ("recognition", ("no", "yes")), "g": ("integration", ("resist", "token", "deep")),
@@ -185,7 +185,7 @@ def render_figures(cfg: StudyConfig, data: Mapping, study: Mapping) -> dict[str,
         names = {"entrapment_scale": "entrapment", "deep_cost_scale": "deep integration"}
         out["sensitivity"] = fg.plot_phase_diagram(grid, [names[s] for s in sens], [f"× {v:g}" for v in scales],
                                                    folder / "sensitivity.png", "Optimal archetype when a number is scaled",
-                                                   "the number scaled (on `war`)", "scale (1 = MODEL.md)")
+                                                   "the number scaled (on `war`)", "scale (1 = docs/model.md)")
     if "war" in scen:
         b = scen["war"]["baselines"]
         out["baselines_war"] = fg.plot_bar_shares({n: (v["share"],) * 3 for n, v in b.items()},
