@@ -24,6 +24,11 @@ SAME = 0.005  # a difference below this, at two decimals, reads "the same"
 FAR = 0.15  # "far more" / "far less" from here
 
 
+def _num(x: float, digits: int = 4) -> str:
+    """:func:`fmt` without a negative zero (a difference of -1e-17 reads 0.0000)."""
+    return fmt(round(float(x), digits) + 0.0, digits)
+
+
 def _compare(name: str, mine: float, best: float) -> str:
     diff = mine - best
     if abs(diff) < SAME:
@@ -46,8 +51,8 @@ def verdict(report: Mapping[str, Any], optimum: Mapping[str, Any]) -> str:
 def streams_table(reports: Sequence[Mapping[str, Any]]) -> str:
     """Markdown: one row per policy (value, share of V*, discounted mean of the value and of each stream)."""
     columns = ["policy", "V^pi(s0)", "share of V*", "(1-γ)V", *STREAM_COLUMNS]
-    rows = [[r["policy"], fmt(r["value"]), pct(r["share"]), fmt(r["mean_value"], 4),
-             *(fmt(r["streams"][c], 4) for c in STREAM_COLUMNS)] for r in reports]
+    rows = [[r["policy"], fmt(r["value"]), pct(r["share"]), _num(r["mean_value"]),
+             *(_num(r["streams"][c]) for c in STREAM_COLUMNS)] for r in reports]
     return table(columns, rows, ["---"] + ["---:"] * (len(columns) - 1))
 
 
@@ -78,9 +83,9 @@ def state_text(expl: Mapping[str, Any]) -> str:
     rows = [["optimal", str(tuple(opt["action"])), fmt(opt["q"], 4), fmt(0.0, 4), *[""] * (len(PARTS) + 1 + 3)]]
     for family, best in expl["best"].items():
         gap = expl["gaps"][family]
-        rows.append([family, str(tuple(best["action"])), fmt(best["q"], 4), fmt(gap["gap"], 4),
-                     *(fmt(gap["reward_parts"][p], 4) for p in PARTS), fmt(gap["continuation"], 4),
-                     *(fmt(gap["goods"][g], 3) for g in GOODS)])
+        rows.append([family, str(tuple(best["action"])), _num(best["q"]), _num(gap["gap"]),
+                     *(_num(gap["reward_parts"][p]) for p in PARTS), _num(gap["continuation"]),
+                     *(_num(gap["goods"][g], 3) for g in GOODS)])
     lines.append(table(columns, rows, ["---", "---"] + ["---:"] * (len(columns) - 2)))
     lines += ["", "gap = the Δ reward parts (signed as they enter r) + Δ continuation (γ E[V*(s')]); "
               "Δ goods are the optimal action's minus the family's (they enter r only through ces)."]
