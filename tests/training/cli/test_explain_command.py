@@ -22,7 +22,6 @@ from training.config.run import config_from_dict
 from training.config.study import plan_points
 from training.config.study_load import load_study_config
 
-CALENDAR_FILE = REPO / "configs" / "scenarios" / "calendar.yaml"
 WEST_OPEN_FILE = REPO / "configs" / "scenarios" / "calendar_west_open.yaml"
 STATE = "phase=4,threat=2,autonomy=3,trust=3,west=0,fararc=1"
 
@@ -69,10 +68,17 @@ def test_explain_text_says_what_each_baseline_gives_up(capsys):
         assert f"{100 * reps[name]['share']:.0f} % of V*" in line
 
 
-def test_explain_a_scenario_file_equals_the_named_scenario(capsys):
-    assert main(["explain", str(CALENDAR_FILE), "--policy", "hedge", "--json"]) == 0
+def war_file(tmp_path: Path, extra: str = "") -> Path:
+    """A scenario file that is `war` under another name (stationary: quick to solve)."""
+    path = tmp_path / "war_again.yaml"
+    path.write_text("name: war_again\ndescription: the protracted war, written as a file\nbase: war\n" + extra)
+    return path
+
+
+def test_explain_a_scenario_file_equals_the_named_scenario(capsys, tmp_path):
+    assert main(["explain", str(war_file(tmp_path)), "--policy", "hedge", "--json"]) == 0
     from_file = json.loads(capsys.readouterr().out)["policies"]
-    assert main(["explain", "calendar", "--policy", "hedge", "--json"]) == 0
+    assert main(["explain", "war", "--policy", "hedge", "--json"]) == 0
     named = json.loads(capsys.readouterr().out)["policies"]
     for a, b in zip(from_file, named, strict=True):
         assert a["value"] == pytest.approx(b["value"], abs=1e-12)
@@ -148,14 +154,16 @@ def test_scenarios_lists_each_named_scenario_once(capsys):
 
 
 # ---------------------------------------------------- a scenario file wherever a name is accepted
-def test_solve_and_evaluate_take_a_scenario_file(capsys):
-    assert main(["solve", str(WEST_OPEN_FILE), "--json"]) == 0
+def test_solve_and_evaluate_take_a_scenario_file(capsys, tmp_path):
+    path = war_file(tmp_path, "parameters: {identification: 0.9}\n")
+    assert main(["solve", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["scenario"] == "calendar_west_open"
-    assert out["value"] == solve(make_params(WEST_OPEN_FILE)).value
-    assert main(["evaluate", "optimal", "--scenario", str(CALENDAR_FILE), "--episodes", "0", "--json"]) == 0
+    assert out["scenario"] == "war_again"
+    assert out["value"] == pytest.approx(solve(make_params("high_id")).value, abs=1e-12)
+    assert main(["evaluate", "baseline:hedge", "--scenario", str(path), "--episodes", "0", "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
-    assert rep["value"] == pytest.approx(solve(make_params("calendar")).value, abs=1e-12)
+    p = make_params("high_id")
+    assert rep["value"] == pytest.approx(policy_streams(p, make_policy("hedge", p)).value, abs=1e-12)
 
 
 def test_a_training_config_takes_a_scenario_file(tmp_path):
