@@ -98,6 +98,8 @@ class StudyConfig(_Strict):
     scenarios: Annotated[list[str], SkipValidation]
     sweeps: dict[str, SweepConfig] = Field(default_factory=dict)
     rl: RLConfig | None = None
+    # scenarios whose value streams and frontier make the report's "Why the optimum wins"
+    explain: Annotated[list[str], SkipValidation] = Field(default_factory=list)
     bootstrap_reps: int = Field(2000, ge=1, le=MAX_REPS)
     bootstrap_seed: int = Field(0, ge=0, le=MAX_SEED)
     _source: str = PrivateAttr("")

@@ -98,6 +98,8 @@ def _help(loc: Sequence[Any]) -> str:
         ("report",): "a file path (text; not empty, no NUL character, not an existing folder), or null for "
                      "<out>/REPORT.md",
         ("scenarios",): f"a list of distinct scenario names, each one of {scenarios}",
+        ("explain",): f"a list of distinct scenarios whose value streams and frontier the report explains, "
+                      f"each one of {scenarios}",
         ("sweeps",): "a mapping of sweep names to {scenario, axes}",
         ("sweeps", "*"): "a mapping with the keys scenario and axes",
         ("sweeps", "*", "scenario"): f"one of {scenarios}",
@@ -146,13 +148,15 @@ def _top_problems(data: Mapping[str, Any]) -> list[str]:
     problems += _path_problems("report", data.get("report"), folder=False)
     if "scenarios" in data:
         problems += _scenario_list_problems("scenarios", data["scenarios"])
+    if "explain" in data:
+        problems += _scenario_list_problems("explain", data["explain"])
     return problems
 
 
 def _scenario_list_problems(key: str, value: Any) -> list[str]:
 
     if not isinstance(value, list):
-        return [f"{key}={short_repr(value)} is not allowed: {_help((key,) if key == 'scenarios' else ('rl', 'scenarios'))}"]
+        return [f"{key}={short_repr(value)} is not allowed: {_help((key,) if key in ('scenarios', 'explain') else ('rl', 'scenarios'))}"]
     problems = []
     for i, s in enumerate(value):
         problem = scenario_problem(s) if isinstance(s, str) else _help(("sweeps", "*", "scenario"))

@@ -253,8 +253,9 @@ def reproduce_section(cfg: StudyConfig, data: Mapping, study: Mapping) -> str:
     return "\n".join(parts + [table(["", ""], rows), ""])
 
 
-def render_markdown(cfg: StudyConfig, data: Mapping, study: Mapping, figs: Mapping[str, str]) -> str:
-    """The whole report as one string."""
+def render_markdown(cfg: StudyConfig, data: Mapping, study: Mapping, figs: Mapping[str, str], why: str = "") -> str:
+    """The whole report as one string; ``why`` is the section "Why the optimum wins" (``training.render.why``),
+    placed after the hypotheses."""
     config = cfg.source or "CONFIG"
     parts = ["# Where do limited participation, hedging and mediation come out optimal?", "",
              f"*Study `{cfg.name}`, rendered by `alliance study {config}` from the stored results in `{cfg.out}/`.*", ""]
@@ -272,6 +273,8 @@ def render_markdown(cfg: StudyConfig, data: Mapping, study: Mapping, figs: Mappi
               "**refuted**: none does; **mixed**: some do.", ""]
     for h in study["hypotheses"]:
         parts += [hypothesis_section(h, figs, HYPOTHESIS_FIGURES.get(h["id"], [])), ""]
+    if why:
+        parts += [why, ""]
     parts += [rl_section(study["rl"], figs), "", sensitivity_section(study, figs), "",
               "## Threats to validity", "", THREATS, "", reproduce_section(cfg, data, study)]
     return "\n".join(parts).rstrip() + "\n"

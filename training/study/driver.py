@@ -4,7 +4,8 @@ each result atomically as it arrives, then renders the report from the files.
 Units (``training/config/study.py``) and where their results live under the study's ``out``:
 ``exact/<scenario>.json`` and ``sweeps/<sweep>_<point>.json`` (:func:`training.study.tasks.analyse_point`),
 ``runs/<scenario>/<algo>_s<seed>/evaluation.json`` (:func:`training.study.tasks.rl_run`; the run folder
-itself is written by the task, ``evaluation.json`` last, by the driver). A unit whose file exists is
+itself is written by the task, ``evaluation.json`` last, by the driver), ``explain/<scenario>_streams.json``
+and ``explain/<scenario>_frontier.json`` (:mod:`training.study.explain_units`). A unit whose file exists is
 skipped, so an interrupted study continues where it stopped; an RL run interrupted mid-training
 is trained again from the start (:func:`training.study.tasks.train_run`), so that a study killed
 mid-way and continued gets the same results, and the same report, as one run in one go. A
@@ -24,7 +25,7 @@ import shlex
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from training.config.study import Point, RunSpec, StudyConfig, plan_points, plan
 from training.results import run_folder as rf
 from training.results import store
 from training.results.store import EVALUATION, read_json
+from training.study import explain_units as xu
 from training.study.report import write_report
 from training.study.tasks import analyse_point, config_fingerprint, rl_run
 
@@ -131,14 +133,15 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
     clock = time.perf_counter()
     out = StudyOutcome()
     points, runs, out.skipped = pending(cfg)
-    total = len(points) + len(runs) + len(out.skipped)
-    log(f"study {cfg.name}: {total} units, {len(out.skipped)} already done, {len(points) + len(runs)} to run "
-        f"-> {cfg.out_dir}")
-    if points or runs:
+    explain = xu.pending_explain(cfg, out.skipped)
+    todo = len(points) + len(runs) + len(explain)
+    total = todo + len(out.skipped)
+    log(f"study {cfg.name}: {total} units, {len(out.skipped)} already done, {todo} to run -> {cfg.out_dir}")
+    if todo:
         cfg.out_dir.mkdir(parents=True, exist_ok=True)
         write_environment(cfg)
         with ray_session(address, num_cpus) as ray:
-            _execute(ray, cfg, points, runs, out, log, on_result, total)
+            _execute(ray, cfg, points, runs, out, log, on_result, total, explain)
     if report:
         out.report = write_report(cfg)
         log(f"report: {out.report}")
@@ -147,7 +150,8 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
 
 
 def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec], out: StudyOutcome,
-             log: Callable[[str], None], on_result: Callable[[str], None] | None, total: int) -> None:
+             log: Callable[[str], None], on_result: Callable[[str], None] | None, total: int,
+             explain: Sequence[xu.ExplainUnit] = ()) -> None:
     analyse = ray.remote(num_cpus=1, max_retries=0)(analyse_point)
     train = ray.remote(num_cpus=1, max_retries=0)(rl_run)
     command = shlex.join(["alliance", "study", cfg.source or f"<{cfg.name}>"])
@@ -156,6 +160,9 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
         folder = run_dir(cfg, spec)
         folder.parent.mkdir(parents=True, exist_ok=True)
         refs[train.remote(spec, str(folder.resolve()), command)] = (spec.relpath(), folder / EVALUATION)
+    why = ray.remote(num_cpus=1, max_retries=0)(xu.explain_unit)
+    for u in explain:  # a frontier is 17 solves: before the quick exact analyses
+        refs[why.remote(u)] = (u.relpath(), cfg.out_dir / u.relpath())
     for p in points:
         refs[analyse.remote(p)] = (p.relpath(), point_file(cfg, p))
     count = len(out.skipped)
@@ -183,6 +190,8 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
 
 
 def _describe(data: dict) -> str:
+    if data.get("kind") in xu.KINDS:
+        return xu.describe(data)
     if "kind" in data:
         return f"{data['optimum']['label']}, V* = {data['optimum']['value']:.3f} ({data['seconds']:.1f} s)"
     return (f"{data['label']}, share of V* = {data['share']:.3f} ({data['training']}, "

@@ -23,10 +23,12 @@ from training.evaluate.stats import bootstrap_ci, per_task_estimates
 from training.render import figures as fg
 from training.render.study_text import render_markdown
 from training.render.tables import write_csv
+from training.render.why import why_figures, why_section, why_tables
 from training.results import run_folder as rf
 from training.results import store
 from training.results.store import EVALUATION, read_json
 from training.study import hypotheses as hy
+from training.study.explain_units import load_explain
 
 PHASE_TITLES = tuple(f"Φ{i} {name}" for i, name in enumerate(PHASE_NAMES))  # docs/model.md's phases, numbered
 STATS = hy.STAT_KEYS
@@ -262,15 +264,18 @@ def _rl_figures(cfg: StudyConfig, data: Mapping, study: Mapping, folder: Path) -
 def write_report(cfg: StudyConfig) -> Path:
     """Render ``study.json``, the tables, the figures and the report from the stored results."""
     data = load_study_data(cfg)
+    why, data["missing"] = load_explain(cfg, data["missing"])
     study = build_study(cfg, data)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     store.atomic_write_json(cfg.out_dir / "study.json", study)
     write_tables(cfg, data, study)
+    why_tables(why, cfg.out_dir / "tables")
     figures = render_figures(cfg, data, study)
+    figures.update(why_figures(why, cfg.out_dir / "figures"))
     report = cfg.report_path
     report.parent.mkdir(parents=True, exist_ok=True)
     rel = {k: _relative(v, report.parent) for k, v in figures.items()}
-    store.atomic_write_text(report, render_markdown(cfg, data, study, rel))
+    store.atomic_write_text(report, render_markdown(cfg, data, study, rel, why=why_section(why, rel)))
     return report
 
 
