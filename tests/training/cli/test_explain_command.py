@@ -197,3 +197,20 @@ def test_a_study_config_takes_scenario_files(tmp_path, capsys):
                                         "scenarios": [str(Path(tmp_path) / "nowhere.yaml")]}))
     line = one_error(capsys, ["study", str(cfg_path), "--report-only"])
     assert "scenarios[0]=" in line and "nowhere.yaml" in line
+
+
+@pytest.mark.slow
+def test_a_run_trained_on_a_scenario_file_is_explained(tmp_path, capsys):
+    """Train on a scenario file (its run folder goes by the file's name), then explain the model."""
+    from tiny_runs import tiny_ppo_config
+
+    from training.run.train import load_model, train
+
+    path = war_file(tmp_path)
+    cfg = tiny_ppo_config(tmp_path / "runs", env={"scenario": str(path)})
+    run_dir = train(cfg)
+    assert run_dir.parent.name == "war_again"
+    assert main(["explain", str(path), "--policy", str(run_dir), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)["policies"]
+    p = make_params(path)
+    assert out[1] == policy_streams(p, load_model(run_dir), str(run_dir)).to_dict()
