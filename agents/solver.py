@@ -43,6 +43,7 @@ NEAR = 0.01  # section 10: Q*(s, a) >= V*(s) - 0.01 counts as near-optimal
 MAX_ITERATIONS = 200
 WARM_ROUNDS = 12  # modified policy iteration before the exact one (see _warm_policy)
 WARM_SWEEPS = 30
+CHUNK = 8  # sets solved together: larger arrays over K only spill the caches (benchmarks/solver_speed.py)
 
 
 def check_params(params: object) -> AllianceParams:
@@ -308,7 +309,10 @@ def solve_batch(params_list: Sequence[AllianceParams | Mapping], q_values: bool 
     solving every block. Bad input is a one-line ``ValueError`` naming the index of the bad set.
     """
     params = _checked_list(params_list)
-    tables = [Tables(p) for p in params]
+    return [sol for i in range(0, len(params), CHUNK) for sol in _solve_chunk(params[i:i + CHUNK], q_values)]
+
+
+def _solve_chunk(params: list[AllianceParams], q_values: bool) -> list[Solution]:
     if params[0].finite_horizon:
         cont_params = [p.continuation() for p in params]
         cont_tables = [Tables(p) for p in cont_params]  # sections 5.1, 5.3, 6 do not read the calendar
@@ -317,7 +321,7 @@ def solve_batch(params_list: Sequence[AllianceParams | Mapping], q_values: bool 
         ops = [Operator(p, tables=tb) for p, tb in zip(params, cont_tables)]
         sols = _finite_batch(params, ops, conts)
     else:
-        ops = [Operator(p, tables=tb) for p, tb in zip(params, tables)]
+        ops = [Operator(p, tables=Tables(p)) for p in params]
         sols = _stationary_batch(params, ops, every_block=q_values)
     if q_values:
         for sol, op in zip(sols, ops):
