@@ -17,7 +17,9 @@ axis, ``g[l] + up (g[l+1] - g[l]) + down (g[l-1] - g[l])``), in an order where e
 after the variables its probabilities read (``envs.model.MOVE_READS``: X, W, T, R, A), so that
 each stage's weights are indexed by levels already summed over and broadcast from the compact
 tables. One sweep over a block is 5 x 3 products per (state, action, M) column instead of 243,
-and nothing larger than (K, columns, 1080) is ever held.
+and nothing larger than (K, columns, 1080) is ever held. Each stage runs once per *action class*
+(the columns whose probabilities agree on every stage so far: :func:`_groups`), about 250 column
+sweeps instead of 5 x 105 on a block; the sums are bitwise those of the plain stencil.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ NEIGHBOURS = _neighbours()
 def _stage(g: np.ndarray, up: np.ndarray, down: np.ndarray, axis: int, own: bool) -> np.ndarray:
     """Sum over one variable's move along ``axis``: ``g[l] + up (g[l+1] - g[l]) + down (g[l-1] -
     g[l])``; ``up``/``down`` broadcast against ``g`` (up = 0 at the top, down = 0 at level 0).
-    ``own``: ``g`` is a temporary of :func:`stencil` and may be overwritten."""
+    ``own``: ``g`` is a temporary of the stencil and may be overwritten."""
     n = g.shape[axis]
     pre = (slice(None),) * axis
     lo, hi = pre + (slice(0, n - 1),), pre + (slice(1, n),)
@@ -77,16 +79,6 @@ def _stage(g: np.ndarray, up: np.ndarray, down: np.ndarray, axis: int, own: bool
     np.multiply(down[hi], diff, out=term)
     out[hi] -= term
     return out
-
-
-def stencil(c: np.ndarray, columns: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """E over the moves for values ``c`` (K, 1080) and the move probabilities of some columns,
-    ``columns[var] = (up, down)`` each (K, C, T?, A?, R?, W?, X?) (1 on axes not read): (K, C, 1080)."""
-    g = c.reshape((c.shape[0], 1) + LEVELS)
-    for i, var in enumerate(ORDER):
-        up, down = columns[var]
-        g = _stage(g, up, down, 2 + VARS.index(var), own=i > 0)
-    return g.reshape(g.shape[0], g.shape[1], BLOCK)
 
 
 def _groups(columns: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[list, np.ndarray]:
@@ -129,8 +121,9 @@ class BlockColumns:
         self.reward = np.stack([tb.reward_block(phase) for tb in tables])  # (K, 1080, 96)
 
     def grouped(self, c: np.ndarray, sets: np.ndarray | None = None) -> np.ndarray:
-        """The stencil (:func:`stencil`) on the action classes: (K, classes, 1080); column j of
-        the block is class ``self.final[j]``."""
+        """The stencil (the module docstring) for values ``c`` (K, 1080), a stage at a time (each a
+        :func:`_stage`), on the action classes: (K, classes, 1080); column j of the block is class
+        ``self.final[j]``."""
         g = c.reshape((c.shape[0], 1) + LEVELS)
         for i, (axis, up, down, parent) in enumerate(self.stages):
             if sets is not None:

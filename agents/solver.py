@@ -3,7 +3,11 @@
 - Stationary scenarios (``params.finite_horizon`` false): the infinite-horizon discounted optimum
   by policy iteration, one phase block at a time. Phases only move up (by hazard), so the blocks
   are solved from the last phase down, each with the values of the block it may enter held fixed
-  (block-triangular). Policy evaluation is a dense linear solve of the 1080-state block.
+  (block-triangular). Policy evaluation is a dense linear solve of the 1080-state block; a
+  modified policy iteration first (sparse sweeps of the policy's kernel, batched over the sets)
+  finds the starting policy, so that a block mostly needs one dense solve (:func:`_warm_policy`;
+  the result is the exact policy iteration's, which only stops on a policy greedy within 1e-12
+  for its exactly solved values).
 - `timeline` and `calendar` (``params.finite_horizon`` true): the 44-step discounted optimum by
   backward induction over (t, state), with terminal values V*_inf of ``params.continuation()``
   (section 7).
@@ -17,10 +21,10 @@ state (:func:`agents.exact_eval.optimal_policy` does). Unsolved entries hold NaN
 
 Ties between optimal actions (Q within 1e-12 of the maximum) go to the lowest flat index.
 
-Many parameter sets: :func:`solve_batch` solves K sets in one call (expectations on arrays over
-K, one compact table per set, nothing cached); :func:`solve` is the case K = 1 and caches.
-Policy evaluation stays a dense 1080-state linear solve per set and sweep: it is now most of the
-time of a solve (see ``benchmarks/solver_speed.py``).
+Many parameter sets: :func:`solve_batch` solves K sets in one call (expectations and the sparse
+sweeps on arrays over K, in chunks of ``CHUNK`` sets; one compact table per set, nothing cached);
+:func:`solve` is the case K = 1 and caches. The dense solve (one per set and block) is now most of
+the time of a stationary solve (see ``benchmarks/solver_speed.py``).
 """
 
 from __future__ import annotations
@@ -264,11 +268,13 @@ def _finite_batch(params: list[AllianceParams], ops: list[Operator], conts: list
         c = np.stack([op.continuation(values[k, t + 1], t) for k, op in enumerate(ops)])  # (K, 5, 1080)
         for ph in range(N_PHASES):
             rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
-            q = cols[ph].reward + gamma * cols[ph].expect(c[:, ph])
-            best = q.max(axis=2)
-            values[:, t, rows] = best
-            policy[:, t, rows] = lowest_argmax(q)
-            near[:, t, rows] = q >= best[:, :, None] - NEAR
+            q = cols[ph].expect(c[:, ph])
+            q *= gamma
+            q += cols[ph].reward  # Q = r + gamma E[V], in place
+            best = q.max(axis=2, keepdims=True)
+            values[:, t, rows] = best[:, :, 0]
+            policy[:, t, rows] = np.argmax(q >= best - TIE, axis=2)  # lowest_argmax, the maximum reused
+            np.greater_equal(q, best - NEAR, out=near[:, t, rows])
     return [Solution(params=p, values=values[k], policy=policy[k], near_optimal=near[k], continuation=conts[k])
             for k, p in enumerate(params)]
 
