@@ -263,7 +263,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
 
     | Parameter     | Type                     | Default | Description                                            |
     |---------------|--------------------------|---------|--------------------------------------------------------|
-    | `scenario`    | **str**                  | `"war"` | a name of `envs.scenario_names()`                      |
+    | `scenario`    | **str**                  | `"war"` | a name of `envs.scenario_names()` or a scenario file   |
     | `params`      | **AllianceParams | None** | `None`  | explicit parameters (then `scenario` is ignored)       |
     | `overrides`   | **dict | None**          | `None`  | parameter overrides, e.g. `{"identification": 0.9}`    |
     | `render_mode` | **str | None**           | `None`  | `"ansi"`: `render()` returns one line per quarter      |
