@@ -46,7 +46,7 @@ TIE = 1e-12  # section 10: ties between optimal actions within 1e-12 go to the l
 NEAR = 0.01  # section 10: Q*(s, a) >= V*(s) - 0.01 counts as near-optimal
 MAX_ITERATIONS = 200
 WARM_ROUNDS = 12  # modified policy iteration before the exact one (see _warm_policy)
-WARM_SWEEPS = 30
+WARM_SWEEPS = 30  # sparse sweeps per round (~66k nonzeros a set): most blocks then need one dense solve
 CHUNK = 8  # sets solved together: larger arrays over K only spill the caches (benchmarks/solver_speed.py)
 
 
