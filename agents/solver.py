@@ -25,6 +25,10 @@ Many parameter sets: :func:`solve_batch` solves K sets in one call (expectations
 sweeps on arrays over K, in chunks of ``CHUNK`` sets; one compact table per set, nothing cached);
 :func:`solve` is the case K = 1 and caches. The dense solve (one per set and block) is now most of
 the time of a stationary solve (see ``benchmarks/solver_speed.py``).
+
+Over 300 lines: the policy iteration, its warm start, the backward induction and the batch entry
+point share the :class:`Solution` layout, the tie rule and the block order; one file keeps them
+together.
 """
 
 from __future__ import annotations
