@@ -9,8 +9,7 @@ import numpy as np
 import yaml
 from repo import REPO
 
-from training.config.study import plan_points
-from training.config.study_load import load_study_config
+from training.config.study import load_study_config, plan_points
 from training.study.tasks import FEATURES, quarter_labels
 
 STATS = dict(m_bar=1.5, f3=0.0, f2=0.5, k_bar=0.1, g2=0.0, f_med=0.3, f_far=0.3, f_west=0.0, R_bar=3.0, A_bar=3.0)

@@ -1,3 +1,3 @@
-"""Configs: the run config (``run``), the study config (``study``, read and checked by ``study_load``),
+"""Configs: the run config (``run``), the study config (``study``, its validators in ``study_rules``),
 scenario parameters a command names (``params``), safe YAML files (``files``) and the one
 formatter of config errors (``errors``)."""

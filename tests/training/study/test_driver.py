@@ -11,8 +11,7 @@ import yaml
 from repo import REPO
 
 from training.config.errors import ConfigError
-from training.config.study import Point, plan_points, plan_runs
-from training.config.study_load import load_study_config, study_config_from_dict
+from training.config.study import Point, load_study_config, plan_points, plan_runs, study_config_from_dict
 
 PPO = str(REPO / "configs" / "ppo_war.yaml")
 DQN = str(REPO / "configs" / "dqn_war.yaml")
