@@ -74,7 +74,6 @@ from training.config.study_rules import (  # noqa: F401 (MAX_* and STUDY_SETS: i
     SEEDS_HELP,
     STEPS_HELP,
     STUDY_SETS,
-    build_train_config,
     check_algos,
     check_axes,
     check_points,
@@ -87,10 +86,9 @@ from training.config.study_rules import (  # noqa: F401 (MAX_* and STUDY_SETS: i
     path_check,
     scenario_name,
     study_name,
-    template_data,
-    template_for,
     word,
 )
+from training.config.templates import build_train_config, template_data, template_for
 
 STUDY_VERSION = 1
 

@@ -20,10 +20,10 @@ from typing import Any
 from envs.params import param_field_names, short_repr
 from envs.scenarios import make_params, scenario_names
 from training.config.errors import ConfigError, Problems, line, not_allowed
-from training.config.files import read_yaml_mapping
 from training.config.hyperparams import MAX_SEED, MAX_STEPS
 from training.config.overrides import SCENARIOS, override_problems, scenario_name  # noqa: F401 (used by study.py)
-from training.config.run import ALGOS, TrainConfig, apply_overrides, config_from_dict
+from training.config.run import ALGOS, apply_overrides
+from training.config.templates import build_train_config, is_file, template_data, template_for, template_path
 
 # Upper bounds: beyond them a study is a typo, and would never be planned, run or rendered.
 MAX_SEEDS = 1000  # seeds per RL part
@@ -305,41 +305,3 @@ def check_runs(rl: Any, source: str) -> None:
                 found.add(("set",), line(f"={short_repr(rl.set)} is not allowed with rl.algos.{algo} ({template}): "
                                          f"{exc.problems[0]}"))
                 found.raise_any()
-
-
-# ---------------------------------------------------------------------------------- templates
-def template_for(spec: str | Mapping[str, str], scenario: str) -> str | None:
-    return spec if isinstance(spec, str) else spec.get(scenario, spec.get("default"))
-
-
-def template_path(source: str, template: str) -> Path:
-    """A template path as given (absolute or relative to the working directory), else next to the YAML."""
-    path = Path(template)
-    if not path.is_absolute() and not is_file(path) and source:
-        beside = Path(source).parent / template
-        if is_file(beside):
-            return beside
-    return path
-
-
-def is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except (OSError, ValueError):  # a name too long, a NUL character
-        return False
-
-
-def template_data(source: str, template: str) -> dict:
-    """The mapping a training config template holds (one-line ConfigError / OSError otherwise)."""
-    return read_yaml_mapping(template_path(source, template), "a mapping of training config keys")
-
-
-def build_train_config(base: Mapping[str, Any], overrides: Sequence[str], scenario: str, steps: int,
-                       seed: int, out: str) -> TrainConfig:
-    """A run's training config: the template with the study's overrides, scenario, budget, seed and folder."""
-    data = apply_overrides(base, overrides)
-    data["env"] = {"scenario": scenario, "overrides": {}}
-    data["total_timesteps"] = steps
-    data["seed"] = seed
-    data["output"] = str(Path(out) / "runs")
-    return config_from_dict(data)
