@@ -1,42 +1,50 @@
-"""The expectation E[V(s') | s, a] of MODEL.md section 10, built from ``envs.tables`` and the pure
-functions of ``envs.model`` (no second copy of any equation).
+"""The expectation E[V(s') | s, a] of MODEL.md section 10, from ``envs.tables`` (whose numbers all
+come from ``envs.model``; no second copy of any equation), for one parameter set or K at once.
 
 Structure used (section 10). A state's flat index is ``phase * 1080 + local`` with ``local`` the
 row-major index of (T, A, R, W, X): phase blocks are contiguous. Given (s, a, M) the five moving
 variables move independently by -1/0/+1 with the probabilities of the phase of s, so
 
-    E[V(s') | s, a] = sum_k Wt[s, a, k] * c_phase(s)[neighbour(s, k)]
+    E[V(s') | s, a, M] = sum over the 3^5 offsets o of prod_j p_j(o_j | s, a, M) c_phase(s)[s + o]
 
-over the 243 offsets k of ``envs.model.OFFSETS``, where ``Wt`` mixes the move distributions of
-M = 0 and M = 1 with Pr(M) and ``c`` is the *continuation vector* of the source phase: the next
-step's values without the phase event, and with it the values of the next phase passed through
-the entry shock (section 5.4), ``c = (1 - e) V_phase + e Vtilde_next``. The event (probability
-``e`` and target phase) comes from ``envs.model.phase_event``; it is the same for every state of
-a block (hazard by phase, or the calendar's date).
+where ``c`` is the *continuation vector* of the source phase: the next step's values without the
+phase event, and with it the values of the next phase passed through the entry shock (section
+5.4), ``c = (1 - e) V_phase + e Vtilde_next``. The event (probability ``e`` and target phase) comes
+from ``envs.model.phase_event``; it is the same for every state of a block.
 
-Speed: ``Wt`` (5400 x 96 x 243) is never stored. Each offset weight is a product over variables,
-``Wt[s, a, (j, i)] = P_TAR[s, col, j] * P_WX[s, i, cls(col)]`` where ``j`` runs over the 27 moves
-of (T, A, R), ``i`` over the 9 moves of (W, X), ``col`` over the (M, a) pairs and ``cls`` groups
-the pairs whose (W, X) probabilities coincide in every state (found from the tables, not assumed:
-30 classes for the model as written). One expectation sweep is then a small batched matmul per
-class instead of a 126M-term sum.
+Speed and memory: the sum is done one variable at a time (a 3-tap stencil along that variable's
+axis, ``g[l] + up (g[l+1] - g[l]) + down (g[l-1] - g[l])``), in an order where each variable comes
+after the variables its probabilities read (``envs.model.MOVE_READS``: X, W, T, R, A), so that
+each stage's weights are indexed by levels already summed over and broadcast from the compact
+tables. One sweep over a block is 5 x 3 products per (state, action, M) column instead of 243,
+and nothing larger than (K, columns, 1080) is ever held.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from envs import model
 from envs.params import N_PHASES, AllianceParams
-from envs.spaces import ALL_STATES, N_ACTIONS, N_STATES, STATE_LEVELS, encode_states
-from envs.tables import TransitionTables, build_tables
+from envs.spaces import ALL_STATES, N_ACTIONS, STATE_LEVELS, encode_states
+from envs.tables import BLOCK, LEVELS, VARS, Tables, build_tables
 
-BLOCK = N_STATES // N_PHASES  # 1080 states per phase
 N_OFFSETS = model.OFFSETS.shape[0]  # 243
 LOCAL_STATES = ALL_STATES[:BLOCK]  # the block of phase 0; columns 1.. are T, A, R, W, X
+
+
+def _order() -> tuple[str, ...]:
+    """The variables, each after the variables its move probabilities read."""
+    done: list[str] = []
+    while len(done) < len(VARS):
+        ready = [v for v in VARS if v not in done and all(r in done for r in model.MOVE_READS[v])]
+        if not ready:
+            raise ValueError(f"envs.model.MOVE_READS has a cycle: {model.MOVE_READS}; the stencil needs an order")
+        done.append(ready[0])
+    return tuple(done)
+
+
+ORDER = _order()
 
 
 def _neighbours() -> np.ndarray:
@@ -50,65 +58,64 @@ def _neighbours() -> np.ndarray:
 NEIGHBOURS = _neighbours()
 
 
-def _per_variable(up: np.ndarray, down: np.ndarray) -> np.ndarray:
-    """(..., 5) up/down -> (..., 5, 3) probabilities of the moves -1, 0, +1 (the order of OFFSETS)."""
-    return np.stack([down, 1.0 - up - down, up], axis=-1)
+def _stage(g: np.ndarray, up: np.ndarray, down: np.ndarray, axis: int, own: bool) -> np.ndarray:
+    """Sum over one variable's move along ``axis``: ``g[l] + up (g[l+1] - g[l]) + down (g[l-1] -
+    g[l])``; ``up``/``down`` broadcast against ``g`` (up = 0 at the top, down = 0 at level 0).
+    ``own``: ``g`` is a temporary of :func:`stencil` and may be overwritten."""
+    n = g.shape[axis]
+    pre = (slice(None),) * axis
+    lo, hi = pre + (slice(0, n - 1),), pre + (slice(1, n),)
+    diff = np.diff(g, axis=axis)
+    shape = np.broadcast_shapes(g.shape, up.shape)
+    if own and g.shape == shape:
+        out = g
+    else:
+        out = np.empty(shape)
+        out[...] = g
+    term = up[lo] * diff
+    out[lo] += term
+    np.multiply(down[hi], diff, out=term)
+    out[hi] -= term
+    return out
 
 
-def _classes(signature: np.ndarray) -> tuple[np.ndarray, int]:
-    """Group identical rows of ``signature``: a random projection proposes the groups and an
-    exact comparison confirms them (``np.unique(axis=0)`` if a projection ever collided)."""
-    proj = signature @ np.random.default_rng(0).random(signature.shape[1])
-    _, first, cls = np.unique(proj, return_index=True, return_inverse=True)
-    if not np.array_equal(signature, signature[first[cls]]):
-        _, first, cls = np.unique(signature, axis=0, return_index=True, return_inverse=True)
-    return cls.ravel(), first.size
+def stencil(c: np.ndarray, columns: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """E over the moves for values ``c`` (K, 1080) and the move probabilities of some columns,
+    ``columns[var] = (up, down)`` each (K, C, T?, A?, R?, W?, X?) (1 on axes not read): (K, C, 1080)."""
+    g = c.reshape((c.shape[0], 1) + LEVELS)
+    for i, var in enumerate(ORDER):
+        up, down = columns[var]
+        g = _stage(g, up, down, 2 + VARS.index(var), own=i > 0)
+    return g.reshape(g.shape[0], g.shape[1], BLOCK)
 
 
-@dataclass(frozen=True, eq=False)
-class MoveFactors:
-    """Rewards and factorised move probabilities of every state-action (see the module docstring)."""
+class BlockColumns:
+    """The move probabilities of every (a, M) column of one phase block for K parameter sets,
+    stacked from their tables (small: the compact tables, not 1080 x 96 rows)."""
 
-    tables: TransitionTables  # what they were built from
-    reward: np.ndarray  # (S, A)
-    p_mediation: np.ndarray  # (S, A)
-    ptar: np.ndarray  # (S, n_cols, 27): moves of T, A, R per (M, a) column, columns grouped by class
-    pwx: np.ndarray  # (S, n_classes, 9): moves of W, X per class
-    bounds: np.ndarray  # (n_classes + 1,): the columns of class c are bounds[c]:bounds[c+1]
-    counts: np.ndarray  # (n_classes,): columns per class
-    pos0: np.ndarray  # (A,): column of (M=0, a)
-    med_actions: np.ndarray  # actions with Pr(M=1) > 0 in some state
-    pos1: np.ndarray  # column of (M=1, a) for a in med_actions
+    def __init__(self, tables: list[Tables], phase: int):
+        self.p_med = np.stack([tb.mediation_block(phase) for tb in tables])  # (K, 1080, 96)
+        self.med_actions = np.flatnonzero((self.p_med > 0).any(axis=(0, 1)))
+        col_a = np.concatenate([np.arange(N_ACTIONS), self.med_actions])
+        col_m = np.concatenate([np.zeros(N_ACTIONS, np.int64), np.ones(self.med_actions.size, np.int64)])
+        self.columns = {}
+        for var in VARS:
+            pairs = [tb.move_table(var, phase) for tb in tables]
+            self.columns[var] = tuple(np.stack([np.moveaxis(pair[i][..., col_a, col_m], -1, 0) for pair in pairs])
+                                      for i in (0, 1))
+        self.reward = np.stack([tb.reward_block(phase) for tb in tables])  # (K, 1080, 96)
 
-
-@lru_cache(maxsize=2)
-def move_factors(params: AllianceParams) -> MoveFactors:
-    """The factor tensors, built from ``build_tables(params)``. Cached per parameter set."""
-    tb = build_tables(params)
-    up = tb.up.reshape(2, N_STATES, N_ACTIONS, 5)
-    down = tb.down.reshape(2, N_STATES, N_ACTIONS, 5)
-    p_med = tb.p_mediation.reshape(N_STATES, N_ACTIONS)
-    med_actions = np.flatnonzero((p_med > 0).any(axis=0))
-    col_m = np.concatenate([np.zeros(N_ACTIONS, np.int64), np.ones(med_actions.size, np.int64)])
-    col_a = np.concatenate([np.arange(N_ACTIONS), med_actions])
-    ups, downs = up[col_m, :, col_a], down[col_m, :, col_a]  # (n_cols, S, 5)
-    # classes: columns with identical (W, X) move probabilities in every state
-    cls, n_cls = _classes(np.concatenate([ups[:, :, 3:], downs[:, :, 3:]], axis=2).reshape(col_a.size, -1))
-    order = np.argsort(cls, kind="stable")
-    bounds = np.searchsorted(cls[order], np.arange(n_cls + 1))
-    per = _per_variable(ups[order], downs[order]).transpose(1, 0, 2, 3)  # (S, n_cols, 5, 3), sorted by class
-    ptar = np.empty((N_STATES, col_a.size, 3, 3, 3))
-    np.multiply(per[:, :, 0, :, None, None] * per[:, :, 1, None, :, None], per[:, :, 2, None, None, :], out=ptar)
-    ptar = ptar.reshape(N_STATES, col_a.size, 27)
-    rep = per[:, bounds[:-1]]  # one column per class
-    pwx = np.empty((N_STATES, n_cls, 3, 3))
-    np.multiply(rep[:, :, 3, :, None], rep[:, :, 4, None, :], out=pwx)
-    pwx = pwx.reshape(N_STATES, n_cls, 9)
-    where = np.empty_like(order)
-    where[order] = np.arange(order.size)
-    return MoveFactors(tables=tb, reward=tb.reward.reshape(N_STATES, N_ACTIONS), p_mediation=p_med, ptar=ptar, pwx=pwx,
-                       bounds=bounds, counts=np.diff(bounds), pos0=where[:N_ACTIONS], med_actions=med_actions,
-                       pos1=where[N_ACTIONS:])
+    def expect(self, c: np.ndarray, sets: np.ndarray | None = None) -> np.ndarray:
+        """E[V(s')] for every (s, a) of the block, (K, 1080, 96), from continuation values (K, 1080)
+        (``sets``: the rows of the batch that ``c`` is for; default all)."""
+        columns = self.columns if sets is None else {v: (u[sets], d[sets]) for v, (u, d) in self.columns.items()}
+        out = stencil(c, columns)
+        e = np.ascontiguousarray(out[:, :N_ACTIONS].transpose(0, 2, 1))
+        if self.med_actions.size:
+            pm = (self.p_med if sets is None else self.p_med[sets])[:, :, self.med_actions]
+            e1 = out[:, N_ACTIONS:].transpose(0, 2, 1)
+            e[:, :, self.med_actions] += pm * (e1 - e[:, :, self.med_actions])
+        return e
 
 
 class Operator:
@@ -121,9 +128,10 @@ class Operator:
     agree), so the 44-step problem and its continuation share one set of tables.
     """
 
-    def __init__(self, params: AllianceParams, dynamics: AllianceParams | None = None):
+    def __init__(self, params: AllianceParams, dynamics: AllianceParams | None = None,
+                 tables: Tables | None = None):
         self.params = params
-        self.factors = move_factors(dynamics if dynamics is not None else params)
+        self.tables = tables if tables is not None else build_tables(dynamics if dynamics is not None else params)
         self.gamma = params.gamma
         self.shock = np.empty((N_PHASES, 2, BLOCK), dtype=np.int64)  # local index after the entry shock
         self.west = np.empty(N_PHASES)  # Pr(W <- 0) on entering each phase
@@ -135,6 +143,16 @@ class Operator:
                 self.shock[ph, reset] = encode_states(out) - ph * BLOCK
             self.west[ph] = model.west_shock_prob(np.array([ph]), np.array([True]), params)[0]
         self._events: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._columns: dict[int, BlockColumns] = {}
+
+    def columns(self, phase: int) -> BlockColumns:
+        if phase not in self._columns:
+            self._columns[phase] = BlockColumns([self.tables], phase)
+        return self._columns[phase]
+
+    def reward_block(self, phase: int) -> np.ndarray:
+        """r(s, a) on one block, (1080, 96)."""
+        return self.tables.reward_block(phase)
 
     # ------------------------------------------------------------------ phase events
     def events(self, t: int) -> tuple[np.ndarray, np.ndarray]:
@@ -157,8 +175,10 @@ class Operator:
         return out
 
     def continuation(self, v_next: np.ndarray, t: int) -> np.ndarray:
-        """(5, 1080) continuation vectors c_phase = (1 - e) V_next[phase] + e Vtilde_next[target]."""
-        vb = np.asarray(v_next, dtype=np.float64).reshape(N_PHASES, BLOCK)
+        """(5, 1080) continuation vectors c_phase = (1 - e) V_next[phase] + e Vtilde_next[target]
+        ((5, 1080, n) for values (5400, n): n value functions at once)."""
+        v_next = np.asarray(v_next, dtype=np.float64)
+        vb = v_next.reshape((N_PHASES, BLOCK) + v_next.shape[1:])
         target, prob = self.events(t)
         out = vb.copy()
         for ph in range(N_PHASES):
@@ -171,51 +191,36 @@ class Operator:
     # ------------------------------------------------------------------ all actions
     def expect(self, c_block: np.ndarray, phase: int) -> np.ndarray:
         """E[V(s')] for every (s, a) of one phase block: (1080, 96)."""
-        f = self.factors
-        rows = slice(phase * BLOCK, (phase + 1) * BLOCK)
-        y = f.pwx[rows] @ c_block[NEIGHBOURS].reshape(BLOCK, 27, 9).transpose(0, 2, 1)  # (1080, n_classes, 27)
-        y = np.repeat(y, f.counts, axis=1)  # (1080, n_cols, 27): each column's class
-        out = np.einsum("scj,scj->sc", f.ptar[rows], y)
-        e = out[:, f.pos0]
-        if f.med_actions.size:
-            pm = f.p_mediation[rows][:, f.med_actions]
-            e[:, f.med_actions] += pm * (out[:, f.pos1] - e[:, f.med_actions])
-        return e
+        return self.columns(phase).expect(np.asarray(c_block, dtype=np.float64)[None])[0]
 
     def q_block(self, c_block: np.ndarray, phase: int) -> np.ndarray:
         """Q(s, a) = r(s, a) + gamma E[V(s')] on one phase block: (1080, 96)."""
-        rows = slice(phase * BLOCK, (phase + 1) * BLOCK)
-        return self.factors.reward[rows] + self.gamma * self.expect(c_block, phase)
+        return self.reward_block(phase) + self.gamma * self.expect(c_block, phase)
 
     # ------------------------------------------------------------------ one policy
     def policy_moves(self, policy: np.ndarray, phases=range(N_PHASES)) -> np.ndarray:
         """Move distributions under a policy on the given phase blocks: (n_blocks * 1080, 243).
 
-        ``policy`` is (S,) flat actions (rows via ``envs.model.move_distribution`` on the tables)
-        or (S, 96) action probabilities (mixed through the factor tensors)."""
+        ``policy`` is (S,) flat actions or (S, 96) action probabilities; the rows come from
+        ``envs.model.move_distribution`` on the tables, mixed over M (and over actions)."""
         rows = np.concatenate([np.arange(ph * BLOCK, (ph + 1) * BLOCK) for ph in phases])
+        self.tables.ensure(phases)
         policy = np.asarray(policy)
         if policy.ndim == 1:
-            tb_rows = rows * N_ACTIONS + policy[rows]
-            tb = self.factors.tables
-            d0 = model.move_distribution(tb.up[0, tb_rows], tb.down[0, tb_rows])
-            pm = tb.p_mediation[tb_rows]
-            if not np.any(pm > 0):
-                return d0
-            d1 = model.move_distribution(tb.up[1, tb_rows], tb.down[1, tb_rows])
-            return d0 + pm[:, None] * (d1 - d0)
-        f = self.factors
+            return self._moves(rows, policy[rows])
         dist = policy[rows]
-        wcol = np.zeros((rows.size, f.ptar.shape[1]))
-        pm = f.p_mediation[rows]
-        wcol[:, f.pos0] = dist * (1.0 - pm)
-        wcol[:, f.pos1] = dist[:, f.med_actions] * pm[:, f.med_actions]
-        ptar = f.ptar[rows]
-        z = np.empty((rows.size, 27, f.bounds.size - 1))
-        for c in range(f.bounds.size - 1):
-            lo, hi = f.bounds[c], f.bounds[c + 1]
-            z[:, :, c] = (wcol[:, None, lo:hi] @ ptar[:, lo:hi])[:, 0]
-        return (z @ f.pwx[rows]).reshape(rows.size, N_OFFSETS)
+        out = np.zeros((rows.size, N_OFFSETS))
+        for a in np.flatnonzero(dist.any(axis=0)):
+            out += dist[:, a, None] * self._moves(rows, np.full(rows.size, a))
+        return out
+
+    def _moves(self, rows: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        d0 = model.move_distribution(*self.tables.move_probs(rows, actions, 0))
+        pm = self.tables.mediation(rows, actions)
+        if not np.any(pm > 0):
+            return d0
+        d1 = model.move_distribution(*self.tables.move_probs(rows, actions, 1))
+        return d0 + pm[:, None] * (d1 - d0)
 
     def expect_policy(self, c: np.ndarray, moves: np.ndarray, phase: int) -> np.ndarray:
         """E[V(s')] under a policy on one block, from its block of ``policy_moves``: (1080,)."""

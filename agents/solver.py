@@ -16,18 +16,26 @@ state (:func:`agents.exact_eval.optimal_policy` does). Unsolved entries hold NaN
 (actions); :meth:`Solution.start_table` fills them with action 0 for evaluation from s0.
 
 Ties between optimal actions (Q within 1e-12 of the maximum) go to the lowest flat index.
+
+Many parameter sets: :func:`solve_batch` solves K sets in one call (expectations on arrays over
+K, one compact table per set, nothing cached); :func:`solve` is the case K = 1 and caches.
+Policy evaluation stays a dense 1080-state linear solve per set and sweep: it is now most of the
+time of a solve (see ``benchmarks/solver_speed.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
 
-from agents.bellman import BLOCK, Operator
-from envs.params import N_PHASES, AllianceParams
+from agents.bellman import BLOCK, BlockColumns, Operator
+from envs.params import N_PHASES, AllianceParams, short_repr
+from envs.scenarios import params_from_mapping
 from envs.spaces import N_ACTIONS, N_STATES, encode_states
+from envs.tables import Tables
 
 TIE = 1e-12  # section 10: ties between optimal actions within 1e-12 go to the lowest flat index
 NEAR = 0.01  # section 10: Q*(s, a) >= V*(s) - 0.01 counts as near-optimal
@@ -55,8 +63,8 @@ def _operator(params: AllianceParams) -> Operator:
 
 
 def lowest_argmax(q: np.ndarray) -> np.ndarray:
-    """Per row, the lowest column whose value is within 1e-12 of the row's maximum."""
-    return np.argmax(q >= q.max(axis=1, keepdims=True) - TIE, axis=1)
+    """Per row (last axis), the lowest column whose value is within 1e-12 of the row's maximum."""
+    return np.argmax(q >= q.max(axis=-1, keepdims=True) - TIE, axis=-1)
 
 
 def block_order(op: Operator, start_phase: int) -> list[int]:
@@ -89,6 +97,7 @@ class Solution:
     continuation: Solution | None = None
     residual: dict[int, float] = field(default_factory=dict)  # per solved block: max |max_a Q - V|
     iterations: dict[int, int] = field(default_factory=dict)  # policy-iteration sweeps per block
+    q: np.ndarray | None = None  # Q*_0 (5400, 96) when solve_batch(..., q_values=True) was asked
 
     @property
     def value(self) -> float:
@@ -119,73 +128,152 @@ class Solution:
         return self
 
 
-def _solve_block(sol: Solution, op: Operator, phase: int) -> None:
-    """Policy iteration on one phase block, the blocks it may enter already solved."""
-    rows = slice(phase * BLOCK, (phase + 1) * BLOCK)
+def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None:
+    """Policy iteration on one phase block for K parameter sets at once, the blocks each may enter
+    already solved. Expectations are batched over K; each policy evaluation is a dense linear solve
+    of the 1080-state block per set (a set leaves the loop when its policy is stable)."""
+    k_all = len(ops)
+    cols = BlockColumns([op.tables for op in ops], phase)
+    gamma = np.array([op.gamma for op in ops])
+    prob = np.array([op.events(0)[1][phase] for op in ops])
+    nt = [int(op.events(0)[0][phase]) for op in ops]
+    tilde = np.zeros((k_all, BLOCK))
+    guess = cols.reward.max(axis=2) / (1.0 - gamma[:, None])
+    for k, (sol, op) in enumerate(zip(sols, ops)):
+        if prob[k] > 0:  # start greedy with respect to the values of the phase it may enter
+            nxt = sol.values[0, nt[k] * BLOCK:(nt[k] + 1) * BLOCK]
+            tilde[k] = op.shocked(nxt, nt[k])
+            guess[k] = (1.0 - prob[k]) * nxt + prob[k] * tilde[k]
+        # else greedy with respect to "the best reward now, forever"
+    pol = lowest_argmax(cols.reward + gamma[:, None, None] * cols.expect(guess))
+    rows = np.arange(phase * BLOCK, (phase + 1) * BLOCK)
     idx = np.arange(BLOCK)
-    target, prob = op.events(0)
-    e, nt = prob[phase], int(target[phase])
-    values = sol.values[0]
-    tilde = op.shocked(values[nt * BLOCK:(nt + 1) * BLOCK], nt) if e > 0 else np.zeros(BLOCK)
-    reward = op.factors.reward[rows]
-    full = np.zeros(N_STATES, dtype=np.int64)
-    if e > 0:  # start greedy with respect to the values of the phase it may enter
-        guess = (1.0 - e) * values[nt * BLOCK:(nt + 1) * BLOCK] + e * tilde
-        pol = lowest_argmax(op.q_block(guess, phase))
-    else:  # greedy with respect to "the best reward now, forever"
-        pol = lowest_argmax(op.q_block(reward.max(axis=1) / (1.0 - op.gamma), phase))
     eye = np.eye(BLOCK)
+    active = np.arange(k_all)
     sweeps = 0
-    while True:
+    while active.size:
         sweeps += 1
-        full[rows] = pol
-        p_block = op.block_matrix(op.policy_moves(full, [phase]))
-        v = np.linalg.solve(eye - op.gamma * (1.0 - e) * p_block,
-                            reward[idx, pol] + op.gamma * e * (p_block @ tilde))
-        c = (1.0 - e) * v + e * tilde
-        q = op.q_block(c, phase)
-        best = q.max(axis=1)
-        keep = q[idx, pol] >= best - TIE
-        if keep.all():
-            break
-        if sweeps == MAX_ITERATIONS:
+        v = np.empty((active.size, BLOCK))
+        for i, k in enumerate(active):
+            op, e = ops[k], prob[k]
+            p_block = op.block_matrix(op._moves(rows, pol[k]))
+            v[i] = np.linalg.solve(eye - gamma[k] * (1.0 - e) * p_block,
+                                   cols.reward[k, idx, pol[k]] + gamma[k] * e * (p_block @ tilde[k]))
+        c = (1.0 - prob[active, None]) * v + prob[active, None] * tilde[active]
+        q = cols.reward[active] + gamma[active, None, None] * cols.expect(c, active)
+        best = q.max(axis=2)
+        keep = np.take_along_axis(q, pol[active][:, :, None], axis=2)[:, :, 0] >= best - TIE
+        done = keep.all(axis=1)
+        if sweeps == MAX_ITERATIONS and not done.all():
             raise RuntimeError(f"policy iteration did not converge in {MAX_ITERATIONS} sweeps on phase {phase}")
-        pol = np.where(keep, pol, lowest_argmax(q))
-    values[rows] = v
-    sol.policy[0, rows] = lowest_argmax(q)
-    sol.near_optimal[0, rows] = q >= v[:, None] - NEAR
-    sol.residual[phase] = float(np.abs(best - v).max())
-    sol.iterations[phase] = sweeps
+        for i in np.flatnonzero(done):
+            k, sol = active[i], sols[active[i]]
+            sol.values[0, rows] = v[i]
+            sol.policy[0, rows] = lowest_argmax(q[i])
+            sol.near_optimal[0, rows] = q[i] >= v[i][:, None] - NEAR
+            sol.residual[phase] = float(np.abs(best[i] - v[i]).max())
+            sol.iterations[phase] = sweeps
+        for i in np.flatnonzero(~done):
+            pol[active[i]] = np.where(keep[i], pol[active[i]], lowest_argmax(q[i]))
+        active = active[~done]
 
 
-def _solve_stationary(params: AllianceParams) -> Solution:
-    op = operator(params)
-    sol = Solution(params=params, values=np.full((1, N_STATES), np.nan),
-                   policy=np.full((1, N_STATES), -1, dtype=np.int64),
-                   near_optimal=np.zeros((1, N_STATES, N_ACTIONS), dtype=bool))
-    for ph in block_order(op, params.start[0]):
-        _solve_block(sol, op, ph)
-    return sol
+def _solve_block(sol: Solution, op: Operator, phase: int) -> None:
+    _solve_blocks([sol], [op], phase)
 
 
-def _solve_finite(params: AllianceParams) -> Solution:
-    cont = solve(params.continuation()).complete()
-    op = operator(params)
-    horizon = params.horizon
-    values = np.empty((horizon + 1, N_STATES))
-    policy = np.empty((horizon, N_STATES), dtype=np.int64)
-    near = np.empty((horizon, N_STATES, N_ACTIONS), dtype=bool)
-    values[horizon] = cont.values[0]
+def _empty_solution(params: AllianceParams) -> Solution:
+    return Solution(params=params, values=np.full((1, N_STATES), np.nan),
+                    policy=np.full((1, N_STATES), -1, dtype=np.int64),
+                    near_optimal=np.zeros((1, N_STATES, N_ACTIONS), dtype=bool))
+
+
+def _stationary_batch(params: list[AllianceParams], ops: list[Operator], every_block: bool) -> list[Solution]:
+    sols = [_empty_solution(p) for p in params]
+    orders = [set(range(N_PHASES)) if every_block else set(block_order(op, p.start[0])) for p, op in zip(params, ops)]
+    for op, order in zip(ops, orders):  # phases only move up: check every block's event
+        for ph in order:
+            block_order(op, ph)
+    for ph in reversed(range(N_PHASES)):  # a block after every block it may enter
+        members = [k for k in range(len(params)) if ph in orders[k]]
+        if members:
+            _solve_blocks([sols[k] for k in members], [ops[k] for k in members], ph)
+    return sols
+
+
+def _finite_batch(params: list[AllianceParams], ops: list[Operator], conts: list[Solution]) -> list[Solution]:
+    horizon, k_all = params[0].horizon, len(params)
+    values = np.empty((k_all, horizon + 1, N_STATES))
+    policy = np.empty((k_all, horizon, N_STATES), dtype=np.int64)
+    near = np.empty((k_all, horizon, N_STATES, N_ACTIONS), dtype=bool)
+    values[:, horizon] = [c.values[0] for c in conts]
+    gamma = np.array([op.gamma for op in ops])[:, None, None]
+    cols = [BlockColumns([op.tables for op in ops], ph) for ph in range(N_PHASES)]
     for t in reversed(range(horizon)):
-        c = op.continuation(values[t + 1], t)
+        c = np.stack([op.continuation(values[k, t + 1], t) for k, op in enumerate(ops)])  # (K, 5, 1080)
         for ph in range(N_PHASES):
             rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
-            q = op.q_block(c[ph], ph)
-            best = q.max(axis=1)
-            values[t, rows] = best
-            policy[t, rows] = lowest_argmax(q)
-            near[t, rows] = q >= best[:, None] - NEAR
-    return Solution(params=params, values=values, policy=policy, near_optimal=near, continuation=cont)
+            q = cols[ph].reward + gamma * cols[ph].expect(c[:, ph])
+            best = q.max(axis=2)
+            values[:, t, rows] = best
+            policy[:, t, rows] = lowest_argmax(q)
+            near[:, t, rows] = q >= best[:, :, None] - NEAR
+    return [Solution(params=p, values=values[k], policy=policy[k], near_optimal=near[k], continuation=conts[k])
+            for k, p in enumerate(params)]
+
+
+def _checked_list(params_list: object) -> list[AllianceParams]:
+    if isinstance(params_list, AllianceParams | str) or not hasattr(params_list, "__len__"):
+        raise ValueError(f"params_list={short_repr(params_list)} is not allowed: a non-empty list of "
+                         "envs.params.AllianceParams (or scenario mappings)")
+    if len(params_list) == 0:
+        raise ValueError("params_list=[] is not allowed: at least one parameter set")
+    out = []
+    for i, p in enumerate(params_list):
+        try:
+            if isinstance(p, AllianceParams):
+                p = replace(p)  # re-runs the range checks (a set changed behind the dataclass's back)
+            elif isinstance(p, Mapping):
+                p = params_from_mapping(p)
+            else:
+                check_params(p)
+        except ValueError as err:
+            raise ValueError(f"params_list[{i}]: {str(err).splitlines()[0]}") from None
+        if (p.horizon, p.finite_horizon) != (out[0].horizon, out[0].finite_horizon) if out else False:
+            raise ValueError(f"params_list[{i}].horizon={p.horizon} (finite_horizon={p.finite_horizon}) is not allowed: "
+                             f"every set of a batch has the horizon of params_list[0] ({out[0].horizon}, "
+                             f"finite_horizon={out[0].finite_horizon})")
+        out.append(p)
+    return out
+
+
+def solve_batch(params_list: Sequence[AllianceParams | Mapping], q_values: bool = False) -> list[Solution]:
+    """The exact optimum of K parameter sets in one call: what :func:`solve` returns, per set, in
+    the order given. Expectations run on arrays over K (one compact table per set, nothing cached:
+    a batch of thousands does not fill memory); ``solve(p)`` is the case K = 1 (and caches).
+
+    ``params_list``: a non-empty list of :class:`AllianceParams` (or scenario mappings as
+    :func:`envs.scenarios.params_from_mapping` reads them), all with the same horizon (stationary
+    or finite). ``q_values=True`` also stores Q*_0 in each solution's ``q`` attribute (5400, 96),
+    solving every block. Bad input is a one-line ``ValueError`` naming the index of the bad set.
+    """
+    params = _checked_list(params_list)
+    tables = [Tables(p) for p in params]
+    if params[0].finite_horizon:
+        cont_params = [p.continuation() for p in params]
+        cont_tables = [Tables(p) for p in cont_params]  # sections 5.1, 5.3, 6 do not read the calendar
+        cont_ops = [Operator(p, tables=tb) for p, tb in zip(cont_params, cont_tables)]
+        conts = _stationary_batch(cont_params, cont_ops, every_block=True)
+        ops = [Operator(p, tables=tb) for p, tb in zip(params, cont_tables)]
+        sols = _finite_batch(params, ops, conts)
+    else:
+        ops = [Operator(p, tables=tb) for p, tb in zip(params, tables)]
+        sols = _stationary_batch(params, ops, every_block=q_values)
+    if q_values:
+        for sol, op in zip(sols, ops):
+            c = op.continuation(sol.values[1 if sol.continuation is not None else 0], 0)
+            object.__setattr__(sol, "q", np.concatenate([op.q_block(c[ph], ph) for ph in range(N_PHASES)]))
+    return sols
 
 
 def solve(params: AllianceParams) -> Solution:
@@ -195,7 +283,11 @@ def solve(params: AllianceParams) -> Solution:
 
 @lru_cache(maxsize=8)
 def _solve(params: AllianceParams) -> Solution:
-    return _solve_finite(params) if params.finite_horizon else _solve_stationary(params)
+    if params.finite_horizon:
+        cont = solve(params.continuation()).complete()
+        return _finite_batch([params], [operator(params)], [cont])[0]
+    op = operator(params)
+    return _stationary_batch([params], [op], every_block=False)[0]
 
 
 def q_values(solution: Solution, t: int = 0) -> np.ndarray:

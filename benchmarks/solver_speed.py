@@ -1,88 +1,137 @@
-"""Wall time of the exact solve per named scenario, beside one outcomes sweep (the reference).
+"""Exact solves: the batched path (``agents.solve_batch``) beside one-at-a-time solves, in one run.
 
-    .venv/bin/python benchmarks/solver_speed.py [--scenarios war calendar] [--repeats 3] [--labels]
+    .venv/bin/python benchmarks/solver_speed.py [--sets 64] [--single 8] [--reference 9295f5b]
 
-For each scenario every cache is cleared first (tables, factor tensors, operator, solutions),
-then ``agents.solver.solve(params)`` is timed: it includes building the transition tables. The
-reference is one *outcomes sweep*: ``envs.tables.build_tables(params)`` from a cold cache, i.e.
-``envs.model.move_probs`` for M = 0 and 1, the reward and Pr(M) over all 5,400 x 96
-state-actions. Stationary scenarios solve the phase blocks reachable from the start (one block
-for ``phaseN`` and the ``war`` family; ``complete`` is timed separately for the other four);
-timeline/calendar include the continuation model's five blocks and 44 backward steps.
-Goal: solve <= 2 s per scenario. BLAS runs single-threaded unless OPENBLAS_NUM_THREADS is set
-(on a shared 2-core machine OpenBLAS's spinning threads double the solve time). CPU seconds are
-printed beside wall seconds: they move less with the machine's load. ``--labels`` also prints the optimum's archetype (that runs the
-ten baselines' exact evaluations too, not timed). Best of ``--repeats`` runs. A script, not a
-test: timings depend on the machine and its load.
+1. 64 parameter sets drawn around ``war`` (seed 0): ``solve_batch`` of all of them, against
+   ``solve`` one set at a time (caches cleared, the first ``--single`` sets; throughput per set),
+   and against *today's* path: the code of commit ``--reference`` (the last commit before the
+   batched core), extracted with ``git archive`` into a temporary folder and timed in a
+   subprocess on the same sets and machine, in this run. Goal: batched throughput >= 8x today's.
+2. Peak memory per set in a batch (``tracemalloc`` peak during ``solve_batch`` / K). Goal <= 32 MB.
+3. Every named scenario solved alone (``solve``, cold): seconds, V*(s0), residual. Goal: calendar
+   <= 1 s.
+
+BLAS runs single-threaded unless OPENBLAS_NUM_THREADS is set. Timings depend on the machine's
+load: read the ratios, measured side by side. A script, not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
+import tracemalloc
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy is imported
 
 import numpy as np  # noqa: E402
 
-from agents import bellman, solver  # noqa: E402
+from agents import solve_batch, solver  # noqa: E402
 from envs.scenarios import make_params, scenario_names  # noqa: E402
 from envs.tables import build_tables  # noqa: E402
+
+TODAY = "9295f5b"  # the last commit with the one-at-a-time solver (tables over all 5,400 x 96 rows)
+REFERENCE_SCRIPT = """
+import json, os, sys, time
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+from agents.solver import solve
+from envs.scenarios import make_params
+sets = json.loads(sys.stdin.read())
+start = time.perf_counter()
+values = [solve(make_params("war", s)).value for s in sets]
+print(json.dumps({"seconds": time.perf_counter() - start, "values": values}))
+"""
+
+
+def draws(n: int, seed: int = 0) -> list[dict]:
+    """Parameter sets around `war`: the four factors, the threat target and mediation drawn."""
+    rng = np.random.default_rng(seed)
+    return [{"power": float(rng.uniform(0, 1)), "identification": float(rng.uniform(0, 1)),
+             "alpha_west": float(rng.uniform(0, 1)), "alpha_far": float(rng.uniform(0, 1)),
+             "tau": float(rng.uniform(0.8, 2.6)), "mediation": float(rng.uniform(0, 0.6))} for _ in range(n)]
 
 
 def clear_caches() -> None:
     build_tables.cache_clear()
-    bellman.move_factors.cache_clear()
     solver._operator.cache_clear()
     solver._solve.cache_clear()
 
 
-def timed(fn) -> tuple[float, object]:
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
-
-
-def cpu_timed(fn) -> tuple[float, float, object]:
-    cpu = time.process_time()
-    wall, out = timed(fn)
-    return wall, time.process_time() - cpu, out
+def reference_run(commit: str, sets: list[dict]) -> dict | None:
+    """Today's path on ``sets``, from ``git archive commit``; None if git or the commit is missing."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", root, "archive", commit, "envs", "agents"], capture_output=True)
+        if archive.returncode != 0:
+            print(f"reference {commit}: not available ({archive.stderr.decode().strip()[:80]})")
+            return None
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        out = subprocess.run([sys.executable, "-c", REFERENCE_SCRIPT], input=json.dumps(sets), capture_output=True,
+                             text=True, cwd=tmp, env={**os.environ, "PYTHONPATH": tmp})
+        if out.returncode != 0:
+            print(f"reference {commit} failed: {out.stderr.strip().splitlines()[-1:]}")
+            return None
+        return json.loads(out.stdout)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", type=int, default=64, help="parameter sets in the batch")
+    parser.add_argument("--single", type=int, default=8, help="sets solved one at a time (each path)")
+    parser.add_argument("--reference", default=TODAY, help="commit of today's path ('' to skip)")
     parser.add_argument("--scenarios", nargs="*", default=scenario_names(), help="named scenarios")
-    parser.add_argument("--repeats", type=int, default=3, help="best of this many cold runs")
-    parser.add_argument("--labels", action="store_true", help="print the optimum's archetype label too")
     args = parser.parse_args()
     print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cpus, "
           f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, load average {os.getloadavg()[0]:.2f}")
-    print(f"{'scenario':14s}{'sweep s':>9s}{'solve s':>9s}{'cpu s':>8s}{'ratio':>7s}{'complete s':>12s}"
-          f"{'V*(s0)':>14s}{'residual':>10s}  {'label' if args.labels else ''}")
-    worst = 0.0
-    for name in args.scenarios:
-        p = make_params(name)
-        sweeps, solves, cpus, completes = [], [], [], []
-        for _ in range(args.repeats):
-            clear_caches()
-            sweeps.append(timed(lambda p=p: build_tables(p))[0])
-            clear_caches()
-            dt, cpu, sol = cpu_timed(lambda p=p: solver.solve(p))
-            solves.append(dt)
-            cpus.append(cpu)
-            completes.append(timed(sol.complete)[0] if p.stationary else 0.0)
-        sweep, solve_s, cpu_s, complete = min(sweeps), min(solves), min(cpus), min(completes)
-        worst = max(worst, solve_s)
-        text = ""
-        if args.labels:
-            from agents.summary import summarize_optimum
+    sets = draws(args.sets)
+    params = [make_params("war", s) for s in sets]
 
-            text = summarize_optimum(p).label
-        print(f"{name:14s}{sweep:9.3f}{solve_s:9.3f}{cpu_s:8.3f}{solve_s / sweep:7.1f}{complete:12.3f}{sol.value:14.6f}"
-              f"{sol.bellman_residual:10.1e}  {text}")
-    print(f"slowest solve {worst:.3f} s (goal <= 2 s)")
+    clear_caches()
+    start = time.perf_counter()
+    batch = solve_batch(params)
+    t_batch = (time.perf_counter() - start) / len(params)
+    singles = []
+    for p in params[:args.single]:
+        clear_caches()
+        start = time.perf_counter()
+        solver.solve(p)
+        singles.append(time.perf_counter() - start)
+    t_single = float(np.mean(singles))
+    ref = reference_run(args.reference, sets[:args.single]) if args.reference else None
+    print(f"\n{args.sets} parameter sets around war (stationary), seconds per set")
+    print(f"{'path':44s}{'s/set':>9s}{'sets/s':>9s}{'batched x':>11s}")
+    rows = [(f"solve_batch (K = {len(params)})", t_batch), ("solve, one at a time (this code)", t_single)]
+    if ref is not None:
+        t_ref = ref["seconds"] / args.single
+        rows.append((f"solve, one at a time (today: {args.reference})", t_ref))
+        diff = max(abs(a - b.value) for a, b in zip(ref["values"], batch))
+        print(f"(largest |V*(s0) today - V*(s0) batched| over the {args.single} sets: {diff:.1e})")
+    for name, sec in rows:
+        print(f"{name:44s}{sec:9.3f}{1 / sec:9.2f}{sec / t_batch:11.1f}")
+    print("goal: batched >= 8x today's one-at-a-time throughput")
+
+    k_mem = min(16, len(params))
+    clear_caches()
+    tracemalloc.start()
+    solve_batch(params[:k_mem])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"\npeak memory in a batch of {k_mem}: {peak / 2**20:.1f} MB, {peak / k_mem / 2**20:.1f} MB per set "
+          "(goal <= 32 MB per set)")
+
+    print(f"\n{'scenario':14s}{'solve s':>9s}{'V*(s0)':>14s}{'residual':>10s}")
+    for name in args.scenarios:
+        clear_caches()
+        start = time.perf_counter()
+        sol = solver.solve(make_params(name))
+        dt = time.perf_counter() - start
+        print(f"{name:14s}{dt:9.3f}{sol.value:14.6f}{sol.bellman_residual:10.1e}")
+    print("goal: calendar <= 1 s")
     return 0
 
 

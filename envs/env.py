@@ -1,19 +1,17 @@
 """The single Gymnasium environment of the alliance model (MODEL.md sections 2-7).
 
 The dynamics are not written here: every probability, reward, phase event and entry shock comes
-from :mod:`envs.model` through the tables of :mod:`envs.tables` (built once per parameter set).
-One step of this env is ``TransitionTables.step`` specialised to a single state: it draws the same
-eight uniforms per step from ``np_random`` (``envs.model.N_UNIFORMS``), compares them with the
-same table entries in the same way, and applies the entry shock through a table made by
-``model.apply_entry_shock``. It returns exactly what ``TransitionTables.step`` returns for those
-uniforms (``tests/test_env.py::test_step_equals_the_table_step_for_the_same_uniforms`` checks this
-on every scenario). It exists for speed: one call of the array path at N = 1 costs ~21 us, about
-four CartPole-v1 steps through ``gym.make``; this one costs less than one (benchmarks/env_speed.py).
+from :mod:`envs.model` through the shared tables of :mod:`envs.tables` (built per parameter set for
+the reachable phase blocks, cached), and the control flow of a step (order of the eight uniforms,
+draw -> move rule, entry-shock key) is ``envs.model.step_index``, the one-state twin of
+``envs.model.step_indices`` that the vector env runs. The env reads the tables through
+memoryviews (plain Python floats, no copies) and pickles without them (``__getstate__``): the
+copy re-attaches the cached tables. ``tests/test_env.py`` checks that a step returns exactly what
+``Tables.step`` returns for the same uniforms, on every scenario.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -23,7 +21,8 @@ from gymnasium import spaces as gym_spaces
 from gymnasium.error import ResetNeeded
 
 from envs import model
-from envs.params import N_PHASES, PHASE_NAMES, AllianceParams, short_repr
+from envs.info import STEP_KEYS, TERM_KEYS, reset_info, term_row
+from envs.params import PHASE_NAMES, AllianceParams, short_repr
 from envs.scenarios import make_params
 from envs.spaces import (
     ACTION_NVEC,
@@ -32,7 +31,6 @@ from envs.spaces import (
     N_ACTIONS,
     N_STATES,
     ONE_HOT_SIZE,
-    STATE_LEVELS,
     STATE_VARS,
     check_state,
     describe_action,
@@ -41,12 +39,11 @@ from envs.spaces import (
     observe,
     one_hot,
 )
-from envs.tables import TransitionTables, build_tables
+from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, build_tables
 
 # Reward terms reported in ``info`` (MODEL.md section 6), keys of ``envs.model.reward_terms``.
-INFO_TERMS = ("security", "autonomy", "economy", "identity_bonus", "troop_cost", "basing_cost",
-              "diplomacy_cost")
-EVENT_KEYS = ("mediated", "phase_changed", "threat_floor", "west_reset")
+INFO_TERMS = TERM_KEYS
+RENDER_MODES = ("ansi", "human", "rgb_array")
 FIRST_QUARTER = (2014, 1)  # t = 0 of the timeline and calendar scenarios (MODEL.md section 7)
 ACTION_ALLOWED = "four integers (m, k, g, d) with m in 0..3, k in 0..1, g in 0..2, d in 0..3"
 
@@ -78,6 +75,24 @@ def parse_reset_options(options: dict | None) -> tuple[Any, Any]:
     if unknown:
         raise ValueError(f"options key {unknown[0]!r} is not allowed: the keys are 'state' and 't'")
     return options.get("state"), options.get("t")
+
+
+def check_max_episode_steps(value: Any, params: AllianceParams) -> int:
+    """The episode length: ``max_episode_steps`` when given (at most the horizon of the 44-step
+    scenarios, whose calendar ends in 2024Q4), else the scenario's horizon."""
+    if value is None:
+        return params.horizon
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"max_episode_steps={short_repr(value)} is not allowed: None or an integer >= 1")
+    return min(int(value), params.horizon) if params.finite_horizon else int(value)
+
+
+def check_render_mode(render_mode: Any, owner: str) -> None:
+    """Gymnasium's own envs accept a render mode they do not know and warn (``gym.make`` does the
+    same); so does this env, and ``render()`` then returns None."""
+    if render_mode is not None and render_mode not in RENDER_MODES:
+        gym.logger.warn(f"{owner}: render_mode={short_repr(render_mode)} is not supported "
+                        f"(supported: {', '.join(RENDER_MODES)}); render() will return None")
 
 
 def check_t(t: Any, horizon: int, name: str = "options.t") -> int:
@@ -138,58 +153,11 @@ def action_space() -> gym_spaces.MultiDiscrete:
 
 
 # --------------------------------------------------------------------------- one-state look-ups
-@dataclass(frozen=True)
-class _OneStateTables:
-    """Scalar look-ups for one-state steps, all computed by :mod:`envs.model` (section 5)."""
-
-    tables: TransitionTables
-    p_mediation: list  # (S*A,) Pr(M = 1), section 5.1
-    reward: list  # (S*A,) r(s, a), section 6
-    terms: np.ndarray  # (S*A, len(INFO_TERMS)) reward terms for info, section 6
-    phase_event: list  # [t or 0][phase] -> (phase_if_event, prob_event), section 5.2
-    threat_floor: list  # [new_phase][changed] -> floor, section 5.4
-    p_west_reset: list  # [new_phase][changed] -> Pr(W <- 0), section 5.4
-    after_shock: list  # [((moved*5 + new_phase)*2 + changed)*2 + reset] -> next flat state, section 5.4
-    strides: tuple  # flat-index strides of T, A, R, W, X
-    states: list  # flat index -> state tuple
-    timed: bool  # phases by date: phase_event depends on t
+_STATE_TUPLES = [tuple(s) for s in ALL_STATES.tolist()]  # flat index -> state tuple
+_MOVE_KEYS = [tuple(k) for k in MOVE_KEYS.tolist()]  # flat index -> keys of T, A, R, W, X in Tables.up
+_MED_KEYS = MED_KEYS.tolist()
 
 
-@lru_cache(maxsize=32)
-def one_state_tables(params: AllianceParams) -> _OneStateTables:
-    tables = build_tables(params)
-    pairs_s = np.repeat(ALL_STATES, N_ACTIONS, axis=0)
-    pairs_a = np.tile(ALL_ACTIONS, (N_STATES, 1))
-    rt = model.reward_terms(pairs_s, pairs_a, params)
-    terms = np.stack([rt[k] for k in INFO_TERMS], axis=1)
-    terms.setflags(write=False)
-
-    timed = params.calendar is not None
-    n_t = params.horizon if timed else 1
-    ph = np.tile(np.arange(N_PHASES), n_t)
-    probe = np.zeros((ph.size, 6), dtype=np.int64)
-    probe[:, 0] = ph
-    ph_if, p_ev = model.phase_event(probe, np.repeat(np.arange(n_t), N_PHASES), params)
-    phase_event = [list(zip(ph_if[i * N_PHASES:(i + 1) * N_PHASES].tolist(),
-                            p_ev[i * N_PHASES:(i + 1) * N_PHASES].tolist())) for i in range(n_t)]
-
-    new_phase = np.repeat(np.arange(N_PHASES), 2)
-    changed = np.tile([False, True], N_PHASES)
-    floor = model.entry_shock_floor(new_phase, changed).reshape(N_PHASES, 2).tolist()
-    p_west = model.west_shock_prob(new_phase, changed, params).reshape(N_PHASES, 2).tolist()
-
-    # every (moved state, new phase, changed, west reset), in the order of the flat key
-    moved = np.repeat(ALL_STATES, N_PHASES * 4, axis=0)
-    keys = np.tile(np.arange(N_PHASES * 4), N_STATES)
-    shocked = model.apply_entry_shock(moved, keys // 4, (keys // 2 % 2).astype(bool), (keys % 2).astype(bool))
-    after_shock = encode_states(shocked).tolist()
-
-    strides = tuple(int(np.prod(STATE_LEVELS[j + 1:])) for j in range(1, 6))
-    return _OneStateTables(
-        tables=tables, p_mediation=tables.p_mediation.tolist(), reward=tables.reward.tolist(), terms=terms,
-        phase_event=phase_event, threat_floor=floor, p_west_reset=p_west, after_shock=after_shock,
-        strides=strides, states=[tuple(s) for s in ALL_STATES.tolist()], timed=timed,
-    )
 
 
 _ACTION_INDEX = {tuple(a): i for i, a in enumerate(ALL_ACTIONS.tolist())}
@@ -275,18 +243,43 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Episode End
 
-    The episode never terminates (the world goes on). It is truncated when `t` reaches the
-    scenario's horizon: 80 quarters for stationary scenarios, 44 (2014Q1-2024Q4) for `timeline`
-    and `calendar`. No `TimeLimit` wrapper is registered: the horizon depends on the scenario, so
-    the env truncates itself.
+    The episode never terminates (the world goes on); it is truncated, never terminated.
+    Stationary scenarios (`war`, `phase0`-`phase4`, the counterfactuals) are infinite-horizon
+    problems: the value reported for them is the discounted infinite-horizon optimum, and an
+    episode is only a truncation for learning (the learner bootstraps at truncation). Their
+    episode length is whatever limit the user sets, 80 quarters (MODEL.md section 7) if none:
+    `gym.make("SmallStateAlliance-v0", max_episode_steps=200)` (Gymnasium's `TimeLimit`, whose
+    registered default is 80), `gym.make_vec(..., max_episode_steps=200)`, or the argument
+    below. The 44 quarters of `timeline` and `calendar` (2014Q1-2024Q4) are the model's own horizon (the
+    world after it is scored by the continuation value of section 7): a limit can shorten those
+    episodes, not lengthen them.
+
+    The raw class truncates at `max_episode_steps` (its argument) or, when that is None, at the
+    scenario's horizon (`params.horizon`: 80 or 44). Through `gym.make` the env leaves the
+    length of stationary episodes to Gymnasium's `TimeLimit` (`max_episode_steps`, default 80),
+    so a longer limit is followed; `overrides={"horizon": H}` changes the horizon of the exact
+    evaluation's statistics, not the length of `gym.make`'s episodes (pass `max_episode_steps=H`).
 
     ## Info
 
-    After `step`: `state` (dict of the six variables), `t` (steps done), the step's events
-    `mediated` (bool), `phase_changed` (bool), `threat_floor` (int, 2 on entering phase 1 or 2,
-    else 0), `west_reset` (bool), and the reward terms of section 6: `security`, `autonomy`,
-    `economy`, `identity_bonus`, `troop_cost`, `basing_cost`, `diplomacy_cost`.
-    After `reset`: `state` and `t`.
+    Flat, every value a Python scalar (`envs.info`). After `step`: the state reached,
+    `state_phase`, `state_threat`, `state_autonomy`, `state_trust`, `state_west`,
+    `state_fararc` (int); `t` (steps done); the step's events `mediated` (bool), `phase_changed`
+    (bool), `threat_floor` (int, 2 on entering phase 1 or 2, else 0), `west_reset` (bool); and
+    the reward terms of section 6: `security`, `autonomy`, `economy`, `identity_bonus`,
+    `troop_cost`, `basing_cost`, `diplomacy_cost` (float). After `reset`: the six `state_*`
+    keys and `t`. The decoded state is also `env.unwrapped.state` (a tuple) and
+    `env.unwrapped.state_vars` (a dict of the six variables).
+
+    ## Rendering
+
+    `render_mode="ansi"`: `render()` returns one line for the quarter just played (date, state,
+    the action in words, the reward, the state reached). `"human"`: `reset` and `step` print that
+    line (`render()` returns None). `"rgb_array"`: `render()` returns a `(320, 512, 3)` `uint8` picture of the quarter
+    (`envs.render`: date and phase, the six variables as gauges, the action in words, the reward
+    and its terms), for `RecordVideo`, the Zoo's `record_video` and CleanRL's `--capture-video`.
+    A mode not in `metadata["render_modes"]` is accepted with a warning, as Gymnasium's own envs
+    do, and `render()` then returns None.
 
     ## Arguments
 
@@ -303,38 +296,71 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
 
     | Parameter     | Type                     | Default | Description                                            |
     |---------------|--------------------------|---------|--------------------------------------------------------|
-    | `scenario`    | **str**                  | `"war"` | a name of `envs.scenario_names()`                      |
+    | `scenario`    | **str**                  | `"war"` | a name of `envs.scenario_names()` or a scenario file   |
     | `params`      | **AllianceParams | None** | `None`  | explicit parameters (then `scenario` is ignored)       |
     | `overrides`   | **dict | None**          | `None`  | parameter overrides, e.g. `{"identification": 0.9}`    |
-    | `render_mode` | **str | None**           | `None`  | `"ansi"`: `render()` returns one line per quarter      |
+    | `render_mode` | **str | None**           | `None`  | `"ansi"`, `"human"` or `"rgb_array"` (see Rendering)   |
+    | `max_episode_steps` | **int | None**     | `None`  | episode length (None: the horizon; see Episode End)    |
 
     Bad input (unknown scenario, parameter out of range, invalid start state or action) raises a
     `ValueError` with a one-line message naming the field and the value.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
 
     def __init__(self, scenario: str = "war", params: AllianceParams | None = None,
-                 overrides: dict | None = None, render_mode: str | None = None):
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode={short_repr(render_mode)} is not allowed: None or 'ansi'")
+                 overrides: dict | None = None, render_mode: str | None = None,
+                 max_episode_steps: int | None = None):
+        check_render_mode(render_mode, type(self).__name__)
         self.params = resolve_params(scenario, params, overrides)
         self.render_mode = render_mode
         self.horizon = self.params.horizon
+        self.max_episode_steps = check_max_episode_steps(max_episode_steps, self.params)  # episode length
         self.action_space = action_space()
         self.observation_space = observation_space(self.params)
-        self._lk = one_state_tables(self.params)
+        self._attach_tables()
         self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
         self._start = encode_states(np.array([self.params.start]))[0].item()
         self._s: int | None = None  # flat index of the current state
         self._t = 0
         self._last: tuple[tuple[int, ...], int, float] | None = None  # (state, action index, reward)
 
+    def _attach_tables(self, phases=None) -> None:
+        """The shared tables of the parameter set (``envs.tables.build_tables``, cached per set) and
+        plain-Python views of them for one-state steps; blocks reachable from ``phases`` built."""
+        tb = build_tables(self.params)
+        tb.ensure_reachable([self.params.start[0]] if phases is None else phases)
+        self._tb = tb
+        self._up, self._down = memoryview(tb.up), memoryview(tb.down)
+        self._p_med = memoryview(tb.p_med)
+        self._reward = memoryview(tb.reward_blocks.reshape(-1))
+        self._events = [list(zip(tg, pr)) for tg, pr in zip(tb.event_target.tolist(), tb.event_prob.tolist())]
+        self._p_west = tb.p_west.tolist()
+        self._after_shock = memoryview(tb.after_shock)
+        self._terms = tb.info_terms
+        self._timed = tb.timed
+
+    def __getstate__(self) -> dict:
+        """Pickles without the tables (rebuilt, or shared from the cache, on unpickling)."""
+        state = {k: v for k, v in self.__dict__.items()
+                 if k not in ("_tb", "_up", "_down", "_p_med", "_reward", "_after_shock", "_terms", "_obs_table", "_frac")}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._attach_tables(None if self._s is None else [self.params.start[0], self._s // BLOCK])
+        self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
+
     # ------------------------------------------------------------------ public state
     @property
     def state(self) -> tuple[int, ...] | None:
         """The current state ``(phase, T, A, R, W, X)``, or ``None`` before ``reset``."""
-        return None if self._s is None else self._lk.states[self._s]
+        return None if self._s is None else _STATE_TUPLES[self._s]
+
+    @property
+    def state_vars(self) -> dict[str, int] | None:
+        """The current state as a dict of the six variables, or ``None`` before ``reset``."""
+        return None if self._s is None else dict(zip(STATE_VARS, _STATE_TUPLES[self._s]))
 
     @property
     def t(self) -> int:
@@ -355,61 +381,63 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
             self._s = self._start
         else:
             self._s = encode_states(np.array([check_state(state, "options.state")]))[0].item()
+            if not self._tb.built[self._s // BLOCK]:
+                self._attach_tables([self.params.start[0], self._s // BLOCK])
         self._t = 0 if t is None else check_t(t, self.horizon)
         self._last = None
-        return self._observation(), {"state": dict(zip(STATE_VARS, self._lk.states[self._s])), "t": self._t}
+        if self.render_mode == "human":
+            print(render_line(self._t, self.params, _STATE_TUPLES[self._s], self._last))
+        return self._observation(), reset_info(_STATE_TUPLES[self._s], self._t)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         s, t = self._s, self._t
         if s is None:
             raise ResetNeeded("SmallStateAllianceEnv.step was called before reset(): call reset() first")
-        if t >= self.horizon:
-            raise ResetNeeded(f"the episode was truncated at t={t} (horizon {self.horizon}): call reset()")
+        if t >= self.max_episode_steps:
+            raise ResetNeeded(f"the episode was truncated at t={t} (max_episode_steps {self.max_episode_steps}): "
+                              "call reset()")
         if type(action) is np.ndarray and action.shape == (4,) and action.dtype.kind in "iu":
             a = _ACTION_INDEX.get(tuple(action.tolist()))
             if a is None:
                 a = action_index(action)  # raises the one-line error
         else:
             a = action_index(action)
-        lk = self._lk
         row = s * N_ACTIONS + a
-        u0, u1, u2, u3, u4, u5, u6, u7 = self.np_random.random(model.N_UNIFORMS).tolist()
-        # 5.1 mediation, 5.2 phase event (with the phase and date before the step)
-        med = u0 < lk.p_mediation[row]
-        phase = lk.states[s][0]
-        phase_if, p_event = lk.phase_event[t if lk.timed else 0][phase]
-        new_phase = phase_if if u1 < p_event else phase
-        changed = new_phase != phase
-        # 5.3 moves: up if u < Pr(up), down if u >= 1 - Pr(down), as envs.model.sample_moves
-        up = lk.tables.up[int(med), row].tolist()
-        down = lk.tables.down[int(med), row].tolist()
-        sT, sA, sR, sW, sX = lk.strides
-        moved = s
-        moved += sT if u2 < up[0] else (-sT if u2 >= 1.0 - down[0] else 0)
-        moved += sA if u3 < up[1] else (-sA if u3 >= 1.0 - down[1] else 0)
-        moved += sR if u4 < up[2] else (-sR if u4 >= 1.0 - down[2] else 0)
-        moved += sW if u5 < up[3] else (-sW if u5 >= 1.0 - down[3] else 0)
-        moved += sX if u6 < up[4] else (-sX if u6 >= 1.0 - down[4] else 0)
-        # 5.4 entry shock
-        west_reset = u7 < lk.p_west_reset[new_phase][changed]
-        nxt = lk.after_shock[((moved * N_PHASES + new_phase) * 2 + changed) * 2 + west_reset]
-        # 5.5 reward of (s, a)
-        reward = lk.reward[row]
-        self._last = (lk.states[s], a, reward)
+        col = a * 2
+        kT, kA, kR, kW, kX = _MOVE_KEYS[s]
+        phase = s // BLOCK
+        target, p_event = self._events[t if self._timed else 0][phase]
+        # section 5, in envs.model's order of draws and rule
+        nxt, med, changed, west_reset, floor = model.step_index(
+            s, phase, self._p_med[_MED_KEYS[s] + a], self._up, self._down,
+            (kT + col, kA + col, kR + col, kW + col, kX + col), target, p_event, self._p_west, self._after_shock,
+            self.np_random.random(model.N_UNIFORMS).tolist())
+        reward = self._reward[row]  # 5.5: r(s, a)
+        self._last = (_STATE_TUPLES[s], a, reward)
         self._s = nxt
         self._t = t = t + 1
-        info = {
-            "state": dict(zip(STATE_VARS, lk.states[nxt])), "t": t, "mediated": med,
-            "phase_changed": changed, "threat_floor": lk.threat_floor[new_phase][changed],
-            "west_reset": west_reset,
-        }
-        info.update(zip(INFO_TERMS, lk.terms[row].tolist()))
-        return self._observation(), reward, False, t >= self.horizon, info
+        terms = self._terms.get(s)
+        info = dict(zip(STEP_KEYS, (*_STATE_TUPLES[nxt], t, med, changed, floor, west_reset,
+                                    *(terms if terms is not None else term_row(self._tb, s))[a])))
+        if self.render_mode == "human":
+            print(render_line(t, self.params, _STATE_TUPLES[nxt], self._last))
+        return self._observation(), reward, False, t >= self.max_episode_steps, info
 
-    def render(self) -> str | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() was called without a render_mode: pass render_mode='ansi' to the env")
+    def render(self) -> str | np.ndarray | None:
+        """``ansi``: the line of the quarter just played; ``human``: None (reset and step print it);
+        ``rgb_array``: its picture, ``(320, 512, 3)`` ``uint8`` (see Rendering)."""
+        if self.render_mode not in RENDER_MODES:
+            gym.logger.warn("render() was called without a render_mode it supports: pass render_mode="
+                            "'ansi', 'human' or 'rgb_array' to the env")
             return None
         if self._s is None:
             raise ResetNeeded("render() was called before reset(): call reset() first")
-        return render_line(self._t, self.params, self._lk.states[self._s], self._last)
+        state = _STATE_TUPLES[self._s]
+        if self.render_mode == "rgb_array":
+            from envs.render import draw_frame  # Pillow only when pictures are asked for
+
+            return draw_frame(self.params, quarter_label(max(self._t - 1, 0) if self._last else self._t,
+                                                         self.params), state, self._last)
+        if self.render_mode == "human":  # reset and step print (Gymnasium: human renders during step)
+            return None
+        return render_line(self._t, self.params, state, self._last)

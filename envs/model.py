@@ -124,7 +124,7 @@ def move_probs(states: np.ndarray, actions: np.ndarray, mediated: np.ndarray | i
 def sample_moves(up: np.ndarray, down: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Moves in {-1, 0, +1} from uniforms ``u`` (same shape): up if u < Pr(up), down if
     u >= 1 - Pr(down), else stay."""
-    return (u < up).astype(np.int64) - (u >= 1.0 - down).astype(np.int64)
+    return (u < up).view(np.int8) - (u >= 1.0 - down).view(np.int8)
 
 
 # --------------------------------------------------------------------------- section 5.4
@@ -150,6 +150,11 @@ def apply_entry_shock(moved: np.ndarray, new_phase: np.ndarray, changed: np.ndar
 
 
 # --------------------------------------------------------------------------- section 6
+# r is the sum of these terms of :func:`reward_terms` with these signs (the others - S, Aut, Econ,
+# shield, trap - enter r only through the CES part, which is not additive over them).
+REWARD_PARTS = {"ces": 1.0, "identity_bonus": 1.0, "troop_cost": -1.0, "basing_cost": -1.0, "diplomacy_cost": -1.0}
+
+
 def reward_terms(states: np.ndarray, actions: np.ndarray, p: AllianceParams) -> dict[str, np.ndarray]:
     """Section 6, Morrow's utility in CES form: every term, each ``(N,)``, and ``reward``."""
     phase, T, A, R, W, X, m, k, g, d = _split(states, actions)
@@ -169,12 +174,15 @@ def reward_terms(states: np.ndarray, actions: np.ndarray, p: AllianceParams) -> 
     troop_cost = 0.25 * (1 - iota) * (m == 3)
     basing_cost = 0.03 * (1 - iota) * (m == 2)
     diplomacy_cost = 0.01 * (d != 0)
-    reward = ces + identity_bonus - troop_cost - basing_cost - diplomacy_cost
-    return {
+    terms = {
         "shield": shield, "trap": trap, "security": security, "autonomy": autonomy, "economy": economy,
         "ces": ces, "identity_bonus": identity_bonus, "troop_cost": troop_cost,
-        "basing_cost": basing_cost, "diplomacy_cost": diplomacy_cost, "reward": reward,
+        "basing_cost": basing_cost, "diplomacy_cost": diplomacy_cost,
     }
+    reward = np.zeros_like(ces)
+    for name, sign in REWARD_PARTS.items():  # r = ces + identity_bonus - troop - basing - diplomacy
+        reward = reward + sign * terms[name]
+    return {**terms, "reward": reward}
 
 
 def reward(states: np.ndarray, actions: np.ndarray, p: AllianceParams) -> np.ndarray:
@@ -267,3 +275,67 @@ def outcomes(states: np.ndarray, actions: np.ndarray, p: AllianceParams,
                 all_next.append(nxt.reshape(n, -1, 6))
                 all_prob.append((w_med * w_event * w_reset)[:, None] * moves)
     return np.concatenate(all_next, axis=1), np.concatenate(all_prob, axis=1)
+
+
+# --------------------------------------------------------------------------- what each table reads
+# Section 5.3's table read off row by row: besides its own level and the phase's parameters, the
+# state variables whose levels each variable's Pr(up)/Pr(down) reads (T's fall reads W and X, R's
+# fall reads T, A's moves read R, W and X); every action component and M may be read. envs.tables
+# stores each variable's probabilities over these only (tests/test_tables.py checks the claim on
+# every state-action); agents.bellman contracts the variables in an order where each comes after
+# the variables it reads.
+MOVE_READS = {"T": ("W", "X"), "A": ("R", "W", "X"), "R": ("T",), "W": (), "X": ()}
+MEDIATION_READS = ("R",)  # section 5.1: q_phase [d=1][R>=2][m<=2][k=0]
+U_MEDIATION, U_PHASE, U_WEST = 0, 1, 7  # columns of the step's uniforms; 2..6 move T, A, R, W, X
+LOCAL_STRIDES = tuple(int(np.prod(MOVING_LEVELS[j + 1:])) for j in range(5))  # flat-index steps of T..X
+_N_PHASES = int(STATE_LEVELS[0])
+_STRIDES16 = np.array(LOCAL_STRIDES, dtype=np.int16)
+# section 5.4's threat floor by (new phase, changed), as entry_shock_floor gives it
+ENTRY_FLOOR = entry_shock_floor(np.repeat(np.arange(_N_PHASES), 2), np.tile([False, True], _N_PHASES)).reshape(-1, 2)
+
+
+# --------------------------------------------------------------------------- one step by look-up
+def step_indices(index: np.ndarray, phase: np.ndarray, p_mediation: np.ndarray, up_down, target: np.ndarray,
+                 p_event: np.ndarray, p_west: np.ndarray, after_shock: np.ndarray,
+                 u: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Section 5 on flat state indices, with probabilities looked up (``envs.tables``): the order of
+    the draws (columns of ``u``, (N, 8)), the draw -> move rule of :func:`sample_moves` and the key
+    of the entry-shock table. ``target``/``p_event`` are the phase event of each state (5.2),
+    ``p_west`` Pr(W <- 0) on entering each phase (5.4), ``after_shock[((moved * 5 + new_phase) * 2
+    + changed) * 2 + reset]`` the flat state after the shock (built by :func:`apply_entry_shock`).
+    Returns the next flat indices and the events of :func:`step_from_probs` (and ``new_phase``)."""
+    mediated = u[:, U_MEDIATION] < p_mediation
+    new_phase = np.where(u[:, U_PHASE] < p_event, target, phase)
+    changed = new_phase != phase
+    up, down = up_down(mediated)
+    moved = index + sample_moves(up, down, u[:, 2:7]).astype(np.int16) @ _STRIDES16  # int16: no slow int64 matmul
+    west_reset = (u[:, U_WEST] < np.take(p_west, new_phase)) & changed
+    entry = new_phase * 2 + changed
+    key = (moved * (_N_PHASES * 2) + entry) * 2 + west_reset
+    return np.take(after_shock, key), {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset,
+                                       "threat_floor": np.take(ENTRY_FLOOR, entry), "new_phase": new_phase}
+
+
+def step_index(index: int, phase: int, p_mediation: float, up, down, keys: tuple, target: int, p_event: float,
+               p_west: list, after_shock, u: list) -> tuple[int, bool, bool, bool, int]:
+    """:func:`step_indices` for one state in plain Python (the single env's speed): the same draws
+    in the same order, the same rule and key. ``up[keys[j] + M]``/``down[keys[j] + M]`` are the
+    clipped probabilities of variable j (T, A, R, W, X) for this (s, a) and M; ``after_shock`` any
+    sequence indexable by the key. Returns ``(next, mediated, changed, west_reset, threat_floor)``."""
+    u0, u1, u2, u3, u4, u5, u6, u7 = u
+    mediated = u0 < p_mediation
+    new_phase = target if u1 < p_event else phase
+    changed = new_phase != phase
+    moved = index
+    for uj, k, stride in zip((u2, u3, u4, u5, u6), keys, LOCAL_STRIDES):
+        k += mediated
+        if uj < up[k]:
+            moved += stride
+        elif uj >= 1.0 - down[k]:
+            moved -= stride
+    west_reset = changed and u7 < p_west[new_phase]
+    nxt = after_shock[((moved * _N_PHASES + new_phase) * 2 + changed) * 2 + west_reset]
+    return nxt, mediated, changed, west_reset, _FLOOR[new_phase][changed]
+
+
+_FLOOR = ENTRY_FLOOR.tolist()

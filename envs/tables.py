@@ -1,62 +1,236 @@
-"""Transition and reward tables for all 5,400 x 96 state-actions, built once per parameter set
-from the pure functions of :mod:`envs.model` (never a second copy of the dynamics).
+"""Look-up tables of one parameter set, computed by the pure functions of :mod:`envs.model` (never a
+second copy of the dynamics) and shared by the env, the vector env and the exact solver.
 
-The envs look rows up instead of recomputing the equations at every step; the exact solver uses
-the same tables.
+What is stored, per phase block (the 1,080 states of one phase), built only for the blocks asked
+for (:meth:`Tables.ensure`: the blocks reachable from the start, or a state an env is reset to):
+
+- each moving variable's clipped Pr(up) and Pr(down) over the levels of the variables it reads
+  (``envs.model.MOVE_READS``), every action and M: shape ``(T?, A?, R?, W?, X?, 96, 2)`` with 1 on
+  the axes not read. 332 state combinations instead of 1,080, about 1 MB per block for both.
+- Pr(M = 1) over the levels of R (``envs.model.MEDIATION_READS``) and every action;
+- r(s, a) of every state-action of the block, ``(1080, 96)``.
+
+All blocks live in arrays with a slot per phase (``np.zeros``: pages of blocks never built are
+never touched), so a flat key ``KEYS[s, j] + a * 2 + M`` finds variable j's entry for state s,
+action a and M in ``Tables.up``/``Tables.down`` whatever the phase. Phase events (5.2), Pr(W <- 0)
+(5.4) and the entry-shock table are built here too; the control flow of a step is
+``envs.model.step_indices`` (arrays) and ``envs.model.step_index`` (one state).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from envs import model
-from envs.params import AllianceParams
-from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES
+from envs.params import N_PHASES, AllianceParams
+from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, STATE_LEVELS, encode_states
+
+BLOCK = N_STATES // N_PHASES  # 1080 states per phase
+VARS = ("T", "A", "R", "W", "X")
+LEVELS = tuple(int(n) for n in STATE_LEVELS[1:])
+N_COLS = N_ACTIONS * 2  # (a, M)
 
 
-@dataclass(frozen=True)
-class TransitionTables:
-    """Row ``s * 96 + a`` holds state-action (s, a), flat indices as in ``envs.spaces``."""
+def _shape(reads: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(n if v in reads else 1 for v, n in zip(VARS, LEVELS))
 
-    params: AllianceParams
-    reward: np.ndarray  # (S*A,)
-    p_mediation: np.ndarray  # (S*A,)
-    up: np.ndarray  # (2, S*A, 5): clipped Pr(up) of T, A, R, W, X, for M = 0 and M = 1
-    down: np.ndarray  # (2, S*A, 5)
+
+MOVE_SHAPES = {v: _shape((v,) + model.MOVE_READS[v]) for v in VARS}
+MOVE_SIZES = [int(np.prod(MOVE_SHAPES[v])) * N_COLS for v in VARS]
+MOVE_OFFSETS = np.concatenate([[0], np.cumsum(MOVE_SIZES)[:-1]]).astype(np.int64)
+MOVE_SIZE = int(sum(MOVE_SIZES))  # per block
+MED_SHAPE = _shape(model.MEDIATION_READS)
+MED_SIZE = int(np.prod(MED_SHAPE)) * N_ACTIONS
+LOCAL = ALL_STATES[:BLOCK, 1:]  # (1080, 5) levels of T, A, R, W, X
+
+
+def _key(shape: tuple[int, ...], levels: np.ndarray) -> np.ndarray:
+    """Flat position of each state's combination in a table of ``shape`` (axes of size 1 not read)."""
+    strides = [int(np.prod(shape[j + 1:])) if shape[j] > 1 else 0 for j in range(5)]
+    return levels @ np.array(strides, dtype=np.int64)
+
+
+def _keys() -> tuple[np.ndarray, np.ndarray]:
+    """(5400, 5) flat keys into ``up``/``down`` (add ``a * 2 + M``) and (5400,) into ``p_med``."""
+    local = np.stack([MOVE_OFFSETS[j] + _key(MOVE_SHAPES[v], LOCAL) * N_COLS for j, v in enumerate(VARS)], axis=1)
+    phase = np.repeat(np.arange(N_PHASES), BLOCK)[:, None]
+    move = np.tile(local, (N_PHASES, 1)) + phase * MOVE_SIZE
+    med = np.tile(_key(MED_SHAPE, LOCAL) * N_ACTIONS, N_PHASES) + phase[:, 0] * MED_SIZE
+    return move, med
+
+
+MOVE_KEYS, MED_KEYS = _keys()
+PHASE_OF = ALL_STATES[:, 0].copy()  # flat index -> phase (a take is faster than // 1080)
+for _a in (MOVE_KEYS, MED_KEYS, PHASE_OF):
+    _a.setflags(write=False)
+
+
+def _grid(shape: tuple[int, ...], phase: int) -> np.ndarray:
+    """States of one phase whose levels run over ``shape`` (0 on the axes not read)."""
+    grid = np.zeros((int(np.prod(shape)), 6), dtype=np.int64)
+    grid[:, 0] = phase
+    grid[:, 1:] = np.stack(np.unravel_index(np.arange(grid.shape[0]), shape), axis=1)
+    return grid
+
+
+@lru_cache(maxsize=1)
+def after_shock() -> np.ndarray:
+    """Flat state after section 5.4, keyed ``((moved * 5 + new_phase) * 2 + changed) * 2 + reset``
+    (``model.apply_entry_shock``; it reads no parameter)."""
+    moved = np.repeat(ALL_STATES, N_PHASES * 4, axis=0)
+    keys = np.tile(np.arange(N_PHASES * 4), N_STATES)
+    out = encode_states(model.apply_entry_shock(moved, keys // 4, (keys // 2 % 2).astype(bool), (keys % 2).astype(bool)))
+    out.setflags(write=False)
+    return out
+
+
+class Tables:
+    """The tables of one parameter set (see the module docstring); blocks are filled on demand."""
+
+    def __init__(self, params: AllianceParams):
+        self.params = params
+        self.up = np.zeros(N_PHASES * MOVE_SIZE)
+        self.down = np.zeros(N_PHASES * MOVE_SIZE)
+        self.p_med = np.zeros(N_PHASES * MED_SIZE)
+        self.reward_blocks = np.zeros((N_PHASES, BLOCK, N_ACTIONS))
+        self.built = np.zeros(N_PHASES, dtype=bool)
+        self.info_terms: dict[int, list] = {}  # state -> section 6's terms per action (envs.env, on first visit)
+        self.timed = params.calendar is not None
+        n_t = params.horizon if self.timed else 1
+        probe = np.zeros((n_t * N_PHASES, 6), dtype=np.int64)
+        probe[:, 0] = np.tile(np.arange(N_PHASES), n_t)
+        target, prob = model.phase_event(probe, np.repeat(np.arange(n_t), N_PHASES), params)
+        self.event_target = target.reshape(n_t, N_PHASES)  # [t or 0, phase]
+        self.event_prob = prob.reshape(n_t, N_PHASES)
+        phases = np.arange(N_PHASES)
+        self.p_west = model.west_shock_prob(phases, np.ones(N_PHASES, dtype=bool), params)  # on entering
+        self.after_shock = after_shock()
+
+    # ------------------------------------------------------------------ building
+    def reachable(self, phase: int) -> list[int]:
+        """Phases reachable from ``phase`` (itself included) by phase events at any date."""
+        seen, todo = {int(phase)}, [int(phase)]
+        while todo:
+            ph = todo.pop()
+            for t in range(self.event_target.shape[0]):
+                if self.event_prob[t, ph] > 0 and int(self.event_target[t, ph]) not in seen:
+                    seen.add(int(self.event_target[t, ph]))
+                    todo.append(int(self.event_target[t, ph]))
+        return sorted(seen)
+
+    def ensure(self, phases) -> Tables:
+        """Build the blocks of ``phases`` not built yet (by ``envs.model``); returns ``self``."""
+        for ph in sorted({int(p) for p in phases}):
+            if not self.built[ph]:
+                self._build(ph)
+        return self
+
+    def ensure_reachable(self, states_phases) -> Tables:
+        """Build every block reachable from the given phases."""
+        return self.ensure({r for ph in set(np.asarray(states_phases).ravel().tolist()) for r in self.reachable(ph)})
+
+    def _build(self, ph: int) -> None:
+        p = self.params
+        grids = [_grid(MOVE_SHAPES[v], ph) for v in VARS]
+        states = np.repeat(np.concatenate(grids), N_ACTIONS, axis=0)
+        actions = np.tile(ALL_ACTIONS, (sum(g.shape[0] for g in grids), 1))
+        base = ph * MOVE_SIZE
+        for med in (0, 1):
+            up, down = model.move_probs(states, actions, med, p)
+            row = 0
+            for j, g in enumerate(grids):
+                n = g.shape[0] * N_ACTIONS
+                seg = slice(base + MOVE_OFFSETS[j], base + MOVE_OFFSETS[j] + MOVE_SIZES[j])
+                self.up[seg].reshape(n, 2)[:, med] = up[row:row + n, j]
+                self.down[seg].reshape(n, 2)[:, med] = down[row:row + n, j]
+                row += n
+        grid = _grid(MED_SHAPE, ph)
+        self.p_med[ph * MED_SIZE:(ph + 1) * MED_SIZE] = model.mediation_prob(
+            np.repeat(grid, N_ACTIONS, axis=0), np.tile(ALL_ACTIONS, (grid.shape[0], 1)), p)
+        block = ALL_STATES[ph * BLOCK:(ph + 1) * BLOCK]
+        self.reward_blocks[ph] = model.reward(np.repeat(block, N_ACTIONS, axis=0), np.tile(ALL_ACTIONS, (BLOCK, 1)),
+                                              p).reshape(BLOCK, N_ACTIONS)
+        self.built[ph] = True
+
+    # ------------------------------------------------------------------ views for the solver
+    def move_table(self, var: str, phase: int) -> tuple[np.ndarray, np.ndarray]:
+        """Views ``(up, down)`` of one variable on one block: ``MOVE_SHAPES[var] + (96, 2)``."""
+        self.ensure([phase])
+        j = VARS.index(var)
+        seg = slice(phase * MOVE_SIZE + MOVE_OFFSETS[j], phase * MOVE_SIZE + MOVE_OFFSETS[j] + MOVE_SIZES[j])
+        shape = MOVE_SHAPES[var] + (N_ACTIONS, 2)
+        return self.up[seg].reshape(shape), self.down[seg].reshape(shape)
+
+    def mediation_block(self, phase: int) -> np.ndarray:
+        """Pr(M = 1) of every (s, a) of one block, (1080, 96)."""
+        self.ensure([phase])
+        return self.p_med[MED_KEYS[phase * BLOCK:(phase + 1) * BLOCK, None] + np.arange(N_ACTIONS)]
+
+    def reward_block(self, phase: int) -> np.ndarray:
+        """r(s, a) of one block, (1080, 96)."""
+        self.ensure([phase])
+        return self.reward_blocks[phase]
+
+    # ------------------------------------------------------------------ look-ups by flat index
+    def move_probs(self, state_index: np.ndarray, action_index: np.ndarray,
+                   mediated: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+        """Clipped Pr(up), Pr(down) of T, A, R, W, X, (N, 5) each (built blocks only)."""
+        key = MOVE_KEYS[state_index] + (np.asarray(action_index) * 2 + np.asarray(mediated, dtype=np.int64))[:, None]
+        return self.up[key], self.down[key]
+
+    def mediation(self, state_index: np.ndarray, action_index: np.ndarray) -> np.ndarray:
+        return self.p_med[MED_KEYS[state_index] + action_index]
+
+    def reward_at(self, state_index: np.ndarray, action_index: np.ndarray) -> np.ndarray:
+        return self.reward_blocks.reshape(-1)[np.asarray(state_index) * N_ACTIONS + action_index]
+
+    @property
+    def reward(self) -> np.ndarray:
+        """r(s, a) of all 5400 x 96 state-actions, row ``s * 96 + a`` (builds every block)."""
+        self.ensure(range(N_PHASES))
+        return self.reward_blocks.reshape(-1)
+
+    @property
+    def p_mediation(self) -> np.ndarray:
+        """Pr(M = 1) of all state-actions, row ``s * 96 + a`` (builds every block)."""
+        self.ensure(range(N_PHASES))
+        return (self.p_med[MED_KEYS[:, None] + np.arange(N_ACTIONS)]).reshape(-1)
+
+    def step_indices(self, state_index: np.ndarray, action_index: np.ndarray, t: np.ndarray | int,
+                     u: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """One step of section 5 on flat indices (``envs.model.step_indices``), uniforms ``u`` (N, 8)."""
+        phase = np.take(PHASE_OF, state_index)
+        key = np.take(MOVE_KEYS, state_index, axis=0)
+        key += (action_index * 2)[:, None]
+
+        def up_down(mediated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            k = key + mediated[:, None]
+            return np.take(self.up, k), np.take(self.down, k)
+
+        if self.timed:
+            row = np.minimum(np.asarray(t), self.event_target.shape[0] - 1)
+            target, prob = self.event_target[row, phase], self.event_prob[row, phase]
+        else:
+            target, prob = np.take(self.event_target[0], phase), np.take(self.event_prob[0], phase)
+        p_med = np.take(self.p_med, np.take(MED_KEYS, state_index) + action_index)
+        return model.step_indices(state_index, phase, p_med, up_down, target, prob, self.p_west, self.after_shock, u)
 
     def step(self, states: np.ndarray, state_index: np.ndarray, action_index: np.ndarray,
              t: np.ndarray | int, u: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """One step of section 5 by table look-up (uniforms ``u``: (N, 8))."""
-        row = state_index * N_ACTIONS + action_index
-
-        def up_down(mediated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            # rows of the flat (2 * S*A, 5) views: np.take is ~4x faster than up[med, row] at large N
-            flat = mediated * (N_STATES * N_ACTIONS) + row
-            return np.take(self.up.reshape(-1, 5), flat, axis=0), np.take(self.down.reshape(-1, 5), flat, axis=0)
-
-        return model.step_from_probs(states, self.p_mediation[row], up_down, t, self.params, u)
+        """One step of section 5 by table look-up (uniforms ``u``: (N, 8)); next states (N, 6) and
+        the events ``mediated``, ``phase_changed``, ``threat_floor``, ``west_reset``."""
+        self.ensure_reachable(np.asarray(state_index) // BLOCK)
+        nxt, ev = self.step_indices(np.asarray(state_index), np.asarray(action_index), t, u)
+        ev.pop("new_phase")
+        return ALL_STATES[nxt], ev
 
 
-def _all_pairs() -> tuple[np.ndarray, np.ndarray]:
-    states = np.repeat(ALL_STATES, N_ACTIONS, axis=0)
-    actions = np.tile(ALL_ACTIONS, (N_STATES, 1))
-    return states, actions
+TransitionTables = Tables  # the former name
 
 
-@lru_cache(maxsize=32)
-def build_tables(params: AllianceParams) -> TransitionTables:
-    """Tables for every state-action, computed by :mod:`envs.model`; cached per parameter set."""
-    states, actions = _all_pairs()
-    ups, downs = zip(*(model.move_probs(states, actions, med, params) for med in (0, 1)))
-    arrays = dict(
-        reward=model.reward(states, actions, params),
-        p_mediation=model.mediation_prob(states, actions, params),
-        up=np.stack(ups),
-        down=np.stack(downs),
-    )
-    for a in arrays.values():
-        a.setflags(write=False)
-    return TransitionTables(params=params, **arrays)
+@lru_cache(maxsize=64)
+def build_tables(params: AllianceParams) -> Tables:
+    """The tables of ``params`` (cached per parameter set), with the blocks reachable from its start."""
+    return Tables(params).ensure_reachable([params.start[0]])

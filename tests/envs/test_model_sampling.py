@@ -14,6 +14,7 @@ from scipy import stats
 
 from envs import model
 from envs.env import SmallStateAllianceEnv
+from envs.info import STATE_KEYS
 from envs.scenarios import make_params, scenario_names
 from envs.spaces import (
     ACTION_NVEC,
@@ -116,19 +117,39 @@ def test_chi_square_detects_a_wrong_distribution():
 
 
 @pytest.mark.parametrize("name", ["war", "timeline", "calendar", "phase3", "alt_open"])
-def test_tables_equal_the_model_functions_on_random_rows(name):
-    p = make_params(name)
-    tables = build_tables(p)
-    rng = np.random.default_rng(7)
-    rows = rng.integers(0, tables.reward.size, 3000)
-    states = np.stack(np.unravel_index(rows // N_ACTIONS, tuple(STATE_LEVELS)), axis=1)
-    actions = np.stack(np.unravel_index(rows % N_ACTIONS, tuple(ACTION_NVEC)), axis=1)
-    np.testing.assert_array_equal(tables.reward[rows], model.reward(states, actions, p))
-    np.testing.assert_array_equal(tables.p_mediation[rows], model.mediation_prob(states, actions, p))
+def test_tables_equal_the_model_functions_on_every_state_action(name):
+    """The compact tables (each variable over the levels model.MOVE_READS says it reads) give the
+    model's numbers on all 5400 x 96 state-actions and both M: the reads claim holds everywhere."""
+    p = make_params(name).with_overrides({"power": 0.7, "identification": 0.3})  # off the defaults
+    tables = build_tables(p).ensure(range(5))
+    rows = np.arange(tables.reward.size)
+    s_idx, a_idx = rows // N_ACTIONS, rows % N_ACTIONS
+    states = np.stack(np.unravel_index(s_idx, tuple(STATE_LEVELS)), axis=1)
+    actions = np.stack(np.unravel_index(a_idx, tuple(ACTION_NVEC)), axis=1)
+    np.testing.assert_array_equal(tables.reward, model.reward(states, actions, p))
+    np.testing.assert_array_equal(tables.p_mediation, model.mediation_prob(states, actions, p))
     for med in (0, 1):
         up, down = model.move_probs(states, actions, med, p)
-        np.testing.assert_array_equal(tables.up[med, rows], up)
-        np.testing.assert_array_equal(tables.down[med, rows], down)
+        t_up, t_down = tables.move_probs(s_idx, a_idx, np.full(rows.size, med))
+        np.testing.assert_array_equal(t_up, up)
+        np.testing.assert_array_equal(t_down, down)
+
+
+def test_a_wrong_reads_claim_is_caught(monkeypatch):
+    """If MOVE_READS forgot a variable T's fall reads (X), the tables would differ from the model."""
+    import envs.tables as tables_mod
+
+    shapes = dict(tables_mod.MOVE_SHAPES)
+    shapes["T"] = tables_mod._shape(("T", "W"))
+    monkeypatch.setattr(tables_mod, "MOVE_SHAPES", shapes)
+    p = make_params("war")
+    grid = tables_mod._grid(shapes["T"], 4)
+    states = np.repeat(grid, N_ACTIONS, axis=0)
+    states_x = states.copy()
+    states_x[:, 5] = 2  # the level of X the compact table would not see
+    actions = np.tile(np.stack(np.unravel_index(np.arange(N_ACTIONS), tuple(ACTION_NVEC)), axis=1), (grid.shape[0], 1))
+    assert not np.array_equal(model.move_probs(states, actions, 0, p)[1][:, 0],
+                              model.move_probs(states_x, actions, 0, p)[1][:, 0])
 
 
 # --------------------------------------------------------------------------- property tests
@@ -166,7 +187,7 @@ def test_env_step_gives_valid_states_and_observations(name, state, action, seed,
     assert env.observation_space.contains(obs)
     decoded, frac = decode_observations(obs)
     nxt = tuple(int(v) for v in decoded[0])
-    assert nxt == tuple(info["state"].values()) == env.state
+    assert nxt == tuple(info[k] for k in STATE_KEYS) == env.state
     assert all(0 <= v < n for v, n in zip(nxt, STATE_LEVELS))
     assert (frac is None) == (not env.params.time_in_observation)
     if frac is not None:

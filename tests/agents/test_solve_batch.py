@@ -1,0 +1,83 @@
+"""agents.solve_batch: K parameter sets in one call give what K single solves give, and bad input
+is a one-line ValueError naming the index of the bad set."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from agents import solve_batch
+from agents.solver import solve
+from envs.scenarios import make_params
+
+
+def _random_sets(n: int, seed: int) -> list:
+    """Draws around `war`; every fifth set gets hazards so that its start phase reaches other
+    blocks (the sets' reachable phase blocks then differ within the batch)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        over = {"power": float(rng.uniform(0, 1)), "identification": float(rng.uniform(0, 1)),
+                "alpha_west": float(rng.uniform(0, 1)), "alpha_far": float(rng.uniform(0, 1)),
+                "tau": float(rng.uniform(0.5, 3.0)), "mediation": float(rng.uniform(0, 0.6)),
+                "gamma": float(rng.uniform(0.9, 0.97))}
+        if i % 5 == 0:
+            start_phase = int(rng.integers(1, 4))
+            over["hazard"] = [0.0] * start_phase + [float(rng.uniform(0.05, 0.5))] * (4 - start_phase) + [0.0]
+            over["start"] = (start_phase, 2, 4, 3, 1, 0)
+        out.append(make_params("war", over))
+    return out
+
+
+@pytest.mark.parametrize("n", [pytest.param(50, marks=pytest.mark.slow), 6])
+def test_batched_equals_single_on_random_sets(n):
+    sets = _random_sets(n, seed=11)
+    batch = solve_batch(sets)
+    blocks = {tuple(sorted(b.iterations)) for b in batch}
+    assert len(blocks) > 1  # the batch mixes sets with different reachable blocks
+    for p, b in zip(sets, batch):
+        single = solve_batch([p])[0]
+        assert sorted(single.iterations) == sorted(b.iterations)
+        solved = ~np.isnan(single.values[0])
+        np.testing.assert_array_equal(np.isnan(b.values[0]), ~solved)
+        np.testing.assert_allclose(b.values[0][solved], single.values[0][solved], rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(b.policy, single.policy)
+        assert b.bellman_residual <= 1e-9 and single.bellman_residual <= 1e-9
+
+
+def test_batch_of_finite_horizon_sets_and_q_values():
+    sets = [make_params("calendar"), make_params("calendar", {"identification": 0.8})]
+    batch = solve_batch(sets, q_values=True)
+    for p, b in zip(sets, batch):
+        single = solve(p)
+        np.testing.assert_allclose(b.values, single.values, rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(b.policy, single.policy)
+        assert b.q.shape == (5400, 96)
+        np.testing.assert_allclose(b.q.max(axis=1), b.values[0], rtol=0, atol=1e-9)
+
+
+def test_solve_is_the_batch_of_one():
+    p = make_params("war", {"power": 0.5})
+    np.testing.assert_array_equal(solve(p).values, solve_batch([p])[0].values)
+
+
+@pytest.mark.parametrize("bad, match", [
+    ([], r"params_list=\[\] is not allowed"),
+    ([make_params("war"), make_params("calendar")], r"params_list\[1\]\.horizon=44"),
+    ([make_params("war"), make_params("war"), {"scenario": "war", "power": 3.0}], r"params_list\[2\]: power=3.0"),
+    ([make_params("war"), "war"], r"params_list\[1\]: params='war'"),
+    (make_params("war"), r"params_list=AllianceParams"),
+])
+def test_bad_input_is_a_one_line_error_naming_the_index(bad, match):
+    with pytest.raises(ValueError, match=match) as err:
+        solve_batch(bad)
+    assert "\n" not in str(err.value)
+
+
+def test_a_set_changed_behind_the_dataclass_is_checked_again():
+    p = make_params("war")
+    object.__setattr__(p, "gamma", 1.5)  # what __post_init__ would refuse
+    with pytest.raises(ValueError, match=r"params_list\[0\]: gamma=1.5"):
+        solve_batch([dataclasses.replace(make_params("war")), p][1:])
