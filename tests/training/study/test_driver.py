@@ -62,7 +62,7 @@ def test_plan_runs_substitute_scenario_seed_steps_and_settings(tmp_path):
     ({"scenarios": ["war", "mars"]}, "scenarios[1]='mars' is not allowed"),
     ({"sweeps": {"s": {"axes": {"nonsense": [1, 2]}}}}, "sweeps.s.axes.nonsense is not allowed"),
     ({"sweeps": {"s": {"axes": {"identification": [0, 2]}}}}, "sweeps.s.axes.identification[1]: identification=2.0"),
-    ({"sweeps": {"s": {"axes": {"lvl": {"a": {"taux": 1}}}}}}, "sweeps.s.axes.lvl.a.taux is not allowed"),
+    ({"sweeps": {"s": {"axes": {"lvl": {"a": {"taux": 1}}}}}}, "sweeps.s.axes.lvl.a.taux=1 is not allowed"),
     ({"rl": {"scenarios": ["war"], "algos": {"A2C": PPO}, "seeds": [0], "total_timesteps": 10}},
      "that config trains PPO"),
     ({"rl": {"scenarios": ["war"], "algos": {"PPO": PPO}, "seeds": [0], "total_timesteps": {"DQN": 5}}},
