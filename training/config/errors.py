@@ -86,15 +86,6 @@ class Problems:
         """A mapping key that is not text (shown as pydantic shows its own: ``at: key 1 is not allowed``)."""
         self.add((*loc, key, KEY), not_allowed("keys are names (text)"), key)
 
-    def extend(self, loc: Iterable[Any], exc: ValidationError) -> None:
-        """The problems of a nested validation, moved under ``loc``."""
-        loc = tuple(loc)
-        for err in exc.errors():
-            ctx = err.get("ctx") or {}
-            error = (PydanticCustomError(err["type"], err["msg"], ctx) if err["type"] in ("not_allowed", "config_line")
-                     else not_allowed(err["msg"]))
-            self.add((*loc, *err["loc"]), error, err.get("input"))
-
     def __bool__(self) -> bool:
         return bool(self.details)
 
