@@ -170,7 +170,7 @@ class BenchmarkRun(_Strict):
     num_timesteps: int | None
     group: str
     results: dict[str, dict[str, Any]]
-    curve: dict[str, list[float]] | None
+    curve: dict[str, Any] | None  # timesteps, mean_return, n_episodes
 
 
 class BenchmarkAggregate(_Strict):
