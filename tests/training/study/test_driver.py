@@ -181,11 +181,15 @@ def test_a_finished_run_with_another_config_is_not_silently_reused(tmp_path):
     folder = tmp_path / spec.relpath()
     folder.mkdir(parents=True)
     stored = config_fingerprint(spec.train_config)
-    (folder / "evaluation.json").write_text(json.dumps({"train_config": stored}))
+    evaluation = {"scenario": "war", "algo": "PPO", "seed": 0, "total_timesteps": 1000, "value": 1.0, "optimum": 1.0,
+                  "regret": 0.0, "share": 1.0, "near_optimal_share": 1.0, "label": "x", "optimal_label": "x",
+                  "label_agrees": True, "stats": {}, "phase_labels": {}, "nearest_baseline": "limited",
+                  "training": "trained", "train_seconds": 1.0, "evaluate_seconds": 1.0, "seconds": 2.0}
+    (folder / "evaluation.json").write_text(json.dumps({**evaluation, "train_config": stored}))
     assert pending(cfg) == ([], [], ["runs/war/ppo_s0/evaluation.json"])  # same config: skipped
     wanted = spec.train_config.total_timesteps
     stored["total_timesteps"] = wanted + 7
-    (folder / "evaluation.json").write_text(json.dumps({"train_config": stored}))
+    (folder / "evaluation.json").write_text(json.dumps({**evaluation, "train_config": stored}))
     with pytest.raises(ValueError, match=rf"trained with total_timesteps={wanted + 7}, the config now asks for {wanted};"):
         pending(cfg)
 
