@@ -48,8 +48,11 @@ SEEDS_HELP = f"a non-empty list of at most {MAX_SEEDS:,} distinct integers in [0
 
 # ------------------------------------------------------------------------------ names and paths
 def distinct_scenarios(value: list[str]) -> list[str]:
-    if len(set(value)) != len(value):
-        raise not_allowed("each scenario once")
+    """Each scenario once; a scenario file goes by its ``name`` (its results' file and folder name)."""
+    from envs.scenarios import scenario_key
+
+    if len({scenario_key(s) for s in value}) != len(value):
+        raise not_allowed("each scenario once (a scenario file goes by its name)")
     return value
 
 

@@ -19,8 +19,7 @@ from envs.model import REWARD_PARTS
 from envs.scenarios import SCENARIOS, make_params
 from training.cli import main
 from training.config.run import config_from_dict
-from training.config.study import plan_points
-from training.config.study_load import load_study_config
+from training.config.study import load_study_config, plan_points
 
 WEST_OPEN_FILE = REPO / "configs" / "scenarios" / "calendar_west_open.yaml"
 STATE = "phase=4,threat=2,autonomy=3,trust=3,west=0,fararc=1"

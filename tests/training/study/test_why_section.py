@@ -14,8 +14,7 @@ from agents.frontier import trade_off_frontier
 from agents.streams import TERMS, compare_streams
 from envs.scenarios import make_params
 from training import cli
-from training.config.study import plan_points
-from training.config.study_load import load_study_config
+from training.config.study import load_study_config, plan_points
 from training.study.explain_units import ExplainUnit, explain_unit, plan_explain
 from training.study.report import write_report
 
