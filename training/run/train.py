@@ -173,7 +173,7 @@ def load_checkpoint(cfg: TrainConfig, run_dir: Path, steps: int, path: Path, env
 
     :raises ValueError: the replay buffer's sha256 is not the manifest's (one line)
     """
-    model = _load_archive(cfg.algo, path, env=env, device=cfg.device)
+    model = load_archive(cfg.algo, path, env=env, device=cfg.device)
     model._last_obs = None  # the saved observation belongs to the old env: make learn() reset the new one
     model.set_random_seed(seed)
     buffer = rf.replay_buffer_path(run_dir, steps)
@@ -244,7 +244,7 @@ def _space_difference(got: Any, want: Any) -> str:
     return "they differ"
 
 
-def _load_archive(algo: str, path: Path, **kwargs: Any) -> Any:
+def load_archive(algo: str, path: Path, **kwargs: Any) -> Any:
     """``ALGO.load(path)``; a file SB3 cannot read as an ``algo`` model is one ``ValueError`` line."""
     try:
         return algo_class(algo).load(path, **kwargs)
@@ -278,7 +278,7 @@ def load_model(run_dir: str | Path, best: bool = False, trust: bool = False, env
     if not trust:
         check_hash(run_dir, path)
     cfg = run_config(run_dir)
-    model = _load_archive(cfg.algo, path, env=env, device=cfg.device)
+    model = load_archive(cfg.algo, path, env=env, device=cfg.device)
     if params is not None:
         check_spaces(model, params, str(path))
     return model
