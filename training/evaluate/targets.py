@@ -77,7 +77,7 @@ def zoo_params_dir(folder: Path) -> Path | None:
 
 def read_zoo_yaml(path: Path) -> dict[str, Any]:
     """A Zoo ``args.yml``/``config.yml`` as a plain dict: its top-level ``OrderedDict`` tag stripped,
-    the ``[key, value]`` pairs read as plain YAML (``training.config.files.parse_yaml``).
+    the argument list ``[[[key, value], ...]]`` read as plain YAML (``training.config.files.parse_yaml``).
 
     :raises ValueError: not readable, too large, or not a mapping / list of pairs (one line)
     """
@@ -89,8 +89,10 @@ def read_zoo_yaml(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: not UTF-8 text: not an RL Zoo {path.name}") from None
     tagged = text.startswith(ZOO_ORDERED_DICT)
     data = parse_yaml(text[len(ZOO_ORDERED_DICT):] if tagged else text, str(path))
-    if tagged and isinstance(data, list) and all(isinstance(p, list) and len(p) == 2 for p in data):
-        data = dict((k, v) for k, v in data)
+    # the tag applies OrderedDict to its argument list: one list of [key, value] pairs
+    pairs = data[0] if tagged and isinstance(data, list) and len(data) == 1 and isinstance(data[0], list) else None
+    if pairs is not None and all(isinstance(p, list) and len(p) == 2 for p in pairs):
+        data = {k: v for k, v in pairs}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a {type(data).__name__} is not allowed: a mapping (RL Zoo's {path.name})")
     return data
