@@ -22,6 +22,7 @@ from envs.scenarios import make_params
 from envs.spaces import encode_actions
 from envs.wrappers import FlattenActions
 from training import cli
+from training.evaluate.evaluation import resolve_target
 
 
 @pytest.fixture(scope="module")
@@ -129,12 +130,11 @@ def test_zoo_log_folder_reads_algo_env_and_scenario_from_its_layout(models, tmp_
     folder = zoo_folder(tmp_path, models / "model.zip", env_kwargs={"scenario": "phase2"})
     assert (folder / "SmallStateAlliance-v0" / "args.yml").read_text().startswith(
         "!!python/object/apply:collections.OrderedDict")  # what the Zoo writes, which safe_load refuses
-    code, out, _ = evaluate([str(folder), "--trust", "--episodes", "0", "--json"], capsys)
-    rep = json.loads(out)
-    assert code == 0 and rep["scenario"] == "phase2"  # the default: the run's env_kwargs
-    assert rep["source"]["kind"] == "zoo" and rep["source"]["algo"] == "PPO"
-    assert rep["source"]["model"].endswith("SmallStateAlliance-v0.zip")
-    assert rep["source"]["algo_from"].endswith("args.yml")
+    target = resolve_target(folder, trust=True)  # resolving solves nothing: phase2's optimum is not needed
+    assert target.params.name == "phase2"  # the default scenario: the run's env_kwargs
+    assert target.source["kind"] == "zoo" and target.source["algo"] == "PPO"
+    assert target.source["model"].endswith("SmallStateAlliance-v0.zip")
+    assert target.source["algo_from"].endswith("args.yml")
     code, out, _ = evaluate([str(folder), "--trust", "--best", "--scenario", "war", "--episodes", "0", "--json"],
                             capsys)
     rep = json.loads(out)
