@@ -121,7 +121,7 @@ def resolve_target(target: str | Path, scenario: str | AllianceParams | None = N
         kind = "optimal" if text == "optimal" else "baseline"
         return Target(text, make_policy(text, params, seed=seed), params, {"kind": kind})
     path = Path(text)
-    if path.is_file() or (path.is_dir() and not (path / rf.CONFIG).is_file()):
+    if (path.is_file() and path.suffix == ".zip") or (path.is_dir() and not (path / rf.CONFIG).is_file()):
         foreign = targets.describe_file(path, algo, trust) if path.is_file() else \
             targets.describe_zoo(path, algo, best, trust)
         if foreign is not None:  # a model trained elsewhere: a bare SB3 file or an RL Zoo log folder
