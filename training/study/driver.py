@@ -32,7 +32,8 @@ from typing import Any
 from training.config.study import Point, RunSpec, StudyConfig, plan_points, plan_runs
 from training.results import run_folder as rf
 from training.results import store
-from training.results.store import EVALUATION, read_json
+from training.results.schemas import Environment, PointAnalysis, RunEvaluation
+from training.results.store import EVALUATION, read_stored
 from training.study.report import write_report
 from training.study.tasks import analyse_point, config_fingerprint, rl_run
 
@@ -57,10 +58,15 @@ def run_dir(cfg: StudyConfig, spec: RunSpec) -> Path:
 
 
 def pending(cfg: StudyConfig) -> tuple[list[Point], list[RunSpec], list[str]]:
-    """The points and runs without a result file, and the keys of those that have one."""
+    """The points and runs without a result file, and the keys of those that have one (each such
+    file read through its schema: a damaged one is one line naming it, before anything runs)."""
     points, runs, skipped = [], [], []
     for p in plan_points(cfg):
-        (skipped.append(p.relpath()) if point_file(cfg, p).is_file() else points.append(p))
+        if point_file(cfg, p).is_file():
+            read_stored(point_file(cfg, p), PointAnalysis)
+            skipped.append(p.relpath())
+        else:
+            points.append(p)
     for r in plan_runs(cfg):
         key = f"{r.relpath()}/{EVALUATION}"
         path = run_dir(cfg, r) / EVALUATION
@@ -77,7 +83,7 @@ def check_same_config(path: Path, spec: RunSpec) -> None:
 
     :raises ValueError: one line naming the run and the first key that differs.
     """
-    stored = read_json(path).get("train_config")
+    stored = read_stored(path, RunEvaluation)["train_config"]
     wanted = config_fingerprint(spec.train_config)
     if stored is None or stored == wanted:
         return
@@ -171,7 +177,7 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
                 log(f"[{count}/{total}] FAILED {key}: {out.failed[key]}")
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            store.atomic_write_json(path, data)
+            store.write_stored(path, PointAnalysis if "kind" in data else RunEvaluation, data)
             out.done.append(key)
             log(f"[{count}/{total}] {key}: {_describe(data)}")
             if on_result is not None:
@@ -204,4 +210,4 @@ def write_environment(cfg: StudyConfig) -> Path:
     versions["ray"] = ray.__version__
     data = {"python": platform.python_version(), "platform": sys.platform, "versions": versions,
             "git": rf.git_commit(), "config": cfg.source}
-    return store.atomic_write_json(cfg.out_dir / "environment.json", data)
+    return store.write_stored(cfg.out_dir / "environment.json", Environment, data)

@@ -25,7 +25,8 @@ from training.render.study_text import render_markdown
 from training.render.tables import write_csv
 from training.results import run_folder as rf
 from training.results import store
-from training.results.store import EVALUATION, read_json
+from training.results.schemas import Environment, PointAnalysis, RunEvaluation, StudyResult
+from training.results.store import EVALUATION, read_stored
 from training.study import hypotheses as hy
 
 PHASE_TITLES = tuple(f"Φ{i} {name}" for i, name in enumerate(PHASE_NAMES))  # MODEL.md's phases, numbered
@@ -46,7 +47,7 @@ def feature_words(feature: str) -> str:
 def load_study_data(cfg: StudyConfig) -> dict[str, Any]:
     """The stored results of the units the config plans (files of other configs are ignored).
 
-    :raises ValueError: a stored file is not JSON (one line naming it)
+    :raises ValueError: a stored file does not match its schema (one line naming it and the field)
     """
     out = cfg.out_dir
     scenarios: dict[str, Any] = {}
@@ -57,7 +58,7 @@ def load_study_data(cfg: StudyConfig) -> dict[str, Any]:
         if not path.is_file():
             missing.append(p.relpath())
             continue
-        data = read_json(path)
+        data = read_stored(path, PointAnalysis)
         if p.kind == "scenario":
             scenarios[p.key] = data
         else:
@@ -66,11 +67,11 @@ def load_study_data(cfg: StudyConfig) -> dict[str, Any]:
     for r in plan_runs(cfg):
         path = out / r.relpath() / EVALUATION
         if path.is_file():
-            runs.append({**read_json(path), "run_dir": r.relpath()})
+            runs.append({**read_stored(path, RunEvaluation), "run_dir": r.relpath()})
         else:
             missing.append(f"{r.relpath()}/{EVALUATION}")
     env_path = out / "environment.json"
-    environment = read_json(env_path) if env_path.is_file() else {}
+    environment = read_stored(env_path, Environment) if env_path.is_file() else {}
     return {"scenarios": scenarios, "sweeps": sweeps, "runs": runs, "missing": missing, "environment": environment}
 
 
@@ -264,7 +265,7 @@ def write_report(cfg: StudyConfig) -> Path:
     data = load_study_data(cfg)
     study = build_study(cfg, data)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
-    store.atomic_write_json(cfg.out_dir / "study.json", study)
+    store.write_stored(cfg.out_dir / "study.json", StudyResult, study)
     write_tables(cfg, data, study)
     figures = render_figures(cfg, data, study)
     report = cfg.report_path

@@ -141,7 +141,7 @@ def test_junk_files_are_one_line_naming_the_file(no_run, name, words):
      ["6 significant digits"]),
     ({"sweeps__ta__axes__threat__low": {"tau": 0.8, "hazard": [2, 0, 0, 0, 0]}},
      "sweeps.ta.axes.threat.low.hazard[0]=2", ["[0.0, 1.0]"]),
-    ({"sweeps__ta__axes__threat__low": {"colour": 1}}, "sweeps.ta.axes.threat.low.colour is not allowed",
+    ({"sweeps__ta__axes__threat__low": {"colour": 1}}, "sweeps.ta.axes.threat.low.colour=1 is not allowed",
      ["not a model parameter", "identification"]),
     ({"sweeps__ta__axes__threat": {"a/b": {}}}, "sweeps.ta.axes.threat.'a/b'=", ["letters, digits and '_'"]),
     ({"sweeps__ta__axes__threat": {}}, "sweeps.ta.axes.threat={}", ["at least one level"]),
