@@ -3,10 +3,11 @@ each result atomically as it arrives, then renders the report from the files.
 
 Units (``training/config/study.py``) and where their results live under the study's ``out``:
 ``exact/<scenario>.json`` and ``sweeps/<sweep>_<point>.json`` (:func:`training.study.tasks.analyse_point`),
+``runs/<scenario>/<algo>_s<seed>/evaluation.json`` (:func:`training.study.tasks.rl_run`; the run folder
+itself is written by the task, ``evaluation.json`` last, by the driver), ``explain/<scenario>_streams.json``
+and ``explain/<scenario>_frontier.json`` (:mod:`training.study.explain_units`),
 ``discovery/batches/<content key>.json`` (:func:`training.discovery.plan.run_batch`, a batch of samples
-or diagram cells of a ``discovery:`` section), ``runs/<scenario>/<algo>_s<seed>/evaluation.json``
-(:func:`training.study.tasks.rl_run`; the run folder
-itself is written by the task, ``evaluation.json`` last, by the driver). A unit whose file exists is
+or diagram cells of a ``discovery:`` section). A unit whose file exists is
 skipped, so an interrupted study continues where it stopped; an RL run interrupted mid-training
 is trained again from the start (:func:`training.study.tasks.train_run`), so that a study killed
 mid-way and continued gets the same results, and the same report, as one run in one go. A
@@ -35,7 +36,9 @@ from training.config.study import Point, RunSpec, StudyConfig, plan_points, plan
 from training.discovery.plan import Batch, run_batch
 from training.results import run_folder as rf
 from training.results import store
-from training.results.store import EVALUATION, read_json
+from training.results.schemas import DiscoveryBatch, Environment, PointAnalysis, RunEvaluation
+from training.results.store import EVALUATION, read_stored
+from training.study import explain_units as xu
 from training.study.report import write_report
 from training.study.robustness import pending_batches
 from training.study.tasks import analyse_point, config_fingerprint, rl_run
@@ -61,10 +64,15 @@ def run_dir(cfg: StudyConfig, spec: RunSpec) -> Path:
 
 
 def pending(cfg: StudyConfig) -> tuple[list[Point], list[RunSpec], list[str]]:
-    """The points and runs without a result file, and the keys of those that have one."""
+    """The points and runs without a result file, and the keys of those that have one (each such
+    file read through its schema: a damaged one is one line naming it, before anything runs)."""
     points, runs, skipped = [], [], []
     for p in plan_points(cfg):
-        (skipped.append(p.relpath()) if point_file(cfg, p).is_file() else points.append(p))
+        if point_file(cfg, p).is_file():
+            read_stored(point_file(cfg, p), PointAnalysis)
+            skipped.append(p.relpath())
+        else:
+            points.append(p)
     for r in plan_runs(cfg):
         key = f"{r.relpath()}/{EVALUATION}"
         path = run_dir(cfg, r) / EVALUATION
@@ -81,7 +89,7 @@ def check_same_config(path: Path, spec: RunSpec) -> None:
 
     :raises ValueError: one line naming the run and the first key that differs.
     """
-    stored = read_json(path).get("train_config")
+    stored = read_stored(path, RunEvaluation)["train_config"]
     wanted = config_fingerprint(spec.train_config)
     if stored is None or stored == wanted:
         return
@@ -137,14 +145,15 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
     batches, batches_done = pending_batches(cfg)  # a bad ranges file stops here, before any work
     points, runs, out.skipped = pending(cfg)
     out.skipped += batches_done
-    total = len(points) + len(runs) + len(batches) + len(out.skipped)
-    log(f"study {cfg.name}: {total} units, {len(out.skipped)} already done, "
-        f"{len(points) + len(runs) + len(batches)} to run -> {cfg.out_dir}")
-    if points or runs or batches:
+    explain = xu.pending_explain(cfg, out.skipped)
+    todo = len(points) + len(runs) + len(explain) + len(batches)
+    total = todo + len(out.skipped)
+    log(f"study {cfg.name}: {total} units, {len(out.skipped)} already done, {todo} to run -> {cfg.out_dir}")
+    if todo:
         cfg.out_dir.mkdir(parents=True, exist_ok=True)
         write_environment(cfg)
         with ray_session(address, num_cpus) as ray:
-            _execute(ray, cfg, points, runs, out, log, on_result, total, batches)
+            _execute(ray, cfg, points, runs, out, log, on_result, total, explain, batches)
     if report:
         out.report = write_report(cfg)
         log(f"report: {out.report}")
@@ -154,7 +163,7 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
 
 def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec], out: StudyOutcome,
              log: Callable[[str], None], on_result: Callable[[str], None] | None, total: int,
-             batches: Sequence[Batch] = ()) -> None:
+             explain: Sequence[xu.ExplainUnit] = (), batches: Sequence[Batch] = ()) -> None:
     analyse = ray.remote(num_cpus=1, max_retries=0)(analyse_point)
     solve = ray.remote(num_cpus=1, max_retries=0)(run_batch)
     train = ray.remote(num_cpus=1, max_retries=0)(rl_run)
@@ -164,6 +173,9 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
         folder = run_dir(cfg, spec)
         folder.parent.mkdir(parents=True, exist_ok=True)
         refs[train.remote(spec, str(folder.resolve()), command)] = (spec.relpath(), folder / EVALUATION)
+    why = ray.remote(num_cpus=1, max_retries=0)(xu.explain_unit)
+    for u in explain:  # a frontier is 17 solves: before the quick exact analyses
+        refs[why.remote(u)] = (u.relpath(), cfg.out_dir / u.relpath())
     for p in points:
         refs[analyse.remote(p)] = (p.relpath(), point_file(cfg, p))
     for b in batches:  # discovery: many short tasks, last
@@ -181,7 +193,11 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
                 log(f"[{count}/{total}] FAILED {key}: {out.failed[key]}")
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            store.atomic_write_json(path, data)
+            if data.get("kind") in xu.KINDS:  # an explain unit: not yet under a result schema
+                store.atomic_write_json(path, data)
+            else:
+                schema = DiscoveryBatch if "rows" in data else PointAnalysis if "kind" in data else RunEvaluation
+                store.write_stored(path, schema, data)
             out.done.append(key)
             log(f"[{count}/{total}] {key}: {_describe(data)}")
             if on_result is not None:
@@ -193,6 +209,8 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
 
 
 def _describe(data: dict) -> str:
+    if data.get("kind") in xu.KINDS:
+        return xu.describe(data)
     if "rows" in data:
         return f"{data['kind']} {data['scenario']}: {len(data['rows'])} solved ({data['seconds']:.1f} s)"
     if "kind" in data:
@@ -216,4 +234,4 @@ def write_environment(cfg: StudyConfig) -> Path:
     versions["ray"] = ray.__version__
     data = {"python": platform.python_version(), "platform": sys.platform, "versions": versions,
             "git": rf.git_commit(), "config": cfg.source}
-    return store.atomic_write_json(cfg.out_dir / "environment.json", data)
+    return store.write_stored(cfg.out_dir / "environment.json", Environment, data)

@@ -27,7 +27,8 @@ from training.discovery.analysis import prim_boxes, share_interval, sobol_indice
 from training.discovery.plan import FOLDER, Batch, diagram_cells, plan_batches, sample_rows
 from training.discovery.ranges import load_ranges
 from training.render.tables import write_csv
-from training.results.store import read_json
+from training.results.schemas import DiscoveryBatch
+from training.results.store import read_stored
 
 SOBOL_OUTPUTS = ("limited_family", "m_bar", "f_med", "f_west", "share_limited", "hedging", "k_bar")
 """Outputs whose Sobol indices are computed: the five of issue 15, then two that H2 and H4 read."""
@@ -38,15 +39,22 @@ QUESTIONS = {"limited participation optimal": lambda f: f["limited_family"].asty
 
 
 def pending_batches(cfg: StudyConfig) -> tuple[list[Batch], list[str]]:
-    """The discovery's batches without a stored file, and the files of those that have one.
+    """The discovery's batches without a stored file, and the files of those that have one (each read
+    through its schema).
 
     :raises training.discovery.ranges.RangesError: a bad ranges file (one line, before any work)
+    :raises ValueError: a stored batch that does not match its schema (one line naming it)
     """
     if cfg.discovery is None:
         return [], []
     todo, done = [], []
     for b in plan_batches(cfg.discovery):
-        (done.append(b.relpath()) if (cfg.out_dir / b.relpath()).is_file() else todo.append(b))
+        path = cfg.out_dir / b.relpath()
+        if path.is_file():
+            read_stored(path, DiscoveryBatch)  # a damaged batch is one line naming it, before anything runs
+            done.append(b.relpath())
+        else:
+            todo.append(b)
     return todo, done
 
 
@@ -65,7 +73,7 @@ def _frames(cfg: StudyConfig) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], di
         path = cfg.out_dir / b.relpath()
         if not path.is_file():
             continue
-        data = read_json(path)
+        data = read_stored(path, DiscoveryBatch)
         seconds, solved = seconds + float(data.get("seconds", 0.0)), solved + len(data["rows"])
         if b.kind == "sample":
             for i, r in enumerate(data["rows"]):

@@ -16,7 +16,7 @@ from agents.solver import solve
 from agents.summary import summarize_optimum
 from envs.scenarios import make_params
 from training.config.errors import ConfigError
-from training.config.study_load import study_config_from_dict
+from training.config.study import study_config_from_dict
 from training.discovery.plan import diagram_cells, plan_batches, run_batch
 from training.discovery.ranges import RangesError
 from training.discovery.solving import analyse_batch, batch_key
