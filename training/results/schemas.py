@@ -164,8 +164,8 @@ class DiscoveryBatch(StoredFile):
     each row what :func:`training.discovery.solving.analyse_solution` returns for one parameter set."""
 
     ADVICE: ClassVar[str] = "delete it to compute that batch again"
-    key: str = Field(pattern=r"\A[0-9a-f]{64}\Z")
-    kind: str = Field(pattern=r"\A(sample|diagram:[A-Za-z0-9_]+)\Z")
+    key: str = Field(pattern=r"^[0-9a-f]{64}$")
+    kind: str = Field(pattern=r"^(sample|diagram:[A-Za-z0-9_]+)$")
     scenario: str
     first: int = Field(ge=0)
     coords: list[list[float]]
