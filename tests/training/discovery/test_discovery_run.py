@@ -98,6 +98,27 @@ def test_a_bad_ranges_file_stops_the_study_before_any_work(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_stored_batch_goes_through_its_schema_and_a_damaged_one_stops_the_study_before_any_work(tmp_path):
+    from training.results.schemas import DiscoveryBatch
+    from training.results.store import read_stored, write_stored
+    from training.study.driver import run_study
+
+    cfg = study(tmp_path, batch=2)
+    first, second = plan_batches(cfg.discovery)[:2]
+    good = run_batch(first)
+    (tmp_path / "out" / "discovery" / "batches").mkdir(parents=True)
+    write_stored(tmp_path / "out" / first.relpath(), DiscoveryBatch, good)
+    assert read_stored(tmp_path / "out" / first.relpath(), DiscoveryBatch) == good
+    damaged = {**good, "rows": [{**good["rows"][0], "value": [1.0]}]}  # a list where a number belongs
+    (tmp_path / "out" / second.relpath()).write_text(json.dumps(damaged))
+    with pytest.raises(ValueError) as err:
+        run_study(cfg, log=lambda _: None)
+    assert second.relpath().split("/")[-1] in str(err.value) and "rows[0].value" in str(err.value)
+    assert "\n" not in str(err.value)
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file()) == sorted(
+        [first.relpath().split("/")[-1], second.relpath().split("/")[-1]])  # nothing else written
+
+
 @pytest.mark.slow
 def test_a_killed_discovery_continues_from_its_stored_batches(tmp_path):
     from training.study.driver import run_study
