@@ -15,17 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from envs.params import N_PHASES
-from envs.spaces import (
-    ALL_ACTIONS,
-    ALL_STATES,
-    N_ACTIONS,
-    N_STATES,
-    PHASE,
-    A,
-    R,
-    encode_actions,
-    encode_states,
-)
+from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, PHASE, R, encode_actions, encode_states
 
 SLACK = 1e-9
 STAT_NAMES = ("m_bar", "f3", "f2", "k_bar", "g2", "f_med", "f_far", "f_west", "R_bar")
@@ -76,14 +66,6 @@ def stats_from_occupancy(occupancy: np.ndarray, phase: int | None = None) -> Arc
     state_mass = occ.sum(axis=1) / total
     values = list(action_mass @ _FEATURES) + [float(state_mass @ ALL_STATES[:, R])]
     return ArchetypeStats(*map(float, values))
-
-
-def mean_autonomy(occupancy: np.ndarray, phase: int | None = None) -> float:
-    """Ā: the mean autonomy level (0..5) under a state-action occupancy (whole episode or one phase)."""
-    occ = np.asarray(occupancy, dtype=np.float64).sum(axis=1)
-    if phase is not None:
-        occ = np.where(ALL_STATES[:, PHASE] == phase, occ, 0.0)
-    return float(occ @ ALL_STATES[:, A] / occ.sum())
 
 
 def episode_occupancy(states: np.ndarray, actions: np.ndarray) -> np.ndarray:

@@ -66,7 +66,7 @@ def stages(params: list, baselines: tuple[str, ...] | None) -> dict[str, Clock]:
     with Clock() as out[f"baselines ({'all' if baselines is None else len(baselines)})"]:
         if baselines is None or baselines:
             for p, s in zip(params, sols):
-                solving.baseline_shares(p, s, baselines)
+                solving.baseline_values(p, s, baselines)
     return out
 
 

@@ -161,7 +161,7 @@ class StudyResult(StoredFile):
 
 class DiscoveryBatch(StoredFile):
     """``discovery/batches/<content key>.json``: one batch of a discovery's samples or diagram cells,
-    each row what :func:`training.discovery.solving.analyse_solution` returns for one parameter set."""
+    each row what :func:`training.discovery.solving.sample_row` returns for one parameter set."""
 
     ADVICE: ClassVar[str] = "delete it to compute that batch again"
     key: str = Field(pattern=r"^[0-9a-f]{64}$")

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.archetypes import label, mean_autonomy, stats_from_occupancy
+from agents.archetypes import label, stats_from_occupancy
 from agents.exact_eval import evaluate_policy, evaluate_table
 from agents.solver import solve
 from agents.summary import baseline_results, summarize
@@ -33,6 +33,7 @@ from envs.params import N_PHASES, AllianceParams
 from envs.scenarios import CALENDAR, make_params
 from envs.spaces import ALL_STATES, N_ACTIONS, PHASE
 from training.config.study import Point, RunSpec
+from training.discovery.solving import mean_autonomy
 from training.evaluate.evaluation import FEATURE_MATRIX, FEATURES, action_shares, episode_return
 from training.results import run_folder as rf
 from training.run.train import load_model, run_config, train
