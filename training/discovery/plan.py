@@ -7,9 +7,11 @@ scenario's parameters by :meth:`training.discovery.ranges.Ranges.unit_params`. D
 ``n x n`` grid over two model parameters of the diagram's scenario, every other parameter at the
 scenario's value.
 
-A batch's file is ``discovery/batches/<key>.json`` where ``key`` is its content key
-(:func:`training.discovery.solving.batch_key`): a killed discovery continues from the batches on
-disk, and a batch of other inputs (ranges, rows, scenario, model version) is never mistaken for it.
+A batch's file is ``discovery/batches/<scenario>_<kind>_<first row>.json`` (where it lives) and holds
+its unit key (``unit_key``, :func:`training.discovery.solving.batch_key`: a hash of its resolved
+parameter sets, scenario and baselines, and of the rows' version), which says whether it is still
+right: a killed discovery continues from the batches on disk, and a batch stored from other inputs
+(ranges, seed, batch size, scenario, rows' version) is stale and computed again, as the study's other units.
 """
 
 from __future__ import annotations
@@ -40,11 +42,12 @@ class Batch:
     first: int
     coords: tuple[tuple[float, ...], ...]
     params: tuple[AllianceParams, ...]
-    key: str
+    key: str  # its unit key (content key)
     baselines: tuple[str, ...] | None = None  # whose share of V* to store (None: all)
 
     def relpath(self) -> str:
-        return f"{FOLDER}/batches/{self.key[:32]}.json"
+        """Where its file lives, relative to the study's out folder (its position, not its content)."""
+        return f"{FOLDER}/batches/{self.scenario}_{self.kind.replace(':', '_')}_{self.first:06d}.json"
 
 
 def sample_rows(ranges: Ranges, dcfg: DiscoveryConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -101,6 +104,6 @@ def run_batch(batch: Batch) -> dict[str, Any]:
     """Solve a batch (diagram cells without the baselines: a cell is the optimum's archetype)."""
     clock = time.perf_counter()
     rows = analyse_batch(batch.params, batch.baselines)
-    return {"key": batch.key, "kind": batch.kind, "scenario": batch.scenario, "first": batch.first,
+    return {"unit_key": batch.key, "kind": batch.kind, "scenario": batch.scenario, "first": batch.first,
             "coords": [list(c) for c in batch.coords], "rows": rows,
             "seconds": round(time.perf_counter() - clock, 3)}

@@ -160,11 +160,11 @@ class StudyResult(StoredFile):
 
 
 class DiscoveryBatch(StoredFile):
-    """``discovery/batches/<content key>.json``: one batch of a discovery's samples or diagram cells,
+    """``discovery/batches/<scenario>_<kind>_<first>.json``: one batch of a discovery's samples or diagram cells,
     each row what :func:`training.discovery.solving.sample_row` returns for one parameter set."""
 
     ADVICE: ClassVar[str] = "delete it to compute that batch again"
-    key: str = Field(pattern=r"^[0-9a-f]{64}$")
+    unit_key: str = Field(pattern=r"^[0-9a-f]{64}$")  # its content key: a batch of other inputs is stale
     kind: str = Field(pattern=r"^(sample|diagram:[A-Za-z0-9_]+)$")
     scenario: str
     first: int = Field(ge=0)

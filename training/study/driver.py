@@ -6,8 +6,8 @@ Units (``training/config/study.py``) and where their results live under the stud
 ``runs/<scenario>/<algo>_s<seed>/evaluation.json`` (:func:`training.study.tasks.rl_run`; the run folder
 itself is written by the task, ``evaluation.json`` last, by the driver), ``explain/<scenario>_streams.json``
 and ``explain/<scenario>_frontier.json`` (:mod:`training.study.explain_units`),
-``discovery/batches/<content key>.json`` (:func:`training.discovery.plan.run_batch`, a batch of samples
-or diagram cells of a ``discovery:`` section). A unit whose file exists is
+``discovery/batches/<scenario>_<kind>_<first row>.json`` (:func:`training.discovery.plan.run_batch`, a
+batch of samples or diagram cells of a ``discovery:`` section, holding its unit key). A unit whose file exists is
 skipped, so an interrupted study continues where it stopped; an RL run interrupted mid-training
 is trained again from the start (:func:`training.study.tasks.train_run`), so that a study killed
 mid-way and continued gets the same results, and the same report, as one run in one go. A
@@ -142,7 +142,7 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
     """
     clock = time.perf_counter()
     out = StudyOutcome()
-    batches, batches_done = pending_batches(cfg)  # a bad ranges file stops here, before any work
+    batches, batches_done = pending_batches(cfg, log)  # a bad ranges file stops here, before any work
     points, runs, out.skipped = pending(cfg)
     out.skipped += batches_done
     explain = xu.pending_explain(cfg, out.skipped)

@@ -16,7 +16,7 @@ give the same tables.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -38,9 +38,23 @@ QUESTIONS = {"limited participation optimal": lambda f: f["limited_family"].asty
              f"mediation share >= {MEDIATION_SHARE}": lambda f: f["f_med"] >= MEDIATION_SHARE - 1e-9}
 
 
-def pending_batches(cfg: StudyConfig) -> tuple[list[Batch], list[str]]:
-    """The discovery's batches without a stored file, and the files of those that have one (each read
-    through its schema).
+def stored_batch(cfg: StudyConfig, batch: Batch) -> dict[str, Any] | None:
+    """The stored result of ``batch`` if its file holds that batch's unit key, else None (no file, or
+    a stale one: stored from other inputs).
+
+    :raises ValueError: a stored batch that does not match its schema (one line naming it)
+    """
+    path = cfg.out_dir / batch.relpath()
+    if not path.is_file():
+        return None
+    data = read_stored(path, DiscoveryBatch)
+    return data if data["unit_key"] == batch.key else None
+
+
+def pending_batches(cfg: StudyConfig, log: Callable[[str], None] | None = None) -> tuple[list[Batch], list[str]]:
+    """The discovery's batches to compute, and the files of those stored and still right (each read
+    through its schema before anything runs). A stale batch (its stored unit key is not the one its
+    inputs make now) is computed again, and ``log`` says so.
 
     :raises training.discovery.ranges.RangesError: a bad ranges file (one line, before any work)
     :raises ValueError: a stored batch that does not match its schema (one line naming it)
@@ -49,12 +63,13 @@ def pending_batches(cfg: StudyConfig) -> tuple[list[Batch], list[str]]:
         return [], []
     todo, done = [], []
     for b in plan_batches(cfg.discovery):
-        path = cfg.out_dir / b.relpath()
-        if path.is_file():
-            read_stored(path, DiscoveryBatch)  # a damaged batch is one line naming it, before anything runs
+        if stored_batch(cfg, b) is not None:
             done.append(b.relpath())
-        else:
-            todo.append(b)
+            continue
+        if log is not None and (cfg.out_dir / b.relpath()).is_file():
+            log(f"{b.relpath()}: stale (stored from other inputs, its inputs now make unit key {b.key[:12]}): "
+                "recomputing")
+        todo.append(b)
     return todo, done
 
 
@@ -70,10 +85,9 @@ def _frames(cfg: StudyConfig) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], di
     diagrams: dict[str, list] = {}
     seconds, solved = 0.0, 0
     for b in plan_batches(dcfg, ranges):
-        path = cfg.out_dir / b.relpath()
-        if not path.is_file():
+        data = stored_batch(cfg, b)
+        if data is None:  # not computed yet, or stale: its rows are missing
             continue
-        data = read_stored(path, DiscoveryBatch)
         seconds, solved = seconds + float(data.get("seconds", 0.0)), solved + len(data["rows"])
         if b.kind == "sample":
             for i, r in enumerate(data["rows"]):

@@ -119,6 +119,30 @@ def test_a_stored_batch_goes_through_its_schema_and_a_damaged_one_stops_the_stud
         [first.relpath().split("/")[-1], second.relpath().split("/")[-1]])  # nothing else written
 
 
+def test_a_batch_stored_from_other_ranges_is_stale_and_its_rows_are_not_read(tmp_path):
+    from training.results.schemas import DiscoveryBatch
+    from training.results.store import write_stored
+    from training.study.robustness import pending_batches, stored_batch
+
+    cfg = study(tmp_path, batch=2)
+    first = plan_batches(cfg.discovery)[0]
+    (tmp_path / "out" / "discovery" / "batches").mkdir(parents=True)
+    write_stored(tmp_path / "out" / first.relpath(), DiscoveryBatch, run_batch(first))
+    todo, done = pending_batches(cfg)
+    assert done == [first.relpath()] and first.relpath() not in [b.relpath() for b in todo]
+    other = tmp_path / "ranges.yaml"  # the same file but one range: same batch file names, other inputs
+    other.write_text((REPO / "configs" / "discovery" / "ranges.yaml").read_text()
+                     .replace("low: 0.05, high: 0.4", "low: 0.05, high: 0.5"))
+    changed = study(tmp_path, batch=2, ranges=str(other))
+    again = plan_batches(changed.discovery)[0]
+    assert again.relpath() == first.relpath() and again.key != first.key
+    said = []
+    todo, done = pending_batches(changed, said.append)
+    assert done == [] and todo[0].relpath() == first.relpath()
+    assert len(said) == 1 and "stale" in said[0] and first.relpath() in said[0]
+    assert stored_batch(changed, again) is None and stored_batch(cfg, first) is not None
+
+
 @pytest.mark.slow
 def test_a_killed_discovery_continues_from_its_stored_batches(tmp_path):
     from training.study.driver import run_study
