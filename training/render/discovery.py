@@ -164,7 +164,6 @@ def robust_section(disc: Mapping | None, hypotheses: Sequence[Mapping], figs: Ma
     if not disc:
         return ""
     n, d = disc["n_samples"], len(disc["factors"])
-    t = disc["timing"]
     parts = ["## How robust is the answer?", "",
              f"Every verdict below rests on one parameter vector. Here {n:,} parameter vectors are drawn over the "
              f"plausible ranges of all {d} uncertain factors (docs/uncertainty.md; {disc['n_sobol']:,} of them "
@@ -195,9 +194,13 @@ def robust_section(disc: Mapping | None, hypotheses: Sequence[Mapping], figs: Ma
     for key in sorted(figs):
         if key.startswith(("diagram_", "sobol_", "phase_labels_")):
             parts.append(f"![{key}]({figs[key]})\n")
-    if t["solved"]:
-        parts += [f"Compute: {t['solved']:,} exact solves (samples × scenarios and diagram cells) in "
-                  f"{t['seconds']:,.0f} task-seconds: {t['solved'] / max(t['seconds'], 1e-9):.2f} solves per second "
-                  "per worker; wall time ≈ solves ÷ (that rate × workers). Tables: "
+    if disc["solved"]:
+        counts = ", ".join(f"{v:,} {k}" for k, v in disc["solved"].items())
+        parts += [f"Compute: {sum(disc['solved'].values()):,} exact solves ({counts}), one Ray task per batch of "
+                  f"{disc['batch']}. Wall time is linear in both: ≈ (samples × the seconds of a sample, summed over "
+                  "the scenarios, + cells × the seconds of a cell) ÷ workers; "
+                  f"`benchmarks/discovery_speed.py --config {disc['config'] or 'CONFIG'}` measures those seconds "
+                  "(samples per second per worker) on the machine at hand (the report depends on the stored results "
+                  "only, not on how long they took). Tables: "
                   f"`{disc['folder']}/` (samples.csv, archetype_shares.csv, sobol.csv, boxes.csv).", ""]
     return "\n".join(parts)

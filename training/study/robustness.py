@@ -74,8 +74,9 @@ def pending_batches(cfg: StudyConfig, log: Callable[[str], None] | None = None) 
 
 
 def _frames(cfg: StudyConfig) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict]:
-    """(factor values per sample, outputs per scenario, diagram cells per name, timing); rows of
-    batches not on disk are missing (NaN)."""
+    """(factor values per sample, outputs per scenario, diagram cells per name, solves stored per
+    batch kind and scenario); rows of batches not on disk are missing (NaN). Nothing here reads a
+    batch's ``seconds``: the report depends on the stored results, not on how long they took."""
     dcfg = cfg.discovery
     ranges = load_ranges(dcfg.ranges)
     rows, design = sample_rows(ranges, dcfg)
@@ -83,12 +84,13 @@ def _frames(cfg: StudyConfig) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], di
     inputs.insert(0, "design", design)
     outputs: dict[str, list] = {s: [None] * len(rows) for s in dcfg.scenarios}
     diagrams: dict[str, list] = {}
-    seconds, solved = 0.0, 0
+    solved: dict[str, int] = {}
     for b in plan_batches(dcfg, ranges):
         data = stored_batch(cfg, b)
         if data is None:  # not computed yet, or stale: its rows are missing
             continue
-        seconds, solved = seconds + float(data.get("seconds", 0.0)), solved + len(data["rows"])
+        what = f"{b.scenario} samples" if b.kind == "sample" else f"{b.scenario} cells"
+        solved[what] = solved.get(what, 0) + len(data["rows"])
         if b.kind == "sample":
             for i, r in enumerate(data["rows"]):
                 outputs[b.scenario][b.first + i] = r
@@ -99,7 +101,7 @@ def _frames(cfg: StudyConfig) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], di
     for f in frames.values():
         if "label" in f:
             f["hedging"] = f["label"] == "hedging"
-    return inputs, frames, {k: pd.DataFrame(v) for k, v in diagrams.items()}, {"seconds": seconds, "solved": solved}
+    return inputs, frames, {k: pd.DataFrame(v) for k, v in diagrams.items()}, solved
 
 
 def _complete(frame: pd.DataFrame) -> np.ndarray:
@@ -112,7 +114,7 @@ def analyse(cfg: StudyConfig) -> dict[str, Any] | None:
         return None
     dcfg = cfg.discovery
     ranges = load_ranges(dcfg.ranges)
-    inputs, frames, diagrams, timing = _frames(cfg)
+    inputs, frames, diagrams, solved = _frames(cfg)
     folder = cfg.out_dir / FOLDER
     factors = list(ranges.names)
     groups = {n: ranges.factors[n].group for n in factors}
@@ -152,7 +154,7 @@ def analyse(cfg: StudyConfig) -> dict[str, Any] | None:
                        "cells": cells[["x", "y", "label"]].values.tolist()}
     return {"scenarios": list(dcfg.scenarios), "factors": factors, "groups": groups, "n_samples": len(inputs),
             "n_sobol": n_sobol, "complete": complete, "shares": shares, "sobol": sobol, "boxes": boxes,
-            "diagrams": grids, "timing": timing, "folder": str(folder),
+            "diagrams": grids, "solved": solved, "batch": dcfg.batch, "config": cfg.source, "folder": str(folder),
             "correlations": _correlations(inputs[factors], frames), "indicators": _indicators(frames, dcfg.seed)}
 
 
