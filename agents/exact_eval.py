@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from agents.bellman import BLOCK
+from agents.linear import policy_kernel, solve_policy
 from agents.policy import Policy, TablePolicy, as_policy, policy_table
 from agents.solver import Operator, block_order, check_params, operator, solve
 from envs.params import N_PHASES, AllianceParams
@@ -113,11 +114,11 @@ def _stationary_values(op: Operator, params: AllianceParams, row: np.ndarray, re
     for ph in blocks:
         rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
         e, nt = prob[ph], int(target[ph])
-        p_block = op.block_matrix(moves[rows])
+        kernel = policy_kernel(moves[rows])
         rhs = _policy_reward(op, row, rows, reward)
         if e > 0:
-            rhs = rhs + op.gamma * e * (p_block @ op.shocked(values[nt * BLOCK:(nt + 1) * BLOCK], nt))
-        values[rows] = np.linalg.solve(np.eye(BLOCK) - op.gamma * (1.0 - e) * p_block, rhs)
+            rhs = rhs + op.gamma * e * (kernel @ op.shocked(values[nt * BLOCK:(nt + 1) * BLOCK], nt))
+        values[rows] = solve_policy(kernel, rhs, op.gamma * (1.0 - e))
     return values[None]
 
 

@@ -38,9 +38,9 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
-from scipy import sparse
 
-from agents.bellman import BLOCK, NEIGHBOURS, BlockColumns, Operator
+from agents.bellman import BLOCK, BlockColumns, Operator
+from agents.linear import policy_kernel, solve_policy
 from envs.params import N_PHASES, AllianceParams, short_repr
 from envs.scenarios import params_from_mapping
 from envs.spaces import N_ACTIONS, N_STATES, encode_states
@@ -142,8 +142,9 @@ class Solution:
 
 def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None:
     """Policy iteration on one phase block for K parameter sets at once, the blocks each may enter
-    already solved. Expectations are batched over K; each policy evaluation is a dense linear solve
-    of the 1080-state block per set (a set leaves the loop when its policy is stable)."""
+    already solved. Expectations are batched over K; each policy evaluation is an exact linear solve
+    of the 1080-state block per set (:func:`agents.linear.solve_policy`; a set leaves the loop when
+    its policy is stable)."""
     k_all = len(ops)
     cols = BlockColumns([op.tables for op in ops], phase)
     gamma = np.array([op.gamma for op in ops])
@@ -161,7 +162,6 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
     rows = np.arange(phase * BLOCK, (phase + 1) * BLOCK)
     idx = np.arange(BLOCK)
     pol, moves = _warm_policy(ops, cols, rows, pol, guess, prob, tilde, gamma)
-    eye = np.eye(BLOCK)
     active = np.arange(k_all)
     sweeps = 0
     while active.size:
@@ -169,9 +169,10 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
         v = np.empty((active.size, BLOCK))
         for i, k in enumerate(active):
             op, e = ops[k], prob[k]
-            p_block = op.block_matrix(moves.pop(k) if k in moves else op._moves(rows, pol[k]))
-            v[i] = np.linalg.solve(eye - gamma[k] * (1.0 - e) * p_block,
-                                   cols.reward[k, idx, pol[k]] + gamma[k] * e * (p_block @ tilde[k]))
+            kernel = policy_kernel(moves[k])
+            rhs = cols.reward[k, idx, pol[k]] + gamma[k] * e * (kernel @ tilde[k])
+            v[i] = solve_policy(kernel, rhs, gamma[k] * (1.0 - e), guess[k])
+            guess[k] = v[i]
         c = (1.0 - prob[active, None]) * v + prob[active, None] * tilde[active]
         q = cols.reward[active] + gamma[active, None, None] * cols.expect(c, active)
         best = q.max(axis=2)
@@ -187,18 +188,20 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
             sol.residual[phase] = float(np.abs(best[i] - v[i]).max())
             sol.iterations[phase] = sweeps
         for i in np.flatnonzero(~done):
-            pol[active[i]] = np.where(keep[i], pol[active[i]], lowest_argmax(q[i]))
+            k = active[i]
+            new = np.where(keep[i], pol[k], lowest_argmax(q[i]))
+            _update_moves(ops[k], rows, moves[k], pol[k], new)
+            pol[k] = new
+        for i in np.flatnonzero(done):
+            moves.pop(active[i])
         active = active[~done]
 
 
-def _policy_kernel(moves: np.ndarray) -> sparse.csr_matrix:
-    """The within-block move kernels of K policies from their moves (K, 1080, 243), block-diagonal
-    and sparse (the nonzero entries of each state's 243 offsets; no 1080 x 1080 matrix)."""
-    k_all = moves.shape[0]
-    cols = NEIGHBOURS[None] + (np.arange(k_all) * BLOCK)[:, None, None]
-    nz = moves != 0
-    indptr = np.concatenate([[0], np.cumsum(nz.sum(axis=2).ravel())])
-    return sparse.csr_matrix((moves[nz], cols[nz], indptr), shape=(k_all * BLOCK, k_all * BLOCK))
+def _update_moves(op: Operator, rows: np.ndarray, moves: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
+    """Recompute, in place, the move rows (of ``Operator._moves``) of the states whose action changed."""
+    changed = np.flatnonzero(old != new)
+    if changed.size:
+        moves[changed] = op._moves(rows[changed], new[changed])
 
 
 def _warm_policy(ops: list[Operator], cols: BlockColumns, rows: np.ndarray, pol: np.ndarray, v: np.ndarray,
@@ -208,15 +211,14 @@ def _warm_policy(ops: list[Operator], cols: BlockColumns, rows: np.ndarray, pol:
     round evaluates the greedy policy approximately by ``WARM_SWEEPS`` sparse sweeps
     ``v <- r_pi + gamma E_pi[c(v)]`` (the policy's kernel as a sparse matrix), then improves it on
     every action (the stencil). A set leaves when its policy is stable. The exact optimum does not
-    depend on this start: it only saves dense solves. Returns the policies and the moves
-    (1080, 243) of the sets whose policy was found stable."""
+    depend on this start: it only saves exact evaluations. Returns the policies and their moves
+    (1080, 243) per set (kept up to date row by row: only states whose action changed are redone)."""
     pol = pol.copy()
     active = np.arange(len(ops))
-    stable_moves: dict[int, np.ndarray] = {}
+    moves = {k: ops[k]._moves(rows, pol[k]) for k in active}  # updated row by row as policies change
     for _ in range(WARM_ROUNDS):
         n = active.size
-        moves = np.stack([ops[k]._moves(rows, pol[k]) for k in active])
-        kernel = _policy_kernel(moves)
+        kernel = policy_kernel(np.stack([moves[k] for k in active]))
         g, e = gamma[active, None], prob[active, None]
         base = cols.reward[active[:, None], np.arange(BLOCK), pol[active]]
         base += (g * e * (kernel @ tilde[active].ravel()).reshape(n, BLOCK))
@@ -228,13 +230,15 @@ def _warm_policy(ops: list[Operator], cols: BlockColumns, rows: np.ndarray, pol:
         q = cols.reward[active] + g[:, :, None] * cols.expect(c, active)
         keep = np.take_along_axis(q, pol[active][:, :, None], axis=2)[:, :, 0] >= q.max(axis=2) - TIE
         stable = keep.all(axis=1)
-        stable_moves.update((int(active[i]), moves[i]) for i in np.flatnonzero(stable))
         for i in np.flatnonzero(~stable):
-            pol[active[i]] = np.where(keep[i], pol[active[i]], lowest_argmax(q[i]))
+            k = active[i]
+            new = np.where(keep[i], pol[k], lowest_argmax(q[i]))
+            _update_moves(ops[k], rows, moves[k], pol[k], new)
+            pol[k] = new
         active = active[~stable]
         if not active.size:
             break
-    return pol, stable_moves
+    return pol, moves
 
 
 def _solve_block(sol: Solution, op: Operator, phase: int) -> None:
