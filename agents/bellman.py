@@ -259,16 +259,21 @@ class Operator:
         flat = (np.arange(BLOCK)[:, None] * BLOCK + NEIGHBOURS).ravel()
         return np.bincount(flat, weights=moves_block.ravel(), minlength=BLOCK * BLOCK).reshape(BLOCK, BLOCK)
 
-    def propagate(self, dist: np.ndarray, moves: np.ndarray, t: int) -> np.ndarray:
-        """One step of the state distribution under a policy (moves over all 5400 states)."""
+    def propagate(self, dist: np.ndarray, moves: np.ndarray | dict, t: int) -> np.ndarray:
+        """One step of the state distribution under a policy: ``moves`` over all 5400 states
+        (5400, 243), or a dict giving each occupied phase block its moves (1080, 243) or its move
+        kernel (a sparse matrix, ``agents.linear.policy_kernel``)."""
         db = dist.reshape(N_PHASES, BLOCK)
-        mb = moves.reshape(N_PHASES, BLOCK, N_OFFSETS)
         target, prob = self.events(t)
         out = np.zeros((N_PHASES, BLOCK))
         for ph in range(N_PHASES):
             if not db[ph].any():
                 continue
-            moved = np.bincount(NEIGHBOURS.ravel(), weights=(db[ph][:, None] * mb[ph]).ravel(), minlength=BLOCK)
+            mb = moves[ph] if isinstance(moves, dict) else moves[ph * BLOCK:(ph + 1) * BLOCK]
+            if not isinstance(mb, np.ndarray):
+                moved = mb.T @ db[ph]
+            else:
+                moved = np.bincount(NEIGHBOURS.ravel(), weights=(db[ph][:, None] * mb).ravel(), minlength=BLOCK)
             e = prob[ph]
             out[ph] += (1.0 - e) * moved
             if e > 0:

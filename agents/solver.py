@@ -322,11 +322,18 @@ def solve_batch(params_list: Sequence[AllianceParams | Mapping], q_values: bool 
     or finite). ``q_values=True`` also stores Q*_0 in each solution's ``q`` attribute (5400, 96),
     solving every block. Bad input is a one-line ``ValueError`` naming the index of the bad set.
     """
+    return [sol for sol, _ in solve_with_operators(params_list, q_values)]
+
+
+def solve_with_operators(params_list: Sequence[AllianceParams | Mapping],
+                         q_values: bool = False) -> list[tuple[Solution, Operator]]:
+    """:func:`solve_batch`, each solution with the :class:`Operator` (and so the tables) it was
+    solved with, for exact evaluations after the solve (``agents.sample_eval``) on the same tables."""
     params = _checked_list(params_list)
-    return [sol for i in range(0, len(params), CHUNK) for sol in _solve_chunk(params[i:i + CHUNK], q_values)]
+    return [pair for i in range(0, len(params), CHUNK) for pair in _solve_chunk(params[i:i + CHUNK], q_values)]
 
 
-def _solve_chunk(params: list[AllianceParams], q_values: bool) -> list[Solution]:
+def _solve_chunk(params: list[AllianceParams], q_values: bool) -> list[tuple[Solution, Operator]]:
     if params[0].finite_horizon:
         cont_params = [p.continuation() for p in params]
         cont_tables = [Tables(p) for p in cont_params]  # sections 5.1, 5.3, 6 do not read the calendar
@@ -341,7 +348,7 @@ def _solve_chunk(params: list[AllianceParams], q_values: bool) -> list[Solution]
         for sol, op in zip(sols, ops):
             c = op.continuation(sol.values[1 if sol.continuation is not None else 0], 0)
             object.__setattr__(sol, "q", np.concatenate([op.q_block(c[ph], ph) for ph in range(N_PHASES)]))
-    return sols
+    return list(zip(sols, ops))
 
 
 def solve(params: AllianceParams) -> Solution:
