@@ -125,7 +125,9 @@ def _stationary_values(op: Operator, params: AllianceParams, row: np.ndarray, re
 def _finite_values(op: Operator, params: AllianceParams, tbl: np.ndarray, terminal: np.ndarray,
                    reward: np.ndarray | None = None, phases_at: list[list[int]] | None = None) -> np.ndarray:
     """V^pi_t by backward induction from V_T = V*_inf of the continuation (section 7); with
-    ``phases_at`` (:func:`reachable_phases`) only the blocks reachable at each t (NaN elsewhere)."""
+    ``phases_at`` (:func:`reachable_phases`) only the blocks reachable at each t (NaN elsewhere),
+    a stochastic policy then by the stencil's E[V(s') | s, a] on every action (``Operator.expect``)
+    mixed by its probabilities instead of 96 actions' move distributions."""
     horizon = params.horizon
     values = np.empty((horizon + 1,) + np.shape(terminal))
     values[horizon] = terminal
@@ -133,19 +135,24 @@ def _finite_values(op: Operator, params: AllianceParams, tbl: np.ndarray, termin
     if phases_at is not None:
         values[:horizon] = np.nan
         used = sorted({ph for at in phases_at for ph in at})
+    stencil = phases_at is not None and tbl.ndim == 3  # a stochastic policy: E over all actions, then mixed
     for t in reversed(range(horizon)):
         r = min(t, tbl.shape[0] - 1)
-        if r != moves_row and phases_at is not None:  # sparse kernels of the blocks ever reached
-            kernels = dict(zip(used, (policy_kernel(m) for m in np.split(op.policy_moves(tbl[r], used), len(used)))))
+        if r != moves_row and not stencil:
             moves_row = r
-        elif r != moves_row:
-            moves, moves_row = op.policy_moves(tbl[r]), r
-            if values.ndim > 2:  # n value functions: each block's kernel once, not n gathers per step
-                kernels = [op.block_matrix(moves[ph * BLOCK:(ph + 1) * BLOCK]) for ph in range(N_PHASES)]
+            if phases_at is not None:  # sparse kernels of the blocks ever reached, a block at a time
+                kernels = {ph: policy_kernel(op.policy_moves(tbl[r], [ph])) for ph in used}
+            else:
+                moves = op.policy_moves(tbl[r])
+                if values.ndim > 2:  # n value functions: each block's kernel once, not n gathers per step
+                    kernels = [op.block_matrix(moves[ph * BLOCK:(ph + 1) * BLOCK]) for ph in range(N_PHASES)]
         c = op.continuation(values[t + 1], t)
         for ph in (range(N_PHASES) if phases_at is None else phases_at[t]):
             rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
-            expected = kernels[ph] @ c[ph] if kernels is not None else op.expect_policy(c, moves[rows], ph)
+            if stencil:
+                expected = np.einsum("sa,sa->s", op.expect(c[ph], ph), tbl[r][rows])
+            else:
+                expected = kernels[ph] @ c[ph] if kernels is not None else op.expect_policy(c, moves[rows], ph)
             values[t, rows] = _policy_reward(op, tbl[r], rows, reward) + op.gamma * expected
     return values
 
