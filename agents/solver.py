@@ -3,11 +3,12 @@
 - Stationary scenarios (``params.finite_horizon`` false): the infinite-horizon discounted optimum
   by policy iteration, one phase block at a time. Phases only move up (by hazard), so the blocks
   are solved from the last phase down, each with the values of the block it may enter held fixed
-  (block-triangular). Policy evaluation is a dense linear solve of the 1080-state block; a
-  modified policy iteration first (sparse sweeps of the policy's kernel, batched over the sets)
-  finds the starting policy, so that a block mostly needs one dense solve (:func:`_warm_policy`;
+  (block-triangular). Policy evaluation is an exact linear solve of the 1080-state block (GMRES
+  on the sparse kernel to the dense LU's accuracy, :mod:`agents.linear`); a modified policy
+  iteration first (sparse sweeps of the policy's kernel, batched over the sets) finds the starting
+  policy, so that a block mostly needs one exact evaluation (:func:`_warm_policy`;
   the result is the exact policy iteration's, which only stops on a policy greedy within 1e-12
-  for its exactly solved values).
+  for its values solved to the dense LU's accuracy).
 - `timeline` and `calendar` (``params.finite_horizon`` true): the 44-step discounted optimum by
   backward induction over (t, state), with terminal values V*_inf of ``params.continuation()``
   (section 7).
@@ -23,8 +24,10 @@ Ties between optimal actions (Q within 1e-12 of the maximum) go to the lowest fl
 
 Many parameter sets: :func:`solve_batch` solves K sets in one call (expectations and the sparse
 sweeps on arrays over K, in chunks of ``CHUNK`` sets; one compact table per set, nothing cached);
-:func:`solve` is the case K = 1 and caches. The dense solve (one per set and block) is now most of
-the time of a stationary solve (see ``benchmarks/solver_speed.py``).
+:func:`solve` is the case K = 1 and caches. Building the tables, the warm start's moves and the
+stencil's expectations now share the time of a stationary solve (see ``benchmarks/solver_speed.py``);
+:func:`solve_with_operators` also returns each set's :class:`Operator` for evaluations on the same
+tables (``agents.sample_eval``).
 
 Over 300 lines: the policy iteration, its warm start, the backward induction and the batch entry
 point share the :class:`Solution` layout, the tie rule and the block order; one file keeps them
@@ -50,7 +53,7 @@ TIE = 1e-12  # section 10: ties between optimal actions within 1e-12 go to the l
 NEAR = 0.01  # section 10: Q*(s, a) >= V*(s) - 0.01 counts as near-optimal
 MAX_ITERATIONS = 200
 WARM_ROUNDS = 12  # modified policy iteration before the exact one (see _warm_policy)
-WARM_SWEEPS = 30  # sparse sweeps per round (~66k nonzeros a set): most blocks then need one dense solve
+WARM_SWEEPS = 30  # sparse sweeps per round (~66k nonzeros a set): most blocks then need one exact evaluation
 CHUNK = 8  # sets solved together: larger arrays over K only spill the caches (benchmarks/solver_speed.py)
 
 
@@ -207,7 +210,7 @@ def _update_moves(op: Operator, rows: np.ndarray, moves: np.ndarray, old: np.nda
 def _warm_policy(ops: list[Operator], cols: BlockColumns, rows: np.ndarray, pol: np.ndarray, v: np.ndarray,
                  prob: np.ndarray, tilde: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """Modified policy iteration, batched over K, to find a starting policy for the exact policy
-    iteration of :func:`_solve_blocks` (which then mostly needs one dense solve per set): each
+    iteration of :func:`_solve_blocks` (which then mostly needs one exact evaluation per set): each
     round evaluates the greedy policy approximately by ``WARM_SWEEPS`` sparse sweeps
     ``v <- r_pi + gamma E_pi[c(v)]`` (the policy's kernel as a sparse matrix), then improves it on
     every action (the stencil). A set leaves when its policy is stable. The exact optimum does not
