@@ -20,7 +20,7 @@ import numpy as np
 from agents.bellman import BLOCK
 from agents.linear import policy_kernel, solve_policy
 from agents.policy import Policy, TablePolicy, as_policy, policy_table
-from agents.solver import Operator, block_order, check_params, operator, solve
+from agents.solver import Operator, Solution, block_order, check_params, operator, solve
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import N_ACTIONS, N_STATES, encode_states
 
@@ -242,14 +242,17 @@ def policy_values(params: AllianceParams, table: Any, reward: np.ndarray | None 
     return _stationary_values(op, params, tbl[0], reward, every_block)
 
 
-def evaluate_table(params: AllianceParams, table: Any) -> ExactResult:
+def evaluate_table(params: AllianceParams, table: Any, solution: Solution | None = None) -> ExactResult:
     """Exact evaluation of a policy table (section 10): V^pi(s0), V*(s0), the occupancy from s0
-    and the share of it on near-optimal actions (Q* >= V* - 0.01)."""
+    and the share of it on near-optimal actions (Q* >= V* - 0.01). ``solution``: the optimum of
+    ``params`` when the caller has it (a batch of :func:`agents.solver.solve_batch`)."""
     params = check_params(params)
     tbl = normalize_table(table, params)
-    sol = solve(params)
+    sol = solution if solution is not None else solve(params)
+    if sol.params != params:
+        raise ValueError("solution is not allowed: it is the optimum of other parameters than params")
     op = operator(params)
-    values = policy_values(params, tbl)
+    values = policy_values(params, tbl, terminal=sol.values[params.horizon] if params.finite_horizon else None)
     s0 = int(encode_states(np.array([params.start]))[0])
     dist = state_distribution(op, tbl, s0, params.horizon)
     occupancy, near_share = occupancy_of(tbl, dist, sol.near_optimal)
