@@ -44,6 +44,7 @@ from training.config.hyperparams import (
     MAX_STEPS,
     constructor_kwargs,
     hyperparam_problems,
+    rollout_problems,
     type_name,
 )
 
@@ -164,6 +165,8 @@ def config_from_dict(data: Mapping[str, Any]) -> TrainConfig:
     algo = data.get("algo")
     if isinstance(algo, str) and algo.upper() in ALGOS:
         problems += hyperparam_problems(algo.upper(), data.get("hyperparams", {}))
+        if not problems:
+            problems += rollout_problems(algo.upper(), data.get("hyperparams", {}), data.get("n_envs", 8))
     if problems or cfg is None:
         raise ConfigError(problems or ["config is not allowed: unknown problem"])
     return cfg

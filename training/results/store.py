@@ -14,6 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from training.config.files import read_bounded
+
+MAX_RESULT_BYTES = 256 << 20  # a stored JSON result or manifest: far beyond any the project writes
 EVALUATION = "evaluation.json"  # a study run's evaluation, beside its run folder's files
 
 
@@ -55,7 +58,7 @@ def read_json(path: Path) -> Any:
         the study writes every file atomically)
     """
     try:
-        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+        data = json.loads(read_bounded(path, MAX_RESULT_BYTES).decode("utf-8"))
     except (UnicodeDecodeError, RecursionError, ValueError) as exc:
         reason = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise ValueError(f"{path}: not a stored result ({reason}); delete it to compute that unit again") from None

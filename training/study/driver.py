@@ -33,8 +33,10 @@ from training.config.study import Point, RunSpec, StudyConfig, plan_points, plan
 from training.results import run_folder as rf
 from training.results import store
 from training.results.store import EVALUATION, read_json
+from training.run.determinism import cpu_environment, runtime_env
+from training.study.keys import KEY_FIELD, unit_key
 from training.study.report import write_report
-from training.study.tasks import analyse_point, config_fingerprint, rl_run
+from training.study.tasks import analyse_point, rl_run
 
 
 @dataclass
@@ -56,44 +58,25 @@ def run_dir(cfg: StudyConfig, spec: RunSpec) -> Path:
     return cfg.out_dir / spec.relpath()
 
 
-def pending(cfg: StudyConfig) -> tuple[list[Point], list[RunSpec], list[str]]:
-    """The points and runs without a result file, and the keys of those that have one."""
+def pending(cfg: StudyConfig, log: Callable[[str], None] | None = None) -> tuple[list[Point], list[RunSpec], list[str]]:
+    """The points and runs to compute, and the keys of those stored and still right. A stored unit
+    whose unit key (``training/study/keys.py``: a hash of its resolved inputs and the model's version)
+    is not the one its inputs make now is stale: it is computed again, and ``log`` says so."""
+    say = log or (lambda line: None)
     points, runs, skipped = [], [], []
-    for p in plan_points(cfg):
-        (skipped.append(p.relpath()) if point_file(cfg, p).is_file() else points.append(p))
-    for r in plan_runs(cfg):
-        key = f"{r.relpath()}/{EVALUATION}"
-        path = run_dir(cfg, r) / EVALUATION
-        if path.is_file():
-            check_same_config(path, r)
-            skipped.append(key)
+    for unit, path, name, todo in [*((p, point_file(cfg, p), p.relpath(), points) for p in plan_points(cfg)),
+                                   *((r, run_dir(cfg, r) / EVALUATION, f"{r.relpath()}/{EVALUATION}", runs)
+                                     for r in plan_runs(cfg))]:
+        if not path.is_file():
+            todo.append(unit)
+            continue
+        stored, wanted = read_json(path).get(KEY_FIELD), unit_key(unit)
+        if stored == wanted:
+            skipped.append(name)
         else:
-            runs.append(r)
+            say(f"{name}: stale (stored unit key {str(stored)[:12]}, its inputs now make {wanted[:12]}): recomputing")
+            todo.append(unit)
     return points, runs, skipped
-
-
-def check_same_config(path: Path, spec: RunSpec) -> None:
-    """A finished run is reused only if it was trained with the config the study now asks for.
-
-    :raises ValueError: one line naming the run and the first key that differs.
-    """
-    stored = read_json(path).get("train_config")
-    wanted = config_fingerprint(spec.train_config)
-    if stored is None or stored == wanted:
-        return
-    flat_s, flat_w = _flatten(stored), _flatten(wanted)
-    key = next(k for k in sorted(set(flat_s) | set(flat_w)) if flat_s.get(k) != flat_w.get(k))
-    raise ValueError(f"{path.parent}: trained with {key}={flat_s.get(key)!r}, the config now asks for "
-                     f"{flat_w.get(key)!r}; delete that run folder to train it again, or use another out folder")
-
-
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(data, dict):
-        return {prefix: data}
-    out: dict[str, Any] = {}
-    for k, v in data.items():
-        out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-    return out
 
 
 @contextlib.contextmanager
@@ -105,7 +88,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         yield ray
         return
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                              "configure_logging": True, "logging_level": "warning"}
+                              "configure_logging": True, "logging_level": "warning",
+                              "runtime_env": runtime_env()}  # every worker: torch's plain CPU kernels
     if address:
         ray.init(address=address, **kwargs)
     else:
@@ -130,7 +114,7 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
     """
     clock = time.perf_counter()
     out = StudyOutcome()
-    points, runs, out.skipped = pending(cfg)
+    points, runs, out.skipped = pending(cfg, log)
     total = len(points) + len(runs) + len(out.skipped)
     log(f"study {cfg.name}: {total} units, {len(out.skipped)} already done, {len(points) + len(runs)} to run "
         f"-> {cfg.out_dir}")
@@ -151,18 +135,19 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
     analyse = ray.remote(num_cpus=1, max_retries=0)(analyse_point)
     train = ray.remote(num_cpus=1, max_retries=0)(rl_run)
     command = shlex.join(["alliance", "study", cfg.source or f"<{cfg.name}>"])
-    refs: dict[Any, tuple[str, Path]] = {}
+    refs: dict[Any, tuple[str, Path, str]] = {}
     for spec in runs:  # the longest units first
         folder = run_dir(cfg, spec)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        refs[train.remote(spec, str(folder.resolve()), command)] = (spec.relpath(), folder / EVALUATION)
+        refs[train.remote(spec, str(folder.resolve()), command)] = (spec.relpath(), folder / EVALUATION,
+                                                                    unit_key(spec))
     for p in points:
-        refs[analyse.remote(p)] = (p.relpath(), point_file(cfg, p))
+        refs[analyse.remote(p)] = (p.relpath(), point_file(cfg, p), unit_key(p))
     count = len(out.skipped)
     try:
         while refs:
             ready, _ = ray.wait(list(refs), num_returns=1)
-            key, path = refs.pop(ready[0])
+            key, path, content_key = refs.pop(ready[0])
             count += 1
             try:
                 data = ray.get(ready[0])
@@ -171,7 +156,7 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
                 log(f"[{count}/{total}] FAILED {key}: {out.failed[key]}")
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            store.atomic_write_json(path, data)
+            store.atomic_write_json(path, {**data, KEY_FIELD: content_key})
             out.done.append(key)
             log(f"[{count}/{total}] {key}: {_describe(data)}")
             if on_result is not None:
@@ -203,5 +188,5 @@ def write_environment(cfg: StudyConfig) -> Path:
     versions = rf.package_versions()
     versions["ray"] = ray.__version__
     data = {"python": platform.python_version(), "platform": sys.platform, "versions": versions,
-            "git": rf.git_commit(), "config": cfg.source}
+            "git": rf.git_commit(), "config": cfg.source, "cpu": cpu_environment()}
     return store.atomic_write_json(cfg.out_dir / "environment.json", data)
