@@ -196,7 +196,6 @@ def exact_study(out: str, scenario: str, tau: float) -> dict:
             "sweeps": {"threat": {"scenario": scenario, "axes": {"threat": {"low": {"tau": tau}}}}}}
 
 
-@xfail(3)
 def test_3_a_study_recomputes_units_whose_inputs_changed(tmp_path):
     config = tmp_path / "study.yaml"
     write_yaml(config, exact_study("out", "war", 0.8))
@@ -231,7 +230,6 @@ def test_4_verify_recomputes_committed_quick_units_and_they_agree():
     assert snapshot(REPO / "results" / "quick") == before  # verifying writes nothing
 
 
-@xfail(4)
 def test_4_verify_names_a_tampered_stored_unit(tmp_path):
     config = write_yaml(tmp_path / "study.yaml", exact_study("out", "war", 0.8))
     code, lines, _ = alliance("study", config, "--num-cpus", "1", cwd=tmp_path)
@@ -279,7 +277,6 @@ def policy_weights(run: Path) -> dict:
         return torch.load(io.BytesIO(zf.read("policy.pth")), weights_only=True)
 
 
-@xfail(4)
 def test_4_dqn_weights_do_not_depend_on_the_cpus_vector_instructions(tmp_path):
     """The committed DQN units are reproduced bit for bit on the machine that made them, but torch picks
     its CPU kernels by the host's vector instructions (AVX2 here, AVX-512 or none elsewhere), and a DQN
@@ -314,7 +311,6 @@ def test_5_evaluate_refuses_a_config_edited_after_training(run, changes):
 
 
 # ---------------------------------------------- 6. resuming a finished run keeps its rewards
-@xfail(6)
 def test_6_resuming_a_finished_run_keeps_its_mean_rewards(run):
     before = manifest(run)
     assert before["best_mean_reward"] is not None and before["last_mean_reward"] is not None
@@ -420,7 +416,6 @@ def test_8_an_oversized_config_is_refused_without_parsing_it(tmp_path):
 
 
 # --------------------------------------------------------------------- 9. checked before running
-@xfail(9)
 def test_9_batch_size_larger_than_the_rollout_is_refused_before_training(tmp_path):
     data = tiny_config(tmp_path / "runs")
     data["hyperparams"]["batch_size"] = 2 * ROLLOUT  # > n_steps x n_envs
@@ -429,7 +424,6 @@ def test_9_batch_size_larger_than_the_rollout_is_refused_before_training(tmp_pat
     assert not (tmp_path / "runs").exists()
 
 
-@xfail(9)
 def test_9_a_number_yaml_reads_as_text_says_how_to_write_it(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text(write_yaml(config, tiny_config(tmp_path / "runs")).read_text()
@@ -439,7 +433,6 @@ def test_9_a_number_yaml_reads_as_text_says_how_to_write_it(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
-@xfail(9)
 def test_9_a_parameter_given_twice_in_two_forms_is_refused(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text("scenario: war\noverrides: {power: 0.5}\npower: 0.1\n")
@@ -459,7 +452,6 @@ def test_10_benchmark_counts_copies_of_one_run_once_and_says_so(finished_run, tm
 
 
 # ---------------------------------------------------- 11. killed before the first checkpoint
-@xfail(11)
 def test_11_a_run_killed_before_its_first_checkpoint_resumes_from_step_0(tmp_path):
     long = 16 * ROLLOUT  # its only checkpoint is at the end: a second or more of training away
     data = tiny_config(tmp_path / "runs", total_timesteps=long, checkpoint={"freq": long})

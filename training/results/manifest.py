@@ -56,8 +56,8 @@ def read_checked(run_dir: str | Path, name: str, limit: int = MAX_MODEL_BYTES, t
     raw = read_bounded(path, limit)
     if trust:
         return raw
-    check_format(run_dir)
     expected = rf.manifest_files(run_dir).get(name)
+    check_format(run_dir)
     if expected is None:
         raise ValueError(f"{path}: not listed in {run_dir / rf.MANIFEST}: the run did not write it (a file from "
                          f"elsewhere, or one cut off by a kill); use --trust {TRUST_HINT}")

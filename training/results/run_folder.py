@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import platform
 import re
+import shutil
 import subprocess
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +62,14 @@ def save_model(model: Any, path: str | Path, run_dir: str | Path) -> Path:
 
 def save_recorded(run_dir: str | Path, path: str | Path, write: Any) -> Path:
     """Write ``path`` (inside ``run_dir``) atomically through ``write(file)`` and record in the
-    manifest the sha256 of the bytes written (hashed from the temporary file before its rename)."""
+    manifest the sha256 of the bytes written (:func:`write_hashed`)."""
+    record_written(run_dir, path, write_hashed(path, write))
+    return Path(path)
+
+
+def write_hashed(path: str | Path, write: Any) -> str:
+    """Write ``path`` atomically through ``write(file)``; the sha256 of the bytes written (hashed
+    from the temporary file, before its rename)."""
     digest: dict[str, str] = {}
 
     def hashed(f: Any) -> None:
@@ -68,8 +78,7 @@ def save_recorded(run_dir: str | Path, path: str | Path, write: Any) -> Path:
         digest["sha256"] = sha256(f.name)
 
     atomic_write(path, hashed)
-    record_written(run_dir, path, digest["sha256"])
-    return Path(path)
+    return digest["sha256"]
 
 
 def record_written(run_dir: str | Path, path: str | Path, digest: str) -> None:
@@ -83,17 +92,31 @@ def utc_stamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def create_run_dir(output: str | Path, scenario: str, algo: str, seed: int) -> Path:
-    """A new, empty ``output/<scenario>/<algo>_s<seed>_<UTC time>`` (a suffix if that exists)."""
+def create_run_dir(output: str | Path, scenario: str, algo: str, seed: int,
+                   fill: Callable[[Path], None] = lambda folder: None) -> Path:
+    """A new ``output/<scenario>/<algo>_s<seed>_<UTC time>`` (a suffix if that exists), filled by
+    ``fill(folder)`` in a hidden staging folder ``.<name>.<pid>.tmp`` and then renamed into place:
+    a run folder appears whole (config, command, manifest) or not at all, and a kill leaves at most
+    the hidden staging folder (which a failing ``fill`` removes)."""
     base = Path(output) / scenario / f"{algo.lower()}_s{seed}_{utc_stamp()}"
-    for n in range(1, 1000):
-        run_dir = base if n == 1 else base.with_name(f"{base.name}_{n}")
-        try:
-            run_dir.mkdir(parents=True)
-            return run_dir
-        except FileExistsError:
-            continue
-    raise OSError(f"{base}: could not create a new run folder (1000 names taken)")
+    base.parent.mkdir(parents=True, exist_ok=True)
+    staging = base.with_name(f".{base.name}.{os.getpid()}.tmp")
+    staging.mkdir()
+    try:
+        fill(staging)
+        for n in range(1, 1000):
+            run_dir = base if n == 1 else base.with_name(f"{base.name}_{n}")
+            if run_dir.exists():
+                continue
+            try:
+                staging.rename(run_dir)
+                return run_dir
+            except OSError:  # taken meanwhile
+                continue
+        raise OSError(f"{base}: could not create a new run folder (1000 names taken)")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 # ------------------------------------------------------------------------------ checkpoints
@@ -118,15 +141,25 @@ def newest_checkpoint(run_dir: str | Path, trust: bool = False) -> tuple[int, Pa
     """The newest complete checkpoint: its zip archive is whole and, unless ``trust``, the manifest
     lists it. A checkpoint the manifest does not list was cut off before it was recorded, or was
     not written by the run, and is skipped; one it lists with another hash is refused by the
-    reader (``results.manifest.read_checked``). ``(0, None)`` when there is none: a run killed
-    before its first checkpoint starts again from step 0.
+    reader (``results.manifest.read_checked``). ``(0, None)`` for a run killed before its first
+    checkpoint (the manifest says ``running`` at step 0 and lists none): it starts again from step 0.
+
+    :raises ValueError: no checkpoint to resume from in a run that had saved some (one line)
     """
     run_dir = Path(run_dir)
-    listed = {} if trust else manifest_files(run_dir)
+    listed = {} if trust and not (run_dir / MANIFEST).is_file() else manifest_files(run_dir)
     for steps, path in reversed(list_checkpoints(run_dir)):
         if (trust or path.relative_to(run_dir).as_posix() in listed) and _zip_is_whole(path):
             return steps, path
-    return 0, None
+    manifest = read_manifest(run_dir) if listed or not trust else {}
+    never_saved = not any(name.startswith(f"{CHECKPOINTS}/") for name in listed)
+    if manifest.get("status") == "running" and manifest.get("num_timesteps") == 0 and never_saved:
+        return 0, None
+    raise ValueError(f"{run_dir / CHECKPOINTS}: no complete checkpoint to resume from (each is cut off or not "
+                     f"listed in {run_dir / MANIFEST}; a run killed before its first checkpoint resumes from step 0, "
+                     "but this one's manifest says "
+                     f"{manifest.get('status')!r} at step {manifest.get('num_timesteps')}); resume with --trust "
+                     "only if you trust the folder's source")
 
 
 def clean_temporary_files(run_dir: str | Path) -> list[Path]:

@@ -291,31 +291,39 @@ def run_config(run_dir: str | Path, trust: bool = False) -> TrainConfig:
 
 # ------------------------------------------------------------------------------------ helpers
 def _start_run_dir(cfg: TrainConfig, run_dir: str | Path | None, model: Any, command: str | None) -> Path:
-    """Create the run folder and write config.yml, command.txt and the first manifest."""
+    """Create the run folder with config.yml, command.txt and the first manifest (listing both), the
+    manifest last: a folder without one was never a run (a new folder under ``cfg.output`` appears
+    whole or not at all, ``run_folder.create_run_dir``)."""
+
+    def fill(folder: Path) -> None:
+        config = rf.write_hashed(folder / rf.CONFIG, lambda f: f.write(cfg.to_yaml().encode()))
+        said = rf.write_hashed(folder / rf.COMMAND, lambda f: f.write(_command_text("", command).encode()))
+        rf.write_manifest(folder, written={rf.CONFIG: config, rf.COMMAND: said}, status="running", algo=cfg.algo,
+                          scenario=cfg.env.scenario, seed=cfg.seed, total_timesteps=cfg.total_timesteps,
+                          num_timesteps=0, started_utc=rf.utc_stamp(), versions=rf.package_versions(),
+                          git=rf.git_commit(), environment=cpu_environment(),
+                          observation_space=rf.space_description(model.observation_space),
+                          action_space=rf.space_description(model.action_space))
+
     if run_dir is None:
-        run_dir = rf.create_run_dir(cfg.output, cfg.env.scenario, cfg.algo, cfg.seed)
-    else:
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if any(run_dir.iterdir()):
-            raise ValueError(f"run_dir={str(run_dir)!r} is not allowed: an empty or new folder (to continue a "
-                             "run, resume it)")
-    # the manifest first: a folder killed at any later point is a run folder that resumes from step 0
-    rf.write_manifest(run_dir, status="running", algo=cfg.algo, scenario=cfg.env.scenario, seed=cfg.seed,
-                      total_timesteps=cfg.total_timesteps, num_timesteps=0, started_utc=rf.utc_stamp(),
-                      versions=rf.package_versions(), git=rf.git_commit(), environment=cpu_environment(),
-                      observation_space=rf.space_description(model.observation_space),
-                      action_space=rf.space_description(model.action_space))
-    rf.save_recorded(run_dir, run_dir / rf.CONFIG, lambda f: f.write(cfg.to_yaml().encode()))
-    _append_command(run_dir, command, "")
+        return rf.create_run_dir(cfg.output, cfg.env.scenario, cfg.algo, cfg.seed, fill)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if any(run_dir.iterdir()):
+        raise ValueError(f"run_dir={str(run_dir)!r} is not allowed: an empty or new folder (to continue a "
+                         "run, resume it)")
+    fill(run_dir)
     return run_dir
 
 
 def _append_command(run_dir: Path, command: str | None, old: str) -> None:
     """Append the command line to ``command.txt`` (``old``: its checked content)."""
-    line = command or "training.run.train.train(cfg) (Python API)"
-    text = old + f"{rf.utc_stamp()}  {line}\n"
+    text = _command_text(old, command)
     rf.save_recorded(run_dir, run_dir / rf.COMMAND, lambda f: f.write(text.encode()))
+
+
+def _command_text(old: str, command: str | None) -> str:
+    return old + f"{rf.utc_stamp()}  {command or 'training.run.train.train(cfg) (Python API)'}\n"
 
 
 def _finite(x: float, otherwise: float | None = None) -> float | None:
