@@ -10,13 +10,17 @@ archetype labels of section 9.
 
 from agents.archetypes import ArchetypeStats, label, stats_from_episodes, stats_from_occupancy
 from agents.baselines import baseline_names, make_policy, policy_names
+from agents.decompose import StateExplanation, explain_state
 from agents.exact_eval import ExactResult, evaluate_policy, evaluate_table, optimal_policy
+from agents.frontier import Frontier, trade_off_frontier
 from agents.monte_carlo import RolloutResult, rollout_returns
 from agents.policy import Policy, TablePolicy, policy_table
 from agents.solver import Solution, solve, solve_batch
+from agents.streams import StreamReport, compare_streams, policy_streams
 
 __all__ = [
-    "ArchetypeStats", "ExactResult", "Policy", "RolloutResult", "Solution", "TablePolicy", "baseline_names",
-    "evaluate_policy", "evaluate_table", "label", "make_policy", "optimal_policy", "policy_names", "policy_table",
-    "rollout_returns", "solve", "solve_batch", "stats_from_episodes", "stats_from_occupancy",
+    "ArchetypeStats", "ExactResult", "Frontier", "Policy", "RolloutResult", "Solution", "StateExplanation",
+    "StreamReport", "TablePolicy", "baseline_names", "compare_streams", "evaluate_policy", "evaluate_table",
+    "explain_state", "label", "make_policy", "optimal_policy", "policy_names", "policy_streams", "policy_table",
+    "rollout_returns", "solve", "solve_batch", "stats_from_episodes", "stats_from_occupancy", "trade_off_frontier",
 ]

@@ -175,8 +175,10 @@ class Operator:
         return out
 
     def continuation(self, v_next: np.ndarray, t: int) -> np.ndarray:
-        """(5, 1080) continuation vectors c_phase = (1 - e) V_next[phase] + e Vtilde_next[target]."""
-        vb = np.asarray(v_next, dtype=np.float64).reshape(N_PHASES, BLOCK)
+        """(5, 1080) continuation vectors c_phase = (1 - e) V_next[phase] + e Vtilde_next[target]
+        ((5, 1080, n) for values (5400, n): n value functions at once)."""
+        v_next = np.asarray(v_next, dtype=np.float64)
+        vb = v_next.reshape((N_PHASES, BLOCK) + v_next.shape[1:])
         target, prob = self.events(t)
         out = vb.copy()
         for ph in range(N_PHASES):

@@ -85,10 +85,11 @@ def normalize_table(table: Any, params: AllianceParams) -> np.ndarray:
     return np.ascontiguousarray(tbl, dtype=np.float64 if stochastic else np.int64)
 
 
-def _policy_reward(op: Operator, row: np.ndarray, rows: slice) -> np.ndarray:
-    reward = op.reward_block(rows.start // BLOCK)
+def _policy_reward(op: Operator, row: np.ndarray, rows: slice, reward: np.ndarray | None = None) -> np.ndarray:
+    """r(s, pi(s)) on ``rows``: the model's reward, or ``reward`` (S, A) or (S, A, n) given in its place."""
+    reward = op.reward_block(rows.start // BLOCK) if reward is None else reward[rows]
     if row.ndim == 2:
-        return np.einsum("sa,sa->s", reward, row[rows])
+        return np.einsum("sa,sa->s" if reward.ndim == 2 else "sa...,sa->s...", reward, row[rows])
     return reward[np.arange(reward.shape[0]), row[rows]]
 
 
@@ -101,49 +102,61 @@ def _full_moves(op: Operator, row: np.ndarray, phases: list[int]) -> np.ndarray:
     return out
 
 
-def _stationary_values(op: Operator, params: AllianceParams, row: np.ndarray) -> np.ndarray:
-    """V^pi_inf on the blocks reachable from s0 (block-triangular linear solves); NaN elsewhere."""
-    values = np.full(N_STATES, np.nan)
+def _stationary_values(op: Operator, params: AllianceParams, row: np.ndarray, reward: np.ndarray | None = None,
+                       every_block: bool = False) -> np.ndarray:
+    """V^pi_inf on the blocks reachable from s0 (block-triangular linear solves), or on every
+    block; NaN elsewhere. Phases only move up, so blocks solved last to first see their targets."""
+    values = np.full((N_STATES,) + (() if reward is None else reward.shape[2:]), np.nan)
     target, prob = op.events(0)
-    blocks = block_order(op, params.start[0])
+    blocks = list(reversed(range(N_PHASES))) if every_block else block_order(op, params.start[0])
     moves = _full_moves(op, row, blocks)
     for ph in blocks:
         rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
         e, nt = prob[ph], int(target[ph])
         p_block = op.block_matrix(moves[rows])
-        rhs = _policy_reward(op, row, rows)
+        rhs = _policy_reward(op, row, rows, reward)
         if e > 0:
             rhs = rhs + op.gamma * e * (p_block @ op.shocked(values[nt * BLOCK:(nt + 1) * BLOCK], nt))
         values[rows] = np.linalg.solve(np.eye(BLOCK) - op.gamma * (1.0 - e) * p_block, rhs)
     return values[None]
 
 
-def _finite_values(op: Operator, params: AllianceParams, tbl: np.ndarray, terminal: np.ndarray) -> np.ndarray:
+def _finite_values(op: Operator, params: AllianceParams, tbl: np.ndarray, terminal: np.ndarray,
+                   reward: np.ndarray | None = None) -> np.ndarray:
     """V^pi_t by backward induction from V_T = V*_inf of the continuation (section 7)."""
     horizon = params.horizon
-    values = np.empty((horizon + 1, N_STATES))
+    values = np.empty((horizon + 1,) + np.shape(terminal))
     values[horizon] = terminal
-    moves, moves_row = None, -1
+    moves, moves_row, kernels = None, -1, None
     for t in reversed(range(horizon)):
         r = min(t, tbl.shape[0] - 1)
         if r != moves_row:
             moves, moves_row = op.policy_moves(tbl[r]), r
+            if values.ndim > 2:  # n value functions: each block's kernel once, not n gathers per step
+                kernels = [op.block_matrix(moves[ph * BLOCK:(ph + 1) * BLOCK]) for ph in range(N_PHASES)]
         c = op.continuation(values[t + 1], t)
         for ph in range(N_PHASES):
             rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
-            values[t, rows] = (_policy_reward(op, tbl[r], rows)
-                               + op.gamma * op.expect_policy(c, moves[rows], ph))
+            expected = kernels[ph] @ c[ph] if kernels is not None else op.expect_policy(c, moves[rows], ph)
+            values[t, rows] = _policy_reward(op, tbl[r], rows, reward) + op.gamma * expected
     return values
 
 
-def policy_values(params: AllianceParams, table: Any) -> np.ndarray:
-    """V^pi only (see :class:`ExactResult` for the layout)."""
+def policy_values(params: AllianceParams, table: Any, reward: np.ndarray | None = None,
+                  terminal: np.ndarray | None = None, every_block: bool = False) -> np.ndarray:
+    """V^pi only (see :class:`ExactResult` for the layout).
+
+    ``reward`` (5400, 96) replaces r(s, a) (a term of it, for ``agents.streams``; (5400, 96, n):
+    n rewards at once, values (rows, 5400, n)); ``terminal`` (5400[, n]) replaces V*_inf of the
+    continuation after a finite horizon; ``every_block`` solves a stationary scenario's every
+    phase block, not only those reachable from s0."""
     params = check_params(params)
     tbl = normalize_table(table, params)
     op = operator(params)
     if params.finite_horizon:
-        return _finite_values(op, params, tbl, solve(params).values[params.horizon])
-    return _stationary_values(op, params, tbl[0])
+        end = solve(params).values[params.horizon] if terminal is None else terminal
+        return _finite_values(op, params, tbl, end, reward)
+    return _stationary_values(op, params, tbl[0], reward, every_block)
 
 
 def evaluate_table(params: AllianceParams, table: Any) -> ExactResult:

@@ -21,6 +21,7 @@ from gymnasium import spaces as gym_spaces
 from gymnasium.error import ResetNeeded
 
 from envs import model
+from envs.info import STEP_KEYS, TERM_KEYS, reset_info, term_row
 from envs.params import PHASE_NAMES, AllianceParams, short_repr
 from envs.scenarios import make_params
 from envs.spaces import (
@@ -38,12 +39,11 @@ from envs.spaces import (
     observe,
     one_hot,
 )
-from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, Tables, build_tables
+from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, build_tables
 
 # Reward terms reported in ``info`` (MODEL.md section 6), keys of ``envs.model.reward_terms``.
-INFO_TERMS = ("security", "autonomy", "economy", "identity_bonus", "troop_cost", "basing_cost",
-              "diplomacy_cost")
-EVENT_KEYS = ("mediated", "phase_changed", "threat_floor", "west_reset")
+INFO_TERMS = TERM_KEYS
+RENDER_MODES = ("ansi", "human", "rgb_array")
 FIRST_QUARTER = (2014, 1)  # t = 0 of the timeline and calendar scenarios (MODEL.md section 7)
 ACTION_ALLOWED = "four integers (m, k, g, d) with m in 0..3, k in 0..1, g in 0..2, d in 0..3"
 
@@ -75,6 +75,24 @@ def parse_reset_options(options: dict | None) -> tuple[Any, Any]:
     if unknown:
         raise ValueError(f"options key {unknown[0]!r} is not allowed: the keys are 'state' and 't'")
     return options.get("state"), options.get("t")
+
+
+def check_max_episode_steps(value: Any, params: AllianceParams) -> int:
+    """The episode length: ``max_episode_steps`` when given (at most the horizon of the 44-step
+    scenarios, whose calendar ends in 2024Q4), else the scenario's horizon."""
+    if value is None:
+        return params.horizon
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"max_episode_steps={short_repr(value)} is not allowed: None or an integer >= 1")
+    return min(int(value), params.horizon) if params.finite_horizon else int(value)
+
+
+def check_render_mode(render_mode: Any, owner: str) -> None:
+    """Gymnasium's own envs accept a render mode they do not know and warn (``gym.make`` does the
+    same); so does this env, and ``render()`` then returns None."""
+    if render_mode is not None and render_mode not in RENDER_MODES:
+        gym.logger.warn(f"{owner}: render_mode={short_repr(render_mode)} is not supported "
+                        f"(supported: {', '.join(RENDER_MODES)}); render() will return None")
 
 
 def check_t(t: Any, horizon: int, name: str = "options.t") -> int:
@@ -140,16 +158,6 @@ _MOVE_KEYS = [tuple(k) for k in MOVE_KEYS.tolist()]  # flat index -> keys of T, 
 _MED_KEYS = MED_KEYS.tolist()
 
 
-def reward_terms_row(tables: Tables, s: int) -> list:
-    """Section 6's terms of state ``s`` under each of the 96 actions, ``(96, len(INFO_TERMS))`` as
-    lists, computed by ``envs.model.reward_terms`` on first use and kept on the (shared) tables:
-    an env computes them only for the states it visits."""
-    cache = tables.info_terms
-    row = cache.get(s)
-    if row is None:
-        rt = model.reward_terms(np.repeat(ALL_STATES[[s]], N_ACTIONS, axis=0), ALL_ACTIONS, tables.params)
-        row = cache[s] = np.stack([rt[k] for k in INFO_TERMS], axis=1).tolist()
-    return row
 
 
 _ACTION_INDEX = {tuple(a): i for i, a in enumerate(ALL_ACTIONS.tolist())}
@@ -235,18 +243,43 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Episode End
 
-    The episode never terminates (the world goes on). It is truncated when `t` reaches the
-    scenario's horizon: 80 quarters for stationary scenarios, 44 (2014Q1-2024Q4) for `timeline`
-    and `calendar`. No `TimeLimit` wrapper is registered: the horizon depends on the scenario, so
-    the env truncates itself.
+    The episode never terminates (the world goes on); it is truncated, never terminated.
+    Stationary scenarios (`war`, `phase0`-`phase4`, the counterfactuals) are infinite-horizon
+    problems: the value reported for them is the discounted infinite-horizon optimum, and an
+    episode is only a truncation for learning (the learner bootstraps at truncation). Their
+    episode length is whatever limit the user sets, 80 quarters (MODEL.md section 7) if none:
+    `gym.make("SmallStateAlliance-v0", max_episode_steps=200)` (Gymnasium's `TimeLimit`, whose
+    registered default is 80), `gym.make_vec(..., max_episode_steps=200)`, or the argument
+    below. The 44 quarters of `timeline` and `calendar` (2014Q1-2024Q4) are the model's own horizon (the
+    world after it is scored by the continuation value of section 7): a limit can shorten those
+    episodes, not lengthen them.
+
+    The raw class truncates at `max_episode_steps` (its argument) or, when that is None, at the
+    scenario's horizon (`params.horizon`: 80 or 44). Through `gym.make` the env leaves the
+    length of stationary episodes to Gymnasium's `TimeLimit` (`max_episode_steps`, default 80),
+    so a longer limit is followed; `overrides={"horizon": H}` changes the horizon of the exact
+    evaluation's statistics, not the length of `gym.make`'s episodes (pass `max_episode_steps=H`).
 
     ## Info
 
-    After `step`: `state` (dict of the six variables), `t` (steps done), the step's events
-    `mediated` (bool), `phase_changed` (bool), `threat_floor` (int, 2 on entering phase 1 or 2,
-    else 0), `west_reset` (bool), and the reward terms of section 6: `security`, `autonomy`,
-    `economy`, `identity_bonus`, `troop_cost`, `basing_cost`, `diplomacy_cost`.
-    After `reset`: `state` and `t`.
+    Flat, every value a Python scalar (`envs.info`). After `step`: the state reached,
+    `state_phase`, `state_threat`, `state_autonomy`, `state_trust`, `state_west`,
+    `state_fararc` (int); `t` (steps done); the step's events `mediated` (bool), `phase_changed`
+    (bool), `threat_floor` (int, 2 on entering phase 1 or 2, else 0), `west_reset` (bool); and
+    the reward terms of section 6: `security`, `autonomy`, `economy`, `identity_bonus`,
+    `troop_cost`, `basing_cost`, `diplomacy_cost` (float). After `reset`: the six `state_*`
+    keys and `t`. The decoded state is also `env.unwrapped.state` (a tuple) and
+    `env.unwrapped.state_vars` (a dict of the six variables).
+
+    ## Rendering
+
+    `render_mode="ansi"`: `render()` returns one line for the quarter just played (date, state,
+    the action in words, the reward, the state reached). `"human"`: `reset` and `step` print that
+    line (`render()` returns None). `"rgb_array"`: `render()` returns a `(320, 512, 3)` `uint8` picture of the quarter
+    (`envs.render`: date and phase, the six variables as gauges, the action in words, the reward
+    and its terms), for `RecordVideo`, the Zoo's `record_video` and CleanRL's `--capture-video`.
+    A mode not in `metadata["render_modes"]` is accepted with a warning, as Gymnasium's own envs
+    do, and `render()` then returns None.
 
     ## Arguments
 
@@ -263,24 +296,26 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
 
     | Parameter     | Type                     | Default | Description                                            |
     |---------------|--------------------------|---------|--------------------------------------------------------|
-    | `scenario`    | **str**                  | `"war"` | a name of `envs.scenario_names()`                      |
+    | `scenario`    | **str**                  | `"war"` | a name of `envs.scenario_names()` or a scenario file   |
     | `params`      | **AllianceParams | None** | `None`  | explicit parameters (then `scenario` is ignored)       |
     | `overrides`   | **dict | None**          | `None`  | parameter overrides, e.g. `{"identification": 0.9}`    |
-    | `render_mode` | **str | None**           | `None`  | `"ansi"`: `render()` returns one line per quarter      |
+    | `render_mode` | **str | None**           | `None`  | `"ansi"`, `"human"` or `"rgb_array"` (see Rendering)   |
+    | `max_episode_steps` | **int | None**     | `None`  | episode length (None: the horizon; see Episode End)    |
 
     Bad input (unknown scenario, parameter out of range, invalid start state or action) raises a
     `ValueError` with a one-line message naming the field and the value.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
 
     def __init__(self, scenario: str = "war", params: AllianceParams | None = None,
-                 overrides: dict | None = None, render_mode: str | None = None):
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode={short_repr(render_mode)} is not allowed: None or 'ansi'")
+                 overrides: dict | None = None, render_mode: str | None = None,
+                 max_episode_steps: int | None = None):
+        check_render_mode(render_mode, type(self).__name__)
         self.params = resolve_params(scenario, params, overrides)
         self.render_mode = render_mode
         self.horizon = self.params.horizon
+        self.max_episode_steps = check_max_episode_steps(max_episode_steps, self.params)  # episode length
         self.action_space = action_space()
         self.observation_space = observation_space(self.params)
         self._attach_tables()
@@ -323,6 +358,11 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         return None if self._s is None else _STATE_TUPLES[self._s]
 
     @property
+    def state_vars(self) -> dict[str, int] | None:
+        """The current state as a dict of the six variables, or ``None`` before ``reset``."""
+        return None if self._s is None else dict(zip(STATE_VARS, _STATE_TUPLES[self._s]))
+
+    @property
     def t(self) -> int:
         """Steps done in this episode."""
         return self._t
@@ -345,14 +385,17 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
                 self._attach_tables([self.params.start[0], self._s // BLOCK])
         self._t = 0 if t is None else check_t(t, self.horizon)
         self._last = None
-        return self._observation(), {"state": dict(zip(STATE_VARS, _STATE_TUPLES[self._s])), "t": self._t}
+        if self.render_mode == "human":
+            print(render_line(self._t, self.params, _STATE_TUPLES[self._s], self._last))
+        return self._observation(), reset_info(_STATE_TUPLES[self._s], self._t)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         s, t = self._s, self._t
         if s is None:
             raise ResetNeeded("SmallStateAllianceEnv.step was called before reset(): call reset() first")
-        if t >= self.horizon:
-            raise ResetNeeded(f"the episode was truncated at t={t} (horizon {self.horizon}): call reset()")
+        if t >= self.max_episode_steps:
+            raise ResetNeeded(f"the episode was truncated at t={t} (max_episode_steps {self.max_episode_steps}): "
+                              "call reset()")
         if type(action) is np.ndarray and action.shape == (4,) and action.dtype.kind in "iu":
             a = _ACTION_INDEX.get(tuple(action.tolist()))
             if a is None:
@@ -373,19 +416,28 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         self._last = (_STATE_TUPLES[s], a, reward)
         self._s = nxt
         self._t = t = t + 1
-        info = {
-            "state": dict(zip(STATE_VARS, _STATE_TUPLES[nxt])), "t": t, "mediated": med,
-            "phase_changed": changed, "threat_floor": floor,
-            "west_reset": west_reset,
-        }
         terms = self._terms.get(s)
-        info.update(zip(INFO_TERMS, (terms if terms is not None else reward_terms_row(self._tb, s))[a]))
-        return self._observation(), reward, False, t >= self.horizon, info
+        info = dict(zip(STEP_KEYS, (*_STATE_TUPLES[nxt], t, med, changed, floor, west_reset,
+                                    *(terms if terms is not None else term_row(self._tb, s))[a])))
+        if self.render_mode == "human":
+            print(render_line(t, self.params, _STATE_TUPLES[nxt], self._last))
+        return self._observation(), reward, False, t >= self.max_episode_steps, info
 
-    def render(self) -> str | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() was called without a render_mode: pass render_mode='ansi' to the env")
+    def render(self) -> str | np.ndarray | None:
+        """``ansi``: the line of the quarter just played; ``human``: None (reset and step print it);
+        ``rgb_array``: its picture, ``(320, 512, 3)`` ``uint8`` (see Rendering)."""
+        if self.render_mode not in RENDER_MODES:
+            gym.logger.warn("render() was called without a render_mode it supports: pass render_mode="
+                            "'ansi', 'human' or 'rgb_array' to the env")
             return None
         if self._s is None:
             raise ResetNeeded("render() was called before reset(): call reset() first")
-        return render_line(self._t, self.params, _STATE_TUPLES[self._s], self._last)
+        state = _STATE_TUPLES[self._s]
+        if self.render_mode == "rgb_array":
+            from envs.render import draw_frame  # Pillow only when pictures are asked for
+
+            return draw_frame(self.params, quarter_label(max(self._t - 1, 0) if self._last else self._t,
+                                                         self.params), state, self._last)
+        if self.render_mode == "human":  # reset and step print (Gymnasium: human renders during step)
+            return None
+        return render_line(self._t, self.params, state, self._last)

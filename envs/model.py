@@ -150,6 +150,11 @@ def apply_entry_shock(moved: np.ndarray, new_phase: np.ndarray, changed: np.ndar
 
 
 # --------------------------------------------------------------------------- section 6
+# r is the sum of these terms of :func:`reward_terms` with these signs (the others - S, Aut, Econ,
+# shield, trap - enter r only through the CES part, which is not additive over them).
+REWARD_PARTS = {"ces": 1.0, "identity_bonus": 1.0, "troop_cost": -1.0, "basing_cost": -1.0, "diplomacy_cost": -1.0}
+
+
 def reward_terms(states: np.ndarray, actions: np.ndarray, p: AllianceParams) -> dict[str, np.ndarray]:
     """Section 6, Morrow's utility in CES form: every term, each ``(N,)``, and ``reward``."""
     phase, T, A, R, W, X, m, k, g, d = _split(states, actions)
@@ -169,12 +174,15 @@ def reward_terms(states: np.ndarray, actions: np.ndarray, p: AllianceParams) -> 
     troop_cost = 0.25 * (1 - iota) * (m == 3)
     basing_cost = 0.03 * (1 - iota) * (m == 2)
     diplomacy_cost = 0.01 * (d != 0)
-    reward = ces + identity_bonus - troop_cost - basing_cost - diplomacy_cost
-    return {
+    terms = {
         "shield": shield, "trap": trap, "security": security, "autonomy": autonomy, "economy": economy,
         "ces": ces, "identity_bonus": identity_bonus, "troop_cost": troop_cost,
-        "basing_cost": basing_cost, "diplomacy_cost": diplomacy_cost, "reward": reward,
+        "basing_cost": basing_cost, "diplomacy_cost": diplomacy_cost,
     }
+    reward = np.zeros_like(ces)
+    for name, sign in REWARD_PARTS.items():  # r = ces + identity_bonus - troop - basing - diplomacy
+        reward = reward + sign * terms[name]
+    return {**terms, "reward": reward}
 
 
 def reward(states: np.ndarray, actions: np.ndarray, p: AllianceParams) -> np.ndarray:

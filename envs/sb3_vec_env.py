@@ -27,7 +27,7 @@ class AllianceSB3VecEnv(VecEnv):
     """``num_envs`` alliance envs for SB3 (PPO, A2C; DQN with ``flatten_actions=True``).
 
     :param num_envs: number of envs stepped together
-    :param scenario: a name of ``envs.scenario_names()``
+    :param scenario: a name of ``envs.scenario_names()`` or a scenario file (.yaml)
     :param params: explicit parameters (then ``scenario`` is ignored)
     :param overrides: parameter overrides, e.g. ``{"identification": 0.9}``
     :param flatten_actions: if True the action space is ``Discrete(96)`` (flat index

@@ -1,4 +1,5 @@
-"""Named scenarios of MODEL.md section 7. Each override carries a one-line reason.
+"""Named scenarios of MODEL.md section 7. Each override carries a one-line reason. A scenario
+file (``envs.scenario_file``, a path ending in .yaml) is accepted wherever a name is.
 
 ``make_params("war")`` returns the frozen parameters; ``make_params("war", {"identification": 0.9})``
 applies overrides (a YAML mapping works the same way, see :func:`params_from_mapping`).
@@ -6,10 +7,12 @@ applies overrides (a YAML mapping works the same way, see :func:`params_from_map
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from envs.params import N_PHASES, AllianceParams, short_repr
+from envs.scenario_file import ScenarioSpec, looks_like_path, read_scenario_file
 
 TIMELINE_STEPS = 44  # 2014Q1..2024Q4
 # Section 7: phase by date, t = 0 is 2014Q1.
@@ -59,19 +62,29 @@ def scenario_names() -> list[str]:
     return list(SCENARIOS)
 
 
-def make_params(scenario: str | AllianceParams = "war", overrides: Mapping[str, Any] | None = None) -> AllianceParams:
-    """Parameters of a named scenario, with optional overrides. Unknown names raise ``ValueError``."""
+def make_params(scenario: str | os.PathLike | AllianceParams = "war",
+                overrides: Mapping[str, Any] | None = None) -> AllianceParams:
+    """Parameters of a named scenario or of a scenario file (a path ending in .yaml or .yml, see
+    ``envs.scenario_file``), with optional overrides. Unknown names raise ``ValueError``."""
     if isinstance(scenario, AllianceParams):
         base = scenario
     elif isinstance(scenario, str) and scenario in SCENARIOS:
         base = SCENARIOS[scenario]()
+    elif looks_like_path(scenario):
+        base = read_scenario(scenario).params
     else:
-        raise ValueError(f"scenario={short_repr(scenario)} is not allowed: one of {', '.join(SCENARIOS)}")
+        raise ValueError(f"scenario={short_repr(scenario)} is not allowed: one of {', '.join(SCENARIOS)}, "
+                         "or a scenario file (.yaml)")
     if overrides is not None and not isinstance(overrides, Mapping):
         raise ValueError(f"overrides={short_repr(overrides)} is not allowed: a mapping of parameter names to values")
     if overrides:
         return base.with_overrides(overrides)
     return base
+
+
+def read_scenario(path: str | os.PathLike) -> ScenarioSpec:
+    """A scenario file, its ``base`` resolved among the named scenarios (``envs.scenario_file``)."""
+    return read_scenario_file(path, SCENARIOS)
 
 
 def params_from_mapping(mapping: Mapping[str, Any]) -> AllianceParams:

@@ -24,17 +24,21 @@ from gymnasium.vector.utils import batch_space
 from envs import model
 from envs.env import (
     ACTION_ALLOWED,
-    EVENT_KEYS,
+    RENDER_MODES,
     action_space,
+    check_max_episode_steps,
     check_num_envs,
+    check_render_mode,
     check_t,
     observation_space,
     observation_table,
     parse_reset_options,
+    quarter_label,
     render_line,
     resolve_params,
     short_repr,
 )
+from envs.info import EVENT_KEYS
 from envs.params import AllianceParams
 from envs.spaces import ACTION_NVEC, ALL_STATES, N_ACTIONS, ONE_HOT_SIZE, STATE_LEVELS, check_state
 from envs.tables import BLOCK, build_tables
@@ -77,19 +81,25 @@ class AllianceVectorEnv(VectorEnv):
     reward terms are not reported per step (compute them with ``envs.model.reward_terms`` on the
     states if needed); ``reset`` returns ``{}``.
 
+    Episode length: ``max_episode_steps`` (``gym.make_vec`` passes the registered 80 or the
+    user's value), at most the 44 steps of ``timeline`` and ``calendar``; None: the scenario's
+    horizon. ``render_mode`` as the single env's (``render()`` returns one line or picture per env).
+
     Bad input (an action outside the space, a bad state or t) raises a one-line ``ValueError``.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4, "autoreset_mode": AutoresetMode.NEXT_STEP}
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, num_envs: int, scenario: str = "war", params: AllianceParams | None = None,
-                 overrides: dict | None = None, render_mode: str | None = None):
+                 overrides: dict | None = None, render_mode: str | None = None,
+                 max_episode_steps: int | None = None):
         self.num_envs = check_num_envs(num_envs)
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode={short_repr(render_mode)} is not allowed: None or 'ansi'")
+        check_render_mode(render_mode, type(self).__name__)
         self.render_mode = render_mode
         self.params = resolve_params(scenario, params, overrides)
         self.horizon = self.params.horizon
+        # episode length: gym.make_vec passes the registered 80 or the user's max_episode_steps
+        self.max_episode_steps = check_max_episode_steps(max_episode_steps, self.params)
         self.tables = build_tables(self.params)  # shared per parameter set; reachable blocks built
         self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
         self.single_action_space = action_space()
@@ -157,9 +167,10 @@ class AllianceVectorEnv(VectorEnv):
         Returns ``(reward (N,), truncated (N,), events)``; reward is r(s, a) before the step (5.5)."""
         if not self._started:
             raise ResetNeeded("AllianceVectorEnv.step was called before reset(): call reset() first")
-        if np.any(self._t >= self.horizon):
-            i = int(np.flatnonzero(self._t >= self.horizon)[0])
-            raise ResetNeeded(f"env {i} was truncated at t={int(self._t[i])} (horizon {self.horizon}): reset it")
+        if np.any(self._t >= self.max_episode_steps):
+            i = int(np.flatnonzero(self._t >= self.max_episode_steps)[0])
+            raise ResetNeeded(f"env {i} was truncated at t={int(self._t[i])} "
+                              f"(max_episode_steps {self.max_episode_steps}): reset it")
         u = self.np_random.random((self.num_envs, model.N_UNIFORMS))
         reward = np.take(self._reward, self._index * N_ACTIONS + action_index)
         nxt, events = self.tables.step_indices(self._index, action_index, self._t, u)
@@ -167,7 +178,7 @@ class AllianceVectorEnv(VectorEnv):
         self._last = (self._index, action_index, reward)
         self._index = nxt
         self._t = self._t + 1
-        return reward, self._t >= self.horizon, events
+        return reward, self._t >= self.max_episode_steps, events
 
     def reset_envs(self, mask: np.ndarray) -> None:
         """Put the envs where ``mask`` holds back to the scenario's start, t = 0."""
@@ -230,17 +241,27 @@ class AllianceVectorEnv(VectorEnv):
             info["_" + key] = mask
         return self.observations(), reward, terminated, truncated.copy(), info
 
-    def render(self) -> tuple[str, ...] | None:
-        """``render_mode="ansi"``: one line per env for the quarter just played (see the single env)."""
-        if self.render_mode is None:
+    def render(self) -> tuple[str, ...] | tuple[np.ndarray, ...] | None:
+        """One item per env for the quarter just played (see the single env): ``ansi`` a line,
+        ``rgb_array`` a ``(320, 512, 3)`` ``uint8`` picture; ``human`` prints the lines."""
+        if self.render_mode not in RENDER_MODES:
             return None
         if not self._started:
             raise ResetNeeded("render() was called before reset(): call reset() first")
-        lines = []
+        items = []
         for i in range(self.num_envs):
             last = None
             if self._last is not None and not self._prev_reset[i]:
                 last = (tuple(ALL_STATES[self._last[0][i]].tolist()), int(self._last[1][i]), float(self._last[2][i]))
-            lines.append(render_line(int(self._t[i]), self.params, tuple(ALL_STATES[self._index[i]].tolist()), last))
-        return tuple(lines)
+            state, t = tuple(ALL_STATES[self._index[i]].tolist()), int(self._t[i])
+            if self.render_mode == "rgb_array":
+                from envs.render import draw_frame  # Pillow only when pictures are asked for
+
+                items.append(draw_frame(self.params, quarter_label(t - 1 if last else t, self.params), state, last))
+            else:
+                items.append(render_line(t, self.params, state, last))
+        if self.render_mode == "human":
+            print("\n".join(items))
+            return None
+        return tuple(items)
 

@@ -103,9 +103,9 @@ def test_events_in_info_match_the_state_change():
         env.reset(seed=seed, options={"state": (0, 0, 4, 3, 2, 0), "t": 25})
         _, _, _, _, info = env.step(np.array([0, 0, 0, 0]))
         assert info["phase_changed"] is True and info["threat_floor"] == 2
-        assert info["state"]["phase"] == 1 and info["state"]["threat"] == 2
+        assert info["state_phase"] == 1 and info["state_threat"] == 2
         if info["west_reset"]:
-            assert info["state"]["west"] == 0
+            assert info["state_west"] == 0
             seen_reset = True
         else:
             seen_kept = True
@@ -116,11 +116,14 @@ def test_events_in_info_match_the_state_change():
 
 # --------------------------------------------------------------------------- reset, episode end
 def test_default_start_states_are_those_of_section_7():
-    assert SmallStateAllianceEnv("war").reset(seed=0)[1]["state"] == dict(zip(STATE_VARS, (4, 2, 4, 3, 1, 0)))
-    assert SmallStateAllianceEnv("phase1").reset(seed=0)[1]["state"] == dict(zip(STATE_VARS, (1, 2, 4, 3, 1, 0)))
+    war, phase1 = SmallStateAllianceEnv("war"), SmallStateAllianceEnv("phase1")
+    war.reset(seed=0)
+    phase1.reset(seed=0)
+    assert war.state_vars == dict(zip(STATE_VARS, (4, 2, 4, 3, 1, 0)))
+    assert phase1.state_vars == dict(zip(STATE_VARS, (1, 2, 4, 3, 1, 0)))
     for name in ("timeline", "calendar"):
         obs, info = SmallStateAllianceEnv(name).reset(seed=0)
-        assert info == {"state": dict(zip(STATE_VARS, (0, 1, 4, 3, 1, 0))), "t": 0}
+        assert info == {**{f"state_{v}": x for v, x in zip(STATE_VARS, (0, 1, 4, 3, 1, 0))}, "t": 0}
         assert obs.shape == (27,) and obs[26] == 0.0
 
 
@@ -128,7 +131,7 @@ def test_reset_from_any_state_and_date():
     env = SmallStateAllianceEnv("calendar")
     state = {"phase": 2, "threat": 3, "autonomy": 0, "trust": 4, "west": 2, "fararc": 1}
     obs, info = env.reset(seed=1, options={"state": state, "t": 33})
-    assert info == {"state": state, "t": 33}
+    assert info == {**{f"state_{v}": x for v, x in state.items()}, "t": 33}
     states, frac = decode_observations(obs)
     assert tuple(states[0]) == (2, 3, 0, 4, 2, 1)
     assert frac[0] == pytest.approx(33 / 44)
@@ -169,8 +172,8 @@ def test_render_ansi_one_line_per_quarter():
     assert "\n" not in line
     assert line.startswith("2020Q2 | P0 hedging era: T1 A4 R3 W1 X0 | a=(1, 0, 0, 2) political support;")
     assert "far-arc outreach" in line and f"r={reward:+.4f}" in line
-    assert line.endswith(f"-> P1 regime crisis: T2 A{info['state']['autonomy']} R{info['state']['trust']} "
-                         f"W{info['state']['west']} X{info['state']['fararc']}")
+    assert line.endswith(f"-> P1 regime crisis: T2 A{info['state_autonomy']} R{info['state_trust']} "
+                         f"W{info['state_west']} X{info['state_fararc']}")
     env.reset(options={"t": 43})
     env.step(np.array([0, 0, 0, 0]))
     assert env.render().startswith("2024Q4 |")
@@ -222,7 +225,6 @@ def test_bad_input_raises_one_line_errors_naming_field_and_value():
     _one_line_error(lambda: SmallStateAllianceEnv(overrides={"start": (4, 9, 4, 3, 1, 0)}), "start.threat", "9")
     _one_line_error(lambda: SmallStateAllianceEnv(overrides={"power": float("nan")}), "power", "nan")
     _one_line_error(lambda: SmallStateAllianceEnv(overrides={"colour": 1}), "colour")
-    _one_line_error(lambda: SmallStateAllianceEnv(render_mode="human"), "render_mode", "'human'")
     _one_line_error(lambda: SmallStateAllianceEnv(params={"war": 1}), "params")
     env = SmallStateAllianceEnv("calendar")
     state = {"phase": 0, "threat": 7, "autonomy": 4, "trust": 3, "west": 1, "fararc": 0}
@@ -270,8 +272,10 @@ def test_registration():
     env = gym.make("SmallStateAlliance-v0", scenario="calendar")
     assert isinstance(env.unwrapped, SmallStateAllianceEnv)
     assert env.unwrapped.params.name == "calendar" and env.observation_space.shape == (27,)
-    assert env.spec.max_episode_steps is None
-    assert not any(isinstance(w, gym.wrappers.TimeLimit) for w in _wrapper_chain(env))
+    # the registered TimeLimit(80) of stationary episodes; calendar ends itself at its 44th step first
+    assert env.spec.max_episode_steps == 80
+    assert [w._max_episode_steps for w in _wrapper_chain(env) if isinstance(w, gym.wrappers.TimeLimit)] == [80]
+    assert env.unwrapped.max_episode_steps == 44
     assert gym.make("SmallStateAlliance-v0").unwrapped.params.name == "war"
     venv = gym.make_vec("SmallStateAlliance-v0", num_envs=8, vectorization_mode="vector_entry_point",
                         scenario="timeline")

@@ -150,7 +150,7 @@ def test_bad_seeds_are_gymnasiums_error(seed):
     ({"num_envs": 0}, "num_envs=0"), ({"num_envs": 2.0}, "num_envs=2.0"), ({"num_envs": True}, "num_envs=True"),
     ({"num_envs": 2, "scenario": "mars"}, "scenario='mars'"), ({"num_envs": 2, "overrides": 5}, "overrides=5"),
     ({"num_envs": 2, "overrides": {"power": float("nan")}}, "power=nan"),
-    ({"num_envs": 2, "params": "war"}, "params='war'"), ({"num_envs": 2, "render_mode": "human"}, "render_mode"),
+    ({"num_envs": 2, "params": "war"}, "params='war'"), ({"num_envs": 2, "max_episode_steps": 0}, "max_episode_steps=0"),
 ])
 def test_construction_misuse(kwargs, words):
     with pytest.raises(ValueError) as info:

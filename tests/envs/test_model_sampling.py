@@ -14,6 +14,7 @@ from scipy import stats
 
 from envs import model
 from envs.env import SmallStateAllianceEnv
+from envs.info import STATE_KEYS
 from envs.scenarios import make_params, scenario_names
 from envs.spaces import (
     ACTION_NVEC,
@@ -186,7 +187,7 @@ def test_env_step_gives_valid_states_and_observations(name, state, action, seed,
     assert env.observation_space.contains(obs)
     decoded, frac = decode_observations(obs)
     nxt = tuple(int(v) for v in decoded[0])
-    assert nxt == tuple(info["state"].values()) == env.state
+    assert nxt == tuple(info[k] for k in STATE_KEYS) == env.state
     assert all(0 <= v < n for v, n in zip(nxt, STATE_LEVELS))
     assert (frac is None) == (not env.params.time_in_observation)
     if frac is not None:

@@ -1,0 +1,56 @@
+"""The flat ``info`` of the single env: every value a scalar, so that every client can batch it
+(TorchRL's ``GymEnv`` turns each key into a tensor; a nested dict breaks it).
+
+Keys after ``step`` (all Python scalars):
+
+- the state reached, one key per variable: ``state_phase``, ``state_threat``, ``state_autonomy``,
+  ``state_trust``, ``state_west``, ``state_fararc`` (``int``; prefixed so that ``autonomy`` stays
+  the reward term);
+- ``t`` (``int``), the steps done in the episode;
+- the step's events (MODEL.md section 5): ``mediated``, ``phase_changed``, ``west_reset``
+  (``bool``), ``threat_floor`` (``int``, 2 on entering phase 1 or 2, else 0);
+- the reward terms of r(s, a) (section 6): ``security``, ``autonomy``, ``economy``,
+  ``identity_bonus``, ``troop_cost``, ``basing_cost``, ``diplomacy_cost`` (``float``).
+
+After ``reset``: the six ``state_*`` keys and ``t``.
+
+The reward terms of a state's 96 actions are computed by :func:`envs.model.reward_terms` on the
+state's first visit and kept on the shared tables (:func:`term_row`), so a step only zips keys with
+values it already has.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs import model
+from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS, STATE_VARS
+from envs.tables import Tables
+
+STATE_KEYS = tuple(f"state_{v}" for v in STATE_VARS)
+EVENT_KEYS = ("mediated", "phase_changed", "threat_floor", "west_reset")
+TERM_KEYS = ("security", "autonomy", "economy", "identity_bonus", "troop_cost", "basing_cost", "diplomacy_cost")
+RESET_KEYS = (*STATE_KEYS, "t")
+# the order in which SmallStateAllianceEnv.step lists the values
+STEP_KEYS = (*STATE_KEYS, "t", "mediated", "phase_changed", "threat_floor", "west_reset", *TERM_KEYS)
+
+
+def term_row(tables: Tables, s: int) -> list:
+    """Section 6's terms of flat state ``s`` under each of the 96 actions, ``(96, 7)`` as lists in
+    the order of :data:`TERM_KEYS`, computed by :func:`envs.model.reward_terms` on first use and
+    kept on the (shared) tables: an env computes them only for the states it visits."""
+    cache = tables.info_terms
+    row = cache.get(s)
+    if row is None:
+        rt = model.reward_terms(np.repeat(ALL_STATES[[s]], N_ACTIONS, axis=0), ALL_ACTIONS, tables.params)
+        row = cache[s] = np.stack([rt[k] for k in TERM_KEYS], axis=1).tolist()
+    return row
+
+
+def reset_info(state: tuple[int, ...], t: int) -> dict:
+    return dict(zip(RESET_KEYS, (*state, t)))
+
+
+def state_dict(info: dict) -> dict[str, int]:
+    """The state of a flat ``info`` as a dict of the six variables (the keys of ``reset(options=...)``)."""
+    return {v: info[k] for v, k in zip(STATE_VARS, STATE_KEYS)}
