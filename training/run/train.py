@@ -10,7 +10,13 @@ Same config + same seed gives the same final parameters on CPU: ``set_random_see
 training env seeded with ``seed``, the model with ``seed``, the evaluation env with its own seed
 derived from it. A resumed run restarts from a checkpoint taken between two updates and is itself
 reproducible (its seed is ``seed + steps at the checkpoint``), though not bit-identical to the
-uninterrupted run (the random streams restart).
+uninterrupted run (the random streams restart). A run stopped before its first checkpoint resumes
+from step 0 and is then the uninterrupted run. A resume reads and checks every file it will use
+(checkpoint, replay buffer, ``config.yml``, ``command.txt``, ``evaluations.npz``: against the
+manifest, ``training/results/manifest.py``) before it writes anything.
+
+(Over 300 lines: training, loading a trained model back and checking its spaces share the run
+folder's conventions and are read together.)
 """
 
 from __future__ import annotations
