@@ -104,10 +104,11 @@ def read_bounded(path: str | Path, limit: int) -> bytes:
     :raises OSError: the file cannot be opened (missing, a folder, no permission)
     """
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # O_NONBLOCK: opening a FIFO returns at once
+    info = os.fstat(fd)
+    if stat.S_ISDIR(info.st_mode):
+        os.close(fd)
+        raise IsADirectoryError(21, "Is a directory", str(path))
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError(21, "Is a directory", str(path))
         if not stat.S_ISREG(info.st_mode):
             raise ValueError(f"{path}: not allowed: not a regular file (a FIFO, device or socket); a file is needed")
         if info.st_size > limit:
