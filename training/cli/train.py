@@ -73,9 +73,8 @@ def _resume_config(run_dir: Path, given, overrides: list[str], seed: int | None,
     """
     from training.config.errors import ConfigError
     from training.config.run import apply_overrides, config_from_dict
-    from training.run.train import run_config
-
     from training.results.run_folder import CONFIG
+    from training.run.train import run_config
 
     if not (run_dir / CONFIG).is_file():
         raise FileNotFoundError(f"{run_dir / CONFIG}: no such file; is {run_dir} a run folder?")
