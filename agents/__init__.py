@@ -1,4 +1,4 @@
-"""Deciders behind one interface (SB3's ``predict``): the baselines of MODEL.md section 8, the
+"""Deciders behind one interface (SB3's ``predict``): the baselines of docs/model.md section 8, the
 exact optimum of section 10, any trained model; their exact and Monte Carlo evaluation and the
 archetype labels of section 9.
 

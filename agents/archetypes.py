@@ -1,4 +1,4 @@
-"""Strategy archetypes of MODEL.md section 9, as pure functions.
+"""Strategy archetypes of docs/model.md section 9, as pure functions.
 
 The nine statistics are episode averages (undiscounted) over the horizon from the start state,
 computed from a state-action occupancy (exact, ``agents.exact_eval``) or from evaluation

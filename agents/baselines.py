@@ -1,4 +1,4 @@
-"""The ten baselines of MODEL.md section 8, each a policy behind SB3's ``predict``, and the registry.
+"""The ten baselines of docs/model.md section 8, each a policy behind SB3's ``predict``, and the registry.
 
 A rule reads the decoded state and the scenario's per-phase parameters (D, IP, q, L) and alpha_W.
 ``random`` draws uniformly over the 96 joint actions afresh each step from its own seeded

@@ -1,4 +1,4 @@
-"""Exact evaluation of any policy that can be read off on every (t, state) (MODEL.md section 10).
+"""Exact evaluation of any policy that can be read off on every (t, state) (docs/model.md section 10).
 
 Every policy is scored as section 7 says: stationary scenarios, the infinite-horizon discounted
 value V^pi_inf(s0); `timeline`/`calendar`, its 44 quarters plus gamma^44 V*_inf(state reached) of

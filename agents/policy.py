@@ -2,7 +2,7 @@
 
 Every decider here — a baseline rule, the exact optimum, a trained SB3 model — answers
 ``predict(observation, state=None, episode_start=None, deterministic=True) -> (actions, state)``
-over a batch of observations (N, 26) or (N, 27) (one-hot state [+ t/horizon], MODEL.md section 2),
+over a batch of observations (N, 26) or (N, 27) (one-hot state [+ t/horizon], docs/model.md section 2),
 returning MultiDiscrete rows (N, 4) of int64; an unbatched observation gives an unbatched action.
 
 :func:`policy_table` reads any such policy off on every (t, state) — that is how a trained

@@ -1,9 +1,13 @@
-"""The exact optimum of MODEL.md section 10.
+"""The exact optimum of docs/model.md section 10.
 
 - Stationary scenarios (``params.finite_horizon`` false): the infinite-horizon discounted optimum
   by policy iteration, one phase block at a time. Phases only move up (by hazard), so the blocks
   are solved from the last phase down, each with the values of the block it may enter held fixed
-  (block-triangular). Policy evaluation is a dense linear solve of the 1080-state block.
+  (block-triangular). Policy evaluation is a dense linear solve of the 1080-state block; a
+  modified policy iteration first (sparse sweeps of the policy's kernel, batched over the sets)
+  finds the starting policy, so that a block mostly needs one dense solve (:func:`_warm_policy`;
+  the result is the exact policy iteration's, which only stops on a policy greedy within 1e-12
+  for its exactly solved values).
 - `timeline` and `calendar` (``params.finite_horizon`` true): the 44-step discounted optimum by
   backward induction over (t, state), with terminal values V*_inf of ``params.continuation()``
   (section 7).
@@ -17,10 +21,14 @@ state (:func:`agents.exact_eval.optimal_policy` does). Unsolved entries hold NaN
 
 Ties between optimal actions (Q within 1e-12 of the maximum) go to the lowest flat index.
 
-Many parameter sets: :func:`solve_batch` solves K sets in one call (expectations on arrays over
-K, one compact table per set, nothing cached); :func:`solve` is the case K = 1 and caches.
-Policy evaluation stays a dense 1080-state linear solve per set and sweep: it is now most of the
-time of a solve (see ``benchmarks/solver_speed.py``).
+Many parameter sets: :func:`solve_batch` solves K sets in one call (expectations and the sparse
+sweeps on arrays over K, in chunks of ``CHUNK`` sets; one compact table per set, nothing cached);
+:func:`solve` is the case K = 1 and caches. The dense solve (one per set and block) is now most of
+the time of a stationary solve (see ``benchmarks/solver_speed.py``).
+
+Over 300 lines: the policy iteration, its warm start, the backward induction and the batch entry
+point share the :class:`Solution` layout, the tie rule and the block order; one file keeps them
+together.
 """
 
 from __future__ import annotations
@@ -30,8 +38,9 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
+from scipy import sparse
 
-from agents.bellman import BLOCK, BlockColumns, Operator
+from agents.bellman import BLOCK, NEIGHBOURS, BlockColumns, Operator
 from envs.params import N_PHASES, AllianceParams, short_repr
 from envs.scenarios import params_from_mapping
 from envs.spaces import N_ACTIONS, N_STATES, encode_states
@@ -40,6 +49,9 @@ from envs.tables import Tables
 TIE = 1e-12  # section 10: ties between optimal actions within 1e-12 go to the lowest flat index
 NEAR = 0.01  # section 10: Q*(s, a) >= V*(s) - 0.01 counts as near-optimal
 MAX_ITERATIONS = 200
+WARM_ROUNDS = 12  # modified policy iteration before the exact one (see _warm_policy)
+WARM_SWEEPS = 30  # sparse sweeps per round (~66k nonzeros a set): most blocks then need one dense solve
+CHUNK = 8  # sets solved together: larger arrays over K only spill the caches (benchmarks/solver_speed.py)
 
 
 def check_params(params: object) -> AllianceParams:
@@ -148,6 +160,7 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
     pol = lowest_argmax(cols.reward + gamma[:, None, None] * cols.expect(guess))
     rows = np.arange(phase * BLOCK, (phase + 1) * BLOCK)
     idx = np.arange(BLOCK)
+    pol, moves = _warm_policy(ops, cols, rows, pol, guess, prob, tilde, gamma)
     eye = np.eye(BLOCK)
     active = np.arange(k_all)
     sweeps = 0
@@ -156,7 +169,7 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
         v = np.empty((active.size, BLOCK))
         for i, k in enumerate(active):
             op, e = ops[k], prob[k]
-            p_block = op.block_matrix(op._moves(rows, pol[k]))
+            p_block = op.block_matrix(moves.pop(k) if k in moves else op._moves(rows, pol[k]))
             v[i] = np.linalg.solve(eye - gamma[k] * (1.0 - e) * p_block,
                                    cols.reward[k, idx, pol[k]] + gamma[k] * e * (p_block @ tilde[k]))
         c = (1.0 - prob[active, None]) * v + prob[active, None] * tilde[active]
@@ -176,6 +189,52 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
         for i in np.flatnonzero(~done):
             pol[active[i]] = np.where(keep[i], pol[active[i]], lowest_argmax(q[i]))
         active = active[~done]
+
+
+def _policy_kernel(moves: np.ndarray) -> sparse.csr_matrix:
+    """The within-block move kernels of K policies from their moves (K, 1080, 243), block-diagonal
+    and sparse (the nonzero entries of each state's 243 offsets; no 1080 x 1080 matrix)."""
+    k_all = moves.shape[0]
+    cols = NEIGHBOURS[None] + (np.arange(k_all) * BLOCK)[:, None, None]
+    nz = moves != 0
+    indptr = np.concatenate([[0], np.cumsum(nz.sum(axis=2).ravel())])
+    return sparse.csr_matrix((moves[nz], cols[nz], indptr), shape=(k_all * BLOCK, k_all * BLOCK))
+
+
+def _warm_policy(ops: list[Operator], cols: BlockColumns, rows: np.ndarray, pol: np.ndarray, v: np.ndarray,
+                 prob: np.ndarray, tilde: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Modified policy iteration, batched over K, to find a starting policy for the exact policy
+    iteration of :func:`_solve_blocks` (which then mostly needs one dense solve per set): each
+    round evaluates the greedy policy approximately by ``WARM_SWEEPS`` sparse sweeps
+    ``v <- r_pi + gamma E_pi[c(v)]`` (the policy's kernel as a sparse matrix), then improves it on
+    every action (the stencil). A set leaves when its policy is stable. The exact optimum does not
+    depend on this start: it only saves dense solves. Returns the policies and the moves
+    (1080, 243) of the sets whose policy was found stable."""
+    pol = pol.copy()
+    active = np.arange(len(ops))
+    stable_moves: dict[int, np.ndarray] = {}
+    for _ in range(WARM_ROUNDS):
+        n = active.size
+        moves = np.stack([ops[k]._moves(rows, pol[k]) for k in active])
+        kernel = _policy_kernel(moves)
+        g, e = gamma[active, None], prob[active, None]
+        base = cols.reward[active[:, None], np.arange(BLOCK), pol[active]]
+        base += (g * e * (kernel @ tilde[active].ravel()).reshape(n, BLOCK))
+        x = v[active]
+        for _ in range(WARM_SWEEPS):
+            x = base + g * (1.0 - e) * (kernel @ x.ravel()).reshape(n, BLOCK)
+        v[active] = x
+        c = (1.0 - e) * x + e * tilde[active]
+        q = cols.reward[active] + g[:, :, None] * cols.expect(c, active)
+        keep = np.take_along_axis(q, pol[active][:, :, None], axis=2)[:, :, 0] >= q.max(axis=2) - TIE
+        stable = keep.all(axis=1)
+        stable_moves.update((int(active[i]), moves[i]) for i in np.flatnonzero(stable))
+        for i in np.flatnonzero(~stable):
+            pol[active[i]] = np.where(keep[i], pol[active[i]], lowest_argmax(q[i]))
+        active = active[~stable]
+        if not active.size:
+            break
+    return pol, stable_moves
 
 
 def _solve_block(sol: Solution, op: Operator, phase: int) -> None:
@@ -213,11 +272,13 @@ def _finite_batch(params: list[AllianceParams], ops: list[Operator], conts: list
         c = np.stack([op.continuation(values[k, t + 1], t) for k, op in enumerate(ops)])  # (K, 5, 1080)
         for ph in range(N_PHASES):
             rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
-            q = cols[ph].reward + gamma * cols[ph].expect(c[:, ph])
-            best = q.max(axis=2)
-            values[:, t, rows] = best
-            policy[:, t, rows] = lowest_argmax(q)
-            near[:, t, rows] = q >= best[:, :, None] - NEAR
+            q = cols[ph].expect(c[:, ph])
+            q *= gamma
+            q += cols[ph].reward  # Q = r + gamma E[V], in place
+            best = q.max(axis=2, keepdims=True)
+            values[:, t, rows] = best[:, :, 0]
+            policy[:, t, rows] = np.argmax(q >= best - TIE, axis=2)  # lowest_argmax, the maximum reused
+            np.greater_equal(q, best - NEAR, out=near[:, t, rows])
     return [Solution(params=p, values=values[k], policy=policy[k], near_optimal=near[k], continuation=conts[k])
             for k, p in enumerate(params)]
 
@@ -258,7 +319,10 @@ def solve_batch(params_list: Sequence[AllianceParams | Mapping], q_values: bool 
     solving every block. Bad input is a one-line ``ValueError`` naming the index of the bad set.
     """
     params = _checked_list(params_list)
-    tables = [Tables(p) for p in params]
+    return [sol for i in range(0, len(params), CHUNK) for sol in _solve_chunk(params[i:i + CHUNK], q_values)]
+
+
+def _solve_chunk(params: list[AllianceParams], q_values: bool) -> list[Solution]:
     if params[0].finite_horizon:
         cont_params = [p.continuation() for p in params]
         cont_tables = [Tables(p) for p in cont_params]  # sections 5.1, 5.3, 6 do not read the calendar
@@ -267,7 +331,7 @@ def solve_batch(params_list: Sequence[AllianceParams | Mapping], q_values: bool 
         ops = [Operator(p, tables=tb) for p, tb in zip(params, cont_tables)]
         sols = _finite_batch(params, ops, conts)
     else:
-        ops = [Operator(p, tables=tb) for p, tb in zip(params, tables)]
+        ops = [Operator(p, tables=Tables(p)) for p in params]
         sols = _stationary_batch(params, ops, every_block=q_values)
     if q_values:
         for sol, op in zip(sols, ops):

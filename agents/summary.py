@@ -1,4 +1,4 @@
-"""What a report says about one policy in one scenario (MODEL.md sections 9 and 10): its exact
+"""What a report says about one policy in one scenario (docs/model.md sections 9 and 10): its exact
 value and share of V*, its archetype (whole episode and per phase), the nearest baseline and its
 action agreement with each baseline — all from exact occupancies (``agents.exact_eval``)."""
 

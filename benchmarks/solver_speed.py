@@ -8,8 +8,9 @@
    batched core), extracted with ``git archive`` into a temporary folder and timed in a
    subprocess on the same sets and machine, in this run. Goal: batched throughput >= 8x today's.
 2. Peak memory per set in a batch (``tracemalloc`` peak during ``solve_batch`` / K). Goal <= 32 MB.
-3. Every named scenario solved alone (``solve``, cold): seconds, V*(s0), residual. Goal: calendar
-   <= 1 s.
+3. Every named scenario solved alone (``solve``, cold): seconds, V*(s0), residual; for
+   ``--reference-scenarios`` also today's seconds and V*(s0) from the same subprocess. Goal:
+   calendar <= 1 s.
 
 BLAS runs single-threaded unless OPENBLAS_NUM_THREADS is set. Timings depend on the machine's
 load: read the ratios, measured side by side. A script, not a test.
@@ -41,10 +42,15 @@ import json, os, sys, time
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 from agents.solver import solve
 from envs.scenarios import make_params
-sets = json.loads(sys.stdin.read())
+job = json.loads(sys.stdin.read())
 start = time.perf_counter()
-values = [solve(make_params("war", s)).value for s in sets]
-print(json.dumps({"seconds": time.perf_counter() - start, "values": values}))
+values = [solve(make_params("war", s)).value for s in job["sets"]]
+out = {"seconds": time.perf_counter() - start, "values": values, "scenarios": {}}
+for name in job["scenarios"]:
+    start = time.perf_counter()
+    value = solve(make_params(name)).value
+    out["scenarios"][name] = [time.perf_counter() - start, value]
+print(json.dumps(out))
 """
 
 
@@ -62,8 +68,9 @@ def clear_caches() -> None:
     solver._solve.cache_clear()
 
 
-def reference_run(commit: str, sets: list[dict]) -> dict | None:
-    """Today's path on ``sets``, from ``git archive commit``; None if git or the commit is missing."""
+def reference_run(commit: str, sets: list[dict], scenarios: list[str]) -> dict | None:
+    """Today's path on ``sets`` and the named ``scenarios`` (each solved cold), from ``git archive
+    commit``; None if git or the commit is missing."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with tempfile.TemporaryDirectory() as tmp:
         archive = subprocess.run(["git", "-C", root, "archive", commit, "envs", "agents"], capture_output=True)
@@ -71,7 +78,8 @@ def reference_run(commit: str, sets: list[dict]) -> dict | None:
             print(f"reference {commit}: not available ({archive.stderr.decode().strip()[:80]})")
             return None
         subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-        out = subprocess.run([sys.executable, "-c", REFERENCE_SCRIPT], input=json.dumps(sets), capture_output=True,
+        out = subprocess.run([sys.executable, "-c", REFERENCE_SCRIPT], input=json.dumps({"sets": sets, "scenarios": scenarios}),
+                             capture_output=True,
                              text=True, cwd=tmp, env={**os.environ, "PYTHONPATH": tmp})
         if out.returncode != 0:
             print(f"reference {commit} failed: {out.stderr.strip().splitlines()[-1:]}")
@@ -85,6 +93,8 @@ def main() -> int:
     parser.add_argument("--single", type=int, default=8, help="sets solved one at a time (each path)")
     parser.add_argument("--reference", default=TODAY, help="commit of today's path ('' to skip)")
     parser.add_argument("--scenarios", nargs="*", default=scenario_names(), help="named scenarios")
+    parser.add_argument("--reference-scenarios", nargs="*", default=["calendar", "timeline", "war"],
+                        help="named scenarios also solved by today's path, side by side")
     args = parser.parse_args()
     print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cpus, "
           f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, load average {os.getloadavg()[0]:.2f}")
@@ -102,7 +112,7 @@ def main() -> int:
         solver.solve(p)
         singles.append(time.perf_counter() - start)
     t_single = float(np.mean(singles))
-    ref = reference_run(args.reference, sets[:args.single]) if args.reference else None
+    ref = reference_run(args.reference, sets[:args.single], args.reference_scenarios) if args.reference else None
     print(f"\n{args.sets} parameter sets around war (stationary), seconds per set")
     print(f"{'path':44s}{'s/set':>9s}{'sets/s':>9s}{'batched x':>11s}")
     rows = [(f"solve_batch (K = {len(params)})", t_batch), ("solve, one at a time (this code)", t_single)]
@@ -124,13 +134,18 @@ def main() -> int:
     print(f"\npeak memory in a batch of {k_mem}: {peak / 2**20:.1f} MB, {peak / k_mem / 2**20:.1f} MB per set "
           "(goal <= 32 MB per set)")
 
-    print(f"\n{'scenario':14s}{'solve s':>9s}{'V*(s0)':>14s}{'residual':>10s}")
+    today = ref["scenarios"] if ref is not None else {}
+    print(f"\n{'scenario':14s}{'solve s':>9s}{'V*(s0)':>14s}{'residual':>10s}{'today s':>9s}{'today/now':>10s}"
+          f"{'|dV*(s0)|':>11s}")
     for name in args.scenarios:
         clear_caches()
         start = time.perf_counter()
         sol = solver.solve(make_params(name))
         dt = time.perf_counter() - start
-        print(f"{name:14s}{dt:9.3f}{sol.value:14.6f}{sol.bellman_residual:10.1e}")
+        line = f"{name:14s}{dt:9.3f}{sol.value:14.6f}{sol.bellman_residual:10.1e}"
+        if name in today:
+            line += f"{today[name][0]:9.3f}{today[name][0] / dt:10.2f}{abs(today[name][1] - sol.value):11.1e}"
+        print(line)
     print("goal: calendar <= 1 s")
     return 0
 

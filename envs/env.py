@@ -1,8 +1,9 @@
-"""The single Gymnasium environment of the alliance model (MODEL.md sections 2-7).
+"""The single Gymnasium environment of the alliance model (docs/model.md sections 2-7).
 
 The dynamics are not written here: every probability, reward, phase event and entry shock comes
-from :mod:`envs.model` through the shared tables of :mod:`envs.tables` (built per parameter set for
-the reachable phase blocks, cached), and the control flow of a step (order of the eight uniforms,
+from :mod:`envs.model` through the shared tables of :mod:`envs.tables` (one per parameter set,
+cached; the env fills a state's rows on its first visit, ``Tables.fill_state``, so creating an env
+for a new parameter set builds no block), and the control flow of a step (order of the eight uniforms,
 draw -> move rule, entry-shock key) is ``envs.model.step_index``, the one-state twin of
 ``envs.model.step_indices`` that the vector env runs. The env reads the tables through
 memoryviews (plain Python floats, no copies) and pickles without them (``__getstate__``): the
@@ -39,12 +40,12 @@ from envs.spaces import (
     observe,
     one_hot,
 )
-from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, build_tables
+from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, shared_tables
 
-# Reward terms reported in ``info`` (MODEL.md section 6), keys of ``envs.model.reward_terms``.
+# Reward terms reported in ``info`` (docs/model.md section 6), keys of ``envs.model.reward_terms``.
 INFO_TERMS = TERM_KEYS
 RENDER_MODES = ("ansi", "human", "rgb_array")
-FIRST_QUARTER = (2014, 1)  # t = 0 of the timeline and calendar scenarios (MODEL.md section 7)
+FIRST_QUARTER = (2014, 1)  # t = 0 of the timeline and calendar scenarios (docs/model.md section 7)
 ACTION_ALLOWED = "four integers (m, k, g, d) with m in 0..3, k in 0..1, g in 0..2, d in 0..3"
 
 
@@ -188,7 +189,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
     """
     ## Description
 
-    A small state in an asymmetric alliance (MODEL.md; the case is Belarus 2014-2024). Each step
+    A small state in an asymmetric alliance (docs/model.md; the case is Belarus 2014-2024). Each step
     is a quarter. The state chooses how far to take part in its patron's war, whether to
     recognise the patron's annexations, how far to integrate, and which diplomacy to pursue; the
     world answers with moves of the threat, its autonomy, the patron's trust, the openness of the
@@ -228,7 +229,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Rewards
 
-    The reward of a step is r(s, a) of MODEL.md section 6 on the state *before* the step: a CES
+    The reward of a step is r(s, a) of docs/model.md section 6 on the state *before* the step: a CES
     aggregate of security, autonomy and economy, plus an identity bonus, minus the costs of
     troops, basing and diplomacy. `info` carries each term.
 
@@ -247,7 +248,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
     Stationary scenarios (`war`, `phase0`-`phase4`, the counterfactuals) are infinite-horizon
     problems: the value reported for them is the discounted infinite-horizon optimum, and an
     episode is only a truncation for learning (the learner bootstraps at truncation). Their
-    episode length is whatever limit the user sets, 80 quarters (MODEL.md section 7) if none:
+    episode length is whatever limit the user sets, 80 quarters (docs/model.md section 7) if none:
     `gym.make("SmallStateAlliance-v0", max_episode_steps=200)` (Gymnasium's `TimeLimit`, whose
     registered default is 80), `gym.make_vec(..., max_episode_steps=200)`, or the argument
     below. The 44 quarters of `timeline` and `calendar` (2014Q1-2024Q4) are the model's own horizon (the
@@ -325,11 +326,11 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         self._t = 0
         self._last: tuple[tuple[int, ...], int, float] | None = None  # (state, action index, reward)
 
-    def _attach_tables(self, phases=None) -> None:
-        """The shared tables of the parameter set (``envs.tables.build_tables``, cached per set) and
-        plain-Python views of them for one-state steps; blocks reachable from ``phases`` built."""
-        tb = build_tables(self.params)
-        tb.ensure_reachable([self.params.start[0]] if phases is None else phases)
+    def _attach_tables(self) -> None:
+        """The shared tables of the parameter set (``envs.tables.shared_tables``, cached per set) and
+        plain-Python views of them for one-state steps. No block is built: ``step`` fills a state's
+        rows on its first visit (``envs.info.term_row``)."""
+        tb = shared_tables(self.params)
         self._tb = tb
         self._up, self._down = memoryview(tb.up), memoryview(tb.down)
         self._p_med = memoryview(tb.p_med)
@@ -348,7 +349,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._attach_tables(None if self._s is None else [self.params.start[0], self._s // BLOCK])
+        self._attach_tables()
         self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
 
     # ------------------------------------------------------------------ public state
@@ -381,8 +382,6 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
             self._s = self._start
         else:
             self._s = encode_states(np.array([check_state(state, "options.state")]))[0].item()
-            if not self._tb.built[self._s // BLOCK]:
-                self._attach_tables([self.params.start[0], self._s // BLOCK])
         self._t = 0 if t is None else check_t(t, self.horizon)
         self._last = None
         if self.render_mode == "human":
@@ -402,6 +401,9 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
                 a = action_index(action)  # raises the one-line error
         else:
             a = action_index(action)
+        terms = self._terms.get(s)
+        if terms is None:  # first visit: the state's rows of the tables and its reward terms
+            terms = term_row(self._tb, s)
         row = s * N_ACTIONS + a
         col = a * 2
         kT, kA, kR, kW, kX = _MOVE_KEYS[s]
@@ -416,9 +418,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         self._last = (_STATE_TUPLES[s], a, reward)
         self._s = nxt
         self._t = t = t + 1
-        terms = self._terms.get(s)
-        info = dict(zip(STEP_KEYS, (*_STATE_TUPLES[nxt], t, med, changed, floor, west_reset,
-                                    *(terms if terms is not None else term_row(self._tb, s))[a])))
+        info = dict(zip(STEP_KEYS, (*_STATE_TUPLES[nxt], t, med, changed, floor, west_reset, *terms[a])))
         if self.render_mode == "human":
             print(render_line(t, self.params, _STATE_TUPLES[nxt], self._last))
         return self._observation(), reward, False, t >= self.max_episode_steps, info

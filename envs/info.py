@@ -7,7 +7,7 @@ Keys after ``step`` (all Python scalars):
   ``state_trust``, ``state_west``, ``state_fararc`` (``int``; prefixed so that ``autonomy`` stays
   the reward term);
 - ``t`` (``int``), the steps done in the episode;
-- the step's events (MODEL.md section 5): ``mediated``, ``phase_changed``, ``west_reset``
+- the step's events (docs/model.md section 5): ``mediated``, ``phase_changed``, ``west_reset``
   (``bool``), ``threat_floor`` (``int``, 2 on entering phase 1 or 2, else 0);
 - the reward terms of r(s, a) (section 6): ``security``, ``autonomy``, ``economy``,
   ``identity_bonus``, ``troop_cost``, ``basing_cost``, ``diplomacy_cost`` (``float``).
@@ -15,16 +15,15 @@ Keys after ``step`` (all Python scalars):
 After ``reset``: the six ``state_*`` keys and ``t``.
 
 The reward terms of a state's 96 actions are computed by :func:`envs.model.reward_terms` on the
-state's first visit and kept on the shared tables (:func:`term_row`), so a step only zips keys with
-values it already has.
+state's first visit and kept on the shared tables (:func:`term_row`, which also fills the state's
+rows of the tables: ``Tables.fill_state``), so a step only zips keys with values it already has.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from envs import model
-from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS, STATE_VARS
+from envs.spaces import STATE_VARS
 from envs.tables import Tables
 
 STATE_KEYS = tuple(f"state_{v}" for v in STATE_VARS)
@@ -38,11 +37,13 @@ STEP_KEYS = (*STATE_KEYS, "t", "mediated", "phase_changed", "threat_floor", "wes
 def term_row(tables: Tables, s: int) -> list:
     """Section 6's terms of flat state ``s`` under each of the 96 actions, ``(96, 7)`` as lists in
     the order of :data:`TERM_KEYS`, computed by :func:`envs.model.reward_terms` on first use and
-    kept on the (shared) tables: an env computes them only for the states it visits."""
+    kept on the (shared) tables: an env computes them only for the states it visits. On that first
+    use the state's rows of the tables are filled too (``Tables.fill_state``), so a state with
+    terms in ``tables.info_terms`` has its moves, Pr(M = 1) and rewards in the tables."""
     cache = tables.info_terms
     row = cache.get(s)
     if row is None:
-        rt = model.reward_terms(np.repeat(ALL_STATES[[s]], N_ACTIONS, axis=0), ALL_ACTIONS, tables.params)
+        rt = tables.fill_state(s)
         row = cache[s] = np.stack([rt[k] for k in TERM_KEYS], axis=1).tolist()
     return row
 

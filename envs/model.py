@@ -1,4 +1,4 @@
-"""The model of MODEL.md, sections 5 and 6, as pure functions over arrays.
+"""The model of docs/model.md, sections 5 and 6, as pure functions over arrays.
 
 This module is the one copy of the dynamics. The single env, the vector env, the transition
 tables and the exact solver all call these functions; nothing else computes a probability or a

@@ -1,4 +1,4 @@
-"""Parameters of the alliance model (MODEL.md section 4), kept apart from state as gymnax does.
+"""Parameters of the alliance model (docs/model.md section 4), kept apart from state as gymnax does.
 
 ``AllianceParams`` is a frozen dataclass: hashable, so tables and solutions can be cached per
 parameter set. Every field is checked where it enters (``__post_init__``); a bad value raises a
@@ -20,11 +20,11 @@ PER_PHASE_FIELDS = ("tau", "demand", "pressure", "capacity", "lockout", "mediati
 # The exact solver and evaluator hold arrays of horizon x 5400 states (x 96 actions for the
 # near-optimal sets of timeline/calendar): a longer horizon would only exhaust memory.
 MAX_HORIZON = 1000
-# (low, high, integer) of each per-phase parameter (MODEL.md section 4)
+# (low, high, integer) of each per-phase parameter (docs/model.md section 4)
 PER_PHASE_BOUNDS = {"tau": (0.0, 3.0, False), "demand": (0, 3, True), "pressure": (0, 2, True),
                     "capacity": (0.0, 1.0, False), "lockout": (0.0, 1.0, False), "mediation": (0.0, 1.0, False),
                     "hazard": (0.0, 1.0, False)}
-# Sensitivity multipliers of a mechanism's coefficients (1.0 = MODEL.md as written), in [0, 10];
+# Sensitivity multipliers of a mechanism's coefficients (1.0 = docs/model.md as written), in [0, 10];
 # far_arc_scale in [0, 2] (coercion's relief 1 - far_arc_scale * X / 4 stays >= 0).
 SCALE_FIELDS = ("entrapment_scale", "deep_cost_scale", "coercion_scale", "mediation_effect_scale",
                 "abandonment_scale", "west_lockout_scale", "far_arc_scale")
@@ -68,13 +68,13 @@ def _check_number(name: str, value: Any, lo: float, hi: float, *, integer: bool 
 
 @dataclass(frozen=True)
 class AllianceParams:
-    """All numbers of MODEL.md section 4, the scenario's horizon and start (section 7).
+    """All numbers of docs/model.md section 4, the scenario's horizon and start (section 7).
 
     Per-phase fields are tuples of five values, for phases 0..4.
     """
 
     name: str = "war"
-    # --- per phase (MODEL.md section 4 table) ---
+    # --- per phase (docs/model.md section 4 table) ---
     tau: tuple[float, ...] = (0.8, 1.6, 2.6, 2.4, 2.2)  # threat target
     demand: tuple[int, ...] = (1, 1, 2, 1, 2)  # patron demand D (participation level expected)
     pressure: tuple[int, ...] = (0, 1, 0, 0, 1)  # integration pressure IP
@@ -90,8 +90,8 @@ class AllianceParams:
     # --- reward, discount, shocks ---
     weights: tuple[float, float, float] = (0.5, 0.35, 0.15)  # security, autonomy, economy
     gamma: float = 0.95  # one step is a quarter
-    west_shock: float = 0.9  # Pr(W <- 0) on entering phase 1 (MODEL.md 5.4)
-    # --- sensitivity multipliers (1.0 = MODEL.md as written; only the sweeps change them) ---
+    west_shock: float = 0.9  # Pr(W <- 0) on entering phase 1 (docs/model.md 5.4)
+    # --- sensitivity multipliers (1.0 = docs/model.md as written; only the sweeps change them) ---
     entrapment_scale: float = 1.0  # multiplies the `trap` term of section 6
     deep_cost_scale: float = 1.0  # multiplies A's fall .35[g=2] from deep integration (5.3)
     coercion_scale: float = 1.0  # multiplies the .25 of coercion, A's fall .25[R<=1][phase>=1](...) (5.3)
@@ -160,7 +160,7 @@ class AllianceParams:
 
     def with_overrides(self, overrides: Mapping[str, Any], name: str | None = None) -> AllianceParams:
         """A copy with fields replaced. A single number for a per-phase field replaces the
-        parameter in every phase (MODEL.md section 7). Unknown keys raise ``ValueError``."""
+        parameter in every phase (docs/model.md section 7). Unknown keys raise ``ValueError``."""
         if not isinstance(overrides, Mapping):
             raise _err("overrides", overrides, "a mapping of parameter names to values")
         known = set(param_field_names())

@@ -3,12 +3,12 @@
 - ``SmallStateAlliance-v0``: ``MultiDiscrete([4, 2, 3, 4])`` actions;
   vector env :class:`envs.vector_env.AllianceVectorEnv`.
 - ``SmallStateAllianceDiscrete-v0``: the same env with ``Discrete(96)`` actions (the flat index
-  ``((m*2 + k)*3 + g)*4 + d`` of MODEL.md section 10; :class:`envs.wrappers.FlattenActions` on the
+  ``((m*2 + k)*3 + g)*4 + d`` of docs/model.md section 10; :class:`envs.wrappers.FlattenActions` on the
   env); vector env :class:`AllianceDiscreteVectorEnv`, which takes the ``(N,)`` flat indices
   natively. Same dynamics, same tables.
 
 Episode length: both ids register ``max_episode_steps=80`` (the episodes of stationary scenarios,
-MODEL.md section 7), so ``gym.make`` adds Gymnasium's ``TimeLimit`` and the env made by
+docs/model.md section 7), so ``gym.make`` adds Gymnasium's ``TimeLimit`` and the env made by
 :func:`make_env` leaves the length of stationary episodes to it: ``gym.make(id,
 max_episode_steps=N)``, ``TimeLimit`` or ``gym.make_vec(id, ..., max_episode_steps=N)`` set it.
 The 44 steps of ``timeline`` and ``calendar`` are the model's horizon, which a limit can only
@@ -33,7 +33,7 @@ from envs.wrappers import FlattenActions
 
 ENV_ID = "SmallStateAlliance-v0"
 DISCRETE_ENV_ID = "SmallStateAllianceDiscrete-v0"
-EPISODE_STEPS = 80  # MODEL.md section 7: 80-step episodes of the stationary scenarios
+EPISODE_STEPS = 80  # docs/model.md section 7: 80-step episodes of the stationary scenarios
 NO_LIMIT = 2**62  # no step count reaches it: the length is TimeLimit's
 
 

@@ -9,7 +9,7 @@ encoders want):
   (the phase gauge marks its one current phase), with a white tick under the level before the
   step;
 - right: the joint action in words (participation, recognition, integration, diplomacy), the
-  reward r(s, a) and its terms (MODEL.md section 6) as bars on one scale, 0 to 1 (costs in red,
+  reward r(s, a) and its terms (docs/model.md section 6) as bars on one scale, 0 to 1 (costs in red,
   leftwards from 0), each with its value.
 
 Speed: what does not change between frames (labels, empty gauges) is drawn once per scenario by

@@ -43,13 +43,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError, create_model
 
 from envs.params import N_PHASES, PER_PHASE_FIELDS, AllianceParams, short_repr
+from envs.yaml_loader import UniqueKeyLoader
 
 MAX_BYTES = 256 * 1024  # a scenario is a few dozen lines; more is not a scenario file
 SUFFIXES = (".yaml", ".yml")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"  # it names result folders and report rows
 OWN_KEYS = ("name", "horizon", "start", "calendar")  # fields with a top-level key of their own
 QUARTER = re.compile(r"^\s*(\d{4})\s*Q([1-4])\s*$")
-DASHES = ("\u2013", "-")  # en dash (as MODEL.md writes periods) or an ASCII hyphen
+DASHES = ("\u2013", "-")  # en dash (as docs/model.md writes periods) or an ASCII hyphen
 
 
 class ScenarioFileError(ValueError):
@@ -116,28 +117,14 @@ class ScenarioSpec:
 
 
 # ----------------------------------------------------------------------------------------- reading
-class _Loader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` refusing a key given twice in one mapping and any anchor or alias."""
+class _Loader(UniqueKeyLoader):
+    """The project's YAML loader (a key given twice refused) that also refuses any anchor or alias."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent) or getattr(self.peek_event(), "anchor", None) is not None:
             mark = self.peek_event().start_mark
             raise yaml.composer.ComposerError(None, None, "anchors and aliases (&name, *name) are not allowed", mark)
         return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:  # an unhashable key: the base class reports it
-                continue
-            if duplicate:
-                raise yaml.constructor.ConstructorError(None, None, f"the key {short_repr(key)} is given twice",
-                                                        key_node.start_mark)
-        return super().construct_mapping(node, deep=deep)
 
 
 def _read_text(path: str) -> str:

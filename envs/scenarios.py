@@ -1,4 +1,4 @@
-"""Named scenarios of MODEL.md section 7. Each override carries a one-line reason. A scenario
+"""Named scenarios of docs/model.md section 7. Each override carries a one-line reason. A scenario
 file (``envs.scenario_file``, a path ending in .yaml) is accepted wherever a name is.
 
 ``make_params("war")`` returns the frozen parameters; ``make_params("war", {"identification": 0.9})``
@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from envs.params import N_PHASES, AllianceParams, short_repr
+from envs.params import N_PHASES, PHASE_NAMES, AllianceParams, short_repr
 from envs.scenario_file import ScenarioSpec, looks_like_path, read_scenario_file
 
 TIMELINE_STEPS = 44  # 2014Q1..2024Q4
@@ -57,6 +57,23 @@ SCENARIOS: dict[str, Any] = {
     "no_mediation": lambda: _war_variant("no_mediation", mediation=0.0),
 }
 
+# One line per named scenario: what it is and why (``alliance scenarios`` prints these).
+DESCRIPTIONS: dict[str, str] = {
+    "timeline": "2014Q1-2024Q4 (44 quarters) from the hedging era; phases move by the hazards; then the "
+                "continuation model's optimum",
+    "calendar": "the same 44 quarters with the phases by date (hedging era to 2020Q2, regime crisis, "
+                "invasion 2022Q1, patron crisis 2023Q2, war from 2023Q3)",
+    **{f"phase{i}": f"phase {i} ({PHASE_NAMES[i]}) held fixed (no hazard), 80-quarter episodes from (T2, A4, R3, W1, X0)"
+       for i in range(N_PHASES)},
+    "war": "the protracted war (phase 4) held fixed: the main stationary case",
+    "alt_open": "war, but alternatives open: the West does not lock the state out (lockout 1) and no West shock",
+    "low_threat": "war with the hedging era's low threat target (tau = 0.8) in every phase",
+    "high_id": "war with strong identification with the alliance (identification = 0.9)",
+    "low_id": "war with no identification with the alliance (identification = 0)",
+    "strong": "war for a strong small state (own power c = 0.9)",
+    "no_mediation": "war with no mediation opening in any phase (mediation = 0)",
+}
+
 
 def scenario_names() -> list[str]:
     return list(SCENARIOS)
@@ -85,6 +102,28 @@ def make_params(scenario: str | os.PathLike | AllianceParams = "war",
 def read_scenario(path: str | os.PathLike) -> ScenarioSpec:
     """A scenario file, its ``base`` resolved among the named scenarios (``envs.scenario_file``)."""
     return read_scenario_file(path, SCENARIOS)
+
+
+def scenario_problem(scenario: Any) -> str | None:
+    """Why ``scenario`` cannot be used, as the end of a one-line message (what is allowed, or the
+    scenario file's own error), or None: a named scenario, or a scenario file that reads and checks."""
+    if isinstance(scenario, str) and scenario in SCENARIOS:
+        return None
+    if looks_like_path(scenario):
+        try:
+            read_scenario(scenario)
+        except ValueError as exc:
+            return " ".join(str(exc).split())
+        return None
+    return f"one of {', '.join(SCENARIOS)}, or a scenario file (.yaml)"
+
+
+def scenario_key(scenario: str | os.PathLike) -> str:
+    """The name a scenario goes by in folder and file names: a named scenario's own name, a
+    scenario file's ``name`` (not its path, which holds slashes)."""
+    if isinstance(scenario, str) and scenario in SCENARIOS:
+        return scenario
+    return make_params(scenario).name
 
 
 def params_from_mapping(mapping: Mapping[str, Any]) -> AllianceParams:

@@ -1,4 +1,4 @@
-"""State and action encodings (MODEL.md sections 2, 3 and 10's conventions).
+"""State and action encodings (docs/model.md sections 2, 3 and 10's conventions).
 
 A state is six integers ``(phase, threat, autonomy, trust, west, fararc)``; a joint action is four
 ``(m, k, g, d)``. Flat indices are row-major over those tuples, so the flat action index is

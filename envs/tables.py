@@ -10,6 +10,11 @@ for (:meth:`Tables.ensure`: the blocks reachable from the start, or a state an e
 - Pr(M = 1) over the levels of R (``envs.model.MEDIATION_READS``) and every action;
 - r(s, a) of every state-action of the block, ``(1080, 96)``.
 
+The single env fills the same entries one state at a time instead (:meth:`Tables.fill_state`, on
+a state's first visit: its 96 actions' moves under both M, Pr(M = 1) and r(s, a), by the same
+functions of ``envs.model``), so creating an env costs milliseconds; the solver and the vector env
+build whole blocks. Either way the entries are the same numbers in the same places.
+
 All blocks live in arrays with a slot per phase (``np.zeros``: pages of blocks never built are
 never touched), so a flat key ``KEYS[s, j] + a * 2 + M`` finds variable j's entry for state s,
 action a and M in ``Tables.up``/``Tables.down`` whatever the phase. Phase events (5.2), Pr(W <- 0)
@@ -44,6 +49,8 @@ MOVE_SIZE = int(sum(MOVE_SIZES))  # per block
 MED_SHAPE = _shape(model.MEDIATION_READS)
 MED_SIZE = int(np.prod(MED_SHAPE)) * N_ACTIONS
 LOCAL = ALL_STATES[:BLOCK, 1:]  # (1080, 5) levels of T, A, R, W, X
+_BOTH_M = np.repeat([0, 1], N_ACTIONS)  # M of the 192 rows of Tables.fill_state (M slowest)
+_BOTH_M_ACTIONS = np.tile(ALL_ACTIONS, (2, 1))
 
 
 def _key(shape: tuple[int, ...], levels: np.ndarray) -> np.ndarray:
@@ -154,6 +161,23 @@ class Tables:
                                               p).reshape(BLOCK, N_ACTIONS)
         self.built[ph] = True
 
+    def fill_state(self, s: int) -> dict[str, np.ndarray]:
+        """Fill the entries of flat state ``s`` that its block's build would fill (moves of its 96
+        actions under M = 0 and 1, Pr(M = 1), r(s, a); by ``envs.model``, skipped when the block is
+        built) and return ``envs.model.reward_terms`` of its 96 actions (the single env's first visit)."""
+        p = self.params
+        state = ALL_STATES[[s]]
+        terms = model.reward_terms(np.repeat(state, N_ACTIONS, axis=0), ALL_ACTIONS, p)
+        if not self.built[s // BLOCK]:
+            up, down = model.move_probs(np.repeat(state, N_COLS, axis=0), _BOTH_M_ACTIONS, _BOTH_M, p)
+            cols = MOVE_KEYS[s][:, None] + np.arange(N_COLS)  # (5, 192): column a * 2 + M
+            self.up[cols] = up.reshape(2, N_ACTIONS, 5).transpose(2, 1, 0).reshape(5, N_COLS)
+            self.down[cols] = down.reshape(2, N_ACTIONS, 5).transpose(2, 1, 0).reshape(5, N_COLS)
+            self.p_med[MED_KEYS[s]:MED_KEYS[s] + N_ACTIONS] = model.mediation_prob(
+                np.repeat(state, N_ACTIONS, axis=0), ALL_ACTIONS, p)
+            self.reward_blocks.reshape(-1)[s * N_ACTIONS:(s + 1) * N_ACTIONS] = terms["reward"]
+        return terms
+
     # ------------------------------------------------------------------ views for the solver
     def move_table(self, var: str, phase: int) -> tuple[np.ndarray, np.ndarray]:
         """Views ``(up, down)`` of one variable on one block: ``MOVE_SHAPES[var] + (96, 2)``."""
@@ -231,6 +255,15 @@ TransitionTables = Tables  # the former name
 
 
 @lru_cache(maxsize=64)
+def shared_tables(params: AllianceParams) -> Tables:
+    """The one :class:`Tables` of ``params`` (cached per parameter set), no block built yet: the
+    single env fills it state by state, :func:`build_tables` block by block."""
+    return Tables(params)
+
+
 def build_tables(params: AllianceParams) -> Tables:
-    """The tables of ``params`` (cached per parameter set), with the blocks reachable from its start."""
-    return Tables(params).ensure_reachable([params.start[0]])
+    """The shared tables of ``params`` (:func:`shared_tables`), with the blocks reachable from its start."""
+    return shared_tables(params).ensure_reachable([params.start[0]])
+
+
+build_tables.cache_clear = shared_tables.cache_clear  # type: ignore[attr-defined]  # the one cache

@@ -162,7 +162,7 @@ class AllianceVectorEnv(VectorEnv):
         return a.astype(np.int64, copy=False)
 
     def advance(self, action_index: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """One step of every env (MODEL.md section 5, by ``Tables.step_indices``), no autoreset.
+        """One step of every env (docs/model.md section 5, by ``Tables.step_indices``), no autoreset.
 
         Returns ``(reward (N,), truncated (N,), events)``; reward is r(s, a) before the step (5.5)."""
         if not self._started:

@@ -15,7 +15,7 @@ from envs.spaces import ALL_ACTIONS, N_ACTIONS
 class FlattenActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     """``Discrete(96)`` actions for the ``MultiDiscrete([4, 2, 3, 4])`` env (SB3's DQN, CleanRL's
     ``ppo.py``/``dqn.py`` take only ``Discrete``). Index ``i`` is the joint action
-    ``envs.spaces.decode_actions(i)``, i.e. ``i = ((m*2 + k)*3 + g)*4 + d`` (MODEL.md section 10).
+    ``envs.spaces.decode_actions(i)``, i.e. ``i = ((m*2 + k)*3 + g)*4 + d`` (docs/model.md section 10).
 
     A ``RecordConstructorArgs`` wrapper, so ``env.spec`` lists it and ``gym.make(env.spec)``
     rebuilds the wrapped env (``SmallStateAllianceDiscrete-v0`` is this wrapper on the env)."""

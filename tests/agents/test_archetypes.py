@@ -1,4 +1,4 @@
-"""Archetype rules of MODEL.md section 9 at both sides of every threshold (hand-made statistics),
+"""Archetype rules of docs/model.md section 9 at both sides of every threshold (hand-made statistics),
 and the statistics themselves on hand-made occupancies and episodes."""
 
 from dataclasses import replace

@@ -1,4 +1,4 @@
-"""The ten baselines of MODEL.md section 8 on hand-picked states (expected actions written by hand
+"""The ten baselines of docs/model.md section 8 on hand-picked states (expected actions written by hand
 from the table), the registry and the policy interface's bad input."""
 
 import numpy as np

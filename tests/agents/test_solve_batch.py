@@ -81,3 +81,18 @@ def test_a_set_changed_behind_the_dataclass_is_checked_again():
     object.__setattr__(p, "gamma", 1.5)  # what __post_init__ would refuse
     with pytest.raises(ValueError, match=r"params_list\[0\]: gamma=1.5"):
         solve_batch([dataclasses.replace(make_params("war")), p][1:])
+
+
+def test_the_warm_start_does_not_change_the_optimum(monkeypatch):
+    """The modified policy iteration only picks the start of the exact policy iteration: without it
+    (plain policy iteration from the greedy policy) the values and the policy are the same."""
+    from agents import solver
+    sets = _random_sets(6, seed=5)[:2] + [make_params("war")]
+    warm = solve_batch(sets)
+    monkeypatch.setattr(solver, "WARM_ROUNDS", 0)
+    plain = solve_batch(sets)
+    for w, p in zip(warm, plain):
+        np.testing.assert_array_equal(np.isnan(w.values), np.isnan(p.values))
+        np.testing.assert_allclose(w.values, p.values, rtol=0, atol=1e-12, equal_nan=True)
+        np.testing.assert_array_equal(w.policy, p.policy)
+        assert sum(w.iterations.values()) < sum(p.iterations.values())  # the warm start saved dense solves

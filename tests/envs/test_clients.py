@@ -132,7 +132,7 @@ def test_record_episode_statistics_single_and_vector():
 
 def test_episode_length_follows_max_episode_steps_and_time_limit():
     make = gym.make
-    assert episode_lengths(make(envs.ENV_ID), 160) == [80, 80]  # MODEL.md: 80-step episodes
+    assert episode_lengths(make(envs.ENV_ID), 160) == [80, 80]  # docs/model.md: 80-step episodes
     assert episode_lengths(make(envs.ENV_ID, max_episode_steps=120), 240) == [120, 120]
     assert episode_lengths(make(envs.ENV_ID, max_episode_steps=25), 50) == [25, 25]
     assert episode_lengths(TimeLimit(make(envs.ENV_ID, max_episode_steps=-1), 150), 150) == [150]

@@ -1,6 +1,6 @@
-"""MODEL.md sections 5 and 6, each equation checked against numbers worked out by hand.
+"""docs/model.md sections 5 and 6, each equation checked against numbers worked out by hand.
 
-Every expected value below is written as the arithmetic of MODEL.md with literal numbers (the
+Every expected value below is written as the arithmetic of docs/model.md with literal numbers (the
 parameters of the scenario's phase, section 4), not taken from the program. Default parameters:
 c = .2, iota = .4, alpha_W = .8, alpha_X = .6, weights (.5, .35, .15).
 war = phase 4: tau 2.2, D 2, IP 1, kappa .9, L .1, q .1, h 0.

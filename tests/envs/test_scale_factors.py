@@ -1,7 +1,7 @@
-"""Each mechanism's scale factor (envs/params.py) multiplies exactly its terms of MODEL.md 5.3 and 6.
+"""Each mechanism's scale factor (envs/params.py) multiplies exactly its terms of docs/model.md 5.3 and 6.
 
 Over every state and a spread of actions, the raw move probabilities at scale 1.6 differ from those at
-1.0 by (1.6 - 1) x the mechanism's terms, written out here from MODEL.md, and nowhere else.
+1.0 by (1.6 - 1) x the mechanism's terms, written out here from docs/model.md, and nowhere else.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def _grid(scenario: str):
 
 
 def _expected_deltas(name: str, states, actions, p) -> tuple[dict, dict]:
-    """(up, down) column -> the mechanism's terms at scale 1 (MODEL.md 5.3), with M = 1."""
+    """(up, down) column -> the mechanism's terms at scale 1 (docs/model.md 5.3), with M = 1."""
     phase, T, A, R, W, X = (states[:, i].astype(float) for i in range(6))
     m, k, g, d = (actions[:, i].astype(float) for i in range(4))
     D = np.asarray(p.demand, float)[states[:, 0]]

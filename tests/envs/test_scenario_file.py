@@ -177,7 +177,7 @@ def test_unknown_key_is_refused(tmp_path, where):
 # ------------------------------------------------------------------ reading safely
 def test_duplicate_key_is_refused(tmp_path):
     text = open(CALENDAR, encoding="utf-8").read().replace("parameters:\n", "parameters:\n  power: 0.3\n", 1)
-    refused(write(tmp_path, text), "given twice", "line")
+    refused(write(tmp_path, text), "twice", "line")
 
 
 def test_anchors_and_aliases_are_refused(tmp_path):

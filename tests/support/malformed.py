@@ -189,7 +189,7 @@ ODD_KEYS = st.one_of(st.text(min_size=0, max_size=8).filter(lambda s: not NAME.m
 
 
 def override_schema(prefix: Path_ = ()) -> Schema:
-    """Scenario overrides (MODEL.md section 4 parameters) under ``prefix``: each value here is
+    """Scenario overrides (docs/model.md section 4 parameters) under ``prefix``: each value here is
     invalid whatever the scenario (no calendar of the right length, no valid-but-clashing values)."""
     from envs.params import SCALE_FIELDS, SCALE_MAX
 
@@ -219,39 +219,90 @@ def override_schema(prefix: Path_ = ()) -> Schema:
     return Schema(bad=bad, closed={p: frozenset(param_field_names())})
 
 
+# ------------------------------------------------------------- what the models themselves say
+def _bounds(info: Any) -> tuple[Any, Any, bool]:
+    """(low, high, low excluded) of a field from its ``Field(gt=, ge=, le=)`` constraints."""
+    lo = hi = None
+    open_low = False
+    for m in info.metadata:
+        lo, open_low = (m.gt, True) if hasattr(m, "gt") else (m.ge, False) if hasattr(m, "ge") else (lo, open_low)
+        hi = m.le if hasattr(m, "le") else hi
+    return lo, hi, open_low
+
+
+def model_strategies(model: Any, prefix: Path_ = ()) -> dict[Path_, st.SearchStrategy]:
+    """Bad values the model's own declarations say: integers outside each field's bounds, non-booleans,
+    strings not among a ``Literal``'s choices, non-mappings where a nested model goes (and None
+    where it may not be null); nested models recursed into."""
+    import typing
+
+    from pydantic import BaseModel
+
+    out: dict[Path_, st.SearchStrategy] = {}
+    for name, info in model.model_fields.items():
+        path, ann = prefix + (name,), info.annotation
+        args = [a for a in typing.get_args(ann) if a is not type(None)]
+        nullable = typing.get_origin(ann) is not None and type(None) in typing.get_args(ann)
+        inner = args[0] if nullable and len(args) == 1 else ann
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            out[path] = not_a_mapping() if nullable else not_a_mapping() | st.none()
+            out.update(model_strategies(inner, path))
+        elif ann is bool:
+            out[path] = not_a_bool()
+        elif typing.get_origin(ann) is typing.Literal:
+            out[path] = bad_choice(list(typing.get_args(ann)))
+        elif ann is int and _bounds(info)[1] is not None:
+            lo, hi, open_low = _bounds(info)
+            out[path] = bad_int(lo + 1 if open_low else lo, hi)
+    return out
+
+
+def required_paths(model: Any, prefix: Path_ = ()) -> tuple[Path_, ...]:
+    """Key paths the model requires (inside nested models too, wherever the base config has them)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    out: list[Path_] = []
+    for name, info in model.model_fields.items():
+        args = [a for a in (typing.get_args(info.annotation) or (info.annotation,)) if a is not type(None)]
+        if info.is_required():
+            out.append(prefix + (name,))
+        if len(args) == 1 and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+            out += required_paths(args[0], prefix + (name,))
+    return tuple(out)
+
+
+def hyperparam_strategies(algo: str) -> dict[Path_, st.SearchStrategy]:
+    """Bad values of ``algo``'s numeric hyperparameters, from ``HYPERPARAM_RANGES`` (those of its signature)."""
+    from training.config.hyperparams import HYPERPARAM_RANGES
+
+    out = {}
+    for name in sorted(set(HYPERPARAM_RANGES) & set(_sb3_arguments(algo))):
+        lo, hi, open_low = HYPERPARAM_RANGES[name]
+        bad = bad_int(lo, hi) if isinstance(lo, int) else bad_number(lo, hi, open_low=open_low)
+        out[("hyperparams", name)] = bad.filter(lambda v: v is not None and not (isinstance(v, str) and
+                                                                                 v.startswith("lin_")))
+    return out
+
+
 def train_schema(algo: str = "PPO") -> Schema:
     """The training config (``training.config.run.TrainConfig``) with hyperparameters of ``algo``."""
     from envs.scenarios import scenario_names
-    from training.config.hyperparams import ACTIVATIONS, MAX_ENVS, MAX_SEED, MAX_STEPS
-    from training.config.run import TrainConfig
+    from training.config.hyperparams import ACTIVATIONS
+    from training.config.run import ALGOS, TrainConfig
 
     bad: dict[Path_, st.SearchStrategy] = {
-        ("algo",): bad_choice(["PPO", "A2C", "DQN"], ignore_case=True),
-        ("total_timesteps",): bad_int(1, MAX_STEPS),
-        ("n_envs",): bad_int(1, MAX_ENVS),
-        ("seed",): bad_int(0, MAX_SEED),
-        ("torch_threads",): bad_int(1, 1024),
-        ("policy",): bad_choice(["MlpPolicy"]),
-        ("vec_env",): bad_choice(["alliance", "dummy"]),
-        ("device",): bad_choice(["cpu"]),
+        **model_strategies(TrainConfig),
+        **hyperparam_strategies(algo),
+        ("algo",): bad_choice(ALGOS, ignore_case=True),
         ("output",): not_a_string() | st.sampled_from(["", "   ", "runs\x00x"]),
-        ("env",): not_a_mapping() | st.none(),
         ("env", "scenario"): bad_choice(scenario_names()),
         ("env", "overrides"): not_a_mapping() | st.none(),
-        ("eval",): not_a_mapping() | st.none(),
-        ("eval", "freq"): bad_int(1, MAX_STEPS),
-        ("eval", "n_episodes"): bad_int(1, 1_000_000),
-        ("eval", "deterministic"): not_a_bool(),
-        ("checkpoint",): not_a_mapping() | st.none(),
-        ("checkpoint", "freq"): bad_int(1, MAX_STEPS),
-        ("checkpoint", "keep"): bad_int(1, 10_000),
-        ("checkpoint", "save_replay_buffer"): not_a_bool(),
         ("hyperparams",): not_a_mapping() | st.none(),
         ("hyperparams", "learning_rate"): bad_number(0.0, 10.0, open_low=True).filter(
             lambda v: not (isinstance(v, str) and v.startswith("lin_"))) | st.sampled_from(
             ["lin_nan", "lin_inf", "lin_-1e-3", "lin_0", "lin_", "lin_abc", "cos_1e-3", "lin_1e400"]),
-        ("hyperparams", "gamma"): bad_number(0.0, 1.0),
-        ("hyperparams", "max_grad_norm"): bad_number(0.0, 1e6, open_low=True),
         ("hyperparams", "policy_kwargs"): not_a_mapping(),
         ("hyperparams", "policy_kwargs", "net_arch"): st.one_of(
             SHORT_TEXT, st.integers(), st.floats(), st.booleans(),
@@ -260,30 +311,6 @@ def train_schema(algo: str = "PPO") -> Schema:
         ("hyperparams", "policy_kwargs", "activation_fn"): bad_choice(list(ACTIVATIONS)),
         ("hyperparams", "policy_kwargs", "ortho_init"): not_a_bool(),
     }
-    if algo in ("PPO", "A2C"):
-        bad.update({
-            ("hyperparams", "n_steps"): bad_int(1, 1_000_000),
-            ("hyperparams", "gae_lambda"): bad_number(0.0, 1.0),
-            ("hyperparams", "ent_coef"): bad_number(0.0, 1e3),
-            ("hyperparams", "vf_coef"): bad_number(0.0, 1e3),
-        })
-    if algo == "PPO":
-        bad.update({
-            ("hyperparams", "batch_size"): bad_int(1, 1_000_000),
-            ("hyperparams", "n_epochs"): bad_int(1, 10_000),
-            ("hyperparams", "clip_range"): bad_number(0.0, 10.0, open_low=True).filter(
-                lambda v: not (isinstance(v, str) and v.startswith("lin_"))),
-            ("hyperparams", "target_kl"): bad_number(0.0, 1e3, open_low=True).filter(lambda v: v is not None),
-        })
-    if algo == "DQN":
-        bad.update({
-            ("hyperparams", "buffer_size"): bad_int(1, 100_000_000),
-            ("hyperparams", "batch_size"): bad_int(1, 1_000_000),
-            ("hyperparams", "tau"): bad_number(0.0, 1.0),
-            ("hyperparams", "exploration_fraction"): bad_number(0.0, 1.0),
-            ("hyperparams", "exploration_final_eps"): bad_number(0.0, 1.0),
-            ("hyperparams", "target_update_interval"): bad_int(1, MAX_STEPS),
-        })
     overrides = override_schema(("env", "overrides"))
     bad.update(overrides.bad)
     sections = {"env": "EnvConfig", "eval": "EvalConfig", "checkpoint": "CheckpointConfig"}
@@ -292,7 +319,7 @@ def train_schema(algo: str = "PPO") -> Schema:
         closed[(name,)] = frozenset(TrainConfig.model_fields[name].annotation.model_fields)
     closed[("hyperparams",)] = frozenset(_sb3_arguments(algo))
     closed[("hyperparams", "policy_kwargs")] = frozenset(_policy_arguments(algo))
-    return Schema(bad=bad, required=(("algo",), ("total_timesteps",)), closed=closed,
+    return Schema(bad=bad, required=required_paths(TrainConfig), closed=closed,
                   needs={("hyperparams",): (("algo",),), ("env", "overrides"): (("env", "scenario"),)})
 
 
@@ -348,7 +375,7 @@ def study_schema() -> Schema:
     from envs.params import param_field_names
     from envs.scenarios import scenario_names
     from training.config.hyperparams import MAX_SEED, MAX_STEPS
-    from training.config.study import MAX_REPS, MAX_SEEDS, RLConfig, StudyConfig, SweepConfig
+    from training.config.study import MAX_SEEDS, RLConfig, StudyConfig, SweepConfig
 
     not_a_scenario = bad_choice(scenario_names()).filter(lambda v: not isinstance(v, list))
     bad_scenarios = st.one_of(not_a_mapping().filter(lambda v: not isinstance(v, list)), st.none(),
@@ -373,12 +400,11 @@ def study_schema() -> Schema:
     level_axis = ("sweeps", "ta", "axes", "threat")
     low = level_axis + ("low",)
     bad: dict[Path_, st.SearchStrategy] = {
+        **model_strategies(StudyConfig),
         ("name",): not_a_string() | st.sampled_from(["", "a/b", "two words", "-x", "x" * 65, "new\nline"]),
         ("out",): not_a_string() | path_text | st.just("config.yaml"),  # the config file itself: not a folder
         ("report",): not_a_string().filter(lambda v: v is not None) | path_text | st.just("."),
         ("scenarios",): bad_scenarios,
-        ("bootstrap_reps",): bad_int(1, MAX_REPS),
-        ("bootstrap_seed",): bad_int(0, MAX_SEED),
         ("sweeps",): not_a_mapping() | st.none(),
         ("sweeps", "ta"): not_a_mapping() | st.none(),
         ("sweeps", "ta", "scenario"): bad_choice(scenario_names()),
@@ -415,8 +441,7 @@ def study_schema() -> Schema:
               ("sweeps", "ta", "axes"): frozenset(param_field_names()) | {"threat"},
               level_axis: frozenset({"high", "low"}), **overrides.closed,
               ("rl", "algos"): frozenset({"PPO", "A2C", "DQN", "ppo", "a2c", "dqn"})}
-    rl_fields = (("rl", "scenarios"), ("rl", "algos"), ("rl", "seeds"), ("rl", "total_timesteps"))
-    return Schema(bad=bad, required=(("name",), ("out",), ("scenarios",), *rl_fields, ("sweeps", "ta", "axes")),
+    return Schema(bad=bad, required=required_paths(StudyConfig) + required_paths(SweepConfig, ("sweeps", "ta")),
                   closed=closed,
                   needs={("sweeps", "ta", "axes"): (("sweeps", "ta", "scenario"),),
                          ("rl", "set"): (("rl", "algos"),), ("rl", "total_timesteps"): (("rl", "algos"),),

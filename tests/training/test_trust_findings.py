@@ -37,6 +37,10 @@ import numpy as np
 import pytest
 import yaml
 
+# Every test here reproduces an open finding of issue 13 (each xfail until its fix lands) and trains or
+# solves for real: slow (make test-slow), so that the default suite stays within its budget.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).parent / "alliance"
 ROLLOUT = 4 * 64  # n_envs x n_steps: one PPO update, one checkpoint

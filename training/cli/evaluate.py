@@ -6,38 +6,50 @@ from __future__ import annotations
 import argparse
 import json
 
-HELP = "evaluate a run folder, baseline:NAME or optimal: exact value, regret, share of V*, Monte Carlo, archetype"
+HELP = "evaluate a run folder, SB3 model file, RL Zoo log folder, baseline:NAME or optimal: exact value, regret, share of V*, Monte Carlo, archetype"
 EXAMPLES = """examples:
   alliance evaluate baseline:limited                  a baseline on war (the default for baselines/optimal)
   alliance evaluate optimal --scenario calendar       the time-dependent optimum: regret 0, share 1
   alliance evaluate results/runs/war/ppo_s0_20250101T120000Z          a run on its own training scenario
   alliance evaluate RUN_DIR --best --scenario alt_open --json         best_model.zip on another scenario
   alliance evaluate RUN_DIR --trust                  load a model whose sha256 is not the manifest's
+  alliance evaluate model.zip --algo PPO --scenario war --trust      an SB3 model trained elsewhere
+  alliance evaluate logs/ppo/SmallStateAlliance-v0_1 --trust          an RL Zoo log folder (--best: best_model.zip)
 
 --scenario defaults to the run's own scenario (config.yml, with its overrides) for a run folder and to
 war for baseline:NAME and optimal. A run may be evaluated on another scenario when the spaces agree
-(26 inputs: stationary scenarios; 27: timeline and calendar). Values are scored as MODEL.md section 7
+(26 inputs: stationary scenarios; 27: timeline and calendar). Values are scored as docs/model.md section 7
 says: stationary scenarios the infinite-horizon discounted value, timeline/calendar 44 quarters plus
 gamma^44 V*_inf at the state reached. The Monte Carlo mean estimates the same number from episodes.
 SB3 model archives can carry pickled objects: a model is loaded only if its sha256 matches the run's
-manifest.json, unless --trust is given.
+manifest.json, unless --trust is given; a model trained elsewhere has no manifest, so it needs --trust.
+--algo names a bare file's algorithm (PPO and DQN are read from the archive when not given; A2C needs it);
+a Zoo folder's args.yml names its algorithm, env id and env_kwargs (its default scenario).
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", metavar="TARGET", help="a run folder, baseline:NAME or optimal")
+    parser.add_argument("target", metavar="TARGET",
+                        help="a run folder, an SB3 model file, an RL Zoo log folder, baseline:NAME or optimal")
     parser.add_argument("--scenario", default=None, metavar="S",
                         help="scenario name or YAML file (default: the run's own; war for baselines/optimal)")
     parser.add_argument("--episodes", type=int, default=1000, metavar="N",
                         help="Monte Carlo episodes (default 1000; 0: exact evaluation only)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="Monte Carlo seed (default 0)")
     parser.add_argument("--best", action="store_true", help="a run's best_model.zip instead of model.zip")
+    parser.add_argument("--algo", default=None, metavar="A",
+                        help="a bare model file's SB3 algorithm: PPO, A2C or DQN (default: read from the file)")
     parser.add_argument("--trust", action="store_true",
                         help="load a model file even if its sha256 does not match the run's manifest")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 
 def _source_line(src: dict) -> str:
+    if src.get("kind") in ("file", "zoo"):
+        trained = f" trained on {src['trained_on']}" if src.get("trained_on") else ""
+        check = "sha256 checked" if src["hash_checked"] else "sha256 NOT checked (--trust)"
+        return (f"{src['algo']} ({src['algo_from']}), {src['env_id']}{trained}, {src['num_timesteps']:,} steps; "
+                f"{check}")
     if src.get("kind") != "run":
         return src.get("kind", "")
     trained = src["trained_on"] + (f" with {src['overrides']}" if src.get("overrides") else "")
@@ -103,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_arguments(args)
     torch.set_num_threads(1)
-    rep = evaluate_target(args.target, args.scenario, args.episodes, args.seed, best=args.best, trust=args.trust)
+    rep = evaluate_target(args.target, args.scenario, args.episodes, args.seed, best=args.best, trust=args.trust,
+                          algo=args.algo)
     print(json.dumps(rep, indent=2) if args.json else text_report(rep))
     return 0

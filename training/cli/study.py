@@ -56,7 +56,7 @@ def check_address(address: str | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from training.config.errors import ConfigError
-    from training.config.study_load import load_study_config
+    from training.config.study import load_study_config
 
     if args.num_cpus is not None and not 1 <= args.num_cpus <= 4096:
         raise ValueError(f"--num-cpus={args.num_cpus} is not allowed: a positive integer, at most 4096")

@@ -11,28 +11,8 @@ from typing import Any
 import yaml
 
 from envs.params import short_repr
+from envs.yaml_loader import UniqueKeyLoader
 from training.config.errors import ConfigError
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (PyYAML keeps the last
-    silently: a pasted second ``algo:`` line would change the run without a word)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may be overridden by its own keys
-                continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:  # an unhashable key: the base class reports it
-                continue
-            if duplicate:
-                raise yaml.constructor.ConstructorError(None, None, f"found the key {short_repr(key)} twice",
-                                                        key_node.start_mark)
-        return super().construct_mapping(node, deep=deep)
 
 
 def parse_yaml(text: str, where: str) -> Any:
@@ -42,7 +22,7 @@ def parse_yaml(text: str, where: str) -> Any:
     :raises ConfigError: not valid YAML (with line and column), nested too deeply, a number too long
     """
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except yaml.reader.ReaderError as exc:
         char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else short_repr(exc.character)
         raise ConfigError([f"{where}: not valid YAML: character {char} at position {exc.position}: "

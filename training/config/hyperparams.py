@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import inspect
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from envs.params import short_repr
-from training.config.errors import dotted, key_part
+from training.config.errors import dotted, key_part, type_name
 
 # Hyperparameters set by the config's own keys (seed, device), by train() or never from YAML.
 RESERVED = ("policy", "env", "seed", "device", "verbose", "tensorboard_log", "_init_setup_model")
@@ -236,14 +235,6 @@ def _as_annotated(value: Any, annotation: Any) -> Any:
         except ValidationError:
             continue
     return _BAD
-
-
-def type_name(annotation: Any) -> str:
-    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
-    text = text or str(annotation)
-    text = re.sub(r"<class '([\w.]+)'>", r"\1", text)
-    text = re.sub(r"\b(?:[a-z_]\w*\.)+(\w+)", r"\1", text)
-    return text.replace("Callable[[float], float]", "schedule")
 
 
 def constructor_kwargs(algo: str, hyperparams: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,20 +23,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
+    model_validator,
 )
 
-from envs.params import param_field_names, short_repr
-from envs.scenarios import make_params, scenario_names
-from training.config.errors import ConfigError, dotted, pydantic_line
+from envs.params import short_repr
+from training.config.errors import ConfigError, Problems, config_error, line
 from training.config.files import parse_yaml, read_yaml_mapping
 from training.config.hyperparams import (
     MAX_ENVS,
@@ -45,8 +47,8 @@ from training.config.hyperparams import (
     constructor_kwargs,
     hyperparam_problems,
     rollout_problems,
-    type_name,
 )
+from training.config.overrides import override_problems, scenario_name
 
 ALGOS = ("PPO", "A2C", "DQN")
 class _Strict(BaseModel):
@@ -54,10 +56,20 @@ class _Strict(BaseModel):
 
 
 class EnvConfig(_Strict):
-    """Which world: a named scenario of MODEL.md section 7 and parameter overrides (section 4)."""
+    """Which world: a named scenario of docs/model.md section 7 and parameter overrides (section 4)."""
 
-    scenario: str = "war"
+    scenario: Annotated[str, BeforeValidator(scenario_name)] = "war"
     overrides: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("overrides", mode="before")
+    @classmethod
+    def _overrides(cls, value: Any, info: ValidationInfo) -> Any:
+        """Each override through the model's own checks (``make_params``), if the scenario is valid."""
+        if isinstance(value, Mapping) and "scenario" in info.data:
+            found = Problems()
+            override_problems(found, (), value, info.data["scenario"])
+            found.raise_any()
+        return value
 
 
 class EvalConfig(_Strict):
@@ -98,6 +110,29 @@ class TrainConfig(_Strict):
     @classmethod
     def _upper_algo(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("hyperparams", mode="before")
+    @classmethod
+    def _hyperparams(cls, value: Any, info: ValidationInfo) -> Any:
+        """Against the SB3 constructor's signature, if the algorithm is valid."""
+        if isinstance(value, Mapping) and "algo" in info.data:
+            found = Problems()
+            for key in (k for k in value if not isinstance(k, str)):
+                found.bad_key((), key)
+            for problem in hyperparam_problems(info.data["algo"], value):
+                found.add((), line(problem.removeprefix("hyperparams")))
+            found.raise_any()
+        return value
+
+    @model_validator(mode="after")
+    def _rollout(self) -> TrainConfig:
+        """SB3's constraints between hyperparameters that it only warns about (:func:`rollout_problems`)."""
+        found = Problems()
+        for problem in rollout_problems(self.algo, self.hyperparams, self.n_envs):
+            key, _, tail = problem.partition("=")
+            found.add(tuple(key.split(".")), line("=" + tail))
+        found.raise_any()
+        return self
 
     @field_validator("output")
     @classmethod
@@ -155,80 +190,15 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str] = (), seed
 
 def config_from_dict(data: Mapping[str, Any]) -> TrainConfig:
     """Validate a mapping; every problem found becomes one line of the :class:`ConfigError`."""
-    problems: list[str] = []
-    cfg = None
     try:
-        cfg = TrainConfig.model_validate(dict(data))
+        return TrainConfig.model_validate(dict(data))
     except ValidationError as exc:
-        problems += [pydantic_line(err, _fields_at, _allowed_at) for err in exc.errors()]
-    problems += env_problems(data.get("env", {}))
-    algo = data.get("algo")
-    if isinstance(algo, str) and algo.upper() in ALGOS:
-        problems += hyperparam_problems(algo.upper(), data.get("hyperparams", {}))
-        if not problems:
-            problems += rollout_problems(algo.upper(), data.get("hyperparams", {}), data.get("n_envs", 8))
-    if problems or cfg is None:
-        raise ConfigError(problems or ["config is not allowed: unknown problem"])
-    return cfg
-
-
-# ------------------------------------------------------------------------------- semantic checks
-def env_problems(env: Any) -> list[str]:
-    """Problems of the ``env`` section found by the model's own checks (``make_params``)."""
-
-    if not isinstance(env, Mapping):
-        return []  # pydantic reports the type
-    scenario = env.get("scenario", "war")
-    overrides = env.get("overrides") or {}
-    if not isinstance(scenario, str) or not isinstance(overrides, Mapping):
-        return []
-    if scenario not in scenario_names():
-        return [f"env.scenario={short_repr(scenario)} is not allowed: one of {', '.join(scenario_names())}"]
-    problems = []
-    known = param_field_names()
-    overrides = {k: v for k, v in overrides.items() if isinstance(k, str)}  # pydantic reports other keys
-    for key, value in overrides.items():
-        if key not in known:
-            problems.append(f"{dotted(['env', 'overrides', key])}={short_repr(value)} is not allowed: not a model "
-                            f"parameter; allowed are {', '.join(known)}")
-            continue
-        try:
-            make_params(scenario, {key: value})
-        except ValueError as exc:
-            problems.append(f"env.overrides.{exc}")
-    if not problems and overrides:
-        try:  # overrides that are fine alone but not together (e.g. calendar without finite_horizon)
-            make_params(scenario, dict(overrides))
-        except ValueError as exc:
-            problems.append(f"env.overrides.{exc}")
-    return problems
+        raise config_error(exc, TrainConfig) from None
 
 
 def sb3_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     """The SB3 constructor arguments of ``cfg`` (see :func:`training.config.hyperparams.constructor_kwargs`)."""
     return constructor_kwargs(cfg.algo, cfg.hyperparams)
-
-
-def _model_at(loc: Sequence[str]) -> type[BaseModel] | None:
-    model: Any = TrainConfig
-    for part in loc:
-        field = model.model_fields.get(part) if model else None
-        model = field.annotation if field and isinstance(field.annotation, type) else None
-        if model is None or not issubclass(model, BaseModel):
-            return None
-    return model
-
-
-def _fields_at(loc: Sequence[Any]) -> list[str]:
-    model = _model_at([str(p) for p in loc])
-    return list(model.model_fields) if model else []
-
-
-def _allowed_at(loc: Sequence[Any], kind: str) -> str:
-    """A missing key's type; for any other error pydantic's own message says what is allowed."""
-    model = _model_at([str(p) for p in loc[:-1]])
-    field = model.model_fields.get(str(loc[-1])) if model and kind == "missing" else None
-    return f"a value of type {type_name(field.annotation)}" if field else ""
 
 
 def _deep_copy(data: Any) -> Any:

@@ -36,26 +36,82 @@ Sweep names the hypotheses read (see ``training/study/hypotheses.py``): ``threat
 from __future__ import annotations
 
 import itertools
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SkipValidation
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from envs.scenarios import scenario_key
+from training.config.errors import config_error, line
 from training.config.files import read_yaml_mapping
-from training.config.hyperparams import MAX_SEED
-from training.config.run import TrainConfig, apply_overrides, config_from_dict
+from training.config.hyperparams import MAX_SEED, MAX_STEPS
+from training.config.run import TrainConfig
+from training.config.study_rules import (  # noqa: F401 (MAX_* and STUDY_SETS: imported from here)
+    ALGOS_HELP,
+    AXES_HELP,
+    MAX_POINTS,
+    MAX_REPS,
+    MAX_SEEDS,
+    NAME_HELP,
+    OUT_HELP,
+    REPORT_HELP,
+    SCENARIOS,
+    SCENARIOS_HELP,
+    SEEDS_HELP,
+    STEPS_HELP,
+    STUDY_SETS,
+    check_algos,
+    check_axes,
+    check_points,
+    check_runs,
+    check_set,
+    check_steps,
+    distinct,
+    distinct_scenarios,
+    level_name,
+    path_check,
+    scenario_name,
+    study_name,
+    word,
+)
+from training.config.templates import build_train_config, template_data, template_for
 
 STUDY_VERSION = 1
-# Upper bounds: beyond them a study is a typo, and would never be planned, run or rendered.
-MAX_SEEDS = 1000  # seeds per RL part
-MAX_POINTS = 10_000  # points of one sweep (its axes crossed)
-MAX_REPS = 1_000_000  # bootstrap replications
-STUDY_SETS = ("env", "seed", "total_timesteps", "output")  # what the study itself sets in every run's config
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
-WORD_RE = re.compile(r"[A-Za-z0-9_]+\Z")  # sweep, axis and level names: they become parts of file names
+
+
+def _whole(value: Any, handler: Any) -> Any:
+    """Any problem inside the value is one problem of the whole (the field's description says what is allowed)."""
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError("invalid", "invalid") from None
+
+
+WHOLE = WrapValidator(_whole)
+ScenarioName = Annotated[str, BeforeValidator(scenario_name)]
+ScenarioList = Annotated[list[ScenarioName], AfterValidator(distinct_scenarios)]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+Steps = Annotated[int, Field(ge=1, le=MAX_STEPS)]
+SweepName = Annotated[str, AfterValidator(word("a sweep name"))]
+
+
+def _source(info: ValidationInfo) -> str:
+    return (info.context or {}).get("source", "")
 
 
 class _Strict(BaseModel):
@@ -66,21 +122,52 @@ class SweepConfig(_Strict):
     """A sweep: the base scenario and its axes. An axis is a list of values of the model parameter
     it is named after, or a mapping of level names to parameter overrides. Axes are crossed."""
 
-    scenario: str = "war"
-    axes: dict[str, Any]
+    scenario: ScenarioName = Field("war", description=f"one of {SCENARIOS}")
+    axes: dict[str, Any] = Field(description=AXES_HELP)
+
+    @field_validator("axes", mode="before")
+    @classmethod
+    def _axes(cls, value: Any, info: ValidationInfo) -> Any:
+        return check_axes(value, info.data.get("scenario"))
+
+    @model_validator(mode="after")
+    def _points(self) -> SweepConfig:
+        check_points(self.axes, lambda: sweep_points("sweep", self), self.scenario)
+        return self
 
 
 class RLConfig(_Strict):
     """RL runs: every scenario x algorithm x seed, from the algorithm's training config template
     (its ``env.scenario`` replaced by the scenario, its overrides cleared). A template is one path,
-    or a mapping of scenario names to paths with a ``default`` for the others. (The fields' types
-    are checked by :func:`study_config_from_dict`, one line per field, not by pydantic.)"""
+    or a mapping of scenario names to paths with a ``default`` for the others."""
 
-    scenarios: Annotated[list[str], SkipValidation]
-    algos: Annotated[dict[str, str | dict[str, str]], SkipValidation]
-    seeds: Annotated[list[int], SkipValidation]
-    total_timesteps: Annotated[int | dict[str, int], SkipValidation]
-    set: Annotated[list[str], SkipValidation] = Field(default_factory=list)
+    scenarios: ScenarioList = Field(description=SCENARIOS_HELP)
+    algos: dict[str, str | dict[str, str]] = Field(description=ALGOS_HELP)
+    seeds: Annotated[list[Seed], Field(min_length=1, max_length=MAX_SEEDS), AfterValidator(distinct), WHOLE] = Field(
+        description=SEEDS_HELP)
+    total_timesteps: Annotated[Steps | dict[str, Steps], WHOLE] = Field(description=STEPS_HELP)
+    set: Annotated[list[str], WHOLE] = Field(default_factory=list, description="a list of KEY=VALUE overrides "
+                                             "(text) of every run's training config")
+
+    @field_validator("algos", mode="before")
+    @classmethod
+    def _algos(cls, value: Any, info: ValidationInfo) -> Any:
+        return check_algos(value, info.data.get("scenarios"), _source(info))
+
+    @field_validator("total_timesteps")
+    @classmethod
+    def _steps(cls, value: Any, info: ValidationInfo) -> Any:
+        return check_steps(value, info.data.get("algos"))
+
+    @field_validator("set")
+    @classmethod
+    def _set(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return check_set(value, info.data.get("algos"), _source(info))
+
+    @model_validator(mode="after")
+    def _runs(self, info: ValidationInfo) -> RLConfig:
+        check_runs(self, _source(info))
+        return self
 
     def template(self, algo: str, scenario: str) -> str | None:
         """The template path of ``algo`` for ``scenario`` (None if the mapping has none for it)."""
@@ -91,15 +178,33 @@ class StudyConfig(_Strict):
     """A whole study. ``out`` and template paths are relative to the working directory (the repo);
     :attr:`source` is the YAML file it was read from (set by :func:`load_study_config`)."""
 
-    name: str
-    out: str
-    report: str | None = None  # where REPORT.md goes; default <out>/REPORT.md
-    scenarios: Annotated[list[str], SkipValidation]
-    sweeps: dict[str, SweepConfig] = Field(default_factory=dict)
-    rl: RLConfig | None = None
-    bootstrap_reps: int = Field(2000, ge=1, le=MAX_REPS)
-    bootstrap_seed: int = Field(0, ge=0, le=MAX_SEED)
+    name: Annotated[str, AfterValidator(study_name)] = Field(description=NAME_HELP)
+    out: Annotated[str, AfterValidator(path_check(True, OUT_HELP))] = Field(description=OUT_HELP)
+    report: Annotated[str | None, AfterValidator(path_check(False, REPORT_HELP))] = Field(
+        None, description=REPORT_HELP)  # where REPORT.md goes; default <out>/REPORT.md
+    scenarios: ScenarioList = Field(description=SCENARIOS_HELP)
+    sweeps: dict[SweepName, SweepConfig] = Field(default_factory=dict,
+                                                 description="a mapping of sweep names to {scenario, axes}")
+    rl: RLConfig | None = Field(None, description="a mapping with the keys scenarios, algos, seeds, total_timesteps "
+                                                  "and set, or null (no RL runs)")
+    explain: ScenarioList = Field(default_factory=list, description="a list of distinct scenarios whose value "
+                                  "streams and frontier the report explains (\"Why the optimum wins\")")
+    bootstrap_reps: int = Field(2000, ge=1, le=MAX_REPS, description=f"an integer in [1, {MAX_REPS:,}]")
+    bootstrap_seed: int = Field(0, ge=0, le=MAX_SEED, description=f"an integer in [0, {MAX_SEED}]")
     _source: str = PrivateAttr("")
+
+    @field_validator("sweeps")
+    @classmethod
+    def _distinct_points(cls, sweeps: dict[str, SweepConfig]) -> dict[str, SweepConfig]:
+        """Every point names a file: two sweeps may not have a point of the same name."""
+        owners: dict[str, str] = {}
+        for name, sc in sweeps.items():
+            for point in sweep_points(name, sc):
+                if point.key in owners:
+                    raise line(f".{name} point {point.key} is not allowed: sweep {owners[point.key]} has a "
+                               "point of that name (file); rename a sweep or an axis")
+                owners[point.key] = name
+        return sweeps
 
     @property
     def source(self) -> str:
@@ -113,6 +218,31 @@ class StudyConfig(_Strict):
     @property
     def report_path(self) -> Path:
         return Path(self.report) if self.report else self.out_dir / "REPORT.md"
+
+
+def load_study_config(path: str | Path) -> StudyConfig:
+    """Read and check a study YAML (a key given twice, invalid YAML, binary junk and deep nesting
+    are refused by :func:`training.config.files.read_yaml_mapping`).
+
+    :raises ConfigError: one line per problem.
+    :raises OSError: the file cannot be read.
+    """
+    data = read_yaml_mapping(path, "a mapping of study keys with at least name, out and scenarios")
+    return study_config_from_dict(data, source=str(path))
+
+
+def study_config_from_dict(data: Mapping[str, Any], source: str = "") -> StudyConfig:
+    """Validate a mapping: every problem of it is one line of the :class:`ConfigError`.
+
+    :param source: the YAML path the mapping was read from (templates are also looked for beside it)
+    :raises ConfigError: one line per problem
+    """
+    try:
+        cfg = StudyConfig.model_validate(dict(data), context={"source": source})
+    except ValidationError as exc:
+        raise config_error(exc, StudyConfig) from None
+    cfg._source = source
+    return cfg
 
 
 # ------------------------------------------------------------------------------------ units of work
@@ -143,15 +273,11 @@ class RunSpec:
 
     @property
     def key(self) -> str:
-        return f"{self.scenario}/{self.algo.lower()}_s{self.seed}"
+        return f"{scenario_key(self.scenario)}/{self.algo.lower()}_s{self.seed}"
 
     def relpath(self) -> str:
         """The run folder, relative to the study's out folder."""
         return f"runs/{self.key}"
-
-
-def level_name(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, int | float) else str(value)
 
 
 def _axis_levels(axis: str, spec: Any) -> list[tuple[Any, dict[str, Any]]]:
@@ -178,7 +304,7 @@ def sweep_points(sweep: str, sc: SweepConfig) -> list[Point]:
 
 def plan_points(cfg: StudyConfig) -> list[Point]:
     """The named scenarios, then each sweep's points (axes crossed, in the YAML's order)."""
-    points = [Point("scenario", name, name) for name in cfg.scenarios]
+    points = [Point("scenario", scenario_key(name), name) for name in cfg.scenarios]
     for sweep, sc in cfg.sweeps.items():
         points += sweep_points(sweep, sc)
     return points
@@ -203,47 +329,7 @@ def _steps(rl: RLConfig, algo: str) -> int:
     return ts[algo] if isinstance(ts, Mapping) else ts
 
 
-def template_path(source: str, template: str) -> Path:
-    """A template path as given (absolute or relative to the working directory), else next to the YAML."""
-    path = Path(template)
-    if not path.is_absolute() and not is_file(path) and source:
-        beside = Path(source).parent / template
-        if is_file(beside):
-            return beside
-    return path
-
-
-def is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except (OSError, ValueError):  # a name too long, a NUL character
-        return False
-
-
-def template_data(source: str, template: str) -> dict:
-    """The mapping a training config template holds (one-line ConfigError / OSError otherwise)."""
-    return read_yaml_mapping(template_path(source, template), "a mapping of training config keys")
-
-
-def build_train_config(base: Mapping[str, Any], overrides: Sequence[str], scenario: str, steps: int,
-                       seed: int, out: str) -> TrainConfig:
-    """A run's training config: the template with the study's overrides, scenario, budget, seed and folder."""
-    data = apply_overrides(base, overrides)
-    data["env"] = {"scenario": scenario, "overrides": {}}
-    data["total_timesteps"] = steps
-    data["seed"] = seed
-    data["output"] = str(Path(out) / "runs")
-    return config_from_dict(data)
-
-
 def _train_config(cfg: StudyConfig, scenario: str, algo: str, template: str, seed: int) -> TrainConfig:
     """The training config of one run of ``cfg`` from ``template``."""
     base = template_data(cfg.source, template)
     return build_train_config(base, cfg.rl.set, scenario, _steps(cfg.rl, algo), seed, cfg.out)
-
-
-def template_for(spec: str | Mapping[str, str], scenario: str) -> str | None:
-    return spec if isinstance(spec, str) else spec.get(scenario, spec.get("default"))
-
-
-# --------------------------------------------------------------------------------------- loading

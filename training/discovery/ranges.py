@@ -1,7 +1,7 @@
 """The uncertainty ranges of the model's parameters (configs/discovery/ranges.yaml, docs/uncertainty.md).
 
 A ranges file is validated whole before any work: pydantic checks each factor's shape, then every
-default (MODEL.md's value, from ``AllianceParams()``) must lie in its range and the model must accept
+default (docs/model.md's value, from ``AllianceParams()``) must lie in its range and the model must accept
 every factor at both ends. Any problem is a :class:`RangesError`, one line naming the factor and field.
 
 A factor maps a coordinate ``u`` of the unit hypercube to a value (uniform, log-uniform or integer on
@@ -91,7 +91,7 @@ class Ranges:
 
     # ------------------------------------------------------------------ values
     def default(self, name: str, base: AllianceParams | None = None) -> float:
-        """The factor's value at ``base`` (MODEL.md's defaults when None): 1 for ``scale``."""
+        """The factor's value at ``base`` (docs/model.md's defaults when None): 1 for ``scale``."""
         f, base = self.factors[name], base or AllianceParams()
         if f.mode == "scale":
             return 1.0
@@ -179,7 +179,7 @@ class Ranges:
                 covered.setdefault(f.param, set())
             d = self.default(name)
             if not f.low <= d <= f.high:
-                raise _fail(where, f"the default {d!r} (MODEL.md) is outside [low={f.low!r}, high={f.high!r}]")
+                raise _fail(where, f"the default {d!r} (docs/model.md) is outside [low={f.low!r}, high={f.high!r}]")
         for key in self.fixed:
             if key not in param_field_names():
                 raise _fail(f"{self.source}: fixed.{short_repr(key)}", "not a model parameter")

@@ -1,10 +1,11 @@
 """Evaluate one policy in one scenario: the numbers of ``alliance evaluate`` (and of each benchmark cell).
 
-A TARGET — a run folder, ``baseline:NAME`` or ``optimal`` — is resolved once into a :class:`Target`:
+A TARGET — a run folder, a model trained elsewhere (an SB3 file or an RL Zoo log folder,
+``training.evaluate.targets``), ``baseline:NAME`` or ``optimal`` — is resolved once into a :class:`Target`:
 a policy behind SB3's ``predict`` and the scenario's parameters. :func:`evaluate` then takes one path
 for every policy, whatever kind it is:
 
-- the exact evaluator (``agents.exact_eval``, MODEL.md section 10): V^pi(s0), the regret V* - V^pi
+- the exact evaluator (``agents.exact_eval``, docs/model.md section 10): V^pi(s0), the regret V* - V^pi
   and the share V^pi / V*, the policy read off on every (t, state) (a trained network greedily,
   ``deterministic=True``, as its evaluation episodes act);
 - the archetype rules on the exact occupancy (``agents.summary``, section 9): label and statistics,
@@ -39,6 +40,7 @@ from envs.scenarios import make_params
 from envs.spaces import ACTION_NVEC, ACTION_VARS, ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, PHASE
 from envs.tables import build_tables
 from training.config.params import load_params
+from training.evaluate import targets
 from training.evaluate.stats import mean_ci
 from training.results import run_folder as rf
 from training.run.train import check_spaces, load_model, run_config
@@ -99,12 +101,15 @@ def trained_params(source: dict[str, Any]) -> AllianceParams:
 
 
 def resolve_target(target: str | Path, scenario: str | AllianceParams | None = None, *, best: bool = False,
-                   trust: bool = False, seed: int = 0) -> Target:
+                   trust: bool = False, seed: int = 0, algo: str | None = None) -> Target:
     """Turn TARGET into a policy and a scenario.
 
-    :param target: a run folder, ``baseline:NAME`` or ``optimal``
+    :param target: a run folder, an RL Zoo log folder, an SB3 model file (``training.evaluate.targets``),
+        ``baseline:NAME`` or ``optimal``
     :param scenario: a name, YAML file or parameters; default: a run's own training scenario (with its
-        overrides), ``war`` for a baseline or the optimum
+        overrides; a Zoo run's ``env_kwargs``), ``war`` for a baseline, the optimum or a bare file
+    :param algo: the SB3 algorithm of a bare model file (PPO, A2C, DQN); None: inferred where the
+        archive tells (PPO, DQN), read from a Zoo folder's args.yml
     :param best: load ``best_model.zip`` instead of ``model.zip``
     :param trust: load a model whose sha256 is not the manifest's
     :param seed: the seed of the `random` baseline's own generator
@@ -116,11 +121,22 @@ def resolve_target(target: str | Path, scenario: str | AllianceParams | None = N
         kind = "optimal" if text == "optimal" else "baseline"
         return Target(text, make_policy(text, params, seed=seed), params, {"kind": kind})
     path = Path(text)
+    if (path.is_file() and path.suffix == ".zip") or (path.is_dir() and not (path / rf.CONFIG).is_file()):
+        foreign = targets.describe_file(path, algo, trust) if path.is_file() else \
+            targets.describe_zoo(path, algo, best, trust)
+        if foreign is not None:  # a model trained elsewhere: a bare SB3 file or an RL Zoo log folder
+            model = targets.load_foreign(foreign)
+            default = foreign.params or scenario_params(DEFAULT_SCENARIO)
+            params = default if scenario is None else scenario_params(scenario)
+            check_spaces(model, params, str(foreign.path))
+            return Target(text, model, params, targets.source_of(foreign, model))
     if not path.is_dir():
         why = "no such folder; " if not path.exists() else "not a folder; "
         hint = f" (did you mean baseline:{text}?)" if text in baseline_names() else ""
-        raise ValueError(f"target={text!r} is not allowed: {why}a run folder, baseline:NAME (NAME one of "
-                         f"{', '.join(baseline_names())}) or optimal{hint}")
+        raise ValueError(f"target={text!r} is not allowed: {why}a run folder, an RL Zoo log folder, an SB3 "
+                         f"model file, baseline:NAME (NAME one of {', '.join(baseline_names())}) or optimal{hint}")
+    if algo is not None:
+        raise ValueError(f"--algo={algo} is not allowed with a run folder: its config.yml names the algorithm")
 
     model, source = load_run(path, best, trust)
     params = trained_params(source) if scenario is None else scenario_params(scenario)
@@ -193,8 +209,8 @@ def evaluate(policy: Any, params: AllianceParams, name: str = "policy", episodes
 
 def evaluate_target(target: str | Path, scenario: str | AllianceParams | None = None,
                     episodes: int = DEFAULT_EPISODES, seed: int = 0, *, best: bool = False,
-                    trust: bool = False) -> dict[str, Any]:
+                    trust: bool = False, algo: str | None = None) -> dict[str, Any]:
     """:func:`resolve_target` then :func:`evaluate`; the dict also holds ``target`` and ``source``."""
-    tgt = resolve_target(target, scenario, best=best, trust=trust, seed=seed)
+    tgt = resolve_target(target, scenario, best=best, trust=trust, seed=seed, algo=algo)
     out = evaluate(tgt.policy, tgt.params, tgt.name, episodes, seed)
     return {"target": tgt.name, **out, "source": tgt.source}

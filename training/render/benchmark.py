@@ -23,6 +23,7 @@ from training.evaluate.evaluation import FEATURES
 from training.render import figures as fg
 from training.render.tables import ci, csv_text
 from training.results import store
+from training.results.schemas import BenchmarkResult
 
 ALL = "all"  # the aggregate over scenarios, in the CSV's scenario column
 
@@ -45,14 +46,15 @@ def save_data(data: dict[str, Any], out: str | Path) -> Path:
     """Write ``benchmark.json`` atomically."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    return store.atomic_write_json(out / "benchmark.json", data)
+    return store.write_stored(out / "benchmark.json", BenchmarkResult, data)
 
 
 def load_data(out: str | Path) -> dict[str, Any]:
     """``benchmark.json`` of ``out``.
 
     :raises FileNotFoundError: there is none (one line)
-    :raises ValueError: it is not UTF-8 JSON holding a mapping (one line naming the file)
+    :raises ValueError: it is not UTF-8 JSON holding a mapping of :class:`~training.results.schemas.BenchmarkResult`
+        (one line naming the file and the field)
     """
     path = Path(out) / "benchmark.json"
     try:
@@ -72,7 +74,8 @@ def load_data(out: str | Path) -> dict[str, Any]:
         raise ValueError(f"{path}: not valid JSON: {' '.join(str(exc).split())[:200]}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a {type(data).__name__} is not allowed: the mapping `alliance benchmark` writes")
-    return data
+    store.check_stored(path, BenchmarkResult, data)
+    return {k: v for k, v in data.items() if k != "schema_version"}
 
 
 # ------------------------------------------------------------------------------------ tables
@@ -213,7 +216,7 @@ def markdown(data: dict[str, Any], figure_paths: dict[str, Path], out: Path) -> 
     lines += [
         f"Scenarios: {', '.join(f'`{s}`' for s in scen)}. Runs: {len(data['runs'])} ({model} of each, {check}).",
         "",
-        "Every policy is evaluated exactly (MODEL.md §10): its value V^π(s0), scored as §7 says, as a share of "
+        "Every policy is evaluated exactly (docs/model.md §10): its value V^π(s0), scored as §7 says, as a share of "
         "V*(s0) — a trained run's greedy policy read off on every (t, state). Baselines and the optimum are "
         "deterministic (one value each; `random` through its uniform distribution), so their intervals have "
         "zero width. Across seeds and scenarios: the interquartile mean (IQM) and "
@@ -240,7 +243,7 @@ def markdown(data: dict[str, Any], figure_paths: dict[str, Path], out: Path) -> 
                          + f" | {ci(p['aggregate'])} |")
     else:
         lines.append("No runs.")
-    lines += ["", "## Archetypes (MODEL.md §9)", "",
+    lines += ["", "## Archetypes (docs/model.md §9)", "",
               "| scenario | optimum | " + " | ".join(f"{names[g]}: seeds' labels (agree with optimum)" for g in groups)
               + " |", "|---|---|" + "---|" * len(groups)]
     for s in scen:

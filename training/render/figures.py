@@ -29,7 +29,7 @@ Interval = tuple[float, float, float]
 ARCHETYPES = ("bandwagon", "limited_bandwagoning", "limited_participation", "limited_participation+mediation",
               "limited_participation+fararc", "limited_participation+mediation+fararc", "hedging", "mediator",
               "neutral", "balancing", "mixed")
-"""Known labels (MODEL.md section 9), each with a fixed colour so that figures agree with each other."""
+"""Known labels (docs/model.md section 9), each with a fixed colour so that figures agree with each other."""
 _ABBREV = {"participation": "particip.", "bandwagoning": "bandwag.", "mediation": "med.", "fararc": "far-arc"}
 
 

@@ -10,13 +10,13 @@ write below).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from agents.frontier import Frontier
+from training.results.store import atomic_write
 
 DPI = 120
 
@@ -49,17 +49,10 @@ def draw_frontier(frontier: Frontier) -> Figure:
 
 
 def plot_frontier(frontier: Frontier, path: str | os.PathLike[str]) -> Path:
-    """Draw the frontier and write it as PNG to ``path`` atomically (a temporary file in the same
-    folder renamed onto ``path``); returns the path."""
+    """Draw the frontier and write it as PNG to ``path`` atomically (``results.store.atomic_write``);
+    returns the path."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig = draw_frontier(frontier)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=DPI)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(out, lambda fh: fig.savefig(fh, format="png", dpi=DPI))
     return out

@@ -45,7 +45,7 @@ offer mediation, outreach to far-off partners, a hedging signal to the West). Si
 describe its world — the phase of the conflict (hedging era, regime crisis, invasion, patron
 crisis, protracted war), the threat, its autonomy, the patron's trust, the West's openness and its
 far-arc ties — and each moves at most one level a quarter, with probabilities its choices shift
-(MODEL.md §5). Its payoff each quarter is Morrow's autonomy–security trade-off in CES form over
+(docs/model.md §5). Its payoff each quarter is Morrow's autonomy–security trade-off in CES form over
 security, autonomy and economy, plus a bonus for alignment that fits its identification and a
 cost of entrapment (§6); the future is discounted by .95 a quarter. With 5,400 states and 96
 joint actions the best strategy can be computed exactly (§10). Every strategy — the optimum, ten
@@ -69,7 +69,7 @@ THREATS = """\
 - **A stylised model.** Six variables on a few discrete levels, moves of at most one level a
   quarter, one start state per scenario. It encodes the theory's mechanisms; it does not measure
   Belarus.
-- **Parameters set, not estimated.** Every number comes from MODEL.md (theory and the case) and
+- **Parameters set, not estimated.** Every number comes from docs/model.md (theory and the case) and
   was fixed before the study ran; none was tuned to make a hypothesis hold. Results are
   conditional on them. The sweeps vary identification, power, threat, alternatives, the
   entrapment cost and the deep-integration cost; the reward weights, discount and receptiveness
@@ -159,7 +159,7 @@ def glance_section(study: Mapping, scenarios: Mapping[str, Mapping], figs: Mappi
               f"`{a['optimum']['nearest_baseline']}`"] for n, a in scenarios.items()]
     if stats:
         parts += ["What the optimum does in each scenario (the statistics behind its archetype; an archetype "
-                  "is the first rule of MODEL.md §9 that holds, so a value just past a threshold — say k̄ = .31 "
+                  "is the first rule of docs/model.md §9 that holds, so a value just past a threshold — say k̄ = .31 "
                   "against .3 — changes the name, not the strategy). The nearest baseline is the closest by the nine "
                   "statistics of §9 (R̄ / 4); `random` is often close because its averages sit mid-scale "
                   "(m̄ 1.5, f2 .5), so read it as \"no single rule\" rather than as randomness:", "",
@@ -253,8 +253,9 @@ def reproduce_section(cfg: StudyConfig, data: Mapping, study: Mapping) -> str:
     return "\n".join(parts + [table(["", ""], rows), ""])
 
 
-def render_markdown(cfg: StudyConfig, data: Mapping, study: Mapping, figs: Mapping[str, str]) -> str:
-    """The whole report as one string."""
+def render_markdown(cfg: StudyConfig, data: Mapping, study: Mapping, figs: Mapping[str, str], why: str = "") -> str:
+    """The whole report as one string; ``why`` is the section "Why the optimum wins" (``training.render.why``),
+    placed after the hypotheses."""
     config = cfg.source or "CONFIG"
     parts = ["# Where do limited participation, hedging and mediation come out optimal?", "",
              f"*Study `{cfg.name}`, rendered by `alliance study {config}` from the stored results in `{cfg.out}/`.*", ""]
@@ -272,6 +273,8 @@ def render_markdown(cfg: StudyConfig, data: Mapping, study: Mapping, figs: Mappi
               "**refuted**: none does; **mixed**: some do.", ""]
     for h in study["hypotheses"]:
         parts += [hypothesis_section(h, figs, HYPOTHESIS_FIGURES.get(h["id"], [])), ""]
+    if why:
+        parts += [why, ""]
     parts += [rl_section(study["rl"], figs), "", sensitivity_section(study, figs), "",
               "## Threats to validity", "", THREATS, "", reproduce_section(cfg, data, study)]
     return "\n".join(parts).rstrip() + "\n"

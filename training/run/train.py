@@ -22,6 +22,7 @@ folder's conventions and are read together.)
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,9 @@ from gymnasium import spaces
 
 from envs.env import action_space, observation_space
 from envs.params import short_repr
-from envs.scenarios import make_params
+from envs.registration import DISCRETE_ENV_ID, ENV_ID
+from envs.scenarios import make_params, scenario_key
 from envs.spaces import N_ACTIONS
-from envs.wrappers import FlattenActions
 from training.config.errors import ConfigError
 from training.config.files import parse_yaml
 from training.config.hyperparams import algo_class
@@ -54,13 +55,17 @@ SEED_MODULUS = 2**32  # numpy's global seed is 32-bit: a resumed run's seed + st
 # What SB3 or torch raise when they refuse hyperparameters while building a model.
 BUILD_ERRORS = (AssertionError, ValueError, TypeError, KeyError, RuntimeError, OverflowError, MemoryError)
 MAX_EVAL_ENVS = 32  # evaluation episodes run side by side, at most this many at once
+# envs.registration.make_env warns that a horizon override does not set gym.make's episode length; here it does
+HORIZON_WARNING = r".*sets the horizon of the exact evaluation's statistics"
 
 
 def make_vec_env(cfg: TrainConfig, num_envs: int, seed: int) -> Any:
     """The SB3 vector env of a config, wrapped in ``VecMonitor`` (episode returns for the logs).
 
     ``vec_env: alliance`` is the project's batched ``AllianceSB3VecEnv``; ``dummy`` is SB3's
-    ``DummyVecEnv`` over ``gym.make("SmallStateAlliance-v0")``. DQN gets ``Discrete(96)`` actions.
+    ``DummyVecEnv`` over ``gym.make("SmallStateAlliance-v0")``. DQN gets ``Discrete(96)`` actions
+    (``SmallStateAllianceDiscrete-v0``: ``FlattenActions`` on the env). Either way an episode is
+    ``params.horizon`` steps, a ``horizon`` override included.
     """
     from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
@@ -72,11 +77,15 @@ def make_vec_env(cfg: TrainConfig, num_envs: int, seed: int) -> Any:
         env = AllianceSB3VecEnv(num_envs, scenario=cfg.env.scenario, overrides=overrides,
                                 flatten_actions=flatten, seed=seed)
     else:
-
+        env_id = DISCRETE_ENV_ID if flatten else ENV_ID  # the Discrete id is FlattenActions on the env
+        horizon = make_params(cfg.env.scenario, overrides).horizon
 
         def make() -> gym.Env:
-            single = gym.make("SmallStateAlliance-v0", scenario=cfg.env.scenario, overrides=overrides)
-            return FlattenActions(single) if flatten else single
+            # gym.make leaves the length of stationary episodes to TimeLimit (registered 80): the run's
+            # episodes are its horizon (overrides may change it), as in the batched env
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=HORIZON_WARNING)
+                return gym.make(env_id, scenario=cfg.env.scenario, overrides=overrides, max_episode_steps=horizon)
 
         env = DummyVecEnv([make] * num_envs)
         env.seed(seed)
@@ -193,7 +202,7 @@ def load_checkpoint(cfg: TrainConfig, run_dir: Path, steps: int, path: Path, env
     :raises ValueError: the checkpoint's sha256 is not the manifest's, or SB3 cannot load it (one line)
     """
     raw = open_checked(run_dir, path.relative_to(run_dir).as_posix(), trust)
-    model = _load_archive(cfg.algo, raw, where=path, env=env, device=cfg.device)
+    model = load_archive(cfg.algo, raw, where=path, env=env, device=cfg.device)
     model._last_obs = None  # the saved observation belongs to the old env: make learn() reset the new one
     model.set_random_seed(seed)
     if buffer is not None and hasattr(model, "load_replay_buffer"):
@@ -243,9 +252,10 @@ def _space_difference(got: Any, want: Any) -> str:
     return "they differ"
 
 
-def _load_archive(algo: str, source: Any, where: Path, **kwargs: Any) -> Any:
-    """``ALGO.load(source)`` (a file object of checked bytes); a file SB3 cannot read as an ``algo``
-    model is one ``ValueError`` line naming ``where``."""
+def load_archive(algo: str, source: Any, where: Path | None = None, **kwargs: Any) -> Any:
+    """``ALGO.load(source)`` (a path, or a file object of checked bytes); a file SB3 cannot read as
+    an ``algo`` model is one ``ValueError`` line naming ``where`` (default: ``source``)."""
+    where = source if where is None else where
     try:
         return algo_class(algo).load(source, **kwargs)
     except Exception as exc:  # a foreign or broken archive can fail in any part of SB3 or torch
@@ -276,7 +286,7 @@ def load_model(run_dir: str | Path, best: bool = False, trust: bool = False, env
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
     cfg = run_config(run_dir, trust)
-    model = _load_archive(cfg.algo, open_checked(run_dir, name, trust), where=path, env=env, device=cfg.device)
+    model = load_archive(cfg.algo, open_checked(run_dir, name, trust), where=path, env=env, device=cfg.device)
     if params is not None:
         check_spaces(model, params, str(path))
     return model
@@ -312,7 +322,7 @@ def _start_run_dir(cfg: TrainConfig, run_dir: str | Path | None, model: Any, com
                           action_space=rf.space_description(model.action_space))
 
     if run_dir is None:
-        return rf.create_run_dir(cfg.output, cfg.env.scenario, cfg.algo, cfg.seed, fill)
+        return rf.create_run_dir(cfg.output, scenario_key(cfg.env.scenario), cfg.algo, cfg.seed, fill)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if any(run_dir.iterdir()):

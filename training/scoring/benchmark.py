@@ -1,7 +1,7 @@
 """Benchmark trained runs against the baselines and the optimum: collect, then aggregate (data only).
 
 - :func:`collect` evaluates every run folder (its greedy policy), every baseline and the optimum on
-  each benchmark scenario through :func:`training.evaluate.evaluation.evaluate` (exact evaluation, MODEL.md
+  each benchmark scenario through :func:`training.evaluate.evaluation.evaluate` (exact evaluation, docs/model.md
   section 10; no Monte Carlo is needed for a benchmark), and reads each run's learning curve
   (``evaluations.npz``). Runs are grouped by (training scenario with its overrides, algorithm) from
   their ``config.yml``: the seeds of a group are its runs.

@@ -4,7 +4,8 @@ each result atomically as it arrives, then renders the report from the files.
 Units (``training/config/study.py``) and where their results live under the study's ``out``:
 ``exact/<scenario>.json`` and ``sweeps/<sweep>_<point>.json`` (:func:`training.study.tasks.analyse_point`),
 ``runs/<scenario>/<algo>_s<seed>/evaluation.json`` (:func:`training.study.tasks.rl_run`; the run folder
-itself is written by the task, ``evaluation.json`` last, by the driver). A unit whose file exists is
+itself is written by the task, ``evaluation.json`` last, by the driver), ``explain/<scenario>_streams.json``
+and ``explain/<scenario>_frontier.json`` (:mod:`training.study.explain_units`). A unit whose file exists is
 skipped, so an interrupted study continues where it stopped; an RL run interrupted mid-training
 is trained again from the start (:func:`training.study.tasks.train_run`), so that a study killed
 mid-way and continued gets the same results, and the same report, as one run in one go. A
@@ -24,7 +25,7 @@ import shlex
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,10 @@ from typing import Any
 from training.config.study import Point, RunSpec, StudyConfig, plan_points, plan_runs
 from training.results import run_folder as rf
 from training.results import store
-from training.results.store import EVALUATION, read_json
+from training.results.schemas import Environment, PointAnalysis, RunEvaluation
+from training.results.store import EVALUATION, read_json, read_stored
 from training.run.determinism import cpu_environment, runtime_env
+from training.study import explain_units as xu
 from training.study.keys import KEY_FIELD, unit_key
 from training.study.report import write_report
 from training.study.tasks import analyse_point, rl_run
@@ -61,22 +64,41 @@ def run_dir(cfg: StudyConfig, spec: RunSpec) -> Path:
 def pending(cfg: StudyConfig, log: Callable[[str], None] | None = None) -> tuple[list[Point], list[RunSpec], list[str]]:
     """The points and runs to compute, and the keys of those stored and still right. A stored unit
     whose unit key (``training/study/keys.py``: a hash of its resolved inputs and the model's version)
-    is not the one its inputs make now is stale: it is computed again, and ``log`` says so."""
-    say = log or (lambda line: None)
+    is not the one its inputs make now is stale: it is computed again, and ``log`` says so. Each
+    stored file is read through its schema: a damaged one is one line naming it, before anything runs."""
     points, runs, skipped = [], [], []
-    for unit, path, name, todo in [*((p, point_file(cfg, p), p.relpath(), points) for p in plan_points(cfg)),
-                                   *((r, run_dir(cfg, r) / EVALUATION, f"{r.relpath()}/{EVALUATION}", runs)
-                                     for r in plan_runs(cfg))]:
-        if not path.is_file():
-            todo.append(unit)
-            continue
-        stored, wanted = read_json(path).get(KEY_FIELD), unit_key(unit)
-        if stored == wanted:
-            skipped.append(name)
-        else:
-            say(f"{name}: stale (stored unit key {str(stored)[:12]}, its inputs now make {wanted[:12]}): recomputing")
-            todo.append(unit)
+    for p in plan_points(cfg):
+        (skipped.append(p.relpath()) if _fresh(cfg, p.relpath(), p, PointAnalysis, log) else points.append(p))
+    for r in plan_runs(cfg):
+        name = f"{r.relpath()}/{EVALUATION}"
+        (skipped.append(name) if _fresh(cfg, name, r, RunEvaluation, log) else runs.append(r))
     return points, runs, skipped
+
+
+def pending_explain(cfg: StudyConfig, skipped: list[str],
+                    log: Callable[[str], None] | None = None) -> list[xu.ExplainUnit]:
+    """The "why the optimum wins" units to compute, as :func:`pending` (their files have no schema
+    yet: read as JSON mappings); the keys of the others are added to ``skipped``."""
+    todo = []
+    for u in xu.plan_explain(cfg):
+        (skipped.append(u.relpath()) if _fresh(cfg, u.relpath(), u, None, log) else todo.append(u))
+    return todo
+
+
+def _fresh(cfg: StudyConfig, name: str, unit: Any, schema: Any, log: Callable[[str], None] | None) -> bool:
+    """Whether the file ``name`` (under the study's out folder) holds ``unit``'s result made from the
+    inputs it has now (its unit key)."""
+    path = cfg.out_dir / name
+    if not path.is_file():
+        return False
+    data = read_json(path) if schema is None else read_stored(path, schema)
+    stored, wanted = data.get(KEY_FIELD), unit_key(unit)
+    if stored == wanted:
+        return True
+    if log is not None:
+        log(f"{name}: stale "
+            f"(stored unit key {str(stored)[:12]}, its inputs now make {wanted[:12]}): recomputing")
+    return False
 
 
 @contextlib.contextmanager
@@ -115,14 +137,15 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
     clock = time.perf_counter()
     out = StudyOutcome()
     points, runs, out.skipped = pending(cfg, log)
-    total = len(points) + len(runs) + len(out.skipped)
-    log(f"study {cfg.name}: {total} units, {len(out.skipped)} already done, {len(points) + len(runs)} to run "
-        f"-> {cfg.out_dir}")
-    if points or runs:
+    explain = pending_explain(cfg, out.skipped, log)
+    todo = len(points) + len(runs) + len(explain)
+    total = todo + len(out.skipped)
+    log(f"study {cfg.name}: {total} units, {len(out.skipped)} already done, {todo} to run -> {cfg.out_dir}")
+    if todo:
         cfg.out_dir.mkdir(parents=True, exist_ok=True)
         write_environment(cfg)
         with ray_session(address, num_cpus) as ray:
-            _execute(ray, cfg, points, runs, out, log, on_result, total)
+            _execute(ray, cfg, points, runs, out, log, on_result, total, explain)
     if report:
         out.report = write_report(cfg)
         log(f"report: {out.report}")
@@ -131,7 +154,8 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
 
 
 def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec], out: StudyOutcome,
-             log: Callable[[str], None], on_result: Callable[[str], None] | None, total: int) -> None:
+             log: Callable[[str], None], on_result: Callable[[str], None] | None, total: int,
+             explain: Sequence[xu.ExplainUnit] = ()) -> None:
     analyse = ray.remote(num_cpus=1, max_retries=0)(analyse_point)
     train = ray.remote(num_cpus=1, max_retries=0)(rl_run)
     command = shlex.join(["alliance", "study", cfg.source or f"<{cfg.name}>"])
@@ -141,6 +165,9 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
         folder.parent.mkdir(parents=True, exist_ok=True)
         refs[train.remote(spec, str(folder.resolve()), command)] = (spec.relpath(), folder / EVALUATION,
                                                                     unit_key(spec))
+    why = ray.remote(num_cpus=1, max_retries=0)(xu.explain_unit)
+    for u in explain:  # a frontier is 17 solves: before the quick exact analyses
+        refs[why.remote(u)] = (u.relpath(), cfg.out_dir / u.relpath(), unit_key(u))
     for p in points:
         refs[analyse.remote(p)] = (p.relpath(), point_file(cfg, p), unit_key(p))
     count = len(out.skipped)
@@ -156,7 +183,11 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
                 log(f"[{count}/{total}] FAILED {key}: {out.failed[key]}")
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            store.atomic_write_json(path, {**data, KEY_FIELD: content_key})
+            data = {**data, KEY_FIELD: content_key}
+            if data.get("kind") in xu.KINDS:  # an explain unit: not yet under a result schema
+                store.atomic_write_json(path, data)
+            else:
+                store.write_stored(path, PointAnalysis if "kind" in data else RunEvaluation, data)
             out.done.append(key)
             log(f"[{count}/{total}] {key}: {_describe(data)}")
             if on_result is not None:
@@ -168,6 +199,8 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
 
 
 def _describe(data: dict) -> str:
+    if data.get("kind") in xu.KINDS:
+        return xu.describe(data)
     if "kind" in data:
         return f"{data['optimum']['label']}, V* = {data['optimum']['value']:.3f} ({data['seconds']:.1f} s)"
     return (f"{data['label']}, share of V* = {data['share']:.3f} ({data['training']}, "
@@ -189,4 +222,4 @@ def write_environment(cfg: StudyConfig) -> Path:
     versions["ray"] = ray.__version__
     data = {"python": platform.python_version(), "platform": sys.platform, "versions": versions,
             "git": rf.git_commit(), "config": cfg.source, "cpu": cpu_environment()}
-    return store.atomic_write_json(cfg.out_dir / "environment.json", data)
+    return store.write_stored(cfg.out_dir / "environment.json", Environment, data)

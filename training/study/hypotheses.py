@@ -7,7 +7,7 @@
 An *analysis* (one JSON file per parameter set, written by ``training/study/tasks.py``) holds
 ``optimum`` (``value``, ``label``, ``stats``, ``phases``) and ``baselines`` (name -> ``value``,
 ``share``, ``label``, ``stats``); a sweep point also has ``coords`` (axis -> level). Statistics are
-those of MODEL.md section 9 plus the mean autonomy level ``A_bar``: ``m_bar, f3, f2, k_bar, g2,
+those of docs/model.md section 9 plus the mean autonomy level ``A_bar``: ``m_bar, f3, f2, k_bar, g2,
 f_med, f_far, f_west, R_bar, A_bar``.
 
 Each hypothesis is tested by explicit criteria whose thresholds are the constants below (they are
@@ -44,7 +44,7 @@ RHO = 0.5  # H5: a monotone direction: Spearman |ρ| >= .5 (and the end-to-end c
 SHRINK = 0.01  # H6: the advantage shrinks by at least .01 of V*
 RL_SHARE = 0.95  # learners: IQM share of V* >= .95
 RL_AGREE = 0.5  # learners: label agrees with the optimum's in at least half the runs
-EPS = 1e-9  # thresholds are inclusive, compared with this slack (as MODEL.md section 9)
+EPS = 1e-9  # thresholds are inclusive, compared with this slack (as docs/model.md section 9)
 
 LIMITED = ("limited", "limited_mediation")
 STAT_KEYS = ("m_bar", "f3", "f2", "k_bar", "g2", "f_med", "f_far", "f_west", "R_bar", "A_bar")

@@ -19,6 +19,7 @@ from typing import Any
 from envs.scenarios import make_params
 from envs.version import MODEL_VERSION
 from training.config.study import Point, RunSpec
+from training.study.explain_units import ExplainUnit  # keys -> explain_units, never back
 
 KEY_FIELD = "unit_key"  # where a stored unit carries its key
 
@@ -56,5 +57,12 @@ def run_key(spec: RunSpec) -> str:
                     "scored_on": _params(spec.scenario)})
 
 
-def unit_key(unit: Point | RunSpec) -> str:
+def explain_key(unit: ExplainUnit) -> str:
+    """The key of a "why the optimum wins" unit: its kind and the scenario's parameters."""
+    return _digest({"unit": unit.kind, "scenario": unit.key, "params": _params(unit.scenario)})
+
+
+def unit_key(unit: Point | RunSpec | ExplainUnit) -> str:
+    if isinstance(unit, ExplainUnit):
+        return explain_key(unit)
     return point_key(unit) if isinstance(unit, Point) else run_key(unit)

@@ -23,12 +23,15 @@ from training.evaluate.stats import bootstrap_ci, per_task_estimates
 from training.render import figures as fg
 from training.render.study_text import render_markdown
 from training.render.tables import write_csv
+from training.render.why import why_figures, why_section, why_tables
 from training.results import store
 from training.results.manifest import read_evaluations
-from training.results.store import EVALUATION, read_json
+from training.results.schemas import Environment, PointAnalysis, RunEvaluation, StudyResult
+from training.results.store import EVALUATION, read_stored
 from training.study import hypotheses as hy
+from training.study.explain_units import load_explain
 
-PHASE_TITLES = tuple(f"Φ{i} {name}" for i, name in enumerate(PHASE_NAMES))  # MODEL.md's phases, numbered
+PHASE_TITLES = tuple(f"Φ{i} {name}" for i, name in enumerate(PHASE_NAMES))  # docs/model.md's phases, numbered
 STATS = hy.STAT_KEYS
 FEATURE_WORDS = {"m": ("participation", ("abstain", "political support", "territory/basing", "combat troops")),
                  "k": ("recognition", ("no", "yes")), "g": ("integration", ("resist", "token", "deep")),
@@ -46,7 +49,7 @@ def feature_words(feature: str) -> str:
 def load_study_data(cfg: StudyConfig) -> dict[str, Any]:
     """The stored results of the units the config plans (files of other configs are ignored).
 
-    :raises ValueError: a stored file is not JSON (one line naming it)
+    :raises ValueError: a stored file does not match its schema (one line naming it and the field)
     """
     out = cfg.out_dir
     scenarios: dict[str, Any] = {}
@@ -57,7 +60,7 @@ def load_study_data(cfg: StudyConfig) -> dict[str, Any]:
         if not path.is_file():
             missing.append(p.relpath())
             continue
-        data = read_json(path)
+        data = read_stored(path, PointAnalysis)
         if p.kind == "scenario":
             scenarios[p.key] = data
         else:
@@ -66,11 +69,11 @@ def load_study_data(cfg: StudyConfig) -> dict[str, Any]:
     for r in plan_runs(cfg):
         path = out / r.relpath() / EVALUATION
         if path.is_file():
-            runs.append({**read_json(path), "run_dir": r.relpath()})
+            runs.append({**read_stored(path, RunEvaluation), "run_dir": r.relpath()})
         else:
             missing.append(f"{r.relpath()}/{EVALUATION}")
     env_path = out / "environment.json"
-    environment = read_json(env_path) if env_path.is_file() else {}
+    environment = read_stored(env_path, Environment) if env_path.is_file() else {}
     return {"scenarios": scenarios, "sweeps": sweeps, "runs": runs, "missing": missing, "environment": environment}
 
 
@@ -185,7 +188,7 @@ def render_figures(cfg: StudyConfig, data: Mapping, study: Mapping) -> dict[str,
         names = {"entrapment_scale": "entrapment", "deep_cost_scale": "deep integration"}
         out["sensitivity"] = fg.plot_phase_diagram(grid, [names[s] for s in sens], [f"× {v:g}" for v in scales],
                                                    folder / "sensitivity.png", "Optimal archetype when a number is scaled",
-                                                   "the number scaled (on `war`)", "scale (1 = MODEL.md)")
+                                                   "the number scaled (on `war`)", "scale (1 = docs/model.md)")
     if "war" in scen:
         b = scen["war"]["baselines"]
         out["baselines_war"] = fg.plot_bar_shares({n: (v["share"],) * 3 for n, v in b.items()},
@@ -261,15 +264,18 @@ def _rl_figures(cfg: StudyConfig, data: Mapping, study: Mapping, folder: Path) -
 def write_report(cfg: StudyConfig) -> Path:
     """Render ``study.json``, the tables, the figures and the report from the stored results."""
     data = load_study_data(cfg)
+    why, data["missing"] = load_explain(cfg, data["missing"])
     study = build_study(cfg, data)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
-    store.atomic_write_json(cfg.out_dir / "study.json", study)
+    store.write_stored(cfg.out_dir / "study.json", StudyResult, study)
     write_tables(cfg, data, study)
+    why_tables(why, cfg.out_dir / "tables")
     figures = render_figures(cfg, data, study)
+    figures.update(why_figures(why, cfg.out_dir / "figures"))
     report = cfg.report_path
     report.parent.mkdir(parents=True, exist_ok=True)
     rel = {k: _relative(v, report.parent) for k, v in figures.items()}
-    store.atomic_write_text(report, render_markdown(cfg, data, study, rel))
+    store.atomic_write_text(report, render_markdown(cfg, data, study, rel, why=why_section(why, rel)))
     return report
 
 

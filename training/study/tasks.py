@@ -9,7 +9,7 @@ archetype itself: the exact solver, the exact evaluator, the baselines and the a
 - :func:`rl_run`: one RL run — train (or reuse a finished model of the same config) into its run
   folder, then evaluate the greedy policy exactly against the optimum.
 
-Besides MODEL.md section 9's statistics, each statistics dict carries ``A_bar``, the mean autonomy
+Besides docs/model.md section 9's statistics, each statistics dict carries ``A_bar``, the mean autonomy
 level (0..5) under the same occupancy, and the optimum carries ``episode_return``, the exact
 expected undiscounted return of one evaluation episode (horizon x the occupancy's mean reward),
 which is the optimum's line on the learning curves.
@@ -43,7 +43,7 @@ from training.study.keys import KEY_FIELD, config_fingerprint, run_key
 
 
 def quarter_labels(n: int = len(CALENDAR)) -> list[str]:
-    """'2014Q1', '2014Q2', ... for t = 0..n-1 (t = 0 is 2014Q1, MODEL.md section 7)."""
+    """'2014Q1', '2014Q2', ... for t = 0..n-1 (t = 0 is 2014Q1, docs/model.md section 7)."""
     return [f"{2014 + t // 4}Q{t % 4 + 1}" for t in range(n)]
 
 
@@ -180,7 +180,7 @@ def train_run(spec: RunSpec, run_dir: Path, command: str | None = None, resume: 
 
 
 def rl_run(spec: RunSpec, run_dir: str | Path, command: str | None = None) -> dict[str, Any]:
-    """Train (or reuse) one run and evaluate its greedy policy exactly (MODEL.md section 10)."""
+    """Train (or reuse) one run and evaluate its greedy policy exactly (docs/model.md section 10)."""
     import torch
 
 

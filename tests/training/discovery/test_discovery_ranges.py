@@ -80,7 +80,7 @@ def _with(name: str, **changes) -> dict:
     ("tau_scale", {"high": 1.3}, "factors.tau_scale.high: the model rejects it: tau[2]=3.38"),
     ("identification", {"high": 1.5}, "factors.identification.high: the model rejects it: identification=1.5"),
     ("far_arc_scale", {"high": 3.0}, "factors.far_arc_scale.high: the model rejects it: far_arc_scale=3.0"),
-    ("power", {"low": 0.25}, "factors.power: the default 0.2 (MODEL.md) is outside [low=0.25, high=0.4]"),
+    ("power", {"low": 0.25}, "factors.power: the default 0.2 (docs/model.md) is outside [low=0.25, high=0.4]"),
     ("entrapment_scale", {"low": 0.0}, "factors.entrapment_scale: low=0.0: a log range needs low > 0"),
     ("power", {"param": "powr"}, "factors.power.param='powr' is not allowed"),
     ("power", {"low": "0.1"}, "factors.power.low='0.1' is not allowed"),

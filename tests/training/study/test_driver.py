@@ -11,8 +11,7 @@ import yaml
 from repo import REPO
 
 from training.config.errors import ConfigError
-from training.config.study import Point, plan_points, plan_runs
-from training.config.study_load import load_study_config, study_config_from_dict
+from training.config.study import Point, load_study_config, plan_points, plan_runs, study_config_from_dict
 
 PPO = str(REPO / "configs" / "ppo_war.yaml")
 DQN = str(REPO / "configs" / "dqn_war.yaml")
@@ -63,7 +62,7 @@ def test_plan_runs_substitute_scenario_seed_steps_and_settings(tmp_path):
     ({"scenarios": ["war", "mars"]}, "scenarios[1]='mars' is not allowed"),
     ({"sweeps": {"s": {"axes": {"nonsense": [1, 2]}}}}, "sweeps.s.axes.nonsense is not allowed"),
     ({"sweeps": {"s": {"axes": {"identification": [0, 2]}}}}, "sweeps.s.axes.identification[1]: identification=2.0"),
-    ({"sweeps": {"s": {"axes": {"lvl": {"a": {"taux": 1}}}}}}, "sweeps.s.axes.lvl.a.taux is not allowed"),
+    ({"sweeps": {"s": {"axes": {"lvl": {"a": {"taux": 1}}}}}}, "sweeps.s.axes.lvl.a.taux=1 is not allowed"),
     ({"rl": {"scenarios": ["war"], "algos": {"A2C": PPO}, "seeds": [0], "total_timesteps": 10}},
      "that config trains PPO"),
     ({"rl": {"scenarios": ["war"], "algos": {"PPO": PPO}, "seeds": [0], "total_timesteps": {"DQN": 5}}},
@@ -182,7 +181,12 @@ def test_a_finished_run_with_another_config_is_not_silently_reused(tmp_path):
     (spec,) = plan_runs(cfg)
     folder = tmp_path / spec.relpath()
     folder.mkdir(parents=True)
-    (folder / "evaluation.json").write_text(json.dumps({KEY_FIELD: run_key(spec)}))
+    evaluation = {"scenario": "war", "algo": "PPO", "seed": 0, "total_timesteps": 1000, "value": 1.0, "optimum": 1.0,
+                  "regret": 0.0, "share": 1.0, "near_optimal_share": 1.0, "label": "x", "optimal_label": "x",
+                  "label_agrees": True, "stats": {}, "phase_labels": {}, "nearest_baseline": "limited",
+                  "train_config": {}, "training": "trained", "train_seconds": 1.0, "evaluate_seconds": 1.0,
+                  "seconds": 2.0}
+    (folder / "evaluation.json").write_text(json.dumps({**evaluation, KEY_FIELD: run_key(spec)}))
     assert pending(cfg) == ([], [], ["runs/war/ppo_s0/evaluation.json"])  # same inputs: skipped
     other = study_config_from_dict({"name": "t", "out": str(tmp_path), "scenarios": [],
                                     "rl": {"scenarios": ["war"], "algos": {"PPO": PPO}, "seeds": [0],

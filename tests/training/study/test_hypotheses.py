@@ -1,6 +1,6 @@
 """Verdicts H1..H6 and the learners' summary on small hand-made study data: each criterion's
 expected outcome is worked out by hand from the numbers written here, including refuted, mixed and
-untested cases and thresholds hit exactly (inclusive, MODEL.md section 9's slack)."""
+untested cases and thresholds hit exactly (inclusive, docs/model.md section 9's slack)."""
 
 from __future__ import annotations
 

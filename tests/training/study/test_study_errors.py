@@ -141,7 +141,7 @@ def test_junk_files_are_one_line_naming_the_file(no_run, name, words):
      ["6 significant digits"]),
     ({"sweeps__ta__axes__threat__low": {"tau": 0.8, "hazard": [2, 0, 0, 0, 0]}},
      "sweeps.ta.axes.threat.low.hazard[0]=2", ["[0.0, 1.0]"]),
-    ({"sweeps__ta__axes__threat__low": {"colour": 1}}, "sweeps.ta.axes.threat.low.colour is not allowed",
+    ({"sweeps__ta__axes__threat__low": {"colour": 1}}, "sweeps.ta.axes.threat.low.colour=1 is not allowed",
      ["not a model parameter", "identification"]),
     ({"sweeps__ta__axes__threat": {"a/b": {}}}, "sweeps.ta.axes.threat.'a/b'=", ["letters, digits and '_'"]),
     ({"sweeps__ta__axes__threat": {}}, "sweeps.ta.axes.threat={}", ["at least one level"]),
@@ -345,7 +345,7 @@ def test_the_report_depends_on_the_stored_results_only(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     cfg = make_study(tmp_path)
-    env = {"python": "3.11.7", "versions": {"numpy": "2.4.6"}, "git": {"commit": "0123456789abcdef", "dirty": False},
+    env = {"python": "3.11.7", "platform": "linux", "versions": {"numpy": "2.4.6"}, "git": {"commit": "0123456789abcdef", "dirty": False},
            "config": "tiny.yaml"}
     (cfg.out_dir / "environment.json").write_text(json.dumps(env))
     first = write_report(cfg).read_bytes(), (cfg.out_dir / "study.json").read_bytes()
@@ -353,7 +353,10 @@ def test_the_report_depends_on_the_stored_results_only(tmp_path, monkeypatch):
              *cfg.out_dir.glob("runs/*/*/evaluation.json")]
     for i, path in enumerate(units):  # another machine, another day, an interrupted study
         data = json.loads(path.read_text())
-        data.update(seconds=1000.0 + i, train_seconds=77.0 * i, evaluate_seconds=0.5, training="resumed")
+        if path.name == "evaluation.json":
+            data.update(seconds=1000.0 + i, train_seconds=77.0 * i, evaluate_seconds=0.5, training="resumed")
+        else:  # an analysis stores only its own time
+            data.update(seconds=1000.0 + i)
         path.write_text(json.dumps(data))
     env["git"]["dirty"] = True
     (cfg.out_dir / "environment.json").write_text(json.dumps(env))
