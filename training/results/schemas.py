@@ -200,6 +200,7 @@ class BenchmarkResult(StoredFile):
     model_file: str | None
     hash_checked: bool
     runs: list[BenchmarkRun]
+    duplicates: list[dict[str, str]] = []  # runs with another's model.zip bytes, counted once
     optimum: dict[str, dict[str, Any]]
     baselines: dict[str, dict[str, dict[str, Any]]]
     curve_optimum: dict[str, dict[str, Any]]

@@ -114,8 +114,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
                               "runtime_env": runtime_env()}  # every worker: torch's plain CPU kernels
     if address:
         ray.init(address=address, **kwargs)
-    else:
-        ray.init(num_cpus=num_cpus, **kwargs)
+    else:  # "local": a cluster of its own, even if another study's (or a killed one's) is running here
+        ray.init(address="local", num_cpus=num_cpus, **kwargs)
     try:
         yield ray
     finally:

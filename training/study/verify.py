@@ -27,7 +27,7 @@ from training.study.tasks import analyse_point, rl_run
 
 TOLERANCE = 1e-9
 SEED = 0  # the random choice of units
-VOLATILE = frozenset({"seconds", "train_seconds", "evaluate_seconds", "training", KEY_FIELD})
+VOLATILE = frozenset({"seconds", "train_seconds", "evaluate_seconds", "training", KEY_FIELD, "schema_version"})
 
 
 @dataclass
