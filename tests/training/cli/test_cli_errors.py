@@ -7,9 +7,9 @@ shows examples; every file a report writes goes through the atomic writer.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
-import os
 from pathlib import Path
 
 import pytest
