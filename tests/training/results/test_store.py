@@ -16,7 +16,7 @@ WRITES = re.compile(r"\.write_(text|bytes)\(|open\(|json\.dump\(|\.to_csv\(|np\.
                     r"mkstemp|shutil\.(copy|move)")
 # a write that is atomic in its own way: SB3's EvalCallback log is written to a temporary name by
 # np.savez and renamed over evaluations.npz
-OWN_WAY = {"run/callbacks.py": ("os.replace(self.log_path",),
+OWN_WAY = {"run/callbacks.py": ("os.replace(written, self.run_dir / rf.EVALUATIONS)",),
            "config/files.py": ("os.O_RDONLY", 'os.fdopen(fd, "rb")')}  # the bounded reader opens to read only
 
 
