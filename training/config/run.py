@@ -34,6 +34,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from envs.params import short_repr
@@ -45,6 +46,7 @@ from training.config.hyperparams import (
     MAX_STEPS,
     constructor_kwargs,
     hyperparam_problems,
+    rollout_problems,
 )
 from training.config.overrides import override_problems, scenario_name
 
@@ -121,6 +123,16 @@ class TrainConfig(_Strict):
                 found.add((), line(problem.removeprefix("hyperparams")))
             found.raise_any()
         return value
+
+    @model_validator(mode="after")
+    def _rollout(self) -> TrainConfig:
+        """SB3's constraints between hyperparameters that it only warns about (:func:`rollout_problems`)."""
+        found = Problems()
+        for problem in rollout_problems(self.algo, self.hyperparams, self.n_envs):
+            key, _, tail = problem.partition("=")
+            found.add(tuple(key.split(".")), line("=" + tail))
+        found.raise_any()
+        return self
 
     @field_validator("output")
     @classmethod

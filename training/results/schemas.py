@@ -104,6 +104,7 @@ class PointAnalysis(StoredFile):
     baselines: dict[str, BaselineResult]
     quarters: Quarters | None = None  # a finite-horizon (calendar) scenario only
     seconds: float
+    unit_key: str | None = None  # training/study/keys.py; a file without one is computed again
 
 
 class RunEvaluation(StoredFile):
@@ -130,6 +131,7 @@ class RunEvaluation(StoredFile):
     train_seconds: float | None
     evaluate_seconds: float
     seconds: float
+    unit_key: str | None = None  # training/study/keys.py; a file without one is computed again
 
 
 class Environment(StoredFile):
@@ -141,6 +143,7 @@ class Environment(StoredFile):
     versions: dict[str, str]
     git: dict[str, Any]
     config: str
+    cpu: dict[str, Any] | None = None  # torch's CPU kernels (training/run/determinism.py)
 
 
 class StudyResult(StoredFile):
@@ -197,6 +200,7 @@ class BenchmarkResult(StoredFile):
     model_file: str | None
     hash_checked: bool
     runs: list[BenchmarkRun]
+    duplicates: list[dict[str, str]] = []  # runs with another's model.zip bytes, counted once
     optimum: dict[str, dict[str, Any]]
     baselines: dict[str, dict[str, dict[str, Any]]]
     curve_optimum: dict[str, dict[str, Any]]
