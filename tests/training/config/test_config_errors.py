@@ -143,8 +143,8 @@ def test_malformed_scenario_mappings_are_one_line_value_errors(mapping):
 
 def could_be_a_scenario(text: bytes) -> bool:
     """Junk meant for a training config may still be a scenario mapping (``{}`` is `war`)."""
-    try:
-        data = yaml.safe_load(text)
+    try:  # libyaml: the pure-Python parser takes seconds on the deeply nested junk (the CLI under test keeps its own)
+        data = yaml.load(text, Loader=yaml.CSafeLoader)  # noqa: S506 (a SafeLoader)
     except Exception:  # noqa: BLE001 - not YAML at all
         return False
     allowed = {"scenario", "overrides", *param_field_names()}
