@@ -51,7 +51,8 @@ from training import cli
 
 SCRIPT = REPO / ".venv" / "bin" / "alliance"
 PREFIX = "alliance study: error: "
-EXAMPLES = {"study_configs": 450, "study_files": 200}
+# derandomized draws, the same on every run; explore further with `--hypothesis-seed` (tests/support/malformed.py)
+EXAMPLES = {"study_configs": 250, "study_files": 120}
 
 
 def run_study_cli(text: bytes, *extra: str) -> tuple[object, list[str], list[str]]:
@@ -200,11 +201,12 @@ def test_a_valid_config_reaches_the_run(no_run):
 def test_console_script_refuses_junk_without_traceback_ray_or_folder(tmp_path):
     if not SCRIPT.exists():
         pytest.skip("console script not installed")
-    for name in ("deep", "binary", "duplicate"):
-        (tmp_path / f"{name}.yaml").write_bytes(FILES[name])
+    # one junk file that could exhaust a process's stack and one with two problems; the other junk files
+    # are refused in-process above (test_junk_files_are_one_line_naming_the_file)
+    (tmp_path / "deep.yaml").write_bytes(FILES["deep"])
     (tmp_path / "nan.yaml").write_bytes(spoilt(rl__total_timesteps=float("nan"), bootstrap_seed=float("nan")))
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "RAY_ADDRESS": ""}
-    for name in ("deep", "binary", "duplicate", "nan"):
+    for name in ("deep", "nan"):
         proc = subprocess.run([str(SCRIPT), "study", f"{name}.yaml"], capture_output=True, text=True, timeout=120,
                               cwd=tmp_path, env=env)
         lines = proc.stderr.strip().splitlines()
@@ -212,7 +214,7 @@ def test_console_script_refuses_junk_without_traceback_ray_or_folder(tmp_path):
         assert "Traceback" not in proc.stderr and lines and all(ln.startswith(PREFIX) for ln in lines), proc.stderr
         assert len(lines) == (2 if name == "nan" else 1), lines
         assert "ray" not in proc.stdout.lower() + proc.stderr.lower(), (proc.stdout, proc.stderr)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["binary.yaml", "deep.yaml", "duplicate.yaml", "nan.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deep.yaml", "nan.yaml"]
 
 
 # ------------------------------------------------------------------------------ crash safety
