@@ -68,9 +68,35 @@ def refusal_problems(code: object, lines: list[str], left: list[str], case: Case
 SCHEMA = study_schema()
 
 
+@pytest.fixture
+def repo_templates_read_once(monkeypatch):
+    """The repository's training templates (configs/*.yaml, unchanged during the test) are parsed once:
+    validating a study reads each template several times, and re-parsing them was half of the property
+    test's time. Every other path (a missing, spoilt or temporary template) is read as before; callers
+    get a copy, as from a fresh read."""
+    import copy
+
+    import training.config.templates as templates
+
+    real, parsed, configs = templates.read_yaml_mapping, {}, (REPO / "configs").resolve()
+
+    def read(path, expected="a mapping of config keys"):
+        try:
+            key = (Path(path).resolve(), expected)
+        except (OSError, ValueError):  # a NUL character, a name too long: the real read says so
+            return real(path, expected)
+        if key[0].parent != configs:
+            return real(path, expected)
+        if key not in parsed:
+            parsed[key] = real(path, expected)
+        return copy.deepcopy(parsed[key])
+
+    monkeypatch.setattr(templates, "read_yaml_mapping", read)
+
+
 @hardening_settings(EXAMPLES["study_configs"])
 @given(case=malformed_configs(study_schema(), study_base()), report_only=st.booleans())
-def test_malformed_study_configs(no_run, case, report_only):
+def test_malformed_study_configs(no_run, repo_templates_read_once, case, report_only):
     code, lines, left = run_study_cli(case.text, *(["--report-only"] if report_only else []))
     check("study_configs", refusal_problems(code, lines, left, case), case, lines)
 
