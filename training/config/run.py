@@ -166,9 +166,11 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str] = (), seed
             problems.append(f"--set {short_repr(item)} is not allowed: KEY=VALUE with a dotted key, e.g. n_envs=16")
             continue
         try:
-            value = parse_yaml(raw, f"--set {short_repr(item)}") if raw.strip() else None
+            where = f"--set {short_repr(item)}"
+            value = parse_yaml(raw, where) if raw.strip() else None
         except ConfigError as exc:
-            problems.append(f"{exc.problems[0]} (the value must be a YAML scalar, list or mapping)")
+            reason = exc.problems[0].removeprefix(f"{where}: ")
+            problems.append(f"{where} is not allowed: the value must be a YAML scalar, list or mapping ({reason})")
             continue
         parts = key.strip().split(".")
         node = out

@@ -200,8 +200,6 @@ def test_each_problem_is_one_line_naming_the_key_and_what_is_allowed(no_run, cha
     assert body.startswith(key) and all(w in body for w in words), body
 
 
-@pytest.mark.xfail(strict=True, reason="known: an rl.set item that is not YAML is refused in one line naming "
-                   "rl.set[0], but without 'is not allowed' (found by test_malformed_study_configs at 250 draws)")
 def test_an_rl_set_item_that_is_not_yaml_says_it_is_not_allowed(no_run):
     code, lines, left = run_study_cli(spoilt(rl__set=["x.y=["]))
     assert code == 2 and left == ["config.yaml"] and len(lines) == 1, (code, lines, left)
