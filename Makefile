@@ -22,9 +22,11 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# -n auto: one pytest-xdist worker per core (2 here); --dist loadgroup keeps the tests sharing a
+# module-scoped fixture on one worker (tests/conftest.py)
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow

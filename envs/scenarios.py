@@ -138,4 +138,9 @@ def params_from_mapping(mapping: Mapping[str, Any]) -> AllianceParams:
         overrides = {}
     if not isinstance(overrides, Mapping):
         raise ValueError(f"overrides={short_repr(overrides)} is not allowed: a mapping of parameter names to values")
+    twice = sorted(set(overrides) & set(data), key=str)
+    if twice:
+        key = twice[0]
+        raise ValueError(f"{key} is given twice, overrides.{key}={short_repr(overrides[key])} and {key}="
+                         f"{short_repr(data[key])}: give it once, in overrides or at the top level")
     return make_params(name, {**overrides, **data})

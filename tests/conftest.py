@@ -26,3 +26,19 @@ def no_run(monkeypatch):
     monkeypatch.setattr(training.study.driver, "run_study", spy)
     monkeypatch.setattr(training.study.report, "write_report", spy)
     monkeypatch.setattr(ray, "init", spy)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups off the markers
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``make test`` runs ``-n auto --dist loadgroup``): the tests of a module that
+    share a module-scoped fixture (a tiny trained run, a study folder, a local Ray instance) run on one
+    worker, so the fixture is built once; tests on a local Ray instance share a group, so two Ray
+    instances never start at once. Without xdist the markers change nothing."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        if "ray_local" in info.names_closure:
+            item.add_marker(pytest.mark.xdist_group("ray"))
+        elif any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))

@@ -10,6 +10,7 @@ import yaml
 from repo import REPO
 
 from training.config.study import load_study_config, plan_points, plan_runs
+from training.results import run_folder as rf
 from training.study.tasks import FEATURES, config_fingerprint, quarter_labels
 
 STATS = dict(m_bar=1.5, f3=0.0, f2=0.5, k_bar=0.1, g2=0.0, f_med=0.3, f_far=0.3, f_west=0.0, R_bar=3.0, A_bar=3.0)
@@ -72,6 +73,8 @@ def make_study(tmp_path: Path):
              "label": "mixed", "optimal_label": "limited_participation+mediation", "label_agrees": False,
              "stats": STATS, "phase_labels": {"4": "mixed"}, "train_config": fingerprints[seed], "nearest_baseline": "limited",
              "training": "trained", "train_seconds": 2.5, "evaluate_seconds": 0.5, "seconds": 3.0}))
-        np.savez(run_dir / "evaluations.npz", timesteps=np.array([1024, 2048]),
-                 results=np.array([[40.0, 42.0], [44.0, 46.0 + seed]]), ep_lengths=np.full((2, 2), 80))
+        sha = rf.write_hashed(run_dir / rf.EVALUATIONS, lambda f, seed=seed: np.savez(
+            f, timesteps=np.array([1024, 2048]), results=np.array([[40.0, 42.0], [44.0, 46.0 + seed]]),
+            ep_lengths=np.full((2, 2), 80)))
+        rf.write_manifest(run_dir, written={rf.EVALUATIONS: sha}, status="finished")  # the report checks the log
     return cfg

@@ -149,7 +149,6 @@ def hostile_archive(source: Path, target: Path, marker: Path) -> None:
 
 
 # -------------------------------------------------------------------- 1. planted model files
-@xfail(1)
 def test_1_a_planted_best_model_is_never_listed_nor_loaded(run, tmp_path):
     marker = tmp_path / "payload_ran"
     hostile_archive(run / "model.zip", run / "best_model.zip", marker)
@@ -161,7 +160,6 @@ def test_1_a_planted_best_model_is_never_listed_nor_loaded(run, tmp_path):
     assert_refused(code, lines, "best_model.zip")
 
 
-@xfail(1)
 def test_1_a_planted_checkpoint_is_never_listed_nor_loaded(run, tmp_path):
     marker = tmp_path / "payload_ran"
     planted_path = run / "checkpoints" / "model_900000_steps.zip"
@@ -174,7 +172,6 @@ def test_1_a_planted_checkpoint_is_never_listed_nor_loaded(run, tmp_path):
 
 
 # ---------------------------------------------------------------- 2. --resume changes nothing else
-@xfail(2)
 @pytest.mark.parametrize("change,key", [
     (("--set", "env.scenario=alt_open"), "env.scenario"),
     (("--seed", "7"), "seed"),
@@ -203,7 +200,6 @@ def exact_study(out: str, scenario: str, tau: float) -> dict:
             "sweeps": {"threat": {"scenario": scenario, "axes": {"threat": {"low": {"tau": tau}}}}}}
 
 
-@xfail(3)
 def test_3_a_study_recomputes_units_whose_inputs_changed(tmp_path):
     config = tmp_path / "study.yaml"
     write_yaml(config, exact_study("out", "war", 0.8))
@@ -226,7 +222,9 @@ def test_3_a_study_recomputes_units_whose_inputs_changed(tmp_path):
 
 
 # ----------------------------------------------- 4. committed results are what the code computes
-@xfail(4)
+@pytest.mark.committed_results
+@pytest.mark.xfail(strict=False, reason="LEAD: passes once results/quick is regenerated with the final code "
+                   "(rm -rf results/quick && make run); then delete this xfail mark")
 def test_4_verify_recomputes_committed_quick_units_and_they_agree():
     """`--verify N` recomputes N stored units (at least one per RL algorithm) and compares (1e-9)."""
     before = snapshot(REPO / "results" / "quick")
@@ -236,7 +234,6 @@ def test_4_verify_recomputes_committed_quick_units_and_they_agree():
     assert snapshot(REPO / "results" / "quick") == before  # verifying writes nothing
 
 
-@xfail(4)
 def test_4_verify_names_a_tampered_stored_unit(tmp_path):
     config = write_yaml(tmp_path / "study.yaml", exact_study("out", "war", 0.8))
     code, lines, _ = alliance("study", config, "--num-cpus", "1", cwd=tmp_path)
@@ -248,6 +245,26 @@ def test_4_verify_names_a_tampered_stored_unit(tmp_path):
     code, lines, out = alliance("study", config, "--verify", "2", "--num-cpus", "1", cwd=tmp_path)
     assert code not in (0, None) and not isinstance(code, BaseException), (code, lines)
     assert any(unit.name in line for line in lines), lines
+
+
+def test_4_verify_recomputes_a_fresh_study_with_rl_units_and_they_agree(tmp_path):
+    """The same check on a study computed here (exact units and one tiny run per algorithm): what the
+    study stored is what --verify recomputes, on Ray, to 1e-9 (DQN included: torch's plain kernels)."""
+    templates = {}
+    for algo, data in (("PPO", tiny_config(tmp_path / "unused")), ("DQN", tiny_dqn_config(tmp_path / "unused"))):
+        templates[algo] = str(write_yaml(tmp_path / f"{algo}.yaml", data))
+    study = {**exact_study("out", "war", 0.8), "rl": {"scenarios": ["war"], "algos": templates, "seeds": [0],
+                                                       "total_timesteps": 512,
+                                                       "set": ["checkpoint.freq=512", "eval.freq=256"]}}
+    config = write_yaml(tmp_path / "study.yaml", study)
+    code, lines, _ = alliance("study", config, "--num-cpus", "2", cwd=tmp_path)
+    assert code == 0, lines
+    before = snapshot(tmp_path / "out")
+    code, lines, out = alliance("study", config, "--verify", "1", "--num-cpus", "2", cwd=tmp_path)
+    assert code == 0, (lines, out)
+    said = [line for line in out.splitlines() if "agrees" in line]
+    assert any("runs/war/ppo_s0" in line for line in said) and any("runs/war/dqn_s0" in line for line in said), out
+    assert snapshot(tmp_path / "out") == before  # verifying writes nothing
 
 
 def tiny_dqn_config(output: Path) -> dict:
@@ -264,7 +281,6 @@ def policy_weights(run: Path) -> dict:
         return torch.load(io.BytesIO(zf.read("policy.pth")), weights_only=True)
 
 
-@xfail(4)
 def test_4_dqn_weights_do_not_depend_on_the_cpus_vector_instructions(tmp_path):
     """The committed DQN units are reproduced bit for bit on the machine that made them, but torch picks
     its CPU kernels by the host's vector instructions (AVX2 here, AVX-512 or none elsewhere), and a DQN
@@ -285,7 +301,6 @@ def test_4_dqn_weights_do_not_depend_on_the_cpus_vector_instructions(tmp_path):
 
 
 # ------------------------------------------------------ 5. evaluate checks config.yml too
-@xfail(5)
 @pytest.mark.parametrize("changes", [
     {"algo": "A2C", "hyperparams": {"n_steps": 64, "policy_kwargs": {"net_arch": [8]}}},  # valid, but not the run's
     {"env": {"scenario": "alt_open", "overrides": {}}},
@@ -300,7 +315,6 @@ def test_5_evaluate_refuses_a_config_edited_after_training(run, changes):
 
 
 # ---------------------------------------------- 6. resuming a finished run keeps its rewards
-@xfail(6)
 def test_6_resuming_a_finished_run_keeps_its_mean_rewards(run):
     before = manifest(run)
     assert before["best_mean_reward"] is not None and before["last_mean_reward"] is not None
@@ -338,7 +352,6 @@ def _save_npz(damage):
     return write
 
 
-@xfail(7)
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
 @pytest.mark.parametrize("command", ["resume", "benchmark"])
 def test_7_a_damaged_evaluations_log_is_one_line_and_changes_nothing(run, tmp_path, damage, command):
@@ -375,7 +388,6 @@ def _run_in_thread(argv: list[str], unblock: Path, wait: float = 10.0) -> tuple[
     return result["code"], result["lines"], hung
 
 
-@xfail(8)
 @pytest.mark.parametrize("command", ["train", "solve"])
 def test_8_a_fifo_config_is_refused_at_once(tmp_path, command):
     fifo = tmp_path / "config.yaml"
@@ -389,7 +401,6 @@ def _limit_memory() -> None:  # in the child: a runaway read fails at 3 GiB inst
     resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
 
 
-@xfail(8)
 @pytest.mark.parametrize("command", ["train", "solve"])
 def test_8_a_config_that_is_a_device_is_refused_without_reading_it(tmp_path, command):
     link = tmp_path / "config.yaml"
@@ -400,7 +411,6 @@ def test_8_a_config_that_is_a_device_is_refused_without_reading_it(tmp_path, com
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
 
 
-@xfail(8)
 def test_8_an_oversized_config_is_refused_without_parsing_it(tmp_path):
     path = tmp_path / "war.yaml"
     path.write_text("scenario: war\n" + "# padding\n" * 200_000)  # 2 MB of a valid document (limit: 1 MiB)
@@ -410,7 +420,6 @@ def test_8_an_oversized_config_is_refused_without_parsing_it(tmp_path):
 
 
 # --------------------------------------------------------------------- 9. checked before running
-@xfail(9)
 def test_9_batch_size_larger_than_the_rollout_is_refused_before_training(tmp_path):
     data = tiny_config(tmp_path / "runs")
     data["hyperparams"]["batch_size"] = 2 * ROLLOUT  # > n_steps x n_envs
@@ -419,7 +428,6 @@ def test_9_batch_size_larger_than_the_rollout_is_refused_before_training(tmp_pat
     assert not (tmp_path / "runs").exists()
 
 
-@xfail(9)
 def test_9_a_number_yaml_reads_as_text_says_how_to_write_it(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text(write_yaml(config, tiny_config(tmp_path / "runs")).read_text()
@@ -429,7 +437,6 @@ def test_9_a_number_yaml_reads_as_text_says_how_to_write_it(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
-@xfail(9)
 def test_9_a_parameter_given_twice_in_two_forms_is_refused(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text("scenario: war\noverrides: {power: 0.5}\npower: 0.1\n")
@@ -439,7 +446,6 @@ def test_9_a_parameter_given_twice_in_two_forms_is_refused(tmp_path):
 
 
 # ------------------------------------------------------- 10. benchmark counts distinct runs
-@xfail(10)
 def test_10_benchmark_counts_copies_of_one_run_once_and_says_so(finished_run, tmp_path):
     copies = [shutil.copytree(finished_run, tmp_path / name) for name in ("a", "b")]
     code, lines, out = alliance("benchmark", "--runs", *copies, "--out", tmp_path / "bench", "--reps", "100")
@@ -450,7 +456,6 @@ def test_10_benchmark_counts_copies_of_one_run_once_and_says_so(finished_run, tm
 
 
 # ---------------------------------------------------- 11. killed before the first checkpoint
-@xfail(11)
 def test_11_a_run_killed_before_its_first_checkpoint_resumes_from_step_0(tmp_path):
     long = 16 * ROLLOUT  # its only checkpoint is at the end: a second or more of training away
     data = tiny_config(tmp_path / "runs", total_timesteps=long, checkpoint={"freq": long})

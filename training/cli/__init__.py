@@ -62,6 +62,9 @@ def error_lines(exc: BaseException) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from training.run.determinism import pin_cpu_kernels
+
+    pin_cpu_kernels()  # before torch's first operation: the same numbers on every CPU
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

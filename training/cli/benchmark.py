@@ -113,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise ValueError(f"{args.out}/benchmark.json: not a benchmark this version can render ({reason[:200]}); "
                          "run the benchmark again") from None
+    for dup in data.get("duplicates", []):
+        print(f"note: {dup['run_dir']} has model bytes identical to {dup['same_as']}: a duplicate, counted once")
     print(summary)
     print(f"wrote {paths['md']}, {paths['csv']}, {paths['runs_csv']} and {len(paths) - 3} figures")
     return 0

@@ -13,9 +13,11 @@ EXAMPLES = """examples:
   alliance study configs/study.yaml --num-cpus 8     a local Ray instance with 8 CPUs
   alliance study configs/study.yaml --address auto   join a running Ray cluster (shared filesystem)
   alliance study configs/study.yaml --report-only    re-render the report from the stored results
+  alliance study configs/quick.yaml --verify 5       recompute 5 stored units and compare (1e-9); writes nothing
 
-Finished units are found on disk and skipped: run the same command again to continue an
-interrupted study. A bad config prints one line per problem and exits 2.
+Finished units are found on disk and skipped if their inputs are unchanged (each is stored with a
+hash of its resolved inputs and the model's version; a stale one is computed again): run the same
+command again to continue an interrupted study. A bad config prints one line per problem and exits 2.
 """
 
 
@@ -27,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="CPUs of the local Ray instance (default: all); one per task")
     parser.add_argument("--report-only", action="store_true",
                         help="do not run anything: render the report from the stored results")
+    parser.add_argument("--verify", type=int, default=None, metavar="N",
+                        help="recompute N stored units chosen at random (at least one per RL algorithm) and "
+                        "compare them with the stored ones (1e-9); exit 1 naming a unit that differs")
 
 
 def check_address(address: str | None) -> None:
@@ -61,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         for line in exc.problems:
             print(f"alliance study: error: {line}", file=sys.stderr)
         return 2
+    if args.verify is not None:
+        return _verify(cfg, args)
     if args.report_only:
         from training.study.report import write_report
 
@@ -77,6 +84,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"alliance study: error: {key}: {line}", file=sys.stderr)
         return 1
     return 0
+
+
+def _verify(cfg, args: argparse.Namespace) -> int:
+    from training.study.verify import verify
+
+    if not 1 <= args.verify <= 100_000:
+        raise ValueError(f"--verify={args.verify} is not allowed: a positive number of units, at most 100,000")
+    check_address(args.address)
+    verdicts = verify(cfg, args.verify, address=args.address, num_cpus=args.num_cpus, log=_log)
+    bad = [v for v in verdicts if v.difference is not None]
+    print(f"verified {len(verdicts)} units of {cfg.name}: {len(verdicts) - len(bad)} agree, {len(bad)} differ")
+    for v in bad:
+        print(f"alliance study: error: {cfg.out_dir / v.unit}: {v.difference}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 def _log(line: str) -> None:

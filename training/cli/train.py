@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config, args.overrides, args.seed) if args.config else None
         if args.resume is not None:
-            cfg = _resume_config(args.resume, cfg, args.overrides, args.seed)
+            cfg = _resume_config(args.resume, cfg, args.overrides, args.seed, args.trust)
         from training.run.train import train
 
         progress = not args.no_progress and sys.stdout.isatty()
@@ -65,25 +65,42 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resume_config(run_dir: Path, given, overrides: list[str], seed: int | None):
-    """The run's own config.yml with --set/--seed on top; a CONFIG given too must agree with it
-    except for total_timesteps."""
-    from training.config.errors import ConfigError
-    from training.config.run import load_config
-    from training.results.run_folder import CONFIG
+def _resume_config(run_dir: Path, given, overrides: list[str], seed: int | None, trust: bool = False):
+    """The run's own config.yml (checked against its manifest) with --set/--seed/CONFIG on top:
+    a resume continues the same experiment, so the only change allowed is total_timesteps upward.
 
-    path = run_dir / CONFIG
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file; is {run_dir} a run folder?")
-    own = load_config(path, overrides, seed)
-    if given is not None:
-        mine, theirs = own.model_dump(), given.model_dump()
-        for key in mine:
-            if key != "total_timesteps" and mine[key] != theirs[key]:
-                raise ConfigError([f"{key}={theirs[key]!r} is not allowed: the run being resumed has "
-                                   f"{key}={mine[key]!r} (drop CONFIG, or use --set total_timesteps=N)"])
-        own = own.model_copy(update={"total_timesteps": given.total_timesteps})
-    return own
+    :raises ConfigError: one line naming the first key that would change
+    """
+    from training.config.errors import ConfigError
+    from training.config.run import apply_overrides, config_from_dict
+    from training.results.run_folder import CONFIG
+    from training.run.train import run_config
+
+    if not (run_dir / CONFIG).is_file():
+        raise FileNotFoundError(f"{run_dir / CONFIG}: no such file; is {run_dir} a run folder?")
+    own = run_config(run_dir, trust)
+    if given is None:
+        given = config_from_dict(apply_overrides(own.model_dump(mode="json"), overrides, seed))
+    mine, theirs = _flatten(own.model_dump(mode="json")), _flatten(given.model_dump(mode="json"))
+    for key in sorted(set(mine) | set(theirs)):
+        if key != "total_timesteps" and mine.get(key) != theirs.get(key):
+            raise ConfigError([f"{key}={theirs.get(key)!r} is not allowed with --resume: the run has {key}="
+                               f"{mine.get(key)!r} and a resume continues the same experiment (train a new run "
+                               "to change it; only total_timesteps may be raised)"])
+    if given.total_timesteps < own.total_timesteps:
+        raise ConfigError([f"total_timesteps={given.total_timesteps} is not allowed with --resume: the run's "
+                           f"budget is {own.total_timesteps}; it may only be raised"])
+    return given
+
+
+def _flatten(data, prefix: str = "") -> dict:
+    """Nested mappings as dotted keys (``hyperparams.policy_kwargs.net_arch``)."""
+    if not isinstance(data, dict) or not data:
+        return {prefix: data}
+    out: dict = {}
+    for k, v in data.items():
+        out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
 
 
 def _argv(args: argparse.Namespace) -> list[str]:

@@ -3,6 +3,8 @@ refused, aliases bounded, binary junk and deep nesting refused; every failure is
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +72,42 @@ def _check_expanded_size(data: Any, where: str) -> None:
         stack.extend((c, False) for c in children)
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a config is a page of YAML; 1 MiB is far beyond any real one
+
+
+def read_bounded(path: str | Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, read without blocking: a FIFO, a
+    device (a symlink to ``/dev/zero``), a socket or an oversized file is refused before it is read
+    (a FIFO would wait for a writer for ever, a device never ends).
+
+    :raises ValueError: one line naming the file: not a regular file, or larger than ``limit``
+    :raises OSError: the file cannot be opened (missing, a folder, no permission)
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # O_NONBLOCK: opening a FIFO returns at once
+    info = os.fstat(fd)
+    if stat.S_ISDIR(info.st_mode):
+        os.close(fd)
+        raise IsADirectoryError(21, "Is a directory", str(path))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path}: not allowed: not a regular file (a FIFO, device or socket); a file is needed")
+        if info.st_size > limit:
+            raise ValueError(f"{path}: not allowed: too large ({info.st_size:,} bytes; at most {limit:,})")
+        raw = f.read(limit + 1)
+    if len(raw) > limit:  # grew while being read
+        raise ValueError(f"{path}: not allowed: too large (more than {limit:,} bytes)")
+    return raw
+
+
 def read_yaml(path: str | Path) -> Any:
-    """The YAML document in a file, read with :func:`parse_yaml`.
+    """The YAML document in a file, read with :func:`parse_yaml` (at most :data:`MAX_CONFIG_BYTES`,
+    a regular file: :func:`read_bounded`).
 
     :raises ConfigError: one line: not UTF-8 text, or not valid YAML
+    :raises ValueError: one line: not a regular file, or too large
     :raises OSError: the file cannot be read (missing, a folder, no permission)
     """
-    raw = Path(path).read_bytes()
+    raw = read_bounded(path, MAX_CONFIG_BYTES)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -89,7 +89,8 @@ def hyperparam_problems(algo: str, hyperparams: Any) -> list[str]:
         elif name in SCHEDULE_PARAMS and isinstance(value, str):
             start = linear_start(value)
             if start is None:
-                problems.append(f"{key}={short_repr(value)} is not allowed: a number or 'lin_<number>' (linear to 0)")
+                problems.append(f"{key}={short_repr(value)} is not allowed: a number or 'lin_<number>' (linear to 0)"
+                                + text_number_hint(value))
             else:
                 problems += _range_problems(key, name, start, schedule=True)
         else:
@@ -174,7 +175,44 @@ def policy_kwargs_problems(algo: str, policy_kwargs: Any) -> list[str]:
 
 def _type_problems(key: str, value: Any, annotation: Any) -> list[str]:
     if _as_annotated(value, annotation) is _BAD:
-        return [f"{key}={short_repr(value)} is not allowed: a value of type {type_name(annotation)}"]
+        return [f"{key}={short_repr(value)} is not allowed: a value of type {type_name(annotation)}"
+                + text_number_hint(value)]
+    return []
+
+
+def text_number_hint(value: Any) -> str:
+    """For a string that looks like a number (YAML 1.1 reads ``3e-4`` as text: a float needs a dot
+    and a signed exponent), what to write instead; else ''."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        float(value)
+    except ValueError:
+        return ""
+    mantissa, _, exponent = value.strip().lower().partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    if exponent and exponent[0] not in "+-":
+        exponent = "+" + exponent
+    written = mantissa + (f"e{exponent}" if exponent else "")
+    return f" (YAML read {value} as text, not a number: write {written})"
+
+
+def rollout_problems(algo: str, hyperparams: Any, n_envs: Any) -> list[str]:
+    """SB3's constraints between hyperparameters that it only warns about, as errors: PPO's
+    ``batch_size`` must fit in one rollout of ``n_steps x n_envs`` steps (else every update
+    trains on a truncated mini-batch) and be larger than 1 (advantage normalisation)."""
+    if algo != "PPO" or not isinstance(hyperparams, Mapping) or not isinstance(n_envs, int):
+        return []
+    n_steps, batch = hyperparams.get("n_steps", 2048), hyperparams.get("batch_size", 64)
+    if isinstance(n_steps, bool) or isinstance(batch, bool) or not (isinstance(n_steps, int) and isinstance(batch, int)):
+        return []  # the type checks report them
+    rollout = n_steps * n_envs
+    if batch > rollout:
+        return [f"hyperparams.batch_size={batch} is not allowed: at most the rollout, n_steps x n_envs = "
+                f"{n_steps} x {n_envs} = {rollout} (PPO's mini-batches are cut from one rollout)"]
+    if batch == 1:
+        return ["hyperparams.batch_size=1 is not allowed: at least 2 (PPO normalises advantages over a mini-batch)"]
     return []
 
 

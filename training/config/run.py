@@ -34,6 +34,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from envs.params import short_repr
@@ -45,6 +46,7 @@ from training.config.hyperparams import (
     MAX_STEPS,
     constructor_kwargs,
     hyperparam_problems,
+    rollout_problems,
 )
 from training.config.overrides import override_problems, scenario_name
 
@@ -122,6 +124,16 @@ class TrainConfig(_Strict):
             found.raise_any()
         return value
 
+    @model_validator(mode="after")
+    def _rollout(self) -> TrainConfig:
+        """SB3's constraints between hyperparameters that it only warns about (:func:`rollout_problems`)."""
+        found = Problems()
+        for problem in rollout_problems(self.algo, self.hyperparams, self.n_envs):
+            key, _, tail = problem.partition("=")
+            found.add(tuple(key.split(".")), line("=" + tail))
+        found.raise_any()
+        return self
+
     @field_validator("output")
     @classmethod
     def _folder_name(cls, value: str) -> str:
@@ -154,9 +166,11 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str] = (), seed
             problems.append(f"--set {short_repr(item)} is not allowed: KEY=VALUE with a dotted key, e.g. n_envs=16")
             continue
         try:
-            value = parse_yaml(raw, f"--set {short_repr(item)}") if raw.strip() else None
+            where = f"--set {short_repr(item)}"
+            value = parse_yaml(raw, where) if raw.strip() else None
         except ConfigError as exc:
-            problems.append(f"{exc.problems[0]} (the value must be a YAML scalar, list or mapping)")
+            reason = exc.problems[0].removeprefix(f"{where}: ")
+            problems.append(f"{where} is not allowed: the value must be a YAML scalar, list or mapping ({reason})")
             continue
         parts = key.strip().split(".")
         node = out

@@ -7,11 +7,12 @@ scenario's parameters by :meth:`training.discovery.ranges.Ranges.unit_params`. D
 ``n x n`` grid over two model parameters of the diagram's scenario, every other parameter at the
 scenario's value.
 
-A batch's file is ``discovery/batches/<scenario>_<kind>_<first row>.json`` (where it lives) and holds
-its unit key (``unit_key``, :func:`training.discovery.solving.batch_key`: a hash of its resolved
-parameter sets, scenario and baselines, and of the rows' version), which says whether it is still
-right: a killed discovery continues from the batches on disk, and a batch stored from other inputs
-(ranges, seed, batch size, scenario, rows' version) is stale and computed again, as the study's other units.
+A batch's file is ``discovery/batches/<scenario>_<kind>_<first row>.json`` (where it lives); the study
+stores its unit key with it (``training/study/keys.py``: a hash of its resolved parameter sets,
+scenario, baselines, the rows' version :data:`~training.discovery.solving.DISCOVERY_VERSION` and the
+model's version), which says whether it is still right: a killed discovery continues from the
+batches on disk, and a batch stored from other inputs (ranges, seed, batch size, scenario, model) is
+stale and computed again, as the study's other units.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from envs.scenarios import make_params
 from training.config.discovery import DiscoveryConfig
 from training.discovery.ranges import Ranges, load_ranges
 from training.discovery.sampling import latin_unit, sobol_unit
-from training.discovery.solving import analyse_batch, batch_key
+from training.discovery.solving import analyse_batch
 
 FOLDER = "discovery"
 
@@ -42,7 +43,6 @@ class Batch:
     first: int
     coords: tuple[tuple[float, ...], ...]
     params: tuple[AllianceParams, ...]
-    key: str  # its unit key (content key)
     baselines: tuple[str, ...] | None = None  # whose share of V* to store (None: all)
 
     def relpath(self) -> str:
@@ -87,7 +87,7 @@ def plan_batches(dcfg: DiscoveryConfig, ranges: Ranges | None = None) -> list[Ba
             params = tuple(ranges.params(values.iloc[i].to_dict(), base) for i in chunk)
             names = None if dcfg.baselines is None else tuple(dcfg.baselines)
             batches.append(Batch("sample", scenario, chunk.start, tuple(tuple(map(float, rows[i])) for i in chunk),
-                                 params, batch_key(scenario, params, names), names))
+                                 params, names))
     if dcfg.diagram is not None:
         for name in dcfg.diagram.axes:
             (px, py), cells = diagram_cells(dcfg, name)
@@ -95,8 +95,7 @@ def plan_batches(dcfg: DiscoveryConfig, ranges: Ranges | None = None) -> list[Ba
             for chunk in _chunks(len(cells), dcfg.batch):
                 params = tuple(base.with_overrides({px: float(cells[i, 0]), py: float(cells[i, 1])}) for i in chunk)
                 batches.append(Batch(f"diagram:{name}", dcfg.diagram.scenario, chunk.start,
-                                     tuple(tuple(map(float, cells[i])) for i in chunk), params,
-                                     batch_key(dcfg.diagram.scenario, params, ()), ()))
+                                     tuple(tuple(map(float, cells[i])) for i in chunk), params, ()))
     return batches
 
 
@@ -104,6 +103,6 @@ def run_batch(batch: Batch) -> dict[str, Any]:
     """Solve a batch (diagram cells without the baselines: a cell is the optimum's archetype)."""
     clock = time.perf_counter()
     rows = analyse_batch(batch.params, batch.baselines)
-    return {"unit_key": batch.key, "kind": batch.kind, "scenario": batch.scenario, "first": batch.first,
+    return {"kind": batch.kind, "scenario": batch.scenario, "first": batch.first,
             "coords": [list(c) for c in batch.coords], "rows": rows,
             "seconds": round(time.perf_counter() - clock, 3)}

@@ -1,4 +1,4 @@
-"""Solving samples exactly: one row per (sample, scenario), and content keys for stored batches.
+"""Solving samples exactly: one row per (sample, scenario).
 
 :func:`analyse_batch` solves a batch of parameter sets of one scenario (:func:`evaluate`, through
 :func:`agents.solver.solve_batch`) and arranges, per set, what ``agents`` computes: V*, the optimum's
@@ -6,18 +6,12 @@ archetype (whole episode; per phase for a finite-horizon scenario such as `calen
 statistics (MODEL.md section 9 and Ā, :mod:`agents.archetypes`) and each baseline's exact value as a
 share of V* (:func:`agents.exact_eval.policy_values`). Nothing here computes a probability, a value
 or a label itself.
-
-:func:`batch_key` is a content key: a hash of everything the batch's result depends on (the
-resolved parameter sets, the scenario, the code's version). A stored batch with that key is that
-batch's result; a changed range, sample, scenario or model gives another key.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,7 +25,8 @@ from envs.params import AllianceParams
 from envs.spaces import ALL_STATES, PHASE, A, encode_states
 
 DISCOVERY_VERSION = 1
-"""Bump when what a row holds, or how it is computed, changes: every stored batch is then recomputed."""
+"""Bump when what a row holds, or how it is computed here, changes: every stored batch's unit key
+(``training/study/keys.py``) then changes and the batch is computed again."""
 LIMITED_FAMILY = "limited_participation"  # a label in the family starts with this (+mediation, +fararc)
 STATS = ("m_bar", "f2", "f3", "k_bar", "g2", "f_med", "f_far", "f_west", "R_bar", "A_bar")
 PHASE_STATS = ("f_med", "f2", "f_west", "m_bar")
@@ -43,25 +38,6 @@ def mean_autonomy(occupancy: np.ndarray, phase: int | None = None) -> float:
     if phase is not None:
         occ = np.where(ALL_STATES[:, PHASE] == phase, occ, 0.0)
     return float(occ @ ALL_STATES[:, A] / occ.sum())
-
-
-def params_fingerprint(params: AllianceParams) -> dict[str, Any]:
-    """The resolved parameter set as plain JSON (what a content key hashes)."""
-    return json.loads(json.dumps(asdict(params)))
-
-
-def content_key(kind: str, inputs: Any) -> str:
-    """sha256 of the canonical JSON of ``inputs`` with the unit's kind and :data:`DISCOVERY_VERSION`."""
-    text = json.dumps({"kind": kind, "version": DISCOVERY_VERSION, "inputs": inputs}, sort_keys=True,
-                      separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def batch_key(scenario: str, params_list: Sequence[AllianceParams], baselines: Sequence[str] | None = None) -> str:
-    """The content key of a batch: its scenario, resolved parameter sets (the ranges and sample rows
-    enter through them), in order, and the baselines it scores (None: all)."""
-    return content_key("discovery-batch", {"scenario": scenario, "params": [params_fingerprint(p) for p in params_list],
-                                           "baselines": None if baselines is None else list(baselines)})
 
 
 @dataclass(frozen=True, eq=False)

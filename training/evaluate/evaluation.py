@@ -86,7 +86,7 @@ def load_run(run_dir: str | Path, best: bool = False, trust: bool = False) -> tu
     run_dir = Path(run_dir)
     if not (run_dir / rf.CONFIG).is_file():
         raise FileNotFoundError(f"{run_dir / rf.CONFIG}: no such file; is {run_dir} a run folder?")
-    cfg = run_config(run_dir)
+    cfg = run_config(run_dir, trust)  # config.yml checked against the manifest, as the model is
     model = load_model(run_dir, best=best, trust=trust)
     source = {"kind": "run", "run_dir": str(run_dir), "model": rf.BEST_MODEL if best else rf.MODEL,
               "hash_checked": not trust, "algo": cfg.algo, "seed": cfg.seed, "trained_on": cfg.env.scenario,

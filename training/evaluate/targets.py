@@ -27,6 +27,7 @@ to); the observation space is checked against the scenario by the caller.
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from dataclasses import dataclass
@@ -43,7 +44,8 @@ from envs.spaces import N_ACTIONS
 from training.config.files import parse_yaml
 from training.config.run import ALGOS
 from training.results import run_folder as rf
-from training.run.train import check_hash, load_archive, run_config
+from training.results.manifest import read_checked
+from training.run.train import load_archive, run_config
 
 ZOO_ORDERED_DICT = "!!python/object/apply:collections.OrderedDict"  # how rl_zoo3 dumps args.yml/config.yml
 ZOO_ARGS, ZOO_CONFIG, ZOO_BEST = "args.yml", "config.yml", "best_model.zip"
@@ -65,6 +67,7 @@ class Foreign:
     params: AllianceParams | None  # its training scenario, when known
     hash_checked: bool
     kind: str  # "zoo" or "file"
+    raw: bytes | None = None  # the bytes checked against the run's manifest: the ones loaded
 
 
 # ------------------------------------------------------------------------------------ layout
@@ -157,16 +160,17 @@ def describe_file(path: Path, algo: str | None, trust: bool) -> Foreign:
     if not rf._zip_is_whole(path):
         raise ValueError(f"{path}: not an SB3 model archive (a zip holding data and policy.pth)")
     run_dir = _run_folder_of(path)
-    if run_dir is not None and not trust:
-        check_hash(run_dir, path)  # a run's own file: its manifest is the trust anchor
+    raw = None
+    if run_dir is not None and not trust:  # a run's own file: its manifest is the trust anchor
+        raw = read_checked(run_dir, path.resolve().relative_to(run_dir.resolve()).as_posix())
     elif not trust:
         raise ValueError(f"{path}: {NEEDS_TRUST}")
     if algo is not None:
-        return Foreign(path, check_algo(algo, "--algo"), "--algo", None, None, not trust, "file")
+        return Foreign(path, check_algo(algo, "--algo"), "--algo", None, None, not trust, "file", raw)
     if run_dir is not None:
-        cfg = run_config(run_dir)
+        cfg = run_config(run_dir, trust)
         return Foreign(path, cfg.algo, f"{run_dir / rf.CONFIG}", None, make_params(cfg.env.scenario,
-                       dict(cfg.env.overrides) or None), not trust, "file")
+                       dict(cfg.env.overrides) or None), not trust, "file", raw)
     found, why = infer_algo(path)
     if found is None:
         raise ValueError(f"{path}: --algo is needed ({', '.join(ALGOS)}): {why}")
@@ -209,7 +213,8 @@ def load_foreign(info: Foreign) -> Any:
 
     :raises ValueError: SB3 cannot load it, or its action space is not the id's (one line)
     """
-    model = load_archive(info.algo, info.path, device="cpu")
+    source = info.path if info.raw is None else io.BytesIO(info.raw)
+    model = load_archive(info.algo, source, where=info.path, device="cpu")
     act = model.action_space
     if info.env_id is not None and act != ENV_ACTION_SPACES[info.env_id]:
         raise ValueError(f"{info.path}: action space {act} is not allowed: {info.env_id} has "

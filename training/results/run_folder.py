@@ -4,32 +4,41 @@ Layout of ``results/runs/<scenario>/<algo>_s<seed>_<UTC time>/``::
 
     config.yml         the resolved config (load_config reads it back)
     command.txt        the command line(s) that made and resumed the run
-    manifest.json      versions, git commit, seed, spaces, sha256 of every model file
+    manifest.json      versions, git commit, seed, spaces, sha256 of every file the run wrote
     model.zip          the final model           best_model.zip   EvalCallback's best
     evaluations.npz    EvalCallback's log        checkpoints/     model_<steps>_steps.zip
     tb/                TensorBoard logs
 
 Every file is written to a temporary name in the same folder and renamed over the target
 (``os.replace``), so a kill mid-write leaves the previous complete file, never a broken one
-(:func:`clean_temporary_files` removes the temporary file a kill leaves behind). The manifest is
-refreshed after every checkpoint: a checkpoint counts as complete once the manifest lists it with
-its sha256, and :func:`newest_checkpoint` resumes only from such a one (SB3 archives and replay
-buffers can carry pickled code; ``trust=True`` lifts the check).
+(:func:`clean_temporary_files` removes the temporary file a kill leaves behind).
+
+The manifest (format 2, :data:`FORMAT`) lists only the files the run itself wrote, each with the
+sha256 of the bytes it wrote, recorded right after writing them (:func:`save_recorded`); a file
+found on disk is never added (format 1 hashed whatever ``.zip``/``.pkl`` lay in the folder at each
+checkpoint, so a planted file could be adopted). A checkpoint counts as complete once the manifest
+lists it, and :func:`newest_checkpoint` resumes only from such a one (SB3 archives and replay
+buffers can carry pickled code; ``trust=True`` lifts the check). Every reader checks a file
+against the manifest before using it (``training/results/manifest.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import platform
 import re
+import shutil
 import subprocess
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from envs.params import short_repr
-from training.results.store import atomic_write, atomic_write_json, sha256
+from training.config.files import read_bounded
+from training.results.store import MAX_RESULT_BYTES, atomic_write, atomic_write_json, sha256
 
 MANIFEST = "manifest.json"
 CONFIG = "config.yml"
@@ -43,9 +52,39 @@ _CHECKPOINT = re.compile(r"^model_(\d+)_steps\.zip$")
 _TEMPORARY = re.compile(r"^\..+\.\d+\.tmp(\.npz)?$")
 
 
-def save_model(model: Any, path: str | Path) -> Path:
-    """``model.save`` to ``path`` atomically."""
-    return atomic_write(path, model.save)
+FORMAT = 2  # the manifest's format: 2 = files hashed as written (1 = hashed as found on disk)
+
+
+def save_model(model: Any, path: str | Path, run_dir: str | Path) -> Path:
+    """``model.save`` to ``path`` atomically, its sha256 recorded in ``run_dir``'s manifest."""
+    return save_recorded(run_dir, path, model.save)
+
+
+def save_recorded(run_dir: str | Path, path: str | Path, write: Any) -> Path:
+    """Write ``path`` (inside ``run_dir``) atomically through ``write(file)`` and record in the
+    manifest the sha256 of the bytes written (:func:`write_hashed`)."""
+    record_written(run_dir, path, write_hashed(path, write))
+    return Path(path)
+
+
+def write_hashed(path: str | Path, write: Any) -> str:
+    """Write ``path`` atomically through ``write(file)``; the sha256 of the bytes written (hashed
+    from the temporary file, before its rename)."""
+    digest: dict[str, str] = {}
+
+    def hashed(f: Any) -> None:
+        write(f)
+        f.flush()
+        digest["sha256"] = sha256(f.name)
+
+    atomic_write(path, hashed)
+    return digest["sha256"]
+
+
+def record_written(run_dir: str | Path, path: str | Path, digest: str) -> None:
+    """List ``path`` with ``digest`` (the hash of what this process wrote) in the manifest."""
+    run_dir = Path(run_dir)
+    write_manifest(run_dir, written={Path(path).relative_to(run_dir).as_posix(): digest})
 
 
 # ------------------------------------------------------------------------------------ folder
@@ -53,17 +92,31 @@ def utc_stamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def create_run_dir(output: str | Path, scenario: str, algo: str, seed: int) -> Path:
-    """A new, empty ``output/<scenario>/<algo>_s<seed>_<UTC time>`` (a suffix if that exists)."""
+def create_run_dir(output: str | Path, scenario: str, algo: str, seed: int,
+                   fill: Callable[[Path], None] = lambda folder: None) -> Path:
+    """A new ``output/<scenario>/<algo>_s<seed>_<UTC time>`` (a suffix if that exists), filled by
+    ``fill(folder)`` in a hidden staging folder ``.<name>.<pid>.tmp`` and then renamed into place:
+    a run folder appears whole (config, command, manifest) or not at all, and a kill leaves at most
+    the hidden staging folder (which a failing ``fill`` removes)."""
     base = Path(output) / scenario / f"{algo.lower()}_s{seed}_{utc_stamp()}"
-    for n in range(1, 1000):
-        run_dir = base if n == 1 else base.with_name(f"{base.name}_{n}")
-        try:
-            run_dir.mkdir(parents=True)
-            return run_dir
-        except FileExistsError:
-            continue
-    raise OSError(f"{base}: could not create a new run folder (1000 names taken)")
+    base.parent.mkdir(parents=True, exist_ok=True)
+    staging = base.with_name(f".{base.name}.{os.getpid()}.tmp")
+    staging.mkdir()
+    try:
+        fill(staging)
+        for n in range(1, 1000):
+            run_dir = base if n == 1 else base.with_name(f"{base.name}_{n}")
+            if run_dir.exists():
+                continue
+            try:
+                staging.rename(run_dir)
+                return run_dir
+            except OSError:  # taken meanwhile
+                continue
+        raise OSError(f"{base}: could not create a new run folder (1000 names taken)")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 # ------------------------------------------------------------------------------ checkpoints
@@ -84,35 +137,29 @@ def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def newest_checkpoint(run_dir: str | Path, trust: bool = False) -> tuple[int, Path]:
+def newest_checkpoint(run_dir: str | Path, trust: bool = False) -> tuple[int, Path | None]:
     """The newest complete checkpoint: its zip archive is whole and, unless ``trust``, the manifest
-    lists it with its sha256. The manifest is refreshed after each checkpoint, so a checkpoint it
-    does not list was cut off before that (and is skipped); one it lists with another hash was
-    changed afterwards (and is refused: SB3 archives can carry pickled code).
+    lists it. A checkpoint the manifest does not list was cut off before it was recorded, or was
+    not written by the run, and is skipped; one it lists with another hash is refused by the
+    reader (``results.manifest.read_checked``). ``(0, None)`` for a run killed before its first
+    checkpoint (the manifest says ``running`` at step 0 and lists none): it starts again from step 0.
 
-    :raises ValueError: a listed checkpoint's hash differs, or no complete checkpoint (one line).
+    :raises ValueError: no checkpoint to resume from in a run that had saved some (one line)
     """
     run_dir = Path(run_dir)
-    listed = {} if trust else manifest_files(run_dir)
-    skipped = None
+    listed = {} if trust and not (run_dir / MANIFEST).is_file() else manifest_files(run_dir)
     for steps, path in reversed(list_checkpoints(run_dir)):
-        if not _zip_is_whole(path):
-            continue
-        if trust:
+        if (trust or path.relative_to(run_dir).as_posix() in listed) and _zip_is_whole(path):
             return steps, path
-        expected = listed.get(path.relative_to(run_dir).as_posix())
-        if expected is None:
-            skipped = skipped or path
-            continue
-        actual = sha256(path)
-        if actual != expected:
-            raise ValueError(f"{path}: sha256 {actual[:16]}... differs from the manifest's {expected[:16]}...; the "
-                             "file changed after it was written (resume with --trust only if you trust its source)")
-        return steps, path
-    if skipped is not None:
-        raise ValueError(f"{skipped}: not listed in {run_dir / MANIFEST}, nor is any other checkpoint (a folder "
-                         "from elsewhere?); resume with --trust only if you trust its source")
-    raise ValueError(f"{run_dir / CHECKPOINTS}: no complete checkpoint (model_<steps>_steps.zip) to resume from")
+    manifest = read_manifest(run_dir) if listed or not trust else {}
+    never_saved = not any(name.startswith(f"{CHECKPOINTS}/") for name in listed)
+    if manifest.get("status") == "running" and manifest.get("num_timesteps") == 0 and never_saved:
+        return 0, None
+    raise ValueError(f"{run_dir / CHECKPOINTS}: no complete checkpoint to resume from (each is cut off or not "
+                     f"listed in {run_dir / MANIFEST}; a run killed before its first checkpoint resumes from step 0, "
+                     "but this one's manifest says "
+                     f"{manifest.get('status')!r} at step {manifest.get('num_timesteps')}); resume with --trust "
+                     "only if you trust the folder's source")
 
 
 def clean_temporary_files(run_dir: str | Path) -> list[Path]:
@@ -143,19 +190,6 @@ def _zip_is_whole(path: Path) -> bool:
 
 
 # --------------------------------------------------------------------------------- manifest
-def model_files(run_dir: str | Path) -> list[Path]:
-    """Every model file of a run (zip archives and replay buffers), sorted."""
-    run_dir = Path(run_dir)
-    files = [p for p in run_dir.rglob("*") if p.is_file() and p.suffix in (".zip", ".pkl")
-             and not p.name.startswith(".")]
-    return sorted(files)
-
-
-def file_hashes(run_dir: str | Path) -> dict[str, str]:
-    run_dir = Path(run_dir)
-    return {p.relative_to(run_dir).as_posix(): sha256(p) for p in model_files(run_dir)}
-
-
 def package_versions() -> dict[str, str]:
     import gymnasium
     import numpy
@@ -196,7 +230,7 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     """
     path = Path(run_dir) / MANIFEST
     try:
-        manifest = json.loads(path.read_bytes())
+        manifest = json.loads(read_bounded(path, MAX_RESULT_BYTES))
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no manifest; is {run_dir} a run folder?") from None
     except json.JSONDecodeError as exc:
@@ -220,11 +254,14 @@ def manifest_files(run_dir: str | Path) -> dict[str, str]:
     return files
 
 
-def write_manifest(run_dir: str | Path, **fields: Any) -> dict[str, Any]:
-    """Merge ``fields`` into the manifest, refresh the model hashes, write it atomically."""
+def write_manifest(run_dir: str | Path, written: dict[str, str] | None = None, forget: Any = (),
+                   **fields: Any) -> dict[str, Any]:
+    """Merge ``fields`` into the manifest, add the files ``written`` (name -> sha256 of the bytes this
+    process wrote), drop the names in ``forget`` (files the run deleted), write it atomically."""
     path = Path(run_dir) / MANIFEST
-    manifest = read_manifest(run_dir) if path.exists() else {}
+    manifest = read_manifest(run_dir) if path.exists() else {"format": FORMAT}  # an old one keeps its format
     manifest.update(fields)
-    manifest["files"] = file_hashes(run_dir)
+    files = {k: v for k, v in manifest.get("files", {}).items() if k not in set(forget)}
+    manifest["files"] = {**files, **(written or {})}
     atomic_write_json(path, manifest)
     return manifest

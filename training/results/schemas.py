@@ -105,6 +105,7 @@ class PointAnalysis(StoredFile):
     baselines: dict[str, BaselineResult]
     quarters: Quarters | None = None  # a finite-horizon (calendar) scenario only
     seconds: float
+    unit_key: str | None = None  # training/study/keys.py; a file without one is computed again
 
 
 class RunEvaluation(StoredFile):
@@ -131,6 +132,7 @@ class RunEvaluation(StoredFile):
     train_seconds: float | None
     evaluate_seconds: float
     seconds: float
+    unit_key: str | None = None  # training/study/keys.py; a file without one is computed again
 
 
 class Environment(StoredFile):
@@ -142,6 +144,7 @@ class Environment(StoredFile):
     versions: dict[str, str]
     git: dict[str, Any]
     config: str
+    cpu: dict[str, Any] | None = None  # torch's CPU kernels (training/run/determinism.py)
 
 
 class StudyResult(StoredFile):
@@ -164,13 +167,13 @@ class DiscoveryBatch(StoredFile):
     each row what :func:`training.discovery.solving.sample_row` returns for one parameter set."""
 
     ADVICE: ClassVar[str] = "delete it to compute that batch again"
-    unit_key: str = Field(pattern=r"^[0-9a-f]{64}$")  # its content key: a batch of other inputs is stale
     kind: str = Field(pattern=r"^(sample|diagram:[A-Za-z0-9_]+)$")
     scenario: str
     first: int = Field(ge=0)
     coords: list[list[float]]
     rows: list[dict[str, float | bool | str]]
     seconds: float
+    unit_key: str | None = None  # training/study/keys.py; a file without one (or another) is computed again
 
 
 # ---------------------------------------------------------------------------- the benchmark
@@ -212,6 +215,7 @@ class BenchmarkResult(StoredFile):
     model_file: str | None
     hash_checked: bool
     runs: list[BenchmarkRun]
+    duplicates: list[dict[str, str]] = []  # runs with another's model.zip bytes, counted once
     optimum: dict[str, dict[str, Any]]
     baselines: dict[str, dict[str, dict[str, Any]]]
     curve_optimum: dict[str, dict[str, Any]]

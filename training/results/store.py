@@ -18,8 +18,10 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
+from training.config.files import read_bounded
 from training.results.schemas import SCHEMA_VERSION, StoredFile
 
+MAX_RESULT_BYTES = 256 << 20  # a stored JSON result or manifest: far beyond any the project writes
 EVALUATION = "evaluation.json"  # a study run's evaluation, beside its run folder's files
 
 
@@ -61,7 +63,7 @@ def read_json(path: Path, advice: str = "delete it to compute that unit again") 
         damaged by hand: the study writes every file atomically), ending with ``advice``
     """
     try:
-        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+        data = json.loads(read_bounded(path, MAX_RESULT_BYTES).decode("utf-8"))
     except (UnicodeDecodeError, RecursionError, ValueError) as exc:
         reason = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise ValueError(f"{path}: not a stored result ({reason}); {advice}") from None

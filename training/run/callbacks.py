@@ -55,19 +55,26 @@ class RunCheckpointCallback(BaseCallback):
         steps = self.model.num_timesteps
         buffer = getattr(self.model, "replay_buffer", None)
         if self.save_replay_buffer and buffer is not None:
-            store.atomic_write(rf.replay_buffer_path(self.run_dir, steps), self.model.save_replay_buffer)
-        path = rf.save_model(self.model, rf.checkpoint_path(self.run_dir, steps))
+            rf.save_recorded(self.run_dir, rf.replay_buffer_path(self.run_dir, steps), self.model.save_replay_buffer)
+        path = rf.save_model(self.model, rf.checkpoint_path(self.run_dir, steps), self.run_dir)
         self._last_saved = steps
         self._prune(steps)
-        rf.write_manifest(self.run_dir)
         return path
 
     def _prune(self, newest: int) -> None:
-        for _, old in rf.list_checkpoints(self.run_dir)[: -self.keep]:
-            old.unlink(missing_ok=True)
-        for old in (self.run_dir / rf.CHECKPOINTS).glob("replay_buffer_*_steps.pkl"):
-            if old != rf.replay_buffer_path(self.run_dir, newest):
-                old.unlink(missing_ok=True)
+        """Delete the older checkpoints the run wrote (files it did not write are left alone) and
+        drop them from the manifest."""
+        listed = rf.manifest_files(self.run_dir)
+        ours = [p for _, p in rf.list_checkpoints(self.run_dir) if self._name(p) in listed]
+        old = ours[: -self.keep] + [p for p in (self.run_dir / rf.CHECKPOINTS).glob("replay_buffer_*_steps.pkl")
+                                    if self._name(p) in listed and p != rf.replay_buffer_path(self.run_dir, newest)]
+        if old:
+            rf.write_manifest(self.run_dir, forget=[self._name(p) for p in old])
+            for p in old:
+                p.unlink(missing_ok=True)
+
+    def _name(self, path: Path) -> str:
+        return path.relative_to(self.run_dir).as_posix()
 
 
 class _SaveBest(BaseCallback):
@@ -78,7 +85,7 @@ class _SaveBest(BaseCallback):
         self.run_dir = run_dir
 
     def _on_step(self) -> bool:
-        rf.save_model(self.model, self.run_dir / rf.BEST_MODEL)
+        rf.save_model(self.model, self.run_dir / rf.BEST_MODEL, self.run_dir)
         return True
 
 
@@ -91,15 +98,18 @@ class RunEvalCallback(EvalCallback):
     :param n_envs: number of training envs (SB3 counts callback calls, one per vector step)
     :param n_eval_episodes: episodes per evaluation
     :param deterministic: evaluate the greedy policy
+    :param log: the run's evaluation log to carry on (``results.manifest.read_evaluations``, read and
+        checked by the caller before anything was written)
     """
 
     def __init__(self, eval_env: Any, run_dir: str | Path, eval_freq: int, n_envs: int,
-                 n_eval_episodes: int = 10, deterministic: bool = True):
+                 n_eval_episodes: int = 10, deterministic: bool = True, log: dict[str, np.ndarray] | None = None):
         self.run_dir = Path(run_dir)
         super().__init__(eval_env, callback_on_new_best=_SaveBest(self.run_dir), n_eval_episodes=n_eval_episodes,
                          eval_freq=max(eval_freq // n_envs, 1), log_path=str(self.run_dir),
                          deterministic=deterministic, verbose=0, warn=False)
         self.n_envs = n_envs
+        self._log = log
         # np.savez writes here (it appends .npz); _on_step renames it over evaluations.npz.
         self.log_path = str(self.run_dir / f".evaluations.{os.getpid()}.tmp")
 
@@ -112,14 +122,13 @@ class RunEvalCallback(EvalCallback):
     def _restore(self, steps: int) -> None:
         """Carry on the log of a resumed run up to its checkpoint at ``steps`` (evaluations after it
         belong to the lost stretch, which the run now trains again) and its best mean return."""
-        path = self.run_dir / rf.EVALUATIONS
-        if not path.exists():
+        log = self._log
+        if log is None:
             return
-        with np.load(path) as log:
-            keep = log["timesteps"] <= steps
-            self.evaluations_timesteps = [int(t) for t in log["timesteps"][keep]]
-            self.evaluations_results = [list(map(float, r)) for r in log["results"][keep]]
-            self.evaluations_length = [list(map(int, r)) for r in log["ep_lengths"][keep]]
+        keep = log["timesteps"] <= steps
+        self.evaluations_timesteps = [int(t) for t in log["timesteps"][keep]]
+        self.evaluations_results = [list(map(float, r)) for r in log["results"][keep]]
+        self.evaluations_length = [list(map(int, r)) for r in log["ep_lengths"][keep]]
         if self.evaluations_results:
             self.best_mean_reward = max(float(np.mean(r)) for r in self.evaluations_results)
 
@@ -127,5 +136,8 @@ class RunEvalCallback(EvalCallback):
         before = len(self.evaluations_timesteps)
         continue_training = super()._on_step()
         if len(self.evaluations_timesteps) > before:
-            os.replace(self.log_path + ".npz", self.run_dir / rf.EVALUATIONS)
+            written = self.log_path + ".npz"
+            digest = store.sha256(written)  # the bytes np.savez wrote, hashed before the rename
+            os.replace(written, self.run_dir / rf.EVALUATIONS)
+            rf.record_written(self.run_dir, self.run_dir / rf.EVALUATIONS, digest)
         return continue_training

@@ -10,7 +10,13 @@ Same config + same seed gives the same final parameters on CPU: ``set_random_see
 training env seeded with ``seed``, the model with ``seed``, the evaluation env with its own seed
 derived from it. A resumed run restarts from a checkpoint taken between two updates and is itself
 reproducible (its seed is ``seed + steps at the checkpoint``), though not bit-identical to the
-uninterrupted run (the random streams restart).
+uninterrupted run (the random streams restart). A run stopped before its first checkpoint resumes
+from step 0 and is then the uninterrupted run. A resume reads and checks every file it will use
+(checkpoint, replay buffer, ``config.yml``, ``command.txt``, ``evaluations.npz``: against the
+manifest, ``training/results/manifest.py``) before it writes anything.
+
+(Over 300 lines: training, loading a trained model back and checking its spaces share the run
+folder's conventions and are read together.)
 """
 
 from __future__ import annotations
@@ -31,11 +37,18 @@ from envs.registration import DISCRETE_ENV_ID, ENV_ID
 from envs.scenarios import make_params, scenario_key
 from envs.spaces import N_ACTIONS
 from training.config.errors import ConfigError
-from training.config.files import read_yaml_mapping
+from training.config.files import parse_yaml
 from training.config.hyperparams import algo_class
 from training.config.run import TrainConfig, config_from_dict, sb3_kwargs
 from training.results import run_folder as rf
-from training.results import store
+from training.results.manifest import (
+    MAX_CONFIG_BYTES,
+    open_checked,
+    read_checked,
+    read_config_text,
+    read_evaluations,
+)
+from training.run.determinism import cpu_environment, pin_cpu_kernels
 
 EVAL_SEED_OFFSET = 1_000_003  # the evaluation env's seed is seed + this: a stream apart from training's
 SEED_MODULUS = 2**32  # numpy's global seed is 32-bit: a resumed run's seed + steps wraps around
@@ -107,6 +120,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequen
     :param trust: resume from a checkpoint (and replay buffer) whose sha256 the manifest does not
         list: SB3 archives and replay buffers can carry pickled objects, which run code when loaded
     """
+    pin_cpu_kernels()  # effective if torch has not run an operation yet (the alliance command pins it at start)
     import torch
     from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.utils import set_random_seed
@@ -117,9 +131,19 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequen
     params = make_params(cfg.env.scenario, cfg.env.overrides)
     if resume and run_dir is None:
         raise ValueError("run_dir=None is not allowed: resuming needs the run folder")
-    if resume:
+    log, buffer, commands = None, None, ""
+    if resume:  # read and check everything the resume will use before anything is written
+        run_dir = Path(run_dir)
         rf.clean_temporary_files(run_dir)  # what a killed process left half-written
-    start_steps, source = rf.newest_checkpoint(run_dir, trust=trust) if resume else (0, None)
+        start_steps, source = rf.newest_checkpoint(run_dir, trust=trust)
+        log = read_evaluations(run_dir, trust)
+        stored_config = read_config_text(run_dir, trust)
+        commands = read_checked(run_dir, rf.COMMAND, MAX_CONFIG_BYTES, trust).decode("utf-8", "replace")
+        buffer_path = rf.replay_buffer_path(run_dir, start_steps)
+        if source is not None and buffer_path.is_file() and hasattr(algo_class(cfg.algo), "load_replay_buffer"):
+            buffer = open_checked(run_dir, buffer_path.relative_to(run_dir).as_posix(), trust)
+    else:
+        start_steps, source = 0, None
     seed = (cfg.seed + start_steps) % SEED_MODULUS  # a resumed run gets fresh, still reproducible, random streams
     set_random_seed(seed)
 
@@ -127,17 +151,20 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequen
     eval_env = make_vec_env(cfg, min(cfg.eval.n_episodes, MAX_EVAL_ENVS), seed + EVAL_SEED_OFFSET)
     try:
         if resume:
-            run_dir = Path(run_dir)
-            model = load_checkpoint(cfg, run_dir, start_steps, source, train_env, seed, trust=trust)
-            store.atomic_write_text(run_dir / rf.CONFIG, cfg.to_yaml())  # e.g. a raised total_timesteps
-            _append_command(run_dir, command)
+            if source is None:  # killed before its first checkpoint: from step 0, as a new run would
+                model = build_model(cfg, train_env, params.gamma)
+            else:
+                model = load_checkpoint(cfg, run_dir, start_steps, source, train_env, seed, trust=trust, buffer=buffer)
+            if cfg.to_yaml() != stored_config:  # a raised total_timesteps (nothing else may change)
+                rf.save_recorded(run_dir, run_dir / rf.CONFIG, lambda f: f.write(cfg.to_yaml().encode()))
+            _append_command(run_dir, command, commands)
         else:
             model = build_model(cfg, train_env, params.gamma)  # a bad config fails before any folder exists
             run_dir = _start_run_dir(cfg, run_dir, model, command)
         model.tensorboard_log = str(run_dir / rf.TENSORBOARD)
 
         evaluation = RunEvalCallback(eval_env, run_dir, cfg.eval.freq, cfg.n_envs, cfg.eval.n_episodes,
-                                     cfg.eval.deterministic)
+                                     cfg.eval.deterministic, log=log)
         checkpoints = RunCheckpointCallback(run_dir, cfg.checkpoint.freq, cfg.checkpoint.keep,
                                             cfg.checkpoint.save_replay_buffer)
         steps_before, clock = model.num_timesteps, time.perf_counter()
@@ -149,7 +176,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequen
                 checkpoints.save()  # the final state is a checkpoint too: a finished run can be extended
         seconds = time.perf_counter() - clock
 
-        rf.save_model(model, run_dir / rf.MODEL)
+        rf.save_model(model, run_dir / rf.MODEL, run_dir)
         manifest = rf.read_manifest(run_dir)
         total_seconds = manifest.get("train_seconds", 0.0) + seconds
         rf.write_manifest(run_dir, status="complete", num_timesteps=int(model.num_timesteps),
@@ -157,8 +184,9 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequen
                           last_session={"from_steps": int(steps_before), "steps": int(model.num_timesteps - steps_before),
                                         "seconds": round(seconds, 3),
                                         "steps_per_second": round((model.num_timesteps - steps_before) / max(seconds, 1e-9), 1)},
-                          best_mean_reward=_finite(evaluation.best_mean_reward),
-                          last_mean_reward=_finite(evaluation.last_mean_reward))
+                          # a session that evaluated nothing (a finished run resumed) keeps the run's values
+                          best_mean_reward=_finite(evaluation.best_mean_reward, manifest.get("best_mean_reward")),
+                          last_mean_reward=_finite(evaluation.last_mean_reward, manifest.get("last_mean_reward")))
     finally:
         train_env.close()
         eval_env.close()
@@ -166,40 +194,20 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequen
 
 
 def load_checkpoint(cfg: TrainConfig, run_dir: Path, steps: int, path: Path, env: Any, seed: int,
-                    trust: bool = False) -> Any:
-    """A model from a checkpoint, ready to continue on ``env`` (with its replay buffer, if saved).
-    The caller has checked the checkpoint (``run_folder.newest_checkpoint``); the replay buffer, a
-    pickle, is checked here against the manifest unless ``trust``.
+                    trust: bool = False, buffer: Any = None) -> Any:
+    """A model from a checkpoint, ready to continue on ``env`` (with its replay buffer ``buffer``, a
+    file object of checked bytes, if given). The checkpoint's bytes are checked against the manifest
+    (unless ``trust``) and loaded from what was checked.
 
-    :raises ValueError: the replay buffer's sha256 is not the manifest's (one line)
+    :raises ValueError: the checkpoint's sha256 is not the manifest's, or SB3 cannot load it (one line)
     """
-    model = load_archive(cfg.algo, path, env=env, device=cfg.device)
+    raw = open_checked(run_dir, path.relative_to(run_dir).as_posix(), trust)
+    model = load_archive(cfg.algo, raw, where=path, env=env, device=cfg.device)
     model._last_obs = None  # the saved observation belongs to the old env: make learn() reset the new one
     model.set_random_seed(seed)
-    buffer = rf.replay_buffer_path(run_dir, steps)
-    if hasattr(model, "load_replay_buffer") and buffer.is_file():
-        if not trust:
-            check_hash(run_dir, buffer)
+    if buffer is not None and hasattr(model, "load_replay_buffer"):
         model.load_replay_buffer(buffer)
     return model
-
-
-def check_hash(run_dir: str | Path, path: str | Path) -> None:
-    """``path`` (inside ``run_dir``) must have the sha256 the run's manifest lists for it.
-
-    :raises ValueError: the file is not listed, or its hash differs (one line)
-    """
-    run_dir, path = Path(run_dir), Path(path)
-    name = path.relative_to(run_dir).as_posix()
-    expected = rf.manifest_files(run_dir).get(name)
-    if expected is None:
-        raise ValueError(f"{path}: not listed in {run_dir / rf.MANIFEST} (an unfinished run, or a file from "
-                         "elsewhere); load it with --trust (trust=True) only if you trust its source: model "
-                         "files can carry pickled code")
-    actual = store.sha256(path)
-    if actual != expected:
-        raise ValueError(f"{path}: sha256 {actual[:16]}... differs from the manifest's {expected[:16]}...; the "
-                         "file changed after training (load it with --trust only if you trust its source)")
 
 
 def check_spaces(model: Any, params: Any, where: str = "model") -> None:
@@ -244,12 +252,14 @@ def _space_difference(got: Any, want: Any) -> str:
     return "they differ"
 
 
-def load_archive(algo: str, path: Path, **kwargs: Any) -> Any:
-    """``ALGO.load(path)``; a file SB3 cannot read as an ``algo`` model is one ``ValueError`` line."""
+def load_archive(algo: str, source: Any, where: Path | None = None, **kwargs: Any) -> Any:
+    """``ALGO.load(source)`` (a path, or a file object of checked bytes); a file SB3 cannot read as
+    an ``algo`` model is one ``ValueError`` line naming ``where`` (default: ``source``)."""
+    where = source if where is None else where
     try:
-        return algo_class(algo).load(path, **kwargs)
+        return algo_class(algo).load(source, **kwargs)
     except Exception as exc:  # a foreign or broken archive can fail in any part of SB3 or torch
-        raise ValueError(f"{path}: not a {algo} model this SB3 can load: {type(exc).__name__}: "
+        raise ValueError(f"{where}: not a {algo} model this SB3 can load: {type(exc).__name__}: "
                          f"{_first_line(exc)}") from None
 
 
@@ -275,47 +285,62 @@ def load_model(run_dir: str | Path, best: bool = False, trust: bool = False, env
     path = run_dir / name
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
-    if not trust:
-        check_hash(run_dir, path)
-    cfg = run_config(run_dir)
-    model = load_archive(cfg.algo, path, env=env, device=cfg.device)
+    cfg = run_config(run_dir, trust)
+    model = load_archive(cfg.algo, open_checked(run_dir, name, trust), where=path, env=env, device=cfg.device)
     if params is not None:
         check_spaces(model, params, str(path))
     return model
 
 
-def run_config(run_dir: str | Path) -> TrainConfig:
-    """The resolved config a run folder was trained with."""
-    return config_from_dict(read_yaml_mapping(Path(run_dir) / rf.CONFIG))
+def run_config(run_dir: str | Path, trust: bool = False) -> TrainConfig:
+    """The resolved config a run folder was trained with: its ``config.yml``, whose sha256 must be
+    the one the run recorded when it wrote it (unless ``trust``).
+
+    :raises ValueError: the file changed after the run wrote it, or is not a valid config (one line)
+    """
+    path = Path(run_dir) / rf.CONFIG
+    data = parse_yaml(read_config_text(run_dir, trust), str(path))
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: a {type(data).__name__} is not allowed: a mapping of config keys"])
+    return config_from_dict(data)
 
 
 # ------------------------------------------------------------------------------------ helpers
 def _start_run_dir(cfg: TrainConfig, run_dir: str | Path | None, model: Any, command: str | None) -> Path:
-    """Create the run folder and write config.yml, command.txt and the first manifest."""
+    """Create the run folder with config.yml, command.txt and the first manifest (listing both), the
+    manifest last: a folder without one was never a run (a new folder under ``cfg.output`` appears
+    whole or not at all, ``run_folder.create_run_dir``)."""
+
+    def fill(folder: Path) -> None:
+        config = rf.write_hashed(folder / rf.CONFIG, lambda f: f.write(cfg.to_yaml().encode()))
+        said = rf.write_hashed(folder / rf.COMMAND, lambda f: f.write(_command_text("", command).encode()))
+        rf.write_manifest(folder, written={rf.CONFIG: config, rf.COMMAND: said}, status="running", algo=cfg.algo,
+                          scenario=cfg.env.scenario, seed=cfg.seed, total_timesteps=cfg.total_timesteps,
+                          num_timesteps=0, started_utc=rf.utc_stamp(), versions=rf.package_versions(),
+                          git=rf.git_commit(), environment=cpu_environment(),
+                          observation_space=rf.space_description(model.observation_space),
+                          action_space=rf.space_description(model.action_space))
+
     if run_dir is None:
-        run_dir = rf.create_run_dir(cfg.output, scenario_key(cfg.env.scenario), cfg.algo, cfg.seed)
-    else:
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if any(run_dir.iterdir()):
-            raise ValueError(f"run_dir={str(run_dir)!r} is not allowed: an empty or new folder (to continue a "
-                             "run, resume it)")
-    store.atomic_write_text(run_dir / rf.CONFIG, cfg.to_yaml())
-    _append_command(run_dir, command)
-    rf.write_manifest(run_dir, status="running", algo=cfg.algo, scenario=cfg.env.scenario, seed=cfg.seed,
-                      total_timesteps=cfg.total_timesteps, num_timesteps=0, started_utc=rf.utc_stamp(),
-                      versions=rf.package_versions(), git=rf.git_commit(),
-                      observation_space=rf.space_description(model.observation_space),
-                      action_space=rf.space_description(model.action_space))
+        return rf.create_run_dir(cfg.output, scenario_key(cfg.env.scenario), cfg.algo, cfg.seed, fill)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if any(run_dir.iterdir()):
+        raise ValueError(f"run_dir={str(run_dir)!r} is not allowed: an empty or new folder (to continue a "
+                         "run, resume it)")
+    fill(run_dir)
     return run_dir
 
 
-def _append_command(run_dir: Path, command: str | None) -> None:
-    path = run_dir / rf.COMMAND
-    old = path.read_text() if path.exists() else ""
-    line = command or "training.run.train.train(cfg) (Python API)"
-    store.atomic_write_text(path, old + f"{rf.utc_stamp()}  {line}\n")
+def _append_command(run_dir: Path, command: str | None, old: str) -> None:
+    """Append the command line to ``command.txt`` (``old``: its checked content)."""
+    text = _command_text(old, command)
+    rf.save_recorded(run_dir, run_dir / rf.COMMAND, lambda f: f.write(text.encode()))
 
 
-def _finite(x: float) -> float | None:
-    return float(x) if x == x and abs(x) != float("inf") else None
+def _command_text(old: str, command: str | None) -> str:
+    return old + f"{rf.utc_stamp()}  {command or 'training.run.train.train(cfg) (Python API)'}\n"
+
+
+def _finite(x: float, otherwise: float | None = None) -> float | None:
+    return float(x) if x == x and abs(x) != float("inf") else otherwise

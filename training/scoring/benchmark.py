@@ -31,6 +31,8 @@ import numpy as np
 from agents.baselines import baseline_names, make_policy
 from training.evaluate import stats
 from training.evaluate.evaluation import evaluate, load_run, scenario_params, trained_params
+from training.results.manifest import read_evaluations
+from training.results.store import sha256
 from training.run.train import check_spaces, run_config
 
 OPTIMUM = "optimal"
@@ -58,16 +60,19 @@ def _training_key(source: dict[str, Any]) -> str:
     return source["trained_on"] + (json.dumps(over, sort_keys=True) if over else "")
 
 
-def learning_curve(run_dir: str | Path) -> dict[str, list[float]] | None:
-    """EvalCallback's log of a run: timesteps and the mean evaluation return (undiscounted sum of
-    rewards of one episode, averaged over the evaluation episodes); None without ``evaluations.npz``."""
-    path = Path(run_dir) / "evaluations.npz"
-    if not path.is_file():
+def learning_curve(run_dir: str | Path, trust: bool = False) -> dict[str, list[float]] | None:
+    """EvalCallback's log of a run (checked against its manifest unless ``trust``): timesteps and the
+    mean evaluation return (undiscounted sum of rewards of one episode, averaged over the evaluation
+    episodes); None without ``evaluations.npz``.
+
+    :raises ValueError: the log is not the one the run wrote, or damaged (one line naming it)
+    """
+    log = read_evaluations(run_dir, trust)
+    if log is None:
         return None
-    with np.load(path) as log:
-        results = np.asarray(log["results"], dtype=float)
-        return {"timesteps": [int(t) for t in log["timesteps"]],
-                "mean_return": [float(r) for r in results.mean(axis=1)], "n_episodes": int(results.shape[1])}
+    results = np.asarray(log["results"], dtype=float)
+    return {"timesteps": [int(t) for t in log["timesteps"]],
+            "mean_return": [float(r) for r in results.mean(axis=1)], "n_episodes": int(results.shape[1])}
 
 
 def collect(run_dirs: Sequence[str | Path], scenarios: Sequence[str], *, best: bool = False, trust: bool = False,
@@ -83,10 +88,19 @@ def collect(run_dirs: Sequence[str | Path], scenarios: Sequence[str], *, best: b
     """
 
     say = progress or (lambda line: None)
+    duplicates: list[dict[str, str]] = []
     if not scenarios:
         raise ValueError("scenarios=[] is not allowed: at least one scenario name")
     params = {str(s): scenario_params(s) for s in scenarios}
-    loaded = [load_run(d, best, trust) for d in run_dirs]
+    loaded, copies = [], {}
+    for d in run_dirs:  # copies of one run (the same model bytes) count once: they are not seeds
+        model, src = load_run(d, best, trust)
+        digest = sha256(Path(d) / src["model"])
+        if digest in copies:
+            duplicates.append({"run_dir": str(d), "same_as": copies[digest]})
+            continue
+        copies[digest] = str(d)
+        loaded.append((model, src))
     for model, src in loaded:  # every space is checked before anything is evaluated
         for p in params.values():
             check_spaces(model, p, str(Path(src["run_dir"]) / src["model"]))
@@ -95,10 +109,10 @@ def collect(run_dirs: Sequence[str | Path], scenarios: Sequence[str], *, best: b
     for _, src in sorted(loaded, key=lambda ms: (ms[1]["algo"], _training_key(ms[1]), ms[1]["seed"], ms[1]["run_dir"])):
         group = src["algo"] if len(keys) <= 1 else f"{src['algo']}@{_training_key(src)}"
         runs.append({**{k: src[k] for k in ("run_dir", "algo", "seed", "trained_on", "overrides", "num_timesteps")},
-                     "group": group, "results": {}, "curve": learning_curve(src["run_dir"])})
+                     "group": group, "results": {}, "curve": learning_curve(src["run_dir"], trust)})
     models = {src["run_dir"]: model for model, src in loaded}
     data: dict[str, Any] = {"scenarios": list(params), "model_file": loaded[0][1]["model"] if loaded else None,
-                            "hash_checked": not trust, "runs": runs, "optimum": {},
+                            "hash_checked": not trust, "runs": runs, "duplicates": duplicates, "optimum": {},
                             "baselines": {b: {} for b in baseline_names()}, "curve_optimum": {}}
     for name, p in params.items():  # scenario by scenario: agents' per-scenario caches stay warm
         data["optimum"][name] = evaluate(make_policy(OPTIMUM, p), p, OPTIMUM, episodes=0)
@@ -186,7 +200,7 @@ def benchmark(patterns: Sequence[str], scenarios: Sequence[str] | None = None, *
     run_dirs = find_runs(patterns)
     if not scenarios:
 
-        scenarios = sorted({run_config(d).env.scenario for d in run_dirs})
+        scenarios = sorted({run_config(d, trust).env.scenario for d in run_dirs})
     data = collect(run_dirs, scenarios, best=best, trust=trust, seed=seed, progress=progress)
     data["aggregate"] = aggregate(data, reps, seed)
     return data

@@ -37,11 +37,13 @@ from training.discovery.plan import Batch, run_batch
 from training.results import run_folder as rf
 from training.results import store
 from training.results.schemas import DiscoveryBatch, Environment, PointAnalysis, RunEvaluation
-from training.results.store import EVALUATION, read_stored
+from training.results.store import EVALUATION, read_json, read_stored
+from training.run.determinism import cpu_environment, runtime_env
 from training.study import explain_units as xu
+from training.study.keys import KEY_FIELD, unit_key
 from training.study.report import write_report
-from training.study.robustness import pending_batches
-from training.study.tasks import analyse_point, config_fingerprint, rl_run
+from training.study.robustness import plan_discovery
+from training.study.tasks import analyse_point, rl_run
 
 
 @dataclass
@@ -63,49 +65,56 @@ def run_dir(cfg: StudyConfig, spec: RunSpec) -> Path:
     return cfg.out_dir / spec.relpath()
 
 
-def pending(cfg: StudyConfig) -> tuple[list[Point], list[RunSpec], list[str]]:
-    """The points and runs without a result file, and the keys of those that have one (each such
-    file read through its schema: a damaged one is one line naming it, before anything runs)."""
+def pending(cfg: StudyConfig, log: Callable[[str], None] | None = None) -> tuple[list[Point], list[RunSpec], list[str]]:
+    """The points and runs to compute, and the keys of those stored and still right. A stored unit
+    whose unit key (``training/study/keys.py``: a hash of its resolved inputs and the model's version)
+    is not the one its inputs make now is stale: it is computed again, and ``log`` says so. Each
+    stored file is read through its schema: a damaged one is one line naming it, before anything runs."""
     points, runs, skipped = [], [], []
     for p in plan_points(cfg):
-        if point_file(cfg, p).is_file():
-            read_stored(point_file(cfg, p), PointAnalysis)
-            skipped.append(p.relpath())
-        else:
-            points.append(p)
+        (skipped.append(p.relpath()) if _fresh(cfg, p.relpath(), p, PointAnalysis, log) else points.append(p))
     for r in plan_runs(cfg):
-        key = f"{r.relpath()}/{EVALUATION}"
-        path = run_dir(cfg, r) / EVALUATION
-        if path.is_file():
-            check_same_config(path, r)
-            skipped.append(key)
-        else:
-            runs.append(r)
+        name = f"{r.relpath()}/{EVALUATION}"
+        (skipped.append(name) if _fresh(cfg, name, r, RunEvaluation, log) else runs.append(r))
     return points, runs, skipped
 
 
-def check_same_config(path: Path, spec: RunSpec) -> None:
-    """A finished run is reused only if it was trained with the config the study now asks for.
+def pending_explain(cfg: StudyConfig, skipped: list[str],
+                    log: Callable[[str], None] | None = None) -> list[xu.ExplainUnit]:
+    """The "why the optimum wins" units to compute, as :func:`pending` (their files have no schema
+    yet: read as JSON mappings); the keys of the others are added to ``skipped``."""
+    todo = []
+    for u in xu.plan_explain(cfg):
+        (skipped.append(u.relpath()) if _fresh(cfg, u.relpath(), u, None, log) else todo.append(u))
+    return todo
 
-    :raises ValueError: one line naming the run and the first key that differs.
+
+def pending_batches(cfg: StudyConfig, skipped: list[str], log: Callable[[str], None] | None = None) -> list[Batch]:
+    """The discovery's batches to compute, as :func:`pending` (a batch's unit key hashes its resolved
+    parameter sets); the files of the others are added to ``skipped``.
+
+    :raises training.discovery.ranges.RangesError: a bad ranges file (one line, before any work)
     """
-    stored = read_stored(path, RunEvaluation)["train_config"]
-    wanted = config_fingerprint(spec.train_config)
-    if stored is None or stored == wanted:
-        return
-    flat_s, flat_w = _flatten(stored), _flatten(wanted)
-    key = next(k for k in sorted(set(flat_s) | set(flat_w)) if flat_s.get(k) != flat_w.get(k))
-    raise ValueError(f"{path.parent}: trained with {key}={flat_s.get(key)!r}, the config now asks for "
-                     f"{flat_w.get(key)!r}; delete that run folder to train it again, or use another out folder")
+    todo = []
+    for b in plan_discovery(cfg):
+        (skipped.append(b.relpath()) if _fresh(cfg, b.relpath(), b, DiscoveryBatch, log) else todo.append(b))
+    return todo
 
 
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(data, dict):
-        return {prefix: data}
-    out: dict[str, Any] = {}
-    for k, v in data.items():
-        out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-    return out
+def _fresh(cfg: StudyConfig, name: str, unit: Any, schema: Any, log: Callable[[str], None] | None) -> bool:
+    """Whether the file ``name`` (under the study's out folder) holds ``unit``'s result made from the
+    inputs it has now (its unit key)."""
+    path = cfg.out_dir / name
+    if not path.is_file():
+        return False
+    data = read_json(path) if schema is None else read_stored(path, schema)
+    stored, wanted = data.get(KEY_FIELD), unit_key(unit)
+    if stored == wanted:
+        return True
+    if log is not None:
+        log(f"{name}: stale "
+            f"(stored unit key {str(stored)[:12]}, its inputs now make {wanted[:12]}): recomputing")
+    return False
 
 
 @contextlib.contextmanager
@@ -117,11 +126,12 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         yield ray
         return
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                              "configure_logging": True, "logging_level": "warning"}
+                              "configure_logging": True, "logging_level": "warning",
+                              "runtime_env": runtime_env()}  # every worker: torch's plain CPU kernels
     if address:
         ray.init(address=address, **kwargs)
-    else:
-        ray.init(num_cpus=num_cpus, **kwargs)
+    else:  # "local": a cluster of its own, even if another study's (or a killed one's) is running here
+        ray.init(address="local", num_cpus=num_cpus, **kwargs)
     try:
         yield ray
     finally:
@@ -142,10 +152,9 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
     """
     clock = time.perf_counter()
     out = StudyOutcome()
-    batches, batches_done = pending_batches(cfg, log)  # a bad ranges file stops here, before any work
-    points, runs, out.skipped = pending(cfg)
-    out.skipped += batches_done
-    explain = xu.pending_explain(cfg, out.skipped)
+    points, runs, out.skipped = pending(cfg, log)
+    explain = pending_explain(cfg, out.skipped, log)
+    batches = pending_batches(cfg, out.skipped, log)
     todo = len(points) + len(runs) + len(explain) + len(batches)
     total = todo + len(out.skipped)
     log(f"study {cfg.name}: {total} units, {len(out.skipped)} already done, {todo} to run -> {cfg.out_dir}")
@@ -168,23 +177,24 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
     solve = ray.remote(num_cpus=1, max_retries=0)(run_batch)
     train = ray.remote(num_cpus=1, max_retries=0)(rl_run)
     command = shlex.join(["alliance", "study", cfg.source or f"<{cfg.name}>"])
-    refs: dict[Any, tuple[str, Path]] = {}
+    refs: dict[Any, tuple[str, Path, str]] = {}
     for spec in runs:  # the longest units first
         folder = run_dir(cfg, spec)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        refs[train.remote(spec, str(folder.resolve()), command)] = (spec.relpath(), folder / EVALUATION)
+        refs[train.remote(spec, str(folder.resolve()), command)] = (spec.relpath(), folder / EVALUATION,
+                                                                    unit_key(spec))
     why = ray.remote(num_cpus=1, max_retries=0)(xu.explain_unit)
     for u in explain:  # a frontier is 17 solves: before the quick exact analyses
-        refs[why.remote(u)] = (u.relpath(), cfg.out_dir / u.relpath())
+        refs[why.remote(u)] = (u.relpath(), cfg.out_dir / u.relpath(), unit_key(u))
     for p in points:
-        refs[analyse.remote(p)] = (p.relpath(), point_file(cfg, p))
+        refs[analyse.remote(p)] = (p.relpath(), point_file(cfg, p), unit_key(p))
     for b in batches:  # discovery: many short tasks, last
-        refs[solve.remote(b)] = (b.relpath(), cfg.out_dir / b.relpath())
+        refs[solve.remote(b)] = (b.relpath(), cfg.out_dir / b.relpath(), unit_key(b))
     count = len(out.skipped)
     try:
         while refs:
             ready, _ = ray.wait(list(refs), num_returns=1)
-            key, path = refs.pop(ready[0])
+            key, path, content_key = refs.pop(ready[0])
             count += 1
             try:
                 data = ray.get(ready[0])
@@ -193,6 +203,7 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
                 log(f"[{count}/{total}] FAILED {key}: {out.failed[key]}")
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
+            data = {**data, KEY_FIELD: content_key}
             if data.get("kind") in xu.KINDS:  # an explain unit: not yet under a result schema
                 store.atomic_write_json(path, data)
             else:
@@ -233,5 +244,5 @@ def write_environment(cfg: StudyConfig) -> Path:
     versions = rf.package_versions()
     versions["ray"] = ray.__version__
     data = {"python": platform.python_version(), "platform": sys.platform, "versions": versions,
-            "git": rf.git_commit(), "config": cfg.source}
+            "git": rf.git_commit(), "config": cfg.source, "cpu": cpu_environment()}
     return store.write_stored(cfg.out_dir / "environment.json", Environment, data)

@@ -8,7 +8,7 @@ exact analyses, its JSON stored at :meth:`ExplainUnit.relpath`; the report reads
     explain/<scenario>_streams.json    {"kind": "streams", "scenario", "policies": [StreamReport.to_dict()]}
     explain/<scenario>_frontier.json   {"kind": "frontier", "scenario", "frontier": Frontier.to_dict()}
 
-The driver plans them with :func:`pending_explain` and runs :func:`explain_unit`.
+The driver plans them with :func:`plan_explain` (``driver.pending``) and runs :func:`explain_unit`.
 """
 
 from __future__ import annotations
@@ -44,14 +44,6 @@ class ExplainUnit:
 def plan_explain(cfg: StudyConfig) -> list[ExplainUnit]:
     """Every explain unit of the config: per scenario, its frontier (17 solves) then its streams."""
     return [ExplainUnit(kind, s) for s in cfg.explain for kind in ("frontier", "streams")]
-
-
-def pending_explain(cfg: StudyConfig, skipped: list[str]) -> list[ExplainUnit]:
-    """The explain units without a result file; the keys of those with one are added to ``skipped``."""
-    todo = []
-    for unit in plan_explain(cfg):
-        (skipped.append(unit.relpath()) if (cfg.out_dir / unit.relpath()).is_file() else todo.append(unit))
-    return todo
 
 
 def explain_unit(unit: ExplainUnit) -> dict[str, Any]:

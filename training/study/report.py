@@ -25,8 +25,8 @@ from training.render import figures as fg
 from training.render.study_text import render_markdown
 from training.render.tables import write_csv
 from training.render.why import why_figures, why_section, why_tables
-from training.results import run_folder as rf
 from training.results import store
+from training.results.manifest import read_evaluations
 from training.results.schemas import Environment, PointAnalysis, RunEvaluation, StudyResult
 from training.results.store import EVALUATION, read_stored
 from training.study import hypotheses as hy
@@ -249,11 +249,10 @@ def _rl_figures(cfg: StudyConfig, data: Mapping, study: Mapping, folder: Path) -
     for s in rl["scenarios"]:
         curves: dict[str, list] = {}
         for r in data["runs"]:
-            path = cfg.out_dir / r["run_dir"] / rf.EVALUATIONS
-            if r["scenario"] != s or not path.is_file():
+            log = read_evaluations(cfg.out_dir / r["run_dir"]) if r["scenario"] == s else None  # checked
+            if log is None:
                 continue
-            with np.load(path) as log:
-                curves.setdefault(r["algo"], []).append((log["timesteps"], log["results"].mean(axis=1)))
+            curves.setdefault(r["algo"], []).append((log["timesteps"], log["results"].mean(axis=1)))
         if curves:
             opt = data["scenarios"].get(s, {}).get("optimum", {}).get("episode_return")
             out[f"learning_{s}"] = fg.plot_learning_curves(

@@ -16,7 +16,7 @@ give the same tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from training.discovery.ranges import load_ranges
 from training.render.tables import write_csv
 from training.results.schemas import DiscoveryBatch
 from training.results.store import read_stored
+from training.study.keys import KEY_FIELD, unit_key
 
 SOBOL_OUTPUTS = ("limited_family", "m_bar", "f_med", "f_west", "share_limited", "hedging", "k_bar")
 """Outputs whose Sobol indices are computed: the five of issue 15, then two that H2 and H4 read."""
@@ -38,9 +39,17 @@ QUESTIONS = {"limited participation optimal": lambda f: f["limited_family"].asty
              f"mediation share >= {MEDIATION_SHARE}": lambda f: f["f_med"] >= MEDIATION_SHARE - 1e-9}
 
 
+def plan_discovery(cfg: StudyConfig) -> list[Batch]:
+    """Every batch of the study's discovery (none without one).
+
+    :raises training.discovery.ranges.RangesError: a bad ranges file (one line, before any work)
+    """
+    return [] if cfg.discovery is None else plan_batches(cfg.discovery)
+
+
 def stored_batch(cfg: StudyConfig, batch: Batch) -> dict[str, Any] | None:
-    """The stored result of ``batch`` if its file holds that batch's unit key, else None (no file, or
-    a stale one: stored from other inputs).
+    """The stored result of ``batch`` if its file holds that batch's unit key
+    (:func:`training.study.keys.unit_key`), else None (no file, or a stale one: stored from other inputs).
 
     :raises ValueError: a stored batch that does not match its schema (one line naming it)
     """
@@ -48,29 +57,7 @@ def stored_batch(cfg: StudyConfig, batch: Batch) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     data = read_stored(path, DiscoveryBatch)
-    return data if data["unit_key"] == batch.key else None
-
-
-def pending_batches(cfg: StudyConfig, log: Callable[[str], None] | None = None) -> tuple[list[Batch], list[str]]:
-    """The discovery's batches to compute, and the files of those stored and still right (each read
-    through its schema before anything runs). A stale batch (its stored unit key is not the one its
-    inputs make now) is computed again, and ``log`` says so.
-
-    :raises training.discovery.ranges.RangesError: a bad ranges file (one line, before any work)
-    :raises ValueError: a stored batch that does not match its schema (one line naming it)
-    """
-    if cfg.discovery is None:
-        return [], []
-    todo, done = [], []
-    for b in plan_batches(cfg.discovery):
-        if stored_batch(cfg, b) is not None:
-            done.append(b.relpath())
-            continue
-        if log is not None and (cfg.out_dir / b.relpath()).is_file():
-            log(f"{b.relpath()}: stale (stored from other inputs, its inputs now make unit key {b.key[:12]}): "
-                "recomputing")
-        todo.append(b)
-    return todo, done
+    return data if data.get(KEY_FIELD) == unit_key(batch) else None
 
 
 def _frames(cfg: StudyConfig) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict]:

@@ -36,7 +36,9 @@ from training.config.study import Point, RunSpec
 from training.discovery.solving import mean_autonomy
 from training.evaluate.evaluation import FEATURE_MATRIX, FEATURES, action_shares, episode_return
 from training.results import run_folder as rf
+from training.results.store import EVALUATION, read_json
 from training.run.train import load_model, run_config, train
+from training.study.keys import KEY_FIELD, config_fingerprint, run_key
 
 # The action features (one per level of m, k, g, d) and their shares are defined once, in training.evaluate.evaluation.
 
@@ -121,14 +123,6 @@ def analyse_point(point: Point) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------ RL runs
-def config_fingerprint(cfg: Any) -> dict[str, Any]:
-    """The resolved training config as stored with a run's evaluation (its output folder left out,
-    so a study folder can be moved)."""
-    data = cfg.model_dump(mode="json")
-    data.pop("output", None)
-    return data
-
-
 def _same_config(run_dir: Path, cfg: Any, but: tuple[str, ...] = ()) -> bool:
     """The run folder's config.yml is ``cfg`` (its output folder, and the keys ``but``, left out)."""
 
@@ -140,15 +134,17 @@ def _same_config(run_dir: Path, cfg: Any, but: tuple[str, ...] = ()) -> bool:
     return {k: v for k, v in stored.items() if k not in but} == {k: v for k, v in wanted.items() if k not in but}
 
 
-def _finished(run_dir: Path, cfg: Any) -> bool:
-    """A complete run of exactly ``cfg``, its final model on disk."""
+def _finished(run_dir: Path, cfg: Any, key: str | None = None) -> bool:
+    """A complete run of exactly ``cfg``, its final model on disk, and no stored evaluation of
+    another unit key (``key``: a model trained by another version of the model's code is stale)."""
 
     try:
         manifest = rf.read_manifest(run_dir)
+        stored = read_json(run_dir / EVALUATION).get(KEY_FIELD) if (run_dir / EVALUATION).is_file() else key
     except (FileNotFoundError, ValueError):
         return False
     return (manifest.get("status") == "complete" and manifest.get("num_timesteps", 0) >= cfg.total_timesteps
-            and (run_dir / rf.MODEL).is_file() and _same_config(run_dir, cfg))
+            and (run_dir / rf.MODEL).is_file() and _same_config(run_dir, cfg) and stored == key)
 
 
 def train_run(spec: RunSpec, run_dir: Path, command: str | None = None, resume: bool = False) -> str:
@@ -163,7 +159,7 @@ def train_run(spec: RunSpec, run_dir: Path, command: str | None = None, resume: 
     """
 
     cfg = spec.train_config
-    if _finished(run_dir, cfg):
+    if _finished(run_dir, cfg, run_key(spec)):
         return "reused"
     if resume and (run_dir / rf.CONFIG).is_file() and _same_config(run_dir, cfg, but=("total_timesteps",)):
         try:

@@ -7,6 +7,7 @@ shows examples; every file a report writes goes through the atomic writer.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -82,19 +83,31 @@ def test_a_file_given_for_the_run_folder(capsys, tmp_path):
     one_line("train", *run(capsys, "train", "--resume", str(file)), "config.yml", "run folder")
 
 
+def refuse_to_open(monkeypatch, secret: set[Path]) -> None:
+    """Files the process may not read, refused where every reader opens them (``read_bounded``'s
+    ``os.open``, ``Path.read_bytes``) as the kernel would."""
+    real_open, real_read = os.open, Path.read_bytes
+
+    def opened(path, *args, **kwargs):
+        if Path(path) in secret:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    def read(self):
+        if self in secret:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read(self)
+
+    monkeypatch.setattr(os, "open", opened)
+    monkeypatch.setattr(Path, "read_bytes", read)
+
+
 def test_unreadable_file_for_train_and_solve_in_process(capsys, tmp_path, monkeypatch):
     """The error path of a file the process may not read (tests run as root, who reads anything:
     the refusal is raised where the config is read, as the kernel would raise it)."""
     path = tmp_path / "secret.yaml"
     path.write_text("algo: PPO\ntotal_timesteps: 10\n")
-    real = Path.read_bytes
-
-    def refuse(self):
-        if self == path:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
-
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    refuse_to_open(monkeypatch, {path})
     for command in ("train", "solve"):
         one_line(command, *run(capsys, command, str(path)), f"{path}: Permission denied")
 
@@ -168,14 +181,7 @@ def test_unreadable_files_in_process(capsys, tmp_path, monkeypatch):
     bench.mkdir()
     (bench / "benchmark.json").write_text("{}")
     secret = {scenario, study, bench / "benchmark.json"}
-    real = Path.read_bytes
-
-    def refuse(self):
-        if self in secret:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
-
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    refuse_to_open(monkeypatch, secret)
     one_line("evaluate", *run(capsys, "evaluate", "optimal", "--scenario", str(scenario), "--episodes", "0"),
              f"{scenario}: Permission denied")
     one_line("study", *run(capsys, "study", str(study)), f"{study}: Permission denied")

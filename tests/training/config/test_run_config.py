@@ -161,10 +161,23 @@ def test_negative_seed_is_rejected(tmp_path, capsys):
     assert code == 2 and len(err) == 1 and err[0].startswith("alliance train: error: seed=-1")
 
 
-def test_sb3_rejection_is_one_line_before_any_folder(tmp_path, capsys):
-    # PPO itself refuses a minibatch of one; the config is built into a model before the folder exists.
+def test_rollout_rule_is_one_line_before_any_folder(tmp_path, capsys):
+    # PPO refuses a minibatch of one (advantages are normalised over it): the config says so first.
     code, err = run_cli(tmp_path, capsys, {**GOOD, "hyperparams": {"batch_size": 1}})
-    assert code == 2 and len(err) == 1 and "PPO rejects them" in err[0]
+    assert code == 2 and len(err) == 1 and "hyperparams.batch_size=1 is not allowed: at least 2" in err[0]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_sb3_rejection_is_one_line_before_any_folder(tmp_path, capsys, monkeypatch):
+    # A constraint only the SB3 constructor knows: the config is built into a model before the folder exists.
+    import training.run.train as tr
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("`n_steps * n_envs` must be greater than 1\nsecond line")
+
+    monkeypatch.setattr(tr, "algo_class", lambda algo: refuse)
+    code, err = run_cli(tmp_path, capsys, GOOD)
+    assert code == 2 and len(err) == 1 and "PPO rejects them: `n_steps * n_envs` must be greater than 1" in err[0]
     assert not (tmp_path / "runs").exists()
 
 

@@ -19,7 +19,8 @@ from training.config.errors import ConfigError
 from training.config.study import study_config_from_dict
 from training.discovery.plan import diagram_cells, plan_batches, run_batch
 from training.discovery.ranges import RangesError
-from training.discovery.solving import analyse_batch, batch_key
+from training.discovery.solving import analyse_batch
+from training.study.keys import KEY_FIELD, unit_key
 
 RANGES = str(REPO / "configs" / "discovery" / "ranges.yaml")
 
@@ -46,12 +47,16 @@ def test_a_sample_row_round_trips_to_the_v_star_of_a_direct_solve(tmp_path):
     assert batch.params[0] == ranges.unit_params(np.array(stored["coords"][0]), "war")
 
 
-def test_the_content_key_changes_with_any_input():
-    p, q = make_params("war"), make_params("war", {"power": 0.3})
-    assert batch_key("war", [p]) == batch_key("war", [make_params("war")])
-    keys = {batch_key("war", [p]), batch_key("war", [q]), batch_key("war", [p, q]), batch_key("war", [q, p]),
-            batch_key("war", [p], ["limited"]), batch_key("calendar", [p])}
-    assert len(keys) == 6
+def test_a_batch_unit_key_changes_with_any_input(tmp_path):
+    from dataclasses import replace
+
+    batch = plan_batches(study(tmp_path, batch=2).discovery)[0]
+    p, q = batch.params
+    assert unit_key(batch) == unit_key(plan_batches(study(tmp_path, batch=2).discovery)[0])  # same inputs, same key
+    others = [replace(batch, params=(q, p)), replace(batch, params=(p, make_params("war", {"power": 0.3}))),
+              replace(batch, scenario="calendar"), replace(batch, baselines=None), replace(batch, first=2),
+              replace(batch, kind="diagram:threat_lockout")]
+    assert len({unit_key(b) for b in [batch, *others]}) == 1 + len(others)
 
 
 @pytest.mark.slow
@@ -105,7 +110,7 @@ def test_a_stored_batch_goes_through_its_schema_and_a_damaged_one_stops_the_stud
 
     cfg = study(tmp_path, batch=2)
     first, second = plan_batches(cfg.discovery)[:2]
-    good = run_batch(first)
+    good = {**run_batch(first), KEY_FIELD: unit_key(first)}
     (tmp_path / "out" / "discovery" / "batches").mkdir(parents=True)
     write_stored(tmp_path / "out" / first.relpath(), DiscoveryBatch, good)
     assert read_stored(tmp_path / "out" / first.relpath(), DiscoveryBatch) == good
@@ -122,22 +127,24 @@ def test_a_stored_batch_goes_through_its_schema_and_a_damaged_one_stops_the_stud
 def test_a_batch_stored_from_other_ranges_is_stale_and_its_rows_are_not_read(tmp_path):
     from training.results.schemas import DiscoveryBatch
     from training.results.store import write_stored
-    from training.study.robustness import pending_batches, stored_batch
+    from training.study.driver import pending_batches
+    from training.study.robustness import stored_batch
 
     cfg = study(tmp_path, batch=2)
     first = plan_batches(cfg.discovery)[0]
     (tmp_path / "out" / "discovery" / "batches").mkdir(parents=True)
-    write_stored(tmp_path / "out" / first.relpath(), DiscoveryBatch, run_batch(first))
-    todo, done = pending_batches(cfg)
+    write_stored(tmp_path / "out" / first.relpath(), DiscoveryBatch, {**run_batch(first), KEY_FIELD: unit_key(first)})
+    done: list[str] = []
+    todo = pending_batches(cfg, done)
     assert done == [first.relpath()] and first.relpath() not in [b.relpath() for b in todo]
     other = tmp_path / "ranges.yaml"  # the same file but one range: same batch file names, other inputs
     other.write_text((REPO / "configs" / "discovery" / "ranges.yaml").read_text()
                      .replace("low: 0.05, high: 0.4", "low: 0.05, high: 0.5"))
     changed = study(tmp_path, batch=2, ranges=str(other))
     again = plan_batches(changed.discovery)[0]
-    assert again.relpath() == first.relpath() and again.key != first.key
-    said = []
-    todo, done = pending_batches(changed, said.append)
+    assert again.relpath() == first.relpath() and unit_key(again) != unit_key(first)
+    said, done = [], []
+    todo = pending_batches(changed, done, said.append)
     assert done == [] and todo[0].relpath() == first.relpath()
     assert len(said) == 1 and "stale" in said[0] and first.relpath() in said[0]
     assert stored_batch(changed, again) is None and stored_batch(cfg, first) is not None

@@ -77,8 +77,9 @@ def check_whole_folder(run_dir, cfg):
     assert manifest["seed"] == cfg.seed and manifest["algo"] == cfg.algo
     assert set(manifest["versions"]) == {"python", "numpy", "torch", "gymnasium", "stable_baselines3"}
     assert manifest["versions"]["torch"] == torch.__version__
-    on_disk = {p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.suffix in (".zip", ".pkl")}
-    assert set(manifest["files"]) == on_disk
+    on_disk = {p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file()
+               and p.name != rf.MANIFEST and not p.relative_to(run_dir).as_posix().startswith(rf.TENSORBOARD)}
+    assert set(manifest["files"]) == on_disk  # every file the run wrote (and nothing else)
     for name, digest in manifest["files"].items():
         assert sha(run_dir / name) == digest, name
     for name in manifest["files"]:
@@ -183,11 +184,12 @@ def test_resume_dqn_restores_replay_buffer(tmp_path, monkeypatch):
     def spy(self, path, *args, **kwargs):
         original(self, path, *args, **kwargs)
         loaded["size"] = self.replay_buffer.size()
-        loaded["path"] = str(path)
+        loaded["bytes"] = path.getvalue()  # the checked bytes, loaded from memory
 
     monkeypatch.setattr(DQN, "load_replay_buffer", spy)
+    buffer = (run_dir / "checkpoints" / "replay_buffer_800_steps.pkl").read_bytes()
     train(cfg, run_dir, resume=True)
-    assert loaded["path"].endswith("replay_buffer_800_steps.pkl")
+    assert loaded["bytes"] == buffer
     assert loaded["size"] == 800 // cfg.n_envs  # one transition per vector step, n_envs wide
     assert check_whole_folder(run_dir, cfg)["num_timesteps"] == 1200
 
@@ -213,14 +215,19 @@ def test_resume_with_a_different_config_is_refused(tmp_path, capsys):
     assert code == 2 and len(err) == 1 and "n_envs=4" in err[0]
 
 
-def test_resume_without_checkpoint_is_one_line(tmp_path, capsys):
+def test_a_run_stopped_before_its_first_checkpoint_resumes_from_step_0(tmp_path, capsys):
+    """No checkpoint: the run starts again from step 0 in its folder, as the uninterrupted run did."""
     cfg = ppo_config(tmp_path, checkpoint={"freq": 10 * ROLLOUT})
     with pytest.raises(RuntimeError):
         train(cfg, callbacks=[FailAt(1000)])
     (run_dir,) = (tmp_path / "runs" / "war").iterdir()
     code = cli.main(["train", "--resume", str(run_dir), "--no-progress"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "no complete checkpoint" in err[0]
+    assert code == 0, capsys.readouterr().err
+    manifest = check_whole_folder(run_dir, cfg)
+    assert manifest["num_timesteps"] == cfg.total_timesteps and manifest["last_session"]["from_steps"] == 0
+    straight = train(cfg.model_copy(update={"output": str(tmp_path / "straight")}))
+    mine, theirs = load_model(run_dir).policy.state_dict(), load_model(straight).policy.state_dict()
+    assert mine.keys() == theirs.keys() and all((mine[k] == theirs[k]).all() for k in mine)  # the same weights as the uninterrupted run
 
 
 # ------------------------------------------------------------------------ atomic, hash checks

@@ -171,8 +171,9 @@ def test_tiny_study_through_ray_interrupted_and_restarted(tmp_path, monkeypatch,
 
 
 def test_a_finished_run_with_another_config_is_not_silently_reused(tmp_path):
+    """A stored unit is reused only under the unit key its inputs make now; another config's is stale."""
     from training.study.driver import pending
-    from training.study.tasks import config_fingerprint
+    from training.study.keys import KEY_FIELD, run_key
 
     cfg = study_config_from_dict({"name": "t", "out": str(tmp_path), "scenarios": [],
                                   "rl": {"scenarios": ["war"], "algos": {"PPO": PPO}, "seeds": [0],
@@ -180,18 +181,19 @@ def test_a_finished_run_with_another_config_is_not_silently_reused(tmp_path):
     (spec,) = plan_runs(cfg)
     folder = tmp_path / spec.relpath()
     folder.mkdir(parents=True)
-    stored = config_fingerprint(spec.train_config)
     evaluation = {"scenario": "war", "algo": "PPO", "seed": 0, "total_timesteps": 1000, "value": 1.0, "optimum": 1.0,
                   "regret": 0.0, "share": 1.0, "near_optimal_share": 1.0, "label": "x", "optimal_label": "x",
                   "label_agrees": True, "stats": {}, "phase_labels": {}, "nearest_baseline": "limited",
-                  "training": "trained", "train_seconds": 1.0, "evaluate_seconds": 1.0, "seconds": 2.0}
-    (folder / "evaluation.json").write_text(json.dumps({**evaluation, "train_config": stored}))
-    assert pending(cfg) == ([], [], ["runs/war/ppo_s0/evaluation.json"])  # same config: skipped
-    wanted = spec.train_config.total_timesteps
-    stored["total_timesteps"] = wanted + 7
-    (folder / "evaluation.json").write_text(json.dumps({**evaluation, "train_config": stored}))
-    with pytest.raises(ValueError, match=rf"trained with total_timesteps={wanted + 7}, the config now asks for {wanted};"):
-        pending(cfg)
+                  "train_config": {}, "training": "trained", "train_seconds": 1.0, "evaluate_seconds": 1.0,
+                  "seconds": 2.0}
+    (folder / "evaluation.json").write_text(json.dumps({**evaluation, KEY_FIELD: run_key(spec)}))
+    assert pending(cfg) == ([], [], ["runs/war/ppo_s0/evaluation.json"])  # same inputs: skipped
+    other = study_config_from_dict({"name": "t", "out": str(tmp_path), "scenarios": [],
+                                    "rl": {"scenarios": ["war"], "algos": {"PPO": PPO}, "seeds": [0],
+                                           "total_timesteps": 1007}})
+    said: list[str] = []
+    assert pending(other, said.append) == ([], plan_runs(other), [])  # another budget: trained again
+    assert len(said) == 1 and "runs/war/ppo_s0/evaluation.json: stale" in said[0]
 
 
 # ------------------------------------------------------------------------------- exact analysis

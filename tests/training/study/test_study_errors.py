@@ -51,7 +51,9 @@ from training import cli
 
 SCRIPT = REPO / ".venv" / "bin" / "alliance"
 PREFIX = "alliance study: error: "
-EXAMPLES = {"study_configs": 450, "study_files": 200}
+# derandomized draws, the same on every run; explore further with `--hypothesis-seed` (tests/support/malformed.py)
+# (study_configs stays at 450: 250 draws find the known refusal below without the usual wording)
+EXAMPLES = {"study_configs": 450, "study_files": 120}
 
 
 def run_study_cli(text: bytes, *extra: str) -> tuple[object, list[str], list[str]]:
@@ -67,16 +69,42 @@ def refusal_problems(code: object, lines: list[str], left: list[str], case: Case
 SCHEMA = study_schema()
 
 
+@pytest.fixture
+def repo_templates_read_once(monkeypatch):
+    """The repository's training templates (configs/*.yaml, unchanged during the test) are parsed once:
+    validating a study reads each template several times, and re-parsing them was half of the property
+    test's time. Every other path (a missing, spoilt or temporary template) is read as before; callers
+    get a copy, as from a fresh read."""
+    import copy
+
+    import training.config.templates as templates
+
+    real, parsed, configs = templates.read_yaml_mapping, {}, (REPO / "configs").resolve()
+
+    def read(path, expected="a mapping of config keys"):
+        try:
+            key = (Path(path).resolve(), expected)
+        except (OSError, ValueError):  # a NUL character, a name too long: the real read says so
+            return real(path, expected)
+        if key[0].parent != configs:
+            return real(path, expected)
+        if key not in parsed:
+            parsed[key] = real(path, expected)
+        return copy.deepcopy(parsed[key])
+
+    monkeypatch.setattr(templates, "read_yaml_mapping", read)
+
+
 @hardening_settings(EXAMPLES["study_configs"])
 @given(case=malformed_configs(study_schema(), study_base()), report_only=st.booleans())
-def test_malformed_study_configs(no_run, case, report_only):
+def test_malformed_study_configs(no_run, repo_templates_read_once, case, report_only):
     code, lines, left = run_study_cli(case.text, *(["--report-only"] if report_only else []))
     check("study_configs", refusal_problems(code, lines, left, case), case, lines)
 
 
 def is_mapping(text: bytes) -> bool:
-    try:
-        return isinstance(yaml.safe_load(text), dict)
+    try:  # libyaml: the pure-Python parser takes seconds on the deeply nested junk (the CLI under test keeps its own)
+        return isinstance(yaml.load(text, Loader=yaml.CSafeLoader), dict)  # noqa: S506 (a SafeLoader)
     except Exception:  # noqa: BLE001 - not YAML at all
         return False
 
@@ -172,6 +200,12 @@ def test_each_problem_is_one_line_naming_the_key_and_what_is_allowed(no_run, cha
     assert body.startswith(key) and all(w in body for w in words), body
 
 
+def test_an_rl_set_item_that_is_not_yaml_says_it_is_not_allowed(no_run):
+    code, lines, left = run_study_cli(spoilt(rl__set=["x.y=["]))
+    assert code == 2 and left == ["config.yaml"] and len(lines) == 1, (code, lines, left)
+    assert lines[0].startswith(PREFIX + "rl.set[0]") and "is not allowed" in lines[0], lines
+
+
 def test_a_template_with_a_key_given_twice_is_refused(no_run, tmp_path):
     template = tmp_path / "ppo.yaml"
     template.write_text((REPO / "configs" / "ppo_war.yaml").read_text() + "algo: A2C\n")
@@ -200,11 +234,12 @@ def test_a_valid_config_reaches_the_run(no_run):
 def test_console_script_refuses_junk_without_traceback_ray_or_folder(tmp_path):
     if not SCRIPT.exists():
         pytest.skip("console script not installed")
-    for name in ("deep", "binary", "duplicate"):
-        (tmp_path / f"{name}.yaml").write_bytes(FILES[name])
+    # one junk file that could exhaust a process's stack and one with two problems; the other junk files
+    # are refused in-process above (test_junk_files_are_one_line_naming_the_file)
+    (tmp_path / "deep.yaml").write_bytes(FILES["deep"])
     (tmp_path / "nan.yaml").write_bytes(spoilt(rl__total_timesteps=float("nan"), bootstrap_seed=float("nan")))
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "RAY_ADDRESS": ""}
-    for name in ("deep", "binary", "duplicate", "nan"):
+    for name in ("deep", "nan"):
         proc = subprocess.run([str(SCRIPT), "study", f"{name}.yaml"], capture_output=True, text=True, timeout=120,
                               cwd=tmp_path, env=env)
         lines = proc.stderr.strip().splitlines()
@@ -212,7 +247,7 @@ def test_console_script_refuses_junk_without_traceback_ray_or_folder(tmp_path):
         assert "Traceback" not in proc.stderr and lines and all(ln.startswith(PREFIX) for ln in lines), proc.stderr
         assert len(lines) == (2 if name == "nan" else 1), lines
         assert "ray" not in proc.stdout.lower() + proc.stderr.lower(), (proc.stdout, proc.stderr)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["binary.yaml", "deep.yaml", "duplicate.yaml", "nan.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deep.yaml", "nan.yaml"]
 
 
 # ------------------------------------------------------------------------------ crash safety

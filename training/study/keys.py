@@ -1,0 +1,80 @@
+"""Content keys of a study's units: a sha256 of everything a unit's result depends on.
+
+A stored unit is reused only if the key stored with it (``unit_key``) is the one its inputs make
+now: the resolved scenario parameters (every field of :class:`envs.params.AllianceParams`), the
+point of a sweep (scenario, overrides, coordinates), for an RL run the resolved training config
+(algorithm, hyperparameters, seed, budget; its output folder left out) and the version of the
+model's code (:data:`envs.version.MODEL_VERSION`). A file name says where a unit lives, never
+whether it is still right: change a sweep's scenario or a level's ``tau`` and the unit's key
+changes, so the driver computes it again and says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+from envs.scenarios import make_params
+from envs.version import MODEL_VERSION
+from training.config.study import Point, RunSpec
+from training.discovery.plan import Batch
+from training.discovery.solving import DISCOVERY_VERSION
+from training.study.explain_units import ExplainUnit  # keys -> explain_units, never back
+
+KEY_FIELD = "unit_key"  # where a stored unit carries its key
+
+
+def config_fingerprint(cfg: Any) -> dict[str, Any]:
+    """The resolved training config as stored with a run's evaluation (its output folder left out,
+    so a study folder can be moved)."""
+    data = cfg.model_dump(mode="json")
+    data.pop("output", None)
+    return data
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    text = json.dumps({**payload, "model_version": MODEL_VERSION}, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _params(scenario: str, overrides: Any = None) -> dict[str, Any]:
+    return dataclasses.asdict(make_params(scenario, dict(overrides or {}) or None))
+
+
+def point_key(point: Point) -> str:
+    """The key of an exact unit (a named scenario or a sweep point)."""
+    return _digest({"unit": point.kind, "scenario": point.scenario, "overrides": dict(point.overrides),
+                    "sweep": point.sweep, "coords": dict(point.coords),
+                    "params": _params(point.scenario, point.overrides)})
+
+
+def run_key(spec: RunSpec) -> str:
+    """The key of an RL unit: its training config, the parameters it trains and is scored on."""
+    cfg = spec.train_config
+    return _digest({"unit": "rl", "scenario": spec.scenario, "algo": spec.algo, "seed": spec.seed,
+                    "train_config": config_fingerprint(cfg),
+                    "params": _params(cfg.env.scenario, cfg.env.overrides),
+                    "scored_on": _params(spec.scenario)})
+
+
+def explain_key(unit: ExplainUnit) -> str:
+    """The key of a "why the optimum wins" unit: its kind and the scenario's parameters."""
+    return _digest({"unit": unit.kind, "scenario": unit.key, "params": _params(unit.scenario)})
+
+
+def batch_key(batch: Batch) -> str:
+    """The key of a discovery batch: its resolved parameter sets in order (the ranges, the seed and the
+    sample rows enter through them), scenario, place, the baselines it scores and the rows' version."""
+    return _digest({"unit": "discovery", "kind": batch.kind, "scenario": batch.scenario, "first": batch.first,
+                    "baselines": None if batch.baselines is None else list(batch.baselines),
+                    "rows_version": DISCOVERY_VERSION, "params": [dataclasses.asdict(p) for p in batch.params]})
+
+
+def unit_key(unit: Point | RunSpec | ExplainUnit | Batch) -> str:
+    if isinstance(unit, Batch):
+        return batch_key(unit)
+    if isinstance(unit, ExplainUnit):
+        return explain_key(unit)
+    return point_key(unit) if isinstance(unit, Point) else run_key(unit)
