@@ -1,13 +1,12 @@
-"""Discovery: seconds per sample of each scenario a study's ``discovery:`` section names, split by stage,
+"""Discovery: seconds per sample of each scenario a study's ``discovery:`` section names, in cumulative stages,
 beside a plain ``war`` solve in the same run, and the discovery's wall time estimated from them.
 
     .venv/bin/python benchmarks/discovery_speed.py [--config configs/study.yaml] [--samples 8] [--workers 2]
 
 For each scenario of the section: the first ``--samples`` sample rows (the plan's own parameter sets),
-solved as one batch the way a Ray task does (``training.discovery.plan.run_batch``), in stages:
-``solve_batch``; the optimum's statistics (``agents.exact_eval.evaluate_table`` with the batch's solution:
-occupancy from s0, archetype, per phase); the baselines the section names (their exact values, each a
-share of V*). Then one diagram cell (solve and statistics, no baselines). Each stage in wall seconds and
+solved as one batch the way a Ray task does (``agents.evaluate_samples``, as
+``training.discovery.solving.evaluate`` calls it): ``solve_batch`` alone; the solve and the optimum's
+statistics (occupancy from s0); and with the baselines the section names (their exact values). Then one diagram cell (solve and statistics, no baselines). Each stage in wall seconds and
 CPU seconds of this process (``time.process_time``: what a dedicated core would take; the wall time
 grows with the machine's load, printed). The reference is ``solve(make_params("war"))`` cold, timed in
 the same run: read the ratios, not the absolute times.
@@ -28,11 +27,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy is imported
 import numpy as np  # noqa: E402
 
 from agents import solver  # noqa: E402
-from agents.exact_eval import evaluate_table  # noqa: E402
+from agents.sample_eval import evaluate_samples  # noqa: E402
 from envs.scenarios import make_params  # noqa: E402
 from envs.tables import build_tables  # noqa: E402
 from training.config.study import load_study_config  # noqa: E402
-from training.discovery import solving  # noqa: E402
 from training.discovery.plan import plan_batches, sample_rows  # noqa: E402
 from training.discovery.ranges import load_ranges  # noqa: E402
 
@@ -55,18 +53,19 @@ class Clock:
 
 
 def stages(params: list, baselines: tuple[str, ...] | None) -> dict[str, Clock]:
-    """The stages of :func:`training.discovery.solving.analyse_batch`, timed one by one."""
-    clear_caches()
+    """What :func:`training.discovery.solving.evaluate` costs, cumulatively: the solve alone, the solve
+    and the optimum's statistics (no baseline), and with the baselines a batch scores."""
     out = {}
-    with Clock() as out["solve_batch"]:
-        sols = solver.solve_batch(params)
-    with Clock() as out["optimum statistics"]:
-        for p, s in zip(params, sols):
-            evaluate_table(p, s.start_table(), s)
-    with Clock() as out[f"baselines ({'all' if baselines is None else len(baselines)})"]:
-        if baselines is None or baselines:
-            for p, s in zip(params, sols):
-                solving.baseline_values(p, s, baselines)
+    clear_caches()
+    with Clock() as out["solve_batch alone"]:
+        solver.solve_batch(params)
+    clear_caches()
+    with Clock() as out["+ optimum statistics"]:
+        evaluate_samples(params, [])
+    if baselines is None or baselines:
+        clear_caches()
+        with Clock() as out[f"+ baselines ({'all' if baselines is None else len(baselines)}): a sample"]:
+            evaluate_samples(params, baselines)
     return out
 
 
@@ -91,25 +90,23 @@ def main() -> int:
     with Clock() as ref:
         solver.solve(make_params("war"))
     print(f"reference: solve(war) cold {ref.wall:.3f} s wall, {ref.cpu:.3f} s CPU\n")
-    print(f"{'scenario':10s}{'stage':26s}{'wall s/sample':>14s}{'CPU s/sample':>14s}{'CPU / war solve':>16s}")
+    print(f"{'scenario':10s}{'stage (cumulative)':34s}{'wall s/sample':>14s}{'CPU s/sample':>14s}{'CPU / war solve':>16s}")
     per_sample: dict[str, float] = {}
     for scenario in dcfg.scenarios:
         batch = next(b for b in batches if b.kind == "sample" and b.scenario == scenario)
         k = len(batch.params)
         timed = stages(list(batch.params), batch.baselines)
         for name, c in timed.items():
-            print(f"{scenario:10s}{name:26s}{c.wall / k:14.3f}{c.cpu / k:14.3f}{c.cpu / k / ref.cpu:16.1f}")
-        per_sample[scenario] = sum(c.cpu for c in timed.values()) / k
-        print(f"{scenario:10s}{'a sample':26s}{sum(c.wall for c in timed.values()) / k:14.3f}"
-              f"{per_sample[scenario]:14.3f}{per_sample[scenario] / ref.cpu:16.1f}")
+            print(f"{scenario:10s}{name:34s}{c.wall / k:14.3f}{c.cpu / k:14.3f}{c.cpu / k / ref.cpu:16.1f}")
+        per_sample[scenario] = list(timed.values())[-1].cpu / k
     cells, cell_cpu = 0, 0.0
     if dcfg.diagram is not None:
         batch = next(b for b in batches if b.kind.startswith("diagram"))
-        timed = stages(list(batch.params), ())
-        cell_cpu = sum(c.cpu for c in timed.values()) / len(batch.params)
+        cell = stages(list(batch.params), ())["+ optimum statistics"]
+        cell_cpu = cell.cpu / len(batch.params)
         cells = len(dcfg.diagram.axes) * dcfg.diagram.n ** 2
-        print(f"{dcfg.diagram.scenario:10s}{'a diagram cell':26s}"
-              f"{sum(c.wall for c in timed.values()) / len(batch.params):14.3f}{cell_cpu:14.3f}"
+        print(f"{dcfg.diagram.scenario:10s}{'a diagram cell':34s}"
+              f"{cell.wall / len(batch.params):14.3f}{cell_cpu:14.3f}"
               f"{cell_cpu / ref.cpu:16.1f}")
     total = n_samples * sum(per_sample.values()) + cells * cell_cpu
     print(f"\nestimate for {args.config}: {n_samples} samples x ({' + '.join(f'{v:.2f}' for v in per_sample.values())})"
