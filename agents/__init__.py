@@ -15,12 +15,13 @@ from agents.exact_eval import ExactResult, evaluate_policy, evaluate_table, opti
 from agents.frontier import Frontier, trade_off_frontier
 from agents.monte_carlo import RolloutResult, rollout_returns
 from agents.policy import Policy, TablePolicy, policy_table
+from agents.sample_eval import SampleResult, evaluate_samples
 from agents.solver import Solution, solve, solve_batch
 from agents.streams import StreamReport, compare_streams, policy_streams
 
 __all__ = [
-    "ArchetypeStats", "ExactResult", "Frontier", "Policy", "RolloutResult", "Solution", "StateExplanation",
-    "StreamReport", "TablePolicy", "baseline_names", "compare_streams", "evaluate_policy", "evaluate_table",
+    "ArchetypeStats", "ExactResult", "Frontier", "Policy", "RolloutResult", "SampleResult", "Solution", "StateExplanation",
+    "StreamReport", "TablePolicy", "baseline_names", "compare_streams", "evaluate_policy", "evaluate_samples", "evaluate_table",
     "explain_state", "label", "make_policy", "optimal_policy", "policy_names", "policy_streams", "policy_table",
     "rollout_returns", "solve", "solve_batch", "stats_from_episodes", "stats_from_occupancy", "trade_off_frontier",
 ]

@@ -29,7 +29,7 @@ from envs.spaces import (
     encode_actions,
     encode_states,
 )
-from envs.tables import build_tables
+from envs.tables import BLOCK, Tables, shared_tables
 
 SLACK = 1e-9  # the threshold alpha_W * L >= .3 of `hedge`, compared as in exact arithmetic
 TIE = 1e-12  # myopic: rewards within 1e-12 of the best count as ties (lowest flat index wins)
@@ -96,11 +96,13 @@ def limited_mediation(states: np.ndarray, p: AllianceParams) -> np.ndarray:
     return out
 
 
-def myopic(states: np.ndarray, p: AllianceParams) -> np.ndarray:
-    """The action maximising r(s, a) now, ties to the lowest flat index."""
-    reward = build_tables(p).reward.reshape(N_STATES, N_ACTIONS)
-    best = np.argmax(reward >= reward.max(axis=1, keepdims=True) - TIE, axis=1)
-    return decode_actions(best[encode_states(states)])
+def myopic(states: np.ndarray, p: AllianceParams, tables: Tables | None = None) -> np.ndarray:
+    """The action maximising r(s, a) now, ties to the lowest flat index. The reward comes from
+    ``tables`` (default the shared tables of ``p``; only the phase blocks of ``states`` are built)."""
+    index = encode_states(states)
+    tb = (shared_tables(p) if tables is None else tables).ensure(np.unique(index // BLOCK))
+    reward = tb.reward_blocks.reshape(N_STATES, N_ACTIONS)[index]
+    return decode_actions(np.argmax(reward >= reward.max(axis=1, keepdims=True) - TIE, axis=1))
 
 
 RULES: dict[str, Rule] = {

@@ -58,6 +58,7 @@ def _neighbours() -> np.ndarray:
 
 
 NEIGHBOURS = _neighbours()
+MIX_CHUNK = 120  # states per chunk of a stochastic policy's move mixture (~15 MB of temporaries)
 
 
 def _stage(g: np.ndarray, up: np.ndarray, down: np.ndarray, axis: int, own: bool) -> np.ndarray:
@@ -229,16 +230,27 @@ class Operator:
         """Move distributions under a policy on the given phase blocks: (n_blocks * 1080, 243).
 
         ``policy`` is (S,) flat actions or (S, 96) action probabilities; the rows come from
-        ``envs.model.move_distribution`` on the tables, mixed over M (and over actions)."""
+        ``envs.model.move_distribution`` on the tables, mixed over M (a stochastic policy: from
+        ``envs.model.move_mixture``, over actions and M)."""
         rows = np.concatenate([np.arange(ph * BLOCK, (ph + 1) * BLOCK) for ph in phases])
         self.tables.ensure(phases)
         policy = np.asarray(policy)
         if policy.ndim == 1:
             return self._moves(rows, policy[rows])
         dist = policy[rows]
-        out = np.zeros((rows.size, N_OFFSETS))
-        for a in np.flatnonzero(dist.any(axis=0)):
-            out += dist[:, a, None] * self._moves(rows, np.full(rows.size, a))
+        acts = np.flatnonzero(dist.any(axis=0))
+        out = np.empty((rows.size, N_OFFSETS))
+        for lo in range(0, rows.size, MIX_CHUNK):  # chunks of states: the mixture's arrays stay small
+            r, w = rows[lo:lo + MIX_CHUNK], dist[lo:lo + MIX_CHUNK][:, acts]
+            rr, aa = np.repeat(r, acts.size), np.tile(acts, r.size)
+            shape = (r.size, acts.size, 5)
+            up, down = (x.reshape(shape) for x in self.tables.move_probs(rr, aa, 0))
+            pm = self.tables.mediation(rr, aa).reshape(r.size, acts.size)
+            if np.any(pm > 0):  # M = 1 as more branches, weighted Pr(a) Pr(M = 1 | s, a)
+                up1, down1 = (x.reshape(shape) for x in self.tables.move_probs(rr, aa, 1))
+                up, down = np.concatenate([up, up1], axis=1), np.concatenate([down, down1], axis=1)
+                w = np.concatenate([w * (1.0 - pm), w * pm], axis=1)
+            out[lo:lo + MIX_CHUNK] = model.move_mixture(up, down, w)
         return out
 
     def _moves(self, rows: np.ndarray, actions: np.ndarray) -> np.ndarray:
@@ -259,16 +271,21 @@ class Operator:
         flat = (np.arange(BLOCK)[:, None] * BLOCK + NEIGHBOURS).ravel()
         return np.bincount(flat, weights=moves_block.ravel(), minlength=BLOCK * BLOCK).reshape(BLOCK, BLOCK)
 
-    def propagate(self, dist: np.ndarray, moves: np.ndarray, t: int) -> np.ndarray:
-        """One step of the state distribution under a policy (moves over all 5400 states)."""
+    def propagate(self, dist: np.ndarray, moves: np.ndarray | dict, t: int) -> np.ndarray:
+        """One step of the state distribution under a policy: ``moves`` over all 5400 states
+        (5400, 243), or a dict giving each occupied phase block its moves (1080, 243) or its move
+        kernel (a sparse matrix, ``agents.linear.policy_kernel``)."""
         db = dist.reshape(N_PHASES, BLOCK)
-        mb = moves.reshape(N_PHASES, BLOCK, N_OFFSETS)
         target, prob = self.events(t)
         out = np.zeros((N_PHASES, BLOCK))
         for ph in range(N_PHASES):
             if not db[ph].any():
                 continue
-            moved = np.bincount(NEIGHBOURS.ravel(), weights=(db[ph][:, None] * mb[ph]).ravel(), minlength=BLOCK)
+            mb = moves[ph] if isinstance(moves, dict) else moves[ph * BLOCK:(ph + 1) * BLOCK]
+            if not isinstance(mb, np.ndarray):
+                moved = mb.T @ db[ph]
+            else:
+                moved = np.bincount(NEIGHBOURS.ravel(), weights=(db[ph][:, None] * mb).ravel(), minlength=BLOCK)
             e = prob[ph]
             out[ph] += (1.0 - e) * moved
             if e > 0:

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from agents.bellman import BLOCK
+from agents.linear import policy_kernel, solve_policy
 from agents.policy import Policy, TablePolicy, as_policy, policy_table
-from agents.solver import Operator, block_order, check_params, operator, solve
+from agents.solver import Operator, Solution, block_order, check_params, operator, solve
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import N_ACTIONS, N_STATES, encode_states
 
@@ -113,33 +114,115 @@ def _stationary_values(op: Operator, params: AllianceParams, row: np.ndarray, re
     for ph in blocks:
         rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
         e, nt = prob[ph], int(target[ph])
-        p_block = op.block_matrix(moves[rows])
+        kernel = policy_kernel(moves[rows])
         rhs = _policy_reward(op, row, rows, reward)
         if e > 0:
-            rhs = rhs + op.gamma * e * (p_block @ op.shocked(values[nt * BLOCK:(nt + 1) * BLOCK], nt))
-        values[rows] = np.linalg.solve(np.eye(BLOCK) - op.gamma * (1.0 - e) * p_block, rhs)
+            rhs = rhs + op.gamma * e * (kernel @ op.shocked(values[nt * BLOCK:(nt + 1) * BLOCK], nt))
+        values[rows] = solve_policy(kernel, rhs, op.gamma * (1.0 - e))
     return values[None]
 
 
 def _finite_values(op: Operator, params: AllianceParams, tbl: np.ndarray, terminal: np.ndarray,
-                   reward: np.ndarray | None = None) -> np.ndarray:
-    """V^pi_t by backward induction from V_T = V*_inf of the continuation (section 7)."""
+                   reward: np.ndarray | None = None, phases_at: list[list[int]] | None = None) -> np.ndarray:
+    """V^pi_t by backward induction from V_T = V*_inf of the continuation (section 7); with
+    ``phases_at`` (:func:`reachable_phases`) only the blocks reachable at each t (NaN elsewhere),
+    a stochastic policy then by the stencil's E[V(s') | s, a] on every action (``Operator.expect``)
+    mixed by its probabilities instead of 96 actions' move distributions."""
     horizon = params.horizon
     values = np.empty((horizon + 1,) + np.shape(terminal))
     values[horizon] = terminal
     moves, moves_row, kernels = None, -1, None
+    if phases_at is not None:
+        values[:horizon] = np.nan
+        used = sorted({ph for at in phases_at for ph in at})
+    stencil = phases_at is not None and tbl.ndim == 3  # a stochastic policy: E over all actions, then mixed
     for t in reversed(range(horizon)):
         r = min(t, tbl.shape[0] - 1)
-        if r != moves_row:
-            moves, moves_row = op.policy_moves(tbl[r]), r
-            if values.ndim > 2:  # n value functions: each block's kernel once, not n gathers per step
-                kernels = [op.block_matrix(moves[ph * BLOCK:(ph + 1) * BLOCK]) for ph in range(N_PHASES)]
+        if r != moves_row and not stencil:
+            moves_row = r
+            if phases_at is not None:  # sparse kernels of the blocks ever reached, a block at a time
+                kernels = {ph: policy_kernel(op.policy_moves(tbl[r], [ph])) for ph in used}
+            else:
+                moves = op.policy_moves(tbl[r])
+                if values.ndim > 2:  # n value functions: each block's kernel once, not n gathers per step
+                    kernels = [op.block_matrix(moves[ph * BLOCK:(ph + 1) * BLOCK]) for ph in range(N_PHASES)]
         c = op.continuation(values[t + 1], t)
-        for ph in range(N_PHASES):
+        for ph in (range(N_PHASES) if phases_at is None else phases_at[t]):
             rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
-            expected = kernels[ph] @ c[ph] if kernels is not None else op.expect_policy(c, moves[rows], ph)
+            if stencil:
+                expected = np.einsum("sa,sa->s", op.expect(c[ph], ph), tbl[r][rows])
+            else:
+                expected = kernels[ph] @ c[ph] if kernels is not None else op.expect_policy(c, moves[rows], ph)
             values[t, rows] = _policy_reward(op, tbl[r], rows, reward) + op.gamma * expected
     return values
+
+
+def reachable_phases(op: Operator, start_phase: int, horizon: int) -> list[list[int]]:
+    """The phase blocks a state can be in at t = 0..horizon-1 from ``start_phase`` (phase events)."""
+    out, now = [], {int(start_phase)}
+    for t in range(horizon):
+        out.append(sorted(now))
+        target, prob = op.events(t)
+        now = {ph for ph in now if prob[ph] < 1.0} | {int(target[ph]) for ph in now if prob[ph] > 0}
+    return out
+
+
+def _block_moves(op: Operator, row: np.ndarray, ph: int, cache: dict) -> np.ndarray:
+    """The moves (1080, 243) of ``row`` on block ``ph``; ``cache[ph]`` holds the last actions and
+    moves, so that a deterministic row that changes on few states redoes only those rows."""
+    rows = np.arange(ph * BLOCK, (ph + 1) * BLOCK)
+    acts = row[rows]
+    old = cache.get(ph)
+    if old is not None and acts.ndim == 1 and old[0].ndim == 1:
+        moves = old[1].copy()
+        changed = np.flatnonzero(old[0] != acts)
+        if changed.size:
+            moves[changed] = op._moves(rows[changed], acts[changed])
+    else:
+        moves = op.policy_moves(row, [ph])
+    cache[ph] = (acts.copy(), moves)
+    return moves
+
+
+def state_distribution(op: Operator, tbl: np.ndarray, s0: int, horizon: int) -> np.ndarray:
+    """Pr(s_t = s) from s0 under a policy table (rows = 1 or horizon), t = 0..horizon-1: (horizon, 5400).
+    A stationary table steps by each occupied block's sparse kernel; a time-dependent one by its
+    moves, redone only on the states whose action changed since the last step."""
+    dist = np.zeros((horizon, N_STATES))
+    dist[0, s0] = 1.0
+    cache: dict = {}
+    kernels: dict = {}
+    for t in range(horizon - 1):
+        row = tbl[min(t, tbl.shape[0] - 1)]
+        db = dist[t].reshape(N_PHASES, BLOCK)
+        phases = [ph for ph in range(N_PHASES) if db[ph].any()]
+        if tbl.shape[0] == 1:
+            for ph in phases:
+                if ph not in kernels:
+                    kernels[ph] = policy_kernel(op.policy_moves(row, [ph]))
+            dist[t + 1] = op.propagate(dist[t], kernels, t)
+        else:
+            dist[t + 1] = op.propagate(dist[t], {ph: _block_moves(op, row, ph, cache) for ph in phases}, t)
+    return dist
+
+
+def occupancy_of(tbl: np.ndarray, dist: np.ndarray, near: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """The episode-average state-action occupancy (5400, 96) of a policy table with state
+    distribution ``dist`` (horizon, 5400), and the share of it on ``near`` (rows (T, 5400, 96) read
+    at min(t, T - 1); 0 without ``near``)."""
+    horizon = dist.shape[0]
+    occupancy = np.zeros((N_STATES, N_ACTIONS))
+    share = 0.0
+    key = [(min(t, tbl.shape[0] - 1), 0 if near is None else min(t, near.shape[0] - 1)) for t in range(horizon)]
+    for r, n in sorted(set(key)):
+        w = dist[[t for t in range(horizon) if key[t] == (r, n)]].sum(axis=0)
+        occ = w[:, None] * tbl[r] if tbl.ndim == 3 else np.zeros((N_STATES, N_ACTIONS))
+        if tbl.ndim == 2:
+            occ[np.arange(N_STATES), tbl[r]] = w
+        occupancy += occ
+        if near is not None:
+            share += float((occ * near[n]).sum())
+    return occupancy / horizon, share / horizon
 
 
 def policy_values(params: AllianceParams, table: Any, reward: np.ndarray | None = None,
@@ -159,42 +242,23 @@ def policy_values(params: AllianceParams, table: Any, reward: np.ndarray | None 
     return _stationary_values(op, params, tbl[0], reward, every_block)
 
 
-def evaluate_table(params: AllianceParams, table: Any) -> ExactResult:
+def evaluate_table(params: AllianceParams, table: Any, solution: Solution | None = None) -> ExactResult:
     """Exact evaluation of a policy table (section 10): V^pi(s0), V*(s0), the occupancy from s0
-    and the share of it on near-optimal actions (Q* >= V* - 0.01)."""
+    and the share of it on near-optimal actions (Q* >= V* - 0.01). ``solution``: the optimum of
+    ``params`` when the caller has it (a batch of :func:`agents.solver.solve_batch`)."""
     params = check_params(params)
     tbl = normalize_table(table, params)
-    sol = solve(params)
+    sol = solution if solution is not None else solve(params)
+    if sol.params != params:
+        raise ValueError("solution is not allowed: it is the optimum of other parameters than params")
     op = operator(params)
-    values = policy_values(params, tbl)
+    values = policy_values(params, tbl, terminal=sol.values[params.horizon] if params.finite_horizon else None)
     s0 = int(encode_states(np.array([params.start]))[0])
-    horizon = params.horizon
-    dist = np.zeros((horizon, N_STATES))
-    occupancy = np.zeros((N_STATES, N_ACTIONS))
-    near_share = 0.0
-    d = np.zeros(N_STATES)
-    d[s0] = 1.0
-    moves, moves_key = None, None
-    for t in range(horizon):
-        dist[t] = d
-        r = min(t, tbl.shape[0] - 1)
-        row = tbl[r]
-        near = sol.near_optimal[min(t, sol.near_optimal.shape[0] - 1)]
-        if row.ndim == 2:
-            occ_t = d[:, None] * row
-        else:
-            occ_t = np.zeros((N_STATES, N_ACTIONS))
-            occ_t[np.arange(N_STATES), row] = d
-        occupancy += occ_t
-        near_share += float((occ_t * near).sum())
-        if t + 1 < horizon:
-            phases = [ph for ph in range(N_PHASES) if d[ph * BLOCK:(ph + 1) * BLOCK].any()]
-            if moves_key != (r, tuple(phases)):
-                moves, moves_key = _full_moves(op, row, phases), (r, tuple(phases))
-            d = op.propagate(d, moves, t)
+    dist = state_distribution(op, tbl, s0, params.horizon)
+    occupancy, near_share = occupancy_of(tbl, dist, sol.near_optimal)
     return ExactResult(scenario=params.name, value=float(values[0, s0]), optimum=sol.value,
-                       near_optimal_share=near_share / horizon, values=values, state_distribution=dist,
-                       occupancy=occupancy / horizon, table=tbl)
+                       near_optimal_share=near_share, values=values, state_distribution=dist,
+                       occupancy=occupancy, table=tbl)
 
 
 def evaluate_policy(policy: Policy, params: AllianceParams, stochastic: bool | None = None) -> ExactResult:

@@ -3,11 +3,12 @@
 - Stationary scenarios (``params.finite_horizon`` false): the infinite-horizon discounted optimum
   by policy iteration, one phase block at a time. Phases only move up (by hazard), so the blocks
   are solved from the last phase down, each with the values of the block it may enter held fixed
-  (block-triangular). Policy evaluation is a dense linear solve of the 1080-state block; a
-  modified policy iteration first (sparse sweeps of the policy's kernel, batched over the sets)
-  finds the starting policy, so that a block mostly needs one dense solve (:func:`_warm_policy`;
+  (block-triangular). Policy evaluation is an exact linear solve of the 1080-state block (GMRES
+  on the sparse kernel to the dense LU's accuracy, :mod:`agents.linear`); a modified policy
+  iteration first (sparse sweeps of the policy's kernel, batched over the sets) finds the starting
+  policy, so that a block mostly needs one exact evaluation (:func:`_warm_policy`;
   the result is the exact policy iteration's, which only stops on a policy greedy within 1e-12
-  for its exactly solved values).
+  for its values solved to the dense LU's accuracy).
 - `timeline` and `calendar` (``params.finite_horizon`` true): the 44-step discounted optimum by
   backward induction over (t, state), with terminal values V*_inf of ``params.continuation()``
   (section 7).
@@ -23,8 +24,10 @@ Ties between optimal actions (Q within 1e-12 of the maximum) go to the lowest fl
 
 Many parameter sets: :func:`solve_batch` solves K sets in one call (expectations and the sparse
 sweeps on arrays over K, in chunks of ``CHUNK`` sets; one compact table per set, nothing cached);
-:func:`solve` is the case K = 1 and caches. The dense solve (one per set and block) is now most of
-the time of a stationary solve (see ``benchmarks/solver_speed.py``).
+:func:`solve` is the case K = 1 and caches. Building the tables, the warm start's moves and the
+stencil's expectations now share the time of a stationary solve (see ``benchmarks/solver_speed.py``);
+:func:`solve_with_operators` also returns each set's :class:`Operator` for evaluations on the same
+tables (``agents.sample_eval``).
 
 Over 300 lines: the policy iteration, its warm start, the backward induction and the batch entry
 point share the :class:`Solution` layout, the tie rule and the block order; one file keeps them
@@ -38,9 +41,9 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
-from scipy import sparse
 
-from agents.bellman import BLOCK, NEIGHBOURS, BlockColumns, Operator
+from agents.bellman import BLOCK, BlockColumns, Operator
+from agents.linear import policy_kernel, solve_policy
 from envs.params import N_PHASES, AllianceParams, short_repr
 from envs.scenarios import params_from_mapping
 from envs.spaces import N_ACTIONS, N_STATES, encode_states
@@ -50,7 +53,7 @@ TIE = 1e-12  # section 10: ties between optimal actions within 1e-12 go to the l
 NEAR = 0.01  # section 10: Q*(s, a) >= V*(s) - 0.01 counts as near-optimal
 MAX_ITERATIONS = 200
 WARM_ROUNDS = 12  # modified policy iteration before the exact one (see _warm_policy)
-WARM_SWEEPS = 30  # sparse sweeps per round (~66k nonzeros a set): most blocks then need one dense solve
+WARM_SWEEPS = 30  # sparse sweeps per round (~66k nonzeros a set): most blocks then need one exact evaluation
 CHUNK = 8  # sets solved together: larger arrays over K only spill the caches (benchmarks/solver_speed.py)
 
 
@@ -142,8 +145,9 @@ class Solution:
 
 def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None:
     """Policy iteration on one phase block for K parameter sets at once, the blocks each may enter
-    already solved. Expectations are batched over K; each policy evaluation is a dense linear solve
-    of the 1080-state block per set (a set leaves the loop when its policy is stable)."""
+    already solved. Expectations are batched over K; each policy evaluation is an exact linear solve
+    of the 1080-state block per set (:func:`agents.linear.solve_policy`; a set leaves the loop when
+    its policy is stable)."""
     k_all = len(ops)
     cols = BlockColumns([op.tables for op in ops], phase)
     gamma = np.array([op.gamma for op in ops])
@@ -161,7 +165,6 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
     rows = np.arange(phase * BLOCK, (phase + 1) * BLOCK)
     idx = np.arange(BLOCK)
     pol, moves = _warm_policy(ops, cols, rows, pol, guess, prob, tilde, gamma)
-    eye = np.eye(BLOCK)
     active = np.arange(k_all)
     sweeps = 0
     while active.size:
@@ -169,9 +172,10 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
         v = np.empty((active.size, BLOCK))
         for i, k in enumerate(active):
             op, e = ops[k], prob[k]
-            p_block = op.block_matrix(moves.pop(k) if k in moves else op._moves(rows, pol[k]))
-            v[i] = np.linalg.solve(eye - gamma[k] * (1.0 - e) * p_block,
-                                   cols.reward[k, idx, pol[k]] + gamma[k] * e * (p_block @ tilde[k]))
+            kernel = policy_kernel(moves[k])
+            rhs = cols.reward[k, idx, pol[k]] + gamma[k] * e * (kernel @ tilde[k])
+            v[i] = solve_policy(kernel, rhs, gamma[k] * (1.0 - e), guess[k])
+            guess[k] = v[i]
         c = (1.0 - prob[active, None]) * v + prob[active, None] * tilde[active]
         q = cols.reward[active] + gamma[active, None, None] * cols.expect(c, active)
         best = q.max(axis=2)
@@ -187,36 +191,37 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
             sol.residual[phase] = float(np.abs(best[i] - v[i]).max())
             sol.iterations[phase] = sweeps
         for i in np.flatnonzero(~done):
-            pol[active[i]] = np.where(keep[i], pol[active[i]], lowest_argmax(q[i]))
+            k = active[i]
+            new = np.where(keep[i], pol[k], lowest_argmax(q[i]))
+            _update_moves(ops[k], rows, moves[k], pol[k], new)
+            pol[k] = new
+        for i in np.flatnonzero(done):
+            moves.pop(active[i])
         active = active[~done]
 
 
-def _policy_kernel(moves: np.ndarray) -> sparse.csr_matrix:
-    """The within-block move kernels of K policies from their moves (K, 1080, 243), block-diagonal
-    and sparse (the nonzero entries of each state's 243 offsets; no 1080 x 1080 matrix)."""
-    k_all = moves.shape[0]
-    cols = NEIGHBOURS[None] + (np.arange(k_all) * BLOCK)[:, None, None]
-    nz = moves != 0
-    indptr = np.concatenate([[0], np.cumsum(nz.sum(axis=2).ravel())])
-    return sparse.csr_matrix((moves[nz], cols[nz], indptr), shape=(k_all * BLOCK, k_all * BLOCK))
+def _update_moves(op: Operator, rows: np.ndarray, moves: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
+    """Recompute, in place, the move rows (of ``Operator._moves``) of the states whose action changed."""
+    changed = np.flatnonzero(old != new)
+    if changed.size:
+        moves[changed] = op._moves(rows[changed], new[changed])
 
 
 def _warm_policy(ops: list[Operator], cols: BlockColumns, rows: np.ndarray, pol: np.ndarray, v: np.ndarray,
                  prob: np.ndarray, tilde: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """Modified policy iteration, batched over K, to find a starting policy for the exact policy
-    iteration of :func:`_solve_blocks` (which then mostly needs one dense solve per set): each
+    iteration of :func:`_solve_blocks` (which then mostly needs one exact evaluation per set): each
     round evaluates the greedy policy approximately by ``WARM_SWEEPS`` sparse sweeps
     ``v <- r_pi + gamma E_pi[c(v)]`` (the policy's kernel as a sparse matrix), then improves it on
     every action (the stencil). A set leaves when its policy is stable. The exact optimum does not
-    depend on this start: it only saves dense solves. Returns the policies and the moves
-    (1080, 243) of the sets whose policy was found stable."""
+    depend on this start: it only saves exact evaluations. Returns the policies and their moves
+    (1080, 243) per set (kept up to date row by row: only states whose action changed are redone)."""
     pol = pol.copy()
     active = np.arange(len(ops))
-    stable_moves: dict[int, np.ndarray] = {}
+    moves = {k: ops[k]._moves(rows, pol[k]) for k in active}  # updated row by row as policies change
     for _ in range(WARM_ROUNDS):
         n = active.size
-        moves = np.stack([ops[k]._moves(rows, pol[k]) for k in active])
-        kernel = _policy_kernel(moves)
+        kernel = policy_kernel(np.stack([moves[k] for k in active]))
         g, e = gamma[active, None], prob[active, None]
         base = cols.reward[active[:, None], np.arange(BLOCK), pol[active]]
         base += (g * e * (kernel @ tilde[active].ravel()).reshape(n, BLOCK))
@@ -228,13 +233,15 @@ def _warm_policy(ops: list[Operator], cols: BlockColumns, rows: np.ndarray, pol:
         q = cols.reward[active] + g[:, :, None] * cols.expect(c, active)
         keep = np.take_along_axis(q, pol[active][:, :, None], axis=2)[:, :, 0] >= q.max(axis=2) - TIE
         stable = keep.all(axis=1)
-        stable_moves.update((int(active[i]), moves[i]) for i in np.flatnonzero(stable))
         for i in np.flatnonzero(~stable):
-            pol[active[i]] = np.where(keep[i], pol[active[i]], lowest_argmax(q[i]))
+            k = active[i]
+            new = np.where(keep[i], pol[k], lowest_argmax(q[i]))
+            _update_moves(ops[k], rows, moves[k], pol[k], new)
+            pol[k] = new
         active = active[~stable]
         if not active.size:
             break
-    return pol, stable_moves
+    return pol, moves
 
 
 def _solve_block(sol: Solution, op: Operator, phase: int) -> None:
@@ -318,11 +325,18 @@ def solve_batch(params_list: Sequence[AllianceParams | Mapping], q_values: bool 
     or finite). ``q_values=True`` also stores Q*_0 in each solution's ``q`` attribute (5400, 96),
     solving every block. Bad input is a one-line ``ValueError`` naming the index of the bad set.
     """
+    return [sol for sol, _ in solve_with_operators(params_list, q_values)]
+
+
+def solve_with_operators(params_list: Sequence[AllianceParams | Mapping],
+                         q_values: bool = False) -> list[tuple[Solution, Operator]]:
+    """:func:`solve_batch`, each solution with the :class:`Operator` (and so the tables) it was
+    solved with, for exact evaluations after the solve (``agents.sample_eval``) on the same tables."""
     params = _checked_list(params_list)
-    return [sol for i in range(0, len(params), CHUNK) for sol in _solve_chunk(params[i:i + CHUNK], q_values)]
+    return [pair for i in range(0, len(params), CHUNK) for pair in _solve_chunk(params[i:i + CHUNK], q_values)]
 
 
-def _solve_chunk(params: list[AllianceParams], q_values: bool) -> list[Solution]:
+def _solve_chunk(params: list[AllianceParams], q_values: bool) -> list[tuple[Solution, Operator]]:
     if params[0].finite_horizon:
         cont_params = [p.continuation() for p in params]
         cont_tables = [Tables(p) for p in cont_params]  # sections 5.1, 5.3, 6 do not read the calendar
@@ -337,7 +351,7 @@ def _solve_chunk(params: list[AllianceParams], q_values: bool) -> list[Solution]
         for sol, op in zip(sols, ops):
             c = op.continuation(sol.values[1 if sol.continuation is not None else 0], 0)
             object.__setattr__(sol, "q", np.concatenate([op.q_block(c[ph], ph) for ph in range(N_PHASES)]))
-    return sols
+    return list(zip(sols, ops))
 
 
 def solve(params: AllianceParams) -> Solution:

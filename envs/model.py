@@ -243,6 +243,18 @@ def move_distribution(up: np.ndarray, down: np.ndarray) -> np.ndarray:
     return out
 
 
+def move_mixture(up: np.ndarray, down: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """A mixture of :func:`move_distribution` rows: up/down ``(N, B, 5)`` for B branches (actions,
+    M) of each row, ``weights`` ``(N, B)``; returns sum over b of weights x the product of the
+    per-variable moves, ``(N, 243)``, without the (N, B, 243) array (the last variable is summed
+    over the branches by a matrix product)."""
+    per_var = np.stack([down, 1.0 - up - down, up], axis=3)  # (N, B, 5, 3) for offsets -1, 0, +1
+    out = per_var[:, :, 0, :] * weights[:, :, None]
+    for j in range(1, 4):
+        out = (out[:, :, :, None] * per_var[:, :, j, None, :]).reshape(out.shape[0], out.shape[1], -1)
+    return np.matmul(out.transpose(0, 2, 1), per_var[:, :, 4, :]).reshape(out.shape[0], -1)
+
+
 def outcomes(states: np.ndarray, actions: np.ndarray, p: AllianceParams,
              t: np.ndarray | int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Every next state of each (s, a) with its probability: ``(next_states (N, K, 6), probs (N, K))``
