@@ -1,7 +1,7 @@
 """Issue 13, "nothing trusted that the run did not write; nothing reused that its inputs did not make":
 one test per finding (1-11), each through the ``alliance`` command as a user calls it, asserting the
-behaviour the issue asks for. They fail on the code they were written against and are marked
-``xfail(strict=True)``; the fixes remove the marks as they land.
+behaviour the issue asks for. Each failed on the code it was written against (as an
+``xfail(strict=True)``) and passes since its fix landed.
 
 Only the command line, file names (``config.yml``, ``command.txt``, ``manifest.json``, ``model.zip``,
 ``best_model.zip``, ``evaluations.npz``, ``checkpoints/model_<steps>_steps.zip``, a study's
@@ -37,8 +37,8 @@ import numpy as np
 import pytest
 import yaml
 
-# Every test here reproduces an open finding of issue 13 (each xfail until its fix lands) and trains or
-# solves for real: slow (make test-slow), so that the default suite stays within its budget.
+# Every test here reproduces a finding of issue 13 and trains or solves for real: slow (make test-slow),
+# so that the default suite stays within its budget.
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,8 +47,6 @@ ROLLOUT = 4 * 64  # n_envs x n_steps: one PPO update, one checkpoint
 TOTAL = 2 * ROLLOUT
 
 
-def xfail(finding: int):
-    return pytest.mark.xfail(strict=True, reason=f"issue 13 finding {finding}")
 
 
 # ------------------------------------------------------------------------------------ the CLI
@@ -223,8 +221,6 @@ def test_3_a_study_recomputes_units_whose_inputs_changed(tmp_path):
 
 # ----------------------------------------------- 4. committed results are what the code computes
 @pytest.mark.committed_results
-@pytest.mark.xfail(strict=False, reason="LEAD: passes once results/quick is regenerated with the final code "
-                   "(rm -rf results/quick && make run); then delete this xfail mark")
 def test_4_verify_recomputes_committed_quick_units_and_they_agree():
     """`--verify N` recomputes N stored units (at least one per RL algorithm) and compares (1e-9)."""
     before = snapshot(REPO / "results" / "quick")
