@@ -15,7 +15,7 @@ run        train one SB3 agent into a run folder, its callbacks                 
 evaluate   score one policy (exact value, Monte Carlo, statistics)                     config, results, run
 scoring    the policy benchmark: many runs and baselines, bootstrap intervals          config, results, run, evaluate
 render     tables, figures, Markdown text: one table writer, one number formatter      config, results, evaluate
-discovery  (reserved) parameter ranges, sampling, sensitivity, scenario discovery      config, results
+discovery  parameter ranges, sampling, sensitivity, scenario discovery, batched solves  config, results
 study      a study on Ray: units, tasks, verdicts (hypotheses), its report             all of the above but cli, scoring
 cli        the ``alliance`` commands, one module per command                           all of the above
 ========== =========================================================================== =================

@@ -57,6 +57,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from envs.scenarios import scenario_key
+from training.config.discovery import DiscoveryConfig
 from training.config.errors import config_error, line
 from training.config.files import read_yaml_mapping
 from training.config.hyperparams import MAX_SEED, MAX_STEPS
@@ -187,6 +188,8 @@ class StudyConfig(_Strict):
                                                  description="a mapping of sweep names to {scenario, axes}")
     rl: RLConfig | None = Field(None, description="a mapping with the keys scenarios, algos, seeds, total_timesteps "
                                                   "and set, or null (no RL runs)")
+    discovery: DiscoveryConfig | None = Field(None, description="a mapping with the keys scenarios, ranges, sobol_n, "
+                                              "lhs, seed, batch, baselines and diagram, or null (no discovery)")
     explain: ScenarioList = Field(default_factory=list, description="a list of distinct scenarios whose value "
                                   "streams and frontier the report explains (\"Why the optimum wins\")")
     bootstrap_reps: int = Field(2000, ge=1, le=MAX_REPS, description=f"an integer in [1, {MAX_REPS:,}]")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from training.config.study import StudyConfig
+from training.render.discovery import robust_section
 from training.render.tables import ci, fmt, table
 
 SCENARIO_WORDS = {
@@ -266,7 +267,8 @@ def render_markdown(cfg: StudyConfig, data: Mapping, study: Mapping, figs: Mappi
     parts += ["## The question", "", QUESTION, "", "## The model in a paragraph", "", MODEL, "",
               "The statistics used below are averages over the episode (80 quarters; 44 for `timeline` and "
               "`calendar`) from the start state, under the strategy's own state distribution:", "",
-              table(["statistic", "meaning"], GLOSSARY), "", glance_section(study, data["scenarios"], figs), "",
+              table(["statistic", "meaning"], GLOSSARY), "",
+              robust_section(data.get("discovery"), study["hypotheses"], figs), glance_section(study, data["scenarios"], figs), "",
               "## The hypotheses", "",
               "Each hypothesis is turned into explicit criteria with the thresholds shown (≈ 0 means at most .05; a "
               "statistic *moves* when it changes by more than .05). **supported**: every criterion holds; "

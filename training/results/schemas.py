@@ -9,6 +9,7 @@ file                                model                          written by
 ``<study>/runs/*/*/evaluation.json`` :class:`RunEvaluation`        the study
 ``<study>/study.json``              :class:`StudyResult`           the study's report
 ``<study>/environment.json``        :class:`Environment`           the study
+``<study>/discovery/batches/*.json`` :class:`DiscoveryBatch`       the study (``training/discovery/plan.py``)
 ``<out>/benchmark.json``            :class:`BenchmarkResult`       ``alliance benchmark``
 =================================== ============================= ===========================================
 
@@ -159,6 +160,20 @@ class StudyResult(StoredFile):
     glance: list[dict[str, Any]]
     sweeps: dict[str, list[dict[str, Any]]]
     units: dict[str, int]
+
+
+class DiscoveryBatch(StoredFile):
+    """``discovery/batches/<scenario>_<kind>_<first>.json``: one batch of a discovery's samples or diagram cells,
+    each row what :func:`training.discovery.solving.sample_row` returns for one parameter set."""
+
+    ADVICE: ClassVar[str] = "delete it to compute that batch again"
+    kind: str = Field(pattern=r"^(sample|diagram:[A-Za-z0-9_]+)$")
+    scenario: str
+    first: int = Field(ge=0)
+    coords: list[list[float]]
+    rows: list[dict[str, float | bool | str]]
+    seconds: float
+    unit_key: str | None = None  # training/study/keys.py; a file without one (or another) is computed again
 
 
 # ---------------------------------------------------------------------------- the benchmark

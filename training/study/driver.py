@@ -5,7 +5,9 @@ Units (``training/config/study.py``) and where their results live under the stud
 ``exact/<scenario>.json`` and ``sweeps/<sweep>_<point>.json`` (:func:`training.study.tasks.analyse_point`),
 ``runs/<scenario>/<algo>_s<seed>/evaluation.json`` (:func:`training.study.tasks.rl_run`; the run folder
 itself is written by the task, ``evaluation.json`` last, by the driver), ``explain/<scenario>_streams.json``
-and ``explain/<scenario>_frontier.json`` (:mod:`training.study.explain_units`). A unit whose file exists is
+and ``explain/<scenario>_frontier.json`` (:mod:`training.study.explain_units`),
+``discovery/batches/<scenario>_<kind>_<first row>.json`` (:func:`training.discovery.plan.run_batch`, a
+batch of samples or diagram cells of a ``discovery:`` section, holding its unit key). A unit whose file exists is
 skipped, so an interrupted study continues where it stopped; an RL run interrupted mid-training
 is trained again from the start (:func:`training.study.tasks.train_run`), so that a study killed
 mid-way and continued gets the same results, and the same report, as one run in one go. A
@@ -31,14 +33,16 @@ from pathlib import Path
 from typing import Any
 
 from training.config.study import Point, RunSpec, StudyConfig, plan_points, plan_runs
+from training.discovery.plan import Batch, run_batch
 from training.results import run_folder as rf
 from training.results import store
-from training.results.schemas import Environment, PointAnalysis, RunEvaluation
+from training.results.schemas import DiscoveryBatch, Environment, PointAnalysis, RunEvaluation
 from training.results.store import EVALUATION, read_json, read_stored
 from training.run.determinism import cpu_environment, runtime_env
 from training.study import explain_units as xu
 from training.study.keys import KEY_FIELD, unit_key
 from training.study.report import write_report
+from training.study.robustness import plan_discovery
 from training.study.tasks import analyse_point, rl_run
 
 
@@ -82,6 +86,18 @@ def pending_explain(cfg: StudyConfig, skipped: list[str],
     todo = []
     for u in xu.plan_explain(cfg):
         (skipped.append(u.relpath()) if _fresh(cfg, u.relpath(), u, None, log) else todo.append(u))
+    return todo
+
+
+def pending_batches(cfg: StudyConfig, skipped: list[str], log: Callable[[str], None] | None = None) -> list[Batch]:
+    """The discovery's batches to compute, as :func:`pending` (a batch's unit key hashes its resolved
+    parameter sets); the files of the others are added to ``skipped``.
+
+    :raises training.discovery.ranges.RangesError: a bad ranges file (one line, before any work)
+    """
+    todo = []
+    for b in plan_discovery(cfg):
+        (skipped.append(b.relpath()) if _fresh(cfg, b.relpath(), b, DiscoveryBatch, log) else todo.append(b))
     return todo
 
 
@@ -138,14 +154,15 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
     out = StudyOutcome()
     points, runs, out.skipped = pending(cfg, log)
     explain = pending_explain(cfg, out.skipped, log)
-    todo = len(points) + len(runs) + len(explain)
+    batches = pending_batches(cfg, out.skipped, log)
+    todo = len(points) + len(runs) + len(explain) + len(batches)
     total = todo + len(out.skipped)
     log(f"study {cfg.name}: {total} units, {len(out.skipped)} already done, {todo} to run -> {cfg.out_dir}")
     if todo:
         cfg.out_dir.mkdir(parents=True, exist_ok=True)
         write_environment(cfg)
         with ray_session(address, num_cpus) as ray:
-            _execute(ray, cfg, points, runs, out, log, on_result, total, explain)
+            _execute(ray, cfg, points, runs, out, log, on_result, total, explain, batches)
     if report:
         out.report = write_report(cfg)
         log(f"report: {out.report}")
@@ -155,8 +172,9 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
 
 def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec], out: StudyOutcome,
              log: Callable[[str], None], on_result: Callable[[str], None] | None, total: int,
-             explain: Sequence[xu.ExplainUnit] = ()) -> None:
+             explain: Sequence[xu.ExplainUnit] = (), batches: Sequence[Batch] = ()) -> None:
     analyse = ray.remote(num_cpus=1, max_retries=0)(analyse_point)
+    solve = ray.remote(num_cpus=1, max_retries=0)(run_batch)
     train = ray.remote(num_cpus=1, max_retries=0)(rl_run)
     command = shlex.join(["alliance", "study", cfg.source or f"<{cfg.name}>"])
     refs: dict[Any, tuple[str, Path, str]] = {}
@@ -170,6 +188,8 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
         refs[why.remote(u)] = (u.relpath(), cfg.out_dir / u.relpath(), unit_key(u))
     for p in points:
         refs[analyse.remote(p)] = (p.relpath(), point_file(cfg, p), unit_key(p))
+    for b in batches:  # discovery: many short tasks, last
+        refs[solve.remote(b)] = (b.relpath(), cfg.out_dir / b.relpath(), unit_key(b))
     count = len(out.skipped)
     try:
         while refs:
@@ -187,7 +207,8 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
             if data.get("kind") in xu.KINDS:  # an explain unit: not yet under a result schema
                 store.atomic_write_json(path, data)
             else:
-                store.write_stored(path, PointAnalysis if "kind" in data else RunEvaluation, data)
+                schema = DiscoveryBatch if "rows" in data else PointAnalysis if "kind" in data else RunEvaluation
+                store.write_stored(path, schema, data)
             out.done.append(key)
             log(f"[{count}/{total}] {key}: {_describe(data)}")
             if on_result is not None:
@@ -201,6 +222,8 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
 def _describe(data: dict) -> str:
     if data.get("kind") in xu.KINDS:
         return xu.describe(data)
+    if "rows" in data:
+        return f"{data['kind']} {data['scenario']}: {len(data['rows'])} solved ({data['seconds']:.1f} s)"
     if "kind" in data:
         return f"{data['optimum']['label']}, V* = {data['optimum']['value']:.3f} ({data['seconds']:.1f} s)"
     return (f"{data['label']}, share of V* = {data['share']:.3f} ({data['training']}, "

@@ -76,6 +76,10 @@ CLAIMS = {
     "H5": "Power lowers mean participation and raises mean autonomy.",
     "H6": "Mediation peaks in the patron-crisis phase and complements limited participation; with mediation "
           "removed (`no_mediation`) the limited strategies' advantage shrinks.",
+    "H7": "Of the four factors that move a small state's autonomy (threat, its own power, identification with "
+          "the alliance, available alternatives), the decisive ones are the security environment (threat) and "
+          "the alternatives: over the sampled parameter space their total Sobol indices exceed those of power "
+          "and of identification, for the limited-participation indicator and for m̄.",
     "RL": "The trained policies (PPO, A2C, DQN) find what the optimum finds.",
 }
 
@@ -364,7 +368,61 @@ def h6(data: Mapping) -> dict:
     return result("H6", title, crit, cols, rows, summary=summary[0].upper() + summary[1:])
 
 
-HYPOTHESES: dict[str, Callable[[Mapping], dict]] = {"H1": h1, "H2": h2, "H3": h3, "H4": h4, "H5": h5, "H6": h6}
+# H7 (issue 15), criteria written before the first full discovery run. A group's total effect is read
+# as the largest total Sobol index ST among its factors: a lower bound of the group's own total index
+# (the sum of its factors' ST is an upper bound, and favours groups with many factors; it is shown
+# beside it). Power and identification are one factor each, so for them both readings coincide.
+H7_DECISIVE = ("threat", "alternatives")
+H7_OTHERS = ("power", "identification")
+H7_OUTPUTS = {"limited_family": "limited-participation indicator", "m_bar": "m̄"}
+
+
+def group_indices(sobol: Sequence[Mapping], scenario: str, output: str) -> dict[str, tuple[float, float]]:
+    """group -> (largest ST of its factors, sum of their ST) for one scenario and output (NaN-free rows)."""
+    out: dict[str, tuple[float, float]] = {}
+    for r in sobol:
+        if r["scenario"] == scenario and r["output"] == output and not math.isnan(float(r["ST"])):
+            mx, sm = out.get(r["group"], (-math.inf, 0.0))
+            out[r["group"]] = (max(mx, float(r["ST"])), sm + float(r["ST"]))
+    return out
+
+
+def h7(data: Mapping) -> dict:
+    title = "Threat and alternatives decide, more than power and identification (global sensitivity)"
+    disc = data.get("discovery") or {}
+    sobol = disc.get("sobol") or []
+    scenarios = [s for s in disc.get("scenarios", []) if any(r["scenario"] == s for r in sobol)]
+    if not scenarios:
+        return untested("H7", title, "the study has no discovery section, or its Saltelli sample is not solved yet")
+    crit, rows = [], []
+    for s in scenarios:
+        for output, words in H7_OUTPUTS.items():
+            g = group_indices(sobol, s, output)
+            if not g:
+                crit.append(criterion(f"{s}, {words}: indices defined", "constant output (no variance)", False))
+                continue
+            for dec in H7_DECISIVE:
+                top = g.get(dec, (math.nan, math.nan))[0]
+                others = {o: g.get(o, (math.nan, math.nan))[0] for o in H7_OTHERS}
+                holds = all(top > v + EPS for v in others.values())
+                crit.append(criterion(f"{s}, {words}: ST({dec}) > ST(power) and > ST(identification)",
+                                      f"{fmt(top)} vs {fmt(others['power'])}, {fmt(others['identification'])}",
+                                      holds))
+            rows += [[s, words, grp, fmt(mx), fmt(sm)] for grp, (mx, sm) in sorted(g.items(), key=lambda kv: -kv[1][0])]
+    best = {}
+    for s in scenarios:
+        g = group_indices(sobol, s, "limited_family") or group_indices(sobol, s, "m_bar")
+        if g and max(v[0] for v in g.values()) > 0:
+            best[s] = max(g, key=lambda k: g[k][0])
+    summary = ("The group with the largest total index for the limited-participation indicator (else m̄) is "
+               + ", ".join(f"`{grp}` in `{s}`" for s, grp in best.items()) + ".") if best else ""
+    return result("H7", title, crit, ["scenario", "output", "group", "largest ST", "sum of ST"], rows,
+                  note="A group's total effect is the largest ST among its factors (a lower bound of the group's "
+                       "index); the sum of its factors' ST (an upper bound) is shown beside it.", summary=summary)
+
+
+HYPOTHESES: dict[str, Callable[[Mapping], dict]] = {"H1": h1, "H2": h2, "H3": h3, "H4": h4, "H5": h5, "H6": h6,
+                                                    "H7": h7}
 
 
 def all_hypotheses(data: Mapping) -> list[dict]:

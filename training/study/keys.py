@@ -19,6 +19,8 @@ from typing import Any
 from envs.scenarios import make_params
 from envs.version import MODEL_VERSION
 from training.config.study import Point, RunSpec
+from training.discovery.plan import Batch
+from training.discovery.solving import DISCOVERY_VERSION
 from training.study.explain_units import ExplainUnit  # keys -> explain_units, never back
 
 KEY_FIELD = "unit_key"  # where a stored unit carries its key
@@ -62,7 +64,17 @@ def explain_key(unit: ExplainUnit) -> str:
     return _digest({"unit": unit.kind, "scenario": unit.key, "params": _params(unit.scenario)})
 
 
-def unit_key(unit: Point | RunSpec | ExplainUnit) -> str:
+def batch_key(batch: Batch) -> str:
+    """The key of a discovery batch: its resolved parameter sets in order (the ranges, the seed and the
+    sample rows enter through them), scenario, place, the baselines it scores and the rows' version."""
+    return _digest({"unit": "discovery", "kind": batch.kind, "scenario": batch.scenario, "first": batch.first,
+                    "baselines": None if batch.baselines is None else list(batch.baselines),
+                    "rows_version": DISCOVERY_VERSION, "params": [dataclasses.asdict(p) for p in batch.params]})
+
+
+def unit_key(unit: Point | RunSpec | ExplainUnit | Batch) -> str:
+    if isinstance(unit, Batch):
+        return batch_key(unit)
     if isinstance(unit, ExplainUnit):
         return explain_key(unit)
     return point_key(unit) if isinstance(unit, Point) else run_key(unit)

@@ -20,6 +20,7 @@ from envs.scenarios import CALENDAR
 from training.config.study import StudyConfig, plan_points, plan_runs
 from training.evaluate.evaluation import FEATURES
 from training.evaluate.stats import bootstrap_ci, per_task_estimates
+from training.render import discovery as render_discovery
 from training.render import figures as fg
 from training.render.study_text import render_markdown
 from training.render.tables import write_csv
@@ -29,6 +30,7 @@ from training.results.manifest import read_evaluations
 from training.results.schemas import Environment, PointAnalysis, RunEvaluation, StudyResult
 from training.results.store import EVALUATION, read_stored
 from training.study import hypotheses as hy
+from training.study import robustness
 from training.study.explain_units import load_explain
 
 PHASE_TITLES = tuple(f"Φ{i} {name}" for i, name in enumerate(PHASE_NAMES))  # docs/model.md's phases, numbered
@@ -264,6 +266,7 @@ def _rl_figures(cfg: StudyConfig, data: Mapping, study: Mapping, folder: Path) -
 def write_report(cfg: StudyConfig) -> Path:
     """Render ``study.json``, the tables, the figures and the report from the stored results."""
     data = load_study_data(cfg)
+    data["discovery"] = robustness.analyse(cfg)  # discovery/*.csv; read by H7 and "How robust is the answer?"
     why, data["missing"] = load_explain(cfg, data["missing"])
     study = build_study(cfg, data)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
@@ -271,6 +274,7 @@ def write_report(cfg: StudyConfig) -> Path:
     write_tables(cfg, data, study)
     why_tables(why, cfg.out_dir / "tables")
     figures = render_figures(cfg, data, study)
+    figures.update(render_discovery.render_figures(data["discovery"], cfg.out_dir / "figures"))
     figures.update(why_figures(why, cfg.out_dir / "figures"))
     report = cfg.report_path
     report.parent.mkdir(parents=True, exist_ok=True)

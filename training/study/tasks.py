@@ -31,8 +31,9 @@ from agents.solver import solve
 from agents.summary import baseline_results, summarize
 from envs.params import N_PHASES, AllianceParams
 from envs.scenarios import CALENDAR, make_params
-from envs.spaces import ALL_STATES, N_ACTIONS, PHASE, A
+from envs.spaces import ALL_STATES, N_ACTIONS, PHASE
 from training.config.study import Point, RunSpec
+from training.discovery.solving import mean_autonomy
 from training.evaluate.evaluation import FEATURE_MATRIX, FEATURES, action_shares, episode_return
 from training.results import run_folder as rf
 from training.results.store import EVALUATION, read_json
@@ -50,12 +51,7 @@ def quarter_labels(n: int = len(CALENDAR)) -> list[str]:
 # ------------------------------------------------------------------------------- statistics
 def _stats(stats: Any, occupancy: np.ndarray, phase: int | None = None) -> dict[str, float]:
     """Section 9's statistics plus A_bar, the mean autonomy level under the occupancy."""
-    out = stats.to_dict()
-    occ = occupancy.sum(axis=1)
-    if phase is not None:
-        occ = np.where(ALL_STATES[:, PHASE] == phase, occ, 0.0)
-    out["A_bar"] = float(occ @ ALL_STATES[:, A] / occ.sum())
-    return out
+    return {**stats.to_dict(), "A_bar": mean_autonomy(occupancy, phase)}
 
 
 def _phase_block(summary: Any, occupancy: np.ndarray) -> dict[str, Any]:

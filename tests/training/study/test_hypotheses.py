@@ -174,8 +174,34 @@ def test_limited_advantage_picks_the_best_of_each_side():
 
 def test_all_hypotheses_untested_on_empty_data():
     out = hy.all_hypotheses({"scenarios": {}, "sweeps": {}})
-    assert [h["id"] for h in out] == ["H1", "H2", "H3", "H4", "H5", "H6"]
+    assert [h["id"] for h in out] == ["H1", "H2", "H3", "H4", "H5", "H6", "H7"]
     assert all(h["verdict"] == "untested" and h["note"].startswith("Not tested") for h in out)
+
+
+# ---------------------------------------------------------------------------------------------- H7
+def sobol_rows(st: dict[str, list[float]], outputs=("limited_family", "m_bar")) -> list[dict]:
+    """Rows of sobol.csv for `war`: group -> the ST of each of its factors."""
+    return [{"scenario": "war", "output": out, "factor": f"{g}{i}", "group": g, "S1": v, "S1_conf": 0.0, "ST": v,
+             "ST_conf": 0.0} for out in outputs for g, vals in st.items() for i, v in enumerate(vals)]
+
+
+def test_h7_supported_when_threat_and_alternatives_lead_power_and_identification():
+    disc = {"scenarios": ["war"], "sobol": sobol_rows({"threat": [0.5], "alternatives": [0.1, 0.4],
+                                                      "power": [0.2], "identification": [0.3]})}
+    res = hy.h7({"discovery": disc})
+    assert holds(res) == [True, True, True, True] and res["verdict"] == "supported"
+
+
+def test_h7_reads_a_group_by_its_largest_index_not_the_sum():
+    # alternatives: many small factors whose sum (0.6) beats power (0.3) but whose largest (0.15) does not
+    disc = {"scenarios": ["war"], "sobol": sobol_rows({"threat": [0.5], "alternatives": [0.15] * 4,
+                                                      "power": [0.3], "identification": [0.1]})}
+    res = hy.h7({"discovery": disc})
+    assert holds(res) == [True, False, True, False] and res["verdict"] == "mixed"
+
+
+def test_h7_untested_without_a_discovery():
+    assert hy.h7({"scenarios": {}})["verdict"] == "untested"
 
 
 def test_verdict_of():
