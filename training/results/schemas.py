@@ -88,10 +88,17 @@ class Quarters(_Strict):
     phase: dict[str, list[float]]
 
 
-class PointAnalysis(StoredFile):
-    """``exact/<scenario>.json`` and ``sweeps/<point>.json``: one parameter set analysed exactly."""
+class StudyUnit(StoredFile):
+    """A study unit's file: it carries the key of the inputs that made it (``training/study/keys.py``);
+    a file without one, or with another, is computed again."""
 
     ADVICE: ClassVar[str] = "delete it to compute that unit again"
+    unit_key: str | None = None
+
+
+class PointAnalysis(StudyUnit):
+    """``exact/<scenario>.json`` and ``sweeps/<point>.json``: one parameter set analysed exactly."""
+
     kind: Literal["scenario", "sweep"]
     key: str
     scenario: str
@@ -105,13 +112,11 @@ class PointAnalysis(StoredFile):
     baselines: dict[str, BaselineResult]
     quarters: Quarters | None = None  # a finite-horizon (calendar) scenario only
     seconds: float
-    unit_key: str | None = None  # training/study/keys.py; a file without one is computed again
 
 
-class RunEvaluation(StoredFile):
+class RunEvaluation(StudyUnit):
     """``runs/<scenario>/<algo>_s<seed>/evaluation.json``: a trained policy evaluated exactly."""
 
-    ADVICE: ClassVar[str] = "delete it to compute that unit again"
     scenario: str
     algo: str
     seed: int
@@ -132,7 +137,6 @@ class RunEvaluation(StoredFile):
     train_seconds: float | None
     evaluate_seconds: float
     seconds: float
-    unit_key: str | None = None  # training/study/keys.py; a file without one is computed again
 
 
 class Environment(StoredFile):
@@ -162,7 +166,7 @@ class StudyResult(StoredFile):
     units: dict[str, int]
 
 
-class DiscoveryBatch(StoredFile):
+class DiscoveryBatch(StudyUnit):
     """``discovery/batches/<scenario>_<kind>_<first>.json``: one batch of a discovery's samples or diagram cells,
     each row what :func:`training.discovery.solving.sample_row` returns for one parameter set."""
 
@@ -173,7 +177,6 @@ class DiscoveryBatch(StoredFile):
     coords: list[list[float]]
     rows: list[dict[str, float | bool | str]]
     seconds: float
-    unit_key: str | None = None  # training/study/keys.py; a file without one (or another) is computed again
 
 
 # ---------------------------------------------------------------------------- the benchmark
