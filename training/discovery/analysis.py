@@ -32,7 +32,7 @@ def sobol_indices(names: list[str], outputs: np.ndarray, seed: int, resamples: i
         nan = np.full(len(names), np.nan)
         return pd.DataFrame({"S1": nan, "S1_conf": nan, "ST": nan, "ST_conf": nan}, index=pd.Index(names, name="factor"))
     res = sobol_analyzer.analyze(unit_problem(names), y, calc_second_order=False, num_resamples=resamples,
-                                 conf_level=CONFIDENCE, seed=seed)
+                                 conf_level=CONFIDENCE, seed=seed + 1)  # SALib ignores a seed of 0 (`if seed:`)
     return pd.DataFrame({k: res[k] for k in ("S1", "S1_conf", "ST", "ST_conf")}, index=pd.Index(names, name="factor"))
 
 

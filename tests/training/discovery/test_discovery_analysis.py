@@ -77,3 +77,12 @@ def test_share_interval_covers_the_share_and_has_the_binomial_width():
     assert share == flags.mean() and lo < share < hi and lo < 0.3 < hi
     assert (hi - lo) == pytest.approx(2 * 1.96 * np.sqrt(0.3 * 0.7 / 4000), rel=0.2)
     assert share_interval(np.ones(10, bool), seed=0) == (1.0, 1.0, 1.0)
+
+
+def test_sobol_intervals_are_the_same_for_the_same_seed_including_0():
+    """SALib skips seeding for a seed of 0 (``if seed:``): the study's seed 0 must still fix the bootstrap."""
+    names = ["x1", "x2", "x3"]
+    unit = sobol_unit(names, 64, seed=0)
+    y = ishigami(-np.pi + 2 * np.pi * unit)
+    first, again = (sobol_indices(names, y, seed=0, resamples=200) for _ in range(2))
+    assert first.equals(again)
