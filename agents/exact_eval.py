@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.bellman import BLOCK
+from agents.bellman import BLOCK, N_OFFSETS
 from agents.linear import policy_kernel, solve_policy
 from agents.policy import Policy, TablePolicy, as_policy, policy_table
 from agents.solver import Operator, Solution, block_order, check_params, operator, solve
@@ -157,37 +157,29 @@ def _finite_values(op: Operator, params: AllianceParams, tbl: np.ndarray, termin
     return values
 
 
-def reachable_phases(op: Operator, start_phase: int, horizon: int) -> list[list[int]]:
-    """The phase blocks a state can be in at t = 0..horizon-1 from ``start_phase`` (phase events)."""
-    out, now = [], {int(start_phase)}
-    for t in range(horizon):
-        out.append(sorted(now))
-        target, prob = op.events(t)
-        now = {ph for ph in now if prob[ph] < 1.0} | {int(target[ph]) for ph in now if prob[ph] > 0}
-    return out
-
-
-def _block_moves(op: Operator, row: np.ndarray, ph: int, cache: dict) -> np.ndarray:
-    """The moves (1080, 243) of ``row`` on block ``ph``; ``cache[ph]`` holds the last actions and
-    moves, so that a deterministic row that changes on few states redoes only those rows."""
+def _block_moves(op: Operator, row: np.ndarray, ph: int, cache: dict, need: np.ndarray) -> np.ndarray:
+    """The moves (1080, 243) of ``row`` on block ``ph`` for the local states ``need`` (a mask: the
+    occupied ones); rows outside it are stale or zero, and the caller gives them no weight.
+    ``cache[ph]`` holds the actions, moves and which rows are current, updated in place, so that a
+    deterministic row that changes on few states redoes only those of them that are occupied."""
     rows = np.arange(ph * BLOCK, (ph + 1) * BLOCK)
     acts = row[rows]
-    old = cache.get(ph)
-    if old is not None and acts.ndim == 1 and old[0].ndim == 1:
-        moves = old[1].copy()
-        changed = np.flatnonzero(old[0] != acts)
-        if changed.size:
-            moves[changed] = op._moves(rows[changed], acts[changed])
-    else:
-        moves = op.policy_moves(row, [ph])
-    cache[ph] = (acts.copy(), moves)
+    if acts.ndim != 1:
+        return op.policy_moves(row, [ph])
+    if ph not in cache:
+        cache[ph] = (np.full(BLOCK, -1, dtype=np.int64), np.zeros((BLOCK, N_OFFSETS)))
+    old, moves = cache[ph]
+    redo = np.flatnonzero(need & (old != acts))
+    if redo.size:
+        moves[redo] = op._moves(rows[redo], acts[redo])
+        old[redo] = acts[redo]
     return moves
 
 
 def state_distribution(op: Operator, tbl: np.ndarray, s0: int, horizon: int) -> np.ndarray:
     """Pr(s_t = s) from s0 under a policy table (rows = 1 or horizon), t = 0..horizon-1: (horizon, 5400).
     A stationary table steps by each occupied block's sparse kernel; a time-dependent one by its
-    moves, redone only on the states whose action changed since the last step."""
+    moves on the occupied states, redone only where the action changed since they were computed."""
     dist = np.zeros((horizon, N_STATES))
     dist[0, s0] = 1.0
     cache: dict = {}
@@ -202,7 +194,8 @@ def state_distribution(op: Operator, tbl: np.ndarray, s0: int, horizon: int) -> 
                     kernels[ph] = policy_kernel(op.policy_moves(row, [ph]))
             dist[t + 1] = op.propagate(dist[t], kernels, t)
         else:
-            dist[t + 1] = op.propagate(dist[t], {ph: _block_moves(op, row, ph, cache) for ph in phases}, t)
+            dist[t + 1] = op.propagate(dist[t], {ph: _block_moves(op, row, ph, cache, db[ph] > 0) for ph in phases},
+                                       t)
     return dist
 
 
@@ -216,12 +209,15 @@ def occupancy_of(tbl: np.ndarray, dist: np.ndarray, near: np.ndarray | None = No
     key = [(min(t, tbl.shape[0] - 1), 0 if near is None else min(t, near.shape[0] - 1)) for t in range(horizon)]
     for r, n in sorted(set(key)):
         w = dist[[t for t in range(horizon) if key[t] == (r, n)]].sum(axis=0)
-        occ = w[:, None] * tbl[r] if tbl.ndim == 3 else np.zeros((N_STATES, N_ACTIONS))
-        if tbl.ndim == 2:
-            occ[np.arange(N_STATES), tbl[r]] = w
-        occupancy += occ
-        if near is not None:
-            share += float((occ * near[n]).sum())
+        if tbl.ndim == 3:
+            occ = w[:, None] * tbl[r]
+            occupancy += occ
+            if near is not None:
+                share += float((occ * near[n]).sum())
+        else:  # one action a state: only its column moves (no (5400, 96) temporary per row)
+            occupancy[np.arange(N_STATES), tbl[r]] += w
+            if near is not None:
+                share += float(w @ near[n][np.arange(N_STATES), tbl[r]])
     return occupancy / horizon, share / horizon
 
 

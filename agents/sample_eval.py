@@ -12,7 +12,7 @@ and :func:`agents.exact_eval.policy_values` (a test checks them to 1e-10) at a f
   (:func:`agents.exact_eval.state_distribution`);
 - a baseline is read off only on the phase blocks reachable from s0 and evaluated only there
   (stationary: the blocks of :func:`agents.solver.block_order`; finite horizon: the blocks
-  reachable at each quarter, :func:`agents.exact_eval.reachable_phases`), by the sparse kernel.
+  reachable at each quarter, :func:`agents.solver.reachable_phases`), by the sparse kernel.
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ from agents.exact_eval import (
     _finite_values,
     _stationary_values,
     occupancy_of,
-    reachable_phases,
     state_distribution,
 )
-from agents.solver import Operator, Solution, block_order, solve_with_operators
+from agents.solver import Operator, Solution, block_order, reachable_phases, solve_with_operators
 from envs.params import AllianceParams
 from envs.spaces import ALL_STATES, N_ACTIONS, N_STATES, encode_actions, encode_states, observe
 

@@ -19,6 +19,10 @@ solves the blocks reachable from the start phase; :meth:`Solution.complete` solv
 (about 0.12 s each; 0.5 s for the four other blocks of `war`) when a policy must answer in every
 state (:func:`agents.exact_eval.optimal_policy` does). Unsolved entries hold NaN (values) and -1
 (actions); :meth:`Solution.start_table` fills them with action 0 for evaluation from s0.
+Finite horizons alike in :func:`solve_batch`: at each t only the blocks reachable from the start
+phase by then (:func:`reachable_phases`; one block a quarter for `calendar`), and the continuation
+only on the blocks reachable at t = 44 (Φ4 alone for `calendar`); :func:`solve` solves every
+(t, block), as callers that start anywhere need.
 
 Ties between optimal actions (Q within 1e-12 of the maximum) go to the lowest flat index.
 
@@ -96,6 +100,16 @@ def block_order(op: Operator, start_phase: int) -> list[int]:
     return reach[::-1]
 
 
+def reachable_phases(op: Operator, start_phase: int, horizon: int) -> list[list[int]]:
+    """The phase blocks a state can be in at t = 0..horizon-1 from ``start_phase`` (phase events)."""
+    out, now = [], {int(start_phase)}
+    for t in range(horizon):
+        out.append(sorted(now))
+        target, prob = op.events(t)
+        now = {ph for ph in now if prob[ph] < 1.0} | {int(target[ph]) for ph in now if prob[ph] > 0}
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class Solution:
     """The optimum of one parameter set.
@@ -132,8 +146,14 @@ class Solution:
         return np.where(self.policy < 0, 0, self.policy)
 
     def complete(self) -> Solution:
-        """Solve any phase block not solved yet (stationary scenarios); returns ``self``."""
-        if self.continuation is None:
+        """Solve any phase block not solved yet; returns ``self``. A finite horizon takes the
+        entries :func:`solve_batch` left unsolved (blocks not reachable from s0) from :func:`solve`."""
+        if self.continuation is not None:
+            self.continuation.complete()
+            if np.isnan(self.values).any():
+                full = solve(self.params)
+                self.values[...], self.policy[...], self.near_optimal[...] = full.values, full.policy, full.near_optimal
+        else:
             op = operator(self.params)
             for ph in reversed(range(N_PHASES)):
                 if ph not in self.iterations:
@@ -254,9 +274,14 @@ def _empty_solution(params: AllianceParams) -> Solution:
                     near_optimal=np.zeros((1, N_STATES, N_ACTIONS), dtype=bool))
 
 
-def _stationary_batch(params: list[AllianceParams], ops: list[Operator], every_block: bool) -> list[Solution]:
+def _stationary_batch(params: list[AllianceParams], ops: list[Operator], every_block: bool,
+                      starts: list[set[int]] | None = None) -> list[Solution]:
+    """Policy iteration for K stationary sets, on the blocks reachable from each set's start phase
+    (``starts``: from each of these phases instead; ``every_block``: all five blocks)."""
     sols = [_empty_solution(p) for p in params]
-    orders = [set(range(N_PHASES)) if every_block else set(block_order(op, p.start[0])) for p, op in zip(params, ops)]
+    starts = [{int(p.start[0])} for p in params] if starts is None else starts
+    orders = [set(range(N_PHASES)) if every_block else {b for ph in st for b in block_order(op, ph)}
+              for st, op in zip(starts, ops)]
     for op, order in zip(ops, orders):  # phases only move up: check every block's event
         for ph in order:
             block_order(op, ph)
@@ -267,25 +292,40 @@ def _stationary_batch(params: list[AllianceParams], ops: list[Operator], every_b
     return sols
 
 
-def _finite_batch(params: list[AllianceParams], ops: list[Operator], conts: list[Solution]) -> list[Solution]:
+def _finite_batch(params: list[AllianceParams], ops: list[Operator], conts: list[Solution],
+                  reach: list[list[list[int]]] | None = None) -> list[Solution]:
+    """Backward induction for K finite-horizon sets. ``reach[k][t]``: the phase blocks solved at t
+    for set k (:func:`reachable_phases` from its start; the continuation ``conts[k]`` must hold the
+    blocks reachable at t = horizon); other entries stay NaN (values) and -1 (actions). None: every
+    block at every t."""
     horizon, k_all = params[0].horizon, len(params)
-    values = np.empty((k_all, horizon + 1, N_STATES))
-    policy = np.empty((k_all, horizon, N_STATES), dtype=np.int64)
-    near = np.empty((k_all, horizon, N_STATES, N_ACTIONS), dtype=bool)
+    values = np.full((k_all, horizon + 1, N_STATES), np.nan)
+    policy = np.full((k_all, horizon, N_STATES), -1, dtype=np.int64)
+    near = np.zeros((k_all, horizon, N_STATES, N_ACTIONS), dtype=bool)
     values[:, horizon] = [c.values[0] for c in conts]
     gamma = np.array([op.gamma for op in ops])[:, None, None]
-    cols = [BlockColumns([op.tables for op in ops], ph) for ph in range(N_PHASES)]
+    everyone = np.arange(k_all)
+    cols: dict[int, BlockColumns] = {}
     for t in reversed(range(horizon)):
         c = np.stack([op.continuation(values[k, t + 1], t) for k, op in enumerate(ops)])  # (K, 5, 1080)
         for ph in range(N_PHASES):
+            sets = everyone if reach is None else np.array([k for k in everyone if ph in reach[k][t]], dtype=np.int64)
+            if not sets.size:
+                continue
+            if ph not in cols:
+                cols[ph] = BlockColumns([op.tables for op in ops], ph)
             rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
-            q = cols[ph].expect(c[:, ph])
-            q *= gamma
-            q += cols[ph].reward  # Q = r + gamma E[V], in place
+            whole = sets.size == k_all
+            q = cols[ph].expect(c[sets, ph], None if whole else sets)
+            q *= gamma[sets]
+            q += cols[ph].reward if whole else cols[ph].reward[sets]  # Q = r + gamma E[V], in place
             best = q.max(axis=2, keepdims=True)
-            values[:, t, rows] = best[:, :, 0]
-            policy[:, t, rows] = np.argmax(q >= best - TIE, axis=2)  # lowest_argmax, the maximum reused
-            np.greater_equal(q, best - NEAR, out=near[:, t, rows])
+            values[sets, t, rows] = best[:, :, 0]
+            policy[sets, t, rows] = np.argmax(q >= best - TIE, axis=2)  # lowest_argmax, the maximum reused
+            if whole:
+                np.greater_equal(q, best - NEAR, out=near[:, t, rows])
+            else:
+                near[sets, t, rows] = q >= best - NEAR
     return [Solution(params=p, values=values[k], policy=policy[k], near_optimal=near[k], continuation=conts[k])
             for k, p in enumerate(params)]
 
@@ -341,9 +381,14 @@ def _solve_chunk(params: list[AllianceParams], q_values: bool) -> list[tuple[Sol
         cont_params = [p.continuation() for p in params]
         cont_tables = [Tables(p) for p in cont_params]  # sections 5.1, 5.3, 6 do not read the calendar
         cont_ops = [Operator(p, tables=tb) for p, tb in zip(cont_params, cont_tables)]
-        conts = _stationary_batch(cont_params, cont_ops, every_block=True)
         ops = [Operator(p, tables=tb) for p, tb in zip(params, cont_tables)]
-        sols = _finite_batch(params, ops, conts)
+        if q_values:
+            conts = _stationary_batch(cont_params, cont_ops, every_block=True)
+            sols = _finite_batch(params, ops, conts)
+        else:  # the blocks reachable from s0 at each quarter, and the continuation's from those at t = horizon
+            reach = [reachable_phases(op, int(p.start[0]), p.horizon + 1) for p, op in zip(params, ops)]
+            conts = _stationary_batch(cont_params, cont_ops, every_block=False, starts=[set(r[-1]) for r in reach])
+            sols = _finite_batch(params, ops, conts, [r[:-1] for r in reach])
     else:
         ops = [Operator(p, tables=Tables(p)) for p in params]
         sols = _stationary_batch(params, ops, every_block=q_values)

@@ -96,3 +96,30 @@ def test_the_warm_start_does_not_change_the_optimum(monkeypatch):
         np.testing.assert_allclose(w.values, p.values, rtol=0, atol=1e-12, equal_nan=True)
         np.testing.assert_array_equal(w.policy, p.policy)
         assert sum(w.iterations.values()) < sum(p.iterations.values())  # the warm start saved dense solves
+
+
+def test_finite_horizon_batch_solves_the_blocks_reachable_from_s0_and_agrees_with_solve():
+    """`calendar` visits one phase a quarter: the batch solves that block at each t (and the
+    continuation's Φ4 block), agrees with the full solve there, and ``complete()`` fills the rest."""
+    sets = [make_params("calendar", {"identification": 0.3}), make_params("timeline", {"power": 0.6})]
+    cal, tl = sets
+    sols = solve_batch(sets[:1]) + solve_batch(sets[1:])
+    sol = sols[0]
+    for t in range(cal.horizon):
+        solved = ~np.isnan(sol.values[t].reshape(5, -1)).any(axis=1)
+        assert solved.tolist() == [ph == cal.calendar[t] for ph in range(5)], t
+        assert (sol.policy[t].reshape(5, -1)[~solved] == -1).all()
+    assert (~np.isnan(sol.values[cal.horizon].reshape(5, -1)).any(axis=1)).tolist() == [False] * 4 + [True]
+    assert sorted(sol.continuation.iterations) == [4]
+    for p, s in zip(sets, sols):
+        full = solve(p)
+        done = ~np.isnan(s.values)
+        np.testing.assert_allclose(s.values[done], full.values[done], rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(s.policy[done[:-1]], full.policy[done[:-1]])
+        assert s.value == pytest.approx(full.value, abs=1e-12)
+    tl_solved = ~np.isnan(sols[1].values).reshape(tl.horizon + 1, 5, -1).any(axis=2)
+    assert tl_solved[0].tolist() == [True] + [False] * 4  # timeline: Φ0 at t = 0, a phase more each quarter
+    assert tl_solved[4:].all()
+    sol.complete()
+    np.testing.assert_allclose(sol.values, solve(cal).values, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(sol.policy, solve(cal).policy)
