@@ -301,39 +301,23 @@ MEDIATION_READS = ("R",)  # section 5.1: q_phase [d=1][R>=2][m<=2][k=0]
 U_MEDIATION, U_PHASE, U_WEST = 0, 1, 7  # columns of the step's uniforms; 2..6 move T, A, R, W, X
 LOCAL_STRIDES = tuple(int(np.prod(MOVING_LEVELS[j + 1:])) for j in range(5))  # flat-index steps of T..X
 _N_PHASES = int(STATE_LEVELS[0])
-_STRIDES16 = np.array(LOCAL_STRIDES, dtype=np.int16)
 # section 5.4's threat floor by (new phase, changed), as entry_shock_floor gives it
 ENTRY_FLOOR = entry_shock_floor(np.repeat(np.arange(_N_PHASES), 2), np.tile([False, True], _N_PHASES)).reshape(-1, 2)
 
 
 # --------------------------------------------------------------------------- one step by look-up
-def step_indices(index: np.ndarray, phase: np.ndarray, p_mediation: np.ndarray, up_down, target: np.ndarray,
-                 p_event: np.ndarray, p_west: np.ndarray, after_shock: np.ndarray,
-                 u: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Section 5 on flat state indices, with probabilities looked up (``envs.tables``): the order of
-    the draws (columns of ``u``, (N, 8)), the draw -> move rule of :func:`sample_moves` and the key
-    of the entry-shock table. ``target``/``p_event`` are the phase event of each state (5.2),
-    ``p_west`` Pr(W <- 0) on entering each phase (5.4), ``after_shock[((moved * 5 + new_phase) * 2
-    + changed) * 2 + reset]`` the flat state after the shock (built by :func:`apply_entry_shock`).
-    Returns the next flat indices and the events of :func:`step_from_probs` (and ``new_phase``)."""
-    mediated = u[:, U_MEDIATION] < p_mediation
-    new_phase = np.where(u[:, U_PHASE] < p_event, target, phase)
-    changed = new_phase != phase
-    up, down = up_down(mediated)
-    moved = index + sample_moves(up, down, u[:, 2:7]).astype(np.int16) @ _STRIDES16  # int16: no slow int64 matmul
-    west_reset = (u[:, U_WEST] < np.take(p_west, new_phase)) & changed
-    entry = new_phase * 2 + changed
-    key = (moved * (_N_PHASES * 2) + entry) * 2 + west_reset
-    return np.take(after_shock, key), {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset,
-                                       "threat_floor": np.take(ENTRY_FLOOR, entry), "new_phase": new_phase}
-
-
 def step_index(index: int, phase: int, p_mediation: float, up, down, keys: tuple, target: int, p_event: float,
-               p_west: list, after_shock, u: list) -> tuple[int, bool, bool, bool, int]:
-    """:func:`step_indices` for one state in plain Python (the single env's speed): the same draws
-    in the same order, the same rule and key. ``up[keys[j] + M]``/``down[keys[j] + M]`` are the
-    clipped probabilities of variable j (T, A, R, W, X) for this (s, a) and M; ``after_shock`` any
-    sequence indexable by the key. Returns ``(next, mediated, changed, west_reset, threat_floor)``."""
+               p_west, after_shock, u) -> tuple[int, bool, bool, bool, int]:
+    """Section 5 for one state, with probabilities looked up (``envs.tables``): the one definition
+    of a step's control flow. The single env calls it as Python (lists: its speed); the vector env
+    and ``Tables.step_indices`` run it compiled over N states (``envs.kernel``, numba), the same
+    source. The order of the draws ``u`` (8: M, phase event, T, A, R, W, X, west shock), the
+    draw -> move rule (:func:`sample_moves`: up if u < Pr(up), down if u >= 1 - Pr(down)) and the
+    key of the entry-shock table: ``up[keys[j] + M]``/``down[keys[j] + M]`` are the clipped
+    probabilities of variable j (T, A, R, W, X) for this (s, a) and M; ``target``/``p_event`` the
+    phase event (5.2), ``p_west`` Pr(W <- 0) on entering each phase (5.4), ``after_shock[((moved *
+    5 + new_phase) * 2 + changed) * 2 + reset]`` the flat state after the shock (built by
+    :func:`apply_entry_shock`). Returns ``(next, mediated, changed, west_reset, threat_floor)``."""
     u0, u1, u2, u3, u4, u5, u6, u7 = u
     mediated = u0 < p_mediation
     new_phase = target if u1 < p_event else phase
@@ -347,7 +331,7 @@ def step_index(index: int, phase: int, p_mediation: float, up, down, keys: tuple
             moved -= stride
     west_reset = changed and u7 < p_west[new_phase]
     nxt = after_shock[((moved * _N_PHASES + new_phase) * 2 + changed) * 2 + west_reset]
-    return nxt, mediated, changed, west_reset, _FLOOR[new_phase][changed]
+    return nxt, mediated, changed, west_reset, _FLOOR[new_phase][1 if changed else 0]
 
 
-_FLOOR = ENTRY_FLOOR.tolist()
+_FLOOR = tuple(tuple(row) for row in ENTRY_FLOOR.tolist())  # a constant tuple: plain Python and numba alike

@@ -19,7 +19,8 @@ All blocks live in arrays with a slot per phase (``np.zeros``: pages of blocks n
 never touched), so a flat key ``KEYS[s, j] + a * 2 + M`` finds variable j's entry for state s,
 action a and M in ``Tables.up``/``Tables.down`` whatever the phase. Phase events (5.2), Pr(W <- 0)
 (5.4) and the entry-shock table are built here too; the control flow of a step is
-``envs.model.step_indices`` (arrays) and ``envs.model.step_index`` (one state).
+``envs.model.step_index``, run as Python by the single env and compiled over N states by
+``envs.kernel`` (arrays).
 """
 
 from __future__ import annotations
@@ -224,22 +225,18 @@ class Tables:
 
     def step_indices(self, state_index: np.ndarray, action_index: np.ndarray, t: np.ndarray | int,
                      u: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """One step of section 5 on flat indices (``envs.model.step_indices``), uniforms ``u`` (N, 8)."""
-        phase = np.take(PHASE_OF, state_index)
-        key = np.take(MOVE_KEYS, state_index, axis=0)
-        key += (action_index * 2)[:, None]
+        """One step of section 5 on flat indices, uniforms ``u`` (N, 8): ``envs.model.step_index``
+        for each state, compiled (:func:`envs.kernel.step_many`)."""
+        from envs.kernel import step_many  # numba only where arrays are stepped
 
-        def up_down(mediated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            k = key + mediated[:, None]
-            return np.take(self.up, k), np.take(self.down, k)
-
-        if self.timed:
-            row = np.minimum(np.asarray(t), self.event_target.shape[0] - 1)
-            target, prob = self.event_target[row, phase], self.event_prob[row, phase]
-        else:
-            target, prob = np.take(self.event_target[0], phase), np.take(self.event_prob[0], phase)
-        p_med = np.take(self.p_med, np.take(MED_KEYS, state_index) + action_index)
-        return model.step_indices(state_index, phase, p_med, up_down, target, prob, self.p_west, self.after_shock, u)
+        index = np.ascontiguousarray(state_index, dtype=np.int64)
+        t = np.ascontiguousarray(np.broadcast_to(np.asarray(t, dtype=np.int64), index.shape))
+        nxt, mediated, changed, west_reset, floor, new_phase = step_many(
+            index, np.ascontiguousarray(action_index, dtype=np.int64), t, PHASE_OF, MOVE_KEYS, MED_KEYS, self.p_med,
+            self.up, self.down, self.event_target, self.event_prob, self.p_west, self.after_shock,
+            np.ascontiguousarray(u, dtype=np.float64))
+        return nxt, {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset,
+                     "threat_floor": floor, "new_phase": new_phase}
 
     def step(self, states: np.ndarray, state_index: np.ndarray, action_index: np.ndarray,
              t: np.ndarray | int, u: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -1,0 +1,51 @@
+"""Section 5's step for N states at once: :func:`envs.model.step_index` compiled by numba and run
+in a loop over the states (``Tables.step_indices``, which the vector env steps by).
+
+Why numba: the step is a few table look-ups and comparisons per state. In NumPy each of them is a
+pass over N-long arrays (about 25 of them a step), and at N = 4,096 the vector env stayed at
+0.35-0.5x Gymnasium's ``CartPoleVectorEnv`` however the passes were arranged (``benchmarks/
+env_speed.py``). Compiled, the loop does the same work in one pass. It is the same source as the
+single env's step, not a copy: ``numba.njit(model.step_index)`` compiles that Python function, so
+the order of the draws, the draw -> move rule and the entry-shock key exist once. The compiled
+code is cached beside this file (``cache=True``): a new process loads it instead of compiling.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from envs import model
+
+_step_one = numba.njit(cache=True, inline="always")(model.step_index)
+
+
+@numba.njit(cache=True)
+def step_many(index, action, t, phase_of, move_keys, med_keys, p_med, up, down,  # noqa: PLR0913
+              event_target, event_prob, p_west, after_shock, u):
+    """Section 5 for N flat states: ``index``/``action``/``t`` (N,) int64, uniforms ``u`` (N, 8);
+    the tables as ``Tables`` holds them (``event_target``/``event_prob`` [row, phase], row
+    min(t, rows - 1)). Returns next indices and the events mediated, phase_changed, west_reset,
+    threat_floor and new_phase, each (N,)."""
+    n = index.shape[0]
+    nxt = np.empty(n, np.int64)
+    mediated = np.empty(n, np.bool_)
+    changed = np.empty(n, np.bool_)
+    west_reset = np.empty(n, np.bool_)
+    floor = np.empty(n, np.int64)
+    new_phase = np.empty(n, np.int64)
+    last_row = event_target.shape[0] - 1
+    for i in range(n):
+        s = index[i]
+        a = action[i]
+        ph = phase_of[s]
+        row = min(t[i], last_row)
+        col = a * 2
+        keys = (move_keys[s, 0] + col, move_keys[s, 1] + col, move_keys[s, 2] + col, move_keys[s, 3] + col,
+                move_keys[s, 4] + col)
+        draws = (u[i, 0], u[i, 1], u[i, 2], u[i, 3], u[i, 4], u[i, 5], u[i, 6], u[i, 7])
+        out = _step_one(s, ph, p_med[med_keys[s] + a], up, down, keys, event_target[row, ph],
+                        event_prob[row, ph], p_west, after_shock, draws)
+        nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
+        new_phase[i] = phase_of[out[0]]
+    return nxt, mediated, changed, west_reset, floor, new_phase
