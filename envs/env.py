@@ -4,8 +4,8 @@ The dynamics are not written here: every probability, reward, phase event and en
 from :mod:`envs.model` through the shared tables of :mod:`envs.tables` (one per parameter set,
 cached; the env fills a state's rows on its first visit, ``Tables.fill_state``, so creating an env
 for a new parameter set builds no block), and the control flow of a step (order of the eight uniforms,
-draw -> move rule, entry-shock key) is ``envs.model.step_index``, the one-state twin of
-``envs.model.step_indices`` that the vector env runs. The env reads the tables through
+draw -> move rule, entry-shock key) is ``envs.model.step_index``, the function the vector env runs
+compiled over N states (``envs.kernel``). The env reads the tables through
 memoryviews (plain Python floats, no copies) and pickles without them (``__getstate__``): the
 copy re-attaches the cached tables. ``tests/test_env.py`` checks that a step returns exactly what
 ``Tables.step`` returns for the same uniforms, on every scenario.

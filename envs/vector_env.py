@@ -1,8 +1,8 @@
 """N copies of the alliance env stepped as arrays in one call (Gymnasium 1.x ``VectorEnv``).
 
-The step is ``envs.tables.Tables.step_indices`` (the control flow of ``envs.model.step_indices``)
-on the N flat state indices at once, with uniforms ``np_random.random((N, 8))``; no Python loop
-over envs. The pattern is Gymnasium's
+The step is ``envs.tables.Tables.step_indices`` on the N flat state indices at once, with uniforms
+``np_random.random((N, 8))``: ``envs.model.step_index`` (the single env's step function) compiled
+over the N states by numba (``envs.kernel``); no Python loop over envs. The pattern is Gymnasium's
 ``CartPoleVectorEnv``: next-step autoreset (``AutoresetMode.NEXT_STEP``).
 
 The batched dynamics are the methods :meth:`AllianceVectorEnv.advance` (one step of every env,

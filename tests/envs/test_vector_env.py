@@ -189,3 +189,33 @@ def test_render_ansi():
     lines = venv.render()
     assert lines[0].startswith("t=00 | P4 protracted war: T2 A4 R3 W1 X0 | a=(3, 1, 2, 0) combat troops")
     assert "offer mediation" in lines[1]
+
+
+@pytest.mark.parametrize("name", ["war", "calendar"])
+def test_the_compiled_step_is_the_python_step(name):
+    """``Tables.step_indices`` (envs.model.step_index compiled over N states by numba) gives, state
+    by state, what the same function gives run as Python, draws on the probability edges included."""
+    from envs.scenarios import make_params
+    from envs.tables import MED_KEYS, MOVE_KEYS, PHASE_OF, Tables
+
+    tb = Tables(make_params(name))
+    tb.ensure(range(5))
+    rng = np.random.default_rng(3)
+    n = 3000
+    index, action, t = rng.integers(0, 5400, n), rng.integers(0, 96, n), rng.integers(0, 44, n)
+    u = rng.random((n, 8))
+    keys = MOVE_KEYS[index] + (2 * action)[:, None]
+    u[:500, 2] = tb.up[keys[:500, 0]]  # u == Pr(up): no move up
+    u[500:1000, 4] = 1.0 - tb.down[keys[500:1000, 2]]  # u == 1 - Pr(down): a move down
+    nxt, ev = tb.step_indices(index, action, t, u)
+    up, down, after = tb.up.tolist(), tb.down.tolist(), tb.after_shock.tolist()
+    for i in range(n):
+        s, a = int(index[i]), int(action[i])
+        row = min(int(t[i]), tb.event_target.shape[0] - 1)
+        ph = int(PHASE_OF[s])
+        expected = model.step_index(s, ph, float(tb.p_med[MED_KEYS[s] + a]), up, down, tuple(keys[i].tolist()),
+                                    int(tb.event_target[row, ph]), float(tb.event_prob[row, ph]),
+                                    tb.p_west.tolist(), after, u[i].tolist())
+        got = (int(nxt[i]), bool(ev["mediated"][i]), bool(ev["phase_changed"][i]), bool(ev["west_reset"][i]),
+               int(ev["threat_floor"][i]))
+        assert got == expected, i
