@@ -42,3 +42,43 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("ray"))
         elif any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values()):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+# ------------------------------------------------------------------ the bad inputs the suite tried
+# The property tests count each malformed input they try and whether it escaped (a traceback, a hang
+# cut short, a second line, a run that started: tests/support/malformed.py ``record``). Under
+# pytest-xdist every worker counts its own; the workers hand their counts to the controller, which
+# prints the sum at the end of the run.
+def _add(total: dict, tally: dict) -> None:
+    total["tried"] += tally["tried"]
+    total["escaped"] += tally["escaped"]
+
+
+_WORKER_TALLIES: list[dict] = []
+
+
+def pytest_sessionfinish(session):
+    from malformed import TALLY
+
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the count over
+        workeroutput["bad_input_tally"] = {"tried": TALLY["tried"], "escaped": TALLY["escaped"]}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    tally = getattr(node, "workeroutput", {}).get("bad_input_tally")
+    if tally:
+        _WORKER_TALLIES.append(tally)
+
+
+def pytest_terminal_summary(terminalreporter):
+    from malformed import TALLY
+
+    total = {"tried": 0, "escaped": 0}
+    _add(total, TALLY)
+    for tally in _WORKER_TALLIES:
+        _add(total, tally)
+    if total["tried"]:
+        terminalreporter.write_line(f"bad inputs tried by the property tests: {total['tried']}, "
+                                    f"escaped: {total['escaped']}")
