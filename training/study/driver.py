@@ -11,8 +11,9 @@ batch of samples or diagram cells of a ``discovery:`` section, holding its unit 
 skipped, so an interrupted study continues where it stopped; an RL run interrupted mid-training
 is trained again from the start (:func:`training.study.tasks.train_run`), so that a study killed
 mid-way and continued gets the same results, and the same report, as one run in one go. A
-finished run whose stored training config differs from the one the study now asks for stops the
-study with a one-line error (it is never silently reused).
+stored unit whose unit key differs from the one its inputs make now (its config, scenario or the
+model's version changed) is computed again, and the log says so (:func:`pending`); it is never
+silently reused.
 
 ``ray.init()`` starts a local Ray instance (``num_cpus`` CPUs) unless ``address`` names a running
 cluster (then run folders are assumed to be on a filesystem the workers share with the driver).
