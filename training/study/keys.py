@@ -3,9 +3,9 @@
 A stored unit is reused only if the key stored with it (``unit_key``) is the one its inputs make
 now: the resolved scenario parameters (every field of :class:`envs.params.AllianceParams`), the
 point of a sweep (scenario, overrides, coordinates), for an RL run the resolved training config
-(algorithm, hyperparameters, seed, budget; its output folder left out) and the version of the
-model's code (:data:`envs.version.MODEL_VERSION`). A file name says where a unit lives, never
-whether it is still right: change a sweep's scenario or a level's ``tau`` and the unit's key
+(algorithm, hyperparameters, seed, budget; its output folder left out) with the pins of torch's
+CPU arithmetic, and the version of the model's code (:data:`envs.version.MODEL_VERSION`). A file
+name says where a unit lives, never whether it is still right: change a sweep's scenario or a level's ``tau`` and the unit's key
 changes, so the driver computes it again and says so.
 """
 
@@ -21,6 +21,7 @@ from envs.version import MODEL_VERSION
 from training.config.study import Point, RunSpec
 from training.discovery.plan import Batch
 from training.discovery.solving import DISCOVERY_VERSION
+from training.run.determinism import PINS
 from training.study.explain_units import ExplainUnit  # keys -> explain_units, never back
 
 KEY_FIELD = "unit_key"  # where a stored unit carries its key
@@ -51,10 +52,11 @@ def point_key(point: Point) -> str:
 
 
 def run_key(spec: RunSpec) -> str:
-    """The key of an RL unit: its training config, the parameters it trains and is scored on."""
+    """The key of an RL unit: its training config, the parameters it trains and is scored on, and the
+    pins of torch's CPU arithmetic it trains under (``training/run/determinism.py``)."""
     cfg = spec.train_config
     return _digest({"unit": "rl", "scenario": spec.scenario, "algo": spec.algo, "seed": spec.seed,
-                    "train_config": config_fingerprint(cfg),
+                    "train_config": config_fingerprint(cfg), "cpu_pins": dict(PINS),
                     "params": _params(cfg.env.scenario, cfg.env.overrides),
                     "scored_on": _params(spec.scenario)})
 

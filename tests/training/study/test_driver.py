@@ -196,6 +196,22 @@ def test_a_finished_run_with_another_config_is_not_silently_reused(tmp_path):
     assert len(said) == 1 and "runs/war/ppo_s0/evaluation.json: stale" in said[0]
 
 
+def test_a_run_trained_under_other_cpu_pins_is_stale(monkeypatch):
+    """The pins of torch's CPU arithmetic are part of an RL unit's inputs: runs a study stored under
+    other pins (another kernel choice) are trained again, not reused; exact units do not depend on them."""
+    from training.run import determinism
+    from training.study.keys import point_key, run_key
+
+    cfg = study_config_from_dict({"name": "t", "out": "unused", "scenarios": ["war"],
+                                  "rl": {"scenarios": ["war"], "algos": {"DQN": DQN}, "seeds": [0],
+                                         "total_timesteps": 1000}})
+    (spec,), (point,) = plan_runs(cfg), plan_points(cfg)
+    before = run_key(spec), point_key(point)
+    monkeypatch.setitem(determinism.PINS, "MKL_CBWR", "AVX2")
+    assert run_key(spec) != before[0]
+    assert point_key(point) == before[1]
+
+
 # ------------------------------------------------------------------------------- exact analysis
 def test_analysis_of_war_agrees_with_monte_carlo_episodes_of_the_same_policy():
     """A_bar, the episode return, the phase's action shares and the per-quarter shares are checked
