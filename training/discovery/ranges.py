@@ -18,6 +18,7 @@ keep the scenario's entries).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -115,8 +116,9 @@ class Ranges:
             f, u = self.factors[name], unit[:, j]
             if f.integer:
                 cols[name] = f.low + np.minimum(np.floor(u * (f.high - f.low + 1)), f.high - f.low)
-            elif f.log:
-                cols[name] = f.low * (f.high / f.low) ** u
+            elif f.log:  # libm's pow, not NumPy's: NumPy's AVX-512 power differs in the last bit on some
+                # rows, and a sample's parameters enter its batch's content key (the same keys on every CPU)
+                cols[name] = f.low * np.array([math.pow(f.high / f.low, x) for x in u.tolist()], dtype=np.float64)
             else:
                 cols[name] = f.low + u * (f.high - f.low)
         return pd.DataFrame(cols)
