@@ -5,8 +5,8 @@ now: the resolved scenario parameters (every field of :class:`envs.params.Allian
 point of a sweep (scenario, overrides, coordinates), for an RL run the resolved training config
 (algorithm, hyperparameters, seed, budget; its output folder left out) with the pins of torch's
 CPU arithmetic, and the version of the model's code (:data:`envs.version.MODEL_VERSION`). A file
-name says where a unit lives, never whether it is still right: change a sweep's scenario or a level's ``tau`` and the unit's key
-changes, so the driver computes it again and says so.
+name says where a unit lives, never whether it is still right: change a sweep's scenario or a
+level's ``tau`` and the unit's key changes, so the driver computes it again and says so.
 """
 
 from __future__ import annotations
