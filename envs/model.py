@@ -8,6 +8,12 @@ Conventions: ``states`` is an ``(N, 6)`` integer array ``(phase, T, A, R, W, X)`
 ``(N, 4)`` integer array ``(m, k, g, d)``; ``p`` is an :class:`envs.params.AllianceParams`. Every
 parameter is read for the phase of the state *before* the step (section 5.3). The order of moving
 variables in ``(N, 5)`` arrays is the state's order: ``T, A, R, W, X`` (columns 1..5 of a state).
+
+The strategic patron (section 11): ``patron`` is an ``(N, 3)`` integer array of the patron's actions
+``(D, IP, sigma)``. Where it is None the patron plays its table, :func:`table_patron` ``(D_phase,
+IP_phase, support_phase)`` (support 2 unless a commitment overrides it): the single-agent model is
+the game with that patron, through the same lines below, so its numbers are bit for bit those of
+sections 5-6 (sigma = 2 makes kappa * sigma / 2 = kappa and .10 (2 - sigma) = 0 exactly).
 """
 
 from __future__ import annotations
@@ -23,6 +29,25 @@ MAX_MOVE_PROB = 0.95  # section 5.3: clip to [0, .95], rescale when up + down > 
 
 def _phase_param(p: AllianceParams, name: str, phase: np.ndarray) -> np.ndarray:
     return np.asarray(getattr(p, name), dtype=np.float64)[phase]
+
+
+PATRON_NVEC = np.array([4, 2, 3], dtype=np.int64)  # section 11: D in 0..3, IP in 0..1, sigma in 0..2
+N_PATRON_ACTIONS = int(np.prod(PATRON_NVEC))  # 24, flat index (D * 2 + IP) * 3 + sigma
+ALL_PATRON_ACTIONS = np.stack(np.unravel_index(np.arange(N_PATRON_ACTIONS), tuple(PATRON_NVEC)), axis=1).astype(np.int64)
+
+
+def table_patron(states: np.ndarray, p: AllianceParams) -> np.ndarray:
+    """Section 11: the table patron's action (D_phase, IP_phase, support_phase) in each state, ``(N, 3)``."""
+    phase = np.asarray(states, dtype=np.int64)[:, 0]
+    return np.stack([np.asarray(p.demand, dtype=np.int64)[phase], np.asarray(p.pressure, dtype=np.int64)[phase],
+                     np.asarray(p.support, dtype=np.int64)[phase]], axis=1)
+
+
+def _patron(states: np.ndarray, patron: np.ndarray | None, p: AllianceParams) -> tuple[np.ndarray, ...]:
+    """(D, IP, sigma) as float columns, the table patron's where ``patron`` is None."""
+    a_p = table_patron(states, p) if patron is None else np.asarray(patron, dtype=np.int64)
+    a_p = np.broadcast_to(a_p, (np.asarray(states).shape[0], 3))
+    return a_p[:, 0].astype(np.float64), a_p[:, 1].astype(np.float64), a_p[:, 2].astype(np.float64)
 
 
 def _split(states: np.ndarray, actions: np.ndarray):
@@ -62,13 +87,13 @@ def phase_event(states: np.ndarray, t: np.ndarray | int, p: AllianceParams) -> t
 
 # --------------------------------------------------------------------------- section 5.3
 def raw_move_probs(states: np.ndarray, actions: np.ndarray, mediated: np.ndarray | int,
-                   p: AllianceParams) -> tuple[np.ndarray, np.ndarray]:
-    """Section 5.3, the table of Pr(up) and Pr(down) before clipping, ``(N, 5)`` each."""
+                   p: AllianceParams, patron: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Section 5.3, the table of Pr(up) and Pr(down) before clipping, ``(N, 5)`` each; the patron's
+    (D, IP) in place of the table's and R's fall + .10 (2 - sigma) (section 11)."""
     phase, T, A, R, W, X, m, k, g, d = _split(states, actions)
     M = np.broadcast_to(np.asarray(mediated, dtype=np.float64), phase.shape)
     tau = _phase_param(p, "tau", phase)
-    D = _phase_param(p, "demand", phase)
-    IP = _phase_param(p, "pressure", phase)
+    D, IP, sigma = _patron(states, patron, p)
     L = _phase_param(p, "lockout", phase)
     c, iota, aw, ax = p.power, p.identification, p.alpha_west, p.alpha_far
     mf, gf = m.astype(np.float64), g.astype(np.float64)
@@ -80,7 +105,7 @@ def raw_move_probs(states: np.ndarray, actions: np.ndarray, mediated: np.ndarray
     r_up = 0.05 + 0.05 * iota + 0.20 * (mf >= D) + 0.05 * (mf > D) + 0.08 * k + 0.06 * gf + 0.40 * med * M
     ab = p.abandonment_scale  # abandonment: trust falls for doing less than the patron demands
     r_down = (0.03 + 0.18 * ab * np.maximum(D - mf, 0) * (1 - 0.6 * c) + (0.06 + 0.04 * T) * (d == 3)
-              + 0.04 * (d == 2) + 0.10 * (g == 0) * IP - 0.02 * iota)
+              + 0.04 * (d == 2) + 0.10 * (g == 0) * IP - 0.02 * iota) + 0.10 * (2 - sigma)
 
     w_up = aw * L * (0.30 * (d == 3) + 0.05 * ((m <= 1) & (k == 0)))
     lo = p.west_lockout_scale  # the West's lock-out: every term of W's fall but its .05 drift
@@ -115,9 +140,10 @@ def clip_move_probs(up: np.ndarray, down: np.ndarray, levels: np.ndarray) -> tup
 
 
 def move_probs(states: np.ndarray, actions: np.ndarray, mediated: np.ndarray | int,
-               p: AllianceParams) -> tuple[np.ndarray, np.ndarray]:
-    """Section 5.3: clipped Pr(up), Pr(down) of T, A, R, W, X given (s, a, M), ``(N, 5)`` each."""
-    up, down = raw_move_probs(states, actions, mediated, p)
+               p: AllianceParams, patron: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Section 5.3: clipped Pr(up), Pr(down) of T, A, R, W, X given (s, a, M) (and the patron's
+    action, section 11), ``(N, 5)`` each."""
+    up, down = raw_move_probs(states, actions, mediated, p, patron)
     return clip_move_probs(up, down, np.asarray(states, dtype=np.int64)[:, 1:])
 
 
@@ -155,10 +181,13 @@ def apply_entry_shock(moved: np.ndarray, new_phase: np.ndarray, changed: np.ndar
 REWARD_PARTS = {"ces": 1.0, "identity_bonus": 1.0, "troop_cost": -1.0, "basing_cost": -1.0, "diplomacy_cost": -1.0}
 
 
-def reward_terms(states: np.ndarray, actions: np.ndarray, p: AllianceParams) -> dict[str, np.ndarray]:
-    """Section 6, Morrow's utility in CES form: every term, each ``(N,)``, and ``reward``."""
+def reward_terms(states: np.ndarray, actions: np.ndarray, p: AllianceParams,
+                 patron: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Section 6, Morrow's utility in CES form: every term, each ``(N,)``, and ``reward``; kappa is
+    kappa_phase * sigma / 2 (section 11)."""
     phase, T, A, R, W, X, m, k, g, d = _split(states, actions)
-    kappa = _phase_param(p, "capacity", phase)
+    _D, _IP, sigma = _patron(states, patron, p)
+    kappa = _phase_param(p, "capacity", phase) * sigma / 2
     c, iota = p.power, p.identification
     w_s, w_a, w_e = p.weights
     mf, gf = m.astype(np.float64), g.astype(np.float64)
@@ -185,9 +214,22 @@ def reward_terms(states: np.ndarray, actions: np.ndarray, p: AllianceParams) -> 
     return {**terms, "reward": reward}
 
 
-def reward(states: np.ndarray, actions: np.ndarray, p: AllianceParams) -> np.ndarray:
-    """Section 6: r(s, a), ``(N,)``."""
-    return reward_terms(states, actions, p)["reward"]
+def reward(states: np.ndarray, actions: np.ndarray, p: AllianceParams, patron: np.ndarray | None = None) -> np.ndarray:
+    """Section 6: r(s, a), ``(N,)`` (r(s, a, a_P) with the patron's action, section 11)."""
+    return reward_terms(states, actions, p, patron)["reward"]
+
+
+def patron_reward(states: np.ndarray, actions: np.ndarray, patron: np.ndarray | None, p: AllianceParams) -> np.ndarray:
+    """Section 11: the patron's reward u_P(s, a, a_P) on the state before the step, ``(N,)``:
+    w1 (tau/3)(m/3) + w2 k + w3 g + w4 (1 - A/5) + w5 S - w6 W - w7 [d=3] - w8 (sigma/2)(1.5 - kappa_phase),
+    with S of section 6 under kappa_phase * sigma / 2 and w = ``p.patron_weights``."""
+    phase, T, A, R, W, X, m, k, g, d = _split(states, actions)
+    _D, _IP, sigma = _patron(states, patron, p)
+    tau, kappa = _phase_param(p, "tau", phase), _phase_param(p, "capacity", phase)
+    security = reward_terms(states, actions, p, patron)["security"]
+    w1, w2, w3, w4, w5, w6, w7, w8 = p.patron_weights
+    return (w1 * (tau / 3) * (m / 3) + w2 * k + w3 * g + w4 * (1 - A / 5) + w5 * security - w6 * W
+            - w7 * (d == 3) - w8 * (sigma / 2) * (1.5 - kappa))
 
 
 # --------------------------------------------------------------------------- one whole step

@@ -16,14 +16,18 @@ from typing import Any
 
 N_PHASES = 5
 PHASE_NAMES = ("hedging era", "regime crisis", "invasion", "patron crisis", "protracted war")
-PER_PHASE_FIELDS = ("tau", "demand", "pressure", "capacity", "lockout", "mediation", "hazard")
+PER_PHASE_FIELDS = ("tau", "demand", "pressure", "capacity", "lockout", "mediation", "hazard", "support")
 # The exact solver and evaluator hold arrays of horizon x 5400 states (x 96 actions for the
 # near-optimal sets of timeline/calendar): a longer horizon would only exhaust memory.
 MAX_HORIZON = 1000
 # (low, high, integer) of each per-phase parameter (docs/model.md section 4)
 PER_PHASE_BOUNDS = {"tau": (0.0, 3.0, False), "demand": (0, 3, True), "pressure": (0, 2, True),
                     "capacity": (0.0, 1.0, False), "lockout": (0.0, 1.0, False), "mediation": (0.0, 1.0, False),
-                    "hazard": (0.0, 1.0, False)}
+                    "hazard": (0.0, 1.0, False), "support": (0, 2, True)}
+# docs/model.md section 11: the patron's reward weights, in this order (u_P's eight terms)
+PATRON_WEIGHT_NAMES = ("war_effort", "recognition", "integration", "control", "buffer", "west_open", "hedging",
+                       "support_cost")
+PATRON_WEIGHTS = (0.30, 0.15, 0.05, 0.20, 0.20, 0.05, 0.05, 0.15)
 # Sensitivity multipliers of a mechanism's coefficients (1.0 = docs/model.md as written), in [0, 10];
 # far_arc_scale in [0, 2] (coercion's relief 1 - far_arc_scale * X / 4 stays >= 0).
 SCALE_FIELDS = ("entrapment_scale", "deep_cost_scale", "coercion_scale", "mediation_effect_scale",
@@ -82,6 +86,9 @@ class AllianceParams:
     lockout: tuple[float, ...] = (1.0, 0.1, 0.1, 0.1, 0.1)  # Western lock-out L (1 = open)
     mediation: tuple[float, ...] = (0.10, 0.0, 0.15, 0.60, 0.10)  # mediation opening q
     hazard: tuple[float, ...] = (1 / 26, 1 / 6, 1 / 5, 1 / 2, 0.0)  # hazard to next phase h
+    # the patron's support sigma (section 11: 0 withdrawn, 1 reduced, 2 full); the table patron plays
+    # (D, IP, 2), so 2 in every phase is sections 4-10 exactly; a phase-level commitment overrides it
+    support: tuple[int, ...] = (2, 2, 2, 2, 2)
     # --- the four factors ---
     power: float = 0.2  # c, the small state's own power
     identification: float = 0.4  # iota, identification with the alliance
@@ -102,6 +109,8 @@ class AllianceParams:
     # multiplies far-arc ties' effects: T's fall .04X, A's rise .12a_X[d=2], coercion's relief X/4 (5.3) and the
     # shield's .1X/2 (6); at most 2 so that coercion's (1 - X/4) relief stays >= 0
     far_arc_scale: float = 1.0
+    # --- the strategic patron (section 11): u_P's weights, in the order of PATRON_WEIGHT_NAMES ---
+    patron_weights: tuple[float, ...] = PATRON_WEIGHTS
     # --- episode ---
     horizon: int = 80
     start: tuple[int, int, int, int, int, int] = (4, 2, 4, 3, 1, 0)  # (phase, T, A, R, W, X)
@@ -125,6 +134,11 @@ class AllianceParams:
             raise _err("weights", self.weights, "three numbers (security, autonomy, economy)")
         weights = tuple(float(_check_number(f"weights[{i}]", w, 0.0, 1.0)) for i, w in enumerate(self.weights))
         object.__setattr__(self, "weights", weights)
+        if not isinstance(self.patron_weights, tuple | list) or len(self.patron_weights) != len(PATRON_WEIGHTS):
+            raise _err("patron_weights", self.patron_weights,
+                       f"{len(PATRON_WEIGHTS)} numbers in [0, 1] ({', '.join(PATRON_WEIGHT_NAMES)})")
+        object.__setattr__(self, "patron_weights", tuple(
+            float(_check_number(f"patron_weights[{i}]", w, 0.0, 1.0)) for i, w in enumerate(self.patron_weights)))
         horizon = _check_number("horizon", self.horizon, 1, MAX_HORIZON, integer=True)
         object.__setattr__(self, "horizon", int(horizon))
         from envs.spaces import check_state  # local: spaces imports nothing from here
@@ -147,6 +161,12 @@ class AllianceParams:
     def time_in_observation(self) -> bool:
         """Whether the observation carries ``t / horizon`` (timeline and calendar, section 2)."""
         return self.finite_horizon
+
+    @property
+    def table_patron(self) -> bool:
+        """Whether the patron plays section 4's table with full support (sigma = 2 in every phase): the
+        single-agent model of sections 4-10 exactly, whatever its demand and pressure."""
+        return self.support == (2,) * N_PHASES
 
     @property
     def stationary(self) -> bool:

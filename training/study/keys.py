@@ -16,6 +16,7 @@ import hashlib
 import json
 from typing import Any
 
+from envs.params import AllianceParams
 from envs.scenarios import make_params
 from envs.version import MODEL_VERSION
 from training.config.study import Point, RunSpec
@@ -40,8 +41,24 @@ def _digest(payload: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# Fields added with the strategic patron (docs/model.md section 11). At these defaults (the table
+# patron's full support; u_P's weights, which no single-agent unit reads) a parameter set is the model
+# the units before them were computed on, number for number (tests/envs/test_patron_model.py), so the
+# key leaves them out there and every stored unit stays valid; any other value enters the key.
+_PATRON_DEFAULTS = {f.name: f.default for f in dataclasses.fields(AllianceParams) if f.name in ("support", "patron_weights")}
+
+
+def params_fingerprint(params: AllianceParams) -> dict[str, Any]:
+    """Every field of ``params``, but the section-11 fields where they hold their defaults."""
+    data = dataclasses.asdict(params)
+    for name, default in _PATRON_DEFAULTS.items():
+        if data[name] == default:
+            del data[name]
+    return data
+
+
 def _params(scenario: str, overrides: Any = None) -> dict[str, Any]:
-    return dataclasses.asdict(make_params(scenario, dict(overrides or {}) or None))
+    return params_fingerprint(make_params(scenario, dict(overrides or {}) or None))
 
 
 def point_key(point: Point) -> str:
@@ -71,7 +88,7 @@ def batch_key(batch: Batch) -> str:
     sample rows enter through them), scenario, place, the baselines it scores and the rows' version."""
     return _digest({"unit": "discovery", "kind": batch.kind, "scenario": batch.scenario, "first": batch.first,
                     "baselines": None if batch.baselines is None else list(batch.baselines),
-                    "rows_version": DISCOVERY_VERSION, "params": [dataclasses.asdict(p) for p in batch.params]})
+                    "rows_version": DISCOVERY_VERSION, "params": [params_fingerprint(p) for p in batch.params]})
 
 
 def unit_key(unit: Point | RunSpec | ExplainUnit | Batch) -> str:

@@ -1,0 +1,105 @@
+"""Exact best responses and NashConv in the patron game (docs/model.md section 11, concepts 1-2).
+
+Against a stationary (possibly mixed) policy of the other player, each player faces an MDP on the
+block; it is solved as section 10 solves the small state's: policy iteration with exact
+evaluations (a dense factorisation of the 1,080-state block), keeping a state's action while it is
+within 1e-12 of the best and otherwise taking the lowest flat index within 1e-12 of the best.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.game.operator import GameOperator, check_policy, pure
+from agents.solver import MAX_ITERATIONS, TIE, lowest_argmax
+from envs.game_tables import N_PATRON
+from envs.spaces import N_ACTIONS
+
+PLAYERS = ("small_state", "patron")
+
+
+@dataclass(frozen=True, eq=False)
+class Response:
+    """A best response: its pure policy (1080,) flat actions, its values on the block (both
+    players', under the profile (response, other's policy)) and the policy-iteration sweeps."""
+
+    player: str
+    policy: np.ndarray
+    values: np.ndarray  # the responder's values
+    other_values: np.ndarray  # the other player's values under the same profile
+    iterations: int
+
+
+def _q(op: GameOperator, player: str, values: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """The responder's Q over its own actions, the other's mixed policy folded in: (1080, n)."""
+    e = op.expect(values)
+    if player == "small_state":
+        return np.einsum("sap,sp->sa", op.game.reward_small + op.gamma * e, other)
+    return np.einsum("sap,sa->sp", op.game.reward_patron + op.gamma * e, other)
+
+
+def best_response(op: GameOperator, player: str, other: np.ndarray, start: np.ndarray | None = None) -> Response:
+    """The exact best response of ``player`` ("small_state" or "patron") to the other's stationary
+    policy ``other`` ((1080, n) probabilities or (1080,) actions). ``start``: a first policy (flat
+    actions; default greedy on "the best expected reward now, forever")."""
+    if player not in PLAYERS:
+        raise ValueError(f"player={player!r} is not allowed: one of {', '.join(PLAYERS)}")
+    small = player == "small_state"
+    n_own, n_other = (N_ACTIONS, N_PATRON) if small else (N_PATRON, N_ACTIONS)
+    other = check_policy(other, n_other, "patron policy" if small else "small-state policy")
+    if start is None:
+        reward = op.game.reward_small if small else op.game.reward_patron
+        r = np.einsum("sap,sp->sa", reward, other) if small else np.einsum("sap,sa->sp", reward, other)
+        pol = lowest_argmax(r)
+    else:
+        pol = np.asarray(start, dtype=np.int64).copy()
+    for sweep in range(1, MAX_ITERATIONS + 1):
+        own = pure(pol, n_own)
+        v_s, v_p = op.evaluate(own, other) if small else op.evaluate(other, own)
+        v, v_other = (v_s, v_p) if small else (v_p, v_s)
+        q = _q(op, player, v, other)
+        keep = q[np.arange(q.shape[0]), pol] >= q.max(axis=1) - TIE
+        if keep.all():
+            return Response(player=player, policy=pol, values=v, other_values=v_other, iterations=sweep)
+        pol = np.where(keep, pol, lowest_argmax(q))
+    raise RuntimeError(f"the {player}'s best response did not converge in {MAX_ITERATIONS} sweeps")
+
+
+@dataclass(frozen=True, eq=False)
+class NashConv:
+    """NC(s) = [V_S^BR(s) - V_S(s)] + [V_P^BR(s) - V_P(s)] of a profile on the block (section 11)."""
+
+    per_state: np.ndarray
+    at_start: float
+    max: float
+    v_small: np.ndarray
+    v_patron: np.ndarray
+    small_br: Response
+    patron_br: Response
+
+    @property
+    def gains(self) -> tuple[float, float]:
+        """Each player's gain from deviating, at s0 (small state, patron)."""
+        s0 = int(np.argmax(self._s0))
+        return (float(self.small_br.values[s0] - self.v_small[s0]), float(self.patron_br.values[s0] - self.v_patron[s0]))
+
+    _s0: np.ndarray = None  # type: ignore[assignment]  # one-hot of s0 on the block
+
+
+def nash_conv(op: GameOperator, pi_s: np.ndarray, pi_p: np.ndarray) -> NashConv:
+    """NashConv of the profile (``pi_s``, ``pi_p``) on every state of the block: exact values of the
+    profile and of each player's exact best response to the other."""
+    pi_s = check_policy(pi_s, N_ACTIONS, "small-state policy")
+    pi_p = check_policy(pi_p, N_PATRON, "patron policy")
+    v_s, v_p = op.evaluate(pi_s, pi_p)
+    start_s = lowest_argmax(_q(op, "small_state", v_s, pi_p))  # greedy on the profile's values: a close start
+    start_p = lowest_argmax(_q(op, "patron", v_p, pi_s))
+    br_s = best_response(op, "small_state", pi_p, start_s)
+    br_p = best_response(op, "patron", pi_s, start_p)
+    nc = (br_s.values - v_s) + (br_p.values - v_p)
+    s0 = np.zeros(nc.size)
+    s0[op.s0] = 1.0
+    return NashConv(per_state=nc, at_start=float(nc[op.s0]), max=float(nc.max()), v_small=v_s, v_patron=v_p,
+                    small_br=br_s, patron_br=br_p, _s0=s0)

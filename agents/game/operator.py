@@ -1,0 +1,180 @@
+"""The Bellman operator of the patron game (docs/model.md section 11) on one phase block.
+
+Built once per parameter set and passed down to every game solver (best responses, NashConv,
+the equilibrium search): the single-agent tables (``envs.tables``) for T, A, W, X and M, the
+game's tables (``envs.game_tables``: R's moves and both rewards over the patron's 24 actions),
+and the stencil of ``agents.bellman`` over every (a_S, a_P, M) column. Nothing here computes a
+probability or a reward: they all come from ``envs.model`` through those tables.
+
+Scope: stationary scenarios whose start phase is absorbing (every ``phaseN`` scenario, `war` and its
+counterfactuals: all hazards 0), so the game lives on one block of 1,080 states; section 11's MPE
+and best responses are defined there. `timeline`/`calendar` commitments go through
+:mod:`agents.game.commitment` (a commitment is a scenario override) instead.
+
+Policies: the small state's is a (1080, 96) array of action probabilities on the block, the
+patron's a (1080, 24) array; a pure policy is a one-hot row per state (:func:`pure`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy import linalg
+
+from agents.bellman import BLOCK, BlockColumns, Operator, _groups
+from agents.solver import check_params
+from envs import model
+from envs.game_tables import N_PATRON, PatronBlock, patron_block
+from envs.params import AllianceParams, short_repr
+from envs.spaces import N_ACTIONS, encode_states
+from envs.tables import LEVELS, VARS, Tables, build_tables
+
+PROB_TOL = 1e-9  # a mixed policy's rows must sum to 1 within this
+
+
+def pure(actions: np.ndarray, n: int) -> np.ndarray:
+    """One-hot rows (len(actions), n) of flat actions."""
+    out = np.zeros((len(actions), n))
+    out[np.arange(len(actions)), np.asarray(actions, dtype=np.int64)] = 1.0
+    return out
+
+
+def check_policy(policy: object, n: int, name: str) -> np.ndarray:
+    """A (1080, n) array of probabilities (or (1080,) flat actions, made one-hot); a one-line
+    ``ValueError`` naming ``name`` otherwise."""
+    arr = np.asarray(policy)
+    if arr.ndim == 1 and arr.shape == (BLOCK,) and arr.dtype.kind in "iu":
+        if arr.min() < 0 or arr.max() >= n:
+            raise ValueError(f"{name}={short_repr(arr)} is not allowed: flat actions in 0..{n - 1}")
+        return pure(arr, n)
+    if arr.shape != (BLOCK, n) or arr.dtype.kind not in "fiu":
+        raise ValueError(f"{name} of shape {arr.shape} is not allowed: ({BLOCK}, {n}) probabilities or ({BLOCK},) actions")
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)) or arr.min() < 0:
+        raise ValueError(f"{name} is not allowed: probabilities must be finite and >= 0")
+    worst = float(np.abs(arr.sum(axis=1) - 1.0).max())
+    if worst > PROB_TOL:
+        raise ValueError(f"{name} is not allowed: each state's probabilities must sum to 1 (off by {worst:.3g})")
+    return arr
+
+
+class GameColumns(BlockColumns):
+    """:class:`agents.bellman.BlockColumns` over the game's columns: every (a_S, a_P) under M = 0 and
+    the (a_S, a_P) of the actions that can mediate under M = 1. T, A, W, X read a_S and M only (the
+    single-agent tables); R reads a_P too (:class:`envs.game_tables.PatronBlock`)."""
+
+    def __init__(self, tables: Tables, game: PatronBlock, phase: int):
+        self.p_med = tables.mediation_block(phase)[None]  # (1, 1080, 96): M does not read a_P
+        self.med_actions = np.flatnonzero((self.p_med > 0).any(axis=(0, 1)))
+        a_s = np.concatenate([np.repeat(np.arange(N_ACTIONS), N_PATRON), np.repeat(self.med_actions, N_PATRON)])
+        a_p = np.tile(np.arange(N_PATRON), N_ACTIONS + self.med_actions.size)
+        med = np.concatenate([np.zeros(N_ACTIONS * N_PATRON, np.int64), np.ones(self.med_actions.size * N_PATRON, np.int64)])
+        columns = {}
+        for var in VARS:
+            if var == "R":
+                r_shape = (LEVELS[0], 1, LEVELS[2], 1, 1)
+                pair = tuple(np.moveaxis(x[:, :, a_s, a_p, med], -1, 0).reshape((-1,) + r_shape)[None]
+                             for x in (game.r_up, game.r_down))
+            else:
+                up, down = tables.move_table(var, phase)
+                pair = tuple(np.moveaxis(x[..., a_s, med], -1, 0)[None] for x in (up, down))
+            columns[var] = pair
+        plan, self.final = _groups(columns)
+        self.stages = [(2 + VARS.index(var), columns[var][0][:, first], columns[var][1][:, first], parent)
+                       for var, first, parent in plan]
+
+    def expect_game(self, c: np.ndarray) -> np.ndarray:
+        """E[V(s') | s, a_S, a_P] for values ``c`` (K, 1080): (K, 1080, 96, 24)."""
+        out = self.grouped(c)  # (K, classes, 1080)
+        n0 = N_ACTIONS * N_PATRON
+        e = out[:, self.final[:n0]].reshape(c.shape[0], N_ACTIONS, N_PATRON, BLOCK).transpose(0, 3, 1, 2).copy()
+        if self.med_actions.size:
+            pm = self.p_med[:, :, self.med_actions, None]  # (1, 1080, m, 1)
+            e1 = out[:, self.final[n0:]].reshape(c.shape[0], self.med_actions.size, N_PATRON, BLOCK).transpose(0, 3, 1, 2)
+            e[:, :, self.med_actions] += pm * (e1 - e[:, :, self.med_actions])
+        return e
+
+
+class GameOperator:
+    """Everything the game's exact solvers need on the start block of ``params`` (built once)."""
+
+    def __init__(self, params: AllianceParams):
+        params = check_params(params)
+        moving = params.hazard[params.start[0]] > 0 and params.start[0] < len(params.hazard) - 1
+        if params.finite_horizon or moving:
+            raise ValueError(f"scenario={params.name!r} is not allowed for the game's solvers: a stationary scenario whose "
+                             "start phase is held fixed (war, phase0..phase4 and their counterfactuals); commitments "
+                             "in timeline/calendar go through agents.game.commitment")
+        self.params = params
+        self.phase = int(params.start[0])
+        self.gamma = params.gamma
+        self.tables = build_tables(params)
+        self.single = Operator(params, tables=self.tables)
+        self.game = patron_block(params, self.phase)
+        self.columns = GameColumns(self.tables, self.game, self.phase)
+        self.rows = np.arange(self.phase * BLOCK, (self.phase + 1) * BLOCK)
+        self.s0 = int(encode_states(np.array([params.start]))[0]) - self.phase * BLOCK
+        self.table_patron = int(_flat_patron(model.table_patron(np.array([params.start]), params))[0])
+        local = self.tables  # moves of T, A, R, W, X of every (s, a_S) under M = 0 and 1 (R: the table patron's)
+        rr, aa = np.repeat(self.rows, N_ACTIONS), np.tile(np.arange(N_ACTIONS), BLOCK)
+        self._moves = [tuple(x.reshape(BLOCK, N_ACTIONS, 5) for x in local.move_probs(rr, aa, m)) for m in (0, 1)]
+        self._p_med = self.columns.p_med[0]
+        levels = np.stack(np.unravel_index(np.arange(BLOCK), LEVELS), axis=1)
+        self._t_level, self._r_level = levels[:, 0], levels[:, 2]
+
+    # ------------------------------------------------------------------ expectations
+    def expect(self, values: np.ndarray) -> np.ndarray:
+        """E[V(s') | s, a_S, a_P] on the block for (1080,) or (K, 1080) values: (1080, 96, 24) or (K, ...)."""
+        v = np.asarray(values, dtype=np.float64)
+        e = self.columns.expect_game(v.reshape(-1, BLOCK))
+        return e[0] if v.ndim == 1 else e
+
+    def q_values(self, v_small: np.ndarray, v_patron: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Q_S(s, a_S, a_P) and Q_P(s, a_S, a_P) for continuation values of each player (1080, 96, 24)."""
+        e = self.expect(np.stack([v_small, v_patron]))
+        return self.game.reward_small + self.gamma * e[0], self.game.reward_patron + self.gamma * e[1]
+
+    # ------------------------------------------------------------------ a profile's kernel
+    def profile_moves(self, pi_s: np.ndarray, pi_p: np.ndarray) -> np.ndarray:
+        """Move distributions (1080, 243) of the mixed profile: R's moves mixed over the patron's
+        action first (only R reads it), then the product rows mixed over a_S and M
+        (``envs.model.move_mixture``)."""
+        acts = np.flatnonzero(pi_s.any(axis=0))
+        ups, downs, weights = [], [], []
+        for m in (0, 1):
+            up, down = (x[:, acts].copy() for x in self._moves[m])  # (1080, n, 5)
+            j = VARS.index("R")
+            r_up = self.game.r_up[..., m][self._t_level, self._r_level][:, acts]  # (1080, n, 24)
+            r_down = self.game.r_down[..., m][self._t_level, self._r_level][:, acts]
+            up[:, :, j] = np.einsum("snp,sp->sn", r_up, pi_p)
+            down[:, :, j] = np.einsum("snp,sp->sn", r_down, pi_p)
+            pm = self._p_med[:, acts]
+            ups.append(up)
+            downs.append(down)
+            weights.append(pi_s[:, acts] * (pm if m else 1.0 - pm))
+        return model.move_mixture(np.concatenate(ups, axis=1), np.concatenate(downs, axis=1),
+                                  np.concatenate(weights, axis=1))
+
+    def evaluate(self, pi_s: np.ndarray, pi_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact values (V_S, V_P) on the block of the profile: one dense factorisation of
+        I - gamma P for both players' rewards."""
+        pi_s = check_policy(pi_s, N_ACTIONS, "small-state policy")
+        pi_p = check_policy(pi_p, N_PATRON, "patron policy")
+        kernel = Operator.block_matrix(self.profile_moves(pi_s, pi_p))
+        rhs = np.stack([np.einsum("sap,sa,sp->s", r, pi_s, pi_p)
+                        for r in (self.game.reward_small, self.game.reward_patron)], axis=1)
+        lu = linalg.lu_factor(np.eye(BLOCK) - self.gamma * kernel, check_finite=False)
+        v = linalg.lu_solve(lu, rhs, check_finite=False)
+        return v[:, 0], v[:, 1]
+
+
+def _flat_patron(actions: np.ndarray) -> np.ndarray:
+    """(N, 3) patron actions -> flat indices (D * 2 + IP) * 3 + sigma."""
+    return np.ravel_multi_index(tuple(np.asarray(actions).T), tuple(model.PATRON_NVEC))
+
+
+@lru_cache(maxsize=4)
+def game_operator(params: AllianceParams) -> GameOperator:
+    """The game's operator of ``params`` (cached per parameter set)."""
+    return GameOperator(params)
