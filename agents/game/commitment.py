@@ -1,0 +1,152 @@
+"""Phase-level commitments of the patron (docs/model.md section 11, concept 3: Stackelberg).
+
+The patron commits to one action a_P = (D, IP, sigma) per phase; a commitment is a scenario override
+of ``demand``, ``pressure`` and ``support`` (so in `timeline`/`calendar` it holds after 2024Q4 too,
+in the continuation model of section 7). The small state answers with its optimum under the
+committed values, solved by the single-agent solver (``agents.solver.solve_batch``: the model with
+that table patron); the patron's value is the exact value of u_P under that answer
+(``agents.exact_eval.policy_values`` with u_P in place of r: for `timeline`/`calendar` its 44
+quarters plus gamma^44 times its value under the small state's continuation optimum). The patron
+picks the commitment with the highest V_P(s0).
+
+Stationary scenarios: only the start phase's block is ever visited, so a phase-level commitment is
+one of the 24 actions, all solved exactly (:func:`commitment_table`). `timeline`/`calendar` have 24^5
+phase-level commitments: :func:`search_commitments` runs a coordinate ascent (each phase in turn,
+all 24 actions with the others held, until no phase improves), which is not exhaustive and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.archetypes import label, stats_from_occupancy
+from agents.exact_eval import policy_values, evaluate_table
+from agents.solver import Solution, check_params, solve, solve_batch
+from envs import model
+from envs.game_tables import patron_block
+from envs.params import N_PHASES, AllianceParams
+from envs.spaces import N_ACTIONS, N_STATES, encode_states
+from envs.tables import BLOCK
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """One phase-level commitment (a patron action per phase) and the small state's answer."""
+
+    actions: tuple[int, ...]  # flat patron action per phase 0..4
+    value_small: float  # V_S(s0) of the small state's optimum under the commitment
+    value_patron: float  # V_P(s0) under that optimum
+    archetype: str  # section 9's label of the small state's optimum
+
+    def action(self, phase: int) -> tuple[int, int, int]:
+        """(D, IP, sigma) committed in ``phase``."""
+        return tuple(int(x) for x in model.ALL_PATRON_ACTIONS[self.actions[phase]])
+
+
+def committed(params: AllianceParams, actions: tuple[int, ...]) -> AllianceParams:
+    """``params`` with the patron's per-phase actions as the table: the overrides of a commitment."""
+    acts = model.ALL_PATRON_ACTIONS[list(actions)]
+    return params.with_overrides({"demand": tuple(int(x) for x in acts[:, 0]), "pressure": tuple(int(x) for x in acts[:, 1]),
+                                  "support": tuple(int(x) for x in acts[:, 2])})
+
+
+def table_commitment(params: AllianceParams) -> tuple[int, ...]:
+    """The table patron's actions per phase (D_phase, IP_phase, support_phase)."""
+    probe = np.zeros((N_PHASES, 6), dtype=np.int64)
+    probe[:, 0] = np.arange(N_PHASES)
+    acts = model.table_patron(probe, params)
+    return tuple(int(x) for x in np.ravel_multi_index(tuple(acts.T), tuple(model.PATRON_NVEC)))
+
+
+def patron_reward_table(params: AllianceParams, actions: tuple[int, ...], phases) -> np.ndarray:
+    """u_P(s, a_S, a_P(phase of s)) on the blocks of ``phases`` (5400, 96); 0 elsewhere (never read)."""
+    out = np.zeros((N_STATES, N_ACTIONS))
+    for ph in phases:
+        out[ph * BLOCK:(ph + 1) * BLOCK] = patron_block(params, ph).reward_patron[:, :, actions[ph]]
+    return out
+
+
+def _phases_used(params: AllianceParams) -> list[int]:
+    if not params.finite_horizon:
+        return [int(params.start[0])] if params.hazard[params.start[0]] == 0 else list(range(params.start[0], N_PHASES))
+    return list(range(N_PHASES))
+
+
+def _answer(base: AllianceParams, actions: tuple[int, ...], sol: Solution) -> Commitment:
+    params = sol.params
+    phases = _phases_used(base)
+    u_p = patron_reward_table(base, actions, phases)
+    s0 = int(encode_states(np.array([params.start]))[0])
+    if params.finite_horizon:
+        cont = solve(params.continuation()).complete()
+        v_end = policy_values(params.continuation(), cont.policy, reward=u_p, every_block=True)[0]
+        v_p = policy_values(params, sol.policy, reward=u_p, terminal=v_end)[0, s0]
+    else:
+        v_p = policy_values(params, sol.start_table(), reward=u_p)[0, s0]
+    occupancy = evaluate_table(params, sol.start_table(), sol).occupancy
+    return Commitment(actions=tuple(actions), value_small=sol.value, value_patron=float(v_p),
+                      archetype=label(stats_from_occupancy(occupancy)))
+
+
+def evaluate_commitments(params: AllianceParams, commitments: list[tuple[int, ...]]) -> list[Commitment]:
+    """Each commitment's answer and values (solved in one batch)."""
+    params = check_params(params)
+    sols = solve_batch([committed(params, c) for c in commitments])
+    return [_answer(params, c, sol) for c, sol in zip(commitments, sols)]
+
+
+def commitment_table(params: AllianceParams) -> list[Commitment]:
+    """All 24 commitments of a stationary scenario whose start phase is held (the same action in
+    every phase; only the start phase's block is visited), in flat order (D * 2 + IP) * 3 + sigma."""
+    params = check_params(params)
+    if params.finite_horizon or (params.hazard[params.start[0]] > 0 and params.start[0] < N_PHASES - 1):
+        raise ValueError(f"scenario={params.name!r} is not allowed for the commitment table: a stationary scenario whose "
+                         "start phase is held fixed; timeline/calendar: search_commitments")
+    return evaluate_commitments(params, [(a,) * N_PHASES for a in range(model.N_PATRON_ACTIONS)])
+
+
+def best_commitment(table: list[Commitment]) -> Commitment:
+    """The patron's choice: the highest V_P(s0) (ties to the first in flat order)."""
+    return max(table, key=lambda c: (c.value_patron, -table.index(c)))
+
+
+@dataclass(frozen=True)
+class Search:
+    """A search over phase-level commitments: the best found, how many were evaluated, whether the
+    search covered every commitment, and how it went."""
+
+    best: Commitment
+    evaluated: int
+    exhaustive: bool
+    method: str
+    path: list[Commitment]
+
+
+def search_commitments(params: AllianceParams, max_rounds: int = 3) -> Search:
+    """Coordinate ascent over the phases of a `timeline`/`calendar` commitment (24^5 in all): from
+    the table patron, each phase in turn tries all 24 actions with the others held; a round that
+    improves no phase ends the search. Not exhaustive (a local optimum under one-phase changes)."""
+    params = check_params(params)
+    current = evaluate_commitments(params, [table_commitment(params)])[0]
+    path, evaluated = [current], 1
+    for _ in range(max_rounds):
+        improved = False
+        for ph in range(N_PHASES):
+            trials = [current.actions[:ph] + (a,) + current.actions[ph + 1:] for a in range(model.N_PATRON_ACTIONS)]
+            answers = evaluate_commitments(params, trials)
+            evaluated += len(trials)
+            best = best_commitment(answers)
+            if best.value_patron > current.value_patron + 1e-12:
+                current, improved = best, True
+                path.append(current)
+        if not improved:
+            break
+    return Search(best=current, evaluated=evaluated, exhaustive=False,
+                  method=f"coordinate ascent over the {N_PHASES} phases from the table patron, all 24 actions per phase, "
+                         f"{max_rounds} rounds at most", path=path)
+
+
+__all__ = ["Commitment", "Search", "best_commitment", "commitment_table", "committed",
+           "evaluate_commitments", "search_commitments", "table_commitment"]
