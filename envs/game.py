@@ -52,7 +52,7 @@ warning (PettingZoo's API test passes one). Bad input is a one-line ``ValueError
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import gymnasium as gym
@@ -63,10 +63,17 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from envs import model
-from envs.env import action_index, check_max_episode_steps, check_state, check_t, observation_space, resolve_params
+from envs.env import (
+    action_index,
+    check_max_episode_steps,
+    check_state,
+    check_t,
+    observation_space,
+    resolve_params,
+)
 from envs.info import STATE_KEYS
 from envs.params import AllianceParams, short_repr
-from envs.spaces import ALL_STATES, encode_states, observe
+from envs.spaces import ALL_ACTIONS, ALL_STATES, encode_states, observe
 from envs.tables import BLOCK, shared_tables
 
 PATRON_NVEC_LIST = model.PATRON_NVEC.tolist()
@@ -78,7 +85,9 @@ EVENT_KEYS = ("mediated", "phase_changed", "threat_floor", "west_reset")
 
 def patron_index(action: Any) -> int:
     """Flat index (D * 2 + IP) * 3 + sigma of one patron action; a one-line ``ValueError`` otherwise."""
-    arr = np.asarray(action) if isinstance(action, list | tuple | np.ndarray) else None
+    ok = isinstance(action, np.ndarray) or (isinstance(action, list | tuple) and all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) for v in action))
+    arr = np.asarray(action) if ok else None
     if arr is None or arr.shape != (3,) or arr.dtype.kind not in "iu":
         raise ValueError(f"patron action={short_repr(action)} is not allowed: {PATRON_ALLOWED}")
     values = arr.tolist()
@@ -113,12 +122,12 @@ class AllianceGameEnv(ParallelEnv):
         self._last = ""
         self._np_random, self._np_random_seed = seeding.np_random(None)
 
-    @lru_cache(maxsize=None)  # noqa: B019  # PettingZoo asks for the same space object every call
+    @cache  # noqa: B019  # PettingZoo asks for the same space object every call
     def observation_space(self, agent: str) -> gym_spaces.Box:
         self._check_agent(agent)
         return self._obs_space
 
-    @lru_cache(maxsize=None)  # noqa: B019
+    @cache  # noqa: B019
     def action_space(self, agent: str) -> gym_spaces.MultiDiscrete:
         self._check_agent(agent)
         return self._act_spaces[agent]
@@ -160,10 +169,10 @@ class AllianceGameEnv(ParallelEnv):
         if not isinstance(actions, dict) or set(actions) != set(AGENTS):
             raise ValueError(f"actions={short_repr(actions)} is not allowed: a dict with an action for "
                              f"'small_state' and 'patron'")
-        a_s, a_p = action_index(_ints(actions["small_state"])), patron_index(_ints(actions["patron"]))
+        a_s, a_p = action_index(actions["small_state"]), patron_index(actions["patron"])
         s, t, p = self._s, self._t, self.params
         state = ALL_STATES[[s, s]]
-        act = np.repeat(np.asarray(actions["small_state"], dtype=np.int64)[None], 2, axis=0)
+        act = ALL_ACTIONS[[a_s, a_s]]
         pat = np.repeat(model.ALL_PATRON_ACTIONS[[a_p]], 2, axis=0)
         up, down = model.move_probs(state, act, np.array([0, 1]), p, pat)  # rows: M = 0, 1
         keys = (0, 2, 4, 6, 8)  # up[keys[j] + M] is variable j's Pr(up) under M (model.step_index's key)
@@ -198,11 +207,6 @@ class AllianceGameEnv(ParallelEnv):
 
     def close(self) -> None:
         pass
-
-
-def _ints(action: Any) -> Any:
-    """An action given as a list/tuple of ints or an integer array (numpy arrays pass as they are)."""
-    return np.asarray(action) if isinstance(action, list | tuple) else action
 
 
 def parallel_env(scenario: str = "war", render_mode: str | None = None, **overrides: Any) -> AllianceGameEnv:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.archetypes import label, stats_from_occupancy
-from agents.exact_eval import policy_values, evaluate_table
+from agents.exact_eval import evaluate_table, policy_values
 from agents.solver import Solution, check_params, solve, solve_batch
 from envs import model
 from envs.game_tables import patron_block

@@ -78,7 +78,6 @@ def report(params, mpe: bool = True) -> dict:
 
 
 def _mpe(op, res) -> dict:
-    import numpy as np
 
     from agents.archetypes import label, stats_from_occupancy
 

@@ -1,0 +1,43 @@
+"""``alliance game`` through the console script, as a user calls it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ALLIANCE = str(Path(sys.executable).parent / "alliance")
+ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+
+
+def _run(*args):
+    return subprocess.run([ALLIANCE, "game", *args], capture_output=True, text=True, env=ENV, timeout=300)
+
+
+def test_game_json_holds_the_table_check_24_commitments_and_the_table_profile():
+    out = _run("war", "--json", "--no-mpe")
+    assert out.returncode == 0, out.stderr
+    rep = json.loads(out.stdout)
+    assert rep["table_check"]["max_abs_diff"] < 1e-9
+    assert len(rep["commitments"]) == 24
+    assert {(c["D"], c["IP"], c["sigma"]) for c in rep["commitments"]} == {
+        (d, ip, s) for d in range(4) for ip in range(2) for s in range(3)}
+    best = max(rep["commitments"], key=lambda c: c["V_P"])
+    assert rep["best_commitment"] == {k: best[k] for k in ("D", "IP", "sigma")}
+    tp = rep["table_profile"]
+    assert tp["V_P_br"] >= tp["V_P"] - 1e-9 and tp["nashconv_max"] >= tp["nashconv_s0"] >= 0
+
+
+@pytest.mark.parametrize("args, words", [
+    (("war", "--set", "patron_weights=[1, 2]", "--no-mpe"), "patron_weights=(1, 2) is not allowed"),
+    (("war", "--set", "support=5", "--no-mpe"), "support[0]=5 is not allowed"),
+    (("calendar", "--no-mpe"), "scenario='calendar' is not allowed"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, words):
+    out = _run(*args)
+    assert out.returncode == 2
+    assert words in out.stderr and "Traceback" not in out.stderr and out.stderr.strip().count("\n") == 0
