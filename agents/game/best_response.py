@@ -55,13 +55,15 @@ def best_response(op: GameOperator, player: str, other: np.ndarray, start: np.nd
         pol = lowest_argmax(r)
     else:
         pol = np.asarray(start, dtype=np.int64).copy()
+    v = None
     for sweep in range(1, MAX_ITERATIONS + 1):
         own = pure(pol, n_own)
-        v_s, v_p = op.evaluate(own, other) if small else op.evaluate(other, own)
-        v, v_other = (v_s, v_p) if small else (v_p, v_s)
+        profile = (own, other) if small else (other, own)
+        (v,) = op.evaluate(*profile, guess=(v,), players=(player,))
         q = _q(op, player, v, other)
         keep = q[np.arange(q.shape[0]), pol] >= q.max(axis=1) - TIE
         if keep.all():
+            (v_other,) = op.evaluate(*profile, players=(PLAYERS[1 - PLAYERS.index(player)],))
             return Response(player=player, policy=pol, values=v, other_values=v_other, iterations=sweep)
         pol = np.where(keep, pol, lowest_argmax(q))
     raise RuntimeError(f"the {player}'s best response did not converge in {MAX_ITERATIONS} sweeps")

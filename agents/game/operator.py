@@ -20,9 +20,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import linalg
 
 from agents.bellman import BLOCK, BlockColumns, Operator, _groups
+from agents.linear import policy_kernel, solve_policy
 from agents.solver import check_params
 from envs import model
 from envs.game_tables import N_PATRON, PatronBlock, patron_block
@@ -85,14 +85,14 @@ class GameColumns(BlockColumns):
                        for var, first, parent in plan]
 
     def expect_game(self, c: np.ndarray) -> np.ndarray:
-        """E[V(s') | s, a_S, a_P] for values ``c`` (K, 1080): (K, 1080, 96, 24)."""
+        """E[V(s') | s, a_S, a_P] for values ``c`` (K, 1080), action-major: (K, 96, 24, 1080)."""
         out = self.grouped(c)  # (K, classes, 1080)
         n0 = N_ACTIONS * N_PATRON
-        e = out[:, self.final[:n0]].reshape(c.shape[0], N_ACTIONS, N_PATRON, BLOCK).transpose(0, 3, 1, 2).copy()
+        e = out[:, self.final[:n0]].reshape(c.shape[0], N_ACTIONS, N_PATRON, BLOCK)
         if self.med_actions.size:
-            pm = self.p_med[:, :, self.med_actions, None]  # (1, 1080, m, 1)
-            e1 = out[:, self.final[n0:]].reshape(c.shape[0], self.med_actions.size, N_PATRON, BLOCK).transpose(0, 3, 1, 2)
-            e[:, :, self.med_actions] += pm * (e1 - e[:, :, self.med_actions])
+            pm = self.p_med[0].T[self.med_actions][:, None, :]  # (m, 1, 1080)
+            e1 = out[:, self.final[n0:]].reshape(c.shape[0], self.med_actions.size, N_PATRON, BLOCK)
+            e[:, self.med_actions] += pm * (e1 - e[:, self.med_actions])
         return e
 
 
@@ -125,9 +125,10 @@ class GameOperator:
 
     # ------------------------------------------------------------------ expectations
     def expect(self, values: np.ndarray) -> np.ndarray:
-        """E[V(s') | s, a_S, a_P] on the block for (1080,) or (K, 1080) values: (1080, 96, 24) or (K, ...)."""
+        """E[V(s') | s, a_S, a_P] on the block for (1080,) or (K, 1080) values: (1080, 96, 24) or (K, ...)
+        (a view of the action-major array the stencil makes)."""
         v = np.asarray(values, dtype=np.float64)
-        e = self.columns.expect_game(v.reshape(-1, BLOCK))
+        e = self.columns.expect_game(v.reshape(-1, BLOCK)).transpose(0, 3, 1, 2)
         return e[0] if v.ndim == 1 else e
 
     def q_values(self, v_small: np.ndarray, v_patron: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -139,34 +140,42 @@ class GameOperator:
     def profile_moves(self, pi_s: np.ndarray, pi_p: np.ndarray) -> np.ndarray:
         """Move distributions (1080, 243) of the mixed profile: R's moves mixed over the patron's
         action first (only R reads it), then the product rows mixed over a_S and M
-        (``envs.model.move_mixture``)."""
-        acts = np.flatnonzero(pi_s.any(axis=0))
+        (``envs.model.move_mixture``). Each state mixes only the small state's actions it plays
+        (its support, padded with zero weights to the widest state's): a pure policy is two
+        branches (M = 0, 1) per state, not 192."""
+        width = int((pi_s > 0).sum(axis=1).max())
+        acts = np.argsort(pi_s <= 0, axis=1, kind="stable")[:, :width]  # (1080, w): each state's support first
+        w_s = np.take_along_axis(pi_s, acts, axis=1)
+        rows = np.arange(BLOCK)[:, None]
+        j = VARS.index("R")
         ups, downs, weights = [], [], []
         for m in (0, 1):
-            up, down = (x[:, acts].copy() for x in self._moves[m])  # (1080, n, 5)
-            j = VARS.index("R")
-            r_up = self.game.r_up[..., m][self._t_level, self._r_level][:, acts]  # (1080, n, 24)
-            r_down = self.game.r_down[..., m][self._t_level, self._r_level][:, acts]
-            up[:, :, j] = np.einsum("snp,sp->sn", r_up, pi_p)
-            down[:, :, j] = np.einsum("snp,sp->sn", r_down, pi_p)
-            pm = self._p_med[:, acts]
+            up, down = (x[rows, acts] for x in self._moves[m])  # (1080, w, 5), copies
+            t, r = self._t_level[:, None], self._r_level[:, None]
+            up[:, :, j] = np.einsum("snp,sp->sn", self.game.r_up[t, r, acts, :, m], pi_p)
+            down[:, :, j] = np.einsum("snp,sp->sn", self.game.r_down[t, r, acts, :, m], pi_p)
+            pm = self._p_med[rows, acts]
             ups.append(up)
             downs.append(down)
-            weights.append(pi_s[:, acts] * (pm if m else 1.0 - pm))
+            weights.append(w_s * (pm if m else 1.0 - pm))
         return model.move_mixture(np.concatenate(ups, axis=1), np.concatenate(downs, axis=1),
                                   np.concatenate(weights, axis=1))
 
-    def evaluate(self, pi_s: np.ndarray, pi_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Exact values (V_S, V_P) on the block of the profile: one dense factorisation of
-        I - gamma P for both players' rewards."""
+    def rewards(self, pi_s: np.ndarray, pi_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each player's expected reward now under the profile, (1080,) each."""
+        return tuple(np.einsum("sap,sa,sp->s", r, pi_s, pi_p) for r in (self.game.reward_small, self.game.reward_patron))
+
+    def evaluate(self, pi_s: np.ndarray, pi_p: np.ndarray, guess: tuple | None = None,
+                 players: tuple[str, ...] = ("small_state", "patron")) -> tuple[np.ndarray, ...]:
+        """Exact values on the block of the profile, one per player in ``players`` (default (V_S,
+        V_P)): the linear system of the profile's sparse kernel for each (``agents.linear.
+        solve_policy``: GMRES to the dense solve's accuracy from ``guess``, else the dense solve)."""
         pi_s = check_policy(pi_s, N_ACTIONS, "small-state policy")
         pi_p = check_policy(pi_p, N_PATRON, "patron policy")
-        kernel = Operator.block_matrix(self.profile_moves(pi_s, pi_p))
-        rhs = np.stack([np.einsum("sap,sa,sp->s", r, pi_s, pi_p)
-                        for r in (self.game.reward_small, self.game.reward_patron)], axis=1)
-        lu = linalg.lu_factor(np.eye(BLOCK) - self.gamma * kernel, check_finite=False)
-        v = linalg.lu_solve(lu, rhs, check_finite=False)
-        return v[:, 0], v[:, 1]
+        kernel = policy_kernel(self.profile_moves(pi_s, pi_p))
+        reward = dict(zip(("small_state", "patron"), self.rewards(pi_s, pi_p)))
+        guess = (None,) * len(players) if guess is None else guess
+        return tuple(solve_policy(kernel, reward[who], self.gamma, g) for who, g in zip(players, guess))
 
 
 def _flat_patron(actions: np.ndarray) -> np.ndarray:

@@ -38,6 +38,7 @@ SECTIONS = {
     8: "Baselines",
     9: "Strategy archetypes",
     10: "Exact solution",
+    11: "The strategic patron",
 }
 STEPS = {1: "Mediation", 2: "Phase", 3: "Moves", 4: "Entering a phase (the shock)", 5: "Reward"}
 
@@ -230,16 +231,16 @@ def headings(level: int) -> list[str]:
     return out
 
 
-def test_sections_carry_the_numbers_1_to_10_with_the_contracts_titles():
+def test_sections_carry_the_numbers_1_to_11_with_the_contracts_titles():
     numbered = [h for h in headings(2) if re.match(r"\d+\. ", h)]
-    assert [int(h.split(".")[0]) for h in numbered] == list(range(1, 11))
+    assert [int(h.split(".")[0]) for h in numbered] == list(range(1, 12))
     assert numbered == [f"{n}. {title}" for n, title in SECTIONS.items()]
 
 
 def test_section_5_numbers_its_steps_5_1_to_5_5_in_order():
     steps = [h for h in headings(3) if h.startswith("5.")]
     assert steps == [f"5.{n} {title}" for n, title in STEPS.items()]
-    order = [TEXT.index(f"## {n}. ") for n in range(1, 11)]
+    order = [TEXT.index(f"## {n}. ") for n in range(1, 12)]
     assert order == sorted(order)
     sec5, sec6 = TEXT.index("## 5. "), TEXT.index("## 6. ")
     assert all(sec5 < TEXT.index(f"### 5.{n} ") < sec6 for n in STEPS)
