@@ -32,12 +32,24 @@ class Response:
     iterations: int
 
 
-def _q(op: GameOperator, player: str, values: np.ndarray, other: np.ndarray) -> np.ndarray:
-    """The responder's Q over its own actions, the other's mixed policy folded in: (1080, n)."""
-    e = op.expect(values)
+def _reward_now(op: GameOperator, player: str, other: np.ndarray) -> np.ndarray:
+    """The responder's expected reward now for each of its actions, the other's policy folded in: (1080, n)."""
     if player == "small_state":
-        return np.einsum("sap,sp->sa", op.game.reward_small + op.gamma * e, other)
-    return np.einsum("sap,sa->sp", op.game.reward_patron + op.gamma * e, other)
+        return np.einsum("sap,sp->sa", op.game.reward_small, other)
+    return np.einsum("sap,sa->sp", op.game.reward_patron, other)
+
+
+def _q(op: GameOperator, player: str, values: np.ndarray, other: np.ndarray, now: np.ndarray | None = None) -> np.ndarray:
+    """The responder's Q over its own actions, the other's mixed policy folded in: (1080, n)
+    (``now``: :func:`_reward_now`, when the caller has it)."""
+    now = _reward_now(op, player, other) if now is None else now
+    e = op.columns.expect_game(np.asarray(values, dtype=np.float64)[None])[0]  # (96, 24, 1080), action-major
+    if player == "small_state":
+        later = np.einsum("apx,xp->xa", e, other)
+    else:  # over the small state's actions in play only (a contraction over a is slow in einsum)
+        acts = np.flatnonzero(other.any(axis=0))
+        later = (e[acts] * other.T[acts][:, None, :]).sum(axis=0).T
+    return now + op.gamma * later
 
 
 def best_response(op: GameOperator, player: str, other: np.ndarray, start: np.ndarray | None = None) -> Response:
@@ -49,10 +61,9 @@ def best_response(op: GameOperator, player: str, other: np.ndarray, start: np.nd
     small = player == "small_state"
     n_own, n_other = (N_ACTIONS, N_PATRON) if small else (N_PATRON, N_ACTIONS)
     other = check_policy(other, n_other, "patron policy" if small else "small-state policy")
+    now = _reward_now(op, player, other)
     if start is None:
-        reward = op.game.reward_small if small else op.game.reward_patron
-        r = np.einsum("sap,sp->sa", reward, other) if small else np.einsum("sap,sa->sp", reward, other)
-        pol = lowest_argmax(r)
+        pol = lowest_argmax(now)
     else:
         pol = np.asarray(start, dtype=np.int64).copy()
     v = None
@@ -60,7 +71,7 @@ def best_response(op: GameOperator, player: str, other: np.ndarray, start: np.nd
         own = pure(pol, n_own)
         profile = (own, other) if small else (other, own)
         (v,) = op.evaluate(*profile, guess=(v,), players=(player,))
-        q = _q(op, player, v, other)
+        q = _q(op, player, v, other, now)
         keep = q[np.arange(q.shape[0]), pol] >= q.max(axis=1) - TIE
         if keep.all():
             (v_other,) = op.evaluate(*profile, players=(PLAYERS[1 - PLAYERS.index(player)],))

@@ -22,8 +22,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.archetypes import label, stats_from_occupancy
-from agents.exact_eval import evaluate_table, policy_values
-from agents.solver import Solution, check_params, solve, solve_batch
+from agents.bellman import Operator
+from agents.exact_eval import (
+    _finite_values,
+    _stationary_values,
+    occupancy_of,
+    policy_values,
+    state_distribution,
+)
+from agents.solver import Solution, check_params, solve_with_operators
 from envs import model
 from envs.game_tables import patron_block
 from envs.params import N_PHASES, AllianceParams
@@ -74,27 +81,28 @@ def _phases_used(params: AllianceParams) -> list[int]:
     return list(range(N_PHASES))
 
 
-def _answer(base: AllianceParams, actions: tuple[int, ...], sol: Solution) -> Commitment:
+def _answer(base: AllianceParams, actions: tuple[int, ...], sol: Solution, op: Operator) -> Commitment:
+    """The commitment's values and label, on the tables its solve built (``op``)."""
     params = sol.params
-    phases = _phases_used(base)
-    u_p = patron_reward_table(base, actions, phases)
+    u_p = patron_reward_table(base, actions, _phases_used(base))
     s0 = int(encode_states(np.array([params.start]))[0])
+    table = sol.start_table()
     if params.finite_horizon:
-        cont = solve(params.continuation()).complete()
+        cont = sol.continuation.complete()
         v_end = policy_values(params.continuation(), cont.policy, reward=u_p, every_block=True)[0]
-        v_p = policy_values(params, sol.policy, reward=u_p, terminal=v_end)[0, s0]
+        v_p = _finite_values(op, params, sol.policy, v_end, reward=u_p)[0, s0]
     else:
-        v_p = policy_values(params, sol.start_table(), reward=u_p)[0, s0]
-    occupancy = evaluate_table(params, sol.start_table(), sol).occupancy
+        v_p = _stationary_values(op, params, table[0], reward=u_p)[0, s0]
+    occupancy, _ = occupancy_of(table, state_distribution(op, table, s0, params.horizon))
     return Commitment(actions=tuple(actions), value_small=sol.value, value_patron=float(v_p),
                       archetype=label(stats_from_occupancy(occupancy)))
 
 
 def evaluate_commitments(params: AllianceParams, commitments: list[tuple[int, ...]]) -> list[Commitment]:
-    """Each commitment's answer and values (solved in one batch)."""
+    """Each commitment's answer and values (solved in one batch; evaluated on the batch's tables)."""
     params = check_params(params)
-    sols = solve_batch([committed(params, c) for c in commitments])
-    return [_answer(params, c, sol) for c, sol in zip(commitments, sols)]
+    pairs = solve_with_operators([committed(params, c) for c in commitments])
+    return [_answer(params, c, sol, op) for c, (sol, op) in zip(commitments, pairs)]
 
 
 def commitment_table(params: AllianceParams) -> list[Commitment]:

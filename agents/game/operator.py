@@ -163,7 +163,8 @@ class GameOperator:
 
     def rewards(self, pi_s: np.ndarray, pi_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each player's expected reward now under the profile, (1080,) each."""
-        return tuple(np.einsum("sap,sa,sp->s", r, pi_s, pi_p) for r in (self.game.reward_small, self.game.reward_patron))
+        return tuple((np.matmul(r, pi_p[:, :, None])[:, :, 0] * pi_s).sum(axis=1)
+                     for r in (self.game.reward_small, self.game.reward_patron))
 
     def evaluate(self, pi_s: np.ndarray, pi_p: np.ndarray, guess: tuple | None = None,
                  players: tuple[str, ...] = ("small_state", "patron")) -> tuple[np.ndarray, ...]:
