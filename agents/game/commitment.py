@@ -17,7 +17,8 @@ all 24 actions with the others held, until no phase improves), which is not exha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -27,14 +28,12 @@ from agents.exact_eval import (
     _finite_values,
     _stationary_values,
     occupancy_of,
-    policy_values,
     state_distribution,
 )
-from agents.solver import Solution, check_params, solve_with_operators
+from agents.solver import Solution, check_params, reachable_phases, solve_with_operators
 from envs import model
-from envs.game_tables import patron_block
 from envs.params import N_PHASES, AllianceParams
-from envs.spaces import N_ACTIONS, N_STATES, encode_states
+from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, encode_states
 from envs.tables import BLOCK
 
 
@@ -71,7 +70,17 @@ def patron_reward_table(params: AllianceParams, actions: tuple[int, ...], phases
     """u_P(s, a_S, a_P(phase of s)) on the blocks of ``phases`` (5400, 96); 0 elsewhere (never read)."""
     out = np.zeros((N_STATES, N_ACTIONS))
     for ph in phases:
-        out[ph * BLOCK:(ph + 1) * BLOCK] = patron_block(params, ph).reward_patron[:, :, actions[ph]]
+        out[ph * BLOCK:(ph + 1) * BLOCK] = _patron_reward_block(params, int(ph), int(actions[ph]))
+    return out
+
+
+@lru_cache(maxsize=256)
+def _patron_reward_block(params: AllianceParams, phase: int, action: int) -> np.ndarray:
+    """u_P of one block's (s, a_S) under one patron action, (1080, 96), by ``envs.model.patron_reward``."""
+    states = np.repeat(ALL_STATES[phase * BLOCK:(phase + 1) * BLOCK], N_ACTIONS, axis=0)
+    patron = np.broadcast_to(model.ALL_PATRON_ACTIONS[action], (states.shape[0], 3))
+    out = model.patron_reward(states, np.tile(ALL_ACTIONS, (BLOCK, 1)), patron, params).reshape(BLOCK, N_ACTIONS)
+    out.setflags(write=False)
     return out
 
 
@@ -87,10 +96,13 @@ def _answer(base: AllianceParams, actions: tuple[int, ...], sol: Solution, op: O
     u_p = patron_reward_table(base, actions, _phases_used(base))
     s0 = int(encode_states(np.array([params.start]))[0])
     table = sol.start_table()
-    if params.finite_horizon:
-        cont = sol.continuation.complete()
-        v_end = policy_values(params.continuation(), cont.policy, reward=u_p, every_block=True)[0]
-        v_p = _finite_values(op, params, sol.policy, v_end, reward=u_p)[0, s0]
+    if params.finite_horizon:  # the blocks reachable from s0 at each quarter, then after 2024Q4
+        at = reachable_phases(op, int(params.start[0]), params.horizon + 1)
+        cont_params = params.continuation()
+        cont_params = replace(cont_params, start=(min(at[-1]),) + cont_params.start[1:])  # block_order from there
+        cont_op = Operator(cont_params, tables=op.tables)  # sections 5.1, 5.3, 6 do not read the calendar
+        v_end = _stationary_values(cont_op, cont_params, sol.continuation.start_table()[0], reward=u_p)[0]
+        v_p = _finite_values(op, params, table, v_end, reward=u_p, phases_at=at[:-1])[0, s0]
     else:
         v_p = _stationary_values(op, params, table[0], reward=u_p)[0, s0]
     occupancy, _ = occupancy_of(table, state_distribution(op, table, s0, params.horizon))

@@ -5,6 +5,9 @@ against the single-agent optimum), ``commitments`` (all 24 phase-level commitmen
 state's optimum under each), ``best_commitment`` (the patron's pick), ``table_profile`` (NashConv of
 the single-agent optimum against the table patron, and the patron's best-response value), and
 ``mpe`` (the equilibrium search of ``agents.game.equilibrium`` with its certificate and curve).
+For `timeline` and `calendar` (phases move, 24^5 phase-level commitments) it runs the search of
+``agents.game.commitment.search_commitments`` instead and reports ``table_commitment`` and
+``commitment_search`` (the best found, how many were evaluated, ``exhaustive``: false, the path).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ HELP = "the strategic patron: commitments, NashConv of the table profile, an equ
 EXAMPLES = """examples:
   alliance game war                              commitment table, table profile, MPE search
   alliance game war --set identification=0.9     with an override (KEY=VALUE, the value read as YAML)
-  alliance game war --json --no-mpe              as one JSON object, without the (minute-long) MPE search
+  alliance game war --json --no-mpe              as one JSON object, without the MPE search (minutes)
+  alliance game calendar --rounds 1              phase-level commitments by coordinate ascent (minutes)
 """
 
 
@@ -26,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="a parameter override, e.g. identification=0.9 or patron_weights=[.3,.15,.05,.2,.2,.05,.05,.15]")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    parser.add_argument("--no-mpe", action="store_true", help="skip the equilibrium search (about a minute)")
+    parser.add_argument("--no-mpe", action="store_true", help="skip the equilibrium search (a few minutes)")
+    parser.add_argument("--rounds", type=int, default=3, metavar="N", help="timeline/calendar: rounds of the "
+                        "commitment search over the five phases (1..10, default 3)")
 
 
 def _overrides(items: list[str]) -> dict:
@@ -39,6 +45,28 @@ def _overrides(items: list[str]) -> dict:
             raise ValueError(f"--set {item!r} is not allowed: KEY=VALUE, e.g. identification=0.9")
         out[key.strip()] = parse_yaml(value, f"--set {key.strip()}")
     return out
+
+
+def _commitment(c) -> dict:
+    from envs.params import N_PHASES
+
+    return {"actions": [dict(zip(("D", "IP", "sigma"), c.action(ph))) for ph in range(N_PHASES)],
+            "V_S": c.value_small, "V_P": c.value_patron, "archetype": c.archetype}
+
+
+def search_report(params, rounds: int) -> dict:
+    """timeline/calendar: the table patron's commitment and the coordinate-ascent search."""
+    from agents.game.commitment import evaluate_commitments, search_commitments, table_commitment
+    from agents.solver import solve
+
+    table = evaluate_commitments(params, [table_commitment(params)])[0]
+    found = search_commitments(params, max_rounds=rounds)
+    return {"scenario": params.name,
+            "table_check": {"max_abs_diff": abs(table.value_small - solve(params).value)},
+            "table_commitment": _commitment(table),
+            "commitment_search": {"best": _commitment(found.best), "evaluated": found.evaluated,
+                                  "exhaustive": found.exhaustive, "method": found.method,
+                                  "path": [_commitment(c) for c in found.path]}}
 
 
 def report(params, mpe: bool = True) -> dict:
@@ -72,7 +100,8 @@ def report(params, mpe: bool = True) -> dict:
                           "V_P": float(nc.v_patron[op.s0]), "V_P_br": float(nc.patron_br.values[op.s0])},
     }
     if mpe:
-        res = search_mpe(op, lambdas=tuple(np.geomspace(1.0, 316.2, 11)), rounds=10)
+        res = search_mpe(op, lambdas=tuple(np.geomspace(1.0, 178.0, 10)), rounds=10, final_lambda=1000.0,
+                         final_rounds=100, final_damping=0.05, final_every=25)
         out["mpe"] = _mpe(op, res)
     return out
 
@@ -120,7 +149,26 @@ def _embed(op, occupancy):
     return full
 
 
+def _search_text(rep: dict) -> str:
+    def acts(c):
+        return " ".join(f"({a['D']},{a['IP']},{a['sigma']})" for a in c["actions"])
+
+    cs = rep["commitment_search"]
+    lines = [f"scenario {rep['scenario']}: phase-level commitments of the patron (docs/model.md section 11)",
+             f"table check: the table patron's commitment vs the single-agent optimum, |dV| = "
+             f"{rep['table_check']['max_abs_diff']:.1e}", "", "per phase 0..4 (D, IP, sigma)   V_S(s0)    V_P(s0)  archetype"]
+    t = rep["table_commitment"]
+    lines.append(f"  table     {acts(t)}  {t['V_S']:9.4f} {t['V_P']:9.4f}  {t['archetype']}")
+    b = cs["best"]
+    lines.append(f"  best found {acts(b)}  {b['V_S']:9.4f} {b['V_P']:9.4f}  {b['archetype']}")
+    lines += ["", f"search: {cs['method']}; {cs['evaluated']} commitments evaluated of 24^5 = 7,962,624; "
+              f"exhaustive: {'yes' if cs['exhaustive'] else 'no'}"]
+    return "\n".join(lines)
+
+
 def _text(rep: dict) -> str:
+    if "commitment_search" in rep:
+        return _search_text(rep)
     lines = [f"scenario {rep['scenario']}: the strategic patron (docs/model.md section 11)",
              f"table check: the game with the table patron vs the single-agent optimum, max |dV| = "
              f"{rep['table_check']['max_abs_diff']:.1e}", "",
@@ -139,7 +187,8 @@ def _text(rep: dict) -> str:
                   f"  best certificate: NashConv at s0 {m['nashconv_s0']:.4f}, max over states {m['nashconv_max']:.4f} "
                   f"({m['iterations']} rounds, {m['seconds']:.0f} s); V_S = {m['V_S']:.4f}, V_P = {m['V_P']:.4f}; "
                   f"small state: {m['archetype']}", "  curve (lambda: max NashConv): "
-                  + ", ".join(f"{c['lambda']:.3g}: {c['nashconv_max']:.3f}" for c in m["curve"])]
+                  + ", ".join(f"{c['lambda']:.3g}{' avg ' + str(c['averaged']) if 'averaged' in c else ''}: {c['nashconv_max']:.3f}"
+                             for c in m["curve"])]
     return "\n".join(lines)
 
 
@@ -149,6 +198,8 @@ def run(args: argparse.Namespace) -> int:
     params = load_params(args.scenario)
     if args.overrides:
         params = params.with_overrides(_overrides(args.overrides))
-    rep = report(params, mpe=not args.no_mpe)
+    if not 1 <= args.rounds <= 10:
+        raise ValueError(f"--rounds={args.rounds} is not allowed: an integer in 1..10")
+    rep = search_report(params, args.rounds) if params.finite_horizon else report(params, mpe=not args.no_mpe)
     print(json.dumps(rep, indent=2) if args.json else _text(rep))
     return 0

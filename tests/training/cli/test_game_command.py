@@ -35,7 +35,8 @@ def test_game_json_holds_the_table_check_24_commitments_and_the_table_profile():
 @pytest.mark.parametrize("args, words", [
     (("war", "--set", "patron_weights=[1, 2]", "--no-mpe"), "patron_weights=(1, 2) is not allowed"),
     (("war", "--set", "support=5", "--no-mpe"), "support[0]=5 is not allowed"),
-    (("calendar", "--no-mpe"), "scenario='calendar' is not allowed"),
+    (("phase2", "--set", "hazard=0.2", "--no-mpe"), "scenario='phase2' is not allowed for the game's solvers"),
+    (("calendar", "--rounds", "0"), "--rounds=0 is not allowed: an integer in 1..10"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, words):
     out = _run(*args)
