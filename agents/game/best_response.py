@@ -41,14 +41,17 @@ def _reward_now(op: GameOperator, player: str, other: np.ndarray) -> np.ndarray:
 
 def _q(op: GameOperator, player: str, values: np.ndarray, other: np.ndarray, now: np.ndarray | None = None) -> np.ndarray:
     """The responder's Q over its own actions, the other's mixed policy folded in: (1080, n)
-    (``now``: :func:`_reward_now`, when the caller has it)."""
+    (``now``: :func:`_reward_now`, when the caller has it). E[V] is taken over the other's actions
+    in play only (the stencil's columns for those, ``GameOperator.columns_for``)."""
     now = _reward_now(op, player, other) if now is None else now
-    e = op.columns.expect_game(np.asarray(values, dtype=np.float64)[None])[0]  # (96, 24, 1080), action-major
+    v = np.asarray(values, dtype=np.float64)[None]
+    played = np.flatnonzero(other.any(axis=0))
     if player == "small_state":
-        later = np.einsum("apx,xp->xa", e, other)
-    else:  # over the small state's actions in play only (a contraction over a is slow in einsum)
-        acts = np.flatnonzero(other.any(axis=0))
-        later = (e[acts] * other.T[acts][:, None, :]).sum(axis=0).T
+        e = op.columns_for(np.arange(N_ACTIONS), played).expect_game(v)[0]  # (96, n_played, 1080)
+        later = np.einsum("apx,xp->xa", e, other[:, played])
+    else:
+        e = op.columns_for(played, np.arange(N_PATRON)).expect_game(v)[0]  # (n_played, 24, 1080)
+        later = (e * other[:, played].T[:, None, :]).sum(axis=0).T
     return now + op.gamma * later
 
 

@@ -60,16 +60,21 @@ def check_policy(policy: object, n: int, name: str) -> np.ndarray:
 
 
 class GameColumns(BlockColumns):
-    """:class:`agents.bellman.BlockColumns` over the game's columns: every (a_S, a_P) under M = 0 and
-    the (a_S, a_P) of the actions that can mediate under M = 1. T, A, W, X read a_S and M only (the
-    single-agent tables); R reads a_P too (:class:`envs.game_tables.PatronBlock`)."""
+    """:class:`agents.bellman.BlockColumns` over the game's columns: every (a_S, a_P) of the given
+    actions (default all 96 x 24) under M = 0, and those whose a_S can mediate under M = 1. T, A, W, X
+    read a_S and M only (the single-agent tables); R reads a_P too (:class:`envs.game_tables.PatronBlock`)."""
 
-    def __init__(self, tables: Tables, game: PatronBlock, phase: int):
-        self.p_med = tables.mediation_block(phase)[None]  # (1, 1080, 96): M does not read a_P
-        self.med_actions = np.flatnonzero((self.p_med > 0).any(axis=(0, 1)))
-        a_s = np.concatenate([np.repeat(np.arange(N_ACTIONS), N_PATRON), np.repeat(self.med_actions, N_PATRON)])
-        a_p = np.tile(np.arange(N_PATRON), N_ACTIONS + self.med_actions.size)
-        med = np.concatenate([np.zeros(N_ACTIONS * N_PATRON, np.int64), np.ones(self.med_actions.size * N_PATRON, np.int64)])
+    def __init__(self, tables: Tables, game: PatronBlock, phase: int, small: np.ndarray | None = None,
+                 patron: np.ndarray | None = None):
+        self.small = np.arange(N_ACTIONS) if small is None else np.asarray(small, dtype=np.int64)
+        self.patron = np.arange(N_PATRON) if patron is None else np.asarray(patron, dtype=np.int64)
+        p_med = tables.mediation_block(phase)[:, self.small]  # (1080, n_s): M does not read a_P
+        self.p_med = p_med[None]
+        self.med = np.flatnonzero((p_med > 0).any(axis=0))  # positions in self.small that can mediate
+        n_s, n_p = self.small.size, self.patron.size
+        a_s = np.concatenate([np.repeat(self.small, n_p), np.repeat(self.small[self.med], n_p)])
+        a_p = np.tile(self.patron, n_s + self.med.size)
+        med = np.concatenate([np.zeros(n_s * n_p, np.int64), np.ones(self.med.size * n_p, np.int64)])
         columns = {}
         for var in VARS:
             if var == "R":
@@ -85,14 +90,15 @@ class GameColumns(BlockColumns):
                        for var, first, parent in plan]
 
     def expect_game(self, c: np.ndarray) -> np.ndarray:
-        """E[V(s') | s, a_S, a_P] for values ``c`` (K, 1080), action-major: (K, 96, 24, 1080)."""
+        """E[V(s') | s, a_S, a_P] for values ``c`` (K, 1080) over the columns' actions, action-major:
+        (K, n_small, n_patron, 1080)."""
         out = self.grouped(c)  # (K, classes, 1080)
-        n0 = N_ACTIONS * N_PATRON
-        e = out[:, self.final[:n0]].reshape(c.shape[0], N_ACTIONS, N_PATRON, BLOCK)
-        if self.med_actions.size:
-            pm = self.p_med[0].T[self.med_actions][:, None, :]  # (m, 1, 1080)
-            e1 = out[:, self.final[n0:]].reshape(c.shape[0], self.med_actions.size, N_PATRON, BLOCK)
-            e[:, self.med_actions] += pm * (e1 - e[:, self.med_actions])
+        n_s, n_p = self.small.size, self.patron.size
+        e = out[:, self.final[:n_s * n_p]].reshape(c.shape[0], n_s, n_p, BLOCK)
+        if self.med.size:
+            pm = self.p_med[0].T[self.med][:, None, :]  # (m, 1, 1080)
+            e1 = out[:, self.final[n_s * n_p:]].reshape(c.shape[0], self.med.size, n_p, BLOCK)
+            e[:, self.med] += pm * (e1 - e[:, self.med])
         return e
 
 
@@ -113,17 +119,30 @@ class GameOperator:
         self.single = Operator(params, tables=self.tables)
         self.game = patron_block(params, self.phase)
         self.columns = GameColumns(self.tables, self.game, self.phase)
+        self._sub: dict[tuple, GameColumns] = {}
         self.rows = np.arange(self.phase * BLOCK, (self.phase + 1) * BLOCK)
         self.s0 = int(encode_states(np.array([params.start]))[0]) - self.phase * BLOCK
         self.table_patron = int(_flat_patron(model.table_patron(np.array([params.start]), params))[0])
         local = self.tables  # moves of T, A, R, W, X of every (s, a_S) under M = 0 and 1 (R: the table patron's)
         rr, aa = np.repeat(self.rows, N_ACTIONS), np.tile(np.arange(N_ACTIONS), BLOCK)
         self._moves = [tuple(x.reshape(BLOCK, N_ACTIONS, 5) for x in local.move_probs(rr, aa, m)) for m in (0, 1)]
-        self._p_med = self.columns.p_med[0]
+        self._p_med = self.columns.p_med[0]  # (1080, 96)
         levels = np.stack(np.unravel_index(np.arange(BLOCK), LEVELS), axis=1)
         self._t_level, self._r_level = levels[:, 0], levels[:, 2]
 
     # ------------------------------------------------------------------ expectations
+    def columns_for(self, small: np.ndarray, patron: np.ndarray) -> GameColumns:
+        """The stencil's columns over the given actions only (kept for the last few pairs of action
+        sets): a best response to a policy that plays few actions needs E[V] on those alone."""
+        if small.size == N_ACTIONS and patron.size == N_PATRON:
+            return self.columns
+        key = (small.tobytes(), patron.tobytes())
+        if key not in self._sub:
+            if len(self._sub) >= 8:
+                self._sub.pop(next(iter(self._sub)))
+            self._sub[key] = GameColumns(self.tables, self.game, self.phase, small, patron)
+        return self._sub[key]
+
     def expect(self, values: np.ndarray) -> np.ndarray:
         """E[V(s') | s, a_S, a_P] on the block for (1080,) or (K, 1080) values: (1080, 96, 24) or (K, ...)
         (a view of the action-major array the stencil makes)."""
@@ -161,10 +180,16 @@ class GameOperator:
         return model.move_mixture(np.concatenate(ups, axis=1), np.concatenate(downs, axis=1),
                                   np.concatenate(weights, axis=1))
 
-    def rewards(self, pi_s: np.ndarray, pi_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each player's expected reward now under the profile, (1080,) each."""
-        return tuple((np.matmul(r, pi_p[:, :, None])[:, :, 0] * pi_s).sum(axis=1)
-                     for r in (self.game.reward_small, self.game.reward_patron))
+    def rewards(self, pi_s: np.ndarray, pi_p: np.ndarray,
+                players: tuple[str, ...] = ("small_state", "patron")) -> tuple[np.ndarray, ...]:
+        """Each player's expected reward now under the profile, (1080,) each (over the small state's
+        actions in play in each state only)."""
+        width = int((pi_s > 0).sum(axis=1).max())
+        acts = np.argsort(pi_s <= 0, axis=1, kind="stable")[:, :width]
+        w_s = np.take_along_axis(pi_s, acts, axis=1)
+        rows = np.arange(BLOCK)[:, None]
+        table = {"small_state": self.game.reward_small, "patron": self.game.reward_patron}
+        return tuple(np.einsum("swp,sp,sw->s", table[who][rows, acts], pi_p, w_s) for who in players)
 
     def evaluate(self, pi_s: np.ndarray, pi_p: np.ndarray, guess: tuple | None = None,
                  players: tuple[str, ...] = ("small_state", "patron")) -> tuple[np.ndarray, ...]:
@@ -174,9 +199,8 @@ class GameOperator:
         pi_s = check_policy(pi_s, N_ACTIONS, "small-state policy")
         pi_p = check_policy(pi_p, N_PATRON, "patron policy")
         kernel = policy_kernel(self.profile_moves(pi_s, pi_p))
-        reward = dict(zip(("small_state", "patron"), self.rewards(pi_s, pi_p)))
         guess = (None,) * len(players) if guess is None else guess
-        return tuple(solve_policy(kernel, reward[who], self.gamma, g) for who, g in zip(players, guess))
+        return tuple(solve_policy(kernel, r, self.gamma, g) for r, g in zip(self.rewards(pi_s, pi_p, players), guess))
 
 
 def _flat_patron(actions: np.ndarray) -> np.ndarray:
