@@ -102,9 +102,10 @@ def read_zoo_yaml(path: Path) -> dict[str, Any]:
 
 
 def env_id_of(value: Any, where: str) -> str:
-    """A registered id from a Zoo ``env`` entry (``envs:`` module prefix allowed)."""
-    env_id = value.rsplit(":", 1)[-1] if isinstance(value, str) else value
-    if env_id not in ENV_ACTION_SPACES:
+    """A registered id from a Zoo ``env`` entry: the id, or ``envs:ID`` (no other module: the Zoo
+    imports the module a prefix names)."""
+    module, sep, env_id = value.rpartition(":") if isinstance(value, str) else ("", "", value)
+    if env_id not in ENV_ACTION_SPACES or (sep and module != "envs"):
         raise ValueError(f"{where}: env={short_repr(value)} is not allowed: {ENV_ID} or {DISCRETE_ENV_ID} "
                          "(optionally 'envs:'-prefixed)")
     return env_id

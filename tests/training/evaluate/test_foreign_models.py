@@ -23,6 +23,7 @@ from envs.spaces import encode_actions
 from envs.wrappers import FlattenActions
 from training import cli
 from training.evaluate.evaluation import resolve_target
+from training.evaluate.targets import env_id_of
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +188,17 @@ def test_a_file_that_is_no_sb3_archive_is_one_line(tmp_path, capsys):
     (tmp_path / "model.zip").write_bytes(b"not a zip")
     code, _, err = evaluate([str(tmp_path / "model.zip"), "--trust"], capsys)
     assert code != 0 and len(err.strip().splitlines()) == 1 and "not an SB3 model archive" in err
+
+
+@pytest.mark.parametrize("value", ["os:SmallStateAlliance-v0", "envs.sub:SmallStateAlliance-v0",
+                                   ":SmallStateAlliance-v0", "envs:envs:SmallStateAlliance-v0",
+                                   "subprocess:SmallStateAllianceDiscrete-v0"])
+def test_zoo_env_accepts_no_module_prefix_but_envs(value):
+    """Issue 28 class 8: the message says 'envs:' only, and so does the check (the Zoo imports the
+    module a prefix names)."""
+    with pytest.raises(ValueError) as info:
+        env_id_of(value, "args.yml")
+    assert str(info.value) == (f"args.yml: env={value!r} is not allowed: SmallStateAlliance-v0 or "
+                               "SmallStateAllianceDiscrete-v0 (optionally 'envs:'-prefixed)")
+    for good in ("SmallStateAlliance-v0", "envs:SmallStateAlliance-v0", "envs:SmallStateAllianceDiscrete-v0"):
+        assert env_id_of(good, "args.yml") == good.removeprefix("envs:")
