@@ -37,6 +37,7 @@ from training.config.study import Point, RunSpec, StudyConfig, plan_points, plan
 from training.discovery.plan import Batch, run_batch
 from training.results import run_folder as rf
 from training.results import store
+from training.results.lock import folder_lock
 from training.results.schemas import DiscoveryBatch, Environment, PointAnalysis, RunEvaluation
 from training.results.store import EVALUATION, read_json, read_stored
 from training.run.determinism import cpu_environment, runtime_env
@@ -150,7 +151,18 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
     :param log: where progress lines go
     :param on_result: called with a unit's key after its result is written (tests use it to interrupt)
     :param report: render the report at the end
+    :raises training.results.lock.FolderBusy: another process writes the study's folder (one line naming it)
     """
+    with folder_lock(cfg.out_dir, _command(cfg), note=log):  # one writer per study folder: a second is refused
+        return _run_study(cfg, address, num_cpus, log, on_result, report)
+
+
+def _command(cfg: StudyConfig) -> str:
+    return shlex.join(["alliance", "study", cfg.source or f"<{cfg.name}>"])
+
+
+def _run_study(cfg: StudyConfig, address: str | None, num_cpus: int | None, log: Callable[[str], None],
+               on_result: Callable[[str], None] | None, report: bool) -> StudyOutcome:
     clock = time.perf_counter()
     out = StudyOutcome()
     points, runs, out.skipped = pending(cfg, log)
@@ -177,7 +189,7 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
     analyse = ray.remote(num_cpus=1, max_retries=0)(analyse_point)
     solve = ray.remote(num_cpus=1, max_retries=0)(run_batch)
     train = ray.remote(num_cpus=1, max_retries=0)(rl_run)
-    command = shlex.join(["alliance", "study", cfg.source or f"<{cfg.name}>"])
+    command = _command(cfg)
     refs: dict[Any, tuple[str, Path, str]] = {}
     for spec in runs:  # the longest units first
         folder = run_dir(cfg, spec)

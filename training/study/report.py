@@ -26,6 +26,7 @@ from training.render.study_text import render_markdown
 from training.render.tables import write_csv
 from training.render.why import why_figures, why_section, why_tables
 from training.results import store
+from training.results.lock import folder_lock
 from training.results.manifest import read_evaluations
 from training.results.schemas import Environment, PointAnalysis, RunEvaluation, StudyResult
 from training.results.store import EVALUATION, read_stored
@@ -264,7 +265,16 @@ def _rl_figures(cfg: StudyConfig, data: Mapping, study: Mapping, folder: Path) -
 
 # ---------------------------------------------------------------------------------------- write
 def write_report(cfg: StudyConfig) -> Path:
-    """Render ``study.json``, the tables, the figures and the report from the stored results."""
+    """Render ``study.json``, the tables, the figures and the report from the stored results, holding
+    the study folder's lock (``training/results/lock.py``; re-entrant: the driver holds it already).
+
+    :raises training.results.lock.FolderBusy: another process writes the study's folder (one line)
+    """
+    with folder_lock(cfg.out_dir, f"alliance study {cfg.source or cfg.name} --report-only"):
+        return _write_report(cfg)
+
+
+def _write_report(cfg: StudyConfig) -> Path:
     data = load_study_data(cfg)
     data["discovery"] = robustness.analyse(cfg)  # discovery/*.csv; read by H7 and "How robust is the answer?"
     why, data["missing"] = load_explain(cfg, data["missing"])
