@@ -271,9 +271,12 @@ def _space_difference(got: Any, want: Any) -> str:
 
 
 def load_archive(algo: str, source: Any, where: Path | None = None, **kwargs: Any) -> Any:
-    """``ALGO.load(source)`` (a path, or a file object of checked bytes); a file SB3 cannot read as
-    an ``algo`` model is one ``ValueError`` line naming ``where`` (default: ``source``)."""
+    """``ALGO.load(source)`` (a path, or a file object of checked bytes) once the archive's sizes are
+    within the limits (``run_folder.check_archive``: every path that loads a model comes here); a
+    file SB3 cannot read as an ``algo`` model is one ``ValueError`` line naming ``where`` (default:
+    ``source``)."""
     where = source if where is None else where
+    rf.check_archive(source, where)  # sizes from the directory, before SB3 inflates anything
     try:
         return algo_class(algo).load(source, **kwargs)
     except Exception as exc:  # a foreign or broken archive can fail in any part of SB3 or torch
