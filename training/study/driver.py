@@ -71,7 +71,8 @@ def pending(cfg: StudyConfig, log: Callable[[str], None] | None = None) -> tuple
     """The points and runs to compute, and the keys of those stored and still right. A stored unit
     whose unit key (``training/study/keys.py``: a hash of its resolved inputs and the model's version)
     is not the one its inputs make now is stale: it is computed again, and ``log`` says so. Each
-    stored file is read through its schema: a damaged one is one line naming it, before anything runs."""
+    stored file is read through its schema: one that does not pass (damaged, edited, a NaN where a
+    number belongs) is computed again too, and ``log`` names it and why."""
     points, runs, skipped = [], [], []
     for p in plan_points(cfg):
         (skipped.append(p.relpath()) if _fresh(cfg, p.relpath(), p, PointAnalysis, log) else points.append(p))
@@ -109,7 +110,12 @@ def _fresh(cfg: StudyConfig, name: str, unit: Any, schema: Any, log: Callable[[s
     path = cfg.out_dir / name
     if not path.is_file():
         return False
-    data = read_json(path) if schema is None else read_stored(path, schema)
+    try:
+        data = read_json(path) if schema is None else read_stored(path, schema)
+    except ValueError as exc:  # damaged, or a value its schema refuses (NaN where a number belongs)
+        if log is not None:
+            log(f"{name}: not a valid stored unit ({_reason(exc, path)}): recomputing")
+        return False
     stored, wanted = data.get(KEY_FIELD), unit_key(unit)
     if stored == wanted:
         return True
@@ -117,6 +123,12 @@ def _fresh(cfg: StudyConfig, name: str, unit: Any, schema: Any, log: Callable[[s
         log(f"{name}: stale "
             f"(stored unit key {str(stored)[:12]}, its inputs now make {wanted[:12]}): recomputing")
     return False
+
+
+def _reason(exc: ValueError, path: Path) -> str:
+    """The store's one-line refusal without the file's name (the log names it) and its advice."""
+    text = str(exc).removeprefix(f"{path}: ")
+    return text.rsplit("; ", 1)[0] if "; " in text else text
 
 
 @contextlib.contextmanager
