@@ -43,7 +43,7 @@ from training.results.store import EVALUATION, read_json, read_stored
 from training.run.determinism import cpu_environment, runtime_env
 from training.study import explain_units as xu
 from training.study.keys import KEY_FIELD, unit_key
-from training.study.report import write_report
+from training.study.report import stored_units, write_report
 from training.study.robustness import plan_discovery
 from training.study.tasks import analyse_point, rl_run
 
@@ -188,9 +188,11 @@ def _run_study(cfg: StudyConfig, address: str | None, num_cpus: int | None, log:
         write_environment(cfg)
         with ray_session(address, num_cpus) as ray:
             _execute(ray, cfg, points, runs, out, log, on_result, total, explain, batches)
-    if report:
+    if report and stored_units(cfg):
         out.report = write_report(cfg)
         log(f"report: {out.report}")
+    elif report:
+        log(f"no report: {cfg.out_dir} holds none of the study's units (every one failed)")
     out.seconds = time.perf_counter() - clock
     return out
 
