@@ -41,7 +41,7 @@ LOCK_NAME = ".alliance.lock"
 MAX_HOLDER_BYTES = 4096
 HOLDER_WAIT = 2.0  # seconds a refused writer waits for a new holder's details (it never waits for the lock)
 
-_HELD: dict[str, list[Any]] = {}  # resolved folder -> [fd, depth, lock path, pid]: this process's locks
+_HELD: dict[str, list[Any]] = {}  # resolved folder -> [fd, depth, lock path, pid, folders created]
 
 
 class FolderBusy(ValueError):
@@ -100,14 +100,26 @@ def acquire(folder: str | Path, purpose: str, *, create: bool = True,
     :raises FolderBusy: another process holds the lock (one line naming the folder and the holder)
     """
     folder = Path(folder)
-    if create:
-        folder.mkdir(parents=True, exist_ok=True)
-    elif not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder")
     key = str(folder.resolve())
     if key in _HELD:
         _HELD[key][1] += 1
         return folder
+    created = [p for p in (folder, *folder.parents) if not p.exists()] if create else []
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
+    elif not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    try:
+        fd = _lock(folder, purpose, note)
+    except BaseException:
+        _remove_empty(created)
+        raise
+    _HELD[key] = [fd, 1, folder / LOCK_NAME, os.getpid(), created]
+    return folder
+
+
+def _lock(folder: Path, purpose: str, note: Callable[[str], None] | None) -> int:
+    """Open and lock ``folder``'s lock file, write this process's details; the file descriptor."""
     path = folder / LOCK_NAME
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -138,8 +150,17 @@ def acquire(folder: str | Path, purpose: str, *, create: bool = True,
           "since": _utc_stamp()}
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(me).encode(), 0)
-    _HELD[key] = [fd, 1, path, os.getpid()]
-    return folder
+    return fd
+
+
+def _remove_empty(created: list[Path]) -> None:
+    """Remove the folders the lock created, deepest first, if they are still empty (a command that
+    failed before writing anything leaves no empty ``out`` folder behind)."""
+    for p in created:
+        try:
+            p.rmdir()
+        except OSError:
+            return
 
 
 def release(folder: str | Path) -> None:
@@ -152,13 +173,14 @@ def release(folder: str | Path) -> None:
     if held[1] > 0:
         return
     del _HELD[key]
-    fd, _, path, pid = held
+    fd, _, path, pid, created = held
     if pid != os.getpid():  # a forked child: the lock is its parent's to give back
         return
     with contextlib.suppress(OSError):
         if (os.fstat(fd).st_ino, os.fstat(fd).st_dev) == (os.stat(path).st_ino, os.stat(path).st_dev):
             os.unlink(path)  # while still locked: a waiter that opened it sees it gone and opens anew
     os.close(fd)  # the kernel drops the lock
+    _remove_empty(created)
 
 
 @contextlib.contextmanager

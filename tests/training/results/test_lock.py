@@ -163,3 +163,14 @@ def test_a_second_resume_of_one_run_is_refused_and_leaves_the_run_as_it_was(tmp_
                                f"pid {proc.pid} on host ")
     assert {p.relative_to(run_dir): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == files
     assert rf.read_manifest(run_dir)["num_timesteps"] == 2048
+
+
+def test_a_writer_that_fails_before_writing_leaves_no_folder_it_created(tmp_path):
+    folder = tmp_path / "new" / "out"
+    with pytest.raises(RuntimeError), folder_lock(folder, "a failing command"):
+        assert folder.is_dir()
+        raise RuntimeError("the config was bad")
+    assert not (tmp_path / "new").exists()
+    with folder_lock(folder, "a writing command"):
+        (folder / "REPORT.md").write_text("x")
+    assert sorted(p.name for p in folder.iterdir()) == ["REPORT.md"]
