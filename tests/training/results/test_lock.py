@@ -89,8 +89,9 @@ def test_a_second_study_on_the_same_folder_is_refused_at_once_and_writes_nothing
     assert len(lines) == 1 and lines[0].startswith("alliance study: error: study is being written by another "
                                                    f"process: pid {proc.pid} on host "), lines
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # no report, no table
-    assert alliance("study", "tiny.yaml", "--report-only", cwd=tmp_path).returncode == 0  # free again
-    assert (cfg.out_dir / "REPORT.md").is_file() and not (cfg.out_dir / LOCK_NAME).exists()
+    from training.study.report import write_report
+
+    assert write_report(cfg).is_file() and not (cfg.out_dir / LOCK_NAME).exists()  # free again
 
 
 def test_a_lock_left_by_a_killed_process_is_taken_over_with_a_note(tmp_path, monkeypatch):
@@ -102,9 +103,11 @@ def test_a_lock_left_by_a_killed_process_is_taken_over_with_a_note(tmp_path, mon
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
     assert read_holder(cfg.out_dir)["pid"] == proc.pid  # the file is left; the kernel dropped the lock
-    result = alliance("study", "tiny.yaml", "--report-only", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert f"took over a stale lock of pid {proc.pid} on host " in result.stderr
+    notes: list[str] = []
+    with folder_lock(cfg.out_dir, "the next writer", note=notes.append):
+        assert read_holder(cfg.out_dir)["pid"] == os.getpid()
+    assert len(notes) == 1 and notes[0].startswith(f"note: {cfg.out_dir}: took over a stale lock of pid {proc.pid} "
+                                                   "on host ") and "the test's holder" in notes[0]
     assert not (cfg.out_dir / LOCK_NAME).exists()
 
 
