@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from malformed import record
 
 import envs  # noqa: F401  (registers the ids)
 from agents.exact_eval import evaluate_policy
@@ -198,6 +199,7 @@ def test_zoo_env_accepts_no_module_prefix_but_envs(value):
     module a prefix names)."""
     with pytest.raises(ValueError) as info:
         env_id_of(value, "args.yml")
+    record("zoo_env_prefix", escaped=False)  # an accepted prefix would have failed pytest.raises
     assert str(info.value) == (f"args.yml: env={value!r} is not allowed: SmallStateAlliance-v0 or "
                                "SmallStateAllianceDiscrete-v0 (optionally 'envs:'-prefixed)")
     for good in ("SmallStateAlliance-v0", "envs:SmallStateAlliance-v0", "envs:SmallStateAllianceDiscrete-v0"):
@@ -235,6 +237,7 @@ def test_a_zip_bomb_is_refused_from_its_directory_on_every_path(models, tmp_path
     for argv in ([str(path), "--trust", "--algo", "PPO"], [str(path), "--trust"], [str(zoo), "--trust"]):
         code, out, err = evaluate([*argv, "--episodes", "0"], capsys)
         lines = err.strip().splitlines()
+        record("zip_bombs", escaped=not (code == 2 and out == "" and len(lines) == 1 and "inflates" in err))
         assert code == 2 and out == "" and len(lines) == 1, (argv, err)
         assert f"member '{member}' inflates to {inflated:,} bytes, more than {limit}" in lines[0], lines
     with pytest.raises(ValueError, match="inflates to"), open(path, "rb") as f:
