@@ -89,11 +89,16 @@ def check_max_episode_steps(value: Any, params: AllianceParams) -> int:
 
 
 def check_render_mode(render_mode: Any, owner: str) -> None:
-    """Gymnasium's own envs accept a render mode they do not know and warn (``gym.make`` does the
-    same); so does this env, and ``render()`` then returns None."""
+    """A render mode the env does not know is refused where it is given, in the constructor (issue
+    28: accepted with a warning, it made ``gym.make``'s checker raise an ``AssertionError`` at the
+    first ``render()``). ``gym.make``'s own modes (``rgb_array_list``, ``ansi_list``) reach the env as
+    ``rgb_array``/``ansi``.
+
+    :raises ValueError: one line naming the value and the allowed modes
+    """
     if render_mode is not None and render_mode not in RENDER_MODES:
-        gym.logger.warn(f"{owner}: render_mode={short_repr(render_mode)} is not supported "
-                        f"(supported: {', '.join(RENDER_MODES)}); render() will return None")
+        raise ValueError(f"{owner}: render_mode={short_repr(render_mode)} is not allowed: None or one of "
+                         f"{', '.join(map(repr, RENDER_MODES))}")
 
 
 def check_t(t: Any, horizon: int, name: str = "options.t") -> int:
@@ -279,8 +284,8 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
     line (`render()` returns None). `"rgb_array"`: `render()` returns a `(320, 512, 3)` `uint8` picture of the quarter
     (`envs.render`: date and phase, the six variables as gauges, the action in words, the reward
     and its terms), for `RecordVideo`, the Zoo's `record_video` and CleanRL's `--capture-video`.
-    A mode not in `metadata["render_modes"]` is accepted with a warning, as Gymnasium's own envs
-    do, and `render()` then returns None.
+    A mode not in `metadata["render_modes"]` is refused by the constructor (a `ValueError` naming
+    the allowed modes); without a render mode `render()` warns and returns None.
 
     ## Arguments
 

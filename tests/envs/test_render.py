@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from malformed import record
 
 import envs
 from envs.env import SmallStateAllianceEnv
@@ -68,13 +69,29 @@ def test_human_prints_the_ansi_line(capsys):
     assert venv.render() is None and len(capsys.readouterr().out.splitlines()) == 2
 
 
-def test_unsupported_mode_warns_as_gymnasiums_envs_do():
-    with pytest.warns(UserWarning, match="render_mode='rgb'"):
-        env = SmallStateAllianceEnv(render_mode="rgb")
+@pytest.mark.filterwarnings("ignore:.*not in the possible render_modes")  # gym.make's own, before the env refuses
+@pytest.mark.parametrize("mode", ["bogus", "rgb", "", "ANSI", "rgb_array_list "])
+def test_an_unknown_render_mode_is_refused_by_the_constructor(mode):
+    """Issue 28 class 7: the mode is refused where it is given, in one line naming the allowed ones
+    (it was accepted with a warning, and gym.make's checker then raised an AssertionError in render())."""
+    for make in (lambda: SmallStateAllianceEnv(render_mode=mode), lambda: AllianceVectorEnv(2, render_mode=mode),
+                 lambda: gym.make("SmallStateAlliance-v0", render_mode=mode)):
+        try:
+            make()
+        except ValueError as exc:
+            message = str(exc)
+        else:
+            message = ""
+        record("render_mode", escaped=not message.startswith(("SmallStateAllianceEnv:", "AllianceVectorEnv:")))
+        assert "\n" not in message and f"render_mode={mode!r} is not allowed" in message
+        assert all(repr(m) in message for m in ("ansi", "human", "rgb_array"))
+
+
+def test_without_a_render_mode_render_warns_and_returns_none():
+    env = SmallStateAllianceEnv()
     env.reset(seed=0)
     with pytest.warns(UserWarning, match="without a render_mode"):
         assert env.render() is None
-    with pytest.warns(UserWarning, match="render_mode='rgb'"):
-        venv = AllianceVectorEnv(2, render_mode="rgb")
+    venv = AllianceVectorEnv(2)
     venv.reset(seed=0)
     assert venv.render() is None

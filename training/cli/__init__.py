@@ -7,16 +7,20 @@ ray) inside ``run``, never at its top: ``alliance --help`` stays fast. A name in
 :data:`SUBCOMMANDS` without its module is skipped (``explain`` and ``scenarios`` are reserved).
 
 A user's mistake (``ValueError``, a missing or unreadable file) ends in one line on stderr and exit
-code 2, never a traceback.
+code 2, never a traceback. A reader that closes the pipe early (``alliance scenarios | head -1``)
+ends the command quietly with the status a Unix tool killed by SIGPIPE has (:data:`EXIT_BROKEN_PIPE`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # 141: what the shell reports for `seq 1 1000000 | head -1`'s seq
 SUBCOMMANDS = ("solve", "scenarios", "explain", "game", "train", "evaluate", "benchmark", "study")
 
 EXAMPLES = """examples:
@@ -71,7 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # a closed pipe is found here, not in the interpreter's flush at exit
+        return code
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except (ValueError, OSError) as exc:
         for line in error_lines(exc):
             print(f"alliance {args.command}: error: {line}", file=sys.stderr)
@@ -79,6 +87,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"alliance {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of stdout has gone: point stdout at /dev/null (so the flush at exit cannot fail
+    again and print "Exception ignored") and end quietly, as a Unix tool does."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ EXAMPLES = """examples:
   alliance benchmark --out results/benchmark/ --report-only     re-render from benchmark.json
 
 --runs takes glob patterns (quote them) or the folders themselves; runs are grouped by (training
-scenario, algorithm) from each run's config.yml, and the seeds of a group are its runs. --scenarios
-defaults to the runs' training scenarios; a run is evaluated on another scenario only if the spaces
-agree. The IQM and its 95 % stratified-bootstrap interval use rliable with a fixed seed (--seed), so
+scenario with its overrides, algorithm) from each run's config.yml, and the seeds of a group are its
+runs; run folders of the same config and seed (or the same model bytes) are copies, counted once and
+named. --scenarios defaults to the runs' training scenarios with their overrides, named as
+war[identification=0.9] (a form --scenarios accepts too); a run is evaluated on another scenario only
+if the spaces agree. The IQM and its 95 % stratified-bootstrap interval use rliable with a fixed seed (--seed), so
 the same runs give the same files. Writes benchmark.json, benchmark.md, benchmark.csv,
 benchmark_runs.csv and figures/ into --out. Models are loaded only if their sha256 matches the run's
 manifest (SB3 archives can carry pickled objects), unless --trust is given.
@@ -91,12 +93,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         import torch
 
+        from training.config.params import split_scenarios
         from training.scoring.benchmark import benchmark
 
         if not args.runs:
             raise ValueError("--runs is missing: glob patterns of run folders, e.g. --runs 'results/runs/war/*'")
         torch.set_num_threads(1)
-        scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()] if args.scenarios else None
+        scenarios = split_scenarios(args.scenarios) if args.scenarios else None
         progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
         data = benchmark(args.runs, scenarios, best=args.best, trust=args.trust, reps=args.reps, seed=args.seed,
                          progress=progress)
@@ -114,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.out}/benchmark.json: not a benchmark this version can render ({reason[:200]}); "
                          "run the benchmark again") from None
     for dup in data.get("duplicates", []):
-        print(f"note: {dup['run_dir']} has model bytes identical to {dup['same_as']}: a duplicate, counted once")
+        print(f"note: {dup['run_dir']} has {dup.get('why', 'the same model bytes')} as {dup['same_as']}: "
+              "a duplicate, counted once")
     print(summary)
     print(f"wrote {paths['md']}, {paths['csv']}, {paths['runs_csv']} and {len(paths) - 3} figures")
     return 0

@@ -52,7 +52,9 @@ def _source_line(src: dict) -> str:
                 f"{check}")
     if src.get("kind") != "run":
         return src.get("kind", "")
-    trained = src["trained_on"] + (f" with {src['overrides']}" if src.get("overrides") else "")
+    from training.config.params import scenario_label
+
+    trained = scenario_label(src["trained_on"], src.get("overrides"))
     check = "sha256 checked" if src["hash_checked"] else "sha256 NOT checked (--trust)"
     return (f"{src['algo']} seed {src['seed']}, {src['num_timesteps']:,} steps, trained on {trained}; "
             f"{src['model']}, {check}")

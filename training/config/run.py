@@ -21,6 +21,8 @@ A YAML file looks like ``configs/ppo_war.yaml``::
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -209,3 +211,17 @@ def _deep_copy(data: Any) -> Any:
     if isinstance(data, list):
         return [_deep_copy(v) for v in data]
     return data
+
+
+def config_fingerprint(cfg: TrainConfig) -> dict[str, Any]:
+    """The resolved training config as stored with a run's evaluation (its output folder left out,
+    so a study folder can be moved): what a run is, whatever folder holds it."""
+    data = cfg.model_dump(mode="json")
+    data.pop("output", None)
+    return data
+
+
+def content_key(cfg: TrainConfig) -> str:
+    """A run's content key: the sha256 of :func:`config_fingerprint` (config, seed, budget), so two
+    run folders of the same key are the same experiment, copies rather than seeds."""
+    return hashlib.sha256(json.dumps(config_fingerprint(cfg), sort_keys=True).encode()).hexdigest()

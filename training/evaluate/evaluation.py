@@ -36,10 +36,9 @@ from agents.exact_eval import evaluate_policy
 from agents.monte_carlo import rollout_returns
 from agents.summary import summarize
 from envs.params import AllianceParams
-from envs.scenarios import make_params
 from envs.spaces import ACTION_NVEC, ACTION_VARS, ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, PHASE
 from envs.tables import build_tables
-from training.config.params import load_params
+from training.config.params import labelled_params, load_params
 from training.evaluate import targets
 from training.evaluate.stats import mean_ci
 from training.results import run_folder as rf
@@ -95,9 +94,10 @@ def load_run(run_dir: str | Path, best: bool = False, trust: bool = False) -> tu
 
 
 def trained_params(source: dict[str, Any]) -> AllianceParams:
-    """The scenario a run was trained on (its config's scenario and overrides)."""
+    """The scenario a run was trained on: its config's scenario and overrides, named with both
+    (``war[identification=0.9]``, ``training.config.params.scenario_label``)."""
 
-    return make_params(source["trained_on"], source.get("overrides") or None)
+    return labelled_params(source["trained_on"], source.get("overrides") or None)
 
 
 def resolve_target(target: str | Path, scenario: str | AllianceParams | None = None, *, best: bool = False,

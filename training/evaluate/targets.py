@@ -50,7 +50,7 @@ from training.run.train import load_archive, run_config
 ZOO_ORDERED_DICT = "!!python/object/apply:collections.OrderedDict"  # how rl_zoo3 dumps args.yml/config.yml
 ZOO_ARGS, ZOO_CONFIG, ZOO_BEST = "args.yml", "config.yml", "best_model.zip"
 ENV_ACTION_SPACES = {ENV_ID: action_space(), DISCRETE_ENV_ID: spaces.Discrete(N_ACTIONS)}
-MAX_DATA_BYTES = 50_000_000  # an SB3 archive's JSON `data`: a few kB for these networks
+MAX_DATA_BYTES = rf.MAX_DATA_BYTES  # an SB3 archive's JSON `data`: a few kB for these networks
 MAX_YAML_BYTES = 1_000_000
 NEEDS_TRUST = ("no manifest records its sha256 (a model trained elsewhere); an SB3 archive can carry pickled "
                "code that runs when it is loaded: evaluate it with --trust only if you trust its source")
@@ -102,9 +102,10 @@ def read_zoo_yaml(path: Path) -> dict[str, Any]:
 
 
 def env_id_of(value: Any, where: str) -> str:
-    """A registered id from a Zoo ``env`` entry (``envs:`` module prefix allowed)."""
-    env_id = value.rsplit(":", 1)[-1] if isinstance(value, str) else value
-    if env_id not in ENV_ACTION_SPACES:
+    """A registered id from a Zoo ``env`` entry: the id, or ``envs:ID`` (no other module: the Zoo
+    imports the module a prefix names)."""
+    module, sep, env_id = value.rpartition(":") if isinstance(value, str) else ("", "", value)
+    if env_id not in ENV_ACTION_SPACES or (sep and module != "envs"):
         raise ValueError(f"{where}: env={short_repr(value)} is not allowed: {ENV_ID} or {DISCRETE_ENV_ID} "
                          "(optionally 'envs:'-prefixed)")
     return env_id
@@ -130,11 +131,9 @@ def check_algo(algo: Any, where: str) -> str:
 def infer_algo(path: Path) -> tuple[str | None, str]:
     """The algorithm an SB3 archive's plain JSON ``data`` shows (never unpickled), and why; None if it
     does not tell (A2C, or another library's archive)."""
+    rf.check_archive(path, path)
     with zipfile.ZipFile(path) as zf:
-        info = zf.getinfo("data")
-        if info.file_size > MAX_DATA_BYTES:
-            return None, "its data member is too large to read"
-        data = json.loads(zf.read(info))
+        data = json.loads(zf.read("data"))
     module = str((data.get("policy_class") or {}).get("__module__", ""))
     if module.startswith("stable_baselines3.dqn."):
         return "DQN", f"inferred from the archive: policy class in {module}"
@@ -157,6 +156,7 @@ def describe_file(path: Path, algo: str | None, trust: bool) -> Foreign:
 
     :raises ValueError: not an SB3 archive, not trusted, or no algorithm (one line)
     """
+    rf.check_archive(path, path)  # a zip bomb is named as one, before the members' CRCs are read
     if not rf._zip_is_whole(path):
         raise ValueError(f"{path}: not an SB3 model archive (a zip holding data and policy.pth)")
     run_dir = _run_folder_of(path)

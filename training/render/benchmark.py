@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from envs.params import PHASE_NAMES
+from training.config.params import scenario_label
 from training.evaluate.evaluation import FEATURES
 from training.render import figures as fg
 from training.render.tables import ci, csv_text
@@ -32,10 +33,29 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("_") or "scenario"
 
 
-def _display(name: str, kind: str, n_runs: int) -> str:
+def _display(name: str, kind: str, n_runs: int, copies: int = 0) -> str:
     if kind == "algorithm":
-        return f"{name} ({n_runs} seed{'s' if n_runs != 1 else ''})"
+        also = f"; {copies} duplicate{'s' if copies != 1 else ''} counted once" if copies else ""
+        return f"{name} ({n_runs} seed{'s' if n_runs != 1 else ''}{also})"
     return "optimum" if kind == "optimum" else f"baseline: {name}"
+
+
+def duplicate_counts(data: dict[str, Any]) -> dict[str, int]:
+    """Per group, how many run folders were left out as copies of one of its runs."""
+    group_of = {r["run_dir"]: r["group"] for r in data["runs"]}
+    counts: dict[str, int] = {}
+    for dup in data.get("duplicates", []):
+        group = group_of.get(dup["same_as"])
+        if group is not None:
+            counts[group] = counts.get(group, 0) + 1
+    return counts
+
+
+def display_names(data: dict[str, Any]) -> dict[str, str]:
+    """Each policy's name in tables and figures: an algorithm with its seeds (and copies left out)."""
+    agg = data["aggregate"]
+    copies = duplicate_counts(data)
+    return {name: _display(name, kind, agg["n_runs"][name], copies.get(name, 0)) for name, kind in agg["kinds"].items()}
 
 
 def _pct(confidence: float) -> str:
@@ -110,7 +130,7 @@ def run_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
         for scen in data["scenarios"]:
             r = run["results"][scen]
             rows.append({"run_dir": run["run_dir"], "group": run["group"], "algo": run["algo"], "seed": run["seed"],
-                         "trained_on": run["trained_on"], "num_timesteps": run["num_timesteps"], "scenario": scen,
+                         "trained_on": scenario_label(run["trained_on"], run.get("overrides")), "num_timesteps": run["num_timesteps"], "scenario": scen,
                          "value": r["value"], "optimum": r["optimum"], "regret": r["regret"],
                          "share_of_optimum": r["share_of_optimum"], "near_optimal_share": r["near_optimal_share"],
                          "label": r["label"], "optimum_label": data["optimum"][scen]["label"]})
@@ -134,8 +154,7 @@ def phase_action_shares(results: list[dict[str, Any]]) -> np.ndarray:
 
 def _figures(data: dict[str, Any], folder: Path) -> dict[str, Path]:
     agg = data["aggregate"]
-    n = agg["n_runs"]
-    names = {name: _display(name, kind, n[name]) for name, kind in agg["kinds"].items()}
+    names = display_names(data)
     settings = agg["settings"]
     ci_text = f"{_pct(settings['confidence'])} stratified-bootstrap CI"
     out = {"intervals_all": fg.plot_interval_estimates(
@@ -207,7 +226,7 @@ def markdown(data: dict[str, Any], figure_paths: dict[str, Path], out: Path) -> 
     st = agg["settings"]
     best = agg["best_baseline"]
     groups = [k for k, kind in agg["kinds"].items() if kind == "algorithm"]
-    names = {name: _display(name, kind, n[name]) for name, kind in agg["kinds"].items()}
+    names = display_names(data)
     model = data.get("model_file") or "model.zip"
     check = "its sha256 checked against the run's manifest" if data["hash_checked"] else "sha256 NOT checked (--trust)"
     lines = ["# Benchmark: share of the optimum", ""]
@@ -229,7 +248,13 @@ def markdown(data: dict[str, Any], figure_paths: dict[str, Path], out: Path) -> 
         runs = kind == "algorithm"
         cells = ([ci(agg["iqm"][name]["per_scenario"][s], collapse=not runs) for s in scen]
                  + [ci(agg["iqm"][name]["aggregate"], collapse=not runs)])
-        lines.append(f"| {name} | {agg['kinds'][name]} | {n[name]} | " + " | ".join(cells) + " |")
+        shown = names[name] if runs and duplicate_counts(data).get(name) else name  # copies said in the table
+        lines.append(f"| {shown} | {agg['kinds'][name]} | {n[name]} | " + " | ".join(cells) + " |")
+    dups = data.get("duplicates", [])
+    if dups:
+        lines += ["", f"Duplicates, counted once ({len(dups)} run folder{'s' if len(dups) != 1 else ''} left out: "
+                  "copies are not seeds, and counting them would narrow the intervals):", ""]
+        lines += [f"- `{d['run_dir']}`: {d.get('why', 'the same model bytes')} as `{d['same_as']}`" for d in dups]
     lines += ["", f"## Probability of improvement over the best baseline (`{best}`)", "",
               f"P(share of a seed > share of `{best}`), ties counting 1/2, averaged over scenarios; "
               f"{_pct(st['confidence'])} bootstrap CI. The best baseline has the highest mean share over the "

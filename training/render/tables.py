@@ -61,10 +61,11 @@ def _cell(v: Any, digits: int | None) -> str:
     return str(v)
 
 
-def csv_text(rows: Sequence[Mapping[str, Any]], digits: int | None = 6) -> str:
+def csv_text(rows: Sequence[Mapping[str, Any]], digits: int | None = 6, header: Sequence[str] = ()) -> str:
     """CSV of ``rows`` (columns: every key, in order of appearance); a float with ``digits``
-    significant digits, or exactly (``repr``) when ``digits`` is None."""
-    columns: list[str] = []
+    significant digits, or exactly (``repr``) when ``digits`` is None. ``header``: the columns of
+    the table when it has no rows (a table without rows is its header line, never an empty file)."""
+    columns: list[str] = [] if rows else list(header)
     for row in rows:
         columns += [k for k in row if k not in columns]
     buf = io.StringIO()
@@ -76,7 +77,13 @@ def csv_text(rows: Sequence[Mapping[str, Any]], digits: int | None = 6) -> str:
     return buf.getvalue()
 
 
-def write_csv(path: Path, rows: Sequence[Mapping[str, Any]], digits: int | None = 6) -> Path:
-    """:func:`csv_text` written atomically to ``path`` (its folder created)."""
+def write_csv(path: Path, rows: Sequence[Mapping[str, Any]], digits: int | None = 6,
+              header: Sequence[str] = ()) -> Path | None:
+    """:func:`csv_text` written atomically to ``path`` (its folder created). A table with neither
+    rows nor a ``header`` is not written (an empty file is no CSV), and a file of an earlier render
+    at ``path`` is removed, so no table outlives its data: None is returned then."""
+    if not rows and not header:
+        path.unlink(missing_ok=True)
+        return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    return store.atomic_write_text(path, csv_text(rows, digits))
+    return store.atomic_write_text(path, csv_text(rows, digits, header))

@@ -100,6 +100,7 @@ def read_evaluations(run_dir: str | Path, trust: bool = False) -> dict[str, np.n
     if not path.exists():
         return None
     raw = read_checked(run_dir, rf.EVALUATIONS, MAX_LOG_BYTES, trust)
+    rf.check_archive(io.BytesIO(raw), path, MAX_LOG_BYTES)  # an .npz is a zip: sizes before inflating
     try:
         with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
             missing = [k for k in EVALUATION_KEYS if k not in npz.files]

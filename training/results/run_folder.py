@@ -176,15 +176,66 @@ def clean_temporary_files(run_dir: str | Path) -> list[Path]:
 
 
 SB3_MEMBERS = ("data", "policy.pth")  # in every archive ``model.save`` writes
+# What an archive may inflate to, checked on its directory before any member is read (issue 28: a
+# 1.7 MB zip inflated to 3.7 GB). The networks here are kilobytes to a few megabytes.
+MAX_DATA_BYTES = 50_000_000  # an SB3 archive's JSON ``data``: a few kB for these networks
+MAX_ARCHIVE_BYTES = 256 << 20  # all members of a model archive or an ``.npz`` log together
+MAX_ARCHIVE_MEMBERS = 256
+MEMBER_LIMITS = {"data": MAX_DATA_BYTES}
+
+
+def archive_problem(zf: zipfile.ZipFile, total_limit: int = MAX_ARCHIVE_BYTES) -> str | None:
+    """Why the archive ``zf`` must not be opened further, from its directory alone (nothing is
+    inflated): too many members, a member or all of them inflating beyond a limit; None if none.
+    ``zipfile`` never inflates a member beyond the size the directory states (it stops there and
+    fails the CRC), so bounding the stated sizes bounds what reading can allocate."""
+    infos = zf.infolist()
+    if len(infos) > MAX_ARCHIVE_MEMBERS:
+        return f"it holds {len(infos):,} members, more than {MAX_ARCHIVE_MEMBERS}"
+    total = 0
+    for info in infos:
+        limit = MEMBER_LIMITS.get(info.filename, total_limit)
+        if info.file_size > limit:
+            return (f"its member {short_repr(info.filename, 60)} inflates to {info.file_size:,} bytes, more than "
+                    f"{limit:,}")
+        total += info.file_size
+    if total > total_limit:
+        return f"its members inflate to {total:,} bytes together, more than {total_limit:,}"
+    return None
+
+
+def check_archive(source: Any, where: Any, total_limit: int = MAX_ARCHIVE_BYTES, require_zip: bool = False) -> None:
+    """:func:`archive_problem` of a zip at a path or in a file object (left at its start). Something
+    that is no zip at all passes unless ``require_zip`` (the reader that follows says what it is not).
+
+    :raises ValueError: one line naming ``where`` and the limit it passes (or, with ``require_zip``, not a zip)
+    """
+    try:
+        with zipfile.ZipFile(source) as zf:
+            problem = archive_problem(zf, total_limit)
+    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+        if not require_zip:
+            return
+        raise ValueError(f"{where}: not a zip archive ({_reason(exc)})") from None
+    finally:
+        if hasattr(source, "seek"):
+            source.seek(0)
+    if problem:
+        raise ValueError(f"{where}: not allowed: {problem} (a zip bomb, or not a file of this project)")
+
+
+def _reason(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:120] or type(exc).__name__
 
 
 def _zip_is_whole(path: Path) -> bool:
-    """An SB3 archive whose members all pass their CRC. (A truncated SB3 zip can still look like a
-    zip: it holds torch's own uncompressed zips, whose end record ``zipfile`` then finds; their
-    members are not SB3's.)"""
+    """An SB3 archive within the size limits (:func:`archive_problem`) whose members all pass their
+    CRC. (A truncated SB3 zip can still look like a zip: it holds torch's own uncompressed zips,
+    whose end record ``zipfile`` then finds; their members are not SB3's.)"""
     try:
         with zipfile.ZipFile(path) as zf:
-            return all(name in zf.namelist() for name in SB3_MEMBERS) and zf.testzip() is None
+            return (archive_problem(zf) is None and all(name in zf.namelist() for name in SB3_MEMBERS)
+                    and zf.testzip() is None)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         return False
 

@@ -23,6 +23,10 @@ not a ``KeyError`` half-way through a report; subtrees that are passed on as the
 Versions: :data:`SCHEMA_VERSION` is written into every file. A file without ``schema_version``
 was written before versions existed; its layout is that of version 1 (the keys and types below,
 checked all the same), so it is read as version 0. A file of a later version is refused.
+
+Numbers: every field typed as a float (at any depth the models name) must be finite: NaN and
+infinity, which Python's ``json`` writes and reads, are refused like any other wrong value, so a
+study computes such a unit again (``training/study/driver.py``) instead of taking it as done.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ SCHEMA_VERSION = 1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # allow_inf_nan=False: a field typed as a number holds a finite one (issue 28: a unit whose value
+    # was NaN passed and was skipped as finished; Python's json writes and reads NaN and Infinity)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class StoredFile(_Strict):

@@ -21,6 +21,7 @@ folder's conventions and are read together.)
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from collections.abc import Sequence
@@ -41,6 +42,7 @@ from training.config.files import parse_yaml
 from training.config.hyperparams import algo_class
 from training.config.run import TrainConfig, config_from_dict, sb3_kwargs
 from training.results import run_folder as rf
+from training.results.lock import LOCK_NAME, folder_lock
 from training.results.manifest import (
     MAX_CONFIG_BYTES,
     open_checked,
@@ -108,7 +110,9 @@ def build_model(cfg: TrainConfig, env: Any, gamma: float) -> Any:
 def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequence[Any] = (), *,
           resume: bool = False, progress_bar: bool = False, command: str | None = None,
           trust: bool = False) -> Path:
-    """Train ``cfg`` and return the run folder.
+    """Train ``cfg`` and return the run folder, holding the folder's lock while writing it
+    (``training/results/lock.py``: a second writer of the same folder is refused at once, naming
+    this process; a new folder is locked as soon as it exists).
 
     :param cfg: the validated config
     :param run_dir: the run folder; None makes a new one under ``cfg.output``. With ``resume``,
@@ -120,6 +124,17 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequen
     :param trust: resume from a checkpoint (and replay buffer) whose sha256 the manifest does not
         list: SB3 archives and replay buffers can carry pickled objects, which run code when loaded
     """
+    with contextlib.ExitStack() as locks:
+        if run_dir is not None:
+            locks.enter_context(folder_lock(run_dir, command or "training.run.train.train (Python API)",
+                                            create=not resume))
+        return _train(cfg, run_dir, callbacks, locks, resume=resume, progress_bar=progress_bar, command=command,
+                      trust=trust)
+
+
+def _train(cfg: TrainConfig, run_dir: str | Path | None, callbacks: Sequence[Any], locks: contextlib.ExitStack, *,
+           resume: bool, progress_bar: bool, command: str | None, trust: bool) -> Path:
+    """:func:`train`'s body, under the lock of ``run_dir`` (a new folder's lock joins ``locks``)."""
     pin_cpu_kernels()  # effective if torch has not run an operation yet (the alliance command pins it at start)
     import torch
     from stable_baselines3.common.callbacks import CallbackList
@@ -160,7 +175,10 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, callbacks: Sequen
             _append_command(run_dir, command, commands)
         else:
             model = build_model(cfg, train_env, params.gamma)  # a bad config fails before any folder exists
+            new = run_dir is None
             run_dir = _start_run_dir(cfg, run_dir, model, command)
+            if new:
+                locks.enter_context(folder_lock(run_dir, command or "training.run.train.train (Python API)"))
         model.tensorboard_log = str(run_dir / rf.TENSORBOARD)
 
         evaluation = RunEvalCallback(eval_env, run_dir, cfg.eval.freq, cfg.n_envs, cfg.eval.n_episodes,
@@ -253,9 +271,12 @@ def _space_difference(got: Any, want: Any) -> str:
 
 
 def load_archive(algo: str, source: Any, where: Path | None = None, **kwargs: Any) -> Any:
-    """``ALGO.load(source)`` (a path, or a file object of checked bytes); a file SB3 cannot read as
-    an ``algo`` model is one ``ValueError`` line naming ``where`` (default: ``source``)."""
+    """``ALGO.load(source)`` (a path, or a file object of checked bytes) once the archive's sizes are
+    within the limits (``run_folder.check_archive``: every path that loads a model comes here); a
+    file SB3 cannot read as an ``algo`` model is one ``ValueError`` line naming ``where`` (default:
+    ``source``)."""
     where = source if where is None else where
+    rf.check_archive(source, where)  # sizes from the directory, before SB3 inflates anything
     try:
         return algo_class(algo).load(source, **kwargs)
     except Exception as exc:  # a foreign or broken archive can fail in any part of SB3 or torch
@@ -325,7 +346,7 @@ def _start_run_dir(cfg: TrainConfig, run_dir: str | Path | None, model: Any, com
         return rf.create_run_dir(cfg.output, scenario_key(cfg.env.scenario), cfg.algo, cfg.seed, fill)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if any(run_dir.iterdir()):
+    if any(p.name != LOCK_NAME for p in run_dir.iterdir()):
         raise ValueError(f"run_dir={str(run_dir)!r} is not allowed: an empty or new folder (to continue a "
                          "run, resume it)")
     fill(run_dir)

@@ -4,7 +4,9 @@
   each benchmark scenario through :func:`training.evaluate.evaluation.evaluate` (exact evaluation, docs/model.md
   section 10; no Monte Carlo is needed for a benchmark), and reads each run's learning curve
   (``evaluations.npz``). Runs are grouped by (training scenario with its overrides, algorithm) from
-  their ``config.yml``: the seeds of a group are its runs.
+  their ``config.yml``: the seeds of a group are its runs. Runs of one content key (the same resolved
+  config and seed, ``training.config.run.content_key``) or of the same model bytes are copies, not
+  seeds: the first counts, the others are listed in ``duplicates`` and named in the report.
 - :func:`aggregate` turns the shares of V* into statistics with ``training.evaluate.stats``: per scenario and
   over all scenarios, the IQM with a 95 % stratified-bootstrap interval (rliable), and each
   algorithm's probability of improvement over the best baseline (the highest mean share over the
@@ -21,7 +23,6 @@ intervals have zero width. The bootstrap has a fixed seed: the same inputs give 
 from __future__ import annotations
 
 import glob
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from typing import Any
 import numpy as np
 
 from agents.baselines import baseline_names, make_policy
+from training.config.params import scenario_label
+from training.config.run import content_key
 from training.evaluate import stats
 from training.evaluate.evaluation import evaluate, load_run, scenario_params, trained_params
 from training.results.manifest import read_evaluations
@@ -56,8 +59,8 @@ def find_runs(patterns: Sequence[str]) -> list[Path]:
 
 
 def _training_key(source: dict[str, Any]) -> str:
-    over = source.get("overrides") or {}
-    return source["trained_on"] + (json.dumps(over, sort_keys=True) if over else "")
+    """A run's training scenario with its overrides: ``war`` or ``war[identification=0.9]``."""
+    return scenario_label(source["trained_on"], source.get("overrides"))
 
 
 def learning_curve(run_dir: str | Path, trust: bool = False) -> dict[str, list[float]] | None:
@@ -92,14 +95,18 @@ def collect(run_dirs: Sequence[str | Path], scenarios: Sequence[str], *, best: b
     if not scenarios:
         raise ValueError("scenarios=[] is not allowed: at least one scenario name")
     params = {str(s): scenario_params(s) for s in scenarios}
-    loaded, copies = [], {}
-    for d in run_dirs:  # copies of one run (the same model bytes) count once: they are not seeds
+    loaded, keys, copies = [], {}, {}
+    for d in run_dirs:  # copies count once: they are not seeds
+        key = content_key(run_config(d, trust))  # the same config and seed: the same experiment
+        if key in keys:
+            duplicates.append({"run_dir": str(d), "same_as": keys[key], "why": "the same config and seed"})
+            continue
         model, src = load_run(d, best, trust)
         digest = sha256(Path(d) / src["model"])
-        if digest in copies:
-            duplicates.append({"run_dir": str(d), "same_as": copies[digest]})
+        if digest in copies:  # the same model bytes under another config (a copied model file)
+            duplicates.append({"run_dir": str(d), "same_as": copies[digest], "why": "the same model bytes"})
             continue
-        copies[digest] = str(d)
+        keys[key], copies[digest] = str(d), str(d)
         loaded.append((model, src))
     for model, src in loaded:  # every space is checked before anything is evaluated
         for p in params.values():
@@ -196,11 +203,12 @@ def benchmark(patterns: Sequence[str], scenarios: Sequence[str] | None = None, *
               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """:func:`find_runs`, :func:`collect` and :func:`aggregate`: the whole benchmark as data.
 
-    ``scenarios`` defaults to the runs' training scenarios (named scenarios without overrides)."""
+    ``scenarios`` defaults to the runs' training scenarios, each with its overrides
+    (``war[identification=0.9]``: a run is scored where it was trained, and named so)."""
     run_dirs = find_runs(patterns)
-    if not scenarios:
-
-        scenarios = sorted({run_config(d, trust).env.scenario for d in run_dirs})
+    if not scenarios:  # each run's own scenario, its overrides included (war[identification=0.9])
+        scenarios = sorted({scenario_label(c.env.scenario, c.env.overrides) for c in map(
+            lambda d: run_config(d, trust), run_dirs)})
     data = collect(run_dirs, scenarios, best=best, trust=trust, seed=seed, progress=progress)
     data["aggregate"] = aggregate(data, reps, seed)
     return data

@@ -37,12 +37,13 @@ from training.config.study import Point, RunSpec, StudyConfig, plan_points, plan
 from training.discovery.plan import Batch, run_batch
 from training.results import run_folder as rf
 from training.results import store
+from training.results.lock import folder_lock
 from training.results.schemas import DiscoveryBatch, Environment, PointAnalysis, RunEvaluation
 from training.results.store import EVALUATION, read_json, read_stored
 from training.run.determinism import cpu_environment, runtime_env
 from training.study import explain_units as xu
 from training.study.keys import KEY_FIELD, unit_key
-from training.study.report import write_report
+from training.study.report import stored_units, write_report
 from training.study.robustness import plan_discovery
 from training.study.tasks import analyse_point, rl_run
 
@@ -70,7 +71,8 @@ def pending(cfg: StudyConfig, log: Callable[[str], None] | None = None) -> tuple
     """The points and runs to compute, and the keys of those stored and still right. A stored unit
     whose unit key (``training/study/keys.py``: a hash of its resolved inputs and the model's version)
     is not the one its inputs make now is stale: it is computed again, and ``log`` says so. Each
-    stored file is read through its schema: a damaged one is one line naming it, before anything runs."""
+    stored file is read through its schema: one that does not pass (damaged, edited, a NaN where a
+    number belongs) is computed again too, and ``log`` names it and why."""
     points, runs, skipped = [], [], []
     for p in plan_points(cfg):
         (skipped.append(p.relpath()) if _fresh(cfg, p.relpath(), p, PointAnalysis, log) else points.append(p))
@@ -108,7 +110,12 @@ def _fresh(cfg: StudyConfig, name: str, unit: Any, schema: Any, log: Callable[[s
     path = cfg.out_dir / name
     if not path.is_file():
         return False
-    data = read_json(path) if schema is None else read_stored(path, schema)
+    try:
+        data = read_json(path) if schema is None else read_stored(path, schema)
+    except ValueError as exc:  # damaged, or a value its schema refuses (NaN where a number belongs)
+        if log is not None:
+            log(f"{name}: not a valid stored unit ({_reason(exc, path)}): recomputing")
+        return False
     stored, wanted = data.get(KEY_FIELD), unit_key(unit)
     if stored == wanted:
         return True
@@ -116,6 +123,12 @@ def _fresh(cfg: StudyConfig, name: str, unit: Any, schema: Any, log: Callable[[s
         log(f"{name}: stale "
             f"(stored unit key {str(stored)[:12]}, its inputs now make {wanted[:12]}): recomputing")
     return False
+
+
+def _reason(exc: ValueError, path: Path) -> str:
+    """The store's one-line refusal without the file's name (the log names it) and its advice."""
+    text = str(exc).removeprefix(f"{path}: ")
+    return text.rsplit("; ", 1)[0] if "; " in text else text
 
 
 @contextlib.contextmanager
@@ -150,7 +163,18 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
     :param log: where progress lines go
     :param on_result: called with a unit's key after its result is written (tests use it to interrupt)
     :param report: render the report at the end
+    :raises training.results.lock.FolderBusy: another process writes the study's folder (one line naming it)
     """
+    with folder_lock(cfg.out_dir, _command(cfg), note=log):  # one writer per study folder: a second is refused
+        return _run_study(cfg, address, num_cpus, log, on_result, report)
+
+
+def _command(cfg: StudyConfig) -> str:
+    return shlex.join(["alliance", "study", cfg.source or f"<{cfg.name}>"])
+
+
+def _run_study(cfg: StudyConfig, address: str | None, num_cpus: int | None, log: Callable[[str], None],
+               on_result: Callable[[str], None] | None, report: bool) -> StudyOutcome:
     clock = time.perf_counter()
     out = StudyOutcome()
     points, runs, out.skipped = pending(cfg, log)
@@ -164,9 +188,11 @@ def run_study(cfg: StudyConfig, address: str | None = None, num_cpus: int | None
         write_environment(cfg)
         with ray_session(address, num_cpus) as ray:
             _execute(ray, cfg, points, runs, out, log, on_result, total, explain, batches)
-    if report:
+    if report and stored_units(cfg):
         out.report = write_report(cfg)
         log(f"report: {out.report}")
+    elif report:
+        log(f"no report: {cfg.out_dir} holds none of the study's units (every one failed)")
     out.seconds = time.perf_counter() - clock
     return out
 
@@ -177,7 +203,7 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
     analyse = ray.remote(num_cpus=1, max_retries=0)(analyse_point)
     solve = ray.remote(num_cpus=1, max_retries=0)(run_batch)
     train = ray.remote(num_cpus=1, max_retries=0)(rl_run)
-    command = shlex.join(["alliance", "study", cfg.source or f"<{cfg.name}>"])
+    command = _command(cfg)
     refs: dict[Any, tuple[str, Path, str]] = {}
     for spec in runs:  # the longest units first
         folder = run_dir(cfg, spec)

@@ -19,6 +19,9 @@ from typing import Any
 from envs.params import AllianceParams
 from envs.scenarios import make_params
 from envs.version import MODEL_VERSION
+from training.config.run import (
+    config_fingerprint,  # one definition: run keys, tasks, the benchmark's content key
+)
 from training.config.study import Point, RunSpec
 from training.discovery.plan import Batch
 from training.discovery.solving import DISCOVERY_VERSION
@@ -26,14 +29,6 @@ from training.run.determinism import PINS
 from training.study.explain_units import ExplainUnit  # keys -> explain_units, never back
 
 KEY_FIELD = "unit_key"  # where a stored unit carries its key
-
-
-def config_fingerprint(cfg: Any) -> dict[str, Any]:
-    """The resolved training config as stored with a run's evaluation (its output folder left out,
-    so a study folder can be moved)."""
-    data = cfg.model_dump(mode="json")
-    data.pop("output", None)
-    return data
 
 
 def _digest(payload: dict[str, Any]) -> str:

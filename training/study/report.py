@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.baselines import baseline_names
 from envs.params import PHASE_NAMES
 from envs.scenarios import CALENDAR
 from training.config.study import StudyConfig, plan_points, plan_runs
@@ -26,12 +27,13 @@ from training.render.study_text import render_markdown
 from training.render.tables import write_csv
 from training.render.why import why_figures, why_section, why_tables
 from training.results import store
+from training.results.lock import folder_lock
 from training.results.manifest import read_evaluations
 from training.results.schemas import Environment, PointAnalysis, RunEvaluation, StudyResult
 from training.results.store import EVALUATION, read_stored
 from training.study import hypotheses as hy
 from training.study import robustness
-from training.study.explain_units import load_explain
+from training.study.explain_units import load_explain, plan_explain
 
 PHASE_TITLES = tuple(f"Φ{i} {name}" for i, name in enumerate(PHASE_NAMES))  # docs/model.md's phases, numbered
 STATS = hy.STAT_KEYS
@@ -129,10 +131,11 @@ def build_study(cfg: StudyConfig, data: Mapping) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------- tables
 def write_tables(cfg: StudyConfig, data: Mapping, study: Mapping) -> dict[str, Path]:
     folder = cfg.out_dir / "tables"
-    out = {"scenarios": write_csv(folder / "scenarios.csv", point_rows(list(data["scenarios"].values())))}
+    out = {"scenarios": write_csv(folder / "scenarios.csv", point_rows(list(data["scenarios"].values())),
+                                  header=("key", "label", "value", *STATS, "best_baseline", "best_share"))}
     shares = [{"scenario": n, **{b: v["share"] for b, v in a["baselines"].items()}}
               for n, a in data["scenarios"].items()]
-    out["baselines"] = write_csv(folder / "baseline_shares.csv", shares)
+    out["baselines"] = write_csv(folder / "baseline_shares.csv", shares, header=("scenario", *baseline_names()))
     for name, rows in study["sweeps"].items():
         out[f"sweep_{name}"] = write_csv(folder / f"sweep_{name}.csv", rows)
     if data["runs"]:
@@ -263,8 +266,41 @@ def _rl_figures(cfg: StudyConfig, data: Mapping, study: Mapping, folder: Path) -
 
 
 # ---------------------------------------------------------------------------------------- write
+def stored_units(cfg: StudyConfig) -> list[str]:
+    """The units the config plans whose files are in its out folder (relative paths): analyses, RL
+    runs' evaluations, explain units, discovery batches."""
+    names = [p.relpath() for p in plan_points(cfg)] + [f"{r.relpath()}/{EVALUATION}" for r in plan_runs(cfg)]
+    names += [u.relpath() for u in plan_explain(cfg)] + [b.relpath() for b in robustness.plan_discovery(cfg)]
+    return [n for n in names if (cfg.out_dir / n).is_file()]
+
+
+def check_renderable(cfg: StudyConfig) -> None:
+    """A report is rendered only beside its study's results: into a folder that holds at least one
+    unit this config plans (issue 28: ``out: /`` rendered someone's REPORT.md over at the root).
+
+    :raises ValueError: one line naming ``out``, the folder and what to do
+    """
+    if not stored_units(cfg):
+        example = next(iter(p.relpath() for p in plan_points(cfg)), None) or "runs/<scenario>/<algo>_s<seed>"
+        raise ValueError(f"out={cfg.out!r} is not allowed for a report: {cfg.out_dir} holds none of study "
+                         f"{cfg.name!r}'s stored units (such as {example}), and a report is rendered only beside "
+                         f"its study's results; run the study first (alliance study {cfg.source or 'CONFIG'})")
+
+
 def write_report(cfg: StudyConfig) -> Path:
-    """Render ``study.json``, the tables, the figures and the report from the stored results."""
+    """Render ``study.json``, the tables, the figures and the report from the stored results, holding
+    the study folder's lock (``training/results/lock.py``; re-entrant: the driver holds it already).
+
+    :raises ValueError: the folder holds none of the study's units (:func:`check_renderable`), or a
+        stored unit does not match its schema (one line)
+    :raises training.results.lock.FolderBusy: another process writes the study's folder (one line)
+    """
+    check_renderable(cfg)  # before the lock: nothing, not even a lock file, in a folder of someone else's
+    with folder_lock(cfg.out_dir, f"alliance study {cfg.source or cfg.name} --report-only"):
+        return _write_report(cfg)
+
+
+def _write_report(cfg: StudyConfig) -> Path:
     data = load_study_data(cfg)
     data["discovery"] = robustness.analyse(cfg)  # discovery/*.csv; read by H7 and "How robust is the answer?"
     why, data["missing"] = load_explain(cfg, data["missing"])

@@ -17,7 +17,6 @@ which is the optimum's line on the learning curves.
 
 from __future__ import annotations
 
-import shutil
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +35,7 @@ from training.config.study import Point, RunSpec
 from training.discovery.solving import mean_autonomy
 from training.evaluate.evaluation import FEATURE_MATRIX, FEATURES, action_shares, episode_return
 from training.results import run_folder as rf
+from training.results.lock import clear_folder, folder_lock
 from training.results.store import EVALUATION, read_json
 from training.run.train import load_model, run_config, train
 from training.study.keys import KEY_FIELD, config_fingerprint, run_key
@@ -155,24 +155,27 @@ def train_run(spec: RunSpec, run_dir: Path, command: str | None = None, resume: 
     result is the one an uninterrupted study gets: a run continued from a checkpoint is reproducible
     but not bit-identical to one trained in one go (its random streams restart at the checkpoint,
     training/run/train.py). With ``resume``, a run of the same config (its budget aside) continues from
-    its newest complete checkpoint instead, which saves time and gives up that identity.
+    its newest complete checkpoint instead, which saves time and gives up that identity. The run
+    folder is locked throughout (``training/results/lock.py``): a folder another process writes
+    (another study on the same ``out``, an ``alliance train --resume``) is refused at once, never
+    cleared under it.
     """
 
     cfg = spec.train_config
-    if _finished(run_dir, cfg, run_key(spec)):
-        return "reused"
-    if resume and (run_dir / rf.CONFIG).is_file() and _same_config(run_dir, cfg, but=("total_timesteps",)):
-        try:
-            rf.newest_checkpoint(run_dir)
-        except ValueError:
-            pass
-        else:
-            train(cfg, run_dir, resume=True, command=command)
-            return "resumed"
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    train(cfg, run_dir, command=command)
-    return "trained"
+    with folder_lock(run_dir, command or f"a study's unit {spec.relpath()}"):  # one writer: refused at once
+        if _finished(run_dir, cfg, run_key(spec)):
+            return "reused"
+        if resume and (run_dir / rf.CONFIG).is_file() and _same_config(run_dir, cfg, but=("total_timesteps",)):
+            try:
+                rf.newest_checkpoint(run_dir)
+            except ValueError:
+                pass
+            else:
+                train(cfg, run_dir, resume=True, command=command)
+                return "resumed"
+        clear_folder(run_dir)  # not the folder itself: its lock file stays, held
+        train(cfg, run_dir, command=command)
+        return "trained"
 
 
 def rl_run(spec: RunSpec, run_dir: str | Path, command: str | None = None) -> dict[str, Any]:

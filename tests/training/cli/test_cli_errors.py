@@ -348,3 +348,14 @@ def test_console_script_unknown_subcommand_no_traceback():
     assert len(lines) == 1 and lines[0].startswith("alliance: error: argument COMMAND: invalid choice: 'trian'")
 
 
+
+
+def test_a_reader_that_closes_the_pipe_early_ends_the_command_quietly():
+    """Issue 28 class 8: `alliance scenarios | head -1` printed "Broken pipe" and exited 2. The
+    reader closes its end before the command writes (importing takes longer than closing), so
+    every write meets a closed pipe: no line on stderr, and SIGPIPE's status, as a Unix tool's."""
+    proc = subprocess.Popen([str(SCRIPT), "scenarios"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == cli.EXIT_BROKEN_PIPE == 141
+    assert err == ""

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from malformed import record
 
 import envs  # noqa: F401  (registers the ids)
 from agents.exact_eval import evaluate_policy
@@ -23,6 +24,7 @@ from envs.spaces import encode_actions
 from envs.wrappers import FlattenActions
 from training import cli
 from training.evaluate.evaluation import resolve_target
+from training.evaluate.targets import env_id_of
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +189,77 @@ def test_a_file_that_is_no_sb3_archive_is_one_line(tmp_path, capsys):
     (tmp_path / "model.zip").write_bytes(b"not a zip")
     code, _, err = evaluate([str(tmp_path / "model.zip"), "--trust"], capsys)
     assert code != 0 and len(err.strip().splitlines()) == 1 and "not an SB3 model archive" in err
+
+
+@pytest.mark.parametrize("value", ["os:SmallStateAlliance-v0", "envs.sub:SmallStateAlliance-v0",
+                                   ":SmallStateAlliance-v0", "envs:envs:SmallStateAlliance-v0",
+                                   "subprocess:SmallStateAllianceDiscrete-v0"])
+def test_zoo_env_accepts_no_module_prefix_but_envs(value):
+    """Issue 28 class 8: the message says 'envs:' only, and so does the check (the Zoo imports the
+    module a prefix names)."""
+    with pytest.raises(ValueError) as info:
+        env_id_of(value, "args.yml")
+    record("zoo_env_prefix", escaped=False)  # an accepted prefix would have failed pytest.raises
+    assert str(info.value) == (f"args.yml: env={value!r} is not allowed: SmallStateAlliance-v0 or "
+                               "SmallStateAllianceDiscrete-v0 (optionally 'envs:'-prefixed)")
+    for good in ("SmallStateAlliance-v0", "envs:SmallStateAlliance-v0", "envs:SmallStateAllianceDiscrete-v0"):
+        assert env_id_of(good, "args.yml") == good.removeprefix("envs:")
+
+
+def bomb(model_file, path, member, inflated):
+    """``model_file`` with ``member`` replaced by ``inflated`` zero bytes, deflated (a zip bomb: a few
+    hundred kilobytes on disk)."""
+    import zipfile
+
+    with zipfile.ZipFile(model_file) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != member:
+                dst.writestr(info.filename, src.read(info))
+        with dst.open(member, "w") as f:
+            chunk = b"\0" * (1 << 22)
+            for _ in range(inflated // len(chunk)):
+                f.write(chunk)
+    return path
+
+
+@pytest.mark.parametrize("member, inflated, limit", [("data", 64 << 20, "50,000,000"),
+                                                     ("policy.pth", 300 << 20, "268,435,456")])
+def test_a_zip_bomb_is_refused_from_its_directory_on_every_path(models, tmp_path, capsys, member, inflated, limit):
+    """Issue 28 class 6: with --algo the 50 MB check on `data` was skipped and SB3 inflated the
+    archive. Every way in (--algo, the algorithm read from the archive, a Zoo folder, a run's
+    checkpoint reader) checks the sizes the archive's directory states before reading a member."""
+    from training.results import run_folder as rf
+    from training.run.train import load_archive
+
+    path = bomb(models / "model.zip", tmp_path / "bomb.zip", member, inflated)
+    assert path.stat().st_size < 2 << 20
+    zoo = zoo_folder(tmp_path / "zoo", path)
+    for argv in ([str(path), "--trust", "--algo", "PPO"], [str(path), "--trust"], [str(zoo), "--trust"]):
+        code, out, err = evaluate([*argv, "--episodes", "0"], capsys)
+        lines = err.strip().splitlines()
+        record("zip_bombs", escaped=not (code == 2 and out == "" and len(lines) == 1 and "inflates" in err))
+        assert code == 2 and out == "" and len(lines) == 1, (argv, err)
+        assert f"member '{member}' inflates to {inflated:,} bytes, more than {limit}" in lines[0], lines
+    with pytest.raises(ValueError, match="inflates to"), open(path, "rb") as f:
+        load_archive("PPO", f, where=path)
+    assert not rf._zip_is_whole(path)  # a checkpoint that is a bomb is never resumed from
+
+
+def test_an_evaluation_log_that_is_a_zip_bomb_is_refused_before_numpy_inflates_it(tmp_path):
+    """An ``.npz`` is a zip too: the learning curves' reader checks its sizes first."""
+    import io
+    import zipfile
+
+    from training.results import run_folder as rf
+    from training.results.manifest import read_evaluations
+
+    buffer = io.BytesIO()
+    np.savez(buffer, timesteps=np.array([1, 2]), ep_lengths=np.ones((2, 2), int), results=np.ones((2, 2)))
+    path = tmp_path / rf.EVALUATIONS
+    bomb(io.BytesIO(buffer.getvalue()), path, "results.npy", 300 << 20)
+    with zipfile.ZipFile(path) as zf:
+        assert zf.getinfo("results.npy").file_size == 300 << 20
+    with pytest.raises(ValueError) as info:
+        read_evaluations(tmp_path, trust=True)
+    assert str(info.value) == (f"{path}: not allowed: its member 'results.npy' inflates to {300 << 20:,} bytes, "
+                               "more than 268,435,456 (a zip bomb, or not a file of this project)")

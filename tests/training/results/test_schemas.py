@@ -137,12 +137,12 @@ def test_study_report_only_refuses_a_spoilt_unit_before_writing_anything(tmp_pat
     data["optimum"]["val"] = data["optimum"].pop("value")
     war.write_text(json.dumps(data))
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
-    for extra in (["--report-only"], []):
-        assert cli.main(["study", "tiny.yaml", *extra]) == 2
-        lines = capsys.readouterr().err.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith(f"alliance study: error: {war}: "), lines
-        assert "optimum.value is missing" in lines[0], lines
-        assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    # (a continued study computes such a unit again, naming it: tests/training/study/test_nan_units.py)
+    assert cli.main(["study", "tiny.yaml", "--report-only"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"alliance study: error: {war}: "), lines
+    assert "optimum.value is missing" in lines[0], lines
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
 def test_benchmark_report_only_refuses_a_spoilt_file_before_writing_anything(tmp_path, capsys):

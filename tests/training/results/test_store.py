@@ -17,7 +17,11 @@ WRITES = re.compile(r"\.write_(text|bytes)\(|open\(|json\.dump\(|\.to_csv\(|np\.
 # a write that is atomic in its own way: SB3's EvalCallback log is written to a temporary name by
 # np.savez and renamed over evaluations.npz
 OWN_WAY = {"run/callbacks.py": ("os.replace(written, self.run_dir / rf.EVALUATIONS)",),
-           "config/files.py": ("os.O_RDONLY", 'os.fdopen(fd, "rb")')}  # the bounded reader opens to read only
+           "config/files.py": ("os.O_RDONLY", 'os.fdopen(fd, "rb")'),  # the bounded reader opens to read only
+           # a folder's lock file is locked where it is (renaming a new file over it would drop the
+           # lock's inode); it stores nothing, and its reader opens to read only
+           "results/lock.py": ("os.open(path, os.O_RDWR | os.O_CREAT, 0o644)", 'open(Path(folder) / LOCK_NAME, "rb")'),
+           "cli/__init__.py": ("os.open(os.devnull, os.O_WRONLY)",)}  # stdout to /dev/null once its reader left
 
 
 def test_every_module_writes_only_through_the_atomic_writer():

@@ -404,9 +404,10 @@ def test_the_report_depends_on_the_stored_results_only(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("junk", [b"", b"\xff\xfe", b"[1, 2]", b'{"optimum": ', b"[" * 100000])
-def test_a_damaged_stored_result_is_one_line_naming_it(tmp_path, monkeypatch, capsys, junk):
-    """A unit file edited or damaged by hand (the study itself writes atomically): --report-only and a
-    continued study refuse it in one line naming the file, before Ray is started."""
+def test_a_damaged_stored_result_is_one_line_naming_it_or_computed_again(tmp_path, monkeypatch, capsys, junk):
+    """A unit file edited or damaged by hand (the study itself writes atomically): --report-only
+    refuses it in one line naming the file; a continued study computes it again, naming it in the
+    log (issue 28: a unit that fails its schema is recomputed), and so reaches Ray."""
     import ray
     from studies import make_study
 
@@ -417,11 +418,15 @@ def test_a_damaged_stored_result_is_one_line_naming_it(tmp_path, monkeypatch, ca
     monkeypatch.chdir(tmp_path)
     cfg = make_study(tmp_path)
     (cfg.out_dir / "runs" / "war" / "ppo_s1" / "evaluation.json").write_bytes(junk)
-    for extra in (["--report-only"], []):
-        assert cli.main(["study", "tiny.yaml", *extra]) == 2
-        lines = capsys.readouterr().err.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith(PREFIX + "study/runs/war/ppo_s1/evaluation.json: not a stored"), lines
-        assert "delete it" in lines[0]
+    assert cli.main(["study", "tiny.yaml", "--report-only"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(PREFIX + "study/runs/war/ppo_s1/evaluation.json: not a stored"), lines
+    assert "delete it" in lines[0]
+    with pytest.raises(ReachedTheRun):
+        cli.main(["study", "tiny.yaml"])
+    out = capsys.readouterr().out
+    assert "runs/war/ppo_s1/evaluation.json: not a valid stored unit (not a stored" in out
+    assert "evaluation.json: not a valid stored unit" not in out.replace("runs/war/ppo_s1/evaluation.json: not a", "")
 
 
 # ------------------------------------------------------------------------------------ summary
