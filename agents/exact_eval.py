@@ -20,7 +20,7 @@ import numpy as np
 from agents.bellman import BLOCK, N_OFFSETS
 from agents.linear import policy_kernel, solve_policy
 from agents.policy import Policy, TablePolicy, as_policy, policy_table
-from agents.solver import Operator, Solution, block_order, check_params, operator, solve
+from agents.solver import Operator, Solution, _operator, _solve, block_order, check_params, solve
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import N_ACTIONS, N_STATES, encode_states
 
@@ -230,10 +230,14 @@ def policy_values(params: AllianceParams, table: Any, reward: np.ndarray | None 
     continuation after a finite horizon; ``every_block`` solves a stationary scenario's every
     phase block, not only those reachable from s0."""
     params = check_params(params)
-    tbl = normalize_table(table, params)
-    op = operator(params)
+    return _values(_operator(params), params, normalize_table(table, params), reward, terminal, every_block)
+
+
+def _values(op: Operator, params: AllianceParams, tbl: np.ndarray, reward: np.ndarray | None = None,
+            terminal: np.ndarray | None = None, every_block: bool = False) -> np.ndarray:
+    """:func:`policy_values` on checked parameters, their operator passed down."""
     if params.finite_horizon:
-        end = solve(params).values[params.horizon] if terminal is None else terminal
+        end = _solve(params).values[params.horizon] if terminal is None else terminal
         return _finite_values(op, params, tbl, end, reward)
     return _stationary_values(op, params, tbl[0], reward, every_block)
 
@@ -244,11 +248,11 @@ def evaluate_table(params: AllianceParams, table: Any, solution: Solution | None
     ``params`` when the caller has it (a batch of :func:`agents.solver.solve_batch`)."""
     params = check_params(params)
     tbl = normalize_table(table, params)
-    sol = solution if solution is not None else solve(params)
+    sol = solution if solution is not None else _solve(params)  # params checked above: not again below
     if sol.params != params:
         raise ValueError("solution is not allowed: it is the optimum of other parameters than params")
-    op = operator(params)
-    values = policy_values(params, tbl, terminal=sol.values[params.horizon] if params.finite_horizon else None)
+    op = _operator(params)  # built once (cached per set) and passed down
+    values = _values(op, params, tbl, terminal=sol.values[params.horizon] if params.finite_horizon else None)
     s0 = int(encode_states(np.array([params.start]))[0])
     dist = state_distribution(op, tbl, s0, params.horizon)
     occupancy, near_share = occupancy_of(tbl, dist, sol.near_optimal)

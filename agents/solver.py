@@ -151,10 +151,10 @@ class Solution:
         if self.continuation is not None:
             self.continuation.complete()
             if np.isnan(self.values).any():
-                full = solve(self.params)
+                full = _solve(self.params)
                 self.values[...], self.policy[...], self.near_optimal[...] = full.values, full.policy, full.near_optimal
         else:
-            op = operator(self.params)
+            op = _operator(self.params)
             for ph in reversed(range(N_PHASES)):
                 if ph not in self.iterations:
                     for b in block_order(op, ph):
@@ -406,10 +406,10 @@ def solve(params: AllianceParams) -> Solution:
 
 @lru_cache(maxsize=8)
 def _solve(params: AllianceParams) -> Solution:
-    if params.finite_horizon:
-        cont = solve(params.continuation()).complete()
-        return _finite_batch([params], [operator(params)], [cont])[0]
-    op = operator(params)
+    if params.finite_horizon:  # params checked by solve(); one operator per set (cached), passed down
+        cont = _solve(params.continuation()).complete()
+        return _finite_batch([params], [_operator(params)], [cont])[0]
+    op = _operator(params)
     return _stationary_batch([params], [op], every_block=False)[0]
 
 
@@ -421,6 +421,6 @@ def q_values(solution: Solution, t: int = 0) -> np.ndarray:
         t_next = 0
     else:
         t_next = t + 1
-    op = operator(sol.params)
+    op = _operator(sol.params)  # a Solution's params were checked when it was solved
     c = op.continuation(sol.values[t_next], t)
     return np.concatenate([op.q_block(c[ph], ph) for ph in range(N_PHASES)])
