@@ -17,7 +17,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("solve", "scenarios", "explain", "game", "train", "evaluate", "benchmark", "study")
+SUBCOMMANDS = ("solve", "scenarios", "explain", "game", "train", "selfplay", "evaluate", "benchmark", "study")
 
 EXAMPLES = """examples:
   alliance solve war                      exact optimum, its archetype, baselines' share of V*
