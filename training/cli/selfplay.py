@@ -50,8 +50,6 @@ def run(args: argparse.Namespace) -> int:
         from training.selfplay.loop import selfplay
 
         command = shlex.join(["alliance", "selfplay", *_argv(args)])
-        print(f"{'round':>5s} {'steps S/P':>15s} {'NC(s0)':>9s} {'NC max':>9s} {'V_S(s0)':>9s} {'V_P(s0)':>9s} "
-              f"{'gain S':>8s} {'gain P':>8s} {'greedy NC(s0)':>14s} {'seconds':>8s}", flush=True)
         try:
             run_dir = selfplay(cfg, args.resume, resume=args.resume is not None, command=command, trust=args.trust,
                                log=_print_round)
@@ -67,7 +65,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_round(row: dict) -> None:
+HEADER = (f"{'round':>5s} {'steps S/P':>15s} {'NC(s0)':>9s} {'NC max':>9s} {'V_S(s0)':>9s} {'V_P(s0)':>9s} "
+          f"{'gain S':>8s} {'gain P':>8s} {'greedy NC(s0)':>14s} {'seconds':>8s}")
+
+
+def _print_round(row: dict, printed: list = []) -> None:  # noqa: B006  # the header, once per process
+    if not printed:
+        print(HEADER)
+        printed.append(True)
     s, g = row["stochastic"], row["greedy"]
     print(f"{row['round']:5d} {row['steps_small_state']:>7d}/{row['steps_patron']:<7d} {s['nashconv_s0']:9.4f} "
           f"{s['nashconv_max']:9.4f} {s['v_small_s0']:9.4f} {s['v_patron_s0']:9.4f} {s['gain_small_s0']:8.4f} "

@@ -33,7 +33,13 @@ from agents.game.operator import game_operator
 from envs.scenarios import make_params
 from training.config.errors import ConfigError, Problems, config_error, line
 from training.config.files import read_yaml_mapping
-from training.config.hyperparams import MAX_SEED, MAX_STEPS, constructor_kwargs, hyperparam_problems, rollout_problems
+from training.config.hyperparams import (
+    MAX_SEED,
+    MAX_STEPS,
+    constructor_kwargs,
+    hyperparam_problems,
+    rollout_problems,
+)
 from training.config.run import EnvConfig, apply_overrides
 
 MAX_ROUNDS = 10_000
