@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         command = shlex.join(["alliance", "selfplay", *_argv(args)])
         try:
             run_dir = selfplay(cfg, args.resume, resume=args.resume is not None, command=command, trust=args.trust,
-                               log=_print_round)
+                               log=_printer())
         except KeyboardInterrupt:
             where = args.resume or f"<the new folder under {cfg.output}/{cfg.env.scenario}>"
             print(f"alliance selfplay: to continue: alliance selfplay --resume {where}", file=sys.stderr)
@@ -69,10 +69,20 @@ HEADER = (f"{'round':>5s} {'steps S/P':>15s} {'NC(s0)':>9s} {'NC max':>9s} {'V_S
           f"{'gain S':>8s} {'gain P':>8s} {'greedy NC(s0)':>14s} {'seconds':>8s}")
 
 
-def _print_round(row: dict, printed: list = []) -> None:  # noqa: B006  # the header, once per process
-    if not printed:
-        print(HEADER)
-        printed.append(True)
+def _printer():
+    """A ``log`` for :func:`training.selfplay.loop.selfplay`: the header with the first round, then a line a round."""
+    printed = []
+
+    def log(row: dict) -> None:
+        if not printed:
+            print(HEADER)
+            printed.append(True)
+        _print_round(row)
+
+    return log
+
+
+def _print_round(row: dict) -> None:
     s, g = row["stochastic"], row["greedy"]
     print(f"{row['round']:5d} {row['steps_small_state']:>7d}/{row['steps_patron']:<7d} {s['nashconv_s0']:9.4f} "
           f"{s['nashconv_max']:9.4f} {s['v_small_s0']:9.4f} {s['v_patron_s0']:9.4f} {s['gain_small_s0']:8.4f} "
