@@ -239,3 +239,20 @@ def test_training_lowers_the_small_states_gain_from_deviating(tmp_path):
     assert done.returncode == 0, done.stderr
     rows = curve(run_folder(tmp_path))
     assert rows[1]["stochastic"]["gain_small_s0"] < rows[0]["stochastic"]["gain_small_s0"]
+
+
+def test_help_shows_examples_and_what_a_round_prints(capsys):
+    from training import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["selfplay", "--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0 and "--resume" in out and "--trust" in out and "NashConv" in out
+    examples = [ln.strip() for ln in out.split("examples:", 1)[1].splitlines() if ln.strip().startswith("alliance")]
+    assert len(examples) >= 3 and all(ln.startswith("alliance selfplay ") for ln in examples)
+
+
+def test_config_or_resume_is_needed(capsys):
+    code, err = in_process(capsys)
+    assert code == 2 and err.strip() == ("alliance selfplay: error: CONFIG is missing: a YAML file, or --resume "
+                                         "RUN_DIR (see --help)")
