@@ -6,8 +6,8 @@ Layout of ``<output>/<scenario>/ppo_selfplay_s<seed>_<UTC time>/``::
     command.txt         the command line(s) that made and resumed the run
     manifest.json       versions, git commit, seed, spaces, rounds done, sha256 of every file written
     nashconv.json       the curve: the exact NashConv of the learned profile per round (curve.py)
-    rounds/round_000/   small_state.zip, patron.zip (SB3 PPO), tables.npz (pi_small (1080, 96),
-    rounds/round_001/   pi_patron (1080, 24): the profile that round scored)  ...
+    rounds/round_000/   small_state.zip, patron.zip (SB3 PPO), pi_small.npy (1080, 96) and
+    rounds/round_001/   pi_patron.npy (1080, 24): the profile that round scored (float64)  ...
 
 The folder's conventions are ``alliance train``'s (``training/results/run_folder.py``): every file
 written atomically and its sha256 recorded in the manifest as it is written; a file is read only
@@ -18,7 +18,6 @@ after the hash of the bytes read matches (``training/results/manifest.py``), so 
 from __future__ import annotations
 
 import io
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,8 +34,7 @@ from training.run.train import load_archive
 ALGO = "ppo_selfplay"  # the run folder's name prefix
 ROUNDS = "rounds"
 PLAYERS = ("small_state", "patron")
-TABLES = "tables.npz"
-TABLE_KEYS = {"pi_small": N_ACTIONS, "pi_patron": N_PATRON}
+TABLE_KEYS = {"pi_small": N_ACTIONS, "pi_patron": N_PATRON}  # <key>.npy in each round's folder
 
 
 def round_name(k: int, name: str) -> str:
@@ -54,30 +52,29 @@ def save_round(run_dir: Path, k: int, models: dict[str, Any], pi_small: np.ndarr
     folder.mkdir(parents=True, exist_ok=True)
     for player in PLAYERS:
         rf.save_model(models[player], run_dir / model_name(k, player), run_dir)
-
-    def write(f: Any) -> None:
-        np.savez_compressed(f, pi_small=pi_small, pi_patron=pi_patron)
-
-    rf.save_recorded(run_dir, run_dir / round_name(k, TABLES), write)
+    for key, table in zip(TABLE_KEYS, (pi_small, pi_patron)):
+        rf.save_recorded(run_dir, run_dir / round_name(k, f"{key}.npy"),
+                         lambda f, table=table: np.lib.format.write_array(f, table, allow_pickle=False))
 
 
 def read_tables(run_dir: Path, k: int, trust: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Round ``k``'s profile (pi_small, pi_patron), checked against the manifest and as probability tables.
 
-    :raises ValueError: not listed, another hash, not an npz of two tables of the right shapes (one line)
+    :raises ValueError: not listed, another hash, not an array of probabilities of the right shape (one line)
     """
-    name = round_name(k, TABLES)
-    raw = read_checked(run_dir, name, MAX_LOG_BYTES, trust)
-    try:
-        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-            arrays = {key: np.asarray(npz[key]) for key in TABLE_KEYS}
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise ValueError(f"{run_dir / name}: not a profile's tables ({type(exc).__name__}: the keys "
-                         f"{', '.join(TABLE_KEYS)} are needed)") from None
-    try:
-        return tuple(check_policy(arrays[key], n, f"{run_dir / name}: {key}") for key, n in TABLE_KEYS.items())
-    except ValueError as exc:
-        raise ValueError(str(exc).splitlines()[0]) from None
+    out = []
+    for key, n in TABLE_KEYS.items():
+        name = round_name(k, f"{key}.npy")
+        raw = read_checked(run_dir, name, MAX_LOG_BYTES, trust)
+        try:
+            table = np.load(io.BytesIO(raw), allow_pickle=False)
+        except (OSError, EOFError, ValueError) as exc:
+            raise ValueError(f"{run_dir / name}: not a numpy array file ({type(exc).__name__})") from None
+        try:
+            out.append(check_policy(table, n, f"{run_dir / name}"))
+        except ValueError as exc:
+            raise ValueError(str(exc).splitlines()[0]) from None
+    return out[0], out[1]
 
 
 def load_player(run_dir: Path, k: int, player: str, env: Any, trust: bool = False) -> Any:

@@ -104,6 +104,8 @@ def selfplay(cfg: SelfPlayConfig, run_dir: str | Path | None = None, *, resume: 
     :param trust: resume from files the manifest does not vouch for (model files can carry pickled code)
     :param log: called with each finished round's :class:`~training.selfplay.curve.RoundScore` mapping
     """
+    if resume and run_dir is None:
+        raise ValueError("run_dir=None is not allowed: resuming needs the run folder")
     pin_cpu_kernels()
     import torch
 

@@ -77,7 +77,7 @@ def test_a_run_folder_holds_every_round_and_its_manifest_hashes_every_file(runs)
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((run_dir / name).read_bytes()).hexdigest() == digest, name
     for k in range(3):
-        assert {f"rounds/round_{k:03d}/{f}" for f in ("small_state.zip", "patron.zip", "tables.npz")} <= on_disk
+        assert {f"rounds/round_{k:03d}/{f}" for f in ("small_state.zip", "patron.zip", "pi_small.npy", "pi_patron.npy")} <= on_disk
     rows = curve(run_dir)
     assert [r["round"] for r in rows] == [0, 1, 2]
     assert [r["steps_small_state"] for r in rows] == [0, 256, 512] == [r["steps_patron"] for r in rows]
@@ -90,8 +90,8 @@ def test_the_reported_nashconv_is_nash_conv_of_the_stored_tables(runs):
     stored = json.loads((run_dir / "nashconv.json").read_text())
     assert stored["s0"] == list(make_params("war").start)
     for row in stored["rounds"]:
-        with np.load(run_dir / f"rounds/round_{row['round']:03d}/tables.npz") as npz:
-            pi_s, pi_p = npz["pi_small"], npz["pi_patron"]
+        folder = run_dir / f"rounds/round_{row['round']:03d}"
+        pi_s, pi_p = np.load(folder / "pi_small.npy"), np.load(folder / "pi_patron.npy")
         np.testing.assert_allclose(pi_s.sum(axis=1), 1.0, atol=1e-12)
         np.testing.assert_allclose(pi_p.sum(axis=1), 1.0, atol=1e-12)
         nc = nash_conv(op, pi_s, pi_p)
@@ -120,7 +120,8 @@ def test_a_resumed_run_continues_from_its_last_round_as_the_uninterrupted_run(ru
 
 
 @pytest.mark.parametrize("target", ["rounds/round_001/patron.zip", "rounds/round_001/small_state.zip",
-                                    "rounds/round_001/tables.npz", "nashconv.json"])
+                                    "rounds/round_001/pi_small.npy", "rounds/round_001/pi_patron.npy",
+                                    "nashconv.json"])
 def test_a_tampered_file_is_refused_and_nothing_is_written(runs, tmp_path, target, capsys):
     run_dir = tmp_path / "copy"
     shutil.copytree(runs["one"], run_dir)
