@@ -16,7 +16,8 @@ evaluate   score one policy (exact value, Monte Carlo, statistics)              
 scoring    the policy benchmark: many runs and baselines, bootstrap intervals          config, results, run, evaluate
 render     tables, figures, Markdown text: one table writer, one number formatter      config, results, evaluate
 discovery  parameter ranges, sampling, sensitivity, scenario discovery, batched solves  config, results
-study      a study on Ray: units, tasks, verdicts (hypotheses), its report             all of the above but cli, scoring
+study      a study on Ray: units, tasks, verdicts (hypotheses), its report             all of the above but cli, scoring, selfplay
+selfplay   PPO self-play in the patron game, each round scored by its exact NashConv   config, results, run
 cli        the ``alliance`` commands, one module per command                           all of the above
 ========== =========================================================================== =================
 """
@@ -31,5 +32,6 @@ RULE: dict[str, frozenset[str]] = {
     "render": frozenset({"config", "results", "evaluate"}),
     "discovery": frozenset({"config", "results"}),
     "study": frozenset({"config", "results", "run", "evaluate", "render", "discovery"}),
-    "cli": frozenset({"config", "results", "run", "evaluate", "scoring", "render", "discovery", "study"}),
+    "selfplay": frozenset({"config", "results", "run"}),
+    "cli": frozenset({"config", "results", "run", "evaluate", "scoring", "render", "discovery", "study", "selfplay"}),
 }
