@@ -66,8 +66,10 @@ def test_the_patrons_commitment_is_the_one_with_the_highest_value(op):
 
 
 def test_a_short_mpe_search_returns_its_best_certificate(op):
-    res = search_mpe(op, lambdas=(1.0, 4.0), rounds=2, inner=2, final_lambda=8.0, final_rounds=2, final_every=1)
-    assert [c.get("averaged") for c in res.curve] == [None, None, 1, 2]
+    res = search_mpe(op, lambdas=(1.0, 4.0), rounds=2, inner=2, final_lambda=8.0, final_rounds=2, final_every=1,
+                     polish_rounds=2)
+    assert [c.get("averaged") for c in res.curve] == [None, None, 1, 2, None, None]
+    assert [c.get("polished") for c in res.curve] == [None, None, None, None, 1, 2]
     assert res.nashconv_max == min(c["nashconv_max"] for c in res.curve)
     again = nash_conv(op, res.pi_small, res.pi_patron)
     assert again.max == pytest.approx(res.nashconv_max, abs=1e-12)

@@ -101,7 +101,7 @@ def report(params, mpe: bool = True) -> dict:
     }
     if mpe:
         res = search_mpe(op, lambdas=tuple(np.geomspace(1.0, 178.0, 10)), rounds=10, final_lambda=1000.0,
-                         final_rounds=100, final_damping=0.05, final_every=25)
+                         final_rounds=25, final_damping=0.05, final_every=25, polish_rounds=150, polish_offset=50)
         out["mpe"] = _mpe(op, res)
     return out
 
@@ -187,9 +187,14 @@ def _text(rep: dict) -> str:
                   f"  best certificate: NashConv at s0 {m['nashconv_s0']:.4f}, max over states {m['nashconv_max']:.4f} "
                   f"({m['iterations']} rounds, {m['seconds']:.0f} s); V_S = {m['V_S']:.4f}, V_P = {m['V_P']:.4f}; "
                   f"small state: {m['archetype']}", "  curve (lambda: max NashConv): "
-                  + ", ".join(f"{c['lambda']:.3g}{' avg ' + str(c['averaged']) if 'averaged' in c else ''}: {c['nashconv_max']:.3f}"
-                             for c in m["curve"])]
+                  + ", ".join(_stage(c) + f": {c['nashconv_max']:.3f}" for c in m["curve"] if c.get("polished", 0) % 25 == 0)]
     return "\n".join(lines)
+
+
+def _stage(c: dict) -> str:
+    if "polished" in c:
+        return f"polish {c['polished']}"
+    return f"{c['lambda']:.3g}" + (f" avg {c['averaged']}" if "averaged" in c else "")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ uninterrupted run gives, and the same config and seed give the same curve.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,7 @@ from envs.spaces import ALL_STATES
 from training.config.errors import ConfigError
 from training.config.selfplay import SelfPlayConfig, ppo_kwargs
 from training.results import run_folder as rf
+from training.results.lock import folder_lock
 from training.results.manifest import MAX_CONFIG_BYTES, read_checked
 from training.run.determinism import cpu_environment, pin_cpu_kernels
 from training.run.train import BUILD_ERRORS
@@ -106,6 +108,15 @@ def selfplay(cfg: SelfPlayConfig, run_dir: str | Path | None = None, *, resume: 
     """
     if resume and run_dir is None:
         raise ValueError("run_dir=None is not allowed: resuming needs the run folder")
+    with contextlib.ExitStack() as locks:  # one writer per folder (training/results/lock.py), released on any exit
+        purpose = command or "training.selfplay.loop.selfplay (Python API)"
+        if resume:
+            locks.enter_context(folder_lock(run_dir, purpose, create=False))
+        return _selfplay(cfg, run_dir, locks, purpose, resume=resume, command=command, trust=trust, log=log)
+
+
+def _selfplay(cfg: SelfPlayConfig, run_dir: str | Path | None, locks: contextlib.ExitStack, purpose: str, *,
+              resume: bool, command: str | None, trust: bool, log: Callable[[dict], None]) -> Path:
     pin_cpu_kernels()
     import torch
 
@@ -133,6 +144,7 @@ def selfplay(cfg: SelfPlayConfig, run_dir: str | Path | None = None, *, resume: 
         curve = {"scenario": params.name, "seed": cfg.seed, "s0": [int(x) for x in ALL_STATES[op.rows[op.s0]]],
                  "rounds": [row]}
         run_dir = _start(cfg, run_dir, models, command)
+        locks.enter_context(folder_lock(run_dir, purpose))  # locked as soon as it exists
         folder.save_round(run_dir, 0, models, pi_small, pi_patron)
         write_curve(run_dir, curve)
         log(row)

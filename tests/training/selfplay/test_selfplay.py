@@ -257,3 +257,24 @@ def test_config_or_resume_is_needed(capsys):
     code, err = in_process(capsys)
     assert code == 2 and err.strip() == ("alliance selfplay: error: CONFIG is missing: a YAML file, or --resume "
                                          "RUN_DIR (see --help)")
+
+
+def test_a_second_writer_of_a_run_folder_is_refused_while_another_process_holds_it(runs, tmp_path):
+    """One writer per folder (issue 28): --resume of a run folder another process is writing exits at
+    once in one line naming the folder and the holder, and changes nothing."""
+    run_dir = tmp_path / "copy"
+    shutil.copytree(runs["one"], run_dir)
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    hold = subprocess.Popen([sys.executable, "-c", "import sys\nfrom training.results.lock import acquire\n"
+                             "acquire(sys.argv[1], 'the test holder'); print('held', flush=True); sys.stdin.read()",
+                             str(run_dir)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert hold.stdout.readline().strip() == "held"
+        done = alliance("--resume", str(run_dir), "--set", "rounds=2", timeout=120)
+    finally:
+        hold.stdin.close()
+        hold.wait(timeout=60)
+    assert done.returncode == 2
+    assert "is being written by another process" in done.stderr and "the test holder" in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
