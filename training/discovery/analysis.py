@@ -16,7 +16,7 @@ import pandas as pd
 from SALib.analyze import sobol as sobol_analyzer
 from scipy import stats
 
-from training.discovery.sampling import unit_problem
+from training.discovery.sampling import grouped_problem, unit_problem
 
 CONFIDENCE = 0.95
 
@@ -34,6 +34,28 @@ def sobol_indices(names: list[str], outputs: np.ndarray, seed: int, resamples: i
     res = sobol_analyzer.analyze(unit_problem(names), y, calc_second_order=False, num_resamples=resamples,
                                  conf_level=CONFIDENCE, seed=seed + 1)  # SALib ignores a seed of 0 (`if seed:`)
     return pd.DataFrame({k: res[k] for k in ("S1", "S1_conf", "ST", "ST_conf")}, index=pd.Index(names, name="factor"))
+
+
+def grouped_indices(names: list[str], groups: list[str], outputs: np.ndarray, seed: int,
+                    resamples: int = 1000) -> pd.DataFrame:
+    """Each group's own first-order (S1) and total (ST) Sobol indices with the half-widths of their 95 %
+    bootstrap intervals, from outputs on a :func:`training.discovery.sampling.grouped_unit` sample (SALib's
+    ``groups``): a group's coordinates move together, so ST is the group's total index itself, not a
+    bound built from its factors' indices. Rows in order of the groups' first appearance; NaN for a
+    constant output."""
+    problem = grouped_problem(names, groups)
+    order = list(dict.fromkeys(groups))
+    y = np.asarray(outputs, dtype=np.float64)
+    if y.ndim != 1 or len(y) % (len(order) + 2) or not np.all(np.isfinite(y)):
+        raise ValueError(f"outputs: {len(order) + 2} x n finite values expected (the grouped Saltelli sample), "
+                         f"got {y.shape}")
+    if np.ptp(y) == 0:
+        nan = np.full(len(order), np.nan)
+        return pd.DataFrame({"S1": nan, "S1_conf": nan, "ST": nan, "ST_conf": nan}, index=pd.Index(order, name="group"))
+    res = sobol_analyzer.analyze(problem, y, calc_second_order=False, num_resamples=resamples,
+                                 conf_level=CONFIDENCE, seed=seed + 1)
+    return pd.DataFrame({k: np.asarray(res[k], dtype=np.float64) for k in ("S1", "S1_conf", "ST", "ST_conf")},
+                        index=pd.Index(order, name="group"))
 
 
 def share_interval(flags: np.ndarray, seed: int, resamples: int = 2000) -> tuple[float, float, float]:

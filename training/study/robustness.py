@@ -23,11 +23,20 @@ import numpy as np
 import pandas as pd
 
 from training.config.study import StudyConfig
-from training.discovery.analysis import prim_boxes, share_interval, sobol_indices
-from training.discovery.plan import FOLDER, Batch, diagram_cells, plan_batches, sample_rows
+from training.discovery.analysis import grouped_indices, prim_boxes, share_interval, sobol_indices
+from training.discovery.plan import (
+    FOLDER,
+    GROUPED,
+    Batch,
+    diagram_cells,
+    group_names,
+    grouped_rows,
+    plan_batches,
+    sample_rows,
+)
 from training.discovery.ranges import load_ranges
 from training.render.tables import write_csv
-from training.results.schemas import DiscoveryBatch
+from training.results.schemas import DiscoveryBatch, GroupedBatch
 from training.results.store import read_stored
 from training.study.keys import KEY_FIELD, unit_key
 
@@ -47,6 +56,11 @@ def plan_discovery(cfg: StudyConfig) -> list[Batch]:
     return [] if cfg.discovery is None else plan_batches(cfg.discovery)
 
 
+def batch_schema(batch: Batch) -> type[DiscoveryBatch]:
+    """The schema of a batch's file: a grouped design's batch has its own (issue 31)."""
+    return GroupedBatch if batch.kind == GROUPED else DiscoveryBatch
+
+
 def stored_batch(cfg: StudyConfig, batch: Batch) -> dict[str, Any] | None:
     """The stored result of ``batch`` if its file holds that batch's unit key
     (:func:`training.study.keys.unit_key`), else None (no file, or a stale one: stored from other inputs).
@@ -56,13 +70,15 @@ def stored_batch(cfg: StudyConfig, batch: Batch) -> dict[str, Any] | None:
     path = cfg.out_dir / batch.relpath()
     if not path.is_file():
         return None
-    data = read_stored(path, DiscoveryBatch)
+    data = read_stored(path, batch_schema(batch))
     return data if data.get(KEY_FIELD) == unit_key(batch) else None
 
 
-def _frames(cfg: StudyConfig) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict]:
+def _frames(cfg: StudyConfig) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict,
+                                       dict[str, pd.DataFrame]]:
     """(factor values per sample, outputs per scenario, diagram cells per name, solves stored per
-    batch kind and scenario); rows of batches not on disk are missing (NaN). Nothing here reads a
+    batch kind and scenario, the grouped design's outputs per scenario); rows of batches not on disk are
+    missing (NaN). Nothing here reads a
     batch's ``seconds``: the report depends on the stored results, not on how long they took."""
     dcfg = cfg.discovery
     ranges = load_ranges(dcfg.ranges)
@@ -70,25 +86,28 @@ def _frames(cfg: StudyConfig) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], di
     inputs = ranges.values(rows)
     inputs.insert(0, "design", design)
     outputs: dict[str, list] = {s: [None] * len(rows) for s in dcfg.scenarios}
+    n_grouped = len(grouped_rows(ranges, dcfg))
+    grouped: dict[str, list] = {s: [None] * n_grouped for s in dcfg.scenarios}
     diagrams: dict[str, list] = {}
     solved: dict[str, int] = {}
     for b in plan_batches(dcfg, ranges):
         data = stored_batch(cfg, b)
         if data is None:  # not computed yet, or stale: its rows are missing
             continue
-        what = f"{b.scenario} samples" if b.kind == "sample" else f"{b.scenario} cells"
-        solved[what] = solved.get(what, 0) + len(data["rows"])
-        if b.kind == "sample":
+        what = {"sample": "samples", GROUPED: "grouped samples"}.get(b.kind, "cells")
+        solved[f"{b.scenario} {what}"] = solved.get(f"{b.scenario} {what}", 0) + len(data["rows"])
+        if b.kind in ("sample", GROUPED):
             for i, r in enumerate(data["rows"]):
-                outputs[b.scenario][b.first + i] = r
+                (outputs if b.kind == "sample" else grouped)[b.scenario][b.first + i] = r
         else:
             cells = diagrams.setdefault(b.kind.split(":", 1)[1], [])
             cells += [{"x": c[0], "y": c[1], **r} for c, r in zip(data["coords"], data["rows"])]
     frames = {s: pd.DataFrame([r or {} for r in v]) for s, v in outputs.items()}
-    for f in frames.values():
+    grouped_frames = {s: pd.DataFrame([r or {} for r in v]) for s, v in grouped.items() if v}
+    for f in [*frames.values(), *grouped_frames.values()]:
         if "label" in f:
             f["hedging"] = f["label"] == "hedging"
-    return inputs, frames, {k: pd.DataFrame(v) for k, v in diagrams.items()}, solved
+    return inputs, frames, {k: pd.DataFrame(v) for k, v in diagrams.items()}, solved, grouped_frames
 
 
 def _complete(frame: pd.DataFrame) -> np.ndarray:
@@ -101,7 +120,7 @@ def analyse(cfg: StudyConfig) -> dict[str, Any] | None:
         return None
     dcfg = cfg.discovery
     ranges = load_ranges(dcfg.ranges)
-    inputs, frames, diagrams, solved = _frames(cfg)
+    inputs, frames, diagrams, solved, grouped_frames = _frames(cfg)
     folder = cfg.out_dir / FOLDER
     factors = list(ranges.names)
     groups = {n: ranges.factors[n].group for n in factors}
@@ -132,6 +151,9 @@ def analyse(cfg: StudyConfig) -> dict[str, Any] | None:
             boxes += [{"scenario": s, "question": question, **r} for r in found.to_dict("records")]
     write_csv(folder / "archetype_shares.csv", shares)
     write_csv(folder / "sobol.csv", sobol)
+    grouped = _grouped_sobol(ranges, grouped_frames, dcfg.seed)
+    if dcfg.grouped_n:
+        write_csv(folder / "grouped_sobol.csv", grouped)
     write_csv(folder / "boxes.csv", boxes)
     grids = {}
     for name, cells in diagrams.items():
@@ -140,9 +162,28 @@ def analyse(cfg: StudyConfig) -> dict[str, Any] | None:
         grids[name] = {"x": px, "y": py, "n": dcfg.diagram.n, "scenario": dcfg.diagram.scenario,
                        "cells": cells[["x", "y", "label"]].values.tolist()}
     return {"scenarios": list(dcfg.scenarios), "factors": factors, "groups": groups, "n_samples": len(inputs),
-            "n_sobol": n_sobol, "complete": complete, "shares": shares, "sobol": sobol, "boxes": boxes,
+            "n_sobol": n_sobol, "grouped_sobol": grouped, "n_grouped": len(grouped_rows(ranges, dcfg)),
+            "complete": complete, "shares": shares, "sobol": sobol, "boxes": boxes,
             "diagrams": grids, "solved": solved, "batch": dcfg.batch, "config": cfg.source, "folder": str(folder),
             "correlations": _correlations(inputs[factors], frames), "indicators": _indicators(frames, dcfg.seed)}
+
+
+GROUPED_OUTPUTS = ("limited_family", "m_bar", "f_med", "f_west", "hedging", "k_bar")
+"""The grouped design's outputs: those of :data:`SOBOL_OUTPUTS` but the baselines' (its samples score none)."""
+
+
+def _grouped_sobol(ranges: Any, frames: Mapping[str, pd.DataFrame], seed: int) -> list[dict[str, Any]]:
+    """Each group's own first-order and total Sobol indices with 95 % intervals, per scenario and output,
+    from the grouped design (issue 31); none until a scenario's grouped samples are all solved."""
+    out = []
+    for s, f in frames.items():
+        if not _complete(f).all():
+            continue
+        for output in GROUPED_OUTPUTS:
+            idx = grouped_indices(ranges.names, group_names(ranges), f[output].astype(float).to_numpy(), seed)
+            out += [{"scenario": s, "output": output, "group": g,
+                     **{c: float(idx.loc[g, c]) for c in ("S1", "S1_conf", "ST", "ST_conf")}} for g in idx.index]
+    return out
 
 
 def _label_shares(scenario: str, phase: str, labels: pd.Series, seed: int) -> list[dict[str, Any]]:

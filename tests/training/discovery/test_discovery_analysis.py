@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from training.discovery import latin_unit, prim_boxes, share_interval, sobol_indices, sobol_unit
+from training.discovery.analysis import grouped_indices
+from training.discovery.sampling import grouped_unit
 
 # Ishigami (a = 7, b = 0.1) on [-pi, pi]^3: analytic first-order and total indices (Saltelli et al. 2008)
 A, B = 7.0, 0.1
@@ -86,3 +88,22 @@ def test_sobol_intervals_are_the_same_for_the_same_seed_including_0():
     y = ishigami(-np.pi + 2 * np.pi * unit)
     first, again = (sobol_indices(names, y, seed=0, resamples=200) for _ in range(2))
     assert first.equals(again)
+
+
+def test_grouped_indices_of_ishigami_match_the_groups_analytic_values_within_their_intervals():
+    """Groups {x1} and {x2, x3}: x1's total index is ST1; the pair's total index is 1 - S1(x1) (the
+    variance x1 alone does not explain) and its first-order index V2 / V (x2 + x3 without x1's
+    interaction)."""
+    names, groups = ["x1", "x2", "x3"], ["one", "pair", "pair"]
+    unit = grouped_unit(names, groups, 2**12, seed=1)
+    assert unit.shape == (2**12 * 4, 3)
+    idx = grouped_indices(names, groups, ishigami(-np.pi + 2 * np.pi * unit), seed=2)
+    assert list(idx.index) == ["one", "pair"]
+    truth_st, truth_s1 = np.array([ST_TRUE[0], 1 - S1_TRUE[0]]), np.array([S1_TRUE[0], V2 / V])
+    assert np.all(np.abs(idx["ST"].to_numpy() - truth_st) <= idx["ST_conf"].to_numpy())
+    assert np.all(np.abs(idx["S1"].to_numpy() - truth_s1) <= idx["S1_conf"].to_numpy())
+    assert np.all(idx["ST_conf"] < 0.05)
+    # the largest of the pair's factor ST (x2's, .44) reads the pair's total effect (.69) well short
+    assert idx.loc["pair", "ST"] - idx.loc["pair", "ST_conf"] > ST_TRUE[1]
+    with pytest.raises(ValueError, match="grouped Saltelli"):
+        grouped_indices(names, groups, np.zeros(7), seed=0)
