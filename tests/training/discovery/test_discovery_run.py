@@ -238,3 +238,23 @@ def test_a_discovery_runs_on_a_two_node_ray_cluster(tmp_path):
         if ray.is_initialized():
             ray.shutdown()
         cluster.shutdown()
+
+
+def test_a_calendar_row_holds_every_statistic_per_phase_and_its_key_their_version(tmp_path, monkeypatch):
+    """Issue 31: each phase label's fragility needs every statistic its rule reads; the per-phase part's
+    version enters the key of finite-horizon batches only (a war batch, without that part, keeps its key)."""
+    from agents.archetypes import STAT_NAMES, label, phase_stats
+    from training.study import keys
+
+    cfg = study(tmp_path, batch=1, scenarios=["war", "calendar"])
+    war, cal = (next(b for b in plan_batches(cfg.discovery) if b.scenario == s) for s in ("war", "calendar"))
+    row = run_batch(cal)["rows"][0]
+    ph = [p for p in range(5) if f"phase{p}_label" in row]
+    assert ph and all(f"phase{p}_{k}" in row for p in ph for k in STAT_NAMES)
+    from training.discovery.solving import evaluate
+
+    direct = phase_stats(evaluate(cal.params)[0].occupancy)
+    assert all(row[f"phase{p}_label"] == label(direct[p]) for p in ph)
+    before = unit_key(war), unit_key(cal)
+    monkeypatch.setattr(keys, "PHASE_ROWS_VERSION", 99)
+    assert unit_key(war) == before[0] and unit_key(cal) != before[1]
