@@ -59,6 +59,15 @@ def sample_rows(ranges: Ranges, dcfg: DiscoveryConfig) -> tuple[np.ndarray, np.n
     return np.concatenate(parts), design
 
 
+def sample_units(ranges: Ranges, dcfg: DiscoveryConfig) -> np.ndarray:
+    """The independent unit of each sample row (in :func:`sample_rows`' order), for bootstraps: SALib's
+    Saltelli sample comes in blocks of D + 2 rows (A, AB_1 .. AB_D, B; AB_i is A with B's i-th
+    coordinate), so a block is one unit; each Latin row is its own."""
+    block = len(ranges.names) + 2
+    n_sobol = dcfg.sobol_n * block
+    return np.concatenate([np.arange(n_sobol) // block, dcfg.sobol_n + np.arange(dcfg.lhs or 0)])
+
+
 GROUPED = "grouped"
 GROUPED_SEED_OFFSET = 1
 """The grouped design's seed is the discovery's + 1: with the same seed its A and B matrices would be the

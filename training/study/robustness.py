@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from agents.archetypes import STAT_NAMES
 from training.config.study import StudyConfig
 from training.discovery.analysis import grouped_indices, prim_boxes, share_interval, sobol_indices
 from training.discovery.plan import (
@@ -33,11 +34,13 @@ from training.discovery.plan import (
     grouped_rows,
     plan_batches,
     sample_rows,
+    sample_units,
 )
 from training.discovery.ranges import load_ranges
 from training.render.tables import write_csv
 from training.results.schemas import DiscoveryBatch, GroupedBatch
 from training.results.store import read_stored
+from training.study import space
 from training.study.keys import KEY_FIELD, unit_key
 
 SOBOL_OUTPUTS = ("limited_family", "m_bar", "f_med", "f_west", "share_limited", "hedging", "k_bar")
@@ -131,16 +134,19 @@ def analyse(cfg: StudyConfig) -> dict[str, Any] | None:
             samples[f"{s}.{c}"] = f[c]
     write_csv(folder / "samples.csv", samples.reset_index(names="sample").to_dict("records"))
     shares, sobol, boxes, complete = [], [], [], {}
+    units, block = sample_units(ranges, dcfg), len(factors) + 2
     for s, f in frames.items():
         ok = _complete(f)
         complete[s] = int(ok.sum())
         if not ok.any():
             continue
         fo = f[ok]
-        shares += _label_shares(s, "all", fo["label"], dcfg.seed)
+        stats = fo[list(STAT_NAMES)] if set(STAT_NAMES) <= set(fo.columns) else None
+        shares += space.label_shares(s, "all", fo["label"], stats, units[ok], dcfg.seed)
         for ph in range(5):
             if f"phase{ph}_label" in fo:
-                shares += _label_shares(s, f"phase{ph}", fo[f"phase{ph}_label"].fillna("not visited"), dcfg.seed)
+                shares += space.label_shares(s, f"phase{ph}", fo[f"phase{ph}_label"], space.phase_stats_frame(fo, ph),
+                                             units[ok], dcfg.seed)
         if ok[:n_sobol].all():
             for out in SOBOL_OUTPUTS:
                 idx = sobol_indices(factors, f[out].iloc[:n_sobol].astype(float).to_numpy(), dcfg.seed)
@@ -150,6 +156,13 @@ def analyse(cfg: StudyConfig) -> dict[str, Any] | None:
             found = prim_boxes(inputs[factors][ok].reset_index(drop=True), test(fo).to_numpy())
             boxes += [{"scenario": s, "question": question, **r} for r in found.to_dict("records")]
     write_csv(folder / "archetype_shares.csv", shares)
+    values = inputs[factors]
+    across = space.readings(frames, values, units, n_sobol, block, dcfg.seed)
+    write_csv(folder / "criteria_across.csv", [{"hypothesis": h, **r} for h, rs in across.items() for r in rs])
+    integers = [n for n in factors if ranges.factors[n].integer]
+    conditional = space.conditional_table(
+        lambda mask: _headlines(frames, values, units, n_sobol, block, dcfg.seed, mask), values, integers)
+    write_csv(folder / "conditional_shares.csv", conditional)
     write_csv(folder / "sobol.csv", sobol)
     grouped = _grouped_sobol(ranges, grouped_frames, dcfg.seed)
     if dcfg.grouped_n:
@@ -165,7 +178,11 @@ def analyse(cfg: StudyConfig) -> dict[str, Any] | None:
             "n_sobol": n_sobol, "grouped_sobol": grouped, "n_grouped": len(grouped_rows(ranges, dcfg)),
             "complete": complete, "shares": shares, "sobol": sobol, "boxes": boxes,
             "diagrams": grids, "solved": solved, "batch": dcfg.batch, "config": cfg.source, "folder": str(folder),
-            "correlations": _correlations(inputs[factors], frames), "indicators": _indicators(frames, dcfg.seed)}
+            "correlations": _correlations(inputs[factors], frames), "readings": across, "not_read": space.NOT_READ,
+            "conditional": conditional, "integers": integers, "interval_method": space.INTERVAL_METHOD,
+            "shift": space.SHIFT, "ranges": dcfg.ranges, "fixed": dict(ranges.fixed),
+            "params_varied": sorted({"weights" if ranges.factors[n].param.startswith("weight_") else ranges.factors[n].param
+                                     for n in factors})}
 
 
 GROUPED_OUTPUTS = ("limited_family", "m_bar", "f_med", "f_west", "hedging", "k_bar")
@@ -186,12 +203,21 @@ def _grouped_sobol(ranges: Any, frames: Mapping[str, pd.DataFrame], seed: int) -
     return out
 
 
-def _label_shares(scenario: str, phase: str, labels: pd.Series, seed: int) -> list[dict[str, Any]]:
-    out = []
-    for lab in sorted(labels.unique()):
-        share, low, high = share_interval((labels == lab).to_numpy(), seed)
-        out.append({"scenario": scenario, "phase": phase, "label": lab, "share": share, "low": low, "high": high,
-                    "n": len(labels)})
+def _headlines(frames: Mapping[str, pd.DataFrame], values: pd.DataFrame, units: np.ndarray, n_sobol: int,
+               block: int, seed: int, mask: np.ndarray) -> dict[str, tuple[float, float, float]]:
+    """The headline shares on the samples of ``mask``: each scenario's whole-episode archetypes (those
+    found in all samples) and each hypothesis's criteria across the space."""
+    out = {}
+    for s, f in frames.items():
+        ok = _complete(f)
+        if not ok.any():
+            continue
+        for lab in sorted(f["label"][ok].unique()):
+            sub = ok & mask
+            flags = (f["label"][sub] == lab).to_numpy()
+            out[f"`{s}` optimum is {lab}"] = share_interval(flags, seed, units[sub]) if sub.any() else (np.nan,) * 3
+    for hid, rs in space.readings(frames, values, units, n_sobol, block, seed, mask).items():
+        out.update({f"{hid}: {r['text']}": (r["share"], r["low"], r["high"]) for r in rs if r["headline"]})
     return out
 
 
@@ -205,25 +231,3 @@ def _correlations(inputs: pd.DataFrame, frames: Mapping[str, pd.DataFrame]) -> d
                                                                              method="spearman"))
                       for k in ("m_bar", "A_bar")} if "power" in inputs else {}
     return out
-
-
-def _indicators(frames: Mapping[str, pd.DataFrame], seed: int) -> dict[str, Any]:
-    """The per-sample readings of the hypotheses (share of samples, 95 % interval)."""
-    out: dict[str, Any] = {}
-    war = frames.get("war")
-    if war is not None and _complete(war).any():
-        w = war[_complete(war)]
-        h1 = w["limited_family"].astype(bool) & (w["f3"] <= 0.05 + 1e-9) & (w["k_bar"] <= 0.3 + 1e-9) & (w["g2"] <= 0.05 + 1e-9)
-        out["H1"] = share_interval(h1.to_numpy(), seed)
-        out["H4"] = share_interval((w["f3"] <= 0.05 + 1e-9).to_numpy(), seed)
-    alt = frames.get("alt_open")
-    if alt is not None and _complete(alt).any():
-        out["H2"] = share_interval((alt[_complete(alt)]["label"] == "hedging").to_numpy(), seed)
-    cal = frames.get("calendar")
-    if cal is not None and _complete(cal).any() and "phase3_f_med" in cal:
-        c = cal[_complete(cal)]
-        med = c[[f"phase{p}_f_med" for p in range(5) if f"phase{p}_f_med" in c]].fillna(0.0)
-        peak = (med["phase3_f_med"] > 0) & (med["phase3_f_med"] >= med.max(axis=1) - 1e-9)
-        out["H6"] = share_interval(peak.to_numpy(), seed)
-    return out
-
