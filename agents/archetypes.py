@@ -113,26 +113,45 @@ def _lt(x: float, th: float) -> bool:
     return x < th - SLACK
 
 
-def label(s: ArchetypeStats) -> str:
-    """The first rule of section 9 that holds."""
-    if _ge(s.f3, 0.3) or (_ge(s.k_bar, 0.5) and _ge(s.g2, 0.3)):
+THRESHOLDS: dict[str, float] = {
+    "bandwagon.f3": 0.3, "bandwagon.k_bar": 0.5, "bandwagon.g2": 0.3,
+    "balancing.m_bar": 0.6, "balancing.f_west": 0.3, "balancing.k_bar": 0.1, "balancing.R_bar": 1.5,
+    "neutral.m_bar": 0.6, "neutral.signals": 0.3,
+    "limited.f2": 0.3, "limited.f3": 0.05, "limited.k_bar": 0.3, "limited.g2": 0.1,
+    "limited.mediation": 0.3, "limited.fararc": 0.3,
+    "hedging.m_bar": 0.5, "hedging.ties": 0.4, "hedging.f_west": 0.15,
+    "mediator.f_med": 0.5,
+    "limited_bandwagoning.m_bar_low": 0.5, "limited_bandwagoning.m_bar_high": 1.5, "limited_bandwagoning.f2": 0.3,
+}
+"""Every threshold of section 9's rules, one entry per place a number is compared (rule.what). The
+study moves each by a little to see which labels sit near one (issue 31); :func:`label` uses these."""
+
+
+def label(s: ArchetypeStats, thresholds: Mapping[str, float] | None = None) -> str:
+    """The first rule of section 9 that holds (``thresholds``: :data:`THRESHOLDS`, or some of them moved;
+    anything with the nine statistics as attributes will do for ``s``)."""
+    t = THRESHOLDS if thresholds is None else {**THRESHOLDS, **thresholds}
+    if _ge(s.f3, t["bandwagon.f3"]) or (_ge(s.k_bar, t["bandwagon.k_bar"]) and _ge(s.g2, t["bandwagon.g2"])):
         return "bandwagon"
-    if _le(s.m_bar, 0.6) and _ge(s.f_west, 0.3) and _le(s.k_bar, 0.1) and _le(s.R_bar, 1.5):
+    if (_le(s.m_bar, t["balancing.m_bar"]) and _ge(s.f_west, t["balancing.f_west"])
+            and _le(s.k_bar, t["balancing.k_bar"]) and _le(s.R_bar, t["balancing.R_bar"])):
         return "balancing"
-    if _le(s.m_bar, 0.6) and _lt(s.f_med + s.f_far + s.f_west, 0.3):
+    if _le(s.m_bar, t["neutral.m_bar"]) and _lt(s.f_med + s.f_far + s.f_west, t["neutral.signals"]):
         return "neutral"
-    if _ge(s.f2, 0.3) and _le(s.f3, 0.05) and _le(s.k_bar, 0.3) and _le(s.g2, 0.1):
+    if (_ge(s.f2, t["limited.f2"]) and _le(s.f3, t["limited.f3"]) and _le(s.k_bar, t["limited.k_bar"])
+            and _le(s.g2, t["limited.g2"])):
         name = "limited_participation"
-        if _ge(s.f_med, 0.3):
+        if _ge(s.f_med, t["limited.mediation"]):
             name += "+mediation"
-        if _ge(s.f_far, 0.3):
+        if _ge(s.f_far, t["limited.fararc"]):
             name += "+fararc"
         return name
-    if _ge(s.m_bar, 0.5) and _ge(s.f_far + s.f_west, 0.4) and _ge(s.f_west, 0.15):
+    if _ge(s.m_bar, t["hedging.m_bar"]) and _ge(s.f_far + s.f_west, t["hedging.ties"]) and _ge(s.f_west, t["hedging.f_west"]):
         return "hedging"
-    if _ge(s.f_med, 0.5):
+    if _ge(s.f_med, t["mediator.f_med"]):
         return "mediator"
-    if _ge(s.m_bar, 0.5) and _le(s.m_bar, 1.5) and _lt(s.f2, 0.3):
+    if (_ge(s.m_bar, t["limited_bandwagoning.m_bar_low"]) and _le(s.m_bar, t["limited_bandwagoning.m_bar_high"])
+            and _lt(s.f2, t["limited_bandwagoning.f2"])):
         return "limited_bandwagoning"
     return "mixed"
 

@@ -4,7 +4,9 @@
 
 Single env: both through ``gym.make``, the same number of steps, random actions drawn before the
 clock starts (action sampling is not timed), ``reset`` on episode end included; the two are
-measured alternately and the best of each is kept, so both see the same machine load. Vector env:
+measured alternately, ``--repeats`` times; each pair gives a ratio, and the script prints the median
+ratio with its minimum and maximum (a single best-of figure hides how much the ratio moves between
+runs on a loaded machine). Vector env:
 ``AllianceVectorEnv`` at N = 1, 256, 4096 (``gym.make_vec(..., "vector_entry_point")``), beside
 ``CartPoleVectorEnv`` at the same N. Weight: for a new parameter set (``war`` with a drawn
 ``power``), the time and resident memory (RSS) added by ``gym.make`` + ``reset``, and
@@ -55,13 +57,30 @@ def vector_env_rate(env_id: str, num_envs: int, total_steps: int, actions: np.nd
     return calls * num_envs / (time.perf_counter() - start)
 
 
-def best_of_interleaved(fn_a, fn_b, repeats: int) -> tuple[float, float]:
-    """Best rate of each over ``repeats`` alternating runs, so both see the same machine load."""
+def interleaved(fn_a, fn_b, repeats: int) -> tuple[list[float], list[float]]:
+    """The rates of each over ``repeats`` alternating runs (a, b, a, b, ...), so the two of a pair see the
+    same machine load; pair i's ratio is a[i] / b[i]."""
     a, b = [], []
     for _ in range(repeats):
         a.append(fn_a())
         b.append(fn_b())
-    return max(a), max(b)
+    return a, b
+
+
+def spread(a: list[float], b: list[float]) -> str:
+    """'median 0.88 (min 0.80, max 0.95)' of the pairs' ratios a[i] / b[i]."""
+    r = np.array(a) / np.array(b)
+    return f"median {np.median(r):.2f} (min {r.min():.2f}, max {r.max():.2f})"
+
+
+def machine() -> str:
+    """The CPU model (from /proc/cpuinfo where there is one) and the core count."""
+    model = platform.processor() or platform.machine()
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {os.cpu_count()} cores"
 
 
 def rss_mb() -> float:
@@ -94,7 +113,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=200_000, help="single-env steps per measurement")
     parser.add_argument("--vector-steps", type=int, default=4_000_000, help="env steps per vector measurement")
     parser.add_argument("--scenario", default="war", help="alliance scenario")
-    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved runs of each measurement")
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
@@ -109,13 +128,14 @@ def main() -> int:
     gym.make(ALLIANCE_ID, scenario=args.scenario).reset(seed=0)  # build the tables outside the clock
 
     load_before = load_average()
-    alliance, cartpole = best_of_interleaved(
+    a_rates, c_rates = interleaved(
         lambda: single_env_rate(ALLIANCE_ID, alliance_actions, scenario=args.scenario),
         lambda: single_env_rate("CartPole-v1", cartpole_actions), args.repeats)
+    alliance, cartpole = float(np.median(a_rates)), float(np.median(c_rates))
 
     print(f"python {platform.python_version()}, gymnasium {gym.__version__}, numpy {np.__version__}, "
-          f"{platform.machine()}, {os.cpu_count()} cores; best of {args.repeats} interleaved runs; "
-          f"load average at start {load_before}")
+          f"{machine()}; {args.repeats} interleaved runs of each (rates: medians; ratios: median, min, max over "
+          f"the runs' pairs); load average at start {load_before}")
     print("\nA new parameter set: gym.make + reset + one step")
     print(f"{'env':<34}{'seconds':>10}{'added MB':>10}{'pickle bytes':>14}")
     print(f"{'SmallStateAlliance-v0 (new set)':<34}{a_sec:>10.4f}{a_mb:>10.1f}{a_pickle:>14,}")
@@ -125,18 +145,18 @@ def main() -> int:
     print(f"{'env':<34}{'steps/s':>14}{'us/step':>10}")
     print(f"{'SmallStateAlliance-v0 (' + args.scenario + ')':<34}{alliance:>14,.0f}{1e6 / alliance:>10.2f}")
     print(f"{'CartPole-v1 (reference)':<34}{cartpole:>14,.0f}{1e6 / cartpole:>10.2f}")
-    print(f"ratio alliance / CartPole: {alliance / cartpole:.2f}  (goal >= 1.0)")
+    print(f"ratio alliance / CartPole: {spread(a_rates, c_rates)}  (goal >= 1.0)")
 
     print(f"\nVector env (vector_entry_point), ~{args.vector_steps:,} env steps per measurement")
-    print(f"{'N':>6}{'AllianceVectorEnv':>22}{'CartPoleVectorEnv':>22}{'ratio':>8}")
+    print(f"{'N':>6}{'AllianceVectorEnv':>22}{'CartPoleVectorEnv':>22}  ratio")
     for n in (1, 256, 4096):
         total = min(args.vector_steps, 100_000) if n == 1 else args.vector_steps
         a_act = rng.integers(0, [4, 2, 3, 4], size=(16, n, 4))
         c_act = rng.integers(0, 2, size=(16, n))
-        a_rate, c_rate = best_of_interleaved(
+        a_r, c_r = interleaved(
             lambda n=n, total=total, a_act=a_act: vector_env_rate(ALLIANCE_ID, n, total, a_act, scenario=args.scenario),
             lambda n=n, total=total, c_act=c_act: vector_env_rate("CartPole-v1", n, total, c_act), args.repeats)
-        print(f"{n:>6}{a_rate:>22,.0f}{c_rate:>22,.0f}{a_rate / c_rate:>8.2f}")
+        print(f"{n:>6}{np.median(a_r):>22,.0f}{np.median(c_r):>22,.0f}  {spread(a_r, c_r)}")
     print("goal: AllianceVectorEnv >= 0.5x CartPoleVectorEnv at N = 4096")
     print(f"load average at end {load_average()} (other processes on the machine slow every figure)")
     return 0

@@ -4,7 +4,8 @@ Both use the hyperparameters and ``n_envs`` of ``configs/ppo_war.yaml`` (so the 
 size, minibatches and epochs), one torch thread, ``VecMonitor`` over the vector env, and time
 ``model.learn`` alone (no evaluation or checkpoint callbacks). The alliance env is the project's
 batched ``AllianceSB3VecEnv``; CartPole is SB3's ``DummyVecEnv`` of ``gym.make("CartPole-v1")``.
-The figure is the best of ``--repeats`` timings (the machine is shared). Goal: ratio >= 0.9.
+The three are timed in ``--repeats`` interleaved rounds; each round gives a ratio, and the script
+prints the median ratio with its minimum and maximum (the machine is shared). Goal: ratio >= 0.9.
 
 A third line, for reference, trains PPO on the same env with the flattened ``Discrete(96)``
 actions: SB3's ``MultiDiscrete`` distribution (four categoricals, each built, sampled and scored
@@ -17,27 +18,45 @@ of the gap is that rather than the env.
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import time
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def steps_per_second(make_env, cfg, steps: int, repeats: int) -> float:
+def steps_per_second(make_env, cfg, steps: int, seed: int) -> float:
+    """One timing of ``model.learn(steps)``."""
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import VecMonitor
 
     from training.config.run import sb3_kwargs
 
-    best = 0.0
-    for rep in range(repeats):
-        env = VecMonitor(make_env())
-        model = PPO(cfg.policy, env, seed=rep, device="cpu", verbose=0, **sb3_kwargs(cfg))
-        clock = time.perf_counter()
-        model.learn(steps)
-        best = max(best, model.num_timesteps / (time.perf_counter() - clock))
-        env.close()
-    return best
+    env = VecMonitor(make_env())
+    model = PPO(cfg.policy, env, seed=seed, device="cpu", verbose=0, **sb3_kwargs(cfg))
+    clock = time.perf_counter()
+    model.learn(steps)
+    rate = model.num_timesteps / (time.perf_counter() - clock)
+    env.close()
+    return rate
+
+
+def spread(a: list[float], b: list[float]) -> str:
+    """'median 0.70 (min 0.66, max 0.74)' of the rounds' ratios a[i] / b[i]."""
+    r = np.array(a) / np.array(b)
+    return f"median {np.median(r):.2f} (min {r.min():.2f}, max {r.max():.2f})"
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {os.cpu_count()} cores"
 
 
 def main() -> None:
@@ -57,21 +76,22 @@ def main() -> None:
     torch.set_num_threads(1)
     cfg = load_config(args.config)
     n = cfg.n_envs
-    alliance = steps_per_second(lambda: AllianceSB3VecEnv(n, scenario=cfg.env.scenario, seed=0), cfg,
-                                args.steps, args.repeats)
-    flat = steps_per_second(lambda: AllianceSB3VecEnv(n, scenario=cfg.env.scenario, flatten_actions=True, seed=0),
-                            cfg, args.steps, args.repeats)
-    cartpole = steps_per_second(lambda: DummyVecEnv([lambda: gym.make("CartPole-v1")] * n), cfg,
-                                args.steps, args.repeats)
+    makers = {"alliance": lambda: AllianceSB3VecEnv(n, scenario=cfg.env.scenario, seed=0),
+              "flat": lambda: AllianceSB3VecEnv(n, scenario=cfg.env.scenario, flatten_actions=True, seed=0),
+              "cartpole": lambda: DummyVecEnv([lambda: gym.make("CartPole-v1")] * n)}
+    rates: dict[str, list[float]] = {k: [] for k in makers}
+    for rep in range(args.repeats):  # interleaved rounds: the three of a round see the same machine load
+        for k, make in makers.items():
+            rates[k].append(steps_per_second(make, cfg, args.steps, rep))
     h = cfg.hyperparams
     print(f"PPO, {n} envs, n_steps={h.get('n_steps')}, batch_size={h.get('batch_size')}, "
           f"n_epochs={h.get('n_epochs')}, net_arch={h.get('policy_kwargs', {}).get('net_arch')}, "
-          f"{args.steps} steps, best of {args.repeats}, 1 torch thread")
-    print(f"alliance ({cfg.env.scenario}, AllianceSB3VecEnv): {alliance:10,.0f} steps/s")
-    print(f"CartPole-v1 (DummyVecEnv):            {cartpole:10,.0f} steps/s")
-    print(f"ratio alliance / CartPole:            {alliance / cartpole:10.2f}  (goal >= 0.9)")
-    print(f"for reference, alliance with Discrete(96) actions: {flat:,.0f} steps/s, "
-          f"ratio {flat / cartpole:.2f} to CartPole")
+          f"{args.steps} steps, {args.repeats} interleaved rounds (rates: medians), 1 torch thread; {machine()}")
+    print(f"alliance ({cfg.env.scenario}, AllianceSB3VecEnv): {np.median(rates['alliance']):10,.0f} steps/s")
+    print(f"CartPole-v1 (DummyVecEnv):            {np.median(rates['cartpole']):10,.0f} steps/s")
+    print(f"ratio alliance / CartPole: {spread(rates['alliance'], rates['cartpole'])}  (goal >= 0.9)")
+    print(f"for reference, alliance with Discrete(96) actions: {np.median(rates['flat']):,.0f} steps/s, "
+          f"ratio to CartPole {spread(rates['flat'], rates['cartpole'])}")
 
 
 if __name__ == "__main__":

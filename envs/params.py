@@ -98,7 +98,7 @@ class AllianceParams:
     weights: tuple[float, float, float] = (0.5, 0.35, 0.15)  # security, autonomy, economy
     gamma: float = 0.95  # one step is a quarter
     west_shock: float = 0.9  # Pr(W <- 0) on entering phase 1 (docs/model.md 5.4)
-    # --- sensitivity multipliers (1.0 = docs/model.md as written; only the sweeps change them) ---
+    # --- sensitivity multipliers (1.0 = docs/model.md as written; the sweeps and the discovery change them) ---
     entrapment_scale: float = 1.0  # multiplies the `trap` term of section 6
     deep_cost_scale: float = 1.0  # multiplies A's fall .35[g=2] from deep integration (5.3)
     coercion_scale: float = 1.0  # multiplies the .25 of coercion, A's fall .25[R<=1][phase>=1](...) (5.3)

@@ -165,3 +165,20 @@ def test_action_agreement_on_a_hand_made_distribution():
 def test_bad_occupancy():
     with pytest.raises(ValueError, match="occupancy"):
         stats_from_occupancy(np.zeros((10, 96)))
+
+
+def test_every_threshold_of_the_rules_is_in_the_table_and_moving_one_moves_its_label():
+    """Issue 31: each threshold of section 9 is an entry of THRESHOLDS that :func:`label` reads. A
+    statistic exactly at a threshold keeps its label at the default and loses it once the threshold moves
+    past it by .02 (for each rule's first test)."""
+    from agents.archetypes import THRESHOLDS, ArchetypeStats, label
+
+    base = dict(m_bar=2.0, f3=0.0, f2=0.3, k_bar=0.0, g2=0.0, f_med=0.0, f_far=0.0, f_west=0.0, R_bar=3.0)
+    at = ArchetypeStats(**base)
+    assert label(at) == "limited_participation" == label(at, {"limited.f2": 0.28})
+    assert label(at, {"limited.f2": 0.32}) != "limited_participation"
+    troops = ArchetypeStats(**{**base, "f3": 0.3})
+    assert label(troops) == "bandwagon" and label(troops, {"bandwagon.f3": 0.32}) != "bandwagon"
+    med = ArchetypeStats(**{**base, "m_bar": 1.0, "f2": 0.0, "f_med": 0.5})
+    assert label(med) == "mediator" and label(med, {"mediator.f_med": 0.52}) != "mediator"
+    assert len(THRESHOLDS) == 22 and all(0 < v <= 1.5 for v in THRESHOLDS.values())

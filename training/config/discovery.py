@@ -10,6 +10,8 @@ how many samples, and the fine phase diagrams. One pydantic model; each problem 
       seed: 0
       batch: 16                             # samples per Ray task
       baselines: null                       # whose share of V* to store (null: all ten)
+      grouped_n: 0                          # grouped Saltelli base sample (issue 31): grouped_n * (G + 2)
+                                            # samples for each group's own Sobol indices (0: none)
       diagram: {scenario: war, n: 41}       # n x n phase diagrams over tau x L and iota x c
 
 The ranges file itself is validated by ``training.discovery.load_ranges`` (``config`` may not
@@ -86,6 +88,7 @@ class DiscoveryConfig(_Strict):
     seed: int = Field(0, ge=0, le=2**32 - 1)
     batch: int = Field(16, ge=1, le=4096)
     baselines: list[str] | None = None  # whose share of V* each sample stores (None: all ten; a scale knob)
+    grouped_n: int = Field(0, ge=0, le=MAX_SOBOL_N)  # grouped Saltelli base sample (0: no grouped indices)
     diagram: DiagramConfig | None = Field(default_factory=DiagramConfig)
 
     @field_validator("scenarios")
@@ -117,4 +120,11 @@ class DiscoveryConfig(_Strict):
     def _power_of_two(cls, v: int) -> int:
         if v & (v - 1):
             raise ValueError(f"a power of two >= 2 (Saltelli's base sample), at most {MAX_SOBOL_N}")
+        return v
+
+    @field_validator("grouped_n")
+    @classmethod
+    def _grouped_power_of_two(cls, v: int) -> int:
+        if v and (v < 2 or v & (v - 1)):
+            raise ValueError(f"0 (no grouped indices) or a power of two >= 2 (Saltelli's base sample), at most {MAX_SOBOL_N}")
         return v

@@ -28,7 +28,7 @@ A study YAML looks like ``configs/quick.yaml``::
       total_timesteps: 20000
       set: ["eval.freq=10000"]                             # --set overrides for every run
 
-Sweep names the hypotheses read (see ``training/study/hypotheses.py``): ``threat_alternatives``
+Sweep names the hypotheses read (see ``training/study/hypotheses/``): ``threat_alternatives``
 (axes ``threat`` {high, low} x ``alternatives`` {closed, open}), ``identification``, ``power``,
 ``identification_power`` (the crossed ι x c grid), ``entrapment_scale``, ``deep_cost_scale``.
 """

@@ -4,7 +4,8 @@
   on a :func:`training.discovery.sampling.sobol_unit` sample.
 - :func:`prim_boxes`: Friedman & Fisher's PRIM (1999) as Bryant & Lempert (2010) use it for scenario
   discovery, through ``ema_workbench.analysis.prim`` (imported lazily: it takes seconds to import).
-- :func:`share_interval`: the share of samples where a condition holds, with a 95 % bootstrap interval.
+- :func:`share_interval`: the share of samples where a condition holds, with a 95 % bootstrap interval
+  over the design's independent units (a Saltelli block, a Latin row).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pandas as pd
 from SALib.analyze import sobol as sobol_analyzer
 from scipy import stats
 
-from training.discovery.sampling import unit_problem
+from training.discovery.sampling import grouped_problem, unit_problem
 
 CONFIDENCE = 0.95
 
@@ -36,17 +37,55 @@ def sobol_indices(names: list[str], outputs: np.ndarray, seed: int, resamples: i
     return pd.DataFrame({k: res[k] for k in ("S1", "S1_conf", "ST", "ST_conf")}, index=pd.Index(names, name="factor"))
 
 
-def share_interval(flags: np.ndarray, seed: int, resamples: int = 2000) -> tuple[float, float, float]:
+def grouped_indices(names: list[str], groups: list[str], outputs: np.ndarray, seed: int,
+                    resamples: int = 1000) -> pd.DataFrame:
+    """Each group's own first-order (S1) and total (ST) Sobol indices with the half-widths of their 95 %
+    bootstrap intervals, from outputs on a :func:`training.discovery.sampling.grouped_unit` sample (SALib's
+    ``groups``): a group's coordinates move together, so ST is the group's total index itself, not a
+    bound built from its factors' indices. Rows in order of the groups' first appearance; NaN for a
+    constant output."""
+    problem = grouped_problem(names, groups)
+    order = list(dict.fromkeys(groups))
+    y = np.asarray(outputs, dtype=np.float64)
+    if y.ndim != 1 or len(y) % (len(order) + 2) or not np.all(np.isfinite(y)):
+        raise ValueError(f"outputs: {len(order) + 2} x n finite values expected (the grouped Saltelli sample), "
+                         f"got {y.shape}")
+    if np.ptp(y) == 0:
+        nan = np.full(len(order), np.nan)
+        return pd.DataFrame({"S1": nan, "S1_conf": nan, "ST": nan, "ST_conf": nan}, index=pd.Index(order, name="group"))
+    res = sobol_analyzer.analyze(problem, y, calc_second_order=False, num_resamples=resamples,
+                                 conf_level=CONFIDENCE, seed=seed + 1)
+    return pd.DataFrame({k: np.asarray(res[k], dtype=np.float64) for k in ("S1", "S1_conf", "ST", "ST_conf")},
+                        index=pd.Index(order, name="group"))
+
+
+def share_interval(flags: np.ndarray, seed: int, units: np.ndarray, resamples: int = 2000) -> tuple[float, float, float]:
     """(share, low, high): the share of True in ``flags`` and its 95 % percentile-bootstrap interval
-    (scipy.stats.bootstrap). When every flag is equal the resamples cannot vary: the interval is the point."""
+    (scipy.stats.bootstrap), resampling the design's independent units, not its rows: ``units[i]`` names
+    the unit of row ``i`` (:func:`training.discovery.plan.sample_units`: a Saltelli block of D + 2 rows
+    that share all but one coordinate with its A row is one unit, each Latin row its own). The statistic
+    is the share over the rows of the resampled units (a ratio estimator). Rows of one unit are not
+    independent, so a row bootstrap would make the interval too narrow by up to the square root of the
+    block size. When every flag is equal the resamples cannot vary: the interval is the point."""
     x = np.asarray(flags, dtype=np.float64)
+    u = np.asarray(units)
     if x.ndim != 1 or len(x) == 0:
         raise ValueError("flags: a non-empty 1-d array expected")
+    if u.shape != x.shape:
+        raise ValueError(f"units: one unit per flag expected ({x.shape}), got {u.shape}")
     share = float(x.mean())
     if np.all(x == x[0]):
         return share, share, share
-    res = stats.bootstrap((x,), np.mean, confidence_level=CONFIDENCE, n_resamples=resamples, method="percentile",
-                          rng=np.random.default_rng(seed))
+    _, inverse = np.unique(u, return_inverse=True)
+    sums, counts = np.bincount(inverse, weights=x), np.bincount(inverse).astype(np.float64)
+    if len(sums) < 2:
+        return share, share, share
+
+    def ratio(s: np.ndarray, c: np.ndarray, axis: int = -1) -> np.ndarray:
+        return s.sum(axis=axis) / c.sum(axis=axis)
+
+    res = stats.bootstrap((sums, counts), ratio, paired=True, vectorized=True, confidence_level=CONFIDENCE,
+                          n_resamples=resamples, method="percentile", rng=np.random.default_rng(seed))
     return share, float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 

@@ -27,7 +27,7 @@ from envs.params import AllianceParams
 from envs.scenarios import make_params
 from training.config.discovery import DiscoveryConfig
 from training.discovery.ranges import Ranges, load_ranges
-from training.discovery.sampling import latin_unit, sobol_unit
+from training.discovery.sampling import grouped_unit, latin_unit, sobol_unit
 from training.discovery.solving import analyse_batch
 
 FOLDER = "discovery"
@@ -38,7 +38,7 @@ class Batch:
     """One task: ``params`` of ``scenario`` solved together; ``first`` is the index of its first row
     among the samples (or the diagram's cells); ``coords`` the rows' sample coordinates or cell values."""
 
-    kind: str  # "sample" or "diagram:<name>"
+    kind: str  # "sample", "grouped" or "diagram:<name>"
     scenario: str
     first: int
     coords: tuple[tuple[float, ...], ...]
@@ -57,6 +57,33 @@ def sample_rows(ranges: Ranges, dcfg: DiscoveryConfig) -> tuple[np.ndarray, np.n
         parts.append(latin_unit(ranges.names, dcfg.lhs, dcfg.seed))
     design = np.array(["sobol"] * len(parts[0]) + ["lhs"] * (dcfg.lhs or 0))
     return np.concatenate(parts), design
+
+
+def sample_units(ranges: Ranges, dcfg: DiscoveryConfig) -> np.ndarray:
+    """The independent unit of each sample row (in :func:`sample_rows`' order), for bootstraps: SALib's
+    Saltelli sample comes in blocks of D + 2 rows (A, AB_1 .. AB_D, B; AB_i is A with B's i-th
+    coordinate), so a block is one unit; each Latin row is its own."""
+    block = len(ranges.names) + 2
+    n_sobol = dcfg.sobol_n * block
+    return np.concatenate([np.arange(n_sobol) // block, dcfg.sobol_n + np.arange(dcfg.lhs or 0)])
+
+
+GROUPED = "grouped"
+GROUPED_SEED_OFFSET = 1
+"""The grouped design's seed is the discovery's + 1: with the same seed its A and B matrices would be the
+first rows of the main design's (the same scrambled Sobol' sequence), solved twice and not independent."""
+
+
+def group_names(ranges: Ranges) -> list[str]:
+    """Each factor's group, in the factors' order."""
+    return [ranges.factors[n].group for n in ranges.names]
+
+
+def grouped_rows(ranges: Ranges, dcfg: DiscoveryConfig) -> np.ndarray:
+    """The grouped Saltelli sample (``grouped_n * (G + 2)`` unit rows; none when ``grouped_n`` is 0)."""
+    if not dcfg.grouped_n:
+        return np.zeros((0, len(ranges.names)))
+    return grouped_unit(ranges.names, group_names(ranges), dcfg.grouped_n, dcfg.seed + GROUPED_SEED_OFFSET)
 
 
 def diagram_cells(dcfg: DiscoveryConfig, name: str) -> tuple[list[str], np.ndarray]:
@@ -88,6 +115,7 @@ def plan_batches(dcfg: DiscoveryConfig, ranges: Ranges | None = None) -> list[Ba
             names = None if dcfg.baselines is None else tuple(dcfg.baselines)
             batches.append(Batch("sample", scenario, chunk.start, tuple(tuple(map(float, rows[i])) for i in chunk),
                                  params, names))
+    batches += plan_grouped(dcfg, ranges)
     if dcfg.diagram is not None:
         for name in dcfg.diagram.axes:
             (px, py), cells = diagram_cells(dcfg, name)
@@ -96,6 +124,23 @@ def plan_batches(dcfg: DiscoveryConfig, ranges: Ranges | None = None) -> list[Ba
                 params = tuple(base.with_overrides({px: float(cells[i, 0]), py: float(cells[i, 1])}) for i in chunk)
                 batches.append(Batch(f"diagram:{name}", dcfg.diagram.scenario, chunk.start,
                                      tuple(tuple(map(float, cells[i])) for i in chunk), params, ()))
+    return batches
+
+
+def plan_grouped(dcfg: DiscoveryConfig, ranges: Ranges) -> list[Batch]:
+    """The batches of the grouped design (issue 31), per scenario: kind ``grouped``, no baselines (the
+    groups' indices read the optimum's own outputs)."""
+    rows = grouped_rows(ranges, dcfg)
+    if not len(rows):
+        return []
+    values = ranges.values(rows)
+    batches = []
+    for scenario in dcfg.scenarios:
+        base = make_params(scenario)
+        for chunk in _chunks(len(rows), dcfg.batch):
+            params = tuple(ranges.params(values.iloc[i].to_dict(), base) for i in chunk)
+            batches.append(Batch(GROUPED, scenario, chunk.start, tuple(tuple(map(float, rows[i])) for i in chunk),
+                                 params, ()))
     return batches
 
 

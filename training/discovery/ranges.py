@@ -34,6 +34,9 @@ from envs.scenarios import make_params
 WEIGHT_FACTORS = ("weight_autonomy", "weight_economy_share")
 GROUPS = ("threat", "patron", "alternatives", "power", "identification", "mediation", "preferences", "mechanism")
 NOT_NUMERIC = ("finite_horizon",)  # a switch, not a number
+DOMAIN = {"pressure": (0, 1, "IP is a switch, on or off (docs/model.md section 4)")}
+"""Parameters whose meaning allows less than the bounds ``envs.params`` checks: (low, high, why). A range
+must stay inside (the model accepts IP = 2, but docs/model.md defines only IP off or on)."""
 
 
 class RangesError(ValueError):
@@ -179,6 +182,10 @@ class Ranges:
                                        "list phases with one default, or use mode 'scale'")
             else:
                 covered.setdefault(f.param, set())
+            if f.param in DOMAIN and f.mode == "set" and not DOMAIN[f.param][0] <= f.low <= f.high <= DOMAIN[f.param][1]:
+                lo, hi, why = DOMAIN[f.param]
+                raise _fail(where, f"[low={f.low!r}, high={f.high!r}] leaves the model's domain of {f.param}, "
+                                   f"[{lo}, {hi}]: {why}")
             d = self.default(name)
             if not f.low <= d <= f.high:
                 raise _fail(where, f"the default {d!r} (docs/model.md) is outside [low={f.low!r}, high={f.high!r}]")

@@ -29,6 +29,23 @@ def sobol_unit(names: list[str], n: int, seed: int) -> np.ndarray:
     return sobol_sampler.sample(unit_problem(names), n, calc_second_order=False, seed=seed)
 
 
+def grouped_problem(names: list[str], groups: list[str]) -> dict:
+    """SALib's problem dict over the unit hypercube with ``groups`` (one per name): Saltelli's scheme
+    then moves a group's coordinates together, and the indices are the groups' own (Jacques et al. 2006)."""
+    problem = unit_problem(names)
+    if len(groups) != len(names) or len(set(groups)) < 2:
+        raise ValueError(f"groups={groups!r} is not allowed: one group per factor, at least two groups")
+    return {**problem, "groups": list(groups)}
+
+
+def grouped_unit(names: list[str], groups: list[str], n: int, seed: int) -> np.ndarray:
+    """Saltelli's sample for the groups' first-order and total indices: ``n * (G + 2)`` rows (G groups, in
+    order of first appearance), in SALib's order; ``n`` a power of two as :func:`sobol_unit`."""
+    if not isinstance(n, int) or n < 2 or n & (n - 1):
+        raise ValueError(f"n={n!r} is not allowed: a power of two >= 2 (Saltelli base sample size)")
+    return sobol_sampler.sample(grouped_problem(names, groups), n, calc_second_order=False, seed=seed)
+
+
 def latin_unit(names: list[str], n: int, seed: int) -> np.ndarray:
     """A Latin hypercube of ``n`` rows (seeded)."""
     if not isinstance(n, int) or n < 1:

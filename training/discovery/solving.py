@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.archetypes import label, phase_stats, stats_from_occupancy
+from agents.archetypes import STAT_NAMES, label, phase_stats, stats_from_occupancy
 from agents.sample_eval import SampleResult, evaluate_samples
 from envs.params import AllianceParams
 from envs.spaces import ALL_STATES, PHASE, A
@@ -25,7 +25,13 @@ DISCOVERY_VERSION = 1
 (``training/study/keys.py``) then changes and the batch is computed again."""
 LIMITED_FAMILY = "limited_participation"  # a label in the family starts with this (+mediation, +fararc)
 STATS = ("m_bar", "f2", "f3", "k_bar", "g2", "f_med", "f_far", "f_west", "R_bar", "A_bar")
-PHASE_STATS = ("f_med", "f2", "f_west", "m_bar")
+PHASE_STATS = STAT_NAMES
+"""A finite-horizon row's statistics per phase: all of section 9's (issue 31: each phase label's
+fragility near the thresholds needs every statistic its rule reads; the first rows held four)."""
+PHASE_ROWS_VERSION = 2
+"""The version of a finite-horizon row's per-phase part (1: four statistics, 2: all of section 9's). It
+enters the unit key of a batch of finite-horizon sets only (``training/study/keys.py``): a stationary
+row has no per-phase part, so its batches keep their keys."""
 
 
 def mean_autonomy(occupancy: np.ndarray, phase: int | None = None) -> float:
@@ -53,7 +59,7 @@ def sample_row(ev: SampleResult) -> dict[str, Any]:
     if ev.params.finite_horizon:
         for ph, pst in sorted(phase_stats(ev.occupancy).items()):
             row[f"phase{ph}_label"] = label(pst)
-            row.update({f"phase{ph}_{k}": float(getattr(pst, k)) for k in PHASE_STATS if k != "A_bar"})
+            row.update({f"phase{ph}_{k}": float(getattr(pst, k)) for k in PHASE_STATS})
     row.update({f"share_{b}": float(v) / float(ev.value) for b, v in ev.baseline_values.items()})
     return row
 

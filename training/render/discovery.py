@@ -124,39 +124,69 @@ def _deciders(sobol: Sequence[Mapping], scenario: str, output: str) -> str:
     return ", ".join(f"`{r['factor']}` (ST {fmt(r['ST'], 2)})" for r in top)
 
 
-def _share(iv: Sequence[float]) -> str:
-    return f"{pct(iv[0])} of the sampled space (95 % interval {pct(iv[1])}–{pct(iv[2])})"
+def _iv(share: float, low: float, high: float) -> str:
+    return f"{pct(share)} [{pct(low)}, {pct(high)}]" if share == share else "—"
+
+
+def _reading(disc: Mapping, hid: str, start: str) -> Mapping | None:
+    return next((r for r in disc.get("readings", {}).get(hid, []) if r["text"].startswith(start) and r["n"]), None)
+
+
+def _read(r: Mapping | None) -> str:
+    return f"{_iv(r['share'], r['low'], r['high'])} of {r['n']:,} {r['basis']}" if r else "not read"
 
 
 def robust_sentences(disc: Mapping, hypotheses: Sequence[Mapping]) -> list[str]:
-    """One sentence per hypothesis: how much of the sampled space supports it and which parameters decide it."""
-    ind, sob, corr = disc["indicators"], disc["sobol"], disc["correlations"]
+    """One sentence per hypothesis: how much of the sampled space meets its criteria and which parameters
+    decide it (each hypothesis's section gives every criterion across the space)."""
+    sob, corr, nr = disc["sobol"], disc["correlations"], disc.get("not_read", {})
     verdict = {h["id"]: h["verdict"] for h in hypotheses}
     lines = []
-    if "H1" in ind:
-        lines.append(f"**H1** (limited participation optimal in `war`): the optimum is limited participation with "
-                     f"troops ≈ 0, recognition <= .3 and deep integration ≈ 0 in {_share(ind['H1'])}; deciding "
-                     f"parameters (total Sobol index of the limited indicator): {_deciders(sob, 'war', 'limited_family')}.")
-    lines.append("**H2** (opening the alternatives gives hedging): " + (
-        f"hedging is optimal in `alt_open` in {_share(ind['H2'])}; deciding parameters: "
-        f"{_deciders(sob, 'alt_open', 'hedging')}." if "H2" in ind else
-        "not read on the sampled space (the discovery does not solve `alt_open`); in `war`, where the West stays "
-        f"nearly closed, hedging's deciding parameters are {_deciders(sob, 'war', 'hedging')}."))
-    lines.append("**H3** (threat × alternatives interaction): not read on the sampled space (it needs a paired "
-                 "contrast per sample); the Sobol indices of `threat` and of the alternatives are under H7.")
-    if "H4" in ind:
-        lines.append(f"**H4** (troops stay near zero, identification raises recognition): troops ≈ 0 in "
-                     f"{_share(ind['H4'])}; recognition k̄ is decided by {_deciders(sob, 'war', 'k_bar')}.")
-    if "war" in corr and corr["war"]:
-        lines.append(f"**H5** (power lowers participation, raises autonomy): across the samples of `war`, Spearman "
-                     f"ρ(c, m̄) = {fmt(corr['war']['m_bar'], 2)} and ρ(c, Ā) = {fmt(corr['war']['A_bar'], 2)}; m̄ is "
-                     f"decided by {_deciders(sob, 'war', 'm_bar')}.")
-    if "H6" in ind:
-        lines.append(f"**H6** (mediation peaks in the patron crisis): in `calendar` the optimum's mediation share is "
-                     f"highest in Φ3 in {_share(ind['H6'])}; the mediation share is decided by "
-                     f"{_deciders(sob, 'calendar', 'f_med')}.")
+    if "H1" in disc.get("readings", {}):
+        lines.append("**H1** (limited participation optimal in `war`): the optimum is limited participation with "
+                     "troops ≈ 0, recognition <= .3 and deep integration ≈ 0 in "
+                     f"{_read(_reading(disc, 'H1', 'all four'))}; deciding parameters (total Sobol index of the "
+                     f"limited indicator): {_deciders(sob, 'war', 'limited_family')}.")
+    lines += [f"**{h}**: {nr[h]}." for h in ("H2", "H3") if h in nr]
+    if "H4" in disc.get("readings", {}):
+        lines.append("**H4** (identification raises recognition before participation): on the `identification` "
+                     "pairs, recognition comes first (the criterion as first written) in "
+                     f"{_read(_reading(disc, 'H4', 'recognition before'))}, k̄ rises by > .05 in "
+                     f"{_read(_reading(disc, 'H4', 'k̄ rises'))}; troops ≈ 0 in {_read(_reading(disc, 'H4', 'troops'))}; "
+                     f"recognition k̄ is decided by {_deciders(sob, 'war', 'k_bar')}.")
+    if "H5" in disc.get("readings", {}):
+        rho = (f"; Spearman ρ(c, m̄) = {fmt(corr['war']['m_bar'], 2)} and ρ(c, Ā) = {fmt(corr['war']['A_bar'], 2)} "
+               "over all samples" if corr.get("war") else "")
+        lines.append("**H5** (power lowers participation, raises autonomy): on the `power` pairs m̄ falls by > .05 in "
+                     f"{_read(_reading(disc, 'H5', 'm̄ falls'))} and Ā rises by > .05 in "
+                     f"{_read(_reading(disc, 'H5', 'Ā rises'))}{rho}; m̄ is decided by {_deciders(sob, 'war', 'm_bar')}.")
+    if "H6" in disc.get("readings", {}):
+        lines.append("**H6** (mediation peaks in the patron crisis): in `calendar` the optimum's mediation share is "
+                     f"highest in Φ3 in {_read(_reading(disc, 'H6', 'f_med is highest'))}; the mediation share is "
+                     f"decided by {_deciders(sob, 'calendar', 'f_med')}.")
     lines.append(f"**H7** (threat and alternatives decide): verdict **{verdict.get('H7', 'untested')}** (below).")
     return lines
+
+
+def conditional_part(disc: Mapping) -> list[str]:
+    """Item 5 of issue 31: every headline share over all samples and at each level of each integer factor."""
+    rows = disc.get("conditional") or []
+    if not rows or not disc.get("integers"):
+        return []
+
+    def col(r: Mapping) -> tuple[str, float | None]:
+        return r["factor"], None if r["factor"] == "all" else r["level"]
+
+    cols = list(dict.fromkeys(col(r) for r in rows))
+    n = {col(r): r["n"] for r in rows}
+    head = ["headline share", *[("all samples" if f == "all" else f"`{f}` = {lv:g}") + f" (n = {n[(f, lv)]:,})"
+                                for f, lv in cols]]
+    by = {(r["headline"], *col(r)): r for r in rows}
+    body = [[name, *[_iv(c["share"], c["low"], c["high"]) if (c := by.get((name, *k))) else "—" for k in cols]]
+            for name in dict.fromkeys(r["headline"] for r in rows)]
+    return ["**What the integer factors decide.** Each headline share over all samples and at each level of each "
+            "integer factor (" + ", ".join(f"`{f}`" for f in disc["integers"]) + "; n counts samples, a pair's "
+            "criterion reads the pairs whose block sits at that level):", "", table(head, body), ""]
 
 
 def robust_section(disc: Mapping | None, hypotheses: Sequence[Mapping], figs: Mapping[str, str]) -> str:
@@ -165,15 +195,24 @@ def robust_section(disc: Mapping | None, hypotheses: Sequence[Mapping], figs: Ma
         return ""
     n, d = disc["n_samples"], len(disc["factors"])
     parts = ["## How robust is the answer?", "",
-             f"Every verdict below rests on one parameter vector. Here {n:,} parameter vectors are drawn over the "
-             f"plausible ranges of all {d} uncertain factors (docs/uncertainty.md; {disc['n_sobol']:,} of them "
-             "Saltelli's sample for Sobol indices) and each is solved exactly in "
-             + ", ".join(f"`{s}`" for s in disc["scenarios"]) + ".", ""]
+             f"Every verdict below is read at one parameter vector, docs/model.md's. Here {n:,} parameter vectors are "
+             f"drawn over the plausible ranges of all {d} uncertain factors (docs/uncertainty.md; {disc['n_sobol']:,} "
+             "of them Saltelli's sample for Sobol indices) and each is solved exactly in "
+             + ", ".join(f"`{s}`" for s in disc["scenarios"]) + ". "
+             f"**Intervals** of a share of samples: {disc.get('interval_method', '95 % bootstrap')} — the rows of a "
+             "block are not independent draws, so resampling rows would make the intervals too narrow.", ""]
     parts += [f"- {line}" for line in robust_sentences(disc, hypotheses)] + [""]
-    rows = [[r["scenario"], r["label"], f"{pct(r['share'])} [{pct(r['low'])}, {pct(r['high'])}]"]
+    rows = [[r["scenario"], r["label"], _iv(r["share"], r["low"], r["high"]),
+             pct(r["fragility"]) if "fragility" in r else "—",
+             f"{pct(r['share_min'])}–{pct(r['share_max'])}" if "share_min" in r else "—"]
             for r in disc["shares"] if r["phase"] == "all"]
-    parts += ["**Optimal archetype across the sampled space** (share of samples, 95 % bootstrap interval):", "",
-              table(["scenario", "optimal archetype", "share of samples"], rows), ""]
+    shift = disc.get("shift", 0.02)
+    parts += ["**Optimal archetype across the sampled space** (share of samples, 95 % interval; *fragile*: the share "
+              f"of samples whose membership in the archetype changes when any one threshold of docs/model.md §9 moves "
+              f"by ±{shift:g}, and the archetype's share over those moves; per phase in `archetype_shares.csv`):", "",
+              table(["scenario", "optimal archetype", "share of samples", "fragile", f"share, thresholds ±{shift:g}"],
+                    rows), ""]
+    parts += conditional_part(disc)
     for s in disc["scenarios"]:
         for out in ("limited_family", "m_bar"):
             top = top_factors(disc["sobol"], s, out)
@@ -202,5 +241,6 @@ def robust_section(disc: Mapping | None, hypotheses: Sequence[Mapping], figs: Ma
                   f"`benchmarks/discovery_speed.py --config {disc['config'] or 'CONFIG'}` measures those seconds "
                   "(samples per second per worker) on the machine at hand (the report depends on the stored results "
                   "only, not on how long they took). Tables: "
-                  f"`{disc['folder']}/` (samples.csv, archetype_shares.csv, sobol.csv, boxes.csv).", ""]
+                  f"`{disc['folder']}/` (samples.csv, archetype_shares.csv, criteria_across.csv, conditional_shares.csv, "
+                  "sobol.csv, grouped_sobol.csv, boxes.csv).", ""]
     return "\n".join(parts)

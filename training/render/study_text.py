@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from training.config.study import StudyConfig
 from training.render.discovery import robust_section
-from training.render.tables import ci, fmt, table
+from training.render.tables import ci, fmt, pct, table
 
 SCENARIO_WORDS = {
     "war": "protracted war (Φ4 held), West closed",
@@ -66,43 +66,137 @@ GLOSSARY = [
     ["A_bar (Ā)", "mean autonomy, levels 0–5"],
 ]
 
-THREATS = """\
+STYLISED = """\
 - **A stylised model.** Six variables on a few discrete levels, moves of at most one level a
   quarter, one start state per scenario. It encodes the theory's mechanisms; it does not measure
-  Belarus.
-- **Parameters set, not estimated.** Every number comes from docs/model.md (theory and the case) and
-  was fixed before the study ran; none was tuned to make a hypothesis hold. Results are
-  conditional on them. The sweeps vary identification, power, threat, alternatives, the
-  entrapment cost and the deep-integration cost; the reward weights, discount and receptiveness
-  of partners were not varied.
+  Belarus."""
+STATIONARY = """\
 - **Stationary phases.** The `war` family holds one phase fixed forever; `timeline` uses constant
-  hazards; `calendar` lets the optimum know the dates of the phases in advance.
-- **Labels are thresholds.** An archetype is the first rule of §9 whose thresholds hold on
-  episode averages; a statistic near a threshold (say f_med = .29 against .3) can flip a label.
-  The tables give the statistics themselves.
+  hazards; `calendar` lets the optimum know the dates of the phases in advance."""
+SHARES_OF_V = """\
 - **Shares of V\\*.** A share divides two values whose zero point is the reward's; regrets (in
-  value units) are given alongside for the learners.
+  value units) are given alongside for the learners."""
+LEARNERS = """\
 - **Learners.** The RL results depend on the training budget, the hyperparameters (tuned on
   `war`, used unchanged elsewhere) and the number of seeds. A learner that misses the optimum says
-  something about the learner and its budget, not about the model's optimum, which is exact.
-- **Exact, not sampled.** Values, shares and archetype statistics are computed exactly from the
-  model (no sampling error); the confidence intervals concern seeds of the learners, and, for
-  baselines, the spread over scenarios."""
+  something about the learner and its budget, not about the model's optimum, which is exact."""
+
+
+def swept_params(cfg: StudyConfig) -> list[str]:
+    """The model parameters the config's sweeps move (an axis of values names its parameter; an axis of
+    named levels moves the parameters its levels override)."""
+    found: set[str] = set()
+    for sweep in cfg.sweeps.values():
+        for axis, levels in sweep.axes.items():
+            found |= ({k for over in levels.values() for k in (over or {})} if isinstance(levels, Mapping) else {axis})
+    return sorted(found)
+
+
+def threats_section(cfg: StudyConfig, disc: Mapping | None) -> str:
+    """"Threats to validity", generated from the study's config and, with a discovery, its ranges (issue 31:
+    written by hand, it said the discovery's sampled parameters were never varied)."""
+    swept = ", ".join(f"`{p}`" for p in swept_params(cfg)) or "no parameter"
+    lines = [STYLISED]
+    param = (f"- **Parameters set, not estimated.** Every number comes from docs/model.md (theory and the case) "
+             f"and was fixed before the study ran; none was tuned to make a hypothesis hold. H1–H6 are read at "
+             f"those values. The sweeps of this study move {swept}.")
+    if disc:
+        varied = ", ".join(f"`{p}`" for p in disc.get("params_varied", []))
+        fixed = ", ".join(f"`{p}`" for p in disc.get("fixed", {}))
+        param += (f" The discovery samples {len(disc['factors'])} factors over their plausible ranges "
+                  f"(`{disc.get('ranges', 'the ranges file')}`, docs/uncertainty.md), which move {varied}; held fixed, "
+                  f"each with its reason there: {fixed}. The ranges themselves are judgement, written before any "
+                  "solve over them.")
+    else:
+        param += " This study has no discovery: no other parameter is varied."
+    lines.append(param)
+    lines.append(STATIONARY)
+    labels = ("- **Labels are thresholds.** An archetype is the first rule of §9 whose thresholds hold on episode "
+              "averages; a statistic near a threshold (say f_med = .29 against .3) can flip a label. The tables give "
+              "the statistics themselves")
+    if disc:
+        labels += (f"; across the sampled space each archetype's share comes with its fragility, the share of samples "
+                   f"whose label changes when any one threshold of §9 moves by ±{disc.get('shift', 0.02):g}")
+    lines.append(labels + ".")
+    lines += [SHARES_OF_V, LEARNERS]
+    exact = ("- **Exact, not sampled, at a point.** Values, shares and archetype statistics are computed exactly "
+             "from the model (no sampling error). The intervals concern the seeds of the learners (RL), the spread "
+             "of baselines over scenarios")
+    if disc:
+        exact += (", and, for the discovery, which parameter vectors were drawn: a share of samples comes with a "
+                  f"{disc.get('interval_method', '95 % bootstrap interval')}; Sobol indices with SALib's bootstrap "
+                  "intervals")
+    lines.append(exact + ".")
+    return "\n".join(lines)
 
 
 def figure(figs: Mapping[str, str], key: str, caption: str) -> str:
     return f"![{caption}]({figs[key]})\n\n*{caption}*\n" if key in figs else ""
 
 
+def counted(criteria: Sequence[Mapping]) -> list[Mapping]:
+    """The criteria a verdict counts (a fallback is shown, not counted)."""
+    return [c for c in criteria if not c.get("fallback")]
+
+
+def status(c: Mapping) -> str:
+    return c.get("status", "holds" if c["holds"] else "fails")
+
+
+def held(h: Mapping) -> str:
+    """'3/5' (criteria that hold of those counted), with the undecided ones when there are any."""
+    cs = counted(h["criteria"])
+    undecided = sum(status(c) == "undecided" for c in cs)
+    return f"{sum(c['holds'] for c in cs)}/{len(cs)}" + (f" ({undecided} undecided)" if undecided else "")
+
+
 def _verdict_line(h: Mapping) -> str:
-    n, held = len(h["criteria"]), sum(c["holds"] for c in h["criteria"])
     if h["verdict"] == "untested":
         return f"**Verdict: untested.** {h['note']}"
-    line = f"**Verdict: {h['verdict']}** — {held} of {n} criteria hold."
-    failed = [c["text"] for c in h["criteria"] if not c["holds"]]
-    if failed and held:
+    cs = counted(h["criteria"])
+    n, n_held = len(cs), sum(c["holds"] for c in cs)
+    undecided = [c["text"] for c in cs if status(c) == "undecided"]
+    line = f"**Verdict: {h['verdict']}** — {n_held} of {n} criteria hold"
+    line += f", {len(undecided)} undecided." if undecided else "."
+    failed = [c["text"] for c in cs if status(c) == "fails"]
+    if failed and (n_held or undecided):
         line += " Not holding: " + "; ".join(failed) + "."
+    fallbacks = [c for c in h["criteria"] if c.get("fallback")]
+    if fallbacks:
+        line += " " + " ".join(f"Fallback (not counted): {c['text'].split(': ', 1)[-1]} — "
+                               f"{'holds' if c['holds'] else 'fails'}." for c in fallbacks)
     return line
+
+
+MARK = {"holds": "yes", "fails": "no", "undecided": "undecided"}
+
+
+def across_part(h: Mapping) -> list[str]:
+    """The same criteria across the sampled space (issue 31), when the study has a discovery."""
+    acr = h.get("across") or {}
+    rows = [[("fallback: " if r.get("fallback") and not r["text"].startswith("fallback") else "") + r["text"],
+             r["basis"], f"{r['n']:,}", f"{pct(r['share'])} [{pct(r['low'])}, {pct(r['high'])}]" if r["n"] else "—"]
+            for r in acr.get("readings", [])]
+    if not rows and not acr.get("not_read"):
+        return []
+    out = ["**Across the sampled space** (the same criteria, read on each sample of the discovery or, for a "
+           "one-factor claim, on the design's one-at-a-time pairs; share where the criterion holds, 95 % interval "
+           "over the design's independent units):", ""]
+    if rows:
+        out += [table(["criterion", "read on", "n", "holds in [95 % interval]"], rows), ""]
+    if acr.get("not_read"):
+        out += [acr["not_read"][0].upper() + acr["not_read"][1:] + ".", ""]
+    return out
+
+
+def across_words(h: Mapping) -> str:
+    """' Across the sampled space: <criterion> in <share> [interval]; …' for the headline readings."""
+    rs = [r for r in (h.get("across") or {}).get("readings", []) if r.get("headline", True) and r["n"]]
+    if not rs:
+        return ""
+    return " *Across the sampled space:* " + "; ".join(
+        f"{r['text']}: {pct(r['share'])} of {r['basis'].split(' of ')[0]} [{pct(r['low'])}, {pct(r['high'])}]"
+        for r in rs) + "."
 
 
 def hypothesis_section(h: Mapping, figs: Mapping[str, str], fig_keys: Sequence[tuple[str, str]]) -> str:
@@ -112,11 +206,14 @@ def hypothesis_section(h: Mapping, figs: Mapping[str, str], fig_keys: Sequence[t
     parts += [_verdict_line(h), ""]
     if h["criteria"]:
         parts += [table(["criterion (threshold)", "observed", "holds"],
-                        [[c["text"], c["observed"], "yes" if c["holds"] else "no"] for c in h["criteria"]]), ""]
+                        [[c["text"], c["observed"],
+                          MARK[status(c)] + (" (fallback, not counted)" if c.get("fallback") else "")]
+                         for c in h["criteria"]]), ""]
     if h["table"]["rows"]:
         parts += [table(h["table"]["columns"], h["table"]["rows"]), ""]
     if h.get("note") and h["verdict"] != "untested":
         parts += [h["note"], ""]
+    parts += across_part(h)
     for key, caption in fig_keys:
         text = figure(figs, key, caption)
         if text:
@@ -144,11 +241,9 @@ def glance_section(study: Mapping, scenarios: Mapping[str, Mapping], figs: Mappi
     rows = [[f"`{r['scenario']}`", SCENARIO_WORDS.get(r["scenario"], ""), r["label"], fmt(r["value"]),
              f"`{r['best_baseline']}`", fmt(r["best_share"]), fmt(r["limited"]), fmt(r["bandwagon"])]
             for r in study["glance"]]
-    verdicts = [[h["id"], h["title"], f"**{h['verdict']}**",
-                 f"{sum(c['holds'] for c in h['criteria'])}/{len(h['criteria'])}"]
-                for h in [*study["hypotheses"], study["rl"]]]
-    findings = [f"- **{h['id']} ({h['verdict']}).** {h['summary'] or h['note']}"
-                for h in [*study["hypotheses"], study["rl"]]]
+    verdicts = [[h["id"], h["title"], f"**{h['verdict']}**", held(h)] for h in [*study["hypotheses"], study["rl"]]]
+    findings = [f"- **{h['id']} ({h['verdict']}{' at the default point' if h.get('across', {}).get('readings') else ''}).**"
+                f" {h['summary'] or h['note']}{across_words(h)}" for h in [*study["hypotheses"], study["rl"]]]
     parts = ["## Results at a glance", "", "In plain words (each claim is tested in its section below):", "",
              *findings, "",
              "For each scenario: the archetype of the exact optimum, its value V*, the best of the ten baselines "
@@ -271,12 +366,17 @@ def render_markdown(cfg: StudyConfig, data: Mapping, study: Mapping, figs: Mappi
               robust_section(data.get("discovery"), study["hypotheses"], figs), glance_section(study, data["scenarios"], figs), "",
               "## The hypotheses", "",
               "Each hypothesis is turned into explicit criteria with the thresholds shown (≈ 0 means at most .05; a "
-              "statistic *moves* when it changes by more than .05). **supported**: every criterion holds; "
-              "**refuted**: none does; **mixed**: some do.", ""]
+              "statistic *moves* when it changes by more than .05), read at docs/model.md's values. **supported**: "
+              "every criterion holds; **refuted**: every one fails; **mixed**: some hold and some fail; "
+              "**undecided**: some criteria cannot be decided (their intervals overlap) and the others do not "
+              "disagree. Criteria are as first written; a later, alternative reading is shown as a *fallback* and "
+              "not counted. Where the study has a discovery, each section then reads the same criteria across the "
+              "sampled space.", ""]
     for h in study["hypotheses"]:
         parts += [hypothesis_section(h, figs, HYPOTHESIS_FIGURES.get(h["id"], [])), ""]
     if why:
         parts += [why, ""]
     parts += [rl_section(study["rl"], figs), "", sensitivity_section(study, figs), "",
-              "## Threats to validity", "", THREATS, "", reproduce_section(cfg, data, study)]
+              "## Threats to validity", "", threats_section(cfg, data.get("discovery")), "",
+              reproduce_section(cfg, data, study)]
     return "\n".join(parts).rstrip() + "\n"

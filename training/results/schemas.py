@@ -185,6 +185,13 @@ class DiscoveryBatch(StudyUnit):
     seconds: float
 
 
+class GroupedBatch(DiscoveryBatch):
+    """``discovery/batches/<scenario>_grouped_<first>.json``: one batch of the grouped Saltelli design (issue 31),
+    whose rows give each group of factors its own Sobol indices; rows as a :class:`DiscoveryBatch`'s."""
+
+    kind: str = Field(pattern=r"^grouped$")
+
+
 # ---------------------------------------------------------------------------- the benchmark
 class BenchmarkRun(_Strict):
     """One trained run of a benchmark: where it came from and its evaluation on each scenario."""

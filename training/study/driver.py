@@ -38,13 +38,13 @@ from training.discovery.plan import Batch, run_batch
 from training.results import run_folder as rf
 from training.results import store
 from training.results.lock import folder_lock
-from training.results.schemas import DiscoveryBatch, Environment, PointAnalysis, RunEvaluation
+from training.results.schemas import DiscoveryBatch, Environment, GroupedBatch, PointAnalysis, RunEvaluation
 from training.results.store import EVALUATION, read_json, read_stored
 from training.run.determinism import cpu_environment, runtime_env
 from training.study import explain_units as xu
 from training.study.keys import KEY_FIELD, unit_key
 from training.study.report import stored_units, write_report
-from training.study.robustness import plan_discovery
+from training.study.robustness import batch_schema, plan_discovery
 from training.study.tasks import analyse_point, rl_run
 
 
@@ -100,7 +100,7 @@ def pending_batches(cfg: StudyConfig, skipped: list[str], log: Callable[[str], N
     """
     todo = []
     for b in plan_discovery(cfg):
-        (skipped.append(b.relpath()) if _fresh(cfg, b.relpath(), b, DiscoveryBatch, log) else todo.append(b))
+        (skipped.append(b.relpath()) if _fresh(cfg, b.relpath(), b, batch_schema(b), log) else todo.append(b))
     return todo
 
 
@@ -234,7 +234,8 @@ def _execute(ray: Any, cfg: StudyConfig, points: list[Point], runs: list[RunSpec
             if data.get("kind") in xu.KINDS:  # an explain unit: not yet under a result schema
                 store.atomic_write_json(path, data)
             else:
-                schema = DiscoveryBatch if "rows" in data else PointAnalysis if "kind" in data else RunEvaluation
+                schema = (GroupedBatch if data.get("kind") == "grouped" else DiscoveryBatch if "rows" in data
+                          else PointAnalysis if "kind" in data else RunEvaluation)
                 store.write_stored(path, schema, data)
             out.done.append(key)
             log(f"[{count}/{total}] {key}: {_describe(data)}")

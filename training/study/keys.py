@@ -24,7 +24,7 @@ from training.config.run import (
 )
 from training.config.study import Point, RunSpec
 from training.discovery.plan import Batch
-from training.discovery.solving import DISCOVERY_VERSION
+from training.discovery.solving import DISCOVERY_VERSION, PHASE_ROWS_VERSION
 from training.run.determinism import PINS
 from training.study.explain_units import ExplainUnit  # keys -> explain_units, never back
 
@@ -80,10 +80,14 @@ def explain_key(unit: ExplainUnit) -> str:
 
 def batch_key(batch: Batch) -> str:
     """The key of a discovery batch: its resolved parameter sets in order (the ranges, the seed and the
-    sample rows enter through them), scenario, place, the baselines it scores and the rows' version."""
-    return _digest({"unit": "discovery", "kind": batch.kind, "scenario": batch.scenario, "first": batch.first,
-                    "baselines": None if batch.baselines is None else list(batch.baselines),
-                    "rows_version": DISCOVERY_VERSION, "params": [params_fingerprint(p) for p in batch.params]})
+    sample rows enter through them), scenario, place, the baselines it scores and the rows' version (and
+    the per-phase part's version for finite-horizon sets)."""
+    payload = {"unit": "discovery", "kind": batch.kind, "scenario": batch.scenario, "first": batch.first,
+               "baselines": None if batch.baselines is None else list(batch.baselines),
+               "rows_version": DISCOVERY_VERSION, "params": [params_fingerprint(p) for p in batch.params]}
+    if any(p.finite_horizon for p in batch.params):  # rows with a per-phase part (solving.PHASE_ROWS_VERSION)
+        payload["phase_rows_version"] = PHASE_ROWS_VERSION
+    return _digest(payload)
 
 
 def unit_key(unit: Point | RunSpec | ExplainUnit | Batch) -> str:

@@ -1,7 +1,7 @@
 """The study's report, rendered from its stored results only (no solving, no training).
 
 :func:`write_report` reads ``exact/``, ``sweeps/`` and ``runs/*/*/evaluation.json`` of the study's
-out folder, computes the verdicts (``training/study/hypotheses.py``), and writes ``study.json`` (the
+out folder, computes the verdicts (``training/study/hypotheses/``), and writes ``study.json`` (the
 aggregate), ``tables/*.csv``, ``figures/*.png`` and ``REPORT.md``, each atomically. The same stored
 results give the same files byte for byte: no timestamps, no absolute paths, fixed bootstrap seeds.
 """

@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from training.discovery import latin_unit, prim_boxes, share_interval, sobol_indices, sobol_unit
+from training.discovery.analysis import grouped_indices
+from training.discovery.sampling import grouped_unit
 
 # Ishigami (a = 7, b = 0.1) on [-pi, pi]^3: analytic first-order and total indices (Saltelli et al. 2008)
 A, B = 7.0, 0.1
@@ -73,10 +75,53 @@ def test_prim_with_no_case_of_interest_finds_no_box():
 def test_share_interval_covers_the_share_and_has_the_binomial_width():
     rng = np.random.default_rng(2)
     flags = rng.random(4000) < 0.3
-    share, lo, hi = share_interval(flags, seed=0)
+    share, lo, hi = share_interval(flags, seed=0, units=np.arange(4000))
     assert share == flags.mean() and lo < share < hi and lo < 0.3 < hi
     assert (hi - lo) == pytest.approx(2 * 1.96 * np.sqrt(0.3 * 0.7 / 4000), rel=0.2)
-    assert share_interval(np.ones(10, bool), seed=0) == (1.0, 1.0, 1.0)
+    assert share_interval(np.ones(10, bool), seed=0, units=np.arange(10)) == (1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="units"):
+        share_interval(flags, seed=0, units=np.arange(10))
+
+
+def test_share_interval_of_rows_copied_within_blocks_widens_as_the_blocks_say():
+    """Issue 31: 150 independent flags, each copied into a block of 28 rows (as a Saltelli block's AB rows
+    share all but one coordinate with A). The design holds 150 independent draws, not 4,200: resampled by
+    blocks the interval has the binomial width of 150 draws, sqrt(28) ≈ 5.3 times the width a row
+    bootstrap gives. A row bootstrap (each row its own unit) fails the first assertion."""
+    n, block, p = 150, 28, 0.3
+    rng = np.random.default_rng(5)
+    flags = np.repeat(rng.random(n) < p, block)
+    units = np.repeat(np.arange(n), block)
+    share, lo, hi = share_interval(flags, seed=1, units=units)
+    assert (hi - lo) == pytest.approx(2 * 1.96 * np.sqrt(share * (1 - share) / n), rel=0.2)
+    _, row_lo, row_hi = share_interval(flags, seed=1, units=np.arange(n * block))
+    assert (hi - lo) / (row_hi - row_lo) == pytest.approx(np.sqrt(block), rel=0.25)
+    # blocks of unequal size (Latin rows are units of one): the share is still the share of rows
+    mixed = np.concatenate([flags, np.ones(40, bool)])
+    s2, lo2, hi2 = share_interval(mixed, seed=1, units=np.concatenate([units, n + np.arange(40)]))
+    assert s2 == mixed.mean() and lo2 < s2 < hi2
+
+
+def test_sample_units_are_the_saltelli_blocks_then_each_latin_row():
+    """The unit of each row of the discovery's sample: SALib's order is A, AB_1 .. AB_D, B per base row,
+    and each AB_i differs from its block's A in coordinate i only."""
+    from repo import REPO
+
+    from training.config.discovery import DiscoveryConfig
+    from training.discovery.plan import sample_rows, sample_units
+    from training.discovery.ranges import load_ranges
+
+    ranges = load_ranges(REPO / "configs" / "discovery" / "ranges.yaml")
+    dcfg = DiscoveryConfig(scenarios=["war"], sobol_n=4, lhs=5, ranges=str(REPO / "configs" / "discovery" / "ranges.yaml"))
+    rows, design = sample_rows(ranges, dcfg)
+    units = sample_units(ranges, dcfg)
+    d = len(ranges.names)
+    assert len(units) == len(rows) == 4 * (d + 2) + 5
+    assert list(np.unique(units[design == "lhs"], return_counts=True)[1]) == [1] * 5
+    for b in range(4):
+        block = rows[units == b]
+        assert len(block) == d + 2
+        assert all(np.flatnonzero(block[0] != block[1 + i]).tolist() == [i] for i in range(d))
 
 
 def test_sobol_intervals_are_the_same_for_the_same_seed_including_0():
@@ -86,3 +131,22 @@ def test_sobol_intervals_are_the_same_for_the_same_seed_including_0():
     y = ishigami(-np.pi + 2 * np.pi * unit)
     first, again = (sobol_indices(names, y, seed=0, resamples=200) for _ in range(2))
     assert first.equals(again)
+
+
+def test_grouped_indices_of_ishigami_match_the_groups_analytic_values_within_their_intervals():
+    """Groups {x1} and {x2, x3}: x1's total index is ST1; the pair's total index is 1 - S1(x1) (the
+    variance x1 alone does not explain) and its first-order index V2 / V (x2 + x3 without x1's
+    interaction)."""
+    names, groups = ["x1", "x2", "x3"], ["one", "pair", "pair"]
+    unit = grouped_unit(names, groups, 2**12, seed=1)
+    assert unit.shape == (2**12 * 4, 3)
+    idx = grouped_indices(names, groups, ishigami(-np.pi + 2 * np.pi * unit), seed=2)
+    assert list(idx.index) == ["one", "pair"]
+    truth_st, truth_s1 = np.array([ST_TRUE[0], 1 - S1_TRUE[0]]), np.array([S1_TRUE[0], V2 / V])
+    assert np.all(np.abs(idx["ST"].to_numpy() - truth_st) <= idx["ST_conf"].to_numpy())
+    assert np.all(np.abs(idx["S1"].to_numpy() - truth_s1) <= idx["S1_conf"].to_numpy())
+    assert np.all(idx["ST_conf"] < 0.05)
+    # the largest of the pair's factor ST (x2's, .44) reads the pair's total effect (.69) well short
+    assert idx.loc["pair", "ST"] - idx.loc["pair", "ST_conf"] > ST_TRUE[1]
+    with pytest.raises(ValueError, match="grouped Saltelli"):
+        grouped_indices(names, groups, np.zeros(7), seed=0)

@@ -87,6 +87,8 @@ def _with(name: str, **changes) -> dict:
     ("power", {"group": "vibes"}, "factors.power.group='vibes' is not allowed"),
     ("capacity_war", {"phases": [3, 4]}, "factors.capacity_war: phases of capacity [3, 4] overlap"),
     ("demand_war", {"high": 2.5}, "factors.demand_war: integer=true needs whole low and high"),
+    ("pressure_low", {"high": 2},
+     "factors.pressure_low: [low=0.0, high=2.0] leaves the model's domain of pressure, [0, 1]"),
 ])
 def test_a_bad_range_is_a_one_line_error_naming_the_factor(name, changes, expected):
     assert expected in _error(_with(name, **changes))

@@ -59,6 +59,45 @@ def test_a_batch_unit_key_changes_with_any_input(tmp_path):
     assert len({unit_key(b) for b in [batch, *others]}) == 1 + len(others)
 
 
+def test_the_grouped_design_is_its_own_units_read_through_their_own_schema(tmp_path):
+    """Issue 31: grouped_n * (G + 2) grouped samples per scenario, in batches of kind ``grouped`` (no
+    baselines), each row the ranges applied to its unit row, keys apart from the sample batches', and a
+    stored one read through GroupedBatch (a sample batch's schema refuses it)."""
+    from training.discovery.plan import group_names, grouped_rows
+    from training.discovery.ranges import load_ranges
+    from training.results.schemas import DiscoveryBatch, GroupedBatch
+    from training.results.store import read_stored, write_stored
+    from training.study.driver import pending_batches
+
+    ranges = load_ranges(RANGES)
+    n_groups = len(set(group_names(ranges)))
+    cfg = study(tmp_path, batch=2, grouped_n=2, scenarios=["war", "calendar"])
+    grouped = [b for b in plan_batches(cfg.discovery) if b.kind == "grouped"]
+    assert sum(len(b.params) for b in grouped) == 2 * 2 * (n_groups + 2)
+    assert {b.scenario for b in grouped} == {"war", "calendar"} and all(b.baselines == () for b in grouped)
+    rows = grouped_rows(ranges, cfg.discovery)
+    assert rows.shape == (2 * (n_groups + 2), len(ranges.names))
+    b = grouped[3]
+    assert b.params[1] == ranges.unit_params(rows[b.first + 1], b.scenario)
+    samples = [x for x in plan_batches(cfg.discovery) if x.kind == "sample"]
+    assert not {unit_key(x) for x in grouped} & {unit_key(x) for x in samples}
+    assert not {tuple(r) for r in rows} & {c for x in samples for c in x.coords}  # new points, not the design's
+    assert study(tmp_path, batch=2).discovery.grouped_n == 0 and not [
+        x for x in plan_batches(study(tmp_path, batch=2).discovery) if x.kind == "grouped"]
+    first = grouped[0]
+    (tmp_path / "out" / "discovery" / "batches").mkdir(parents=True)
+    data = {**run_batch(first), KEY_FIELD: unit_key(first)}
+    assert all("share_limited" not in r for r in data["rows"])
+    write_stored(tmp_path / "out" / first.relpath(), GroupedBatch, data)
+    assert read_stored(tmp_path / "out" / first.relpath(), GroupedBatch) == data
+    with pytest.raises(ValueError):
+        read_stored(tmp_path / "out" / first.relpath(), DiscoveryBatch)
+    done: list[str] = []
+    todo = pending_batches(cfg, done)
+    assert done == [first.relpath()] and first.relpath().endswith("war_grouped_000000.json")
+    assert first.relpath() not in [x.relpath() for x in todo]
+
+
 @pytest.mark.slow
 def test_the_41_by_41_diagram_agrees_with_direct_solves_at_5_random_cells(tmp_path):
     cfg = study(tmp_path, diagram={"scenario": "war", "n": 41}, batch=41 * 41)
@@ -153,7 +192,7 @@ def test_a_batch_stored_from_other_ranges_is_stale_and_its_rows_are_not_read(tmp
 def test_a_killed_discovery_continues_from_its_stored_batches(tmp_path):
     from training.study.driver import run_study
 
-    cfg = study(tmp_path, batch=14)  # 56 samples in 4 batches
+    cfg = study(tmp_path, batch=14, grouped_n=2)  # 54 samples in 4 batches, 20 grouped samples in 2
 
     class Killed(Exception):
         pass
@@ -167,10 +206,13 @@ def test_a_killed_discovery_continues_from_its_stored_batches(tmp_path):
     assert len(stored) == 1
     before = stored[0].stat().st_mtime_ns
     out = run_study(cfg, num_cpus=2, log=lambda _: None)
-    assert out.skipped == [str(stored[0].relative_to(tmp_path / "out"))] and len(out.done) == 3
+    assert out.skipped == [str(stored[0].relative_to(tmp_path / "out"))] and len(out.done) == 5
     assert stored[0].stat().st_mtime_ns == before  # not recomputed
     samples = pd.read_csv(tmp_path / "out" / "discovery" / "samples.csv")
-    assert len(samples) == 56 and samples["war.value"].notna().all()
+    assert len(samples) == 54 and samples["war.value"].notna().all()
+    grouped = pd.read_csv(tmp_path / "out" / "discovery" / "grouped_sobol.csv")
+    assert set(grouped["group"]) == {"threat", "patron", "alternatives", "power", "identification", "mediation",
+                                     "preferences", "mechanism"} and set(grouped["scenario"]) == {"war"}
     assert "H7" in (tmp_path / "out" / "REPORT.md").read_text()
 
 
@@ -195,3 +237,23 @@ def test_a_discovery_runs_on_a_two_node_ray_cluster(tmp_path):
         if ray.is_initialized():
             ray.shutdown()
         cluster.shutdown()
+
+
+def test_a_calendar_row_holds_every_statistic_per_phase_and_its_key_their_version(tmp_path, monkeypatch):
+    """Issue 31: each phase label's fragility needs every statistic its rule reads; the per-phase part's
+    version enters the key of finite-horizon batches only (a war batch, without that part, keeps its key)."""
+    from agents.archetypes import STAT_NAMES, label, phase_stats
+    from training.study import keys
+
+    cfg = study(tmp_path, batch=1, scenarios=["war", "calendar"])
+    war, cal = (next(b for b in plan_batches(cfg.discovery) if b.scenario == s) for s in ("war", "calendar"))
+    row = run_batch(cal)["rows"][0]
+    ph = [p for p in range(5) if f"phase{p}_label" in row]
+    assert ph and all(f"phase{p}_{k}" in row for p in ph for k in STAT_NAMES)
+    from training.discovery.solving import evaluate
+
+    direct = phase_stats(evaluate(cal.params)[0].occupancy)
+    assert all(row[f"phase{p}_label"] == label(direct[p]) for p in ph)
+    before = unit_key(war), unit_key(cal)
+    monkeypatch.setattr(keys, "PHASE_ROWS_VERSION", 99)
+    assert unit_key(war) == before[0] and unit_key(cal) != before[1]

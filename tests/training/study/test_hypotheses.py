@@ -108,8 +108,10 @@ def test_h4_threshold_reading_orders_recognition_first():
     rows = [(0.0, dict(k_bar=0.0, f2=0.1)), (0.5, dict(k_bar=0.6, f2=0.2)), (1.0, dict(k_bar=0.9, f2=0.6))]
     data = {"scenarios": {"high_id": analysis(k_bar=0.8, f2=0.3, f3=0.0)}, "sweeps": {"identification": id_sweep(rows)}}
     res = hy.h4(data)
-    # k̄ >= .5 first at .5; f2 >= .5 first at 1.0 -> first criterion by thresholds; k̄ rises .9; f3(.9) = 0
-    assert holds(res) == [True, True, True] and res["verdict"] == "supported"
+    # k̄ >= .5 first at .5; f2 >= .5 first at 1.0 -> first criterion by thresholds (its fallback holds too);
+    # k̄ rises .9; f3(.9) = 0
+    assert holds(res) == [True, True, True, True] and res["verdict"] == "supported"
+    assert [c["fallback"] for c in res["criteria"]] == [False, True, False, False]
     assert [r[0] for r in res["table"]["rows"]] == ["0.00", "0.50", "0.90", "1.00"]
 
 
@@ -117,10 +119,12 @@ def test_h4_alternative_reading_and_troops_at_point_nine():
     # participation already high at ι = 0 (threshold reading fails), recognition rises .6, no troops anywhere
     rows = [(0.0, dict(k_bar=0.0, f2=0.6)), (1.0, dict(k_bar=0.6, f2=0.6))]
     res = hy.h4({"scenarios": {}, "sweeps": {"identification": id_sweep(rows)}})
-    assert holds(res) == [True, True] and res["note"]
-    # troops at ι = .9: the first criterion loses its alternative reading and the third fails
+    # the criterion as first written fails; its fallback holds but is not counted (issue 31): mixed, not supported
+    assert holds(res) == [False, True, True] and res["note"] and res["verdict"] == "mixed"
+    assert "fallback" in res["note"] and "first written" in res["note"]
+    # troops at ι = .9: the fallback fails too and so does the troops criterion
     data = {"scenarios": {"high_id": analysis(k_bar=0.7, f2=0.6, f3=0.2)}, "sweeps": {"identification": id_sweep(rows)}}
-    assert holds(hy.h4(data)) == [False, True, False]
+    assert holds(hy.h4(data)) == [False, False, True, False]
 
 
 # ---------------------------------------------------------------------------------------------- H5
@@ -192,12 +196,41 @@ def test_h7_supported_when_threat_and_alternatives_lead_power_and_identification
     assert holds(res) == [True, True, True, True] and res["verdict"] == "supported"
 
 
-def test_h7_reads_a_group_by_its_largest_index_not_the_sum():
-    # alternatives: many small factors whose sum (0.6) beats power (0.3) but whose largest (0.15) does not
+def test_h7_without_a_grouped_design_a_group_between_its_bounds_is_undecided():
+    # alternatives: many small factors whose sum (0.6, an upper bound) beats power (0.3) but whose largest
+    # (0.15, a lower bound) does not: the bounds cannot settle it (issue 31), so undecided, not refuted
     disc = {"scenarios": ["war"], "sobol": sobol_rows({"threat": [0.5], "alternatives": [0.15] * 4,
                                                       "power": [0.3], "identification": [0.1]})}
     res = hy.h7({"discovery": disc})
-    assert holds(res) == [True, False, True, False] and res["verdict"] == "mixed"
+    assert [c["status"] for c in res["criteria"]] == ["holds", "undecided"] * 2 and res["verdict"] == "undecided"
+    # its upper bound below power's index: that is decided
+    disc["sobol"] = sobol_rows({"threat": [0.5], "alternatives": [0.05] * 4, "power": [0.3], "identification": [0.1]})
+    assert [c["status"] for c in hy.h7({"discovery": disc})["criteria"]] == ["holds", "fails"] * 2
+
+
+def grouped_rows(st: dict[str, tuple[float, float]], outputs=("limited_family", "m_bar")) -> list[dict]:
+    """Rows of grouped_sobol.csv for `war`: group -> (ST, half-width of its 95 % interval)."""
+    return [{"scenario": "war", "output": out, "group": g, "S1": v, "S1_conf": c, "ST": v, "ST_conf": c}
+            for out in outputs for g, (v, c) in st.items()]
+
+
+def test_h7_reads_the_grouped_indices_and_overlapping_intervals_are_undecided():
+    sob = sobol_rows({"threat": [0.5], "alternatives": [0.15] * 4, "power": [0.3], "identification": [0.1]})
+    # grouped: threat .5 ± .05 above power .3 ± .05 and identification .1 ± .05 -> holds;
+    # alternatives .38 ± .05 overlaps power's [.25, .35] -> undecided
+    disc = {"scenarios": ["war"], "sobol": sob, "grouped_sobol": grouped_rows(
+        {"threat": (0.5, 0.05), "alternatives": (0.38, 0.05), "power": (0.3, 0.05), "identification": (0.1, 0.05)})}
+    res = hy.h7({"discovery": disc})
+    assert [c["status"] for c in res["criteria"]] == ["holds", "undecided"] * 2 and res["verdict"] == "undecided"
+    # narrower intervals decide it: [.37, .39] lies above [.29, .31]
+    disc["grouped_sobol"] = grouped_rows({"threat": (0.5, 0.01), "alternatives": (0.38, 0.01), "power": (0.3, 0.01),
+                                          "identification": (0.1, 0.01)})
+    assert hy.h7({"discovery": disc})["verdict"] == "supported"
+    # alternatives' whole interval below identification's: fails
+    disc["grouped_sobol"] = grouped_rows({"threat": (0.5, 0.01), "alternatives": (0.05, 0.01), "power": (0.3, 0.01),
+                                          "identification": (0.1, 0.01)})
+    assert [c["status"] for c in hy.h7({"discovery": disc})["criteria"]] == ["holds", "fails"] * 2
+    assert hy.h7({"discovery": disc})["verdict"] == "mixed"
 
 
 def test_h7_untested_without_a_discovery():
@@ -208,6 +241,14 @@ def test_verdict_of():
     assert hy.verdict_of([True, True]) == "supported"
     assert hy.verdict_of([False, False]) == "refuted"
     assert hy.verdict_of([True, False]) == "mixed"
+    assert hy.verdict_of(["holds", "undecided"]) == "undecided"
+    assert hy.verdict_of(["fails", "undecided"]) == "undecided"
+    assert hy.verdict_of(["holds", "fails", "undecided"]) == "mixed"
+    # a fallback is never counted
+    crit = [hy.criterion("a", "", False), hy.criterion("a, another reading", "", True, fallback=True)]
+    from training.study.hypotheses.common import result
+
+    assert result("H9", "t", crit, [], [])["verdict"] == "refuted"
 
 
 # ---------------------------------------------------------------------------------------- learners
