@@ -18,12 +18,11 @@ of the gap is that rather than the env.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from timing import machine, spread
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,19 +43,8 @@ def steps_per_second(make_env, cfg, steps: int, seed: int) -> float:
     return rate
 
 
-def spread(a: list[float], b: list[float]) -> str:
-    """'median 0.70 (min 0.66, max 0.74)' of the rounds' ratios a[i] / b[i]."""
-    r = np.array(a) / np.array(b)
-    return f"median {np.median(r):.2f} (min {r.min():.2f}, max {r.max():.2f})"
 
 
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{model}, {os.cpu_count()} cores"
 
 
 def main() -> None:

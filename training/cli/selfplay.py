@@ -125,13 +125,6 @@ def _resume_config(run_dir: Path, given, overrides: list[str], seed: int | None,
 
 
 def _argv(args: argparse.Namespace) -> list[str]:
-    out = [args.config] if args.config else []
-    for item in args.overrides:
-        out += ["--set", item]
-    if args.seed is not None:
-        out += ["--seed", str(args.seed)]
-    if args.resume is not None:
-        out += ["--resume", str(args.resume)]
-    if args.trust:
-        out += ["--trust"]
-    return out
+    from training.cli.train import _argv as train_argv  # the same arguments, in the same order
+
+    return train_argv(args)

@@ -113,7 +113,7 @@ def _argv(args: argparse.Namespace) -> list[str]:
         out += ["--resume", str(args.resume)]
     if args.trust:
         out += ["--trust"]
-    if args.no_progress:
+    if getattr(args, "no_progress", False):  # alliance selfplay's arguments have no --no-progress
         out += ["--no-progress"]
     return out
 

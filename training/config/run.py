@@ -90,6 +90,13 @@ class CheckpointConfig(_Strict):
     save_replay_buffer: bool = True
 
 
+def folder_name(value: str) -> str:
+    """An output folder's path as a config gives it: not empty, no NUL character."""
+    if not value.strip() or "\x00" in value:
+        raise ValueError("a folder path (not empty, no NUL character)")
+    return value
+
+
 class TrainConfig(_Strict):
     """Everything about one run. ``hyperparams`` go to the SB3 constructor as they are
     (``lin_<x>`` schedules and activation names converted); ``gamma`` defaults to the model's."""
@@ -139,9 +146,7 @@ class TrainConfig(_Strict):
     @field_validator("output")
     @classmethod
     def _folder_name(cls, value: str) -> str:
-        if not value.strip() or "\x00" in value:
-            raise ValueError("a folder path (not empty, no NUL character)")
-        return value
+        return folder_name(value)
 
     def to_yaml(self) -> str:
         """The resolved config, loadable again by :func:`load_config`."""

@@ -40,7 +40,7 @@ from training.config.hyperparams import (
     hyperparam_problems,
     rollout_problems,
 )
-from training.config.run import EnvConfig, apply_overrides
+from training.config.run import EnvConfig, apply_overrides, folder_name
 
 MAX_ROUNDS = 10_000
 MAX_SELFPLAY_ENVS = 256  # each env steps the game in Python: more buy nothing but memory
@@ -80,9 +80,7 @@ class SelfPlayConfig(BaseModel):
     @field_validator("output")
     @classmethod
     def _folder_name(cls, value: str) -> str:
-        if not value.strip() or "\x00" in value:
-            raise ValueError("a folder path (not empty, no NUL character)")
-        return value
+        return folder_name(value)
 
     @model_validator(mode="after")
     def _rollout_and_game(self) -> SelfPlayConfig:

@@ -106,15 +106,7 @@ def plan_batches(dcfg: DiscoveryConfig, ranges: Ranges | None = None) -> list[Ba
     """
     ranges = ranges or load_ranges(dcfg.ranges)
     rows, _ = sample_rows(ranges, dcfg)
-    values = ranges.values(rows)
-    batches = []
-    for scenario in dcfg.scenarios:
-        base = make_params(scenario)
-        for chunk in _chunks(len(rows), dcfg.batch):
-            params = tuple(ranges.params(values.iloc[i].to_dict(), base) for i in chunk)
-            names = None if dcfg.baselines is None else tuple(dcfg.baselines)
-            batches.append(Batch("sample", scenario, chunk.start, tuple(tuple(map(float, rows[i])) for i in chunk),
-                                 params, names))
+    batches = _design_batches("sample", rows, ranges, dcfg, None if dcfg.baselines is None else tuple(dcfg.baselines))
     batches += plan_grouped(dcfg, ranges)
     if dcfg.diagram is not None:
         for name in dcfg.diagram.axes:
@@ -133,14 +125,19 @@ def plan_grouped(dcfg: DiscoveryConfig, ranges: Ranges) -> list[Batch]:
     rows = grouped_rows(ranges, dcfg)
     if not len(rows):
         return []
+    return _design_batches(GROUPED, rows, ranges, dcfg, ())
+
+
+def _design_batches(kind: str, rows, ranges: Ranges, dcfg: DiscoveryConfig, names: tuple | None) -> list[Batch]:
+    """The batches of one design's rows (unit-cube samples), per scenario, ``dcfg.batch`` rows each."""
     values = ranges.values(rows)
     batches = []
     for scenario in dcfg.scenarios:
         base = make_params(scenario)
         for chunk in _chunks(len(rows), dcfg.batch):
             params = tuple(ranges.params(values.iloc[i].to_dict(), base) for i in chunk)
-            batches.append(Batch(GROUPED, scenario, chunk.start, tuple(tuple(map(float, rows[i])) for i in chunk),
-                                 params, ()))
+            batches.append(Batch(kind, scenario, chunk.start, tuple(tuple(map(float, rows[i])) for i in chunk),
+                                 params, names))
     return batches
 
 
