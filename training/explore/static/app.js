@@ -2,6 +2,7 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
+const SETTLE = 300;  // ms without a newer change before the baselines, streams, frontier and patron are asked for
 const state = { scenarios: {}, sliders: [], touched: new Set(), seq: 0, summary: null, timer: null };
 
 async function post(path, body) {
@@ -68,9 +69,12 @@ async function update() {
     setMessage("");
     renderSummary(summary);
     $("status").textContent = "ready";
-    later(seq, "/api/details", body, renderDetails);
-    later(seq, "/api/frontier", body, renderFrontier);
-    updatePatron(seq, body);
+    setTimeout(() => {   // the slower parts once the slider has settled on this point
+      if (seq !== state.seq) return;
+      later(seq, "/api/details", body, renderDetails);
+      later(seq, "/api/frontier", body, renderFrontier);
+      updatePatron(seq, body);
+    }, SETTLE);
   } catch (err) {
     if (seq !== state.seq) return;
     setMessage(err.message);
