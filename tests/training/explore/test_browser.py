@@ -104,3 +104,23 @@ def test_patron_commitment_shows_the_patrons_action(page):
                            arg=f"(D {d}, IP {ip}, σ {sigma})", timeout=WAIT)
     assert page.get_by_test_id("patron-answer").text_content() == best.archetype
     assert cell.is_visible()
+
+
+def test_download_button_writes_a_scenario_alliance_solve_accepts(page, tmp_path, capsys):
+    import json
+
+    from training.cli import main
+
+    value_is(page, solve(make_params("war")).value)
+    page.get_by_test_id("param-identification").fill("0.9")
+    page.get_by_test_id("param-mediation").fill("0.3")
+    want = solve(make_params("war", {"identification": 0.9, "mediation": 0.3})).value
+    value_is(page, want)
+    with page.expect_download(timeout=WAIT) as info:
+        page.get_by_test_id("download-yaml").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    assert path.suffix == ".yaml"
+    capsys.readouterr()
+    assert main(["solve", str(path), "--json"]) == 0
+    assert round(json.loads(capsys.readouterr().out)["value"], 4) == round(want, 4)
