@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     warm()
     print(f"alliance explore: serving {url} (Ctrl-C stops it)", flush=True)
     if not args.no_browser:
-        webbrowser.open(url)
+        webbrowser.open_new_tab(url)
     try:
         server.serve_forever()
     finally:

@@ -24,7 +24,7 @@ HEADLINE: dict[str, tuple[float, float, float, str]] = {
     "lockout": (0.0, 1.0, 0.05, "L, Western lock-out, 1 = open (every phase)"),
 }
 PER_PHASE = ("tau", "mediation", "lockout")
-_STRICT = ConfigDict(extra="forbid", frozen=True)
+_STRICT = ConfigDict(extra="forbid", frozen=True, strict=True)  # strict: a number is a JSON number, never "0.5" or true
 
 
 class Overrides(BaseModel):

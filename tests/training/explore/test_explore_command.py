@@ -31,7 +31,7 @@ def test_run_serves_on_loopback_without_a_browser(monkeypatch, capsys):
     import training.explore.server as server_module
 
     opened, started = [], []
-    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url))
+    monkeypatch.setattr(webbrowser, "open_new_tab", lambda url: opened.append(url))
     make = server_module.make_server
 
     def spy(port):
