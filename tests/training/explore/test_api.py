@@ -69,6 +69,8 @@ def test_patron_commitment_is_the_patrons_best(explorer):
     ({"scenario": "war", "overrides": {"identification": 5}}, "overrides.identification=5"),
     ({"scenario": "war", "overrides": {"tau": -1}}, "overrides.tau=-1"),
     ({"scenario": "war", "overrides": {"identification": "high"}}, "overrides.identification='high'"),
+    ({"scenario": "war", "overrides": {"identification": "0.5"}}, "overrides.identification='0.5'"),
+    ({"scenario": "war", "overrides": {"power": True}}, "overrides.power=True"),
     ({"scenario": "atlantis"}, "scenario='atlantis'"),
     ({"scenario": "war", "overrides": {"gamma": 0.5}}, "overrides.gamma=0.5"),
     ({"scenario": "war", "mode": "commitment"}, "mode="),
