@@ -18,6 +18,7 @@ render     tables, figures, Markdown text: one table writer, one number formatte
 discovery  parameter ranges, sampling, sensitivity, scenario discovery, batched solves  config, results
 study      a study on Ray: units, tasks, verdicts (hypotheses), its report             all of the above but cli, scoring, selfplay
 selfplay   PPO self-play in the patron game, each round scored by its exact NashConv   config, results, run
+explore    the explorer page: a local HTTP server, its JSON API and static page       (nothing)
 cli        the ``alliance`` commands, one module per command                           all of the above
 ========== =========================================================================== =================
 """
@@ -33,5 +34,7 @@ RULE: dict[str, frozenset[str]] = {
     "discovery": frozenset({"config", "results"}),
     "study": frozenset({"config", "results", "run", "evaluate", "render", "discovery"}),
     "selfplay": frozenset({"config", "results", "run"}),
-    "cli": frozenset({"config", "results", "run", "evaluate", "scoring", "render", "discovery", "study", "selfplay"}),
+    "explore": frozenset(),
+    "cli": frozenset({"config", "results", "run", "evaluate", "scoring", "render", "discovery", "study", "selfplay",
+                      "explore"}),
 }
