@@ -75,7 +75,7 @@ def report(params, mpe: bool = True) -> dict:
 
     from agents.game.best_response import nash_conv
     from agents.game.commitment import best_commitment, commitment_table
-    from agents.game.equilibrium import search_mpe
+    from agents.game.equilibrium import STANDARD, search_mpe, summarize_search
     from agents.game.operator import game_operator, pure
     from agents.solver import solve
     from envs.game_tables import N_PATRON
@@ -100,53 +100,8 @@ def report(params, mpe: bool = True) -> dict:
                           "V_P": float(nc.v_patron[op.s0]), "V_P_br": float(nc.patron_br.values[op.s0])},
     }
     if mpe:
-        res = search_mpe(op, lambdas=tuple(np.geomspace(1.0, 178.0, 10)), rounds=10, final_lambda=1000.0,
-                         final_rounds=25, final_damping=0.05, final_every=25, polish_rounds=150, polish_offset=50)
-        out["mpe"] = _mpe(op, res)
+        out["mpe"] = summarize_search(op, search_mpe(op, **STANDARD))
     return out
-
-
-def _mpe(op, res) -> dict:
-
-    from agents.archetypes import label, stats_from_occupancy
-
-    # the small state's archetype (section 9) from its occupancy along the path of the profile
-    occupancy = _profile_occupancy(op, res.pi_small, res.pi_patron)
-    cert = res.certificate
-    patron_mix = (occupancy.sum(axis=1) @ res.pi_patron)
-    return {"nashconv_s0": cert.at_start, "nashconv_max": cert.max, "V_S": float(cert.v_small[op.s0]),
-            "V_P": float(cert.v_patron[op.s0]), "method": res.method, "iterations": res.iterations,
-            "seconds": res.seconds, "archetype": label(stats_from_occupancy(_embed(op, occupancy))),
-            "patron_action_shares": {f"{a}": float(x) for a, x in enumerate(patron_mix) if x >= 0.005},
-            "curve": res.curve, "note": "certificate = max over states of the profile's exact NashConv; "
-            "the target 1e-3 is not reached by this method (see docs/model.md section 11)"}
-
-
-def _profile_occupancy(op, pi_s, pi_p):
-    """Episode-average state-action occupancy (1080, 96) of the small state under the profile, from s0."""
-    import numpy as np
-
-    from agents.bellman import NEIGHBOURS
-
-    moves = op.profile_moves(pi_s, pi_p)
-    dist = np.zeros(op.rows.size)
-    dist[op.s0] = 1.0
-    occ = np.zeros_like(pi_s)
-    horizon = op.params.horizon
-    for _ in range(horizon):
-        occ += dist[:, None] * pi_s
-        dist = np.bincount(NEIGHBOURS.ravel(), weights=(dist[:, None] * moves).ravel(), minlength=dist.size)
-    return occ / horizon
-
-
-def _embed(op, occupancy):
-    import numpy as np
-
-    from envs.spaces import N_ACTIONS, N_STATES
-
-    full = np.zeros((N_STATES, N_ACTIONS))
-    full[op.rows] = occupancy
-    return full
 
 
 def _search_text(rep: dict) -> str:

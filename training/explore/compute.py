@@ -25,6 +25,11 @@ CACHE = 256
 # the slow answers (frontier: 9 solves; commitments: 24) one at a time, so a slider dragged through
 # many points queues them instead of running them all at once beside the solve the page waits for
 SLOW = {"frontier": threading.Lock(), "commitment": threading.Lock()}
+# the equilibrium search (minutes) runs in a background thread, one at a time; the page asks again
+# until it is done. Each point's job: {"status": "running" | "done" | "failed", ...}
+EQUILIBRIA: dict = {}
+EQUILIBRIA_LOCK = threading.Lock()
+EQUILIBRIUM_SEARCH: dict | None = None  # None: agents.game.equilibrium.STANDARD (what `alliance game` runs)
 
 
 def params_of(key: Key) -> AllianceParams:
@@ -101,16 +106,66 @@ def point_frontier(key: Key) -> dict[str, Any]:
         return trade_off_frontier(params, n_steps=5 if params.finite_horizon else 9).to_dict()
 
 
-@lru_cache(maxsize=CACHE)
 def point_patron(key: Key, mode: str) -> dict[str, Any]:
     """The patron's mode: ``table`` (the single-agent optimum against the table patron), ``commitment``
-    (all 24 commitments, the patron's pick and the small state's answer) or ``equilibrium`` (not
-    computed here: the MPE search takes minutes, ``alliance game``)."""
+    (all 24 commitments, the patron's pick and the small state's answer) or ``equilibrium`` (the MPE
+    search of ``alliance game``, started in the background on the first ask: ``status`` says whether
+    it is running, done or failed)."""
+    if mode == "equilibrium":
+        return equilibrium(key)
+    return _point_patron(key, mode)
+
+
+def equilibrium(key: Key) -> dict[str, Any]:
+    """The equilibrium search's state at ``key``; the first ask starts it (a background thread)."""
+    with EQUILIBRIA_LOCK:
+        job = EQUILIBRIA.get(key)
+        if job is None:
+            params = params_of(key)  # a bad point is refused here, before any thread starts
+            from agents.game.operator import game_operator
+
+            game_operator(params)  # refuses a scenario whose phase moves (a one-line 422)
+            job = EQUILIBRIA[key] = {"mode": "equilibrium", "status": "running", "value_small": None,
+                                     "archetype": None, "patron": [],
+                                     "note": "the equilibrium search is running (a few minutes); this page asks again"}
+            threading.Thread(target=_search, args=(key,), daemon=True).start()
+        return dict(job)
+
+
+def _search(key: Key) -> None:
+    from agents.game.equilibrium import STANDARD, search_mpe, summarize_search
+    from agents.game.operator import game_operator
+
+    with SLOW.setdefault("equilibrium", threading.Lock()):
+        try:
+            params = params_of(key)
+            op = game_operator(params)
+            found = summarize_search(op, search_mpe(op, **(EQUILIBRIUM_SEARCH or STANDARD)))
+            ph = int(params.start[0])
+            shares = sorted(found["patron_action_shares"].items(), key=lambda kv: -kv[1])
+            from envs import model
+
+            job = {"mode": "equilibrium", "status": "done", "value_small": found["V_S"], "value_patron": found["V_P"],
+                   "archetype": found["archetype"], "nashconv_s0": found["nashconv_s0"],
+                   "nashconv_max": found["nashconv_max"],
+                   "patron": [{"phase": ph, "name": PHASE_NAMES[ph], "action": [int(x) for x in model.ALL_PATRON_ACTIONS[int(a)]],
+                               "share": share} for a, share in shares],
+                   "note": f"best certified profile of the equilibrium search: max NashConv {found['nashconv_max']:.4f} "
+                           f"({found['nashconv_s0']:.4f} at s0); the patron's actions by their share of its play on "
+                           "the path"}
+        except Exception as exc:  # noqa: BLE001 (shown on the page in one line, never a dead thread's silence)
+            job = {"mode": "equilibrium", "status": "failed", "value_small": None, "archetype": None, "patron": [],
+                   "note": f"the equilibrium search failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"}
+    with EQUILIBRIA_LOCK:
+        EQUILIBRIA[key] = job
+
+
+@lru_cache(maxsize=CACHE)
+def _point_patron(key: Key, mode: str) -> dict[str, Any]:
     from agents.game.commitment import Commitment, best_commitment, commitment_table, table_commitment
     from envs import model
 
     params = params_of(key)
-    command = f"alliance game {key[0]}" + "".join(f" --set {k}={v:g}" for k, v in key[1])
 
     def dip(flat: int) -> list[int]:
         return [int(x) for x in model.ALL_PATRON_ACTIONS[flat]]
@@ -134,8 +189,7 @@ def point_patron(key: Key, mode: str) -> dict[str, Any]:
                 "top": [{"action": list(c.action(ph)), "value_patron": c.value_patron, "value_small": c.value_small,
                          "archetype": c.archetype} for c in rows],
                 "note": "the patron commits to the (D, IP, sigma) with the highest V_P(s0) among all 24"}
-    return {"mode": mode, "value_small": None, "archetype": None, "patron": [],
-            "note": f"not computed here (the equilibrium search takes minutes): run `{command}`"}
+    raise ValueError(f"mode={mode!r} is not allowed: table, commitment or equilibrium")
 
 
 def scenario_yaml(key: Key) -> str:

@@ -4,6 +4,7 @@ keeps serving, the downloaded scenario file is one ``alliance solve`` accepts.""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from explorer_http import request
@@ -61,8 +62,35 @@ def test_patron_commitment_is_the_patrons_best(explorer):
     best = best_commitment(commitment_table(make_params("war")))
     assert got["patron"][0]["action"] == list(best.action(4))
     assert got["archetype"] == best.archetype
-    status, eq = request(f"{explorer}/api/patron", {"scenario": "war", "mode": "equilibrium"})
-    assert status == 200 and "alliance game war" in eq["note"]
+
+
+def test_patron_equilibrium_runs_in_the_background_and_is_the_searchs_profile(explorer, monkeypatch):
+    from agents.game.equilibrium import search_mpe, summarize_search
+    from agents.game.operator import game_operator
+    from training.explore import compute
+
+    tiny = {"lambdas": (1.0, 4.0), "rounds": 2, "inner": 2}  # the search's schedule cut short (the page runs alliance game's)
+    monkeypatch.setattr(compute, "EQUILIBRIUM_SEARCH", tiny)
+    body = {"scenario": "war", "overrides": {"power": 0.3}, "mode": "equilibrium"}
+    status, got = request(f"{explorer}/api/patron", body)
+    assert status == 200 and got["status"] in ("running", "done")
+    deadline = time.monotonic() + 300
+    while got["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        status, got = request(f"{explorer}/api/patron", body)
+    assert got["status"] == "done", got
+    op = game_operator(make_params("war", {"power": 0.3}))
+    want = summarize_search(op, search_mpe(op, **tiny))
+    assert got["value_small"] == pytest.approx(want["V_S"], abs=1e-12)
+    assert got["nashconv_max"] == pytest.approx(want["nashconv_max"], abs=1e-12)
+    assert got["archetype"] == want["archetype"]
+    assert sum(a["share"] for a in got["patron"]) == pytest.approx(sum(want["patron_action_shares"].values()))
+
+
+def test_patron_equilibrium_of_a_scenario_whose_phase_moves_is_a_one_line_422(explorer):
+    status, got = request(f"{explorer}/api/patron", {"scenario": "calendar", "mode": "equilibrium"})
+    assert status == 422
+    assert "scenario='calendar' is not allowed" in json.dumps(got) and "\\n" not in json.dumps(got)
 
 
 @pytest.mark.parametrize("body, field", [

@@ -106,6 +106,24 @@ def test_patron_commitment_shows_the_patrons_action(page):
     assert cell.is_visible()
 
 
+def test_patron_equilibrium_is_searched_in_the_background_and_shown_when_done(page, monkeypatch):
+    from agents.game.equilibrium import search_mpe, summarize_search
+    from agents.game.operator import game_operator
+    from training.explore import compute
+
+    tiny = {"lambdas": (1.0, 2.0), "rounds": 2, "inner": 2}  # the search cut short (the page runs alliance game's)
+    monkeypatch.setattr(compute, "EQUILIBRIUM_SEARCH", tiny)
+    compute.EQUILIBRIA.pop(("war", ()), None)
+    value_is(page, solve(make_params("war")).value)
+    page.get_by_test_id("patron-mode").select_option("equilibrium")
+    page.wait_for_function("() => document.querySelector('[data-testid=patron-note]')?.textContent.includes('certified')",
+                           timeout=WAIT)  # the page asked again until the search was done
+    op = game_operator(make_params("war"))
+    want = summarize_search(op, search_mpe(op, **tiny))
+    assert page.get_by_test_id("patron-answer").text_content() == want["archetype"]
+    assert page.errors == []
+
+
 def test_download_button_writes_a_scenario_alliance_solve_accepts(page, tmp_path, capsys):
     import json
 

@@ -2,6 +2,7 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
+const POLL = 3000;  // ms between asks while the equilibrium search runs on the server
 const SETTLE = 300;  // ms without a newer change before the baselines, streams, frontier and patron are asked for
 const state = { scenarios: {}, sliders: [], touched: new Set(), seq: 0, summary: null, timer: null };
 
@@ -89,12 +90,17 @@ async function later(seq, path, body, render) {
   } catch (err) { if (seq === state.seq) setMessage(err.message); }
 }
 
-async function updatePatron(seq = state.seq, body = point()) {
+async function updatePatron(seq = state.seq, body = point(), polling = false) {
   const mode = $("patron-mode").value;
-  $("patron").textContent = mode === "commitment" ? "evaluating the 24 commitments…" : "…";
+  if (!polling) $("patron").textContent = mode === "commitment" ? "evaluating the 24 commitments…" : "…";
   try {
     const data = await post("/api/patron", { ...body, mode });
-    if (seq === state.seq && mode === $("patron-mode").value) renderPatron(data);
+    if (seq === state.seq && mode === $("patron-mode").value) {
+      renderPatron(data);
+      if (data.status === "running") setTimeout(() => {  // the equilibrium search runs on the server: ask again
+        if (seq === state.seq && mode === $("patron-mode").value) updatePatron(seq, body, true);
+      }, POLL);
+    }
   } catch (err) { if (seq === state.seq) $("patron").textContent = err.message; }
 }
 
@@ -158,7 +164,8 @@ function renderFrontier(f) {
 }
 
 function renderPatron(p) {
-  const rows = p.patron.map((a) => `<tr><td>${a.phase} ${a.name}</td><td data-testid="patron-action-${a.phase}">(D ${a.action[0]}, IP ${a.action[1]}, σ ${a.action[2]})</td></tr>`).join("");
+  const rows = p.patron.map((a, i) => `<tr><td>${a.phase} ${a.name}</td><td data-testid="patron-action-${a.phase}${i ? "-" + i : ""}">(D ${a.action[0]}, IP ${a.action[1]}, σ ${a.action[2]})` +
+    `${a.share !== undefined ? " " + (100 * a.share).toFixed(1) + " %" : ""}</td></tr>`).join("");
   const value = p.value_small === null ? "" : `<p>small state's answer: <b data-testid="patron-answer">${p.archetype}</b>, V_S(s₀) = <b>${p.value_small.toFixed(4)}</b>` +
     (p.value_patron !== undefined ? `, patron's V_P(s₀) = ${p.value_patron.toFixed(4)}` : "") + "</p>";
   $("patron").innerHTML = `<p class="muted" data-testid="patron-note">${p.note}</p>` +
