@@ -182,8 +182,9 @@ class AllianceGameEnv(ParallelEnv):
             s, phase, float(model.mediation_prob(state[:1], act[:1], p)[0]), up.T.ravel().tolist(),
             down.T.ravel().tolist(), keys, int(self._target[row, phase]), float(self._p_event[row, phase]),
             self._p_west, self._shock, self._np_random.random(model.N_UNIFORMS).tolist())
-        r_s = float(model.reward(state[:1], act[:1], p, pat[:1])[0])
-        r_p = float(model.patron_reward(state[:1], act[:1], pat[:1], p)[0])
+        terms = model.reward_terms(state[:1], act[:1], p, pat[:1])  # section 6's terms, once for both rewards
+        r_s = float(terms["reward"][0])
+        r_p = float(model.patron_reward(state[:1], act[:1], pat[:1], p, terms)[0])
         self._last = (f"t={t:02d} {tuple(ALL_STATES[s].tolist())} small_state {tuple(act[0].tolist())} "
                       f"patron {tuple(pat[0].tolist())} rewards {r_s:.4f}/{r_p:.4f} -> {tuple(ALL_STATES[nxt].tolist())}")
         self._s, self._t = int(nxt), t + 1

@@ -63,8 +63,9 @@ def _rewards(params: AllianceParams, phase: int) -> tuple[np.ndarray, np.ndarray
     patron = np.empty_like(small)
     for b, a_p in enumerate(model.ALL_PATRON_ACTIONS):  # one patron action at a time: small temporaries
         rows = np.broadcast_to(a_p, (states.shape[0], 3))
-        small[:, :, b] = model.reward(states, actions, params, rows).reshape(BLOCK, N_ACTIONS)
-        patron[:, :, b] = model.patron_reward(states, actions, rows, params).reshape(BLOCK, N_ACTIONS)
+        terms = model.reward_terms(states, actions, params, rows)  # once for both players' rewards
+        small[:, :, b] = terms["reward"].reshape(BLOCK, N_ACTIONS)
+        patron[:, :, b] = model.patron_reward(states, actions, rows, params, terms).reshape(BLOCK, N_ACTIONS)
     return small, patron
 
 

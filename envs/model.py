@@ -219,14 +219,16 @@ def reward(states: np.ndarray, actions: np.ndarray, p: AllianceParams, patron: n
     return reward_terms(states, actions, p, patron)["reward"]
 
 
-def patron_reward(states: np.ndarray, actions: np.ndarray, patron: np.ndarray | None, p: AllianceParams) -> np.ndarray:
+def patron_reward(states: np.ndarray, actions: np.ndarray, patron: np.ndarray | None, p: AllianceParams,
+                  terms: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Section 11: the patron's reward u_P(s, a, a_P) on the state before the step, ``(N,)``:
     w1 (tau/3)(m/3) + w2 k + w3 g + w4 (1 - A/5) + w5 S - w6 W - w7 [d=3] - w8 (sigma/2)(1.5 - kappa_phase),
-    with S of section 6 under kappa_phase * sigma / 2 and w = ``p.patron_weights``."""
+    with S of section 6 under kappa_phase * sigma / 2 and w = ``p.patron_weights``. ``terms``:
+    :func:`reward_terms` of the same rows, when the caller has them (S is read from there)."""
     phase, T, A, R, W, X, m, k, g, d = _split(states, actions)
     _D, _IP, sigma = _patron(states, patron, p)
     tau, kappa = _phase_param(p, "tau", phase), _phase_param(p, "capacity", phase)
-    security = reward_terms(states, actions, p, patron)["security"]
+    security = (reward_terms(states, actions, p, patron) if terms is None else terms)["security"]
     w1, w2, w3, w4, w5, w6, w7, w8 = p.patron_weights
     return (w1 * (tau / 3) * (m / 3) + w2 * k + w3 * g + w4 * (1 - A / 5) + w5 * security - w6 * W
             - w7 * (d == 3) - w8 * (sigma / 2) * (1.5 - kappa))

@@ -73,11 +73,12 @@ def best_response(op: GameOperator, player: str, other: np.ndarray, start: np.nd
     for sweep in range(1, MAX_ITERATIONS + 1):
         own = pure(pol, n_own)
         profile = (own, other) if small else (other, own)
-        (v,) = op.evaluate(*profile, guess=(v,), players=(player,))
+        kernel = op.kernel(*profile)  # policies checked above: built once per sweep, both players' values
+        (v,) = op.values(kernel, *profile, (player,), (v,))
         q = _q(op, player, v, other, now)
         keep = q[np.arange(q.shape[0]), pol] >= q.max(axis=1) - TIE
         if keep.all():
-            (v_other,) = op.evaluate(*profile, players=(PLAYERS[1 - PLAYERS.index(player)],))
+            (v_other,) = op.values(kernel, *profile, (PLAYERS[1 - PLAYERS.index(player)],))
             return Response(player=player, policy=pol, values=v, other_values=v_other, iterations=sweep)
         pol = np.where(keep, pol, lowest_argmax(q))
     raise RuntimeError(f"the {player}'s best response did not converge in {MAX_ITERATIONS} sweeps")
@@ -94,14 +95,13 @@ class NashConv:
     v_patron: np.ndarray
     small_br: Response
     patron_br: Response
+    s0: int  # the start state's index on the block
 
     @property
     def gains(self) -> tuple[float, float]:
         """Each player's gain from deviating, at s0 (small state, patron)."""
-        s0 = int(np.argmax(self._s0))
+        s0 = self.s0
         return (float(self.small_br.values[s0] - self.v_small[s0]), float(self.patron_br.values[s0] - self.v_patron[s0]))
-
-    _s0: np.ndarray = None  # type: ignore[assignment]  # one-hot of s0 on the block
 
 
 def nash_conv(op: GameOperator, pi_s: np.ndarray, pi_p: np.ndarray) -> NashConv:
@@ -115,7 +115,5 @@ def nash_conv(op: GameOperator, pi_s: np.ndarray, pi_p: np.ndarray) -> NashConv:
     br_s = best_response(op, "small_state", pi_p, start_s)
     br_p = best_response(op, "patron", pi_s, start_p)
     nc = (br_s.values - v_s) + (br_p.values - v_p)
-    s0 = np.zeros(nc.size)
-    s0[op.s0] = 1.0
     return NashConv(per_state=nc, at_start=float(nc[op.s0]), max=float(nc.max()), v_small=v_s, v_patron=v_p,
-                    small_br=br_s, patron_br=br_p, _s0=s0)
+                    small_br=br_s, patron_br=br_p, s0=op.s0)

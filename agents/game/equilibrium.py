@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agents.archetypes import label, stats_from_occupancy
-from agents.bellman import NEIGHBOURS
 from agents.game.best_response import NashConv, nash_conv
 from agents.game.operator import GameOperator, pure
 from envs.game_tables import N_PATRON
@@ -161,14 +160,15 @@ STANDARD = {"lambdas": tuple(float(x) for x in np.geomspace(1.0, 178.0, 10)), "r
 
 def profile_occupancy(op: GameOperator, pi_s: np.ndarray, pi_p: np.ndarray) -> np.ndarray:
     """The small state's episode-average state-action occupancy (1080, 96) under the profile, from
-    s0 over the scenario's horizon (section 9's statistics read it)."""
-    moves = op.profile_moves(pi_s, pi_p)
-    dist = np.zeros(op.rows.size)
-    dist[op.s0] = 1.0
+    s0 over the scenario's horizon (section 9's statistics read it), stepped by the single-agent
+    operator's ``propagate`` with the profile's moves on the block."""
+    moves = {op.phase: op.profile_moves(pi_s, pi_p)}
+    dist = np.zeros(N_STATES)
+    dist[op.rows[op.s0]] = 1.0
     occ = np.zeros_like(pi_s)
-    for _ in range(op.params.horizon):
-        occ += dist[:, None] * pi_s
-        dist = np.bincount(NEIGHBOURS.ravel(), weights=(dist[:, None] * moves).ravel(), minlength=dist.size)
+    for t in range(op.params.horizon):
+        occ += dist[op.rows, None] * pi_s
+        dist = op.single.propagate(dist, moves, t)
     return occ / op.params.horizon
 
 

@@ -198,7 +198,16 @@ class GameOperator:
         solve_policy``: GMRES to the dense solve's accuracy from ``guess``, else the dense solve)."""
         pi_s = check_policy(pi_s, N_ACTIONS, "small-state policy")
         pi_p = check_policy(pi_p, N_PATRON, "patron policy")
-        kernel = policy_kernel(self.profile_moves(pi_s, pi_p))
+        return self.values(self.kernel(pi_s, pi_p), pi_s, pi_p, players, guess)
+
+    def kernel(self, pi_s: np.ndarray, pi_p: np.ndarray):
+        """The profile's within-block move kernel (sparse), for checked policies."""
+        return policy_kernel(self.profile_moves(pi_s, pi_p))
+
+    def values(self, kernel, pi_s: np.ndarray, pi_p: np.ndarray, players: tuple[str, ...],
+               guess: tuple | None = None) -> tuple[np.ndarray, ...]:
+        """:meth:`evaluate` on a profile's :meth:`kernel` (checked policies; a caller that solves the
+        same profile for both players builds the kernel once)."""
         guess = (None,) * len(players) if guess is None else guess
         return tuple(solve_policy(kernel, r, self.gamma, g) for r, g in zip(self.rewards(pi_s, pi_p, players), guess))
 
