@@ -24,8 +24,11 @@ sweeps instead of 5 x 105 on a block; the sums are bitwise those of the plain st
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
+from agents import compiled
 from envs import model
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import ALL_STATES, N_ACTIONS, STATE_LEVELS, encode_states
@@ -82,6 +85,16 @@ def _stage(g: np.ndarray, up: np.ndarray, down: np.ndarray, axis: int, own: bool
     return out
 
 
+_LEVEL_OF = [np.ascontiguousarray(LOCAL_STATES[:, 1 + j]) for j in range(5)]  # each variable's level per local state
+
+
+@lru_cache(maxsize=64)
+def _compact_key(shape: tuple[int, ...]) -> np.ndarray:
+    """Each local state's flat position in a compact table of ``shape`` (axes of size 1 not read)."""
+    strides = [int(np.prod(shape[j + 1:])) if shape[j] > 1 else 0 for j in range(5)]
+    return LOCAL_STATES[:, 1:] @ np.array(strides, dtype=np.int64)
+
+
 def _groups(columns: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[list, np.ndarray]:
     """Action classes of the stencil: after each stage (in :data:`ORDER`), the columns whose move
     probabilities agree exactly on every stage so far (over all K sets and levels) hold the same
@@ -121,29 +134,50 @@ class BlockColumns:
                        for var, first, parent in plan]
         self.reward = np.stack([tb.reward_block(phase) for tb in tables])  # (K, 1080, 96)
 
+    def _compiled_stages(self) -> list[tuple]:
+        """The stages as :func:`agents.compiled.stage` reads them: probabilities (K, classes, P)
+        compact, each local state's key into P, the variable's stride and levels (made once)."""
+        if getattr(self, "_flat", None) is None:
+            self._flat = [(np.ascontiguousarray(up.reshape(up.shape[0], up.shape[1], -1)),
+                           np.ascontiguousarray(down.reshape(down.shape[0], down.shape[1], -1)),
+                           _compact_key(up.shape[2:]), model.LOCAL_STRIDES[axis - 2], _LEVEL_OF[axis - 2],
+                           LEVELS[axis - 2],
+                           np.ascontiguousarray(parent, dtype=np.int64))
+                          for axis, up, down, parent in self.stages]
+        return self._flat
+
     def grouped(self, c: np.ndarray, sets: np.ndarray | None = None) -> np.ndarray:
-        """The stencil (the module docstring) for values ``c`` (K, 1080), a stage at a time (each a
-        :func:`_stage`), on the action classes: (K, classes, 1080); column j of the block is class
-        ``self.final[j]``."""
-        g = c.reshape((c.shape[0], 1) + LEVELS)
-        for i, (axis, up, down, parent) in enumerate(self.stages):
-            if sets is not None:
+        """The stencil (the module docstring) for values ``c`` (K, 1080), a stage at a time (each
+        :func:`_stage`'s sums, compiled: :func:`agents.compiled.stage`), on the action classes:
+        (K, classes, 1080); column j of the block is class ``self.final[j]``."""
+        g = np.ascontiguousarray(c, dtype=np.float64).reshape(c.shape[0], 1, BLOCK)
+        for up, down, key, stride, level, n, parent in self._compiled_stages():
+            if sets is not None and up.shape[0] > 1:
                 up, down = up[sets], down[sets]
-            if i == 0 or parent.size != g.shape[1] or np.any(parent != np.arange(parent.size)):
-                g = g[:, parent]
-            g = _stage(g, up, down, axis, own=True)
-        return g.reshape(g.shape[0], g.shape[1], BLOCK)
+            out = np.empty((g.shape[0], parent.size, BLOCK))
+            compiled.stage(g, parent, up, down, key, stride, level, n, out)
+            g = out
+        return g
 
     def expect(self, c: np.ndarray, sets: np.ndarray | None = None) -> np.ndarray:
         """E[V(s')] for every (s, a) of the block, (K, 1080, 96), from continuation values (K, 1080)
         (``sets``: the rows of the batch that ``c`` is for; default all)."""
-        out = self.grouped(c, sets)
-        e = np.ascontiguousarray(out[:, self.final[:N_ACTIONS]].transpose(0, 2, 1))
-        if self.med_actions.size:
-            pm = (self.p_med if sets is None else self.p_med[sets])[:, :, self.med_actions]
-            e1 = out[:, self.final[N_ACTIONS:]].transpose(0, 2, 1)
-            e[:, :, self.med_actions] += pm * (e1 - e[:, :, self.med_actions])
-        return e
+        return compiled.expect(self.grouped(c, sets), *self._gather(sets))
+
+    def q(self, c: np.ndarray, gamma: np.ndarray, sets: np.ndarray | None = None) -> np.ndarray:
+        """Q(s, a) = r(s, a) + gamma E[V(s')] for every (s, a) of the block, (K, 1080, 96): ``c``
+        and ``sets`` as :meth:`expect`, ``gamma`` (K,) one discount per row of ``c``."""
+        reward = self.reward if sets is None else self.reward[sets]
+        return compiled.q_values(self.grouped(c, sets), *self._gather(sets), reward,
+                                 np.ascontiguousarray(gamma, dtype=np.float64))
+
+    def _gather(self, sets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each column's class, each action's M = 1 column (-1: none) and Pr(M = 1) of ``sets``."""
+        if getattr(self, "_med_of", None) is None:
+            self._med_of = np.full(N_ACTIONS, -1, dtype=np.int64)
+            self._med_of[self.med_actions] = np.arange(self.med_actions.size)
+            self._final = np.ascontiguousarray(self.final, dtype=np.int64)
+        return self._final, self._med_of, self.p_med if sets is None else self.p_med[sets]
 
 
 class Operator:
@@ -254,12 +288,15 @@ class Operator:
         return out
 
     def _moves(self, rows: np.ndarray, actions: np.ndarray) -> np.ndarray:
-        d0 = model.move_distribution(*self.tables.move_probs(rows, actions, 0))
+        """Move distributions (N, 243) of (state, action) rows, mixed over M: ``d0 + Pr(M = 1) (d1 -
+        d0)``, ``d1`` only where Pr(M = 1) > 0 (elsewhere the mixture is ``d0``, bit for bit)."""
+        d0 = compiled.move_rows(*self.tables.move_probs(rows, actions, 0))
         pm = self.tables.mediation(rows, actions)
-        if not np.any(pm > 0):
-            return d0
-        d1 = model.move_distribution(*self.tables.move_probs(rows, actions, 1))
-        return d0 + pm[:, None] * (d1 - d0)
+        on = np.flatnonzero(pm > 0)
+        if on.size:
+            d1 = compiled.move_rows(*self.tables.move_probs(rows[on], actions[on], 1))
+            compiled.mix_rows(d0, on, d1, pm[on])
+        return d0
 
     def expect_policy(self, c: np.ndarray, moves: np.ndarray, phase: int) -> np.ndarray:
         """E[V(s')] under a policy on one block, from its block of ``policy_moves``: (1080,)."""

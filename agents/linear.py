@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from agents import compiled
 from agents.bellman import BLOCK, NEIGHBOURS
 
 RTOL = 1e-14  # GMRES: ||rhs - A v|| <= RTOL ||rhs|| (the dense solve's residual is ~1e-14 too)
@@ -28,12 +29,10 @@ MAX_RESTARTS = 20
 def policy_kernel(moves: np.ndarray) -> sparse.csr_matrix:
     """The within-block move kernels of K policies from their moves (K, 1080, 243) (or one policy's
     (1080, 243)), block-diagonal and sparse: the nonzero entries of each state's 243 offsets."""
-    moves = moves[None] if moves.ndim == 2 else moves
+    moves = np.ascontiguousarray(moves[None] if moves.ndim == 2 else moves, dtype=np.float64)
     k_all = moves.shape[0]
-    cols = NEIGHBOURS[None] + (np.arange(k_all) * BLOCK)[:, None, None]
-    nz = moves != 0
-    indptr = np.concatenate([[0], np.cumsum(nz.sum(axis=2).ravel())])
-    return sparse.csr_matrix((moves[nz], cols[nz], indptr), shape=(k_all * BLOCK, k_all * BLOCK))
+    data, indices, indptr = compiled.csr_parts(moves, NEIGHBOURS, BLOCK)
+    return sparse.csr_matrix((data, indices, indptr), shape=(k_all * BLOCK, k_all * BLOCK))
 
 
 def solve_policy(kernel: sparse.csr_matrix, rhs: np.ndarray, discount: float,

@@ -46,6 +46,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from agents import compiled
 from agents.bellman import BLOCK, BlockColumns, Operator
 from agents.linear import policy_kernel, solve_policy
 from envs.params import N_PHASES, AllianceParams, short_repr
@@ -181,7 +182,7 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
             tilde[k] = op.shocked(nxt, nt[k])
             guess[k] = (1.0 - prob[k]) * nxt + prob[k] * tilde[k]
         # else greedy with respect to "the best reward now, forever"
-    pol = lowest_argmax(cols.reward + gamma[:, None, None] * cols.expect(guess))
+    pol = compiled.greedy(cols.q(guess, gamma), TIE)[1]
     rows = np.arange(phase * BLOCK, (phase + 1) * BLOCK)
     idx = np.arange(BLOCK)
     pol, moves = _warm_policy(ops, cols, rows, pol, guess, prob, tilde, gamma)
@@ -197,8 +198,8 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
             v[i] = solve_policy(kernel, rhs, gamma[k] * (1.0 - e), guess[k])
             guess[k] = v[i]
         c = (1.0 - prob[active, None]) * v + prob[active, None] * tilde[active]
-        q = cols.reward[active] + gamma[active, None, None] * cols.expect(c, active)
-        best = q.max(axis=2)
+        q = cols.q(c, gamma[active], active)
+        best, greedy = compiled.greedy(q, TIE)
         keep = np.take_along_axis(q, pol[active][:, :, None], axis=2)[:, :, 0] >= best - TIE
         done = keep.all(axis=1)
         if sweeps == MAX_ITERATIONS and not done.all():
@@ -206,13 +207,13 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
         for i in np.flatnonzero(done):
             k, sol = active[i], sols[active[i]]
             sol.values[0, rows] = v[i]
-            sol.policy[0, rows] = lowest_argmax(q[i])
+            sol.policy[0, rows] = greedy[i]
             sol.near_optimal[0, rows] = q[i] >= v[i][:, None] - NEAR
             sol.residual[phase] = float(np.abs(best[i] - v[i]).max())
             sol.iterations[phase] = sweeps
         for i in np.flatnonzero(~done):
             k = active[i]
-            new = np.where(keep[i], pol[k], lowest_argmax(q[i]))
+            new = np.where(keep[i], pol[k], greedy[i])
             _update_moves(ops[k], rows, moves[k], pol[k], new)
             pol[k] = new
         for i in np.flatnonzero(done):
@@ -250,12 +251,13 @@ def _warm_policy(ops: list[Operator], cols: BlockColumns, rows: np.ndarray, pol:
             x = base + g * (1.0 - e) * (kernel @ x.ravel()).reshape(n, BLOCK)
         v[active] = x
         c = (1.0 - e) * x + e * tilde[active]
-        q = cols.reward[active] + g[:, :, None] * cols.expect(c, active)
-        keep = np.take_along_axis(q, pol[active][:, :, None], axis=2)[:, :, 0] >= q.max(axis=2) - TIE
+        q = cols.q(c, gamma[active], active)
+        best, greedy = compiled.greedy(q, TIE)
+        keep = np.take_along_axis(q, pol[active][:, :, None], axis=2)[:, :, 0] >= best - TIE
         stable = keep.all(axis=1)
         for i in np.flatnonzero(~stable):
             k = active[i]
-            new = np.where(keep[i], pol[k], lowest_argmax(q[i]))
+            new = np.where(keep[i], pol[k], greedy[i])
             _update_moves(ops[k], rows, moves[k], pol[k], new)
             pol[k] = new
         active = active[~stable]
@@ -303,7 +305,7 @@ def _finite_batch(params: list[AllianceParams], ops: list[Operator], conts: list
     policy = np.full((k_all, horizon, N_STATES), -1, dtype=np.int64)
     near = np.zeros((k_all, horizon, N_STATES, N_ACTIONS), dtype=bool)
     values[:, horizon] = [c.values[0] for c in conts]
-    gamma = np.array([op.gamma for op in ops])[:, None, None]
+    gamma = np.array([op.gamma for op in ops])
     everyone = np.arange(k_all)
     cols: dict[int, BlockColumns] = {}
     for t in reversed(range(horizon)):
@@ -316,16 +318,14 @@ def _finite_batch(params: list[AllianceParams], ops: list[Operator], conts: list
                 cols[ph] = BlockColumns([op.tables for op in ops], ph)
             rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
             whole = sets.size == k_all
-            q = cols[ph].expect(c[sets, ph], None if whole else sets)
-            q *= gamma[sets]
-            q += cols[ph].reward if whole else cols[ph].reward[sets]  # Q = r + gamma E[V], in place
-            best = q.max(axis=2, keepdims=True)
-            values[sets, t, rows] = best[:, :, 0]
-            policy[sets, t, rows] = np.argmax(q >= best - TIE, axis=2)  # lowest_argmax, the maximum reused
+            q = cols[ph].q(c[sets, ph], gamma[sets], None if whole else sets)  # Q = r + gamma E[V]
+            best, greedy = compiled.greedy(q, TIE)
+            values[sets, t, rows] = best
+            policy[sets, t, rows] = greedy
             if whole:
-                np.greater_equal(q, best - NEAR, out=near[:, t, rows])
+                np.greater_equal(q, best[:, :, None] - NEAR, out=near[:, t, rows])
             else:
-                near[sets, t, rows] = q >= best - NEAR
+                near[sets, t, rows] = q >= best[:, :, None] - NEAR
     return [Solution(params=p, values=values[k], policy=policy[k], near_optimal=near[k], continuation=conts[k])
             for k, p in enumerate(params)]
 

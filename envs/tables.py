@@ -94,6 +94,49 @@ def after_shock() -> np.ndarray:
     return out
 
 
+CHUNK_ROWS = 8192  # rows per call of envs.model's functions in a block build: their temporaries stay in the cache
+
+
+def _by_chunks(fn, n: int, n_out: int) -> tuple[np.ndarray, ...]:
+    """``fn(slice)`` over ``n`` rows a chunk of :data:`CHUNK_ROWS` at a time, its ``n_out`` outputs
+    stacked (the model's functions work row by row: the numbers of one call over every row)."""
+    out: list[np.ndarray] = []
+    for lo in range(0, n, CHUNK_ROWS):
+        part = fn(slice(lo, min(lo + CHUNK_ROWS, n)))
+        if not out:
+            out = [np.empty((n,) + x.shape[1:]) for x in part]
+        for o, x in zip(out, part):
+            o[lo:lo + x.shape[0]] = x
+    return tuple(out[:n_out])
+
+
+def _at_phase(states: np.ndarray, phase: int) -> np.ndarray:
+    out = states.copy()
+    out[:, 0] = phase
+    return out
+
+
+@lru_cache(maxsize=1)
+def _move_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (state, action, M) rows of a block build's moves (phase column 0): every variable's
+    grid (:data:`MOVE_SHAPES`) x 96 actions, under M = 0 and then under M = 1 (made once)."""
+    grid = np.repeat(np.concatenate([_grid(MOVE_SHAPES[v], 0) for v in VARS]), N_ACTIONS, axis=0)
+    n = grid.shape[0]
+    out = (np.tile(grid, (2, 1)), np.tile(ALL_ACTIONS, (2 * n // N_ACTIONS, 1)), np.repeat([0, 1], n))
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _reward_rows() -> tuple[np.ndarray, np.ndarray]:
+    """The (state, action) rows of a block's rewards (phase column 0), state-major (made once)."""
+    out = (np.repeat(ALL_STATES[:BLOCK], N_ACTIONS, axis=0), np.tile(ALL_ACTIONS, (BLOCK, 1)))
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
 class Tables:
     """The tables of one parameter set (see the module docstring); blocks are filled on demand."""
 
@@ -141,15 +184,15 @@ class Tables:
 
     def _build(self, ph: int) -> None:
         p = self.params
-        grids = [_grid(MOVE_SHAPES[v], ph) for v in VARS]
-        states = np.repeat(np.concatenate(grids), N_ACTIONS, axis=0)
-        actions = np.tile(ALL_ACTIONS, (sum(g.shape[0] for g in grids), 1))
+        states, actions, mediated = _move_rows()
+        n_rows = states.shape[0] // 2
+        up, down = _by_chunks(lambda sl: model.move_probs(_at_phase(states[sl], ph), actions[sl], mediated[sl], p),
+                              2 * n_rows, 2)
         base = ph * MOVE_SIZE
         for med in (0, 1):
-            up, down = model.move_probs(states, actions, med, p)
-            row = 0
-            for j, g in enumerate(grids):
-                n = g.shape[0] * N_ACTIONS
+            row = med * n_rows
+            for j in range(len(VARS)):
+                n = MOVE_SIZES[j] // 2
                 seg = slice(base + MOVE_OFFSETS[j], base + MOVE_OFFSETS[j] + MOVE_SIZES[j])
                 self.up[seg].reshape(n, 2)[:, med] = up[row:row + n, j]
                 self.down[seg].reshape(n, 2)[:, med] = down[row:row + n, j]
@@ -157,9 +200,9 @@ class Tables:
         grid = _grid(MED_SHAPE, ph)
         self.p_med[ph * MED_SIZE:(ph + 1) * MED_SIZE] = model.mediation_prob(
             np.repeat(grid, N_ACTIONS, axis=0), np.tile(ALL_ACTIONS, (grid.shape[0], 1)), p)
-        block = ALL_STATES[ph * BLOCK:(ph + 1) * BLOCK]
-        self.reward_blocks[ph] = model.reward(np.repeat(block, N_ACTIONS, axis=0), np.tile(ALL_ACTIONS, (BLOCK, 1)),
-                                              p).reshape(BLOCK, N_ACTIONS)
+        states, actions = _reward_rows()
+        self.reward_blocks[ph] = _by_chunks(lambda sl: (model.reward(_at_phase(states[sl], ph), actions[sl], p),),
+                                            BLOCK * N_ACTIONS, 1)[0].reshape(BLOCK, N_ACTIONS)
         self.built[ph] = True
 
     def fill_state(self, s: int) -> dict[str, np.ndarray]:

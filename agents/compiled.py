@@ -1,0 +1,167 @@
+"""The exact solver's inner loops compiled by numba (``cache=True``: a new process loads them from the
+cache beside this file instead of compiling): the stencil's stages, Q from the stencil's action
+classes, the greedy step, a policy's moves and its sparse kernel.
+
+Each loop does the arithmetic of the NumPy expression it replaces, term for term and in the same
+order (no ``fastmath``: nothing is reassociated or fused), so its numbers are bitwise those of the
+NumPy code (``tests/agents/test_compiled.py`` checks each against it). Why compiled: the stencil
+is about 2 M multiply-adds a block, but in NumPy each stage was several passes over broadcast
+temporaries (``np.diff``, a copy, two products), and a policy's moves and kernel were a dozen passes
+over (1080, 243) arrays; a loop does each in one pass over data that stays in the cache.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def stage(g, parent, up, down, key, stride, level, n, out):  # noqa: PLR0913
+    """One variable's 3-tap stencil (``agents.bellman._stage``) on the action classes of a stage:
+    ``out[k, c, l] = (g[k, p, l] + up (g[k, p, l + stride] - g[k, p, l])) - down (g[k, p, l] -
+    g[k, p, l - stride])`` with ``p = parent[c]``, the up term only below the top level and the down
+    term only above level 0 (``level[l]``: the variable's level in local state l, of ``n``);
+    ``up``/``down`` (K, C, P) compact, read at ``key[l]``."""
+    n_k, n_c, n_l = out.shape
+    one = up.shape[0] == 1  # one set of probabilities for every row of g (the game's columns)
+    for k in range(n_k):
+        ku = 0 if one else k
+        for c in range(n_c):
+            p = parent[c]
+            for l in range(n_l):
+                v = g[k, p, l]
+                lev = level[l]
+                r = v
+                if lev < n - 1:
+                    r = v + up[ku, c, key[l]] * (g[k, p, l + stride] - v)
+                if lev > 0:
+                    r = r - down[ku, c, key[l]] * (v - g[k, p, l - stride])
+                out[k, c, l] = r
+
+
+@numba.njit(cache=True)
+def expect(out, final, med_of, p_med):
+    """E[V(s')] (K, 1080, 96) from the stencil's last stage ``out`` (K, classes, 1080): column ``a``
+    is class ``final[a]``; an action that can mediate (``med_of[a] >= 0``) mixes in its M = 1
+    column ``final[96 + med_of[a]]``: ``e + Pr(M = 1) (e1 - e)`` (``BlockColumns.expect``)."""
+    n_k, _, n_l = out.shape
+    n_a = med_of.shape[0]
+    e = np.empty((n_k, n_l, n_a))
+    for k in range(n_k):
+        for l in range(n_l):
+            for a in range(n_a):
+                x = out[k, final[a], l]
+                j = med_of[a]
+                if j >= 0:
+                    x = x + p_med[k, l, a] * (out[k, final[n_a + j], l] - x)
+                e[k, l, a] = x
+    return e
+
+
+@numba.njit(cache=True)
+def q_values(out, final, med_of, p_med, reward, gamma):
+    """Q = r + gamma E[V(s')] (K, 1080, 96): :func:`expect`'s E, ``reward`` (K, 1080, 96), ``gamma`` (K,)."""
+    n_k, _, n_l = out.shape
+    n_a = med_of.shape[0]
+    q = np.empty((n_k, n_l, n_a))
+    for k in range(n_k):
+        g = gamma[k]
+        for l in range(n_l):
+            for a in range(n_a):
+                x = out[k, final[a], l]
+                j = med_of[a]
+                if j >= 0:
+                    x = x + p_med[k, l, a] * (out[k, final[n_a + j], l] - x)
+                q[k, l, a] = reward[k, l, a] + g * x
+    return q
+
+
+@numba.njit(cache=True)
+def greedy(q, tie):
+    """Per row of ``q`` (K, 1080, 96): the maximum and the lowest column within ``tie`` of it
+    (``agents.solver.lowest_argmax``)."""
+    n_k, n_l, n_a = q.shape
+    best = np.empty((n_k, n_l))
+    arg = np.empty((n_k, n_l), np.int64)
+    for k in range(n_k):
+        for l in range(n_l):
+            m = q[k, l, 0]
+            for a in range(1, n_a):
+                if q[k, l, a] > m:
+                    m = q[k, l, a]
+            best[k, l] = m
+            lim = m - tie
+            for a in range(n_a):
+                if q[k, l, a] >= lim:
+                    arg[k, l] = a
+                    break
+    return best, arg
+
+
+@numba.njit(cache=True)
+def move_rows(up, down):
+    """:func:`envs.model.move_distribution` of rows ``up``/``down`` (N, 5): the probability of each
+    of the 243 offsets (T slowest, X fastest), ``((p_T p_A) p_R) p_W) p_X`` with p = (down, 1 - up -
+    down, up) for offsets (-1, 0, +1), the product in that function's order."""
+    n = up.shape[0]
+    out = np.empty((n, 243))
+    pv = np.empty((5, 3))
+    for i in range(n):
+        for j in range(5):
+            pv[j, 0] = down[i, j]
+            pv[j, 1] = 1.0 - up[i, j] - down[i, j]
+            pv[j, 2] = up[i, j]
+        o = 0
+        for a in range(3):
+            for b in range(3):
+                ab = pv[0, a] * pv[1, b]
+                for c in range(3):
+                    abc = ab * pv[2, c]
+                    for d in range(3):
+                        abcd = abc * pv[3, d]
+                        for e in range(3):
+                            out[i, o] = abcd * pv[4, e]
+                            o += 1
+    return out
+
+
+@numba.njit(cache=True)
+def mix_rows(d0, rows, d1, pm):
+    """``d0 + pm * (d1 - d0)`` (the moves under Pr(M = 1), ``Operator._moves``) in place in ``d0`` on
+    ``rows`` (``d1`` and ``pm`` one per row of ``rows``); elsewhere Pr(M = 1) = 0 leaves ``d0`` as it is."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        w = pm[i]
+        for o in range(d0.shape[1]):
+            d0[r, o] = d0[r, o] + w * (d1[i, o] - d0[r, o])
+    return d0
+
+
+@numba.njit(cache=True)
+def csr_parts(moves, neighbours, block):
+    """The CSR arrays (data, indices, indptr) of K policies' block-diagonal kernels from their moves
+    (K, 1080, 243): each row's nonzero offsets in offset order (``agents.linear.policy_kernel``)."""
+    n_k, n_l, n_o = moves.shape
+    nnz = 0
+    for k in range(n_k):
+        for l in range(n_l):
+            for o in range(n_o):
+                if moves[k, l, o] != 0.0:
+                    nnz += 1
+    data = np.empty(nnz)
+    indices = np.empty(nnz, np.int32)
+    indptr = np.empty(n_k * n_l + 1, np.int32)
+    indptr[0] = 0
+    pos = 0
+    for k in range(n_k):
+        base = k * block
+        for l in range(n_l):
+            for o in range(n_o):
+                x = moves[k, l, o]
+                if x != 0.0:
+                    data[pos] = x
+                    indices[pos] = base + neighbours[l, o]
+                    pos += 1
+            indptr[k * n_l + l + 1] = pos
+    return data, indices, indptr
