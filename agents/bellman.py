@@ -85,7 +85,17 @@ def _stage(g: np.ndarray, up: np.ndarray, down: np.ndarray, axis: int, own: bool
     return out
 
 
-_LEVEL_OF = [np.ascontiguousarray(LOCAL_STATES[:, 1 + j]) for j in range(5)]  # each variable's level per local state
+
+
+def _steps(j: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each local state's neighbour one level up and one level down along variable j (itself at
+    the top and at level 0)."""
+    level, stride, top = LOCAL_STATES[:, 1 + j], model.LOCAL_STRIDES[j], LEVELS[j] - 1
+    here = np.arange(BLOCK)
+    return np.where(level < top, here + stride, here), np.where(level > 0, here - stride, here)
+
+
+_STEPS = [_steps(j) for j in range(len(VARS))]
 
 
 @lru_cache(maxsize=64)
@@ -107,10 +117,12 @@ def _groups(columns: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[list, np
     for var in ORDER:
         up, down = columns[var]
         rows = np.concatenate([np.moveaxis(x, 1, 0).reshape(n_cols, -1) for x in (up, down)], axis=1)
-        rows = np.concatenate([key[:, None].astype(np.float64), rows], axis=1)
-        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        rows = np.ascontiguousarray(np.concatenate([key[:, None].astype(np.float64), rows], axis=1))
+        seen: dict[bytes, int] = {}  # a row's bytes -> its class, classes in order of first appearance
+        inverse = np.array([seen.setdefault(row.tobytes(), len(seen)) for row in rows], dtype=np.int64)
+        first = np.unique(inverse, return_index=True)[1]
         plan.append((var, first, key[first]))
-        key = inverse.reshape(-1)
+        key = inverse
     return plan, key
 
 
@@ -136,13 +148,12 @@ class BlockColumns:
 
     def _compiled_stages(self) -> list[tuple]:
         """The stages as :func:`agents.compiled.stage` reads them: probabilities (K, classes, P)
-        compact, each local state's key into P, the variable's stride and levels (made once)."""
+        compact, each local state's key into P and its neighbours one level up and down along the
+        stage's variable (itself at the bounds), and the parent classes (made once)."""
         if getattr(self, "_flat", None) is None:
             self._flat = [(np.ascontiguousarray(up.reshape(up.shape[0], up.shape[1], -1)),
                            np.ascontiguousarray(down.reshape(down.shape[0], down.shape[1], -1)),
-                           _compact_key(up.shape[2:]), model.LOCAL_STRIDES[axis - 2], _LEVEL_OF[axis - 2],
-                           LEVELS[axis - 2],
-                           np.ascontiguousarray(parent, dtype=np.int64))
+                           _compact_key(up.shape[2:]), *_STEPS[axis - 2], np.ascontiguousarray(parent, dtype=np.int64))
                           for axis, up, down, parent in self.stages]
         return self._flat
 
@@ -151,11 +162,11 @@ class BlockColumns:
         :func:`_stage`'s sums, compiled: :func:`agents.compiled.stage`), on the action classes:
         (K, classes, 1080); column j of the block is class ``self.final[j]``."""
         g = np.ascontiguousarray(c, dtype=np.float64).reshape(c.shape[0], 1, BLOCK)
-        for up, down, key, stride, level, n, parent in self._compiled_stages():
+        for up, down, key, above, below, parent in self._compiled_stages():
             if sets is not None and up.shape[0] > 1:
                 up, down = up[sets], down[sets]
             out = np.empty((g.shape[0], parent.size, BLOCK))
-            compiled.stage(g, parent, up, down, key, stride, level, n, out)
+            compiled.stage(g, parent, up, down, key, above, below, out)
             g = out
         return g
 

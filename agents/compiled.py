@@ -17,27 +17,26 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def stage(g, parent, up, down, key, stride, level, n, out):  # noqa: PLR0913
+def stage(g, parent, up, down, key, above, below, out):  # noqa: PLR0913
     """One variable's 3-tap stencil (``agents.bellman._stage``) on the action classes of a stage:
-    ``out[k, c, l] = (g[k, p, l] + up (g[k, p, l + stride] - g[k, p, l])) - down (g[k, p, l] -
-    g[k, p, l - stride])`` with ``p = parent[c]``, the up term only below the top level and the down
-    term only above level 0 (``level[l]``: the variable's level in local state l, of ``n``);
-    ``up``/``down`` (K, C, P) compact, read at ``key[l]``."""
+    ``out[k, c, l] = (g[k, p, l] + up (g[k, p, above[l]] - g[k, p, l])) - down (g[k, p, l] -
+    g[k, p, below[l]])`` with ``p = parent[c]``; ``above[l]``/``below[l]`` the local state one level
+    up/down along the variable, or ``l`` itself at the top/bottom, where the term is then
+    ``up * 0``: ``_stage`` leaves it out, and adding 0 changes no bit. ``up``/``down`` (K or 1,
+    C, P) compact, read at ``key[l]``."""
     n_k, n_c, n_l = out.shape
     one = up.shape[0] == 1  # one set of probabilities for every row of g (the game's columns)
     for k in range(n_k):
         ku = 0 if one else k
         for c in range(n_c):
-            p = parent[c]
+            gp = g[k, parent[c]]
+            uc = up[ku, c]
+            dc = down[ku, c]
+            oc = out[k, c]
             for l in range(n_l):
-                v = g[k, p, l]
-                lev = level[l]
-                r = v
-                if lev < n - 1:
-                    r = v + up[ku, c, key[l]] * (g[k, p, l + stride] - v)
-                if lev > 0:
-                    r = r - down[ku, c, key[l]] * (v - g[k, p, l - stride])
-                out[k, c, l] = r
+                v = gp[l]
+                j = key[l]
+                oc[l] = (v + uc[j] * (gp[above[l]] - v)) - dc[j] * (v - gp[below[l]])
 
 
 @numba.njit(cache=True)
@@ -61,19 +60,27 @@ def expect(out, final, med_of, p_med):
 
 @numba.njit(cache=True)
 def q_values(out, final, med_of, p_med, reward, gamma):
-    """Q = r + gamma E[V(s')] (K, 1080, 96): :func:`expect`'s E, ``reward`` (K, 1080, 96), ``gamma`` (K,)."""
+    """Q = r + gamma E[V(s')] (K, 1080, 96): :func:`expect`'s E, ``reward`` (K, 1080, 96), ``gamma``
+    (K,); eight states at a time (a cache line of each class's row, eight rows of Q)."""
     n_k, _, n_l = out.shape
     n_a = med_of.shape[0]
     q = np.empty((n_k, n_l, n_a))
     for k in range(n_k):
         g = gamma[k]
-        for l in range(n_l):
+        for l0 in range(0, n_l, 8):
+            l1 = min(l0 + 8, n_l)
             for a in range(n_a):
-                x = out[k, final[a], l]
+                row = out[k, final[a]]
                 j = med_of[a]
                 if j >= 0:
-                    x = x + p_med[k, l, a] * (out[k, final[n_a + j], l] - x)
-                q[k, l, a] = reward[k, l, a] + g * x
+                    row1 = out[k, final[n_a + j]]
+                    for l in range(l0, l1):
+                        x = row[l]
+                        x = x + p_med[k, l, a] * (row1[l] - x)
+                        q[k, l, a] = reward[k, l, a] + g * x
+                else:
+                    for l in range(l0, l1):
+                        q[k, l, a] = reward[k, l, a] + g * row[l]
     return q
 
 
@@ -165,3 +172,46 @@ def csr_parts(moves, neighbours, block):
                     pos += 1
             indptr[k * n_l + l + 1] = pos
     return data, indices, indptr
+
+
+@numba.njit(cache=True)
+def sweeps(moves, neighbours, base, tilde, ge, coef, x, n_sweeps):  # noqa: PLR0913
+    """Approximate policy evaluation of ``_warm_policy``, set by set (each set's kernel stays in the
+    cache): ``x <- (base + ge P tilde) + coef P x``, ``n_sweeps`` times, ``P`` the set's kernel from
+    its moves (N, 1080, 243) in CSR form; ``P y`` adds each row's nonzero entries in offset order to
+    0, as ``scipy.sparse``'s CSR product does (the same sums bit for bit). ``x`` (N, 1080) is updated
+    in place; returns the bases ``base + ge P tilde``."""
+    n_k, n_l, n_o = moves.shape
+    data = np.empty(n_l * n_o)
+    cols = np.empty(n_l * n_o, np.uint32)  # unsigned: no check for negative indices in the loop
+    ptr = np.empty(n_l + 1, np.int32)
+    y = np.empty(n_l)
+    out = np.empty((n_k, n_l))
+    for k in range(n_k):
+        pos = 0
+        ptr[0] = 0
+        for l in range(n_l):
+            for o in range(n_o):
+                m = moves[k, l, o]
+                if m != 0.0:
+                    data[pos] = m
+                    cols[pos] = neighbours[l, o]
+                    pos += 1
+            ptr[l + 1] = pos
+        xk = x[k]
+        tk = tilde[k]
+        for l in range(n_l):
+            s = 0.0
+            for jj in range(ptr[l], ptr[l + 1]):
+                s += data[jj] * tk[cols[jj]]
+            out[k, l] = base[k, l] + ge[k] * s
+        c = coef[k]
+        for _ in range(n_sweeps):
+            for l in range(n_l):
+                s = 0.0
+                for jj in range(ptr[l], ptr[l + 1]):
+                    s += data[jj] * xk[cols[jj]]
+                y[l] = s
+            for l in range(n_l):
+                xk[l] = out[k, l] + c * y[l]
+    return out

@@ -47,7 +47,7 @@ from functools import lru_cache
 import numpy as np
 
 from agents import compiled
-from agents.bellman import BLOCK, BlockColumns, Operator
+from agents.bellman import BLOCK, NEIGHBOURS, BlockColumns, Operator
 from agents.linear import policy_kernel, solve_policy
 from envs.params import N_PHASES, AllianceParams, short_repr
 from envs.scenarios import params_from_mapping
@@ -216,8 +216,6 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
             new = np.where(keep[i], pol[k], greedy[i])
             _update_moves(ops[k], rows, moves[k], pol[k], new)
             pol[k] = new
-        for i in np.flatnonzero(done):
-            moves.pop(active[i])
         active = active[~done]
 
 
@@ -229,26 +227,25 @@ def _update_moves(op: Operator, rows: np.ndarray, moves: np.ndarray, old: np.nda
 
 
 def _warm_policy(ops: list[Operator], cols: BlockColumns, rows: np.ndarray, pol: np.ndarray, v: np.ndarray,
-                 prob: np.ndarray, tilde: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+                 prob: np.ndarray, tilde: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Modified policy iteration, batched over K, to find a starting policy for the exact policy
     iteration of :func:`_solve_blocks` (which then mostly needs one exact evaluation per set): each
     round evaluates the greedy policy approximately by ``WARM_SWEEPS`` sparse sweeps
-    ``v <- r_pi + gamma E_pi[c(v)]`` (the policy's kernel as a sparse matrix), then improves it on
-    every action (the stencil). A set leaves when its policy is stable. The exact optimum does not
-    depend on this start: it only saves exact evaluations. Returns the policies and their moves
-    (1080, 243) per set (kept up to date row by row: only states whose action changed are redone)."""
+    ``v <- r_pi + gamma E_pi[c(v)]`` (the policy's kernel as a sparse matrix, set by set:
+    :func:`agents.compiled.sweeps`), then improves it on every action (the stencil). A set leaves
+    when its policy is stable. The exact optimum does not depend on this start: it only saves exact
+    evaluations. Returns the policies and their moves (K, 1080, 243) (kept up to date row by row:
+    only states whose action changed are redone)."""
     pol = pol.copy()
     active = np.arange(len(ops))
-    moves = {k: ops[k]._moves(rows, pol[k]) for k in active}  # updated row by row as policies change
+    moves = np.stack([ops[k]._moves(rows, pol[k]) for k in active])  # updated row by row as policies change
     for _ in range(WARM_ROUNDS):
-        n = active.size
-        kernel = policy_kernel(np.stack([moves[k] for k in active]))
         g, e = gamma[active, None], prob[active, None]
         base = cols.reward[active[:, None], np.arange(BLOCK), pol[active]]
-        base += (g * e * (kernel @ tilde[active].ravel()).reshape(n, BLOCK))
         x = v[active]
-        for _ in range(WARM_SWEEPS):
-            x = base + g * (1.0 - e) * (kernel @ x.ravel()).reshape(n, BLOCK)
+        sub = moves if active.size == len(ops) else moves[active]
+        compiled.sweeps(sub, NEIGHBOURS, base, tilde[active], g[:, 0] * e[:, 0], g[:, 0] * (1.0 - e[:, 0]), x,
+                        WARM_SWEEPS)
         v[active] = x
         c = (1.0 - e) * x + e * tilde[active]
         q = cols.q(c, gamma[active], active)

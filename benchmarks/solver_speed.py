@@ -1,25 +1,29 @@
-"""Exact solves: the batched path (``agents.solve_batch``) beside one-at-a-time solves, in one run.
+"""Exact solves and discovery samples: this code beside a reference commit, side by side in one run.
 
-    .venv/bin/python benchmarks/solver_speed.py [--sets 64] [--single 8] [--reference 9295f5b]
+    .venv/bin/python benchmarks/solver_speed.py [--reference 5efa4c9] [--war-sets 32] [--calendar-sets 16]
+                                                [--eval-sets 8] [--repeat 2]
 
-1. 64 parameter sets drawn around ``war`` (seed 0): ``solve_batch`` of all of them, against
-   ``solve`` one set at a time (caches cleared, the first ``--single`` sets; throughput per set),
-   and against *today's* path: the code of commit ``--reference`` (the last commit before the
-   batched core), extracted with ``git archive`` into a temporary folder and timed in a
-   subprocess on the same sets and machine, in this run. Goal: batched throughput >= 8x today's.
-2. Peak memory per set in a batch (``tracemalloc`` peak during ``solve_batch`` / K). Goal <= 32 MB.
-3. Every named scenario solved alone (``solve``, cold, every block at every t) and in a batch of
-   ``--scenario-batch`` copies (``solve_batch``, per set: the blocks reachable from s0, as discovery
-   solves): seconds, V*(s0), residual; for ``--reference-scenarios`` also today's seconds and
-   V*(s0) from the same subprocess. Goal: calendar <= 1 s.
-4. Per sample of scenario discovery: solve a set, then the optimum's occupancy from s0 and N
-   baselines' exact values (``agents.evaluate_samples``), against the path of commit
-   ``--eval-reference`` (``solve``, ``evaluate_table`` of the optimum, ``policy_values`` per
-   baseline, as ``training/discovery`` calls them), in a subprocess, on the same sets: seconds per
-   sample side by side, and the largest differences of V^pi(s0) and of an occupancy checksum.
+The same timing script runs twice per repeat, each time in a fresh subprocess: on this checkout and
+on the code of ``--reference`` (extracted with ``git archive`` into a temporary folder), on the same
+parameter sets, alternating (new, reference, new, reference, ...); each case keeps its best repeat.
+Issue 25's goals, as ratios against commit 5efa4c9:
 
-BLAS runs single-threaded unless OPENBLAS_NUM_THREADS is set. Timings depend on the machine's
-load: read the ratios, measured side by side. A script, not a test.
+1. ``solve_batch`` on sets drawn around ``war`` (stationary) and around ``calendar`` (44 quarters
+   and the continuation): >= 3x each, per set.
+2. A discovery sample, ``agents.evaluate_samples`` with all ten baselines (solve, the optimum's
+   occupancy from s0, ten baselines' exact V^pi(s0)), on ``war`` and on ``calendar`` sets: >= 3x.
+3. The full study's discovery, 4,096 samples x (war + calendar), estimated from the per-sample CPU
+   seconds of 2. on 2 dedicated workers: <= 15 min.
+4. Values: the largest |difference| of V*(s0), of the baselines' V^pi(s0) and of an occupancy
+   checksum between the two codes (goal <= 1e-9).
+5. Peak memory per set in a batch (``tracemalloc``; the compiled loops get their arrays from NumPy,
+   so it sees them): goal <= 15 MB.
+
+Seconds are CPU seconds of the timing process (``time.process_time``: what a dedicated core takes,
+less sensitive to the machine's load than wall seconds, printed too). Each subprocess first solves
+and evaluates one set of each scenario untimed (imports, numba's cache, first calls), reported as
+"first call". The named scenarios (``solve`` alone, cold) follow, with the reference's seconds.
+A script, not a test.
 """
 
 from __future__ import annotations
@@ -27,89 +31,74 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
-import time
 import tracemalloc
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy is imported
 
 import numpy as np  # noqa: E402
+from timing import machine  # noqa: E402
 
-from agents import evaluate_samples, solve_batch, solver  # noqa: E402
-from agents.baselines import baseline_names  # noqa: E402
-from envs.scenarios import make_params, scenario_names  # noqa: E402
+from agents import solve_batch, solver  # noqa: E402
+from envs.scenarios import make_params  # noqa: E402
 from envs.tables import build_tables  # noqa: E402
 
-TODAY = "9295f5b"  # the last commit with the one-at-a-time solver (tables over all 5,400 x 96 rows)
-REFERENCE_SCRIPT = """
-import json, os, sys, time
-os.environ["OPENBLAS_NUM_THREADS"] = "1"
-from agents.solver import solve
-from envs.scenarios import make_params
-job = json.loads(sys.stdin.read())
-start = time.perf_counter()
-values = [solve(make_params("war", s)).value for s in job["sets"]]
-out = {"seconds": time.perf_counter() - start, "values": values, "scenarios": {}}
-for name in job["scenarios"]:
-    start = time.perf_counter()
-    value = solve(make_params(name)).value
-    out["scenarios"][name] = [time.perf_counter() - start, value]
-print(json.dumps(out))
-"""
+REFERENCE = "5efa4c9"  # issue 25's reference: the solver before the compiled loops
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STUDY_SAMPLES = 4096
 
-
-EVAL_REFERENCE = "e14e5f4"  # main before agents.sample_eval: evaluate_table + policy_values per sample
-EVAL_SCRIPT = """
+TIMING_SCRIPT = """
 import json, os, sys, time
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 import numpy as np
-from agents.solver import solve
-from agents.exact_eval import evaluate_table, policy_values
-from agents.baselines import make_policy
-from agents.policy import as_policy, policy_table
+from agents import solver
+from agents.sample_eval import evaluate_samples
+from agents.solver import solve_batch
 from envs.scenarios import make_params
-from envs.spaces import encode_states
+from envs.tables import build_tables
 job = json.loads(sys.stdin.read())
 check = np.random.default_rng(0).random(5400 * 96)
-out = []
-for case in job:
-    rows, start = [], time.perf_counter()
-    for over in case["sets"]:
-        p = make_params(case["scenario"], over)
-        sol = solve(p)
-        res = evaluate_table(p, sol.start_table())
-        s0 = int(encode_states(np.array([p.start]))[0])
-        end = sol.values[p.horizon] if p.finite_horizon else None
-        vals = {}
-        for b in case["baselines"]:
-            pol = make_policy(b, p, seed=0)
-            table = policy_table(pol, p, stochastic=not as_policy(pol).deterministic_table)
-            vals[b] = float(policy_values(p, table, terminal=end)[0, s0])
-        rows.append({"value": res.optimum, "check": float(res.occupancy.ravel() @ check), "baselines": vals})
-    out.append({"seconds": (time.perf_counter() - start) / len(case["sets"]), "rows": rows})
+
+def clear():
+    build_tables.cache_clear(); solver._operator.cache_clear(); solver._solve.cache_clear()
+
+def timed(fn):
+    clear()
+    w, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - w, time.process_time() - c
+
+params = {k: [make_params(sc, s) for s in job[k]] for k, sc in job["scenario"].items()}
+_, first_w, first_c = timed(lambda: (solve_batch(params["war"][:1]), solve_batch(params["calendar"][:1]),
+                                     evaluate_samples(params["eval_war"][:1]), evaluate_samples(params["eval_calendar"][:1])))
+out = {"first": [first_w, first_c]}
+for k in ("war", "calendar"):
+    sols, w, c = timed(lambda: solve_batch(params[k]))
+    out[k] = {"wall": w, "cpu": c, "values": [s.value for s in sols]}
+for k in ("eval_war", "eval_calendar"):
+    res, w, c = timed(lambda: evaluate_samples(params[k]))
+    out[k] = {"wall": w, "cpu": c, "values": [r.value for r in res],
+              "baselines": [r.baseline_values for r in res],
+              "check": [float(r.occupancy.ravel() @ check) for r in res]}
+out["scenarios"] = {}
+for name in job["named"]:
+    clear()
+    w = time.perf_counter()
+    value = solver.solve(make_params(name)).value
+    out["scenarios"][name] = [time.perf_counter() - w, value]
 print(json.dumps(out))
 """
 
 
-def archive_run(commit: str, script: str, job: object) -> object | None:
-    """Run ``script`` (reading ``job`` as JSON on stdin) on the code of ``commit`` (``git archive``
-    into a temporary folder); its JSON output, or None if git, the commit or the run fails."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "-C", root, "archive", commit, "envs", "agents"], capture_output=True)
-        if archive.returncode != 0:
-            print(f"reference {commit}: not available ({archive.stderr.decode().strip()[:80]})")
-            return None
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
-        out = subprocess.run([sys.executable, "-c", script], input=json.dumps(job), capture_output=True,
-                             text=True, cwd=tmp, env={**os.environ, "PYTHONPATH": tmp})
-        if out.returncode != 0:
-            print(f"reference {commit} failed: {out.stderr.strip().splitlines()[-1:]}")
-            return None
-        return json.loads(out.stdout)
+def run_timing(root: str, job: dict) -> dict:
+    """The timing script on the code under ``root`` in a fresh subprocess; its JSON output."""
+    out = subprocess.run([sys.executable, "-c", TIMING_SCRIPT], input=json.dumps(job), capture_output=True,
+                         text=True, cwd=root, env={**os.environ, "PYTHONPATH": root})
+    if out.returncode != 0:
+        raise RuntimeError(f"timing run under {root} failed: {out.stderr.strip().splitlines()[-1:]}")
+    return json.loads(out.stdout)
 
 
 def draws(n: int, seed: int = 0) -> list[dict]:
@@ -120,127 +109,107 @@ def draws(n: int, seed: int = 0) -> list[dict]:
              "tau": float(rng.uniform(0.8, 2.6)), "mediation": float(rng.uniform(0, 0.6))} for _ in range(n)]
 
 
+def calendar_draws(n: int, seed: int) -> list[dict]:
+    """Parameter sets around `calendar`: the four factors and mediation drawn (its calendar fixed)."""
+    return [{k: s[k] for k in ("power", "identification", "alpha_west", "alpha_far", "mediation")}
+            for s in draws(n, seed)]
+
+
 def clear_caches() -> None:
     build_tables.cache_clear()
     solver._operator.cache_clear()
     solver._solve.cache_clear()
 
 
-def reference_run(commit: str, sets: list[dict], scenarios: list[str]) -> dict | None:
-    """Today's path on ``sets`` and the named ``scenarios`` (each solved cold), from ``git archive
-    commit``; None if git or the commit is missing."""
-    return archive_run(commit, REFERENCE_SCRIPT, {"sets": sets, "scenarios": scenarios})
+def best(runs: list[dict], key: str) -> dict:
+    """The repeat with the fewest CPU seconds of one case."""
+    return min((r[key] for r in runs), key=lambda x: x["cpu"])
 
 
-def eval_cases(n_sets: int) -> list[dict]:
-    """Discovery samples: sets around `war` with one baseline and with all ten; `calendar` with ten."""
-    ten = baseline_names()
-    war = draws(n_sets, seed=1)
-    cal = [{"identification": s["identification"], "power": s["power"]} for s in draws(max(1, n_sets // 2), seed=2)]
-    return [{"scenario": "war", "sets": war, "baselines": ["limited"]},
-            {"scenario": "war", "sets": war, "baselines": ten},
-            {"scenario": "calendar", "sets": cal, "baselines": ten}]
-
-
-def eval_section(commit: str, n_sets: int) -> None:
-    """Per-sample seconds of the new path (``evaluate_samples``) beside the reference's, in one run."""
-    cases = eval_cases(n_sets)
-    check = np.random.default_rng(0).random(5400 * 96)
-    new = []
-    for case in cases:
-        clear_caches()
-        start = time.perf_counter()
-        res = evaluate_samples([make_params(case["scenario"], s) for s in case["sets"]], case["baselines"])
-        new.append(((time.perf_counter() - start) / len(case["sets"]), res))
-    ref = archive_run(commit, EVAL_SCRIPT, cases) if commit else None
-    print("\nper sample of discovery: solve + the optimum's occupancy + N baselines' V^pi(s0), seconds per sample")
-    print(f"{'case':34s}{'new s':>8s}{'old s':>8s}{'old/new':>9s}{'|dV^pi|':>10s}{'|dcheck|':>10s}")
-    for i, (case, (sec, res)) in enumerate(zip(cases, new)):
-        label = f"{case['scenario']}, {len(case['baselines'])} baseline(s), {len(case['sets'])} sets"
-        line = f"{label:34s}{sec:8.3f}"
-        if ref is not None:
-            old = ref[i]
-            dv = max(abs(r.baseline_values[b] - o["baselines"][b]) for r, o in zip(res, old["rows"])
-                     for b in case["baselines"])
-            dc = max(abs(float(r.occupancy.ravel() @ check) - o["check"]) for r, o in zip(res, old["rows"]))
-            line += f"{old['seconds']:8.3f}{old['seconds'] / sec:9.1f}{dv:10.1e}{dc:10.1e}"
-        print(line)
-    if ref is not None:
-        print(f"(old: commit {commit}, solve + evaluate_table + policy_values per baseline, in a subprocess)")
+def peak_per_set(params: list) -> float:
+    """Peak traced memory of ``solve_batch(params)`` per set, MB."""
+    clear_caches()
+    tracemalloc.start()
+    solve_batch(params)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / len(params) / 2**20
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", type=int, default=64, help="parameter sets in the batch")
-    parser.add_argument("--single", type=int, default=8, help="sets solved one at a time (each path)")
-    parser.add_argument("--reference", default=TODAY, help="commit of today's path ('' to skip)")
-    parser.add_argument("--scenarios", nargs="*", default=scenario_names(), help="named scenarios")
-    parser.add_argument("--eval-reference", default=EVAL_REFERENCE,
-                        help="commit of the per-sample evaluation's old path ('' to skip)")
-    parser.add_argument("--eval-sets", type=int, default=2, help="sets per per-sample case (0 to skip)")
-    parser.add_argument("--scenario-batch", type=int, default=8, help="copies per named scenario's batch")
-    parser.add_argument("--reference-scenarios", nargs="*", default=["calendar", "timeline", "war"],
-                        help="named scenarios also solved by today's path, side by side")
+    parser.add_argument("--reference", default=REFERENCE, help="commit to compare with")
+    parser.add_argument("--war-sets", type=int, default=32, help="sets around war in a solve_batch")
+    parser.add_argument("--calendar-sets", type=int, default=16, help="sets around calendar in a solve_batch")
+    parser.add_argument("--eval-sets", type=int, default=8, help="discovery samples per scenario")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each code (alternating); best kept")
+    parser.add_argument("--named", nargs="*", default=["war", "calendar", "timeline"],
+                        help="named scenarios solved alone, cold (both codes)")
     args = parser.parse_args()
-    print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cpus, "
-          f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, load average {os.getloadavg()[0]:.2f}")
-    sets = draws(args.sets)
-    params = [make_params("war", s) for s in sets]
+    print(f"{machine()}, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, "
+          f"load average {os.getloadavg()[0]:.2f} at start")
+    job = {"scenario": {"war": "war", "calendar": "calendar", "eval_war": "war", "eval_calendar": "calendar"},
+           "war": draws(args.war_sets, 0), "calendar": calendar_draws(args.calendar_sets, 2),
+           "eval_war": draws(args.eval_sets, 1), "eval_calendar": calendar_draws(args.eval_sets, 3),
+           "named": args.named}
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", ROOT, "archive", args.reference, "envs", "agents"], capture_output=True)
+        if archive.returncode != 0:
+            print(f"reference {args.reference}: not available ({archive.stderr.decode().strip()[:80]})")
+            return 2
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        new, ref = [], []
+        for _ in range(args.repeat):
+            new.append(run_timing(ROOT, job))
+            ref.append(run_timing(tmp, job))
 
-    clear_caches()
-    start = time.perf_counter()
-    batch = solve_batch(params)
-    t_batch = (time.perf_counter() - start) / len(params)
-    singles = []
-    for p in params[:args.single]:
-        clear_caches()
-        start = time.perf_counter()
-        solver.solve(p)
-        singles.append(time.perf_counter() - start)
-    t_single = float(np.mean(singles))
-    ref = reference_run(args.reference, sets[:args.single], args.reference_scenarios) if args.reference else None
-    print(f"\n{args.sets} parameter sets around war (stationary), seconds per set")
-    print(f"{'path':44s}{'s/set':>9s}{'sets/s':>9s}{'batched x':>11s}")
-    rows = [(f"solve_batch (K = {len(params)})", t_batch), ("solve, one at a time (this code)", t_single)]
-    if ref is not None:
-        t_ref = ref["seconds"] / args.single
-        rows.append((f"solve, one at a time (today: {args.reference})", t_ref))
-        diff = max(abs(a - b.value) for a, b in zip(ref["values"], batch))
-        print(f"(largest |V*(s0) today - V*(s0) batched| over the {args.single} sets: {diff:.1e})")
-    for name, sec in rows:
-        print(f"{name:44s}{sec:9.3f}{1 / sec:9.2f}{sec / t_batch:11.1f}")
-    print("goal: batched >= 8x today's one-at-a-time throughput")
+    print(f"\nper set, best of {args.repeat} alternating runs, each code in a fresh process "
+          f"(reference: {args.reference})")
+    print(f"{'case':40s}{'new CPU s':>10s}{'ref CPU s':>10s}{'ref/new':>9s}{'new wall':>10s}{'ref wall':>10s}"
+          f"{'ref/new':>9s}")
+    labels = {"war": f"solve_batch, {args.war_sets} sets around war",
+              "calendar": f"solve_batch, {args.calendar_sets} sets around calendar",
+              "eval_war": "discovery sample (10 baselines), war",
+              "eval_calendar": "discovery sample (10 baselines), calendar"}
+    per = {}
+    for key, label in labels.items():
+        n, r = best(new, key), best(ref, key)
+        k = len(job[key])
+        per[key] = (n["cpu"] / k, r["cpu"] / k)
+        print(f"{label:40s}{n['cpu'] / k:10.4f}{r['cpu'] / k:10.4f}{r['cpu'] / n['cpu']:9.2f}"
+              f"{n['wall'] / k:10.4f}{r['wall'] / k:10.4f}{r['wall'] / n['wall']:9.2f}")
+    first_n = min(x["first"][1] for x in new)
+    first_r = min(x["first"][1] for x in ref)
+    print(f"{'first call (one set of each, untimed above)':40s}{first_n:10.3f}{first_r:10.3f}")
+    print("goals: ref/new >= 3 on each line")
 
-    k_mem = min(16, len(params))
-    clear_caches()
-    tracemalloc.start()
-    solve_batch(params[:k_mem])
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    print(f"\npeak memory in a batch of {k_mem}: {peak / 2**20:.1f} MB, {peak / k_mem / 2**20:.1f} MB per set "
-          "(goal <= 32 MB per set)")
+    study = {who: STUDY_SAMPLES * (per["eval_war"][i] + per["eval_calendar"][i]) / 2 / 60 for i, who in
+             enumerate(("new", "ref"))}
+    print(f"\nthe full study's discovery, {STUDY_SAMPLES} samples x (war + calendar) on 2 dedicated workers: "
+          f"new {study['new']:.1f} min, reference {study['ref']:.1f} min (goal <= 15 min)")
 
-    today = ref["scenarios"] if ref is not None else {}
-    kb = args.scenario_batch
-    print(f"\n{'scenario':14s}{'solve s':>9s}{'batch s':>9s}{'V*(s0)':>14s}{'residual':>10s}{'today s':>9s}"
-          f"{'today/batch':>12s}{'|dV*(s0)|':>11s}")
-    for name in args.scenarios:
-        clear_caches()
-        start = time.perf_counter()
-        sol = solver.solve(make_params(name))
-        dt = time.perf_counter() - start
-        start = time.perf_counter()
-        per_set = solve_batch([make_params(name)] * kb)
-        db = (time.perf_counter() - start) / kb
-        assert abs(per_set[0].value - sol.value) <= 1e-9
-        line = f"{name:14s}{dt:9.3f}{db:9.3f}{sol.value:14.6f}{sol.bellman_residual:10.1e}"
-        if name in today:
-            line += f"{today[name][0]:9.3f}{today[name][0] / db:12.2f}{abs(today[name][1] - sol.value):11.1e}"
-        print(line)
-    print(f"solve s: solve() alone, cold, every (t, block); batch s: solve_batch of {kb} copies, per set (the blocks\n"
-          "reachable from s0, as discovery solves). goal: calendar <= 1 s")
-    if args.eval_sets:
-        eval_section(args.eval_reference, args.eval_sets)
+    dv = max(abs(a - b) for key in labels for x, y in zip(new, ref)
+             for a, b in zip(x[key]["values"], y[key]["values"]))
+    db = max(abs(a[b] - c[b]) for key in ("eval_war", "eval_calendar") for x, y in zip(new, ref)
+             for a, c in zip(x[key]["baselines"], y[key]["baselines"]) for b in a)
+    dc = max(abs(a - b) for key in ("eval_war", "eval_calendar") for x, y in zip(new, ref)
+             for a, b in zip(x[key]["check"], y[key]["check"]))
+    print(f"largest |new - reference|: V*(s0) {dv:.1e}, baselines' V^pi(s0) {db:.1e}, occupancy checksum {dc:.1e} "
+          "(goal <= 1e-9)")
+
+    war = [make_params("war", s) for s in draws(16, 0)]
+    cal = [make_params("calendar", s) for s in calendar_draws(8, 2)]
+    print(f"\npeak memory per set in a batch (tracemalloc): war (16 sets) {peak_per_set(war):.1f} MB, "
+          f"calendar (8 sets) {peak_per_set(cal):.1f} MB (goal <= 15 MB)")
+
+    print(f"\n{'scenario':14s}{'new s':>9s}{'ref s':>9s}{'ref/new':>9s}{'V*(s0)':>14s}{'|dV*(s0)|':>11s}"
+          "   (solve alone, cold, every (t, block); best of the runs)")
+    for name in args.named:
+        n = min(x["scenarios"][name][0] for x in new)
+        r = min(x["scenarios"][name][0] for x in ref)
+        v, vr = new[0]["scenarios"][name][1], ref[0]["scenarios"][name][1]
+        print(f"{name:14s}{n:9.3f}{r:9.3f}{r / n:9.2f}{v:14.6f}{abs(v - vr):11.1e}")
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
     return 0
 
 

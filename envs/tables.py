@@ -31,7 +31,7 @@ import numpy as np
 
 from envs import model
 from envs.params import N_PHASES, AllianceParams
-from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, STATE_LEVELS, encode_states
+from envs.spaces import ACTION_NVEC, ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, STATE_LEVELS, encode_states
 
 BLOCK = N_STATES // N_PHASES  # 1080 states per phase
 VARS = ("T", "A", "R", "W", "X")
@@ -128,13 +128,36 @@ def _move_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return out
 
 
+# Section 6 read off: diplomacy d enters r(s, a) only through its last part, diplomacy_cost, which
+# reads d alone (tests/envs/test_lazy_tables.py checks the claim on every state-action of a block).
+# So a block's rewards are those of its d = 0 actions (a quarter of the rows) less that cost:
+# r = (ces + bonus - troop - basing) - diplomacy_cost, and at d = 0 the cost is 0, so the
+# difference is the model's own sum bit for bit.
+REWARD_D_PART = "diplomacy_cost"
+if list(model.REWARD_PARTS)[-1] != REWARD_D_PART or model.REWARD_PARTS[REWARD_D_PART] != -1.0:
+    raise ValueError(f"envs.model.REWARD_PARTS={model.REWARD_PARTS}: envs.tables needs -{REWARD_D_PART} last")
+N_D = int(ACTION_NVEC[3])  # diplomacy's levels: the fastest digit of a flat action
+
+
 @lru_cache(maxsize=1)
 def _reward_rows() -> tuple[np.ndarray, np.ndarray]:
-    """The (state, action) rows of a block's rewards (phase column 0), state-major (made once)."""
-    out = (np.repeat(ALL_STATES[:BLOCK], N_ACTIONS, axis=0), np.tile(ALL_ACTIONS, (BLOCK, 1)))
+    """The (state, action) rows of a block's rewards at d = 0 (phase column 0), state-major (made once)."""
+    acts = ALL_ACTIONS[ALL_ACTIONS[:, 3] == 0]
+    out = (np.repeat(ALL_STATES[:BLOCK], acts.shape[0], axis=0), np.tile(acts, (BLOCK, 1)))
     for a in out:
         a.setflags(write=False)
     return out
+
+
+def _reward_block(p: AllianceParams, ph: int) -> np.ndarray:
+    """r(s, a) of one block, (1080, 96): ``envs.model.reward`` at d = 0 less each d's diplomacy cost
+    (``envs.model.reward_terms`` of one state; see :data:`REWARD_D_PART`)."""
+    states, actions = _reward_rows()
+    r0 = _by_chunks(lambda sl: (model.reward(_at_phase(states[sl], ph), actions[sl], p),), states.shape[0], 1)[0]
+    probe = np.zeros((N_D, 4), dtype=np.int64)
+    probe[:, 3] = np.arange(N_D)
+    cost = model.reward_terms(_at_phase(states[:N_D], ph), probe, p)[REWARD_D_PART]
+    return (r0.reshape(BLOCK, -1, 1) - cost).reshape(BLOCK, N_ACTIONS)
 
 
 class Tables:
@@ -200,9 +223,7 @@ class Tables:
         grid = _grid(MED_SHAPE, ph)
         self.p_med[ph * MED_SIZE:(ph + 1) * MED_SIZE] = model.mediation_prob(
             np.repeat(grid, N_ACTIONS, axis=0), np.tile(ALL_ACTIONS, (grid.shape[0], 1)), p)
-        states, actions = _reward_rows()
-        self.reward_blocks[ph] = _by_chunks(lambda sl: (model.reward(_at_phase(states[sl], ph), actions[sl], p),),
-                                            BLOCK * N_ACTIONS, 1)[0].reshape(BLOCK, N_ACTIONS)
+        self.reward_blocks[ph] = _reward_block(p, ph)
         self.built[ph] = True
 
     def fill_state(self, s: int) -> dict[str, np.ndarray]:
