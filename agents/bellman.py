@@ -276,7 +276,7 @@ class Operator:
 
         ``policy`` is (S,) flat actions or (S, 96) action probabilities; the rows come from
         ``envs.model.move_distribution`` on the tables, mixed over M (a stochastic policy: from
-        ``envs.model.move_mixture``, over actions and M)."""
+        ``envs.model.move_mixture``, over actions and M, compiled: :func:`agents.compiled.mixture`)."""
         rows = np.concatenate([np.arange(ph * BLOCK, (ph + 1) * BLOCK) for ph in phases])
         self.tables.ensure(phases)
         policy = np.asarray(policy)
@@ -295,7 +295,7 @@ class Operator:
                 up1, down1 = (x.reshape(shape) for x in self.tables.move_probs(rr, aa, 1))
                 up, down = np.concatenate([up, up1], axis=1), np.concatenate([down, down1], axis=1)
                 w = np.concatenate([w * (1.0 - pm), w * pm], axis=1)
-            out[lo:lo + MIX_CHUNK] = model.move_mixture(up, down, w)
+            out[lo:lo + MIX_CHUNK] = compiled.mixture(up, down, w)  # envs.model.move_mixture, compiled
         return out
 
     def _moves(self, rows: np.ndarray, actions: np.ndarray) -> np.ndarray:

@@ -215,3 +215,37 @@ def sweeps(moves, neighbours, base, tilde, ge, coef, x, n_sweeps):  # noqa: PLR0
             for l in range(n_l):
                 xk[l] = out[k, l] + c * y[l]
     return out
+
+
+@numba.njit(cache=True)
+def mixture(up, down, weights):
+    """:func:`envs.model.move_mixture`: for rows ``up``/``down`` (N, B, 5) of B branches each and
+    ``weights`` (N, B), the sum over branches of weight x the product of the per-variable moves,
+    (N, 243); branches of weight 0 are skipped. The same products as :func:`move_rows`, added
+    branch by branch (that function sums the last variable's by a matrix product instead: the
+    two agree to rounding, ~1e-16, not bit for bit)."""
+    n, n_b, _ = up.shape
+    out = np.zeros((n, 243))
+    pv = np.empty((5, 3))
+    for i in range(n):
+        for b in range(n_b):
+            w = weights[i, b]
+            if w == 0.0:
+                continue
+            for j in range(5):
+                pv[j, 0] = down[i, b, j]
+                pv[j, 1] = 1.0 - up[i, b, j] - down[i, b, j]
+                pv[j, 2] = up[i, b, j]
+            o = 0
+            for a in range(3):
+                wa = w * pv[0, a]
+                for bb in range(3):
+                    ab = wa * pv[1, bb]
+                    for c in range(3):
+                        abc = ab * pv[2, c]
+                        for d in range(3):
+                            abcd = abc * pv[3, d]
+                            for e in range(3):
+                                out[i, o] += abcd * pv[4, e]
+                                o += 1
+    return out

@@ -1,0 +1,128 @@
+"""agents.compiled: each compiled loop gives the numbers of the NumPy expression it replaces, bit for
+bit (the stencil, Q and the greedy step, a policy's moves, its kernel, the warm start's sweeps), or to
+rounding where the NumPy code sums by a matrix product (a stochastic policy's moves); and a block's
+tables, built from the d = 0 rows and in chunks, are ``envs.model``'s own numbers on every entry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agents import bellman, compiled
+from agents.bellman import BLOCK, NEIGHBOURS, BlockColumns, Operator
+from agents.linear import policy_kernel
+from agents.solver import TIE, lowest_argmax
+from envs import model
+from envs.scenarios import make_params
+from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS
+from envs.tables import LEVELS, MOVE_KEYS, N_COLS, Tables
+
+
+def _sets(phase_scenario: str = "war") -> list:
+    rng = np.random.default_rng(5)
+    return [make_params(phase_scenario, {"power": float(rng.uniform(0.05, 0.95)),
+                                         "identification": float(rng.uniform(0, 1)),
+                                         "mediation": float(rng.uniform(0.1, 0.6)),
+                                         "tau": float(rng.uniform(0.8, 2.6))}) for _ in range(3)]
+
+
+def _numpy_expect(cols: BlockColumns, c: np.ndarray, sets: np.ndarray | None = None) -> np.ndarray:
+    """The stencil as NumPy computed it before the compiled loops (bellman._stage, stage by stage)."""
+    g = c.reshape((c.shape[0], 1) + LEVELS)
+    for axis, up, down, parent in cols.stages:
+        if sets is not None:
+            up, down = up[sets], down[sets]
+        g = bellman._stage(g[:, parent], up, down, axis, own=True)
+    out = g.reshape(g.shape[0], g.shape[1], BLOCK)
+    e = np.ascontiguousarray(out[:, cols.final[:N_ACTIONS]].transpose(0, 2, 1))
+    if cols.med_actions.size:
+        pm = (cols.p_med if sets is None else cols.p_med[sets])[:, :, cols.med_actions]
+        e1 = out[:, cols.final[N_ACTIONS:]].transpose(0, 2, 1)
+        e[:, :, cols.med_actions] += pm * (e1 - e[:, :, cols.med_actions])
+    return e
+
+
+@pytest.mark.parametrize("phase", [1, 4])
+def test_stencil_q_and_greedy_equal_numpy_bit_for_bit(phase):
+    params = _sets()
+    cols = BlockColumns([Tables(p) for p in params], phase)
+    assert cols.med_actions.size  # mediation is in play: the M = 1 columns are mixed in
+    c = np.random.default_rng(phase).normal(size=(3, BLOCK)) * 5
+    want = _numpy_expect(cols, c)
+    assert np.array_equal(cols.expect(c), want)
+    sets = np.array([2, 0])
+    assert np.array_equal(cols.expect(c[sets], sets), _numpy_expect(cols, c[sets], sets))
+    gamma = np.array([0.9, 0.95, 0.97])
+    q = cols.q(c, gamma)
+    assert np.array_equal(q, cols.reward + gamma[:, None, None] * want)
+    q[:, :7, 3] = q[:, :7, 5]  # exact ties: the lowest action wins
+    best, arg = compiled.greedy(q, TIE)
+    assert np.array_equal(best, q.max(axis=2)) and np.array_equal(arg, lowest_argmax(q))
+
+
+def test_moves_kernel_and_sweeps_equal_numpy_bit_for_bit():
+    p = _sets()[0]
+    op = Operator(p, tables=Tables(p).ensure([4]))
+    rows = np.arange(4 * BLOCK, 5 * BLOCK)
+    rng = np.random.default_rng(1)
+    acts = rng.integers(0, N_ACTIONS, BLOCK)
+    acts[::4] = 1  # d = 1, k = 0, m = 0: mediation is possible in some states
+    up0, down0 = op.tables.move_probs(rows, acts, 0)
+    up1, down1 = op.tables.move_probs(rows, acts, 1)
+    d0, d1 = model.move_distribution(up0, down0), model.move_distribution(up1, down1)
+    pm = op.tables.mediation(rows, acts)
+    assert (pm > 0).any()
+    moves = op._moves(rows, acts)
+    assert np.array_equal(moves, d0 + pm[:, None] * (d1 - d0))
+    kernel = policy_kernel(moves)
+    nz = moves != 0
+    assert kernel.nnz == nz.sum()
+    assert np.array_equal(kernel.toarray(), op.block_matrix(moves))
+    # the warm start's sweeps: x <- (base + ge P tilde) + coef P x, as scipy's products give them
+    base, tilde, x0 = rng.normal(size=(3, 1, BLOCK))
+    ge, coef = np.array([0.3]), np.array([0.6])
+    x = x0.copy()
+    out = compiled.sweeps(moves[None], NEIGHBOURS, base, tilde, ge, coef, x, 7)
+    want_base = base + ge[:, None] * (kernel @ tilde[0])
+    y = x0.copy()
+    for _ in range(7):
+        y = want_base + coef[:, None] * (kernel @ y[0])
+    assert np.array_equal(out, want_base) and np.array_equal(x, y)
+
+
+def test_stochastic_moves_equal_the_model_mixture_to_rounding():
+    p = _sets()[1]
+    op = Operator(p, tables=Tables(p).ensure([4]))
+    rng = np.random.default_rng(2)
+    pol = rng.random((5400, N_ACTIONS)) * (rng.random((5400, N_ACTIONS)) < 0.3)
+    pol[:, 1] += 0.1  # an action that can mediate
+    pol /= pol.sum(axis=1, keepdims=True)
+    got = op.policy_moves(pol, [4])
+    rows = np.arange(4 * BLOCK, 5 * BLOCK)
+    rr, aa = np.repeat(rows, N_ACTIONS), np.tile(np.arange(N_ACTIONS), BLOCK)
+    shape = (BLOCK, N_ACTIONS, 5)
+    up0, down0 = (x.reshape(shape) for x in op.tables.move_probs(rr, aa, 0))
+    up1, down1 = (x.reshape(shape) for x in op.tables.move_probs(rr, aa, 1))
+    pm = op.tables.mediation(rr, aa).reshape(BLOCK, N_ACTIONS)
+    w = pol[rows]
+    want = model.move_mixture(np.concatenate([up0, up1], 1), np.concatenate([down0, down1], 1),
+                              np.concatenate([w * (1 - pm), w * pm], 1))
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["calendar", "phase1"])
+def test_block_build_is_the_model_on_every_entry(name):
+    """Rewards from the d = 0 rows less diplomacy's cost, moves in chunks: every (s, a) of every
+    block is ``envs.model.reward`` and ``envs.model.move_probs`` of that very row, bit for bit."""
+    p = make_params(name, {"power": 0.37, "mediation": 0.45})
+    tb = Tables(p).ensure(range(5))
+    states = np.repeat(ALL_STATES, N_ACTIONS, axis=0)
+    actions = np.tile(ALL_ACTIONS, (ALL_STATES.shape[0], 1))
+    assert np.array_equal(tb.reward, model.reward(states, actions, p))
+    pick = np.random.default_rng(3).choice(states.shape[0], 20000, replace=False)
+    for med in (0, 1):
+        up, down = model.move_probs(states[pick], actions[pick], med, p)
+        key = MOVE_KEYS[pick // N_ACTIONS] + ((pick % N_ACTIONS) * 2 + med)[:, None]
+        assert np.array_equal(tb.up[key], up) and np.array_equal(tb.down[key], down)
+    assert N_COLS == 2 * N_ACTIONS
