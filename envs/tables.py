@@ -116,13 +116,55 @@ def _at_phase(states: np.ndarray, phase: int) -> np.ndarray:
     return out
 
 
+# Section 5.3 read off: before clipping, each variable's Pr(up)/Pr(down) reads the levels of
+# envs.model.MOVE_READS and no other, and its own level only for the variables in RAW_READS_OWN
+# (T: its drift reads T); clipping (envs.model.clip_move_probs) reads each entry's own level alone.
+# So a block's moves are envs.model.raw_move_probs on a few representative states (every combination
+# of what each variable's raw probabilities read, about 45 states x 96 actions x 2 M instead of
+# 332 x 192 rows), then envs.model.clip_move_probs on every table entry with its own level: the
+# numbers of envs.model.move_probs on that entry's state, bit for bit (tests/agents/test_compiled.py
+# and tests/envs/test_lazy_tables.py check every entry).
+RAW_READS_OWN = ("T",)
+
+
 @lru_cache(maxsize=1)
-def _move_rows() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The (state, action, M) rows of a block build's moves (phase column 0): every variable's
-    grid (:data:`MOVE_SHAPES`) x 96 actions, under M = 0 and then under M = 1 (made once)."""
-    grid = np.repeat(np.concatenate([_grid(MOVE_SHAPES[v], 0) for v in VARS]), N_ACTIONS, axis=0)
-    n = grid.shape[0]
-    out = (np.tile(grid, (2, 1)), np.tile(ALL_ACTIONS, (2 * n // N_ACTIONS, 1)), np.repeat([0, 1], n))
+def _raw_plan() -> tuple[np.ndarray, ...]:
+    """The representative states (phase column 0) x 96 actions x M of a block build's raw moves, and
+    for every table entry (column j: variable j's entries in table order, (combination, action, M),
+    padded) the raw row it reads and its own level (made once)."""
+    raw_reads = {v: [VARS.index(r) for r in (v,) * (v in RAW_READS_OWN) + model.MOVE_READS[v]] for v in VARS}
+    keys = {v: LOCAL[:, cols] @ np.cumprod([1] + [LEVELS[c] for c in cols][:-1]) if cols else np.zeros(BLOCK, np.int64)
+            for v, cols in raw_reads.items()}
+    covered = {v: np.zeros(int(keys[v].max()) + 1, dtype=bool) for v in VARS}
+    reps: list[int] = []
+    while not all(c.all() for c in covered.values()):  # greedy: the state covering most missing combinations
+        gain = sum((~covered[v][keys[v]]).astype(np.int64) for v in VARS)
+        best = int(np.argmax(gain))
+        reps.append(best)
+        for v in VARS:
+            covered[v][keys[v][best]] = True
+    rep_of = {v: np.zeros(covered[v].size, dtype=np.int64) for v in VARS}
+    for i, l in reversed(list(enumerate(reps))):
+        for v in VARS:
+            rep_of[v][keys[v][l]] = i
+    n_rep = len(reps)
+    states = np.zeros((n_rep, 6), dtype=np.int64)
+    states[:, 1:] = LOCAL[reps]
+    longest = max(MOVE_SIZES)
+    take = np.zeros((longest, 5), dtype=np.int64)
+    level = np.zeros((longest, 5), dtype=np.int64)
+    for j, v in enumerate(VARS):
+        grid = _grid(MOVE_SHAPES[v], 0)[:, 1:]  # the table's combinations (0 on the axes not read)
+        cols = raw_reads[v]
+        key = grid[:, cols] @ np.cumprod([1] + [LEVELS[c] for c in cols][:-1]) if cols else np.zeros(len(grid), np.int64)
+        rep = rep_of[v][key]  # (combinations,)
+        entry = np.arange(MOVE_SIZES[j])
+        combo, action, med = entry // (2 * N_ACTIONS), entry // 2 % N_ACTIONS, entry % 2
+        take[:MOVE_SIZES[j], j] = (med * n_rep + rep[combo]) * N_ACTIONS + action
+        level[:MOVE_SIZES[j], j] = grid[combo, j]
+    rows = (np.tile(np.repeat(states, N_ACTIONS, axis=0), (2, 1)), np.tile(ALL_ACTIONS, (2 * n_rep, 1)),
+            np.repeat([0, 1], n_rep * N_ACTIONS))
+    out = rows + (take, level)
     for a in out:
         a.setflags(write=False)
     return out
@@ -207,19 +249,17 @@ class Tables:
 
     def _build(self, ph: int) -> None:
         p = self.params
-        states, actions, mediated = _move_rows()
-        n_rows = states.shape[0] // 2
-        up, down = _by_chunks(lambda sl: model.move_probs(_at_phase(states[sl], ph), actions[sl], mediated[sl], p),
-                              2 * n_rows, 2)
+        reps, actions, mediated, take, level = _raw_plan()
+        up_raw, down_raw = model.raw_move_probs(_at_phase(reps, ph), actions, mediated, p)
+        # every variable's entries side by side, each in its column (padded to the longest)
+        up, down = _by_chunks(lambda sl: model.clip_move_probs(np.take_along_axis(up_raw, take[sl], axis=0),
+                                                               np.take_along_axis(down_raw, take[sl], axis=0),
+                                                               level[sl]), take.shape[0], 2)
         base = ph * MOVE_SIZE
-        for med in (0, 1):
-            row = med * n_rows
-            for j in range(len(VARS)):
-                n = MOVE_SIZES[j] // 2
-                seg = slice(base + MOVE_OFFSETS[j], base + MOVE_OFFSETS[j] + MOVE_SIZES[j])
-                self.up[seg].reshape(n, 2)[:, med] = up[row:row + n, j]
-                self.down[seg].reshape(n, 2)[:, med] = down[row:row + n, j]
-                row += n
+        for j in range(len(VARS)):
+            seg = slice(base + MOVE_OFFSETS[j], base + MOVE_OFFSETS[j] + MOVE_SIZES[j])
+            self.up[seg] = up[:MOVE_SIZES[j], j]
+            self.down[seg] = down[:MOVE_SIZES[j], j]
         grid = _grid(MED_SHAPE, ph)
         self.p_med[ph * MED_SIZE:(ph + 1) * MED_SIZE] = model.mediation_prob(
             np.repeat(grid, N_ACTIONS, axis=0), np.tile(ALL_ACTIONS, (grid.shape[0], 1)), p)
