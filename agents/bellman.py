@@ -182,6 +182,18 @@ class BlockColumns:
         return compiled.q_values(self.grouped(c, sets), *self._gather(sets), reward,
                                  np.ascontiguousarray(gamma, dtype=np.float64))
 
+    def q_greedy(self, c: np.ndarray, gamma: np.ndarray, tie: float,
+                 sets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`q` and, per state, the maximum of Q and the lowest action within ``tie`` of it
+        (``agents.solver.lowest_argmax``), in one pass: ``(q, best, greedy)``."""
+        reward = self.reward if sets is None else self.reward[sets]
+        q = np.empty(reward.shape)
+        best = np.empty(reward.shape[:2])
+        greedy = np.empty(reward.shape[:2], dtype=np.int64)
+        compiled.q_greedy(self.grouped(c, sets), *self._gather(sets), reward,
+                          np.ascontiguousarray(gamma, dtype=np.float64), tie, q, best, greedy)
+        return q, best, greedy
+
     def _gather(self, sets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each column's class, each action's M = 1 column (-1: none) and Pr(M = 1) of ``sets``."""
         if getattr(self, "_med_of", None) is None:
@@ -333,7 +345,7 @@ class Operator:
             if not isinstance(mb, np.ndarray):
                 moved = mb.T @ db[ph]
             else:
-                moved = np.bincount(NEIGHBOURS.ravel(), weights=(db[ph][:, None] * mb).ravel(), minlength=BLOCK)
+                moved = compiled.push(np.ascontiguousarray(db[ph]), mb, NEIGHBOURS)  # the bincount of the moves
             e = prob[ph]
             out[ph] += (1.0 - e) * moved
             if e > 0:

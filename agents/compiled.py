@@ -60,11 +60,21 @@ def expect(out, final, med_of, p_med):
 
 @numba.njit(cache=True)
 def q_values(out, final, med_of, p_med, reward, gamma):
-    """Q = r + gamma E[V(s')] (K, 1080, 96): :func:`expect`'s E, ``reward`` (K, 1080, 96), ``gamma``
-    (K,); eight states at a time (a cache line of each class's row, eight rows of Q)."""
+    """Q = r + gamma E[V(s')] (K, 1080, 96): :func:`expect`'s E, ``reward`` (K, 1080, 96), ``gamma`` (K,)."""
+    q = np.empty(reward.shape)
+    best = np.empty(reward.shape[:2])
+    arg = np.empty(reward.shape[:2], np.int64)
+    q_greedy(out, final, med_of, p_med, reward, gamma, 0.0, q, best, arg)
+    return q
+
+
+@numba.njit(cache=True)
+def q_greedy(out, final, med_of, p_med, reward, gamma, tie, q, best, arg):  # noqa: PLR0913
+    """:func:`q_values` into ``q`` and, per state, :func:`greedy`'s maximum and lowest action within
+    ``tie`` of it into ``best``/``arg``; eight states at a time (a cache line of each class's row,
+    eight rows of Q, reduced while they are in the cache)."""
     n_k, _, n_l = out.shape
     n_a = med_of.shape[0]
-    q = np.empty((n_k, n_l, n_a))
     for k in range(n_k):
         g = gamma[k]
         for l0 in range(0, n_l, 8):
@@ -81,7 +91,17 @@ def q_values(out, final, med_of, p_med, reward, gamma):
                 else:
                     for l in range(l0, l1):
                         q[k, l, a] = reward[k, l, a] + g * row[l]
-    return q
+            for l in range(l0, l1):
+                m = q[k, l, 0]
+                for a in range(1, n_a):
+                    if q[k, l, a] > m:
+                        m = q[k, l, a]
+                best[k, l] = m
+                lim = m - tie
+                for a in range(n_a):
+                    if q[k, l, a] >= lim:
+                        arg[k, l] = a
+                        break
 
 
 @numba.njit(cache=True)
@@ -248,4 +268,19 @@ def mixture(up, down, weights):
                             for e in range(3):
                                 out[i, o] += abcd * pv[4, e]
                                 o += 1
+    return out
+
+
+@numba.njit(cache=True)
+def push(dist, moves, neighbours):
+    """One step of a distribution over a block's states under its moves (1080, 243): ``np.bincount(
+    neighbours.ravel(), weights=(dist[:, None] * moves).ravel())``, the same additions in the same
+    order; unoccupied states only add zeros there and are skipped."""
+    n_l, n_o = moves.shape
+    out = np.zeros(n_l)
+    for l in range(n_l):
+        d = dist[l]
+        if d != 0.0:
+            for o in range(n_o):
+                out[neighbours[l, o]] += d * moves[l, o]
     return out

@@ -182,7 +182,7 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
             tilde[k] = op.shocked(nxt, nt[k])
             guess[k] = (1.0 - prob[k]) * nxt + prob[k] * tilde[k]
         # else greedy with respect to "the best reward now, forever"
-    pol = compiled.greedy(cols.q(guess, gamma), TIE)[1]
+    pol = cols.q_greedy(guess, gamma, TIE)[2]
     rows = np.arange(phase * BLOCK, (phase + 1) * BLOCK)
     idx = np.arange(BLOCK)
     pol, moves = _warm_policy(ops, cols, rows, pol, guess, prob, tilde, gamma)
@@ -198,8 +198,7 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
             v[i] = solve_policy(kernel, rhs, gamma[k] * (1.0 - e), guess[k])
             guess[k] = v[i]
         c = (1.0 - prob[active, None]) * v + prob[active, None] * tilde[active]
-        q = cols.q(c, gamma[active], active)
-        best, greedy = compiled.greedy(q, TIE)
+        q, best, greedy = cols.q_greedy(c, gamma[active], TIE, active)
         keep = np.take_along_axis(q, pol[active][:, :, None], axis=2)[:, :, 0] >= best - TIE
         done = keep.all(axis=1)
         if sweeps == MAX_ITERATIONS and not done.all():
@@ -248,8 +247,7 @@ def _warm_policy(ops: list[Operator], cols: BlockColumns, rows: np.ndarray, pol:
                         WARM_SWEEPS)
         v[active] = x
         c = (1.0 - e) * x + e * tilde[active]
-        q = cols.q(c, gamma[active], active)
-        best, greedy = compiled.greedy(q, TIE)
+        q, best, greedy = cols.q_greedy(c, gamma[active], TIE, active)
         keep = np.take_along_axis(q, pol[active][:, :, None], axis=2)[:, :, 0] >= best - TIE
         stable = keep.all(axis=1)
         for i in np.flatnonzero(~stable):
@@ -315,8 +313,7 @@ def _finite_batch(params: list[AllianceParams], ops: list[Operator], conts: list
                 cols[ph] = BlockColumns([op.tables for op in ops], ph)
             rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
             whole = sets.size == k_all
-            q = cols[ph].q(c[sets, ph], gamma[sets], None if whole else sets)  # Q = r + gamma E[V]
-            best, greedy = compiled.greedy(q, TIE)
+            q, best, greedy = cols[ph].q_greedy(c[sets, ph], gamma[sets], TIE, None if whole else sets)  # r + gamma E[V]
             values[sets, t, rows] = best
             policy[sets, t, rows] = greedy
             if whole:

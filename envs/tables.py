@@ -131,7 +131,7 @@ RAW_READS_OWN = ("T",)
 def _raw_plan() -> tuple[np.ndarray, ...]:
     """The representative states (phase column 0) x 96 actions x M of a block build's raw moves, and
     for every table entry (column j: variable j's entries in table order, (combination, action, M),
-    padded) the raw row it reads and its own level (made once)."""
+    padded) the flat position in the raw (rows, 5) array it reads and its own level (made once)."""
     raw_reads = {v: [VARS.index(r) for r in (v,) * (v in RAW_READS_OWN) + model.MOVE_READS[v]] for v in VARS}
     keys = {v: LOCAL[:, cols] @ np.cumprod([1] + [LEVELS[c] for c in cols][:-1]) if cols else np.zeros(BLOCK, np.int64)
             for v, cols in raw_reads.items()}
@@ -160,7 +160,7 @@ def _raw_plan() -> tuple[np.ndarray, ...]:
         rep = rep_of[v][key]  # (combinations,)
         entry = np.arange(MOVE_SIZES[j])
         combo, action, med = entry // (2 * N_ACTIONS), entry // 2 % N_ACTIONS, entry % 2
-        take[:MOVE_SIZES[j], j] = (med * n_rep + rep[combo]) * N_ACTIONS + action
+        take[:MOVE_SIZES[j], j] = ((med * n_rep + rep[combo]) * N_ACTIONS + action) * len(VARS) + j
         level[:MOVE_SIZES[j], j] = grid[combo, j]
     rows = (np.tile(np.repeat(states, N_ACTIONS, axis=0), (2, 1)), np.tile(ALL_ACTIONS, (2 * n_rep, 1)),
             np.repeat([0, 1], n_rep * N_ACTIONS))
@@ -252,9 +252,9 @@ class Tables:
         reps, actions, mediated, take, level = _raw_plan()
         up_raw, down_raw = model.raw_move_probs(_at_phase(reps, ph), actions, mediated, p)
         # every variable's entries side by side, each in its column (padded to the longest)
-        up, down = _by_chunks(lambda sl: model.clip_move_probs(np.take_along_axis(up_raw, take[sl], axis=0),
-                                                               np.take_along_axis(down_raw, take[sl], axis=0),
-                                                               level[sl]), take.shape[0], 2)
+        up_raw, down_raw = up_raw.ravel(), down_raw.ravel()  # take holds flat positions (row * 5 + column)
+        up, down = _by_chunks(lambda sl: model.clip_move_probs(up_raw[take[sl]], down_raw[take[sl]], level[sl]),
+                              take.shape[0], 2)
         base = ph * MOVE_SIZE
         for j in range(len(VARS)):
             seg = slice(base + MOVE_OFFSETS[j], base + MOVE_OFFSETS[j] + MOVE_SIZES[j])
