@@ -303,9 +303,13 @@ def _finite_batch(params: list[AllianceParams], ops: list[Operator], conts: list
     gamma = np.array([op.gamma for op in ops])
     everyone = np.arange(k_all)
     cols: dict[int, BlockColumns] = {}
+    first_use = {ph: 0 if reach is None else min((t for r in reach for t in range(horizon) if ph in r[t]), default=0)
+                 for ph in range(N_PHASES)}  # a block's columns are dropped after its earliest quarter
     for t in reversed(range(horizon)):
         c = np.stack([op.continuation(values[k, t + 1], t) for k, op in enumerate(ops)])  # (K, 5, 1080)
         for ph in range(N_PHASES):
+            if ph in cols and t < first_use[ph]:
+                del cols[ph]
             sets = everyone if reach is None else np.array([k for k in everyone if ph in reach[k][t]], dtype=np.int64)
             if not sets.size:
                 continue
