@@ -94,15 +94,6 @@ def _policy_reward(op: Operator, row: np.ndarray, rows: slice, reward: np.ndarra
     return reward[np.arange(reward.shape[0]), row[rows]]
 
 
-def _full_moves(op: Operator, row: np.ndarray, phases: list[int]) -> np.ndarray:
-    out = np.zeros((N_STATES, 243))
-    if phases:
-        moves = op.policy_moves(row, phases)
-        for i, ph in enumerate(phases):
-            out[ph * BLOCK:(ph + 1) * BLOCK] = moves[i * BLOCK:(i + 1) * BLOCK]
-    return out
-
-
 def _stationary_values(op: Operator, params: AllianceParams, row: np.ndarray, reward: np.ndarray | None = None,
                        every_block: bool = False) -> np.ndarray:
     """V^pi_inf on the blocks reachable from s0 (block-triangular linear solves), or on every
@@ -110,11 +101,10 @@ def _stationary_values(op: Operator, params: AllianceParams, row: np.ndarray, re
     values = np.full((N_STATES,) + (() if reward is None else reward.shape[2:]), np.nan)
     target, prob = op.events(0)
     blocks = list(reversed(range(N_PHASES))) if every_block else block_order(op, params.start[0])
-    moves = _full_moves(op, row, blocks)
     for ph in blocks:
         rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
         e, nt = prob[ph], int(target[ph])
-        kernel = policy_kernel(moves[rows])
+        kernel = policy_kernel(op.policy_moves(row, [ph]))  # a block's moves at a time
         rhs = _policy_reward(op, row, rows, reward)
         if e > 0:
             rhs = rhs + op.gamma * e * (kernel @ op.shocked(values[nt * BLOCK:(nt + 1) * BLOCK], nt))

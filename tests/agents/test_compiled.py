@@ -126,3 +126,12 @@ def test_block_build_is_the_model_on_every_entry(name):
         key = MOVE_KEYS[pick // N_ACTIONS] + ((pick % N_ACTIONS) * 2 + med)[:, None]
         assert np.array_equal(tb.up[key], up) and np.array_equal(tb.down[key], down)
     assert N_COLS == 2 * N_ACTIONS
+
+
+def test_a_distribution_step_equals_the_bincount_bit_for_bit():
+    rng = np.random.default_rng(4)
+    moves = rng.random((BLOCK, 243)) * (rng.random((BLOCK, 243)) < 0.3)
+    moves /= moves.sum(axis=1, keepdims=True)
+    dist = rng.random(BLOCK) * (rng.random(BLOCK) < 0.2)  # most states unoccupied: skipped
+    want = np.bincount(NEIGHBOURS.ravel(), weights=(dist[:, None] * moves).ravel(), minlength=BLOCK)
+    assert np.array_equal(compiled.push(dist, moves, NEIGHBOURS), want)
