@@ -19,7 +19,9 @@ each stage's weights are indexed by levels already summed over and broadcast fro
 tables. One sweep over a block is 5 x 3 products per (state, action, M) column instead of 243,
 and nothing larger than (K, columns, 1080) is ever held. Each stage runs once per *action class*
 (the columns whose probabilities agree on every stage so far: :func:`_groups`), about 250 column
-sweeps instead of 5 x 105 on a block; the sums are bitwise those of the plain stencil.
+sweeps instead of 5 x 105 on a block; the sums are bitwise those of the plain stencil. Each stage,
+and Q from the last one, runs compiled (:mod:`agents.compiled`: :func:`_stage`'s arithmetic, bit for
+bit, in one pass instead of NumPy's several over broadcast temporaries).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from agents.bellman import BLOCK, N_OFFSETS
-from agents.linear import policy_kernel, solve_policy
+from agents.linear import policy_kernel, solve_policy_compiled
 from agents.policy import Policy, TablePolicy, as_policy, policy_table
 from agents.solver import Operator, Solution, _operator, _solve, block_order, check_params, solve
 from envs.params import N_PHASES, AllianceParams
@@ -108,7 +108,7 @@ def _stationary_values(op: Operator, params: AllianceParams, row: np.ndarray, re
         rhs = _policy_reward(op, row, rows, reward)
         if e > 0:
             rhs = rhs + op.gamma * e * (kernel @ op.shocked(values[nt * BLOCK:(nt + 1) * BLOCK], nt))
-        values[rows] = solve_policy(kernel, rhs, op.gamma * (1.0 - e))
+        values[rows] = solve_policy_compiled(kernel, rhs, op.gamma * (1.0 - e))
     return values[None]
 
 

@@ -28,8 +28,10 @@ Ties between optimal actions (Q within 1e-12 of the maximum) go to the lowest fl
 
 Many parameter sets: :func:`solve_batch` solves K sets in one call (expectations and the sparse
 sweeps on arrays over K, in chunks of ``CHUNK`` sets; one compact table per set, nothing cached);
-:func:`solve` is the case K = 1 and caches. Building the tables, the warm start's moves and the
-stencil's expectations now share the time of a stationary solve (see ``benchmarks/solver_speed.py``);
+:func:`solve` is the case K = 1 and caches. The inner loops (the stencil, Q and the greedy step, the
+warm start's sweeps, a policy's moves and kernel) are compiled (:mod:`agents.compiled`, the same
+arithmetic as the NumPy they replaced, bit for bit); building the tables is now about a third of a
+stationary solve (``benchmarks/solver_speed.py`` times both against commit 5efa4c9);
 :func:`solve_with_operators` also returns each set's :class:`Operator` for evaluations on the same
 tables (``agents.sample_eval``).
 

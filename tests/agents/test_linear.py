@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from agents import linear
+from agents import compiled, linear
 
 
 def _kernel(n: int, seed: int) -> sparse.csr_matrix:
@@ -42,4 +42,24 @@ def test_solve_policy_uses_the_dense_solve_when_gmres_fails(monkeypatch):
     rhs = np.random.default_rng(8).random(200)
     monkeypatch.setattr(linear, "gmres", lambda matvec, b, x0: (np.zeros_like(b), False))
     got = linear.solve_policy(kernel, rhs, 0.95)
+    np.testing.assert_allclose(got, np.linalg.solve(np.eye(200) - 0.95 * kernel.toarray(), rhs), rtol=0, atol=1e-12)
+
+
+def test_compiled_gmres_matches_the_dense_solve_and_reports_no_convergence():
+    kernel = _kernel(400, seed=9)
+    rhs = np.random.default_rng(10).random(400)
+    for discount in (0.9, 0.95, 0.99):
+        exact = np.linalg.solve(np.eye(400) - discount * kernel.toarray(), rhs)
+        got = linear.solve_policy_compiled(kernel, rhs, discount)
+        np.testing.assert_allclose(got, exact, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got, linear.solve_policy(kernel, rhs, discount), rtol=0, atol=1e-12)
+    x, ok = compiled.gmres(kernel.data, kernel.indices, kernel.indptr, 0.95, rhs, np.zeros(400), 1e-14, 2, 1)
+    assert not ok and np.abs(rhs - (x - 0.95 * (kernel @ x))).max() > 1e-6
+
+
+def test_compiled_gmres_falls_back_to_the_dense_solve(monkeypatch):
+    kernel = _kernel(200, seed=11)
+    rhs = np.random.default_rng(12).random(200)
+    monkeypatch.setattr(compiled, "gmres", lambda *args: (np.zeros(200), False))
+    got = linear.solve_policy_compiled(kernel, rhs, 0.95)
     np.testing.assert_allclose(got, np.linalg.solve(np.eye(200) - 0.95 * kernel.toarray(), rhs), rtol=0, atol=1e-12)
