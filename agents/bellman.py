@@ -34,7 +34,7 @@ from agents import compiled
 from envs import model
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import ALL_STATES, N_ACTIONS, STATE_LEVELS, encode_states
-from envs.tables import BLOCK, LEVELS, VARS, Tables, build_tables
+from envs.tables import BLOCK, LEVELS, MED_KEYS, MOVE_KEYS, VARS, Tables, build_tables
 
 N_OFFSETS = model.OFFSETS.shape[0]  # 243
 LOCAL_STATES = ALL_STATES[:BLOCK]  # the block of phase 0; columns 1.. are T, A, R, W, X
@@ -63,7 +63,6 @@ def _neighbours() -> np.ndarray:
 
 
 NEIGHBOURS = _neighbours()
-MIX_CHUNK = 120  # states per chunk of a stochastic policy's move mixture (~15 MB of temporaries)
 
 
 def _stage(g: np.ndarray, up: np.ndarray, down: np.ndarray, axis: int, own: bool) -> np.ndarray:
@@ -296,21 +295,9 @@ class Operator:
         policy = np.asarray(policy)
         if policy.ndim == 1:
             return self._moves(rows, policy[rows])
-        dist = policy[rows]
-        acts = np.flatnonzero(dist.any(axis=0))
-        out = np.empty((rows.size, N_OFFSETS))
-        for lo in range(0, rows.size, MIX_CHUNK):  # chunks of states: the mixture's arrays stay small
-            r, w = rows[lo:lo + MIX_CHUNK], dist[lo:lo + MIX_CHUNK][:, acts]
-            rr, aa = np.repeat(r, acts.size), np.tile(acts, r.size)
-            shape = (r.size, acts.size, 5)
-            up, down = (x.reshape(shape) for x in self.tables.move_probs(rr, aa, 0))
-            pm = self.tables.mediation(rr, aa).reshape(r.size, acts.size)
-            if np.any(pm > 0):  # M = 1 as more branches, weighted Pr(a) Pr(M = 1 | s, a)
-                up1, down1 = (x.reshape(shape) for x in self.tables.move_probs(rr, aa, 1))
-                up, down = np.concatenate([up, up1], axis=1), np.concatenate([down, down1], axis=1)
-                w = np.concatenate([w * (1.0 - pm), w * pm], axis=1)
-            out[lo:lo + MIX_CHUNK] = compiled.mixture(up, down, w)  # envs.model.move_mixture, compiled
-        return out
+        tb = self.tables  # a stochastic policy: the mixture over (a, M), compiled, reading the tables
+        return compiled.mixture(tb.up, tb.down, tb.p_med, MOVE_KEYS[rows], MED_KEYS[rows],
+                                np.ascontiguousarray(policy[rows], dtype=np.float64))
 
     def _moves(self, rows: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """Move distributions (N, 243) of (state, action) rows, mixed over M: ``d0 + Pr(M = 1) (d1 -

@@ -237,37 +237,63 @@ def sweeps(moves, neighbours, base, tilde, ge, coef, x, n_sweeps):  # noqa: PLR0
     return out
 
 
-@numba.njit(cache=True)
-def mixture(up, down, weights):
-    """:func:`envs.model.move_mixture`: for rows ``up``/``down`` (N, B, 5) of B branches each and
-    ``weights`` (N, B), the sum over branches of weight x the product of the per-variable moves,
-    (N, 243); branches of weight 0 are skipped. The same products as :func:`move_rows`, added
-    branch by branch (that function sums the last variable's by a matrix product instead: the
-    two agree to rounding, ~1e-16, not bit for bit)."""
-    n, n_b, _ = up.shape
-    out = np.zeros((n, 243))
-    pv = np.empty((5, 3))
+@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
+def mixture(up, down, p_med, move_keys, med_keys, dist):  # noqa: PLR0913
+    """A stochastic policy's moves (N, 243) on N states (offsets T slowest, X fastest):
+    :func:`envs.model.move_mixture` over the branches (a, M) of each state, weight Pr(a) Pr(M | s, a),
+    read off the tables as ``envs.tables.Tables`` holds them (``up``/``down`` at ``move_keys[i, j] +
+    a * 2 + M``, Pr(M = 1) at ``med_keys[i] + a``; ``dist`` (N, 96) the policy's probabilities);
+    branches of weight 0 are dropped. The products are built over the branches at once, T first,
+    and each offset's sum over branches is a dot product (reassociated, as that function's matrix
+    product is by BLAS): the two agree to rounding, ~1e-16, not bit for bit."""
+    n, n_a = dist.shape
+    out = np.empty((n, 243))
+    pv = np.empty((5, 3, 2 * n_a))
+    t1 = np.empty((3, 2 * n_a))
+    t2 = np.empty((9, 2 * n_a))
+    t3 = np.empty((27, 2 * n_a))
+    t4 = np.empty((81, 2 * n_a))
     for i in range(n):
-        for b in range(n_b):
-            w = weights[i, b]
-            if w == 0.0:
+        m = 0
+        for a in range(n_a):
+            pa = dist[i, a]
+            if pa == 0.0:
                 continue
-            for j in range(5):
-                pv[j, 0] = down[i, b, j]
-                pv[j, 1] = 1.0 - up[i, b, j] - down[i, b, j]
-                pv[j, 2] = up[i, b, j]
-            o = 0
-            for a in range(3):
-                wa = w * pv[0, a]
-                for bb in range(3):
-                    ab = wa * pv[1, bb]
-                    for c in range(3):
-                        abc = ab * pv[2, c]
-                        for d in range(3):
-                            abcd = abc * pv[3, d]
-                            for e in range(3):
-                                out[i, o] += abcd * pv[4, e]
-                                o += 1
+            pm = p_med[med_keys[i] + a]
+            for med in range(2):
+                w = pa * pm if med == 1 else pa * (1.0 - pm)
+                if w == 0.0:
+                    continue
+                for j in range(5):
+                    key = move_keys[i, j] + a * 2 + med
+                    pv[j, 0, m] = down[key]
+                    pv[j, 1, m] = 1.0 - up[key] - down[key]
+                    pv[j, 2, m] = up[key]
+                t1[0, m] = w
+                m += 1
+        for b in range(m):
+            w = t1[0, b]
+            t1[0, b] = w * pv[0, 0, b]
+            t1[1, b] = w * pv[0, 1, b]
+            t1[2, b] = w * pv[0, 2, b]
+        for a in range(3):
+            for c in range(3):
+                for b in range(m):
+                    t2[a * 3 + c, b] = t1[a, b] * pv[1, c, b]
+        for a in range(9):
+            for c in range(3):
+                for b in range(m):
+                    t3[a * 3 + c, b] = t2[a, b] * pv[2, c, b]
+        for a in range(27):
+            for c in range(3):
+                for b in range(m):
+                    t4[a * 3 + c, b] = t3[a, b] * pv[3, c, b]
+        for a in range(81):
+            for c in range(3):
+                acc = 0.0
+                for b in range(m):
+                    acc += t4[a, b] * pv[4, c, b]
+                out[i, a * 3 + c] = acc
     return out
 
 
@@ -286,7 +312,7 @@ def push(dist, moves, neighbours):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
 def _residual(data, indices, indptr, discount, b, x, r):
     """r = b - (x - discount * P x) for P in CSR form; returns ||r||."""
     n = b.shape[0]
@@ -300,14 +326,15 @@ def _residual(data, indices, indptr, discount, b, x, r):
     return np.sqrt(s2)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
 def gmres(data, indices, indptr, discount, b, x0, rtol, restart, cycles):  # noqa: PLR0913, PLR0915
     """Restarted GMRES for ``x - discount P x = b`` (P in CSR form), :func:`agents.linear.gmres`'s
     method compiled: Arnoldi with classical Gram-Schmidt done twice, the least-squares problem kept
     solved by Givens rotations (its residual known at every step: a cycle stops once it is below a
     tenth of the target), each cycle from the true residual. Returns ``(x, converged)``, converged
-    meaning ||b - A x|| <= rtol ||b||. Same iterates as the NumPy version up to rounding (its dot
-    products are BLAS's, summed in another order): solutions agree to ~1e-14, not bit for bit."""
+    meaning ||b - A x|| <= rtol ||b||. Same iterates as the NumPy version up to rounding (sums may be
+    reordered, ``fastmath``'s reassociation, as BLAS's dot products are): solutions agree to ~1e-14,
+    not bit for bit."""
     n = b.shape[0]
     x = x0.copy()
     nb = 0.0
