@@ -195,6 +195,17 @@ class BlockColumns:
                           np.ascontiguousarray(gamma, dtype=np.float64), tie, q, best, greedy)
         return q, best, greedy
 
+    def greedy_near(self, c: np.ndarray, gamma: np.ndarray, tie: float, near_tol: float, near: np.ndarray,
+                    sets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`q_greedy` without keeping Q: ``(best, greedy)``, and ``near`` (K, 1080, 96) bool,
+        possibly a view, set to Q >= best - ``near_tol``."""
+        reward = self.reward if sets is None else self.reward[sets]
+        best = np.empty(reward.shape[:2])
+        greedy = np.empty(reward.shape[:2], dtype=np.int64)
+        compiled.q_near(self.grouped(c, sets), *self._gather(sets), reward,
+                        np.ascontiguousarray(gamma, dtype=np.float64), tie, near_tol, best, greedy, near)
+        return best, greedy
+
     def _gather(self, sets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each column's class, each action's M = 1 column (-1: none) and Pr(M = 1) of ``sets``."""
         if getattr(self, "_med_of", None) is None:

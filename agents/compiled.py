@@ -105,6 +105,47 @@ def q_greedy(out, final, med_of, p_med, reward, gamma, tie, q, best, arg):  # no
 
 
 @numba.njit(cache=True)
+def q_near(out, final, med_of, p_med, reward, gamma, tie, near_tol, best, arg, near):  # noqa: PLR0913
+    """:func:`q_greedy` without keeping Q: per state its maximum and lowest action within ``tie``
+    into ``best``/``arg``, and ``near[k, l, a] = Q >= max - near_tol`` (``near`` may be a strided
+    view); Q is made eight states at a time in a small buffer, by the same operations."""
+    n_k, _, n_l = out.shape
+    n_a = med_of.shape[0]
+    tile = np.empty((8, n_a))
+    for k in range(n_k):
+        g = gamma[k]
+        for l0 in range(0, n_l, 8):
+            l1 = min(l0 + 8, n_l)
+            for a in range(n_a):
+                row = out[k, final[a]]
+                j = med_of[a]
+                if j >= 0:
+                    row1 = out[k, final[n_a + j]]
+                    for l in range(l0, l1):
+                        x = row[l]
+                        x = x + p_med[k, l, a] * (row1[l] - x)
+                        tile[l - l0, a] = reward[k, l, a] + g * x
+                else:
+                    for l in range(l0, l1):
+                        tile[l - l0, a] = reward[k, l, a] + g * row[l]
+            for l in range(l0, l1):
+                q = tile[l - l0]
+                m = q[0]
+                for a in range(1, n_a):
+                    if q[a] > m:
+                        m = q[a]
+                best[k, l] = m
+                lim = m - tie
+                for a in range(n_a):
+                    if q[a] >= lim:
+                        arg[k, l] = a
+                        break
+                lim = m - near_tol
+                for a in range(n_a):
+                    near[k, l, a] = q[a] >= lim
+
+
+@numba.njit(cache=True)
 def greedy(q, tie):
     """Per row of ``q`` (K, 1080, 96): the maximum and the lowest column within ``tie`` of it
     (``agents.solver.lowest_argmax``)."""

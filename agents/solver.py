@@ -61,7 +61,7 @@ NEAR = 0.01  # section 10: Q*(s, a) >= V*(s) - 0.01 counts as near-optimal
 MAX_ITERATIONS = 200
 WARM_ROUNDS = 12  # modified policy iteration before the exact one (see _warm_policy)
 WARM_SWEEPS = 30  # sparse sweeps per round (~66k nonzeros a set): most blocks then need one exact evaluation
-CHUNK = 8  # sets solved together: larger arrays over K only spill the caches (benchmarks/solver_speed.py)
+CHUNK = 4  # sets solved together: with the compiled loops, larger arrays over K only spill the caches
 
 
 def check_params(params: object) -> AllianceParams:
@@ -319,13 +319,13 @@ def _finite_batch(params: list[AllianceParams], ops: list[Operator], conts: list
                 cols[ph] = BlockColumns([op.tables for op in ops], ph)
             rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
             whole = sets.size == k_all
-            q, best, greedy = cols[ph].q_greedy(c[sets, ph], gamma[sets], TIE, None if whole else sets)  # r + gamma E[V]
+            at = near[:, t, rows] if whole else np.empty((sets.size, BLOCK, N_ACTIONS), dtype=bool)
+            best, greedy = cols[ph].greedy_near(c[sets, ph], gamma[sets], TIE, NEAR, at,
+                                                None if whole else sets)  # Q = r + gamma E[V], not kept
             values[sets, t, rows] = best
             policy[sets, t, rows] = greedy
-            if whole:
-                np.greater_equal(q, best[:, :, None] - NEAR, out=near[:, t, rows])
-            else:
-                near[sets, t, rows] = q >= best[:, :, None] - NEAR
+            if not whole:
+                near[sets, t, rows] = at
     return [Solution(params=p, values=values[k], policy=policy[k], near_optimal=near[k], continuation=conts[k])
             for k, p in enumerate(params)]
 
