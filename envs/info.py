@@ -12,7 +12,10 @@ Keys after ``step`` (all Python scalars):
 - the reward terms of r(s, a) (section 6): ``security``, ``autonomy``, ``economy``,
   ``identity_bonus``, ``troop_cost``, ``basing_cost``, ``diplomacy_cost`` (``float``).
 
-After ``reset``: the six ``state_*`` keys and ``t``.
+After ``reset``: the same keys, so that a client batching infos sees one structure (Minari's
+``DataCollector(record_infos=True)`` refuses a step whose info differs from reset's): the start
+state and ``t``, the events as "nothing happened" (``False``, ``threat_floor`` 0) and the reward
+terms ``NaN`` (no action has been taken, so no term exists yet).
 
 The reward terms of a state's 96 actions are computed by :func:`envs.model.reward_terms` on the
 state's first visit and kept on the shared tables (:func:`term_row`, which also fills the state's
@@ -29,7 +32,6 @@ from envs.tables import Tables
 STATE_KEYS = tuple(f"state_{v}" for v in STATE_VARS)
 EVENT_KEYS = ("mediated", "phase_changed", "threat_floor", "west_reset")
 TERM_KEYS = ("security", "autonomy", "economy", "identity_bonus", "troop_cost", "basing_cost", "diplomacy_cost")
-RESET_KEYS = (*STATE_KEYS, "t")
 # the order in which SmallStateAllianceEnv.step lists the values
 STEP_KEYS = (*STATE_KEYS, "t", "mediated", "phase_changed", "threat_floor", "west_reset", *TERM_KEYS)
 
@@ -48,8 +50,13 @@ def term_row(tables: Tables, s: int) -> list:
     return row
 
 
+NO_EVENTS = (False, False, 0, False)  # mediated, phase_changed, threat_floor, west_reset: nothing happened
+NO_TERMS = (float("nan"),) * len(TERM_KEYS)  # no action taken yet: no reward term
+
+
 def reset_info(state: tuple[int, ...], t: int) -> dict:
-    return dict(zip(RESET_KEYS, (*state, t)))
+    """The info of ``reset``: :data:`STEP_KEYS`, the state and ``t`` with no event and NaN terms."""
+    return dict(zip(STEP_KEYS, (*state, t, *NO_EVENTS, *NO_TERMS)))
 
 
 def state_dict(info: dict) -> dict[str, int]:

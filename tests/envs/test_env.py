@@ -19,6 +19,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 import envs
 from envs import model
 from envs.env import INFO_TERMS, SmallStateAllianceEnv
+from envs.info import STATE_KEYS
 from envs.scenarios import make_params, scenario_names
 from envs.spaces import N_ACTIONS, STATE_VARS, decode_observations, encode_actions, encode_states
 from envs.tables import build_tables
@@ -123,7 +124,8 @@ def test_default_start_states_are_those_of_section_7():
     assert phase1.state_vars == dict(zip(STATE_VARS, (1, 2, 4, 3, 1, 0)))
     for name in ("timeline", "calendar"):
         obs, info = SmallStateAllianceEnv(name).reset(seed=0)
-        assert info == {**{f"state_{v}": x for v, x in zip(STATE_VARS, (0, 1, 4, 3, 1, 0))}, "t": 0}
+        assert {k: info[k] for k in (*STATE_KEYS, "t")} == {
+            **{f"state_{v}": x for v, x in zip(STATE_VARS, (0, 1, 4, 3, 1, 0))}, "t": 0}
         assert obs.shape == (27,) and obs[26] == 0.0
 
 
@@ -131,7 +133,7 @@ def test_reset_from_any_state_and_date():
     env = SmallStateAllianceEnv("calendar")
     state = {"phase": 2, "threat": 3, "autonomy": 0, "trust": 4, "west": 2, "fararc": 1}
     obs, info = env.reset(seed=1, options={"state": state, "t": 33})
-    assert info == {**{f"state_{v}": x for v, x in state.items()}, "t": 33}
+    assert {k: info[k] for k in (*STATE_KEYS, "t")} == {**{f"state_{v}": x for v, x in state.items()}, "t": 33}
     states, frac = decode_observations(obs)
     assert tuple(states[0]) == (2, 3, 0, 4, 2, 1)
     assert frac[0] == pytest.approx(33 / 44)

@@ -28,7 +28,8 @@ def test_spaces_and_metadata():
     assert venv.single_observation_space == gym.spaces.Box(0, 1, (27,), np.float32)
     assert venv.observation_space.shape == (5, 27)
     obs, info = venv.reset(seed=0)
-    assert obs.dtype == np.float32 and venv.observation_space.contains(obs) and info == {}
+    assert obs.dtype == np.float32 and venv.observation_space.contains(obs)
+    assert info["t"].tolist() == [0] * 5 and not info["mediated"].any()  # reset's info: step's keys, no event
     assert AllianceVectorEnv(2).single_observation_space.shape == (26,)
 
 

@@ -21,8 +21,7 @@
 Trust: an SB3 archive can carry pickled code, which runs when it is loaded. A file whose sha256 no
 manifest records (every file trained elsewhere) is loaded only with ``trust=True`` (``--trust``).
 The action space must be the env id's (``MultiDiscrete([4, 2, 3, 4])``, or ``Discrete(96)`` for
-``SmallStateAllianceDiscrete-v0``, whose index ``i`` is the joint action ``FlattenActions`` maps it
-to); the observation space is checked against the scenario by the caller.
+``SmallStateAllianceDiscrete-v0``, whose index ``i`` is the joint action ``envs.spaces.ALL_ACTIONS[i]``); the observation space is checked against the scenario by the caller.
 """
 
 from __future__ import annotations

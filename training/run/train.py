@@ -66,7 +66,7 @@ def make_vec_env(cfg: TrainConfig, num_envs: int, seed: int) -> Any:
 
     ``vec_env: alliance`` is the project's batched ``AllianceSB3VecEnv``; ``dummy`` is SB3's
     ``DummyVecEnv`` over ``gym.make("SmallStateAlliance-v0")``. DQN gets ``Discrete(96)`` actions
-    (``SmallStateAllianceDiscrete-v0``: ``FlattenActions`` on the env). Either way an episode is
+    (``SmallStateAllianceDiscrete-v0``: the env with ``discrete_actions=True``). Either way an episode is
     ``params.horizon`` steps, a ``horizon`` override included.
     """
     from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
@@ -79,7 +79,7 @@ def make_vec_env(cfg: TrainConfig, num_envs: int, seed: int) -> Any:
         env = AllianceSB3VecEnv(num_envs, scenario=cfg.env.scenario, overrides=overrides,
                                 flatten_actions=flatten, seed=seed)
     else:
-        env_id = DISCRETE_ENV_ID if flatten else ENV_ID  # the Discrete id is FlattenActions on the env
+        env_id = DISCRETE_ENV_ID if flatten else ENV_ID  # the Discrete id: the env with Discrete(96) actions
         horizon = make_params(cfg.env.scenario, overrides).horizon
 
         def make() -> gym.Env:

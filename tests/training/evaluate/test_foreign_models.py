@@ -93,8 +93,8 @@ def test_a2c_archive_needs_algo(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["ppo_discrete.zip", "dqn.zip"])
 def test_discrete_model_is_evaluated_through_the_flat_action_mapping(models, capsys, name):
-    """The value reported equals the value of the joint actions that SmallStateAllianceDiscrete-v0's
-    FlattenActions turns the model's indices into, on every state."""
+    """The value reported equals the value of the joint actions that FlattenActions (the mapping of
+    SmallStateAllianceDiscrete-v0) turns the model's indices into, on every state."""
     from stable_baselines3 import DQN, PPO
 
     code, out, _ = evaluate([str(models / name), "--trust", "--episodes", "0", "--json"], capsys)
@@ -103,9 +103,7 @@ def test_discrete_model_is_evaluated_through_the_flat_action_mapping(models, cap
     params = make_params("war")
     model = (DQN if name == "dqn.zip" else PPO).load(models / name, device="cpu")
     indices, _ = model.predict(observations_for(params), deterministic=True)
-    env = gym.make("SmallStateAllianceDiscrete-v0")
-    while not isinstance(env, FlattenActions):  # the id's wrapper under gym.make's own
-        env = env.env
+    env = FlattenActions(gym.make("SmallStateAlliance-v0"))  # the id's mapping, as a wrapper
     joint = np.array([env.action(int(i)) for i in indices])  # index -> (m, k, g, d)
     table = TablePolicy(params, encode_actions(joint)[None], "via FlattenActions")
     assert rep["value"] == pytest.approx(evaluate_policy(table, params).value, rel=1e-9)
