@@ -66,14 +66,24 @@ def text_report(rep: dict) -> str:
 
     objective = (f"{rep['horizon']} quarters + gamma^{rep['horizon']} V*_inf at the state reached"
                  if rep["finite_horizon"] else "infinite-horizon discounted value")
+    exact = rep.get("exact", True)
     lines = [f"target:    {rep['target']}   ({_source_line(rep['source'])})",
-             f"scenario:  {rep['scenario']}, start {tuple(rep['start'])}; value = {objective}", "",
-             f"  {'exact value V^pi(s0)':34s}{rep['value']:12.4f}",
-             f"  {'optimum V*(s0)':34s}{rep['optimum']:12.4f}",
+             f"scenario:  {rep['scenario']}, start {tuple(rep['start'])}; value = {objective}", ""]
+    if not exact:
+        lo, hi = rep["value_ci"]
+        bias = (f"; episodes of {rep['episode_steps']} steps, truncation bias <= {rep['truncation_bias_bound']:.1e}"
+                if not rep["finite_horizon"] else "")
+        lines = [*lines[:2], f"NOT EXACT: {rep['not_exact_because']} ({rep['value_episodes']} episodes, seed "
+                 f"{rep['value_seed']}{bias}); the statistics below are estimates from those episodes", "",
+                 f"  {'Monte Carlo value V^pi(s0)':34s}{rep['value']:12.4f}   95 % CI [{lo:.4f}, {hi:.4f}]"]
+    else:
+        lines.append(f"  {'exact value V^pi(s0)':34s}{rep['value']:12.4f}")
+    lines += [
+              f"  {'optimum V*(s0)':34s}{rep['optimum']:12.4f}",
              f"  {'regret V* - V^pi':34s}{rep['regret']:12.4f}",
              f"  {'share of V*':34s}{rep['share_of_optimum']:12.2%}",
-             f"  {'occupancy on near-optimal actions':34s}{rep['near_optimal_share']:12.2%}"]
-    if rep["mc_mean"] is not None:
+              f"  {'occupancy on near-optimal actions':34s}{rep['near_optimal_share']:12.2%}"]
+    if rep["mc_mean"] is not None and exact:
         lo, hi = rep["mc_ci"]
         title = f"Monte Carlo mean ({rep['mc_episodes']} episodes)"
         lines.append(f"  {title:34s}{rep['mc_mean']:12.4f}   95 % CI [{lo:.4f}, {hi:.4f}]")
