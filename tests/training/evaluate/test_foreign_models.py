@@ -80,12 +80,14 @@ def test_algorithm_is_read_from_the_archive_and_said(models, capsys, name, algo)
     assert code == 0 and src["algo"] == algo and "inferred from the archive" in src["algo_from"]
 
 
-def test_a2c_archive_needs_algo(tmp_path, capsys):
+def test_a2c_archive_is_recognised_and_a_wrong_algo_refused(tmp_path, capsys):
     from stable_baselines3 import A2C
 
     A2C("MlpPolicy", "SmallStateAlliance-v0", seed=0).save(tmp_path / "a2c.zip")
-    code, _, err = evaluate([str(tmp_path / "a2c.zip"), "--trust"], capsys)
-    assert code != 0 and len(err.strip().splitlines()) == 1 and "--algo is needed" in err
+    code, out, _ = evaluate([str(tmp_path / "a2c.zip"), "--trust", "--episodes", "0", "--json"], capsys)
+    assert code == 0 and json.loads(out)["source"]["algo"] == "A2C"  # no --algo needed (issue 29)
+    code, _, err = evaluate([str(tmp_path / "a2c.zip"), "--trust", "--algo", "PPO"], capsys)
+    assert code != 0 and len(err.strip().splitlines()) == 1 and "is a A2C model" in err
     code, out, _ = evaluate([str(tmp_path / "a2c.zip"), "--trust", "--algo", "A2C", "--episodes", "0", "--json"],
                             capsys)
     assert code == 0 and json.loads(out)["source"]["algo_from"] == "--algo"
