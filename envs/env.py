@@ -46,6 +46,7 @@ from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, shared_tables
 INFO_TERMS = TERM_KEYS
 RENDER_MODES = ("ansi", "human", "rgb_array")
 FIRST_QUARTER = (2014, 1)  # t = 0 of the timeline and calendar scenarios (docs/model.md section 7)
+UNIFORM_CHUNK = 256  # steps of uniforms drawn at once (SmallStateAllianceEnv._uniforms)
 ACTION_ALLOWED = "four integers (m, k, g, d) with m in 0..3, k in 0..1, g in 0..2, d in 0..3"
 
 
@@ -358,6 +359,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         self._s: int | None = None  # flat index of the current state
         self._t = 0
         self._last: tuple[tuple[int, ...], int, float] | None = None  # (state, action index, reward)
+        self._u_gen, self._u_buf, self._u_next = None, [], 0  # uniforms drawn ahead (_uniforms)
 
     def _attach_tables(self) -> None:
         """The shared tables of the parameter set (``envs.tables.shared_tables``, cached per set) and
@@ -448,7 +450,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         nxt, med, changed, west_reset, floor = model.step_index(
             s, phase, self._p_med[_MED_KEYS[s] + a], self._up, self._down,
             (kT + col, kA + col, kR + col, kW + col, kX + col), target, p_event, self._p_west, self._after_shock,
-            self.np_random.random(model.N_UNIFORMS).tolist())
+            self._uniforms())
         reward = self._reward[row]  # 5.5: r(s, a)
         self._last = (_STATE_TUPLES[s], a, reward)
         self._s = nxt
@@ -457,6 +459,19 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         if self.render_mode == "human":
             print(render_line(t, self.params, _STATE_TUPLES[nxt], self._last))
         return self._observation(), reward, False, t >= self.max_episode_steps, info
+
+    def _uniforms(self) -> list[float]:
+        """The step's 8 uniforms: the next 8 of ``np_random``'s stream, drawn :data:`UNIFORM_CHUNK`
+        steps at a time (one NumPy call instead of one a step; the same numbers in the same order as
+        drawing 8 a step, since a generator's doubles come one after another). A new generator
+        (``reset(seed=...)`` or ``np_random`` set) starts a new chunk."""
+        i = self._u_next
+        if i >= len(self._u_buf) or self._np_random is not self._u_gen:
+            self._u_gen = gen = self.np_random
+            self._u_buf = gen.random(UNIFORM_CHUNK * model.N_UNIFORMS).tolist()
+            i = 0
+        self._u_next = i + model.N_UNIFORMS
+        return self._u_buf[i:i + model.N_UNIFORMS]
 
     def action_masks(self) -> np.ndarray:
         """All True: the model allows every action in every state (sb3-contrib's MaskablePPO asks)."""

@@ -24,10 +24,14 @@ rows of the tables: ``Tables.fill_state``), so a step only zips keys with values
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
 import numpy as np
 
+from envs import block_cache
 from envs.spaces import STATE_VARS
-from envs.tables import Tables
+from envs.tables import BLOCK, Tables
 
 STATE_KEYS = tuple(f"state_{v}" for v in STATE_VARS)
 EVENT_KEYS = ("mediated", "phase_changed", "threat_floor", "west_reset")
@@ -36,17 +40,42 @@ TERM_KEYS = ("security", "autonomy", "economy", "identity_bonus", "troop_cost", 
 STEP_KEYS = (*STATE_KEYS, "t", "mediated", "phase_changed", "threat_floor", "west_reset", *TERM_KEYS)
 
 
+_MISSING = object()
+# per tables: each phase's terms (1080, 96, 7) once its block is built or loaded (None: not in the
+# disk cache), and how many of its states were filled one by one
+_BLOCKS: weakref.WeakKeyDictionary[Tables, dict[int, Any]] = weakref.WeakKeyDictionary()
+_FILLED: weakref.WeakKeyDictionary[Tables, dict[int, int]] = weakref.WeakKeyDictionary()
+
+
 def term_row(tables: Tables, s: int) -> list:
     """Section 6's terms of flat state ``s`` under each of the 96 actions, ``(96, 7)`` as lists in
     the order of :data:`TERM_KEYS`, computed by :func:`envs.model.reward_terms` on first use and
     kept on the (shared) tables: an env computes them only for the states it visits. On that first
     use the state's rows of the tables are filled too (``Tables.fill_state``), so a state with
-    terms in ``tables.info_terms`` has its moves, Pr(M = 1) and rewards in the tables."""
+    terms in ``tables.info_terms`` has its moves, Pr(M = 1) and rewards in the tables.
+
+    A phase whose block is in the disk cache (``envs.block_cache``) is loaded whole on its first
+    visit; a phase of which :data:`envs.block_cache.BUILD_AFTER` states were filled one by one is
+    built whole and stored there (with the cache off, states stay filled one by one). The numbers
+    are the same either way."""
     cache = tables.info_terms
     row = cache.get(s)
     if row is None:
-        rt = tables.fill_state(s)
-        row = cache[s] = np.stack([rt[k] for k in TERM_KEYS], axis=1).tolist()
+        phase = s // BLOCK
+        blocks = _BLOCKS.setdefault(tables, {})
+        terms = blocks.get(phase, _MISSING)
+        if terms is _MISSING:
+            terms = blocks[phase] = block_cache.load_block(tables, phase)
+        if terms is None:
+            filled = _FILLED.setdefault(tables, {})
+            filled[phase] = filled.get(phase, 0) + 1
+            if filled[phase] > block_cache.BUILD_AFTER and block_cache.cache_dir() is not None:
+                terms = blocks[phase] = block_cache.build_and_store(tables, phase, TERM_KEYS)
+        if terms is not None:
+            row = cache[s] = terms[s - phase * BLOCK].tolist()
+        else:
+            rt = tables.fill_state(s)
+            row = cache[s] = np.stack([rt[k] for k in TERM_KEYS], axis=1).tolist()
     return row
 
 
