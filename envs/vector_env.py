@@ -46,7 +46,6 @@ from envs.spaces import ACTION_NVEC, ALL_STATES, N_ACTIONS, ONE_HOT_SIZE, STATE_
 from envs.tables import BLOCK, build_tables
 
 _STATE_STRIDES = np.array([int(np.prod(STATE_LEVELS[j + 1:])) for j in range(6)], dtype=np.int64)
-_ACTION_STRIDES = np.array([int(np.prod(ACTION_NVEC[j + 1:])) for j in range(4)], dtype=np.int64)
 
 
 def _as_array(actions: Any) -> np.ndarray:
@@ -138,7 +137,11 @@ class AllianceVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.single_observation_space = observation_space(self.params)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self._nvec_flat = np.tile(ACTION_NVEC, self.num_envs).astype(np.uint64)  # for action checks
+        self._all = np.ones(self.num_envs, dtype=bool)  # the info's masks: every env reports every key
+        from envs.kernel import encode_actions  # numba only where arrays are stepped (as Tables.step_indices)
+
+        self._encode = encode_actions
+        self._all.setflags(write=False)
         self._start = np.asarray(self.params.start, dtype=np.int64)
         self._start_index = int(self._start @ _STATE_STRIDES)
         self._started = False
@@ -177,12 +180,10 @@ class AllianceVectorEnv(VectorEnv):
         if a.shape != (self.num_envs, 4) or a.dtype.kind not in "iu":
             raise ValueError(f"actions={short_repr(actions)} (shape {a.shape}, dtype {a.dtype}) is not allowed: "
                              f"an integer array of shape ({self.num_envs}, 4), each row {ACTION_ALLOWED}")
-        # one comparison on the unsigned view catches negatives too (they wrap to huge values)
-        unsigned = a.reshape(-1).view(a.dtype.str.replace("i", "u"))
-        if (unsigned >= self._nvec_flat).any():
-            i = int(np.flatnonzero((unsigned >= self._nvec_flat).reshape(-1, 4).any(axis=1))[0])
-            raise ValueError(f"actions[{i}]={a[i].tolist()} is out of range: {ACTION_ALLOWED}")
-        return a.astype(np.int64, copy=False) @ _ACTION_STRIDES
+        index, bad = self._encode(a, ACTION_NVEC)  # checked and encoded in one compiled pass
+        if bad >= 0:
+            raise ValueError(f"actions[{bad}]={a[bad].tolist()} is out of range: {ACTION_ALLOWED}")
+        return index
 
     def check_action_indices(self, index: Any) -> np.ndarray:
         """``(N,)`` flat action indices (``Discrete(96)``), checked."""
@@ -225,7 +226,7 @@ class AllianceVectorEnv(VectorEnv):
         return np.tile(action_mask(self.discrete_actions), (self.num_envs, 1))
 
     def _info(self, events: dict[str, np.ndarray]) -> dict[str, Any]:
-        mask = np.ones(self.num_envs, dtype=bool)
+        mask = self._all  # one read-only array for every mask
         info: dict[str, Any] = {"t": self._t.copy(), "_t": mask}
         for key in EVENT_KEYS:
             info[key] = events[key]
