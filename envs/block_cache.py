@@ -7,7 +7,8 @@ first 20,000 steps. Once an env of one parameter set has filled :data:`BUILD_AFT
 phase, the whole block is built at once (``Tables.ensure``, the same functions of ``envs.model``)
 with its reward terms (one ``envs.model.reward_terms`` call over the block), and written here; a
 later process that visits that phase loads the block instead of computing it. A parameter set used
-for a few steps (a study's sample) writes nothing.
+for a few steps (a study's sample) writes nothing, and at most :data:`MAX_BLOCKS` blocks are kept
+(the least recently used go first).
 
 What is stored is what ``Tables.ensure`` and ``envs.model.reward_terms`` compute, bit for bit, under
 a key of everything those numbers depend on: the parameters, the source of ``envs/model.py``,
@@ -38,6 +39,7 @@ from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS
 from envs.tables import BLOCK, MED_SIZE, MOVE_SIZE, Tables
 
 BUILD_AFTER = 64  # states of one phase filled one by one before the block is built and stored
+MAX_BLOCKS = 16  # blocks kept (about 7.6 MB each); the least recently used beyond it are removed
 _SOURCES = ("model.py", "tables.py", "params.py", "spaces.py", "info.py", "block_cache.py")
 
 
@@ -94,6 +96,10 @@ def load_block(tables: Tables, phase: int) -> np.ndarray | None:
                   for k in ("up", "down", "p_med", "reward", "terms")}
     except (OSError, ValueError):  # absent, unreadable or not ours: computed instead
         return None
+    try:
+        os.utime(where)  # recently used: kept by the eviction of build_and_store
+    except OSError:
+        pass
     if not tables.built[phase]:
         for name, seg in _segments(phase).items():
             getattr(tables, name)[seg] = arrays[name]
@@ -122,4 +128,16 @@ def build_and_store(tables: Tables, phase: int, keys: tuple[str, ...]) -> np.nda
         except OSError:  # a cache that cannot be written is no cache; another writer may have won
             if temporary is not None:
                 shutil.rmtree(temporary, ignore_errors=True)
+        evict(folder)
     return terms
+
+
+def evict(folder: Path, keep: int = MAX_BLOCKS) -> None:
+    """Remove the least recently used blocks beyond ``keep`` (a reader that loses one computes it)."""
+    try:
+        blocks = sorted((p for p in folder.iterdir() if p.name.startswith("block-") and p.is_dir()),
+                        key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    for old in blocks[keep:]:
+        shutil.rmtree(old, ignore_errors=True)

@@ -67,3 +67,15 @@ def test_the_key_follows_the_parameters():
     a, b = make_params("war", {"power": 0.3}), make_params("war", {"power": 0.31})
     assert block_cache.block_key(a, 4) != block_cache.block_key(b, 4) != block_cache.block_key(b, 3)
     assert block_cache.block_key(a, 4) == block_cache.block_key(make_params("war", {"power": 0.3}), 4)
+
+
+def test_the_least_recently_used_blocks_beyond_the_limit_are_removed(cache):
+    import os
+
+    for i in range(5):
+        folder = cache / f"block-{i:032d}-p4"
+        folder.mkdir()
+        os.utime(folder, (1000 + i, 1000 + i))  # block 4 the most recently used
+    (cache / "not-a-block").mkdir()
+    block_cache.evict(cache, keep=2)
+    assert sorted(p.name for p in cache.iterdir()) == [f"block-{3:032d}-p4", f"block-{4:032d}-p4", "not-a-block"]
