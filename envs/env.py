@@ -46,6 +46,7 @@ from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, shared_tables
 INFO_TERMS = TERM_KEYS
 RENDER_MODES = ("ansi", "human", "rgb_array")
 FIRST_QUARTER = (2014, 1)  # t = 0 of the timeline and calendar scenarios (docs/model.md section 7)
+UNIFORM_CHUNK = 256  # steps of uniforms drawn at once (SmallStateAllianceEnv._uniforms)
 ACTION_ALLOWED = "four integers (m, k, g, d) with m in 0..3, k in 0..1, g in 0..2, d in 0..3"
 
 
@@ -66,16 +67,18 @@ def check_num_envs(num_envs: Any) -> int:
     return int(num_envs)
 
 
-def parse_reset_options(options: dict | None) -> tuple[Any, Any]:
-    """Checks ``options`` of ``reset``: only the keys ``state`` and ``t``. Returns them raw (or None)."""
+def parse_reset_options(options: dict | None, keys: tuple[str, ...] = ("state", "t")) -> tuple[Any, ...]:
+    """Checks ``options`` of ``reset``: only ``keys`` (the single env: ``state`` and ``t``; the vector
+    env also ``reset_mask``). Returns their values raw (None where absent), in the order of ``keys``."""
     if options is None:
-        return None, None
+        return (None,) * len(keys)
+    allowed = " and/or ".join(map(repr, keys))
     if not isinstance(options, dict):
-        raise ValueError(f"options={short_repr(options)} is not allowed: a dict with keys 'state' and/or 't'")
-    unknown = sorted(set(options) - {"state", "t"})
+        raise ValueError(f"options={short_repr(options)} is not allowed: a dict with keys {allowed}")
+    unknown = sorted(set(options) - set(keys), key=str)
     if unknown:
-        raise ValueError(f"options key {unknown[0]!r} is not allowed: the keys are 'state' and 't'")
-    return options.get("state"), options.get("t")
+        raise ValueError(f"options key {short_repr(unknown[0])} is not allowed: the keys are {allowed}")
+    return tuple(options.get(k) for k in keys)
 
 
 def check_max_episode_steps(value: Any, params: AllianceParams) -> int:
@@ -154,8 +157,15 @@ def observation_space(params: AllianceParams) -> gym_spaces.Box:
     return gym_spaces.Box(0.0, 1.0, (n,), dtype=np.float32)
 
 
-def action_space() -> gym_spaces.MultiDiscrete:
-    return gym_spaces.MultiDiscrete(ACTION_NVEC.copy())
+def action_space(discrete: bool = False) -> gym_spaces.MultiDiscrete | gym_spaces.Discrete:
+    """``MultiDiscrete([4, 2, 3, 4])``, or with ``discrete`` its flat ``Discrete(96)``."""
+    return gym_spaces.Discrete(N_ACTIONS) if discrete else gym_spaces.MultiDiscrete(ACTION_NVEC.copy())
+
+
+def action_mask(discrete: bool) -> np.ndarray:
+    """``action_masks()`` of sb3-contrib's MaskablePPO: every action is allowed in every state (the
+    model forbids none), one flag per action (96) or per level of m, k, g and d (13)."""
+    return np.ones(N_ACTIONS if discrete else int(ACTION_NVEC.sum()), dtype=bool)
 
 
 # --------------------------------------------------------------------------- one-state look-ups
@@ -167,6 +177,16 @@ _MED_KEYS = MED_KEYS.tolist()
 
 
 _ACTION_INDEX = {tuple(a): i for i, a in enumerate(ALL_ACTIONS.tolist())}
+
+
+def flat_action_index(action: Any) -> int:
+    """A ``Discrete(96)`` action (an integer or a 0-d integer array) as the flat index; a one-line
+    ``ValueError`` otherwise."""
+    ok = isinstance(action, int | np.integer) and not isinstance(action, bool)
+    ok = ok or (isinstance(action, np.ndarray) and action.shape == () and action.dtype.kind in "iu")
+    if not ok or not 0 <= int(action) < N_ACTIONS:
+        raise ValueError(f"action={short_repr(action)} is not allowed: an integer in 0..{N_ACTIONS - 1}")
+    return int(action)
 
 
 def action_index(action: Any) -> int:
@@ -204,8 +224,11 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Action Space
 
-    The action is a `ndarray` of shape `(4,)`, `MultiDiscrete([4, 2, 3, 4])` (96 joint actions;
-    `FlattenActions` turns it into `Discrete(96)` with index `((m*2 + k)*3 + g)*4 + d`):
+    The action is a `ndarray` of shape `(4,)`, `MultiDiscrete([4, 2, 3, 4])` (96 joint actions).
+    With `discrete_actions=True` (the id `SmallStateAllianceDiscrete-v0`) it is `Discrete(96)`,
+    the flat index `((m*2 + k)*3 + g)*4 + d`, stepped by the same `step` (`FlattenActions` gives
+    the same mapping as a wrapper). Every action is allowed in every state: `action_masks()` (for
+    sb3-contrib's MaskablePPO) is all True.
 
     | Num | Action          | Values                                                                  |
     |-----|-----------------|-------------------------------------------------------------------------|
@@ -273,8 +296,10 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
     `state_fararc` (int); `t` (steps done); the step's events `mediated` (bool), `phase_changed`
     (bool), `threat_floor` (int, 2 on entering phase 1 or 2, else 0), `west_reset` (bool); and
     the reward terms of section 6: `security`, `autonomy`, `economy`, `identity_bonus`,
-    `troop_cost`, `basing_cost`, `diplomacy_cost` (float). After `reset`: the six `state_*`
-    keys and `t`. The decoded state is also `env.unwrapped.state` (a tuple) and
+    `troop_cost`, `basing_cost`, `diplomacy_cost` (float). After `reset`: the same keys (one
+    structure for clients that batch infos, e.g. Minari's `DataCollector(record_infos=True)`): the
+    start state and `t`, no event (`False`, `threat_floor` 0) and the reward terms `NaN` (no
+    action has been taken yet). The decoded state is also `env.unwrapped.state` (a tuple) and
     `env.unwrapped.state_vars` (a dict of the six variables).
 
     ## Rendering
@@ -307,6 +332,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
     | `overrides`   | **dict | None**          | `None`  | parameter overrides, e.g. `{"identification": 0.9}`    |
     | `render_mode` | **str | None**           | `None`  | `"ansi"`, `"human"` or `"rgb_array"` (see Rendering)   |
     | `max_episode_steps` | **int | None**     | `None`  | episode length (None: the horizon; see Episode End)    |
+    | `discrete_actions` | **bool**           | `False` | `Discrete(96)` flat actions instead of `MultiDiscrete` |
 
     Bad input (unknown scenario, parameter out of range, invalid start state or action) raises a
     `ValueError` with a one-line message naming the field and the value.
@@ -316,13 +342,16 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def __init__(self, scenario: str = "war", params: AllianceParams | None = None,
                  overrides: dict | None = None, render_mode: str | None = None,
-                 max_episode_steps: int | None = None):
+                 max_episode_steps: int | None = None, discrete_actions: bool = False):
         check_render_mode(render_mode, type(self).__name__)
+        if not isinstance(discrete_actions, bool | np.bool_):
+            raise ValueError(f"discrete_actions={short_repr(discrete_actions)} is not allowed: True or False")
+        self.discrete_actions = bool(discrete_actions)
         self.params = resolve_params(scenario, params, overrides)
         self.render_mode = render_mode
         self.horizon = self.params.horizon
         self.max_episode_steps = check_max_episode_steps(max_episode_steps, self.params)  # episode length
-        self.action_space = action_space()
+        self.action_space = action_space(self.discrete_actions)
         self.observation_space = observation_space(self.params)
         self._attach_tables()
         self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
@@ -330,6 +359,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         self._s: int | None = None  # flat index of the current state
         self._t = 0
         self._last: tuple[tuple[int, ...], int, float] | None = None  # (state, action index, reward)
+        self._u_gen, self._u_buf, self._u_next = None, [], 0  # uniforms drawn ahead (_uniforms)
 
     def _attach_tables(self) -> None:
         """The shared tables of the parameter set (``envs.tables.shared_tables``, cached per set) and
@@ -400,7 +430,9 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         if t >= self.max_episode_steps:
             raise ResetNeeded(f"the episode was truncated at t={t} (max_episode_steps {self.max_episode_steps}): "
                               "call reset()")
-        if type(action) is np.ndarray and action.shape == (4,) and action.dtype.kind in "iu":
+        if self.discrete_actions:
+            a = flat_action_index(action)
+        elif type(action) is np.ndarray and action.shape == (4,) and action.dtype.kind in "iu":
             a = _ACTION_INDEX.get(tuple(action.tolist()))
             if a is None:
                 a = action_index(action)  # raises the one-line error
@@ -418,7 +450,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         nxt, med, changed, west_reset, floor = model.step_index(
             s, phase, self._p_med[_MED_KEYS[s] + a], self._up, self._down,
             (kT + col, kA + col, kR + col, kW + col, kX + col), target, p_event, self._p_west, self._after_shock,
-            self.np_random.random(model.N_UNIFORMS).tolist())
+            self._uniforms())
         reward = self._reward[row]  # 5.5: r(s, a)
         self._last = (_STATE_TUPLES[s], a, reward)
         self._s = nxt
@@ -427,6 +459,23 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         if self.render_mode == "human":
             print(render_line(t, self.params, _STATE_TUPLES[nxt], self._last))
         return self._observation(), reward, False, t >= self.max_episode_steps, info
+
+    def _uniforms(self) -> list[float]:
+        """The step's 8 uniforms: the next 8 of ``np_random``'s stream, drawn :data:`UNIFORM_CHUNK`
+        steps at a time (one NumPy call instead of one a step; the same numbers in the same order as
+        drawing 8 a step, since a generator's doubles come one after another). A new generator
+        (``reset(seed=...)`` or ``np_random`` set) starts a new chunk."""
+        i = self._u_next
+        if i >= len(self._u_buf) or self._np_random is not self._u_gen:
+            self._u_gen = gen = self.np_random
+            self._u_buf = gen.random(UNIFORM_CHUNK * model.N_UNIFORMS).tolist()
+            i = 0
+        self._u_next = i + model.N_UNIFORMS
+        return self._u_buf[i:i + model.N_UNIFORMS]
+
+    def action_masks(self) -> np.ndarray:
+        """All True: the model allows every action in every state (sb3-contrib's MaskablePPO asks)."""
+        return action_mask(self.discrete_actions)
 
     def render(self) -> str | np.ndarray | None:
         """``ansi``: the line of the quarter just played; ``human``: None (reset and step print it);

@@ -12,7 +12,10 @@ Keys after ``step`` (all Python scalars):
 - the reward terms of r(s, a) (section 6): ``security``, ``autonomy``, ``economy``,
   ``identity_bonus``, ``troop_cost``, ``basing_cost``, ``diplomacy_cost`` (``float``).
 
-After ``reset``: the six ``state_*`` keys and ``t``.
+After ``reset``: the same keys, so that a client batching infos sees one structure (Minari's
+``DataCollector(record_infos=True)`` refuses a step whose info differs from reset's): the start
+state and ``t``, the events as "nothing happened" (``False``, ``threat_floor`` 0) and the reward
+terms ``NaN`` (no action has been taken, so no term exists yet).
 
 The reward terms of a state's 96 actions are computed by :func:`envs.model.reward_terms` on the
 state's first visit and kept on the shared tables (:func:`term_row`, which also fills the state's
@@ -21,17 +24,27 @@ rows of the tables: ``Tables.fill_state``), so a step only zips keys with values
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
 import numpy as np
 
+from envs import block_cache
 from envs.spaces import STATE_VARS
-from envs.tables import Tables
+from envs.tables import BLOCK, Tables
 
 STATE_KEYS = tuple(f"state_{v}" for v in STATE_VARS)
 EVENT_KEYS = ("mediated", "phase_changed", "threat_floor", "west_reset")
 TERM_KEYS = ("security", "autonomy", "economy", "identity_bonus", "troop_cost", "basing_cost", "diplomacy_cost")
-RESET_KEYS = (*STATE_KEYS, "t")
 # the order in which SmallStateAllianceEnv.step lists the values
 STEP_KEYS = (*STATE_KEYS, "t", "mediated", "phase_changed", "threat_floor", "west_reset", *TERM_KEYS)
+
+
+_MISSING = object()
+# per tables: each phase's terms (1080, 96, 7) once its block is built or loaded (None: not in the
+# disk cache), and how many of its states were filled one by one
+_BLOCKS: weakref.WeakKeyDictionary[Tables, dict[int, Any]] = weakref.WeakKeyDictionary()
+_FILLED: weakref.WeakKeyDictionary[Tables, dict[int, int]] = weakref.WeakKeyDictionary()
 
 
 def term_row(tables: Tables, s: int) -> list:
@@ -39,17 +52,40 @@ def term_row(tables: Tables, s: int) -> list:
     the order of :data:`TERM_KEYS`, computed by :func:`envs.model.reward_terms` on first use and
     kept on the (shared) tables: an env computes them only for the states it visits. On that first
     use the state's rows of the tables are filled too (``Tables.fill_state``), so a state with
-    terms in ``tables.info_terms`` has its moves, Pr(M = 1) and rewards in the tables."""
+    terms in ``tables.info_terms`` has its moves, Pr(M = 1) and rewards in the tables.
+
+    A phase whose block is in the disk cache (``envs.block_cache``) is loaded whole on its first
+    visit; a phase of which :data:`envs.block_cache.BUILD_AFTER` states were filled one by one is
+    built whole and stored there (with the cache off, states stay filled one by one). The numbers
+    are the same either way."""
     cache = tables.info_terms
     row = cache.get(s)
     if row is None:
-        rt = tables.fill_state(s)
-        row = cache[s] = np.stack([rt[k] for k in TERM_KEYS], axis=1).tolist()
+        phase = s // BLOCK
+        blocks = _BLOCKS.setdefault(tables, {})
+        terms = blocks.get(phase, _MISSING)
+        if terms is _MISSING:
+            terms = blocks[phase] = block_cache.load_block(tables, phase)
+        if terms is None:
+            filled = _FILLED.setdefault(tables, {})
+            filled[phase] = filled.get(phase, 0) + 1
+            if filled[phase] > block_cache.BUILD_AFTER and block_cache.cache_dir() is not None:
+                terms = blocks[phase] = block_cache.build_and_store(tables, phase, TERM_KEYS)
+        if terms is not None:
+            row = cache[s] = terms[s - phase * BLOCK].tolist()
+        else:
+            rt = tables.fill_state(s)
+            row = cache[s] = np.stack([rt[k] for k in TERM_KEYS], axis=1).tolist()
     return row
 
 
+NO_EVENTS = (False, False, 0, False)  # mediated, phase_changed, threat_floor, west_reset: nothing happened
+NO_TERMS = (float("nan"),) * len(TERM_KEYS)  # no action taken yet: no reward term
+
+
 def reset_info(state: tuple[int, ...], t: int) -> dict:
-    return dict(zip(RESET_KEYS, (*state, t)))
+    """The info of ``reset``: :data:`STEP_KEYS`, the state and ``t`` with no event and NaN terms."""
+    return dict(zip(STEP_KEYS, (*state, t, *NO_EVENTS, *NO_TERMS)))
 
 
 def state_dict(info: dict) -> dict[str, int]:

@@ -49,3 +49,20 @@ def step_many(index, action, t, phase_of, move_keys, med_keys, p_med, up, down, 
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         new_phase[i] = phase_of[out[0]]
     return nxt, mediated, changed, west_reset, floor, new_phase
+
+
+@numba.njit(cache=True)
+def encode_actions(actions, nvec):
+    """``(N, 4)`` integer joint actions -> ``(N,)`` flat indices ``((m*2 + k)*3 + g)*4 + d`` in one
+    pass, and the first row outside ``0 <= a < nvec`` (-1 if none; the caller raises)."""
+    n = actions.shape[0]
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        index = 0
+        for j in range(4):
+            a = np.int64(actions[i, j])
+            if a < 0 or a >= nvec[j]:
+                return out, i
+            index = index * nvec[j] + a
+        out[i] = index
+    return out, -1

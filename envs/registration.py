@@ -3,8 +3,8 @@
 - ``SmallStateAlliance-v0``: ``MultiDiscrete([4, 2, 3, 4])`` actions;
   vector env :class:`envs.vector_env.AllianceVectorEnv`.
 - ``SmallStateAllianceDiscrete-v0``: the same env with ``Discrete(96)`` actions (the flat index
-  ``((m*2 + k)*3 + g)*4 + d`` of docs/model.md section 10; :class:`envs.wrappers.FlattenActions` on the
-  env); vector env :class:`AllianceDiscreteVectorEnv`, which takes the ``(N,)`` flat indices
+  ``((m*2 + k)*3 + g)*4 + d`` of docs/model.md section 10; the env with ``discrete_actions=True``, so its
+  ``unwrapped.action_space`` is ``Discrete(96)``); vector env :class:`AllianceDiscreteVectorEnv`, which takes the ``(N,)`` flat indices
   natively. Same dynamics, same tables.
 
 Episode length: both ids register ``max_episode_steps=80`` (the episodes of stationary scenarios,
@@ -22,14 +22,10 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
-from gymnasium import spaces
 from gymnasium.envs.registration import register, registry
-from gymnasium.vector.utils import batch_space
 
 from envs.env import SmallStateAllianceEnv
-from envs.spaces import N_ACTIONS
 from envs.vector_env import AllianceVectorEnv
-from envs.wrappers import FlattenActions
 
 ENV_ID = "SmallStateAlliance-v0"
 DISCRETE_ENV_ID = "SmallStateAllianceDiscrete-v0"
@@ -49,9 +45,11 @@ def make_env(**kwargs: Any) -> SmallStateAllianceEnv:
     return env
 
 
-def make_discrete_env(**kwargs: Any) -> FlattenActions:
-    """``gym.make``'s entry point of ``SmallStateAllianceDiscrete-v0``: ``FlattenActions(make_env())``."""
-    return FlattenActions(make_env(**kwargs))
+def make_discrete_env(**kwargs: Any) -> SmallStateAllianceEnv:
+    """``gym.make``'s entry point of ``SmallStateAllianceDiscrete-v0``: the env with
+    ``discrete_actions=True``, so ``env.unwrapped.action_space`` is ``Discrete(96)`` (Tianshou and
+    other clients read the unwrapped env's space); one step function for both ids."""
+    return make_env(**kwargs, discrete_actions=True)
 
 
 # gym.make reads the entry point's metadata to adapt render modes (e.g. "rgb_array_list")
@@ -59,16 +57,11 @@ make_env.metadata = make_discrete_env.metadata = SmallStateAllianceEnv.metadata 
 
 
 class AllianceDiscreteVectorEnv(AllianceVectorEnv):
-    """:class:`AllianceVectorEnv` whose actions are ``(N,)`` flat indices in ``0..95``
-    (``single_action_space = Discrete(96)``); everything else is the parent's."""
+    """:class:`AllianceVectorEnv` with ``discrete_actions=True``: actions are ``(N,)`` flat indices
+    in ``0..95`` (``single_action_space = Discrete(96)``); everything else is the parent's."""
 
     def __init__(self, num_envs: int, **kwargs: Any):
-        super().__init__(num_envs, **kwargs)
-        self.single_action_space = spaces.Discrete(N_ACTIONS)
-        self.action_space = batch_space(self.single_action_space, self.num_envs)
-
-    def action_indices(self, actions: Any):
-        return self.check_action_indices(actions)
+        super().__init__(num_envs, **kwargs, discrete_actions=True)
 
 
 def register_envs() -> None:

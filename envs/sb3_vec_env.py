@@ -15,16 +15,17 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 from envs.params import AllianceParams
-from envs.spaces import N_ACTIONS
 from envs.vector_env import AllianceVectorEnv
+
+PER_ENV_METHODS = ("action_masks",)  # batched methods whose result has one row per env
 
 
 class AllianceSB3VecEnv(VecEnv):
-    """``num_envs`` alliance envs for SB3 (PPO, A2C; DQN with ``flatten_actions=True``).
+    """``num_envs`` alliance envs for SB3 and sb3-contrib (PPO, A2C, TRPO, RecurrentPPO, MaskablePPO;
+    DQN, QRDQN and ARS with ``flatten_actions=True``).
 
     :param num_envs: number of envs stepped together
     :param scenario: a name of ``envs.scenario_names()`` or a scenario file (.yaml)
@@ -35,7 +36,8 @@ class AllianceSB3VecEnv(VecEnv):
     :param seed: seed of the first ``reset()`` (as ``VecEnv.seed``); None draws one
 
     The N envs share one batched object, so ``get_attr``/``set_attr``/``env_method`` act on that
-    object (:class:`envs.vector_env.AllianceVectorEnv`) and return one value per requested index.
+    object (:class:`envs.vector_env.AllianceVectorEnv`) and return one value per requested index
+    (``env_method("action_masks")``: each env's row of the batched all-True masks).
     ``set_options({"state": ..., "t": ...})`` is passed to the next ``reset()`` (the options of the
     first env serve all; per-env states go as ``{"state": [(6 ints), ...]}``).
     Infos are ``{}`` except at truncation.
@@ -43,10 +45,10 @@ class AllianceSB3VecEnv(VecEnv):
 
     def __init__(self, num_envs: int, scenario: str = "war", params: AllianceParams | None = None,
                  overrides: dict | None = None, flatten_actions: bool = False, seed: int | None = None):
-        self.venv = AllianceVectorEnv(num_envs, scenario=scenario, params=params, overrides=overrides)
         self.flatten_actions = bool(flatten_actions)
-        action_space = spaces.Discrete(N_ACTIONS) if self.flatten_actions else self.venv.single_action_space
-        super().__init__(self.venv.num_envs, self.venv.single_observation_space, action_space)
+        self.venv = AllianceVectorEnv(num_envs, scenario=scenario, params=params, overrides=overrides,
+                                      discrete_actions=self.flatten_actions)
+        super().__init__(self.venv.num_envs, self.venv.single_observation_space, self.venv.single_action_space)
         self.params = self.venv.params
         self._actions: np.ndarray | None = None
         if seed is not None:
@@ -68,10 +70,7 @@ class AllianceSB3VecEnv(VecEnv):
         if self._actions is None:
             raise RuntimeError("step_wait() was called without step_async(actions)")
         actions, self._actions = self._actions, None
-        if self.flatten_actions:
-            index = self.venv.check_action_indices(actions)
-        else:
-            index = self.venv.action_indices(actions)
+        index = self.venv.action_indices(actions)
         reward, truncated, _ = self.venv.advance(index)
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         if truncated.any():
@@ -99,6 +98,8 @@ class AllianceSB3VecEnv(VecEnv):
 
     def env_method(self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs) -> list[Any]:
         result = getattr(self.venv, method_name)(*method_args, **method_kwargs)
+        if method_name in PER_ENV_METHODS:  # one row per env (MaskablePPO stacks the rows)
+            return [result[i] for i in self._get_indices(indices)]
         return [result for _ in self._get_indices(indices)]
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:

@@ -3,11 +3,12 @@
 The step is ``envs.tables.Tables.step_indices`` on the N flat state indices at once, with uniforms
 ``np_random.random((N, 8))``: ``envs.model.step_index`` (the single env's step function) compiled
 over the N states by numba (``envs.kernel``); no Python loop over envs. The pattern is Gymnasium's
-``CartPoleVectorEnv``: next-step autoreset (``AutoresetMode.NEXT_STEP``).
+``CartPoleVectorEnv``, with Gymnasium's three autoreset modes (``autoreset_mode=``: ``NEXT_STEP``,
+the default, ``SAME_STEP`` and ``DISABLED``; https://farama.org/Vector-Autoreset-Mode).
 
 The batched dynamics are the methods :meth:`AllianceVectorEnv.advance` (one step of every env,
 no autoreset) and :meth:`AllianceVectorEnv.reset_envs` (put some envs back to the start); ``step``
-composes them with next-step autoreset, and the SB3 adapter (``envs.sb3_vec_env``) with SB3's
+composes them with the chosen autoreset mode, and the SB3 adapter (``envs.sb3_vec_env``) with SB3's
 same-step autoreset, so there is one step logic.
 """
 
@@ -25,6 +26,7 @@ from envs import model
 from envs.env import (
     ACTION_ALLOWED,
     RENDER_MODES,
+    action_mask,
     action_space,
     check_max_episode_steps,
     check_num_envs,
@@ -44,7 +46,6 @@ from envs.spaces import ACTION_NVEC, ALL_STATES, N_ACTIONS, ONE_HOT_SIZE, STATE_
 from envs.tables import BLOCK, build_tables
 
 _STATE_STRIDES = np.array([int(np.prod(STATE_LEVELS[j + 1:])) for j in range(6)], dtype=np.int64)
-_ACTION_STRIDES = np.array([int(np.prod(ACTION_NVEC[j + 1:])) for j in range(4)], dtype=np.int64)
 
 
 def _as_array(actions: Any) -> np.ndarray:
@@ -61,25 +62,49 @@ def _as_array(actions: Any) -> np.ndarray:
     return a
 
 
+AUTORESET_MODES = tuple(m.value for m in AutoresetMode)
+
+
+def check_autoreset_mode(mode: Any) -> AutoresetMode:
+    """An ``AutoresetMode`` or its value (``"NextStep"``, ``"SameStep"``, ``"Disabled"``)."""
+    if isinstance(mode, AutoresetMode):
+        return mode
+    if isinstance(mode, str) and mode in AUTORESET_MODES:
+        return AutoresetMode(mode)
+    raise ValueError(f"autoreset_mode={short_repr(mode)} is not allowed: a gymnasium.vector.AutoresetMode or one "
+                     f"of {', '.join(map(repr, AUTORESET_MODES))}")
+
+
 class AllianceVectorEnv(VectorEnv):
     """``num_envs`` independent copies of :class:`envs.env.SmallStateAllianceEnv`, stepped together.
 
     Spaces: ``single_action_space`` is ``MultiDiscrete([4, 2, 3, 4])``, ``action_space`` its batch
-    ``(num_envs, 4)``; ``single_observation_space`` is ``Box(0, 1, (26,) or (27,), float32)``,
-    ``observation_space`` its batch. Rewards are ``float64`` r(s, a) of the states before the step.
-    Envs never terminate; an env is truncated when its ``t`` reaches the horizon, and on the next
-    ``step`` it is reset to the scenario's start (its action is ignored, reward 0, both flags
-    False), as Gymnasium's next-step autoreset prescribes.
+    ``(num_envs, 4)`` (with ``discrete_actions=True``, the id ``SmallStateAllianceDiscrete-v0``:
+    ``Discrete(96)`` and ``(num_envs,)`` flat indices); ``single_observation_space`` is ``Box(0, 1,
+    (26,) or (27,), float32)``, ``observation_space`` its batch. Rewards are ``float64`` r(s, a) of
+    the states before the step. Envs never terminate; an env is truncated when its ``t`` reaches
+    the episode length. What follows is ``autoreset_mode`` (also ``metadata["autoreset_mode"]``):
+
+    - ``NEXT_STEP`` (default, as ``CartPoleVectorEnv``): on the next ``step`` the env is reset to
+      the scenario's start (its action is ignored, reward 0, both flags False);
+    - ``SAME_STEP``: it is reset within the step that truncates it; the observation returned is the
+      new episode's first, the last one is ``info["final_obs"]`` and that step's info
+      ``info["final_info"]`` (masks ``_final_obs``, ``_final_info``: True where an env ended);
+    - ``DISABLED``: nothing is reset; call ``reset(options={"reset_mask": mask})`` (a ``(N,)`` bool
+      array) for the envs that ended before stepping them again (stepping one raises ``ResetNeeded``).
 
     ``reset(seed=None, options=None)``: ``options={"state": s}`` starts every env from ``s`` (a dict of
     the six variables or six integers) or each env from its own row when ``s`` is an ``(N, 6)``
-    array-like; ``options={"t": t}`` sets the step of every env (an integer) or of each (N integers).
+    array-like; ``options={"t": t}`` sets the step of every env (an integer) or of each (N integers);
+    ``options={"reset_mask": mask}`` resets only the envs where ``mask`` holds (the others keep
+    their state and step).
 
-    Info, kept minimal for speed: after ``step`` the arrays ``t`` (int, steps done), ``mediated``,
-    ``phase_changed``, ``west_reset`` (bool) and ``threat_floor`` (int), each of shape ``(N,)`` with
-    its Gymnasium mask ``_<key>`` (all True); an env reset by autoreset reports no event. The
-    reward terms are not reported per step (compute them with ``envs.model.reward_terms`` on the
-    states if needed); ``reset`` returns ``{}``.
+    Info, kept minimal for speed: after ``step`` and ``reset`` the arrays ``t`` (int, steps done),
+    ``mediated``, ``phase_changed``, ``west_reset`` (bool) and ``threat_floor`` (int), each of shape
+    ``(N,)`` with its Gymnasium mask ``_<key>`` (all True); an env just reset reports no event
+    (False, 0). The reward terms are not reported per step (compute them with
+    ``envs.model.reward_terms`` on the states if needed). ``action_masks()`` is all True, ``(N, 13)``
+    or ``(N, 96)`` (sb3-contrib's MaskablePPO).
 
     Episode length: ``max_episode_steps`` (``gym.make_vec`` passes the registered 80 or the
     user's value), at most the 44 steps of ``timeline`` and ``calendar``; None: the scenario's
@@ -92,9 +117,15 @@ class AllianceVectorEnv(VectorEnv):
 
     def __init__(self, num_envs: int, scenario: str = "war", params: AllianceParams | None = None,
                  overrides: dict | None = None, render_mode: str | None = None,
-                 max_episode_steps: int | None = None):
+                 max_episode_steps: int | None = None, discrete_actions: bool = False,
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP):
         self.num_envs = check_num_envs(num_envs)
         check_render_mode(render_mode, type(self).__name__)
+        self.autoreset_mode = check_autoreset_mode(autoreset_mode)
+        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
+        if not isinstance(discrete_actions, bool | np.bool_):
+            raise ValueError(f"discrete_actions={short_repr(discrete_actions)} is not allowed: True or False")
+        self.discrete_actions = bool(discrete_actions)
         self.render_mode = render_mode
         self.params = resolve_params(scenario, params, overrides)
         self.horizon = self.params.horizon
@@ -102,11 +133,15 @@ class AllianceVectorEnv(VectorEnv):
         self.max_episode_steps = check_max_episode_steps(max_episode_steps, self.params)
         self.tables = build_tables(self.params)  # shared per parameter set; reachable blocks built
         self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
-        self.single_action_space = action_space()
+        self.single_action_space = action_space(self.discrete_actions)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.single_observation_space = observation_space(self.params)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self._nvec_flat = np.tile(ACTION_NVEC, self.num_envs).astype(np.uint64)  # for action checks
+        self._all = np.ones(self.num_envs, dtype=bool)  # the info's masks: every env reports every key
+        from envs.kernel import encode_actions  # numba only where arrays are stepped (as Tables.step_indices)
+
+        self._encode = encode_actions
+        self._all.setflags(write=False)
         self._start = np.asarray(self.params.start, dtype=np.int64)
         self._start_index = int(self._start @ _STATE_STRIDES)
         self._started = False
@@ -136,18 +171,19 @@ class AllianceVectorEnv(VectorEnv):
         return obs
 
     def action_indices(self, actions: Any) -> np.ndarray:
-        """``(N, 4)`` joint actions -> ``(N,)`` flat indices; a one-line ``ValueError`` if any is
-        outside ``MultiDiscrete([4, 2, 3, 4])``."""
+        """The step's actions as ``(N,)`` flat indices: ``(N, 4)`` joint actions (or, with
+        ``discrete_actions``, ``(N,)`` indices, :meth:`check_action_indices`); a one-line
+        ``ValueError`` if any is outside the action space."""
+        if self.discrete_actions:
+            return self.check_action_indices(actions)
         a = _as_array(actions)
         if a.shape != (self.num_envs, 4) or a.dtype.kind not in "iu":
             raise ValueError(f"actions={short_repr(actions)} (shape {a.shape}, dtype {a.dtype}) is not allowed: "
                              f"an integer array of shape ({self.num_envs}, 4), each row {ACTION_ALLOWED}")
-        # one comparison on the unsigned view catches negatives too (they wrap to huge values)
-        unsigned = a.reshape(-1).view(a.dtype.str.replace("i", "u"))
-        if (unsigned >= self._nvec_flat).any():
-            i = int(np.flatnonzero((unsigned >= self._nvec_flat).reshape(-1, 4).any(axis=1))[0])
-            raise ValueError(f"actions[{i}]={a[i].tolist()} is out of range: {ACTION_ALLOWED}")
-        return a.astype(np.int64, copy=False) @ _ACTION_STRIDES
+        index, bad = self._encode(a, ACTION_NVEC)  # checked and encoded in one compiled pass
+        if bad >= 0:
+            raise ValueError(f"actions[{bad}]={a[bad].tolist()} is out of range: {ACTION_ALLOWED}")
+        return index
 
     def check_action_indices(self, index: Any) -> np.ndarray:
         """``(N,)`` flat action indices (``Discrete(96)``), checked."""
@@ -185,11 +221,31 @@ class AllianceVectorEnv(VectorEnv):
         self._index[mask] = self._start_index
         self._t[mask] = 0
 
+    def action_masks(self) -> np.ndarray:
+        """All True, ``(N, 13)`` (or ``(N, 96)`` with ``discrete_actions``): every action is allowed."""
+        return np.tile(action_mask(self.discrete_actions), (self.num_envs, 1))
+
+    def _info(self, events: dict[str, np.ndarray]) -> dict[str, Any]:
+        mask = self._all  # one read-only array for every mask
+        info: dict[str, Any] = {"t": self._t.copy(), "_t": mask}
+        for key in EVENT_KEYS:
+            info[key] = events[key]
+            info["_" + key] = mask
+        return info
+
+    def _no_events(self) -> dict[str, np.ndarray]:
+        n = self.num_envs
+        return {k: np.zeros(n, dtype=np.int64 if k == "threat_floor" else bool) for k in EVENT_KEYS}
+
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
-        state, t = parse_reset_options(options)
+        state, t, reset_mask = parse_reset_options(options, ("state", "t", "reset_mask"))
         n = self.num_envs
+        keep = None
+        if reset_mask is not None:
+            keep = ~self._check_reset_mask(reset_mask)
+            old_index, old_t = self._index.copy(), self._t.copy()
         states = self._reset_states(state)
         if t is None:
             ts = np.zeros(n, dtype=np.int64)
@@ -201,15 +257,27 @@ class AllianceVectorEnv(VectorEnv):
         else:
             raise ValueError(f"options.t={short_repr(t)} is not allowed: an integer or {n} integers in "
                              f"0..{self.horizon - 1}")
-        self._index = states @ _STATE_STRIDES
-        self.tables.ensure_reachable(np.unique(self._index // BLOCK))
+        index = states @ _STATE_STRIDES
+        self.tables.ensure_reachable(np.unique(index // BLOCK))
         self._reward = self.tables.reward_blocks.reshape(-1)
+        done, just_reset = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        if keep is not None:  # only the masked envs start again
+            index = np.where(keep, old_index, index)
+            ts = np.where(keep, old_t, ts)
+            done, just_reset = self._prev_done & keep, self._prev_reset & keep
+        self._index, self._t = index, ts
         self._started = True
-        self._t = ts
-        self._prev_done = np.zeros(n, dtype=bool)
-        self._prev_reset = np.zeros(n, dtype=bool)
+        self._prev_done, self._prev_reset = done, just_reset
         self._last = None
-        return self.observations(), {}
+        return self.observations(), self._info(self._no_events())
+
+    def _check_reset_mask(self, mask: Any) -> np.ndarray:
+        if not self._started:
+            raise ResetNeeded("reset(options={'reset_mask': ...}) before the first reset(): call reset() first")
+        if not isinstance(mask, np.ndarray) or mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
+            raise ValueError(f"options.reset_mask={short_repr(mask)} is not allowed: a numpy bool array of shape "
+                             f"({self.num_envs},)")
+        return mask
 
     def _reset_states(self, state: Any) -> np.ndarray:
         n = self.num_envs
@@ -223,23 +291,29 @@ class AllianceVectorEnv(VectorEnv):
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         action_index = self.action_indices(actions)
-        done = self._prev_done
-        if done.any():  # next-step autoreset: these envs were truncated last step
+        mode = self.autoreset_mode
+        done = self._prev_done if mode is AutoresetMode.NEXT_STEP else None
+        if done is not None and done.any():  # next-step autoreset: these envs were truncated last step
             self.reset_envs(done)
         reward, truncated, events = self.advance(action_index)
-        if done.any():
+        terminated = np.zeros(self.num_envs, dtype=bool)
+        if done is not None and done.any():
             self.reset_envs(done)
             reward = np.where(done, 0.0, reward)
             truncated = truncated & ~done
             events = {k: np.where(done, 0 if k == "threat_floor" else False, v) for k, v in events.items()}
-        self._prev_done, self._prev_reset = truncated, done
-        terminated = np.zeros(self.num_envs, dtype=bool)
-        mask = np.ones(self.num_envs, dtype=bool)
-        info: dict[str, Any] = {"t": self._t.copy(), "_t": mask}
-        for key in EVENT_KEYS:
-            info[key] = events[key]
-            info["_" + key] = mask
-        return self.observations(), reward, terminated, truncated.copy(), info
+        if mode is AutoresetMode.SAME_STEP and truncated.any():
+            final_obs, final_info = self.observations(), self._info(events)
+            self.reset_envs(truncated)
+            events = {k: np.where(truncated, 0 if k == "threat_floor" else False, v) for k, v in events.items()}
+            info = self._info(events)
+            info.update(final_obs=final_obs, _final_obs=truncated.copy(), final_info=final_info,
+                        _final_info=truncated.copy())
+            self._prev_done, self._prev_reset = np.zeros(self.num_envs, dtype=bool), truncated
+            return self.observations(), reward, terminated, truncated.copy(), info
+        self._prev_done = truncated
+        self._prev_reset = done if done is not None else np.zeros(self.num_envs, dtype=bool)
+        return self.observations(), reward, terminated, truncated.copy(), self._info(events)
 
     def render(self) -> tuple[str, ...] | tuple[np.ndarray, ...] | None:
         """One item per env for the quarter just played (see the single env): ``ansi`` a line,

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.env import short_repr
+from envs.env import flat_action_index
 from envs.spaces import ALL_ACTIONS, N_ACTIONS
 
 
@@ -18,7 +18,9 @@ class FlattenActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
     ``envs.spaces.decode_actions(i)``, i.e. ``i = ((m*2 + k)*3 + g)*4 + d`` (docs/model.md section 10).
 
     A ``RecordConstructorArgs`` wrapper, so ``env.spec`` lists it and ``gym.make(env.spec)``
-    rebuilds the wrapped env (``SmallStateAllianceDiscrete-v0`` is this wrapper on the env)."""
+    rebuilds the wrapped env. ``SmallStateAllianceDiscrete-v0`` is not this wrapper but the env
+    itself with ``discrete_actions=True`` (its ``unwrapped.action_space`` is ``Discrete(96)``, which
+    clients such as Tianshou read); both map index ``i`` to the same joint action."""
 
     def __init__(self, env: gym.Env):
         gym.utils.RecordConstructorArgs.__init__(self)
@@ -26,8 +28,4 @@ class FlattenActions(gym.ActionWrapper, gym.utils.RecordConstructorArgs):
         self.action_space = spaces.Discrete(N_ACTIONS)
 
     def action(self, action: Any) -> np.ndarray:
-        ok = isinstance(action, int | np.integer) and not isinstance(action, bool)
-        ok = ok or (isinstance(action, np.ndarray) and action.shape == () and action.dtype.kind in "iu")
-        if not ok or not 0 <= int(action) < N_ACTIONS:
-            raise ValueError(f"action={short_repr(action)} is not allowed: an integer in 0..{N_ACTIONS - 1}")
-        return ALL_ACTIONS[int(action)].copy()
+        return ALL_ACTIONS[flat_action_index(action)].copy()

@@ -7,6 +7,21 @@ import pytest
 from malformed import ReachedTheRun
 
 
+@pytest.fixture(scope="session", autouse=True)
+def block_cache_in_a_temporary_folder(tmp_path_factory):
+    """The single env's block cache (envs/block_cache.py) in this run's temporary folder, not the
+    user's ~/.cache (subprocesses inherit it); a test that wants it off or elsewhere sets its own."""
+    import os
+
+    before = os.environ.get("ALLIANCE_GYM_CACHE")
+    os.environ["ALLIANCE_GYM_CACHE"] = str(tmp_path_factory.mktemp("block-cache"))
+    yield
+    if before is None:
+        os.environ.pop("ALLIANCE_GYM_CACHE", None)
+    else:
+        os.environ["ALLIANCE_GYM_CACHE"] = before
+
+
 @pytest.fixture
 def no_run(monkeypatch):
     """Every command stops where a run, a solve, a study or a report would start: validation that lets

@@ -73,8 +73,10 @@ def test_vecenv_attribute_methods_and_bad_actions():
     assert env.get_attr("horizon") == [80, 80] and env.get_attr("horizon", indices=[1]) == [80]
     assert env.env_is_wrapped(object) == [False, False]
     env.set_attr("horizon", 80)
-    results = env.env_method("action_indices", np.array([[0, 0, 0, 1], [3, 1, 2, 3]]))
+    results = env.env_method("action_indices", np.array([1, 95]))  # the flat env takes indices
     assert len(results) == 2 and all(r.tolist() == [1, 95] for r in results)
+    masks = env.env_method("action_masks")  # one row per env, as MaskablePPO stacks them
+    assert len(masks) == 2 and all(m.shape == (96,) and m.all() for m in masks)
     env.reset()
     with pytest.raises(ValueError, match=r"actions\[0\]=96"):
         env.step(np.array([96, 0]))

@@ -80,9 +80,11 @@ def _play(env: SmallStateAllianceEnv, seed: int, steps: int) -> list:
 
 
 @pytest.mark.parametrize("name", ["war", "timeline"])
-def test_env_on_lazy_rows_plays_as_on_built_blocks(name):
-    """A new parameter set: the env builds no block (it fills the states it visits), and the same
-    seeds give the same observations, rewards and info once every block is built."""
+def test_env_on_lazy_rows_plays_as_on_built_blocks(name, monkeypatch):
+    """A new parameter set, the block cache off (envs/block_cache.py): the env builds no block (it
+    fills the states it visits), and the same seeds give the same observations, rewards and info
+    once every block is built."""
+    monkeypatch.setenv("ALLIANCE_GYM_CACHE", "off")
     p = make_params(name, {"power": 0.2718281828})  # a set no other test uses
     tb = shared_tables(p)
     assert not tb.built.any()
@@ -90,6 +92,21 @@ def test_env_on_lazy_rows_plays_as_on_built_blocks(name):
     assert not tb.built.any() and len(tb.info_terms) > 50
     tb.ensure(range(5))
     assert _play(SmallStateAllianceEnv(params=p), seed=5, steps=600) == lazy_run
+
+
+@pytest.mark.parametrize("name", ["war", "timeline"])
+def test_env_on_cached_blocks_plays_as_on_lazy_rows(name, monkeypatch, tmp_path):
+    """The block cache on: the first env stores the blocks it filled enough of, a second set of
+    tables loads them, and both play the same seeds exactly as lazy rows do."""
+    monkeypatch.setenv("ALLIANCE_GYM_CACHE", "off")
+    p = make_params(name, {"power": 0.1618033988})
+    lazy_run = _play(SmallStateAllianceEnv(params=p), seed=5, steps=600)
+    shared_tables.cache_clear()
+    monkeypatch.setenv("ALLIANCE_GYM_CACHE", str(tmp_path))
+    assert _play(SmallStateAllianceEnv(params=p), seed=5, steps=600) == lazy_run
+    assert shared_tables(p).built.any() and any(tmp_path.iterdir())  # built and stored
+    shared_tables.cache_clear()
+    assert _play(SmallStateAllianceEnv(params=p), seed=5, steps=600) == lazy_run  # loaded from the cache
 
 
 def test_pickle_carries_no_table_and_continues_the_same():

@@ -28,7 +28,8 @@ def test_spaces_and_metadata():
     assert venv.single_observation_space == gym.spaces.Box(0, 1, (27,), np.float32)
     assert venv.observation_space.shape == (5, 27)
     obs, info = venv.reset(seed=0)
-    assert obs.dtype == np.float32 and venv.observation_space.contains(obs) and info == {}
+    assert obs.dtype == np.float32 and venv.observation_space.contains(obs)
+    assert info["t"].tolist() == [0] * 5 and not info["mediated"].any()  # reset's info: step's keys, no event
     assert AllianceVectorEnv(2).single_observation_space.shape == (26,)
 
 
@@ -219,3 +220,19 @@ def test_the_compiled_step_is_the_python_step(name):
         got = (int(nxt[i]), bool(ev["mediated"][i]), bool(ev["phase_changed"][i]), bool(ev["west_reset"][i]),
                int(ev["threat_floor"][i]))
         assert got == expected, i
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int32, np.int64, np.uint64])
+def test_compiled_action_encoding_is_envs_spaces_encoding(dtype):
+    """envs.kernel.encode_actions (the vector env's check and flat index in one pass) agrees with
+    envs.spaces.encode_actions on every joint action, and finds the first bad row."""
+    from envs.kernel import encode_actions as compiled
+    from envs.spaces import ACTION_NVEC, ALL_ACTIONS
+    from envs.spaces import encode_actions as reference
+
+    actions = ALL_ACTIONS.astype(dtype)
+    index, bad = compiled(actions, ACTION_NVEC)
+    assert bad == -1 and index.tolist() == reference(ALL_ACTIONS).tolist()
+    broken = actions.copy()
+    broken[[7, 40], 2] = 3  # g = 3 is out of range
+    assert compiled(broken, ACTION_NVEC)[1] == 7

@@ -13,7 +13,7 @@ EXAMPLES = """examples:
   alliance evaluate results/runs/war/ppo_s0_20250101T120000Z          a run on its own training scenario
   alliance evaluate RUN_DIR --best --scenario alt_open --json         best_model.zip on another scenario
   alliance evaluate RUN_DIR --trust                  load a model whose sha256 is not the manifest's
-  alliance evaluate model.zip --algo PPO --scenario war --trust      an SB3 model trained elsewhere
+  alliance evaluate model.zip --scenario war --trust      an SB3/sb3-contrib model trained elsewhere
   alliance evaluate logs/ppo/SmallStateAlliance-v0_1 --trust          an RL Zoo log folder (--best: best_model.zip)
 
 --scenario defaults to the run's own scenario (config.yml, with its overrides) for a run folder and to
@@ -23,8 +23,11 @@ says: stationary scenarios the infinite-horizon discounted value, timeline/calen
 gamma^44 V*_inf at the state reached. The Monte Carlo mean estimates the same number from episodes.
 SB3 model archives can carry pickled objects: a model is loaded only if its sha256 matches the run's
 manifest.json, unless --trust is given; a model trained elsewhere has no manifest, so it needs --trust.
---algo names a bare file's algorithm (PPO and DQN are read from the archive when not given; A2C needs it);
-a Zoo folder's args.yml names its algorithm, env id and env_kwargs (its default scenario).
+The algorithm (PPO, A2C, DQN; sb3-contrib's QRDQN, TRPO, ARS, RecurrentPPO, MaskablePPO) is read from the
+archive itself (its plain JSON, never unpickled); --algo may name it and must agree. A Zoo folder's args.yml
+names its algorithm, env id and env_kwargs (its default scenario). A Markov policy is scored exactly; a
+recurrent one (RecurrentPPO) acts on its memory, has no exact value, and is scored by Monte Carlo with its
+LSTM state carried (--episodes, default 1000), its 95 % interval and the reason printed.
 """
 
 
@@ -38,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="Monte Carlo seed (default 0)")
     parser.add_argument("--best", action="store_true", help="a run's best_model.zip instead of model.zip")
     parser.add_argument("--algo", default=None, metavar="A",
-                        help="a bare model file's SB3 algorithm: PPO, A2C or DQN (default: read from the file)")
+                        help="a bare model file's algorithm, e.g. PPO or QRDQN (default: read from the file)")
     parser.add_argument("--trust", action="store_true",
                         help="load a model file even if its sha256 does not match the run's manifest")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -66,14 +69,24 @@ def text_report(rep: dict) -> str:
 
     objective = (f"{rep['horizon']} quarters + gamma^{rep['horizon']} V*_inf at the state reached"
                  if rep["finite_horizon"] else "infinite-horizon discounted value")
+    exact = rep.get("exact", True)
     lines = [f"target:    {rep['target']}   ({_source_line(rep['source'])})",
-             f"scenario:  {rep['scenario']}, start {tuple(rep['start'])}; value = {objective}", "",
-             f"  {'exact value V^pi(s0)':34s}{rep['value']:12.4f}",
-             f"  {'optimum V*(s0)':34s}{rep['optimum']:12.4f}",
+             f"scenario:  {rep['scenario']}, start {tuple(rep['start'])}; value = {objective}", ""]
+    if not exact:
+        lo, hi = rep["value_ci"]
+        bias = (f"; episodes of {rep['episode_steps']} steps, truncation bias <= {rep['truncation_bias_bound']:.1e}"
+                if not rep["finite_horizon"] else "")
+        lines = [*lines[:2], f"NOT EXACT: {rep['not_exact_because']} ({rep['value_episodes']} episodes, seed "
+                 f"{rep['value_seed']}{bias}); the statistics below are estimates from those episodes", "",
+                 f"  {'Monte Carlo value V^pi(s0)':34s}{rep['value']:12.4f}   95 % CI [{lo:.4f}, {hi:.4f}]"]
+    else:
+        lines.append(f"  {'exact value V^pi(s0)':34s}{rep['value']:12.4f}")
+    lines += [
+              f"  {'optimum V*(s0)':34s}{rep['optimum']:12.4f}",
              f"  {'regret V* - V^pi':34s}{rep['regret']:12.4f}",
              f"  {'share of V*':34s}{rep['share_of_optimum']:12.2%}",
-             f"  {'occupancy on near-optimal actions':34s}{rep['near_optimal_share']:12.2%}"]
-    if rep["mc_mean"] is not None:
+              f"  {'occupancy on near-optimal actions':34s}{rep['near_optimal_share']:12.2%}"]
+    if rep["mc_mean"] is not None and exact:
         lo, hi = rep["mc_ci"]
         title = f"Monte Carlo mean ({rep['mc_episodes']} episodes)"
         lines.append(f"  {title:34s}{rep['mc_mean']:12.4f}   95 % CI [{lo:.4f}, {hi:.4f}]")

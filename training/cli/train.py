@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-HELP = "train PPO, A2C or DQN from a YAML config into results/runs/<scenario>/<algo>_s<seed>_<time>/"
+HELP = "train PPO, A2C, DQN, QRDQN, TRPO, ARS, RecurrentPPO or MaskablePPO from a YAML config into results/runs/<scenario>/<algo>_s<seed>_<time>/"
 
 EXAMPLES = """examples:
   alliance train configs/ppo_war.yaml

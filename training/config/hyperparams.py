@@ -1,4 +1,5 @@
-"""The ``hyperparams`` of a training config, checked against the SB3 constructor's signature
+"""The algorithms of a run (SB3's PPO, A2C, DQN; sb3-contrib's QRDQN, TRPO, ARS, RecurrentPPO,
+MaskablePPO) and the ``hyperparams`` of a training config, checked against the constructor's signature
 (unknown names list the allowed ones; values are type-checked against the annotation, numbers
 against the ranges SB3 does not check itself), and turned into SB3's constructor arguments."""
 
@@ -53,19 +54,47 @@ def linear_start(value: Any) -> float | None:
     return None
 
 
-def algo_class(algo: str) -> type:
-    """The SB3 class of an algorithm name."""
-    import stable_baselines3
+# The algorithms a run may use and the package of each (SB3, or sb3-contrib's).
+ALGO_PACKAGES = {"PPO": "stable_baselines3", "A2C": "stable_baselines3", "DQN": "stable_baselines3",
+                 "QRDQN": "sb3_contrib", "TRPO": "sb3_contrib", "ARS": "sb3_contrib",
+                 "RecurrentPPO": "sb3_contrib", "MaskablePPO": "sb3_contrib"}
+ALGOS = tuple(ALGO_PACKAGES)
+# Their policies take Discrete actions only (DQN's and QRDQN's Q-networks, ARS's policy): they train on
+# SmallStateAllianceDiscrete-v0's Discrete(96); the others on MultiDiscrete([4, 2, 3, 4]).
+DISCRETE_ALGOS = ("DQN", "QRDQN", "ARS")
+MULTI_DISCRETE_ALGOS = tuple(a for a in ALGOS if a not in DISCRETE_ALGOS)
+# A recurrent policy carries a memory (an LSTM state) across steps: it is not Markov in the env's state.
+RECURRENT_ALGOS = ("RecurrentPPO",)
+# PPO-like algorithms cut mini-batches of batch_size from one rollout of n_steps x n_envs steps.
+ROLLOUT_ALGOS = ("PPO", "TRPO", "RecurrentPPO", "MaskablePPO")
 
-    return getattr(stable_baselines3, algo)
+
+def canonical_algo(name: Any) -> str | None:
+    """The algorithm ``name`` spells, in any case (``recurrentppo`` -> ``RecurrentPPO``); None if none."""
+    if not isinstance(name, str):
+        return None
+    return {a.upper(): a for a in ALGOS}.get(name.upper())
+
+
+def algo_class(algo: str) -> type:
+    """The SB3 or sb3-contrib class of an algorithm name."""
+    import importlib
+
+    return getattr(importlib.import_module(ALGO_PACKAGES[algo]), algo)
+
+
+def policy_alias(algo: str) -> str:
+    """The name of the algorithm's MLP policy: ``MlpLstmPolicy`` for RecurrentPPO, else ``MlpPolicy``
+    (a config's ``policy: MlpPolicy`` means this one)."""
+    return "MlpLstmPolicy" if algo in RECURRENT_ALGOS else "MlpPolicy"
 
 
 def policy_class(algo: str) -> type:
-    """The SB3 policy class that ``MlpPolicy`` names for this algorithm."""
-    return algo_class(algo).policy_aliases["MlpPolicy"]
+    """The policy class that ``MlpPolicy`` names for this algorithm (:func:`policy_alias`)."""
+    return algo_class(algo).policy_aliases[policy_alias(algo)]
 
 
-def _signature(cls: type, reserved: Sequence[str]) -> dict[str, inspect.Parameter]:
+def signature_of(cls: type, reserved: Sequence[str]) -> dict[str, inspect.Parameter]:
     params = inspect.signature(cls.__init__).parameters
     return {n: p for n, p in params.items()
             if n not in reserved and n != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD}
@@ -75,7 +104,7 @@ def hyperparam_problems(algo: str, hyperparams: Any) -> list[str]:
     """Unknown hyperparameter names and values of the wrong type, one line each."""
     if not isinstance(hyperparams, Mapping):
         return []  # pydantic reports the type
-    allowed = _signature(algo_class(algo), RESERVED)
+    allowed = signature_of(algo_class(algo), RESERVED)
     problems = []
     for name, value in hyperparams.items():
         if not isinstance(name, str):
@@ -155,7 +184,7 @@ def policy_kwargs_problems(algo: str, policy_kwargs: Any) -> list[str]:
     """Unknown policy arguments and values of the wrong type (``activation_fn`` by name)."""
     if not isinstance(policy_kwargs, Mapping):
         return [f"hyperparams.policy_kwargs={short_repr(policy_kwargs)} is not allowed: a mapping of policy arguments"]
-    allowed = _signature(policy_class(algo), POLICY_RESERVED)
+    allowed = signature_of(policy_class(algo), POLICY_RESERVED)
     problems = []
     for name, value in policy_kwargs.items():
         key = dotted(["hyperparams", "policy_kwargs", name])
@@ -199,20 +228,23 @@ def text_number_hint(value: Any) -> str:
 
 
 def rollout_problems(algo: str, hyperparams: Any, n_envs: Any) -> list[str]:
-    """SB3's constraints between hyperparameters that it only warns about, as errors: PPO's
-    ``batch_size`` must fit in one rollout of ``n_steps x n_envs`` steps (else every update
-    trains on a truncated mini-batch) and be larger than 1 (advantage normalisation)."""
-    if algo != "PPO" or not isinstance(hyperparams, Mapping) or not isinstance(n_envs, int):
+    """SB3's constraints between hyperparameters that it only warns about, as errors: the
+    ``batch_size`` of PPO (and TRPO, RecurrentPPO, MaskablePPO) must fit in one rollout of
+    ``n_steps x n_envs`` steps (else every update trains on a truncated mini-batch) and be larger
+    than 1 (advantage normalisation). The defaults are the constructor's."""
+    if algo not in ROLLOUT_ALGOS or not isinstance(hyperparams, Mapping) or not isinstance(n_envs, int):
         return []
-    n_steps, batch = hyperparams.get("n_steps", 2048), hyperparams.get("batch_size", 64)
+    defaults = signature_of(algo_class(algo), RESERVED)
+    n_steps = hyperparams.get("n_steps", defaults["n_steps"].default)
+    batch = hyperparams.get("batch_size", defaults["batch_size"].default)
     if isinstance(n_steps, bool) or isinstance(batch, bool) or not (isinstance(n_steps, int) and isinstance(batch, int)):
         return []  # the type checks report them
     rollout = n_steps * n_envs
     if batch > rollout:
         return [f"hyperparams.batch_size={batch} is not allowed: at most the rollout, n_steps x n_envs = "
-                f"{n_steps} x {n_envs} = {rollout} (PPO's mini-batches are cut from one rollout)"]
+                f"{n_steps} x {n_envs} = {rollout} ({algo}'s mini-batches are cut from one rollout)"]
     if batch == 1:
-        return ["hyperparams.batch_size=1 is not allowed: at least 2 (PPO normalises advantages over a mini-batch)"]
+        return [f"hyperparams.batch_size=1 is not allowed: at least 2 ({algo} normalises advantages over a mini-batch)"]
     return []
 
 
@@ -243,7 +275,7 @@ def constructor_kwargs(algo: str, hyperparams: Mapping[str, Any]) -> dict[str, A
     from stable_baselines3.common.utils import LinearSchedule
     from torch import nn
 
-    allowed = _signature(algo_class(algo), RESERVED)
+    allowed = signature_of(algo_class(algo), RESERVED)
     out: dict[str, Any] = {}
     for name, value in hyperparams.items():
         if name in SCHEDULE_PARAMS and isinstance(value, str):

@@ -42,17 +42,19 @@ from pydantic import (
 from envs.params import short_repr
 from training.config.errors import ConfigError, Problems, config_error, line
 from training.config.files import parse_yaml, read_yaml_mapping
-from training.config.hyperparams import (
+from training.config.hyperparams import (  # ALGOS: re-exported, the algorithms a config may name
+    ALGOS,  # noqa: F401
     MAX_ENVS,
     MAX_SEED,
     MAX_STEPS,
+    canonical_algo,
     constructor_kwargs,
     hyperparam_problems,
     rollout_problems,
 )
 from training.config.overrides import override_problems, scenario_name
 
-ALGOS = ("PPO", "A2C", "DQN")
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -102,8 +104,8 @@ class TrainConfig(_Strict):
     (``lin_<x>`` schedules and activation names converted); ``gamma`` defaults to the model's."""
 
     env: EnvConfig = Field(default_factory=EnvConfig)
-    algo: Literal["PPO", "A2C", "DQN"]
-    policy: Literal["MlpPolicy"] = "MlpPolicy"
+    algo: Literal["PPO", "A2C", "DQN", "QRDQN", "TRPO", "ARS", "RecurrentPPO", "MaskablePPO"]
+    policy: Literal["MlpPolicy"] = "MlpPolicy"  # the algorithm's MLP policy (RecurrentPPO: MlpLstmPolicy)
     hyperparams: dict[str, Any] = Field(default_factory=dict)
     n_envs: int = Field(8, gt=0, le=MAX_ENVS)
     vec_env: Literal["alliance", "dummy"] = "alliance"
@@ -118,7 +120,8 @@ class TrainConfig(_Strict):
     @field_validator("algo", mode="before")
     @classmethod
     def _upper_algo(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
+        """Any case of an algorithm's name (``ppo``, ``recurrentppo``) is that algorithm."""
+        return canonical_algo(value) or value
 
     @field_validator("hyperparams", mode="before")
     @classmethod

@@ -14,6 +14,10 @@ for every policy, whatever kind it is:
   (horizon discounted rewards + gamma^horizon x the exact tail), with a Student-t 95 % interval
   (``training.evaluate.stats.mean_ci``) — the same objective as the exact value, estimated independently.
 
+A recurrent policy (sb3-contrib's RecurrentPPO) is the exception: it acts on its memory, is not
+Markov in the state and has no policy table, so its value *is* a Monte Carlo estimate with its LSTM
+state carried (``training.evaluate.recurrent``), reported with its interval and the reason.
+
     evaluate_target("baseline:limited", "war")["share_of_optimum"]
     evaluate_target("results/runs/war/ppo_s0_...", episodes=2000)["regret"]
 
@@ -40,6 +44,7 @@ from envs.spaces import ACTION_NVEC, ACTION_VARS, ALL_ACTIONS, ALL_STATES, N_ACT
 from envs.tables import build_tables
 from training.config.params import labelled_params, load_params
 from training.evaluate import targets
+from training.evaluate.recurrent import is_recurrent, recurrent_evaluation
 from training.evaluate.stats import mean_ci
 from training.results import run_folder as rf
 from training.run.train import check_spaces, load_model, run_config
@@ -47,6 +52,7 @@ from training.run.train import check_spaces, load_model, run_config
 DEFAULT_SCENARIO = "war"  # baselines and the optimum, when no scenario is given
 DEFAULT_EPISODES = 1000
 MAX_EPISODES = 1_000_000  # Monte Carlo episodes: beyond it the states would not fit in memory
+RECURRENT_EPISODES = 1000  # a recurrent policy's episodes when none are asked for (its value is Monte Carlo)
 
 FEATURES = tuple(f"{var}={level}" for var, n in zip(ACTION_VARS, ACTION_NVEC) for level in range(n))
 """Action features of the action-share tables and figures: one per level of m, k, g and d (13)."""
@@ -172,7 +178,10 @@ def evaluate(policy: Any, params: AllianceParams, name: str = "policy", episodes
     :param params: the scenario
     :param name: the name reported
     :param episodes: Monte Carlo episodes (2 to :data:`MAX_EPISODES`), or 0 for none (the ``mc_*`` entries
-        are then None)
+        are then None). A recurrent policy (RecurrentPPO) is not Markov and has no exact value: it is
+        scored by Monte Carlo with its LSTM state carried (``training.evaluate.recurrent``; 0 means
+        :data:`RECURRENT_EPISODES`), and the dict says so: ``exact`` False, ``not_exact_because``,
+        ``value_ci`` (95 %), ``truncation_bias_bound``; the statistics are estimates from the episodes
     :param seed: the Monte Carlo dynamics' seed
     """
 
@@ -180,7 +189,10 @@ def evaluate(policy: Any, params: AllianceParams, name: str = "policy", episodes
             or episodes > MAX_EPISODES):
         raise ValueError(f"episodes={episodes!r} is not allowed: 0 (no Monte Carlo) or an integer >= 2, "
                          f"at most {MAX_EPISODES:,}")
-    summary = summarize(evaluate_policy(policy, params), params, name)
+    recurrent = is_recurrent(policy)
+    if recurrent:  # not Markov: Monte Carlo with its memory carried (training.evaluate.recurrent)
+        result, estimate = recurrent_evaluation(policy, params, episodes or RECURRENT_EPISODES, seed)
+    summary = summarize(result if recurrent else evaluate_policy(policy, params), params, name)
     res = summary.result
     out: dict[str, Any] = {
         "name": name, "scenario": params.name, "horizon": params.horizon,
@@ -197,7 +209,10 @@ def evaluate(policy: Any, params: AllianceParams, name: str = "policy", episodes
         "top_actions": [{"action": list(a), "share": s} for a, s in summary.top_actions()],
         "mc_mean": None, "mc_ci": None, "mc_std_error": None, "mc_episodes": 0, "mc_seed": None,
     }
-    if episodes:
+    if recurrent:  # the value is the Monte Carlo mean itself: the mc_* entries are that run
+        out.update(estimate, mc_mean=res.value, mc_ci=estimate["value_ci"], mc_std_error=estimate["value_std_error"],
+                   mc_episodes=estimate["value_episodes"], mc_seed=seed)
+    elif episodes:
         # the exact tail of section 7: V*_inf of the continuation (timeline/calendar) or the policy's own
         # V^pi (stationary), as agents.monte_carlo's tail="exact" computes it, here reused rather than redone
         tail = "exact" if params.finite_horizon else res.values[0]

@@ -2,10 +2,13 @@
 
 ``alliance evaluate PATH`` takes, besides a run folder of this project:
 
-- an SB3 model file (``model.zip``): the algorithm is ``--algo``, or read from the archive's plain
-  JSON (``data``) where SB3's own records tell: DQN (its policy class lives in
-  ``stable_baselines3.dqn``), PPO (it stores ``clip_range`` and ``n_epochs``); A2C shares PPO's
-  policy class and stores nothing of its own, so it needs ``--algo A2C``. A file inside a run folder
+- an SB3 or sb3-contrib model file (``model.zip``): the algorithm is read from the archive's plain
+  JSON (``data``, never unpickled; :func:`infer_algo`): the module of its policy class names DQN,
+  QRDQN, ARS, RecurrentPPO and MaskablePPO; PPO, A2C and TRPO share SB3's ``ActorCriticPolicy`` and
+  are told apart by what each stores (TRPO ``cg_max_steps``, PPO ``clip_range`` and ``n_epochs``,
+  A2C an on-policy ``n_steps`` with no ``batch_size``). ``--algo`` may name it too; it must agree
+  with the archive, and the algorithm must fit the archive's action space (DQN, QRDQN, ARS take
+  ``Discrete(96)`` only). A file inside a run folder
   (``model.zip``, ``best_model.zip``, ``checkpoints/*.zip``) is checked against that run's manifest.
 - an RL Zoo log folder, ``logs/<algo>/<env id>_<n>/`` as ``rl_zoo3.exp_manager`` writes it::
 
@@ -21,8 +24,7 @@
 Trust: an SB3 archive can carry pickled code, which runs when it is loaded. A file whose sha256 no
 manifest records (every file trained elsewhere) is loaded only with ``trust=True`` (``--trust``).
 The action space must be the env id's (``MultiDiscrete([4, 2, 3, 4])``, or ``Discrete(96)`` for
-``SmallStateAllianceDiscrete-v0``, whose index ``i`` is the joint action ``FlattenActions`` maps it
-to); the observation space is checked against the scenario by the caller.
+``SmallStateAllianceDiscrete-v0``, whose index ``i`` is the joint action ``envs.spaces.ALL_ACTIONS[i]``); the observation space is checked against the scenario by the caller.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from envs.registration import DISCRETE_ENV_ID, ENV_ID
 from envs.scenarios import make_params
 from envs.spaces import N_ACTIONS
 from training.config.files import parse_yaml
-from training.config.run import ALGOS
+from training.config.hyperparams import ALGOS, DISCRETE_ALGOS, MULTI_DISCRETE_ALGOS, canonical_algo
 from training.results import run_folder as rf
 from training.results.manifest import read_checked
 from training.run.train import load_archive, run_config
@@ -121,24 +123,59 @@ def zoo_env_params(env_kwargs: Any, where: str) -> AllianceParams:
     return make_params(kwargs.get("scenario", "war"), kwargs.get("overrides") or None)
 
 
+ZOO_NAMES = {"PPO_LSTM": "RecurrentPPO", "PPO_MASK": "MaskablePPO"}  # rl_zoo3's names of sb3-contrib's PPOs
+# the module of an archive's policy class -> its algorithm (where the module is the algorithm's own)
+POLICY_MODULES = {"stable_baselines3.dqn.": "DQN", "sb3_contrib.qrdqn.": "QRDQN", "sb3_contrib.ars.": "ARS",
+                  "sb3_contrib.common.recurrent.": "RecurrentPPO", "sb3_contrib.common.maskable.": "MaskablePPO"}
+SPACE_TYPES = {"Discrete": spaces.Discrete(N_ACTIONS), "MultiDiscrete": action_space()}
+
+
 def check_algo(algo: Any, where: str) -> str:
-    name = algo.upper() if isinstance(algo, str) else algo
-    if name not in ALGOS:
+    """An algorithm's name in any case (or rl_zoo3's ``ppo_lstm``) as its canonical name."""
+    name = canonical_algo(algo) or (ZOO_NAMES.get(algo.upper()) if isinstance(algo, str) else None)
+    if name is None:
         raise ValueError(f"{where}={short_repr(algo)} is not allowed: one of {', '.join(ALGOS)}")
     return name
 
 
-def infer_algo(path: Path) -> tuple[str | None, str]:
-    """The algorithm an SB3 archive's plain JSON ``data`` shows (never unpickled), and why; None if it
-    does not tell (A2C, or another library's archive)."""
+def check_fit(algo: str, space: Any, where: str) -> None:
+    """One line if ``algo`` cannot act in ``space`` (a MultiDiscrete space for DQN, QRDQN or ARS)."""
+    multi = isinstance(space, spaces.MultiDiscrete) or space == "MultiDiscrete"
+    if multi and algo in DISCRETE_ALGOS:
+        raise ValueError(f"{where}: algo={algo} is not allowed on {ENV_ID}'s MultiDiscrete([4, 2, 3, 4]) actions: "
+                         f"there {', '.join(MULTI_DISCRETE_ALGOS)}; {', '.join(DISCRETE_ALGOS)} need "
+                         f"{DISCRETE_ENV_ID}'s Discrete(96)")
+
+
+def archive_data(path: Path) -> dict[str, Any]:
+    """An SB3 archive's plain JSON ``data`` (never unpickled)."""
     rf.check_archive(path, path)
     with zipfile.ZipFile(path) as zf:
-        data = json.loads(zf.read("data"))
+        return json.loads(zf.read("data"))
+
+
+def archive_space(data: dict[str, Any]) -> str | None:
+    """``Discrete`` or ``MultiDiscrete``: the type name of the archive's action space, if it is one of them."""
+    kind = str((data.get("action_space") or {}).get(":type:", ""))
+    return next((name for name in SPACE_TYPES if kind.endswith(f".{name}'>")), None)
+
+
+def infer_algo(path: Path) -> tuple[str | None, str]:
+    """The algorithm an SB3/sb3-contrib archive's plain JSON ``data`` shows (never unpickled), and why;
+    None if it does not tell (another library's archive)."""
+    data = archive_data(path)
     module = str((data.get("policy_class") or {}).get("__module__", ""))
-    if module.startswith("stable_baselines3.dqn."):
-        return "DQN", f"inferred from the archive: policy class in {module}"
-    if module == "stable_baselines3.common.policies" and {"clip_range", "n_epochs"} <= set(data):
-        return "PPO", "inferred from the archive: it stores clip_range and n_epochs, as only PPO does"
+    for prefix, algo in POLICY_MODULES.items():
+        if module.startswith(prefix):
+            return algo, f"inferred from the archive: policy class in {module}"
+    if module == "stable_baselines3.common.policies":  # PPO, A2C and TRPO share ActorCriticPolicy
+        if "cg_max_steps" in data:
+            return "TRPO", "inferred from the archive: it stores cg_max_steps, as only TRPO does"
+        if {"clip_range", "n_epochs"} <= set(data):
+            return "PPO", "inferred from the archive: it stores clip_range and n_epochs, as only PPO does"
+        if {"n_steps", "vf_coef"} <= set(data) and "batch_size" not in data:
+            return "A2C", ("inferred from the archive: an on-policy n_steps with no batch_size, as only A2C "
+                           "(of PPO, A2C, TRPO) stores")
     return None, f"the archive does not tell (policy class in {module or 'an unknown module'})"
 
 
@@ -165,16 +202,22 @@ def describe_file(path: Path, algo: str | None, trust: bool) -> Foreign:
         raw = read_checked(run_dir, path.resolve().relative_to(run_dir.resolve()).as_posix())
     elif not trust:
         raise ValueError(f"{path}: {NEEDS_TRUST}")
+    found, why = infer_algo(path)
     if algo is not None:
-        return Foreign(path, check_algo(algo, "--algo"), "--algo", None, None, not trust, "file", raw)
-    if run_dir is not None:
+        name = check_algo(algo, "--algo")
+        if found is not None and found != name:  # e.g. PPO on a RecurrentPPO archive would drop its memory
+            raise ValueError(f"--algo={algo} is not allowed: {path} is a {found} model ({why})")
+        found, why = name, "--algo"
+    space = archive_space(archive_data(path))
+    if run_dir is not None and algo is None:
         cfg = run_config(run_dir, trust)
+        check_fit(cfg.algo, space, str(path))
         return Foreign(path, cfg.algo, f"{run_dir / rf.CONFIG}", None, make_params(cfg.env.scenario,
                        dict(cfg.env.overrides) or None), not trust, "file", raw)
-    found, why = infer_algo(path)
     if found is None:
         raise ValueError(f"{path}: --algo is needed ({', '.join(ALGOS)}): {why}")
-    return Foreign(path, found, why, None, None, False, "file")
+    check_fit(found, space, str(path))
+    return Foreign(path, found, why, None, None, not trust, "file", raw)
 
 
 def describe_zoo(folder: Path, algo: str | None, best: bool, trust: bool) -> Foreign | None:
@@ -193,6 +236,7 @@ def describe_zoo(folder: Path, algo: str | None, best: bool, trust: bool) -> For
     zoo_algo = check_algo(zoo_algo, f"{where}: algo" if "algo" in args else f"{folder.parent}: algo folder")
     if algo is not None and check_algo(algo, "--algo") != zoo_algo:
         raise ValueError(f"--algo={algo} is not allowed: {folder} is a {zoo_algo} run (its {where})")
+    check_fit(zoo_algo, ENV_ACTION_SPACES[env_id], where)
     for key in ("normalize", "frame_stack"):
         if hyper.get(key):
             raise ValueError(f"{params_dir / ZOO_CONFIG}: {key}={short_repr(hyper[key])} is not allowed: the "

@@ -39,7 +39,7 @@ from envs.scenarios import make_params, scenario_key
 from envs.spaces import N_ACTIONS
 from training.config.errors import ConfigError
 from training.config.files import parse_yaml
-from training.config.hyperparams import algo_class
+from training.config.hyperparams import DISCRETE_ALGOS, RESERVED, algo_class, policy_alias, signature_of
 from training.config.run import TrainConfig, config_from_dict, sb3_kwargs
 from training.results import run_folder as rf
 from training.results.lock import LOCK_NAME, folder_lock
@@ -65,13 +65,13 @@ def make_vec_env(cfg: TrainConfig, num_envs: int, seed: int) -> Any:
     """The SB3 vector env of a config, wrapped in ``VecMonitor`` (episode returns for the logs).
 
     ``vec_env: alliance`` is the project's batched ``AllianceSB3VecEnv``; ``dummy`` is SB3's
-    ``DummyVecEnv`` over ``gym.make("SmallStateAlliance-v0")``. DQN gets ``Discrete(96)`` actions
-    (``SmallStateAllianceDiscrete-v0``: ``FlattenActions`` on the env). Either way an episode is
+    ``DummyVecEnv`` over ``gym.make("SmallStateAlliance-v0")``. DQN, QRDQN and ARS get ``Discrete(96)`` actions
+    (``SmallStateAllianceDiscrete-v0``: the env with ``discrete_actions=True``). Either way an episode is
     ``params.horizon`` steps, a ``horizon`` override included.
     """
     from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
-    flatten = cfg.algo == "DQN"
+    flatten = cfg.algo in DISCRETE_ALGOS
     overrides = dict(cfg.env.overrides) or None
     if cfg.vec_env == "alliance":
         from envs.sb3_vec_env import AllianceSB3VecEnv
@@ -79,7 +79,7 @@ def make_vec_env(cfg: TrainConfig, num_envs: int, seed: int) -> Any:
         env = AllianceSB3VecEnv(num_envs, scenario=cfg.env.scenario, overrides=overrides,
                                 flatten_actions=flatten, seed=seed)
     else:
-        env_id = DISCRETE_ENV_ID if flatten else ENV_ID  # the Discrete id is FlattenActions on the env
+        env_id = DISCRETE_ENV_ID if flatten else ENV_ID  # the Discrete id: the env with Discrete(96) actions
         horizon = make_params(cfg.env.scenario, overrides).horizon
 
         def make() -> gym.Env:
@@ -99,9 +99,11 @@ def build_model(cfg: TrainConfig, env: Any, gamma: float) -> Any:
 
     :raises ConfigError: SB3 rejects the hyperparameters (one line).
     """
-    kwargs = {"gamma": gamma, **sb3_kwargs(cfg)}
+    cls = algo_class(cfg.algo)
+    # ARS has no discount (it ranks whole episodes' returns): gamma only where the constructor takes one
+    kwargs = {**({"gamma": gamma} if "gamma" in signature_of(cls, RESERVED) else {}), **sb3_kwargs(cfg)}
     try:
-        return algo_class(cfg.algo)(cfg.policy, env, seed=cfg.seed, device=cfg.device, verbose=0, **kwargs)
+        return cls(policy_alias(cfg.algo), env, seed=cfg.seed, device=cfg.device, verbose=0, **kwargs)
     except BUILD_ERRORS as exc:
         raise ConfigError([f"hyperparams={short_repr(cfg.hyperparams, 200)} is not allowed: {cfg.algo} rejects "
                            f"them: {_first_line(exc)}"]) from None
@@ -231,7 +233,7 @@ def load_checkpoint(cfg: TrainConfig, run_dir: Path, steps: int, path: Path, env
 def check_spaces(model: Any, params: Any, where: str = "model") -> None:
     """The model's spaces must be the scenario's: observation ``Box(0, 1, (26,) or (27,), float32)``
     (27 with t/horizon: timeline, calendar), action ``MultiDiscrete([4, 2, 3, 4])`` or its
-    ``Discrete(96)`` flattening (DQN).
+    ``Discrete(96)`` flattening (DQN, QRDQN, ARS).
 
     :param model: anything with ``observation_space`` and ``action_space`` (an SB3 model)
     :param params: the scenario's :class:`envs.params.AllianceParams`
@@ -251,7 +253,7 @@ def check_spaces(model: Any, params: Any, where: str = "model") -> None:
     if not any(act == a for a in allowed):
         near = allowed[1] if isinstance(act, spaces.Discrete) else allowed[0]
         raise ValueError(f"{where}: action space {act} differs from scenario {params.name}'s {allowed[0]} "
-                         f"(or {allowed[1]} for DQN): {_space_difference(act, near)}")
+                         f"(or {allowed[1]} for {', '.join(DISCRETE_ALGOS)}): {_space_difference(act, near)}")
 
 
 def _space_difference(got: Any, want: Any) -> str:

@@ -80,12 +80,14 @@ def test_algorithm_is_read_from_the_archive_and_said(models, capsys, name, algo)
     assert code == 0 and src["algo"] == algo and "inferred from the archive" in src["algo_from"]
 
 
-def test_a2c_archive_needs_algo(tmp_path, capsys):
+def test_a2c_archive_is_recognised_and_a_wrong_algo_refused(tmp_path, capsys):
     from stable_baselines3 import A2C
 
     A2C("MlpPolicy", "SmallStateAlliance-v0", seed=0).save(tmp_path / "a2c.zip")
-    code, _, err = evaluate([str(tmp_path / "a2c.zip"), "--trust"], capsys)
-    assert code != 0 and len(err.strip().splitlines()) == 1 and "--algo is needed" in err
+    code, out, _ = evaluate([str(tmp_path / "a2c.zip"), "--trust", "--episodes", "0", "--json"], capsys)
+    assert code == 0 and json.loads(out)["source"]["algo"] == "A2C"  # no --algo needed (issue 29)
+    code, _, err = evaluate([str(tmp_path / "a2c.zip"), "--trust", "--algo", "PPO"], capsys)
+    assert code != 0 and len(err.strip().splitlines()) == 1 and "is a A2C model" in err
     code, out, _ = evaluate([str(tmp_path / "a2c.zip"), "--trust", "--algo", "A2C", "--episodes", "0", "--json"],
                             capsys)
     assert code == 0 and json.loads(out)["source"]["algo_from"] == "--algo"
@@ -93,8 +95,8 @@ def test_a2c_archive_needs_algo(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["ppo_discrete.zip", "dqn.zip"])
 def test_discrete_model_is_evaluated_through_the_flat_action_mapping(models, capsys, name):
-    """The value reported equals the value of the joint actions that SmallStateAllianceDiscrete-v0's
-    FlattenActions turns the model's indices into, on every state."""
+    """The value reported equals the value of the joint actions that FlattenActions (the mapping of
+    SmallStateAllianceDiscrete-v0) turns the model's indices into, on every state."""
     from stable_baselines3 import DQN, PPO
 
     code, out, _ = evaluate([str(models / name), "--trust", "--episodes", "0", "--json"], capsys)
@@ -103,9 +105,7 @@ def test_discrete_model_is_evaluated_through_the_flat_action_mapping(models, cap
     params = make_params("war")
     model = (DQN if name == "dqn.zip" else PPO).load(models / name, device="cpu")
     indices, _ = model.predict(observations_for(params), deterministic=True)
-    env = gym.make("SmallStateAllianceDiscrete-v0")
-    while not isinstance(env, FlattenActions):  # the id's wrapper under gym.make's own
-        env = env.env
+    env = FlattenActions(gym.make("SmallStateAlliance-v0"))  # the id's mapping, as a wrapper
     joint = np.array([env.action(int(i)) for i in indices])  # index -> (m, k, g, d)
     table = TablePolicy(params, encode_actions(joint)[None], "via FlattenActions")
     assert rep["value"] == pytest.approx(evaluate_policy(table, params).value, rel=1e-9)
