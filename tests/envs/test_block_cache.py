@@ -79,3 +79,16 @@ def test_the_least_recently_used_blocks_beyond_the_limit_are_removed(cache):
     (cache / "not-a-block").mkdir()
     block_cache.evict(cache, keep=2)
     assert sorted(p.name for p in cache.iterdir()) == [f"block-{3:032d}-p4", f"block-{4:032d}-p4", "not-a-block"]
+
+
+def test_a_block_of_the_wrong_shape_is_computed_instead(cache):
+    params = make_params("war", {"power": 0.3579})
+    first = Tables(params)
+    _visit(first, block_cache.BUILD_AFTER + 1)  # stores the block
+    folder = cache / block_cache.block_key(params, PHASE)
+    np.save(folder / "up.npy", np.zeros(7))  # a file this code did not write
+    tables = Tables(params)
+    rows = _visit(tables, 2)
+    assert not tables.built[PHASE]  # not loaded: the state's rows computed one by one
+    terms = model.reward_terms(np.repeat(ALL_STATES[[PHASE * BLOCK]], N_ACTIONS, axis=0), ALL_ACTIONS, params)
+    assert rows[PHASE * BLOCK] == np.stack([terms[k] for k in info.TERM_KEYS], axis=1).tolist()
