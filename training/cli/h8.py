@@ -7,6 +7,7 @@ unchanged are skipped); then ``results/h8/`` (tables, figures, ``H8.md``) from t
 from __future__ import annotations
 
 import argparse
+import shlex
 
 HELP = "hypothesis H8: the strategic patron at war and across the space (commitment table, MPE search)"
 EXAMPLES = """examples:
@@ -32,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from training.config.h8 import load_h8_config
     from training.h8 import driver
     from training.h8.report import write_report
+    from training.results.lock import folder_lock
 
     if args.num_cpus < 1:
         raise ValueError(f"--num-cpus={args.num_cpus} is not allowed: an integer >= 1")
@@ -43,11 +45,14 @@ def run(args: argparse.Namespace) -> int:
         bad = [v for v in verdicts if v.difference]
         print(f"{len(verdicts) - len(bad)} of {len(verdicts)} units agree")
         return 1 if bad else 0
-    if not args.report_only:
-        out = driver.run(cfg, num_cpus=args.num_cpus, address=args.address)
-        print(f"{len(out.done)} computed, {len(out.skipped)} already done, {len(out.failed)} failed ({out.seconds:.0f} s)")
-        if out.failed:
-            return 1
-    path = write_report(cfg)
+    # one writer per folder (a second `alliance h8` on the same out is refused in one line)
+    with folder_lock(cfg.out_dir, shlex.join(["alliance", "h8", args.config, *args.overrides]), note=print):
+        if not args.report_only:
+            out = driver.run(cfg, num_cpus=args.num_cpus, address=args.address)
+            print(f"{len(out.done)} computed, {len(out.skipped)} already done, {len(out.failed)} failed "
+                  f"({out.seconds:.0f} s)")
+            if out.failed:
+                return 1
+        path = write_report(cfg)
     print(f"report: {path}")
     return 0

@@ -52,7 +52,8 @@ class H8Config(BaseModel):
     name: str = "h8"
     scenario: str = Field("war", description="a stationary scenario whose start phase is held (war, phase0..phase4, "
                           "the war counterfactuals)")
-    ranges: str = Field("configs/discovery/ranges.yaml", description="a ranges YAML file that exists")
+    ranges: str = Field("configs/discovery/ranges.yaml", description="a ranges YAML file that exists",
+                        validate_default=True)
     seed: int = Field(0, ge=0, le=2**32 - 1)
     n_commitment: int = Field(gt=0, le=MAX_ROWS, description=f"an integer in 1..{MAX_ROWS}: Latin-hypercube rows")
     n_mpe: int = Field(0, ge=0, le=MAX_ROWS, description="an integer in 0..n_commitment: rows with the MPE search")
@@ -90,6 +91,10 @@ class H8Config(BaseModel):
         bad = [k for k in v if k not in known]
         if bad:
             raise not_allowed(f"unknown keyword {bad[0]!r}; search_mpe takes {', '.join(known)}")
+        for key, value in v.items():
+            problem = _argument_problem(value, known[key].default)
+            if problem:
+                raise not_allowed(f"{key}={value!r}: {problem}")
         return v
 
     @model_validator(mode="after")
@@ -110,6 +115,22 @@ class H8Config(BaseModel):
 
             return dict(SETTINGS)
         return {k: tuple(float(x) for x in v) if isinstance(v, list) else v for k, v in self.mpe.items()}
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and x == x and abs(x) != float("inf")
+
+
+def _argument_problem(value: Any, default: Any) -> str | None:
+    """What is wrong with one of search_mpe's arguments, judged by its default's kind (None: nothing)."""
+    if isinstance(default, tuple):
+        ok = isinstance(value, list) and value and all(_number(x) and x > 0 for x in value)
+        return None if ok else "a non-empty list of positive numbers"
+    if isinstance(default, int) and not isinstance(default, bool):
+        return None if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else "an integer >= 0"
+    if value is None and default is None:
+        return None
+    return None if _number(value) and value >= 0 else "a number >= 0" + (" or null" if default is None else "")
 
 
 def h8_config_from_dict(data: Mapping[str, Any], source: str | None = None) -> H8Config:

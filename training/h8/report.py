@@ -17,6 +17,7 @@ from training.config.h8 import H8Config
 from training.discovery.ranges import load_ranges
 from training.h8 import analysis as an
 from training.h8.design import factor_names, patron_bounds
+from training.h8.design import values as design_values
 from training.h8.driver import plan, stored_units
 from training.h8.figures import plot_commitment_heatmap, plot_mpe_vs_commitment
 from training.h8.text import markdown
@@ -79,7 +80,7 @@ def write_report(cfg: H8Config) -> Path:
     store.write_stored(out / "h8.json", H8Result, data)
     tables = out / "tables"
     tables.mkdir(parents=True, exist_ok=True)
-    write_csv(tables / "commitment.csv", c.reset_index().to_dict("records"))
+    write_csv(tables / "commitment.csv", _with_values(cfg, c, commits_coords(cfg, c)).reset_index().to_dict("records"))
     if len(m):
         write_csv(tables / "mpe.csv", m.reset_index().to_dict("records"))
     shares = [{"criterion": k, **{f: v for f, v in r.items()}} for k, r in data["space"].items() if isinstance(r, dict)]
@@ -93,15 +94,30 @@ def write_report(cfg: H8Config) -> Path:
         write_csv(tables / "commitment_table_point.csv", rows)
         figs.append(plot_commitment_heatmap(point_table["table_V_S"], point_table["table_V_P"], point_table["table_labels"],
                                             point_table["pick"], out / "figures" / "commitment_heatmap.png",
-                                            f"`{cfg.scenario}`: the 24 stationary commitments and the small state's answer"))
+                                            f"{cfg.scenario}: the 24 stationary commitments and the small state's answer"))
     if len(m):
         figs.append(plot_mpe_vs_commitment(m, out / "figures" / "mpe_vs_commitment.png",
-                                           f"`{cfg.scenario}` and {int((m.index >= 0).sum())} design rows: equilibrium "
+                                           f"{cfg.scenario} and {int((m.index >= 0).sum())} design rows: equilibrium "
                                            "found vs the patron's chosen commitment"))
     text = markdown(cfg, data, c, m, drivers, point_table)
     path = store.atomic_write_text(out / "H8.md", text)
     _section(cfg, data)
     return path
+
+
+def commits_coords(cfg: H8Config, c: pd.DataFrame) -> pd.DataFrame:
+    """The design rows' factor values (the point's row: the scenario's defaults are not factor values: left empty)."""
+    ranges = load_ranges(cfg.ranges)
+    rows = c[c.index >= 0]
+    if not len(rows):
+        return pd.DataFrame(index=c.index)
+    vals = design_values(ranges, np.array(list(rows["coords"])))
+    vals.index = rows.index
+    return vals
+
+
+def _with_values(cfg: H8Config, c: pd.DataFrame, vals: pd.DataFrame) -> pd.DataFrame:
+    return c.drop(columns=["coords"]).join(vals)
 
 
 def _section(cfg: H8Config, data: dict[str, Any]) -> None:
