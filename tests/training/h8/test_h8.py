@@ -146,9 +146,13 @@ def test_a_tiny_run_is_resumable_and_its_units_equal_a_fresh_computation(tmp_pat
     commits, mpes = driver.plan(other)
     assert all(driver.fresh(other, u) for u in commits) and not any(driver.fresh(other, u) for u in mpes)
     atomic_write_json(mpe_file, data)
+    (tmp_path / "REPORT.md").write_text("# A study\n\nIts text.\n")  # the report beside the run's folder
     report = write_report(cfg)
     text = report.read_text()
     assert "## Criteria (quoted from docs/h8.md)" in text and an.CRITERIA["H8b"] in text
     assert (tmp_path / "out" / "figures" / "commitment_heatmap.png").stat().st_size > 0
-    before = report.read_bytes()
+    before, section = report.read_bytes(), (tmp_path / "REPORT.md").read_text()
     assert write_report(cfg).read_bytes() == before  # the same stored units, the same report
+    assert (tmp_path / "REPORT.md").read_text() == section  # its section replaced, not added twice
+    assert section.startswith("# A study\n\nIts text.\n") and section.count("## H8: the strategic patron") == 1
+    assert "H8/H8.md" not in section and "out/H8.md" in section
