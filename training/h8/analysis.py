@@ -167,6 +167,12 @@ def drivers(names: list[str], coords: np.ndarray, outputs: Mapping[str, np.ndarr
         if len(y) < 10 or np.ptp(y) == 0:
             continue
         res = rbd_fast.analyze(unit_problem(names), x, y, M=10, num_resamples=resamples, conf_level=0.95, seed=seed + 1)
-        rows += [{"output": out_name, "factor": n, "S1": float(res["S1"][i]), "S1_conf": float(res["S1_conf"][i]),
+        rows += [{"output": out_name, "factor": n, "S1": _finite(res["S1"][i]), "S1_conf": _finite(res["S1_conf"][i]),
                   "n": int(len(y))} for i, n in enumerate(names)]
     return rows
+
+
+def _finite(x: float) -> float | None:
+    """A number, or None where SALib returns NaN (a bootstrap of an output that barely varies)."""
+    x = float(x)
+    return x if np.isfinite(x) else None

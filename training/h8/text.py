@@ -13,6 +13,9 @@ from training.h8.design import PATRON_REASON
 from training.render.tables import fmt, pct, table
 
 TOP = 5  # drivers shown per output
+INERT = ("demand_war", "demand_peace", "pressure_low")  # overridden by every commitment
+OUTPUTS = {"gap": "D − m̄ under the chosen commitment (H8b's margin)", "m_bar": "m̄ under the chosen commitment",
+           "H8a": "H8a (0/1)", "H8b": "H8b (0/1)", "V_P": "V_P(s₀) of the patron's pick"}
 
 
 def _iv(r: dict[str, Any]) -> str:
@@ -89,6 +92,11 @@ def _distribution(c: pd.DataFrame, m: pd.DataFrame) -> list[str]:
         mp = m[m.index >= 0]
         cert = mp[mp["certified"]]
         if len(cert):
+            lower_s = int((cert["V_S"] < cert["V_S_commitment"]).sum())
+            lower_p = int((cert["V_P"] < cert["V_P_commitment"]).sum())
+            out += [f"Without commitment both players do worse: in the certified equilibrium V_S(s₀) is below its value "
+                    f"under the chosen commitment in {lower_s} of {len(cert)} rows, V_P(s₀) in {lower_p} of {len(cert)} "
+                    "(the figure below).", ""]
             out += [f"Certified equilibria ({len(cert)} rows): σ̄ median {fmt(cert['sigma_bar'].median())} (range "
                     f"{fmt(cert['sigma_bar'].min())}–{fmt(cert['sigma_bar'].max())}); m̄ falls from the commitment's by "
                     f"{fmt(cert['m_drop'].median())} at the median; max NashConv median {fmt(mp['nashconv_max'].median())} "
@@ -110,8 +118,10 @@ def _drivers(drivers: list[dict]) -> list[str]:
     frame = pd.DataFrame(drivers)
     for output, group in frame.groupby("output", sort=False):
         top = group.sort_values("S1", ascending=False).head(TOP)
-        out += [f"**{output}** ({int(group['n'].iloc[0])} rows): " + "; ".join(
-            f"`{r.factor}` {fmt(r.S1, 2)} ± {fmt(r.S1_conf, 2)}" for r in top.itertuples()), ""]
+        inert = group[group["factor"].isin(INERT)]["S1"].max()
+        out += [f"**{OUTPUTS.get(output, output)}** ({int(group['n'].iloc[0])} rows): " + "; ".join(
+            f"`{r.factor}` {fmt(r.S1, 2)} ± {fmt(r.S1_conf, 2)}" for r in top.itertuples())
+            + f" (the inert factors' largest S1, the noise floor: {fmt(inert, 2)})", ""]
     return out
 
 
