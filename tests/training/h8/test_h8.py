@@ -156,3 +156,14 @@ def test_a_tiny_run_is_resumable_and_its_units_equal_a_fresh_computation(tmp_pat
     assert (tmp_path / "REPORT.md").read_text() == section  # its section replaced, not added twice
     assert section.startswith("# A study\n\nIts text.\n") and section.count("## H8: the strategic patron") == 1
     assert "H8/H8.md" not in section and "out/H8.md" in section
+
+
+def test_the_committed_run_is_whole_and_fresh():
+    """Every unit configs/h8.yaml plans is stored in results/h8 with the key its inputs make now."""
+    from training.h8 import driver
+
+    cfg = load_h8_config("configs/h8.yaml")
+    commits, mpes = driver.plan(cfg)
+    stale = [u.relpath() for u in [*commits, *mpes] if not driver.fresh(cfg, u)]
+    assert len(commits) == 1 + cfg.n_commitment // cfg.batch and len(mpes) == 1 + cfg.n_mpe
+    assert not stale, stale
