@@ -19,6 +19,7 @@ discovery  parameter ranges, sampling, sensitivity, scenario discovery, batched 
 study      a study on Ray: units, tasks, verdicts (hypotheses), its report             all of the above but cli, scoring, selfplay
 selfplay   PPO self-play in the patron game, each round scored by its exact NashConv   config, results, run
 explore    the explorer page: a local HTTP server, its JSON API and static page       (nothing)
+h8         H8 across the space (docs/h8.md): design, units on Ray, shares, verdicts    config, results, render, discovery, study
 cli        the ``alliance`` commands, one module per command                           all of the above
 ========== =========================================================================== =================
 """
@@ -35,6 +36,7 @@ RULE: dict[str, frozenset[str]] = {
     "study": frozenset({"config", "results", "run", "evaluate", "render", "discovery"}),
     "selfplay": frozenset({"config", "results", "run"}),
     "explore": frozenset(),
+    "h8": frozenset({"config", "results", "render", "discovery", "study"}),
     "cli": frozenset({"config", "results", "run", "evaluate", "scoring", "render", "discovery", "study", "selfplay",
-                      "explore"}),
+                      "explore", "h8"}),
 }

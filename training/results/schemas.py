@@ -11,6 +11,9 @@ file                                model                          written by
 ``<study>/environment.json``        :class:`Environment`           the study
 ``<study>/discovery/batches/*.json`` :class:`DiscoveryBatch`       the study (``training/discovery/plan.py``)
 ``<out>/benchmark.json``            :class:`BenchmarkResult`       ``alliance benchmark``
+``<h8>/units/*.json``               :class:`H8CommitmentUnit`,     ``alliance h8`` (``training/h8/``)
+                                    :class:`H8MpeUnit`
+``<h8>/h8.json``                    :class:`H8Result`              ``alliance h8``
 =================================== ============================= ===========================================
 
 Files are written and read through :func:`training.results.store.write_stored` and
@@ -190,6 +193,72 @@ class GroupedBatch(DiscoveryBatch):
     whose rows give each group of factors its own Sobol indices; rows as a :class:`DiscoveryBatch`'s."""
 
     kind: str = Field(pattern=r"^grouped$")
+
+
+# ------------------------------------------------------------------ H8: the strategic patron (docs/h8.md)
+class H8CommitmentRow(_Strict):
+    """One row of H8's design (``row`` -1: the scenario's own point): the commitment table's 24 values and
+    labels, the patron's pick and the small state's optimum under it (its section-9 statistics)."""
+
+    row: int = Field(ge=-1)
+    coords: list[float]
+    pick: int = Field(ge=0, le=23)
+    D: int = Field(ge=0, le=3)
+    IP: int = Field(ge=0, le=1)
+    sigma: int = Field(ge=0, le=2)
+    V_S: float
+    V_P: float
+    label: str
+    m_bar: float
+    stats: dict[str, float]
+    table_V_S: list[float] = Field(min_length=24, max_length=24)
+    table_V_P: list[float] = Field(min_length=24, max_length=24)
+    table_labels: list[str] = Field(min_length=24, max_length=24)
+
+
+class H8CommitmentUnit(StudyUnit):
+    """``<h8>/units/commitment_<first row>.json``: a batch of H8's commitment rows (``training/h8/units.py``)."""
+
+    kind: Literal["commitment"]
+    scenario: str
+    rows: list[H8CommitmentRow] = Field(min_length=1)
+    seconds: float
+
+
+class H8MpeUnit(StudyUnit):
+    """``<h8>/units/mpe_<row>.json``: one row's equilibrium search, its certificate (NashConv at s0 and
+    max over states), both values at s0, and the means along the profile's path from s0."""
+
+    kind: Literal["mpe"]
+    scenario: str
+    row: int = Field(ge=-1)
+    coords: list[float]
+    method: str
+    nashconv_s0: float
+    nashconv_max: float
+    V_S: float
+    V_P: float
+    label: str
+    m_bar: float
+    sigma_bar: float
+    D_bar: float
+    stats: dict[str, float]
+    patron_action_shares: dict[str, float]
+    iterations: int
+    curve: list[dict[str, Any]]
+    seconds: float
+
+
+class H8Result(StoredFile):
+    """``<h8>/h8.json``: the readings at the point, the shares across the space, the verdicts, the drivers."""
+
+    ADVICE: ClassVar[str] = "render the report again (alliance h8 CONFIG --report-only)"
+    config: dict[str, Any]
+    design: dict[str, Any]
+    point: dict[str, Any]
+    space: dict[str, Any]
+    verdicts: dict[str, Any]
+    drivers: list[dict[str, Any]]
 
 
 # ---------------------------------------------------------------------------- the benchmark
