@@ -9,6 +9,7 @@ results give the same files byte for byte: no timestamps, no absolute paths, fix
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -315,8 +316,22 @@ def _write_report(cfg: StudyConfig) -> Path:
     report = cfg.report_path
     report.parent.mkdir(parents=True, exist_ok=True)
     rel = {k: _relative(v, report.parent) for k, v in figures.items()}
-    store.atomic_write_text(report, render_markdown(cfg, data, study, rel, why=why_section(why, rel)))
+    text = render_markdown(cfg, data, study, rel, why=why_section(why, rel))
+    store.atomic_write_text(report, text + carried_sections(report))
     return report
+
+
+# A section another command writes into this report (``alliance h8``: H8's), between its markers
+# ``<!-- NAME: begin ... -->`` and ``<!-- NAME: end -->``: a re-rendered report keeps it, at the end.
+_CARRIED = re.compile(r"<!-- (\w+): begin[^>]*-->.*?<!-- \1: end -->", re.S)
+
+
+def carried_sections(report: Path) -> str:
+    """The marked sections of other commands in the report as it stands ("" if none or no report)."""
+    if not report.is_file():
+        return ""
+    found = [m.group(0) for m in _CARRIED.finditer(report.read_text(encoding="utf-8"))]
+    return "".join("\n" + block + "\n" for block in found)
 
 
 def _relative(path: Path, start: Path) -> str:

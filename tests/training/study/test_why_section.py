@@ -116,3 +116,13 @@ def test_the_streams_unit_is_compare_streams():
 def test_the_frontier_unit_is_trade_off_frontier():
     out = explain_unit(ExplainUnit("frontier", "alt_open"))
     assert out["frontier"] == trade_off_frontier(make_params("alt_open"), baselines=[]).to_dict()
+
+
+def test_a_section_another_command_wrote_survives_a_re_render(study):
+    path = write_report(study)
+    section = "<!-- h8: begin (alliance h8 writes this section) -->\n\n## H8: a section\n\n- a line\n\n<!-- h8: end -->"
+    path.write_text(path.read_text().rstrip("\n") + "\n\n" + section + "\n")
+    written = path.read_bytes()
+    assert cli.main(["study", "why.yaml", "--report-only"]) == 0
+    assert path.read_bytes() == written  # kept, in its place at the end, byte for byte
+    assert path.read_text().count("## H8: a section") == 1
