@@ -58,8 +58,10 @@ def markdown(cfg: H8Config, data: dict[str, Any], c: pd.DataFrame, m: pd.DataFra
               f"{len(d['factors']) - 8} factors (`{cfg.ranges}`, mapped exactly as the discovery maps them) and the "
               f"patron's eight reward weights, each uniform on [w/2, 2w] ({PATRON_REASON}). The commitment table on "
               f"every row; the equilibrium search on the first {d['rows_mpe']} rows (each row of a Latin hypercube is "
-              "uniform on the space and the rows are independent units for the bootstrap; the first rows are not "
-              "themselves a Latin hypercube). Intervals: 95 % percentile bootstrap over the rows "
+              "uniform on the space, but its rows are not independent: they share the strata. The bootstrap "
+              "resamples them as independent units, which does not understate the uncertainty: a Latin "
+              "hypercube's mean has asymptotically no larger variance than independent draws' (Stein 1987). "
+              "The first rows are not themselves a Latin hypercube). Intervals: 95 % percentile bootstrap over the rows "
               f"(`training.discovery.analysis.share_interval`, {cfg.resamples} resamples), the study's method.", ""]
     srows = [["H8a: limited participation under commitment", _iv(s["H8a"]), s["H8a"]["n"], s["H8a"]["status"]],
              ["H8b: D − m̄ > .05 under commitment", _iv(s["H8b"]), s["H8b"]["n"], s["H8b"]["status"]],
