@@ -42,6 +42,9 @@ from envs.spaces import N_ACTIONS, N_STATES
 
 METHOD = "annealed logit response dynamics (damped, warm-started along a geometric precision schedule)"
 AVERAGED = "; then Cesaro-averaged damped logit responses at lambda = {lam:g} (damping {damping:g})"
+HOMOTOPY = ("predictor-corrector homotopy on the logit path (pseudo-arclength in the two value vectors and log lambda, "
+            "per-state logit stage equilibria by Newton, implicit-function Jacobian); the profile at lambda = {lam:.4g}")
+METHODS = ("dynamics", "homotopy")
 POLISHED = "; then fictitious play with exact best responses from the best profile (step 1/(k + {offset}), {rounds} rounds)"
 
 
@@ -87,12 +90,21 @@ def search_mpe(op: GameOperator, lambdas: tuple[float, ...] = tuple(np.geomspace
                rounds: int = 10, damping: float = 0.3, inner: int = 5, certify_every: int = 1,
                budget_seconds: float | None = None, final_lambda: float | None = None, final_rounds: int = 0,
                final_damping: float = 0.05, final_every: int = 25, polish_rounds: int = 0,
-               polish_offset: int = 50) -> EquilibriumSearch:
-    """Follow the logit path over ``lambdas`` (``rounds`` damped rounds at each), certify the
-    profile after every ``certify_every`` stages, stop early past ``budget_seconds``; then, with
-    ``final_lambda``, ``final_rounds`` averaged rounds at that precision (see the module
-    docstring); then ``polish_rounds`` rounds of fictitious play from the best profile. Returns the
-    profile with the smallest max NashConv met."""
+               polish_offset: int = 50, method: str = "dynamics", **homotopy: float) -> EquilibriumSearch:
+    """With ``method="dynamics"`` (the default): follow the logit path over ``lambdas`` (``rounds``
+    damped rounds at each), certify the profile after every ``certify_every`` stages, stop early
+    past ``budget_seconds``; then, with ``final_lambda``, ``final_rounds`` averaged rounds at that
+    precision (see the module docstring); then ``polish_rounds`` rounds of fictitious play from the
+    best profile. With ``method="homotopy"``: the predictor-corrector homotopy of
+    :func:`agents.game.homotopy.follow_path` (``homotopy``: its keyword arguments, and
+    ``budget_seconds``). Returns the profile with the smallest max NashConv met."""
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not allowed: one of {', '.join(METHODS)}")
+    if method == "homotopy":
+        return _homotopy(op, budget_seconds, homotopy)
+    if homotopy:
+        raise ValueError(f"{next(iter(homotopy))}={next(iter(homotopy.values()))!r} is not allowed: "
+                         "a keyword of method='homotopy' only")
     start = time.perf_counter()
     n = op.rows.size
     pi_s, pi_p = np.full((n, N_ACTIONS), 1.0 / N_ACTIONS), np.full((n, N_PATRON), 1.0 / N_PATRON)
@@ -150,6 +162,15 @@ def search_mpe(op: GameOperator, lambdas: tuple[float, ...] = tuple(np.geomspace
                 best = (pi_s.copy(), pi_p.copy(), nc)
     return EquilibriumSearch(pi_small=best[0], pi_patron=best[1], certificate=best[2], method=method, iterations=done,
                              seconds=time.perf_counter() - start, curve=curve)
+
+
+def _homotopy(op: GameOperator, budget_seconds: float | None, options: dict) -> EquilibriumSearch:
+    from agents.game.homotopy import follow_path
+
+    found = follow_path(op, budget_seconds=budget_seconds, **options)
+    method = HOMOTOPY.format(lam=found.lam)
+    return EquilibriumSearch(pi_small=found.pi_small, pi_patron=found.pi_patron, certificate=found.certificate,
+                             method=method, iterations=found.steps, seconds=found.seconds, curve=found.curve)
 
 
 # The search `alliance game` and the explorer run (docs/model.md section 11): the logit path to 178,
