@@ -26,6 +26,7 @@ nash_conv`): the certificate is max over states of the returned profile's exact 
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ from envs import model
 from envs.game_tables import N_PATRON
 from envs.tables import VARS
 
+LOG = logging.getLogger(__name__)
 INNER_TOL = 1e-12  # the stage systems' residual |x - Q_P' pi_S| (payoff units)
 INNER_ITER = 60
 
@@ -293,9 +295,8 @@ class PathResult:
 
 def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5, target: float = 1e-3,
                 certify_from: float = 100.0, certify_factor: float = 2.0, step: float = 0.3,
-                max_step: float = 2.0, tol: float = 1e-8, max_corrections: int = 20, max_fresh: int = 3,
-                fold_tol: float = 2e-3, min_step: float = 1e-7, budget_seconds: float | None = None,
-                verbose: bool = False) -> PathResult:
+                max_step: float = 2.0, tol: float = 1e-6, max_corrections: int = 20, max_fresh: int = 3,
+                fold_tol: float = 2e-3, min_step: float = 1e-7, budget_seconds: float | None = None) -> PathResult:
     """Follow the logit path from ``lam_start`` by pseudo-arclength continuation in (z, log lambda)
     (arclength measured with z's root mean square and log lambda); certify the profile (exact
     NashConv) when lambda first passes ``certify_from`` and then each time it grows by
@@ -367,8 +368,7 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                 z_c, x_c = path.unpack(u_c, st_c.x)
             if ok:
                 break
-            if verbose:
-                print(f"  step {step:.3g} failed: {why}", flush=True)
+            LOG.debug("step %.3g failed: %s", step, why)
             step *= 0.5
             if step < min_step:
                 stalled = True
@@ -380,9 +380,8 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
             if near.size:
                 path.fixed = np.sort(np.concatenate([path.fixed, near]))
         lam = float(np.exp(s))
-        if verbose:
-            print(f"step {steps}: lambda {lam:.4g}, h {step:.3g}, fixed {path.fixed.tolist()}, "
-                  f"{time.perf_counter() - start:.1f} s", flush=True)
+        LOG.debug("step %d: lambda %.4g, next step %.3g, states kept as unknowns %s, %.1f s", steps, lam, step,
+                  path.fixed.tolist(), time.perf_counter() - start)
         over = budget_seconds is not None and time.perf_counter() - start > budget_seconds
         if lam >= next_cert or lam >= lam_stop or over or stalled:
             next_cert = max(next_cert, lam) * certify_factor
@@ -391,8 +390,7 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                           "nashconv_s0": nc.at_start, "nashconv_max": nc.max})
             if stalled:
                 curve[-1]["stalled"] = True
-            if verbose:
-                print(curve[-1], flush=True)
+            LOG.info("certified %s", curve[-1])
             if best is None or nc.max < best[2].max:
                 best = (st.pi_s.copy(), st.pi_p.copy(), nc, lam)
             if nc.max <= target or lam >= lam_stop or over or stalled:
