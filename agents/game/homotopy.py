@@ -33,13 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from agents.bellman import NEIGHBOURS
 from agents.game.best_response import NashConv, nash_conv
+from agents.game.kernels import Kernels
 from agents.game.operator import GameOperator
-from agents.linear import policy_kernel
-from envs import model
 from envs.game_tables import N_PATRON
-from envs.tables import VARS
 
 LOG = logging.getLogger(__name__)
 INNER_TOL = 1e-12  # the stage systems' residual |x - Q_P' pi_S| (payoff units)
@@ -155,56 +152,6 @@ def coefficients(st: Stage, fixed: np.ndarray | None = None) -> Coefficients:
     return Coefficients(c=c, d=d, l=np.stack([l0, l1]), m=m, h=h, dx=on_x)
 
 
-class Kernels:
-    """Move kernels sum_aS sum_aP w_s w_p P(s' | s, aS, aP) on the block for any real weights (the
-    Jacobian's blocks have signed ones). T, A, W and X do not read the patron's action, so their
-    product moves for every (s, aS, M) are made once (``envs.model.move_mixture`` on each branch
-    alone, R held still); a kernel then mixes R's moves over w_p and the branches over w_s and M
-    (the weights of ``GameOperator.profile_moves``, whose kernel this equals on a profile)."""
-
-    def __init__(self, op: GameOperator):
-        self.op = op
-        self.j = VARS.index("R")
-        t, r = op._t_level, op._r_level
-        self.r_up = op.game.r_up[t, r]  # (n, 96, 24, 2)
-        self.r_down = op.game.r_down[t, r]
-        self.others = []
-        for m in (0, 1):
-            up, down = (x.copy() for x in op._moves[m])  # (n, 96, 5)
-            up[:, :, self.j] = down[:, :, self.j] = 0.0
-            rows = up.shape[0] * up.shape[1]
-            full = model.move_mixture(up.reshape(rows, 1, 5), down.reshape(rows, 1, 5), np.ones((rows, 1)))
-            held = full.reshape((up.shape[0], up.shape[1]) + (3,) * 5).take(1, axis=2 + self.j)
-            self.others.append(np.ascontiguousarray(held.reshape(up.shape[0], up.shape[1], 81).transpose(0, 2, 1)))
-
-    def moves(self, w_s: np.ndarray, w_p: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """(n, 243) move rows of the weights (``agents.linear.policy_kernel`` makes the kernel); with
-        ``rows``, those states' only (the weights given for them)."""
-        rows = slice(None) if rows is None else rows
-        total = w_p.sum(axis=1)[:, None]
-        out = 0.0
-        for m in (0, 1):
-            up = np.einsum("sap,sp->sa", self.r_up[rows, ..., m], w_p)
-            down = np.einsum("sap,sp->sa", self.r_down[rows, ..., m], w_p)
-            pm = self.op._p_med[rows]
-            weight = w_s * (pm if m else 1.0 - pm)
-            r_dist = np.stack([down, total - up - down, up], axis=2) * weight[:, :, None]  # (n, 96, 3)
-            out = out + np.matmul(self.others[m][rows], r_dist)  # (n, 81, 3)
-        n = out.shape[0]
-        return np.moveaxis(out.reshape((n,) + (3,) * 5), 5, 1 + self.j).reshape(n, 243)
-
-    def dense(self, w_s: np.ndarray, w_p: np.ndarray) -> np.ndarray:
-        """The kernel as a dense (n, n) array."""
-        return policy_kernel(self.moves(w_s, w_p)).toarray()
-
-    def dense_rows(self, w_s: np.ndarray, w_p: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """The kernel's ``rows`` only, dense (len(rows), n), for those rows' weights."""
-        mv = self.moves(w_s, w_p, rows)
-        out = np.zeros((len(rows), self.op.rows.size))
-        np.add.at(out, (np.arange(len(rows))[:, None], NEIGHBOURS[rows]), mv)
-        return out
-
-
 class LogitPath:
     """H(z, s) = z - Phi(z, e^s) on one game and its derivatives (module docstring). States in
     ``fixed`` (where a stage system is near a fold) keep their x as unknowns of the path, with
@@ -293,10 +240,19 @@ class PathResult:
     lam: float  # the precision of the returned profile
 
 
+JUMP, MIN_JUMP, MAX_JUMP, HOLD = float(np.log(1.5)), 1e-3, float(np.log(2.0)), 20
+
+
+def _unit(t_z: np.ndarray, t_s: float, n: int) -> tuple[np.ndarray, float]:
+    norm = np.sqrt(t_z @ t_z / n + t_s * t_s)
+    return t_z / norm, t_s / norm
+
+
 def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5, target: float = 1e-3,
                 certify_from: float = 100.0, certify_factor: float = 2.0, step: float = 0.3,
                 max_step: float = 2.0, tol: float = 1e-6, max_corrections: int = 20, max_fresh: int = 3,
-                fold_tol: float = 2e-3, min_step: float = 1e-7, budget_seconds: float | None = None) -> PathResult:
+                fold_tol: float = 2e-3, min_step: float = 1e-7, monotone_from: float | None = None,
+                max_steps: int | None = None, budget_seconds: float | None = None) -> PathResult:
     """Follow the logit path from ``lam_start`` by pseudo-arclength continuation in (z, log lambda)
     (arclength measured with z's root mean square and log lambda); certify the profile (exact
     NashConv) when lambda first passes ``certify_from`` and then each time it grows by
@@ -325,25 +281,29 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
     t_prev = (np.zeros(2 * n), 1.0)
     curve: list[dict] = []
     best: tuple | None = None
-    next_cert, steps, stalled = certify_from, 0, False
+    next_cert, steps, stalled, jump, hold = certify_from, 0, False, JUMP, 0
     while True:
         size = path.size
+        mono = monotone_from is not None and np.exp(s) >= monotone_from and hold == 0
         h_u, h_s = path.jacobian(st)
         border = np.zeros((size + 1, size + 1))
         border[:size, :size], border[:size, size] = h_u, h_s
-        border[size, :2 * n], border[size, size] = t_prev[0] / n, t_prev[1]
+        border[size, :2 * n], border[size, size] = (0.0, 1.0) if mono else (t_prev[0] / n, t_prev[1])
         rhs = np.zeros(size + 1)
         rhs[-1] = 1.0
         tau = linalg.lu_solve(linalg.lu_factor(border), rhs)
-        norm = np.sqrt(tau[:2 * n] @ tau[:2 * n] / n + tau[size] ** 2)
-        t_u, t_s = tau[:size] / norm, tau[size] / norm
-        border[size, :2 * n], border[size, size] = t_u[:2 * n] / n, t_s
+        if mono:  # natural parameter: dz/ds, and corrections at the new lambda
+            t_u, t_s, h = tau[:size], 1.0, jump
+        else:
+            norm = np.sqrt(tau[:2 * n] @ tau[:2 * n] / n + tau[size] ** 2)
+            t_u, t_s, h = tau[:size] / norm, tau[size] / norm, step
+            border[size, :2 * n], border[size, size] = t_u[:2 * n] / n, t_s
         lu = linalg.lu_factor(border)
         coef = coefficients(st, path.fixed if path.fixed.size else None)
         u = path.pack(z, st.x)
         while True:  # predictor, then corrections on the hyperplane orthogonal to the tangent
-            _, dx = path.dphi(st, coef, (step * t_u[:2 * n]).reshape(2, n), step * t_s)
-            u_c, s_c = u + step * t_u, s + step * t_s
+            _, dx = path.dphi(st, coef, (h * t_u[:2 * n]).reshape(2, n), h * t_s)
+            u_c, s_c = u + h * t_u, s + h * t_s
             z_c, x_c = path.unpack(u_c, st.x + dx)
             ok, prev, why, lu_c, fresh = False, np.inf, "corrections", lu, 0
             for used in range(max_corrections):  # noqa: B007 (read after the loop)
@@ -368,21 +328,31 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                 z_c, x_c = path.unpack(u_c, st_c.x)
             if ok:
                 break
-            LOG.debug("step %.3g failed: %s", step, why)
-            step *= 0.5
-            if step < min_step:
+            LOG.debug("%s %.3g failed: %s", "jump" if mono else "step", h, why)
+            h *= 0.5
+            if mono and h < MIN_JUMP:  # a fold ahead: go round it by arclength for a while
+                hold, jump, t_prev, step = HOLD, JUMP, _unit(t_u[:2 * n], t_s, n), max(step, 0.01)
+                break
+            if h < min_step:
                 stalled = True
                 break
+        if mono and not ok:
+            continue
         if not stalled:
-            z, s, st, t_prev, steps = z_c, s_c, st_c, (t_u[:2 * n], t_s), steps + 1
-            step = min(step * (1.5 if used <= 5 else 1.0 if used <= 10 else 0.7), max_step)
+            z, s, st, steps = z_c, s_c, st_c, steps + 1
+            grow = 1.5 if used <= 5 else 1.0 if used <= 10 else 0.7
+            if mono:
+                jump, t_prev = min(h * grow, MAX_JUMP), _unit(t_u[:2 * n], t_s, n)
+            else:
+                step, t_prev, hold = min(h * grow, max_step), (t_u[:2 * n], t_s), max(hold - 1, 0)
             near = path.near_folds(st, fold_tol)
             if near.size:
                 path.fixed = np.sort(np.concatenate([path.fixed, near]))
         lam = float(np.exp(s))
         LOG.debug("step %d: lambda %.4g, next step %.3g, states kept as unknowns %s, %.1f s", steps, lam, step,
                   path.fixed.tolist(), time.perf_counter() - start)
-        over = budget_seconds is not None and time.perf_counter() - start > budget_seconds
+        over = (budget_seconds is not None and time.perf_counter() - start > budget_seconds
+                or max_steps is not None and steps >= max_steps)
         if lam >= next_cert or lam >= lam_stop or over or stalled:
             next_cert = max(next_cert, lam) * certify_factor
             nc = nash_conv(op, st.pi_s, st.pi_p)

@@ -9,7 +9,8 @@ import pytest
 
 from agents.game.best_response import nash_conv
 from agents.game.equilibrium import search_mpe
-from agents.game.homotopy import Kernels, LogitPath, coefficients, follow_path, softmax, stage_equilibria
+from agents.game.homotopy import LogitPath, coefficients, follow_path, softmax, stage_equilibria
+from agents.game.kernels import Kernels
 from agents.game.operator import game_operator
 from envs.scenarios import make_params
 
