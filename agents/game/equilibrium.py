@@ -92,7 +92,7 @@ def search_mpe(op: GameOperator, lambdas: tuple[float, ...] = tuple(np.geomspace
                rounds: int = 10, damping: float = 0.3, inner: int = 5, certify_every: int = 1,
                budget_seconds: float | None = None, final_lambda: float | None = None, final_rounds: int = 0,
                final_damping: float = 0.05, final_every: int = 25, polish_rounds: int = 0,
-               polish_offset: int = 50, method: str = "dynamics", **homotopy: float) -> EquilibriumSearch:
+               polish_offset: int = 50, method: str = "dynamics", **homotopy: object) -> EquilibriumSearch:
     """With ``method="dynamics"`` (the default): follow the logit path over ``lambdas`` (``rounds``
     damped rounds at each), certify the profile after every ``certify_every`` stages, stop early
     past ``budget_seconds``; then, with ``final_lambda``, ``final_rounds`` averaged rounds at that

@@ -261,7 +261,12 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
     path stalled: the point reached is certified). A state whose stage system comes near a fold
     (smallest singular value below ``fold_tol``) joins the path's unknowns (:class:`LogitPath`).
     Corrections: chord steps with the step's factorisation, a fresh Jacobian (at most
-    ``max_fresh``) when they stop contracting. Returns the profile with the smallest certificate met."""
+    ``max_fresh``) when they stop contracting. ``max_steps``: stop (and certify) after that many
+    steps. ``monotone_from``: past that lambda, steps are jumps in lambda (Newton at the new lambda
+    from the tangent's prediction, any root it finds accepted), and a jump that fails down to
+    ``MIN_JUMP`` goes round by ``HOLD`` arclength steps; on `war` it stalls at the same fold
+    (lambda ~ 1177) as plain arclength, so it is off by default. Returns the profile with the
+    smallest certificate met (the curve: lambda, steps, seconds, NashConv at s0 and max)."""
     start = time.perf_counter()
     path = LogitPath(op)
     n = path.n
