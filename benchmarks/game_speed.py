@@ -7,7 +7,7 @@ printed as min / median / max seconds and as a ratio to the reference measured i
 one cold single-agent ``solve`` of the scenario (``agents.solver.solve``, caches cleared). Goals of
 issue 24, as absolute seconds on this machine (read them beside the reference, which moves with the
 machine's load): the commitment table <= 5 s, one best response <= 0.2 s, the NashConv of a profile
-<= 0.5 s; peak memory of the game on one block <= 200 MB (``tracemalloc`` over building the
+<= 0.5 s; the MPE homotopy's two pieces per step (no goal); peak memory of the game on one block <= 200 MB (``tracemalloc`` over building the
 operator and one NashConv). A script, not a test.
 """
 
@@ -28,6 +28,7 @@ from agents import solver  # noqa: E402
 from agents.game import operator as game_op  # noqa: E402
 from agents.game.best_response import best_response, nash_conv  # noqa: E402
 from agents.game.commitment import commitment_table  # noqa: E402
+from agents.game.homotopy import LogitPath  # noqa: E402
 from envs import game_tables  # noqa: E402
 from envs.scenarios import make_params  # noqa: E402
 from envs.tables import build_tables  # noqa: E402
@@ -74,6 +75,14 @@ def main() -> None:
         ("best response, small state vs table", _timed(lambda: best_response(op, "small_state", table), args.repeat, False), 0.2),
         ("best response, patron vs optimum", _timed(lambda: best_response(op, "patron", optimum), args.repeat, False), 0.2),
         ("NashConv of the table profile", _timed(lambda: nash_conv(op, optimum, table), args.repeat, False), 0.5),
+    ]
+    path = LogitPath(op)  # the MPE homotopy's pieces at the table profile's values, lambda = 100
+    values = np.stack(op.evaluate(optimum, table))
+    stage = path.stage(values, 100.0, np.zeros((op.rows.size, 24)))
+    rows += [
+        ("homotopy: stage equilibria from x = 0", _timed(lambda: path.stage(values, 100.0, np.zeros_like(stage.x)),
+                                                         args.repeat, False), None),
+        ("homotopy: dense Jacobian (2160 x 2161)", _timed(lambda: path.jacobian(stage), args.repeat, False), None),
     ]
     ref = statistics.median(reference)
     print(f"{'measurement':40s} {'min':>8s} {'median':>8s} {'max':>8s} {'x ref':>7s}  goal")

@@ -1,0 +1,374 @@
+"""The logit quantal-response path of the patron game followed by a predictor-corrector homotopy
+(docs/model.md section 11, concept 4).
+
+At a precision lambda, a profile is a logit Markov equilibrium when in every state each player's
+stage policy is the softmax of lambda times its Q-values under the profile's own exact values.
+Here the unknowns are the two value vectors z = (V_S, V_P) (2 x 1,080): given z, each state's stage
+game (Q_S, Q_P: 96 x 24 each) has a logit equilibrium, found by Newton's method on the patron's
+24 expected payoffs x (``pi_P = softmax(lambda x)``, ``pi_S = softmax(lambda Q_S pi_P)``,
+``x = Q_P' pi_S``: a 24 x 24 system per state, all states at once). The stage values
+Phi(z) = (pi_S' Q_S pi_P, pi_S' Q_P pi_P) make the path's equation H(z, lambda) = z - Phi(z) = 0:
+at a root, z are the exact values of the profile and the profile is a logit equilibrium.
+
+Derivatives come from the implicit function theorem on each stage system. A perturbation dz
+enters a state's stage game only through e = dQ_S pi_P (96) and f = dQ_P' pi_S (24), so
+dPhi_i = c_i' e + d_i' f + l_i dlambda with per-state coefficients (c_i, d_i, l_i), and each block of
+dPhi/dz is gamma times the move kernel of the "profile" (c_i, pi_P) or (pi_S, d_i): signed
+weights, built with ``GameOperator.profile_moves`` (linear in the weights). The dense 2,160 x 2,161
+Jacobian [H_z, H_s] (s = log lambda) drives a pseudo-arclength predictor-corrector (Allgower and
+Georg 1990; sGameSolver's scheme, Eibelshaeuser and Poensgen 2019, on the game's structure):
+the tangent predicts, Newton corrects on the hyperplane orthogonal to it, and the step grows
+after an easy correction and halves after a failed one, so turning points in lambda are passed.
+
+The path is certified along the way with exact best responses (:func:`agents.game.best_response.
+nash_conv`): the certificate is max over states of the returned profile's exact NashConv.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+from agents.game.best_response import NashConv, nash_conv
+from agents.game.kernels import Kernels
+from agents.game.operator import GameOperator
+from envs.game_tables import N_PATRON
+
+LOG = logging.getLogger(__name__)
+INNER_TOL = 1e-12  # the stage systems' residual |x - Q_P' pi_S| (payoff units)
+INNER_ITER = 60
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    """Row-wise softmax over the last axis."""
+    z = x - x.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def _soft_apply(pr: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(diag(pr) - pr pr') v over the action axis (axis 1), v (n, k) or (n, k, m)."""
+    if v.ndim == 2:
+        return pr * (v - (pr * v).sum(axis=1, keepdims=True))
+    return pr[:, :, None] * (v - np.einsum("sa,sam->sm", pr, v)[:, None, :])
+
+
+@dataclass
+class Stage:
+    """Every state's logit stage equilibrium at (Q_S, Q_P, lambda): the patron's expected payoffs
+    ``x`` (n, 24), both stage policies, the small state's expected payoffs ``y`` (n, 96)."""
+
+    lam: float
+    q_s: np.ndarray
+    q_p: np.ndarray
+    x: np.ndarray
+    pi_s: np.ndarray
+    pi_p: np.ndarray
+    y: np.ndarray
+    residual: float
+
+    @property
+    def values(self) -> np.ndarray:
+        """Phi: the stage values (2, n) of both players."""
+        return np.stack([(self.pi_s * self.y).sum(axis=1),
+                         np.einsum("sa,sap,sp->s", self.pi_s, self.q_p, self.pi_p)])
+
+    def system(self) -> np.ndarray:
+        """M = I - lambda^2 Q_P' Dq Q_S Dp (n, 24, 24): the stage system's Jacobian in x."""
+        dp = np.einsum("sp,pk->spk", self.pi_p, np.eye(N_PATRON)) - self.pi_p[:, :, None] * self.pi_p[:, None, :]
+        z = _soft_apply(self.pi_s, np.matmul(self.q_s, dp))
+        return np.eye(N_PATRON) - self.lam ** 2 * np.matmul(np.swapaxes(self.q_p, 1, 2), z)
+
+
+def _policies(q_s: np.ndarray, lam: float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pi_p = softmax(lam * x)
+    y = np.einsum("sap,sp->sa", q_s, pi_p)
+    return pi_p, y, softmax(lam * y)
+
+
+def stage_equilibria(q_s: np.ndarray, q_p: np.ndarray, lam: float, x0: np.ndarray,
+                     fixed: np.ndarray | None = None, tol: float = INNER_TOL, max_iter: int = INNER_ITER) -> Stage:
+    """Each state's logit stage equilibrium by Newton's method on x from ``x0`` (steps capped so
+    that lambda |dx| <= 8 per state), except in the ``fixed`` states (indices), whose x is kept
+    (the path's own unknowns there). The result's ``residual`` is max |x - Q_P' pi_S| over the others."""
+    x = np.array(x0, dtype=np.float64)
+    todo = np.arange(x.shape[0]) if fixed is None else np.setdiff1d(np.arange(x.shape[0]), fixed)
+    for _ in range(max_iter):
+        xs, qs, qp = x[todo], q_s[todo], q_p[todo]
+        pi_p, y, pi_s = _policies(qs, lam, xs)
+        g = xs - np.einsum("sap,sa->sp", qp, pi_s)
+        bad = np.abs(g).max(axis=1) > tol
+        if not bad.any():
+            break
+        todo, xs, qs, qp, g = todo[bad], xs[bad], qs[bad], qp[bad], g[bad]
+        st = Stage(lam, qs, qp, xs, pi_s[bad], pi_p[bad], y[bad], 0.0)
+        dx = -np.linalg.solve(st.system(), g[:, :, None])[:, :, 0]
+        scale = np.minimum(1.0, 8.0 / np.maximum(lam * np.abs(dx).max(axis=1), 1e-300))
+        x[todo] = xs + scale[:, None] * dx
+    pi_p, y, pi_s = _policies(q_s, lam, x)
+    gap = x - np.einsum("sap,sa->sp", q_p, pi_s)
+    if fixed is not None:
+        gap[fixed] = 0.0
+    return Stage(lam, q_s, q_p, x, pi_s, pi_p, y, float(np.abs(gap).max()))
+
+
+@dataclass
+class Coefficients:
+    """dPhi_i = c_i' e + d_i' f + l_i dlambda per state (module docstring); ``minv_*`` pieces for dx."""
+
+    c: tuple[np.ndarray, np.ndarray]  # (n, 96) each: small state's, patron's
+    d: tuple[np.ndarray, np.ndarray]  # (n, 24) each
+    l: np.ndarray  # (2, n)
+    m: np.ndarray  # M (n, 24, 24)
+    h: np.ndarray  # (n, 24): dx's lambda term before M^-1
+    dx: tuple[np.ndarray, np.ndarray]  # (n, 24) each: dPhi_i's coefficients on dx with x held
+
+
+def coefficients(st: Stage, fixed: np.ndarray | None = None) -> Coefficients:
+    """The implicit-function derivatives of both stage values at a converged :class:`Stage`; in the
+    ``fixed`` states, the partial derivatives with x held (and ``dx``, those on x)."""
+    lam, p, q, x, y = st.lam, st.pi_p, st.pi_s, st.x, st.y
+    m = st.system()
+    dpx = _soft_apply(p, x)
+    dqy = _soft_apply(q, y)
+    h = np.einsum("sap,sa->sp", st.q_p, lam * _soft_apply(q, np.einsum("sap,sp->sa", st.q_s, dpx)) + dqy)
+    r = np.einsum("sap,sp->sa", st.q_p, p)
+    a = (lam * dqy + q, lam * _soft_apply(q, r))  # the weights of dy in dPhi_S, dPhi_P
+    b = (np.einsum("sap,sa->sp", st.q_s, a[0]), np.einsum("sap,sa->sp", st.q_s, a[1]) + x)
+    mt = np.swapaxes(m, 1, 2)
+    on_x = tuple(lam * _soft_apply(p, bi) for bi in b)
+    zz = [np.linalg.solve(mt, xi[:, :, None])[:, :, 0] for xi in on_x]
+    if fixed is not None:
+        for zi in zz:
+            zi[fixed] = 0.0
+    c = tuple(ai + lam * _soft_apply(q, np.einsum("sap,sp->sa", st.q_p, zi)) for ai, zi in zip(a, zz))
+    d = (zz[0], p + zz[1])
+    l0 = (zz[0] * h).sum(1) + (b[0] * dpx).sum(1) + (y * dqy).sum(1)
+    l1 = (zz[1] * h).sum(1) + (b[1] * dpx).sum(1) + (r * dqy).sum(1)
+    return Coefficients(c=c, d=d, l=np.stack([l0, l1]), m=m, h=h, dx=on_x)
+
+
+class LogitPath:
+    """H(z, s) = z - Phi(z, e^s) on one game and its derivatives (module docstring). States in
+    ``fixed`` (where a stage system is near a fold) keep their x as unknowns of the path, with
+    their stage equations x - Q_P' pi_S = 0 as equations of it: u = (z, x[fixed])."""
+
+    def __init__(self, op: GameOperator):
+        self.op = op
+        self.n = op.rows.size
+        self.kernels = Kernels(op)
+        self.fixed = np.zeros(0, dtype=np.int64)
+
+    @property
+    def size(self) -> int:
+        return 2 * self.n + N_PATRON * self.fixed.size
+
+    def pack(self, z: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return np.concatenate([z.ravel(), x[self.fixed].ravel()])
+
+    def unpack(self, u: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = x.copy()
+        x[self.fixed] = u[2 * self.n:].reshape(-1, N_PATRON)
+        return u[:2 * self.n].reshape(2, self.n), x
+
+    def stage(self, z: np.ndarray, lam: float, x0: np.ndarray) -> Stage:
+        """The logit stage equilibria at values ``z`` (2, n) and precision ``lam`` from ``x0``."""
+        q_s, q_p = self.op.q_values(z[0], z[1])
+        return stage_equilibria(q_s, q_p, lam, x0, self.fixed if self.fixed.size else None)
+
+    def residual(self, z: np.ndarray, st: Stage) -> np.ndarray:
+        """(H = z - Phi, the fixed states' stage equations) as one vector."""
+        f = self.fixed
+        gap = st.x[f] - np.einsum("sap,sa->sp", st.q_p[f], st.pi_s[f])
+        return np.concatenate([(z - st.values).ravel(), gap.ravel()])
+
+    def jacobian(self, st: Stage, coef: Coefficients | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Dense H_u (size, size) and H_s (size,) (s = log lambda) at a converged stage."""
+        f, k = self.fixed, self.fixed.size
+        coef = coefficients(st, f if k else None) if coef is None else coef
+        g, n = self.op.gamma, self.n
+        h_u = np.eye(self.size)
+        for i in (0, 1):
+            h_u[i * n:(i + 1) * n, :n] -= g * self.kernels.dense(coef.c[i], st.pi_p)
+            h_u[i * n:(i + 1) * n, n:2 * n] -= g * self.kernels.dense(st.pi_s, coef.d[i])
+        h_s = -st.lam * coef.l.ravel()
+        if not k:
+            return h_u, h_s
+        cols = 2 * n + N_PATRON * np.arange(k)
+        for j, state in enumerate(f):
+            for i in (0, 1):
+                h_u[i * n + state, cols[j]:cols[j] + N_PATRON] = -coef.dx[i][state]
+            h_u[cols[j]:cols[j] + N_PATRON, cols[j]:cols[j] + N_PATRON] = coef.m[state]
+        for a in range(N_PATRON):  # dg_a = M dx - f_a - (Q_P' B e)_a - h_a dlambda
+            w = st.lam * _soft_apply(st.pi_s[f], st.q_p[f][:, :, a])
+            h_u[cols + a, :n] = -g * self.kernels.dense_rows(w, st.pi_p[f], f)
+            h_u[cols + a, n:2 * n] = -g * self.kernels.dense_rows(st.pi_s[f], np.eye(N_PATRON)[[a] * k], f)
+        return h_u, np.concatenate([h_s, -st.lam * coef.h[f].ravel()])
+
+    def dphi(self, st: Stage, coef: Coefficients, dz: np.ndarray, ds: float) -> tuple[np.ndarray, np.ndarray]:
+        """The first-order change of Phi (2, n) and of x (n, 24) along (dz (2, n), ds), matrix-free
+        (one pass of the stencil): the Jacobian's check and the predictor of the stage solutions."""
+        ev = self.op.expect(dz)  # (2, n, 96, 24)
+        e = self.op.gamma * np.einsum("sap,sp->sa", ev[0], st.pi_p)
+        f = self.op.gamma * np.einsum("sap,sa->sp", ev[1], st.pi_s)
+        dlam = st.lam * ds
+        rhs = f + np.einsum("sap,sa->sp", st.q_p, st.lam * _soft_apply(st.pi_s, e)) + coef.h * dlam
+        dx = np.linalg.solve(coef.m, rhs[:, :, None])[:, :, 0]
+        dphi = np.stack([(coef.c[i] * e).sum(1) + (coef.d[i] * f).sum(1) + coef.l[i] * dlam for i in (0, 1)])
+        return dphi, dx
+
+    def near_folds(self, st: Stage, tol: float) -> np.ndarray:
+        """States not yet fixed whose stage system's smallest singular value is below ``tol``."""
+        sv = np.linalg.svd(st.system(), compute_uv=False)[:, -1]
+        return np.setdiff1d(np.flatnonzero(sv < tol), self.fixed)
+
+
+@dataclass
+class PathResult:
+    """The best certified profile on the path, its certificate, the steps taken and the curve."""
+
+    pi_small: np.ndarray
+    pi_patron: np.ndarray
+    certificate: NashConv
+    steps: int
+    seconds: float
+    curve: list[dict]
+    lam: float  # the precision of the returned profile
+
+
+JUMP, MIN_JUMP, MAX_JUMP, HOLD = float(np.log(1.5)), 1e-3, float(np.log(2.0)), 20
+
+
+def _unit(t_z: np.ndarray, t_s: float, n: int) -> tuple[np.ndarray, float]:
+    norm = np.sqrt(t_z @ t_z / n + t_s * t_s)
+    return t_z / norm, t_s / norm
+
+
+def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5, target: float = 1e-3,
+                certify_from: float = 100.0, certify_factor: float = 2.0, step: float = 0.3,
+                max_step: float = 2.0, tol: float = 1e-6, max_corrections: int = 20, max_fresh: int = 3,
+                fold_tol: float = 2e-3, min_step: float = 1e-7, monotone_from: float | None = None,
+                max_steps: int | None = None, budget_seconds: float | None = None) -> PathResult:
+    """Follow the logit path from ``lam_start`` by pseudo-arclength continuation in (z, log lambda)
+    (arclength measured with z's root mean square and log lambda); certify the profile (exact
+    NashConv) when lambda first passes ``certify_from`` and then each time it grows by
+    ``certify_factor``; stop when a certificate (max over states) is at most ``target``, when lambda
+    passes ``lam_stop``, past ``budget_seconds``, or when the step falls below ``min_step`` (the
+    path stalled: the point reached is certified). A state whose stage system comes near a fold
+    (smallest singular value below ``fold_tol``) joins the path's unknowns (:class:`LogitPath`).
+    Corrections: chord steps with the step's factorisation, a fresh Jacobian (at most
+    ``max_fresh``) when they stop contracting. ``max_steps``: stop (and certify) after that many
+    steps. ``monotone_from``: past that lambda, steps are jumps in lambda (Newton at the new lambda
+    from the tangent's prediction, any root it finds accepted), and a jump that fails down to
+    ``MIN_JUMP`` goes round by ``HOLD`` arclength steps; on `war` it stalls at the same fold
+    (lambda ~ 1177) as plain arclength, so it is off by default. Returns the profile with the
+    smallest certificate met (the curve: lambda, steps, seconds, NashConv at s0 and max)."""
+    start = time.perf_counter()
+    path = LogitPath(op)
+    n = path.n
+    uniform = (np.full((n, 96), 1.0 / 96), np.full((n, N_PATRON), 1.0 / N_PATRON))
+    z = np.stack(op.evaluate(*uniform))
+    s = float(np.log(lam_start))
+    st = path.stage(z, lam_start, np.zeros((n, N_PATRON)))
+    for _ in range(50):  # Newton on z at the first precision
+        h = path.residual(z, st)
+        if np.abs(h).max() < tol:
+            break
+        h_z, _ = path.jacobian(st)
+        z = z - np.linalg.solve(h_z, h).reshape(z.shape)
+        st = path.stage(z, lam_start, st.x)
+    else:
+        raise RuntimeError(f"the logit path's start at lambda={lam_start:g} did not converge")
+    t_prev = (np.zeros(2 * n), 1.0)
+    curve: list[dict] = []
+    best: tuple | None = None
+    next_cert, steps, stalled, jump, hold = certify_from, 0, False, JUMP, 0
+    while True:
+        size = path.size
+        mono = monotone_from is not None and np.exp(s) >= monotone_from and hold == 0
+        h_u, h_s = path.jacobian(st)
+        border = np.zeros((size + 1, size + 1))
+        border[:size, :size], border[:size, size] = h_u, h_s
+        border[size, :2 * n], border[size, size] = (0.0, 1.0) if mono else (t_prev[0] / n, t_prev[1])
+        rhs = np.zeros(size + 1)
+        rhs[-1] = 1.0
+        tau = linalg.lu_solve(linalg.lu_factor(border), rhs)
+        if mono:  # natural parameter: dz/ds, and corrections at the new lambda
+            t_u, t_s, h = tau[:size], 1.0, jump
+        else:
+            norm = np.sqrt(tau[:2 * n] @ tau[:2 * n] / n + tau[size] ** 2)
+            t_u, t_s, h = tau[:size] / norm, tau[size] / norm, step
+            border[size, :2 * n], border[size, size] = t_u[:2 * n] / n, t_s
+        lu = linalg.lu_factor(border)
+        coef = coefficients(st, path.fixed if path.fixed.size else None)
+        u = path.pack(z, st.x)
+        while True:  # predictor, then corrections on the hyperplane orthogonal to the tangent
+            _, dx = path.dphi(st, coef, (h * t_u[:2 * n]).reshape(2, n), h * t_s)
+            u_c, s_c = u + h * t_u, s + h * t_s
+            z_c, x_c = path.unpack(u_c, st.x + dx)
+            ok, prev, why, lu_c, fresh = False, np.inf, "corrections", lu, 0
+            for used in range(max_corrections):  # noqa: B007 (read after the loop)
+                st_c = path.stage(z_c, float(np.exp(s_c)), x_c)
+                if st_c.residual > 1e-9:
+                    why = f"stage {st_c.residual:.1e}"
+                    break
+                res = path.residual(z_c, st_c)
+                err = float(np.abs(res).max())
+                if err < tol:
+                    ok = True
+                    break
+                if err > 0.5 * prev:  # the chord is poor here: Newton with a fresh Jacobian, while it helps
+                    if err > prev or fresh >= max_fresh:
+                        why = f"contraction {prev:.1e} -> {err:.1e}"
+                        break
+                    border[:size, :size], border[:size, size] = path.jacobian(st_c)
+                    lu_c, fresh = linalg.lu_factor(border), fresh + 1
+                prev = err
+                delta = linalg.lu_solve(lu_c, -np.concatenate([res, [0.0]]))
+                u_c, s_c = path.pack(z_c, st_c.x) + delta[:size], s_c + delta[size]
+                z_c, x_c = path.unpack(u_c, st_c.x)
+            if ok:
+                break
+            LOG.debug("%s %.3g failed: %s", "jump" if mono else "step", h, why)
+            h *= 0.5
+            if mono and h < MIN_JUMP:  # a fold ahead: go round it by arclength for a while
+                hold, jump, t_prev, step = HOLD, JUMP, _unit(t_u[:2 * n], t_s, n), max(step, 0.01)
+                break
+            if h < min_step:
+                stalled = True
+                break
+        if mono and not ok:
+            continue
+        if not stalled:
+            z, s, st, steps = z_c, s_c, st_c, steps + 1
+            grow = 1.5 if used <= 5 else 1.0 if used <= 10 else 0.7
+            if mono:
+                jump, t_prev = min(h * grow, MAX_JUMP), _unit(t_u[:2 * n], t_s, n)
+            else:
+                step, t_prev, hold = min(h * grow, max_step), (t_u[:2 * n], t_s), max(hold - 1, 0)
+            near = path.near_folds(st, fold_tol)
+            if near.size:
+                path.fixed = np.sort(np.concatenate([path.fixed, near]))
+        lam = float(np.exp(s))
+        LOG.debug("step %d: lambda %.4g, next step %.3g, states kept as unknowns %s, %.1f s", steps, lam, step,
+                  path.fixed.tolist(), time.perf_counter() - start)
+        over = (budget_seconds is not None and time.perf_counter() - start > budget_seconds
+                or max_steps is not None and steps >= max_steps)
+        if lam >= next_cert or lam >= lam_stop or over or stalled:
+            next_cert = max(next_cert, lam) * certify_factor
+            nc = nash_conv(op, st.pi_s, st.pi_p)
+            curve.append({"lambda": lam, "rounds": steps, "seconds": round(time.perf_counter() - start, 2),
+                          "nashconv_s0": nc.at_start, "nashconv_max": nc.max})
+            if stalled:
+                curve[-1]["stalled"] = True
+            LOG.info("certified %s", curve[-1])
+            if best is None or nc.max < best[2].max:
+                best = (st.pi_s.copy(), st.pi_p.copy(), nc, lam)
+            if nc.max <= target or lam >= lam_stop or over or stalled:
+                break
+    return PathResult(pi_small=best[0], pi_patron=best[1], certificate=best[2], steps=steps,
+                      seconds=time.perf_counter() - start, curve=curve, lam=best[3])
