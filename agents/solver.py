@@ -3,9 +3,8 @@
 - Stationary scenarios (``params.finite_horizon`` false): the infinite-horizon discounted optimum
   by policy iteration, one phase block at a time. Phases only move up (by hazard), so the blocks
   are solved from the last phase down, each with the values of the block it may enter held fixed
-  (block-triangular). Policy evaluation is an exact linear solve of the 1080-state block (the
-  compiled GMRES on the sparse kernel to the dense LU's accuracy, :mod:`agents.linear`; values
-  within ~1e-13 of 5efa4c9's, not bit for bit); a modified policy
+  (block-triangular). Policy evaluation is an exact linear solve of the 1080-state block (GMRES
+  on the sparse kernel to the dense LU's accuracy, :mod:`agents.linear`); a modified policy
   iteration first (sparse sweeps of the policy's kernel, batched over the sets) finds the starting
   policy, so that a block mostly needs one exact evaluation (:func:`_warm_policy`;
   the result is the exact policy iteration's, which only stops on a policy greedy within 1e-12
