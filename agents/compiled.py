@@ -370,11 +370,10 @@ def _residual(data, indices, indptr, discount, b, x, r):
 @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
 def gmres(data, indices, indptr, discount, b, x0, rtol, restart, cycles):  # noqa: PLR0913, PLR0915
     """Restarted GMRES for ``x - discount P x = b`` (P in CSR form), :func:`agents.linear.gmres`'s
-    method compiled, except that Arnoldi orthogonalises by modified Gram-Schmidt in one pass (backward
-    stable for GMRES, Paige et al. 2006; half the work of CGS twice), the least-squares problem kept
+    method compiled: Arnoldi with classical Gram-Schmidt done twice, the least-squares problem kept
     solved by Givens rotations (its residual known at every step: a cycle stops once it is below a
     tenth of the target), each cycle from the true residual. Returns ``(x, converged)``, converged
-    meaning ||b - A x|| <= rtol ||b||. The NumPy version's iterates up to rounding (sums may be
+    meaning ||b - A x|| <= rtol ||b||. Same iterates as the NumPy version up to rounding (sums may be
     reordered, ``fastmath``'s reassociation, as BLAS's dot products are): solutions agree to ~1e-14,
     not bit for bit."""
     n = b.shape[0]
@@ -390,6 +389,7 @@ def gmres(data, indices, indptr, discount, b, x0, rtol, restart, cycles):  # noq
     g = np.empty(restart + 1)
     r = np.empty(n)
     w = np.empty(n)
+    h = np.empty(restart + 1)
     for _ in range(cycles):
         beta = _residual(data, indices, indptr, discount, b, x, r)
         if not np.isfinite(beta):
@@ -408,13 +408,17 @@ def gmres(data, indices, indptr, discount, b, x0, rtol, restart, cycles):  # noq
                 for jj in range(indptr[i], indptr[i + 1]):
                     s += data[jj] * basis[j, indices[jj]]
                 w[i] = basis[j, i] - discount * s
-            for m in range(j + 1):  # modified Gram-Schmidt (one pass: half the work of CGS twice)
-                s = 0.0
-                for i in range(n):
-                    s += basis[m, i] * w[i]
-                for i in range(n):
-                    w[i] -= s * basis[m, i]
-                hess[m, j] = s
+            for _ in range(2):  # classical Gram-Schmidt, twice
+                for m in range(j + 1):
+                    s = 0.0
+                    for i in range(n):
+                        s += basis[m, i] * w[i]
+                    h[m] = s
+                for m in range(j + 1):
+                    hm = h[m]
+                    for i in range(n):
+                        w[i] -= hm * basis[m, i]
+                    hess[m, j] += h[m]
             norm = 0.0
             for i in range(n):
                 norm += w[i] * w[i]
