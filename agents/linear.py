@@ -52,22 +52,18 @@ def solve_policy(kernel: sparse.csr_matrix, rhs: np.ndarray, discount: float,
     return v
 
 
-def solve_policy_compiled(kernel: sparse.csr_matrix, rhs: np.ndarray, discount: float,
-                          guess: np.ndarray | None = None) -> np.ndarray:
-    """:func:`solve_policy` for one right-hand side (from ``guess``, default ``rhs / (1 - discount)``) by the compiled
+def solve_policy_compiled(kernel: sparse.csr_matrix, rhs: np.ndarray, discount: float) -> np.ndarray:
+    """:func:`solve_policy` for one right-hand side (from ``rhs / (1 - discount)``) by the compiled
     GMRES (:func:`agents.compiled.gmres`, the same method without Python between the steps), the
     dense solve if it does not converge. Its values agree with :func:`solve_policy`'s to ~1e-14, not
-    bit for bit: evaluations of given policies (``agents.exact_eval``) and the solver's policy
-    evaluations use it."""
+    bit for bit: evaluations of given policies use it (``agents.exact_eval``); the solver keeps
+    :func:`solve_policy`, so that the optimum is bitwise what it was."""
     rhs = np.ascontiguousarray(rhs, dtype=np.float64)
     if rhs.ndim != 1:
         return solve_policy(kernel, rhs, discount)
     kernel = sparse.csr_matrix(kernel)
-    x0 = rhs / (1.0 - discount) if guess is None else np.array(guess, dtype=np.float64)
-    if not np.all(np.isfinite(x0)):
-        x0 = rhs / (1.0 - discount)
     v, ok = compiled.gmres(kernel.data, kernel.indices, kernel.indptr, float(discount), rhs,
-                           x0, RTOL, RESTART, MAX_RESTARTS)
+                           rhs / (1.0 - discount), RTOL, RESTART, MAX_RESTARTS)
     return v if ok else _dense(kernel, rhs, discount)
 
 

@@ -50,7 +50,7 @@ import numpy as np
 
 from agents import compiled
 from agents.bellman import BLOCK, NEIGHBOURS, BlockColumns, Operator
-from agents.linear import policy_kernel, solve_policy_compiled
+from agents.linear import policy_kernel, solve_policy
 from envs.params import N_PHASES, AllianceParams, short_repr
 from envs.scenarios import params_from_mapping
 from envs.spaces import N_ACTIONS, N_STATES, encode_states
@@ -60,7 +60,7 @@ TIE = 1e-12  # section 10: ties between optimal actions within 1e-12 go to the l
 NEAR = 0.01  # section 10: Q*(s, a) >= V*(s) - 0.01 counts as near-optimal
 MAX_ITERATIONS = 200
 WARM_ROUNDS = 12  # modified policy iteration before the exact one (see _warm_policy)
-WARM_SWEEPS = 20  # sparse sweeps per round (~66k nonzeros a set): most blocks then need one exact evaluation
+WARM_SWEEPS = 30  # sparse sweeps per round (~66k nonzeros a set): most blocks then need one exact evaluation
 CHUNK = 4  # sets solved together: with the compiled loops, larger arrays over K only spill the caches
 
 
@@ -197,7 +197,7 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
             op, e = ops[k], prob[k]
             kernel = policy_kernel(moves[k])
             rhs = cols.reward[k, idx, pol[k]] + gamma[k] * e * (kernel @ tilde[k])
-            v[i] = solve_policy_compiled(kernel, rhs, gamma[k] * (1.0 - e), guess[k])
+            v[i] = solve_policy(kernel, rhs, gamma[k] * (1.0 - e), guess[k])
             guess[k] = v[i]
         c = (1.0 - prob[active, None]) * v + prob[active, None] * tilde[active]
         q, best, greedy = cols.q_greedy(c, gamma[active], TIE, active)
