@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,11 +115,13 @@ def _collect(behaviour: Behaviour, episodes: int, seed: int, dataset_id: str, me
                 action, _ = behaviour.policy.predict(obs, deterministic=True)
                 obs, _, terminated, truncated, _ = collector.step(action)
                 done = terminated or truncated
-        dataset = collector.create_dataset(
-            dataset_id, algorithm_name=behaviour.name, code_permalink="",
-            description=(f"{episodes} episodes of {behaviour.name} on {behaviour.params.name} (seed {seed}); "
-                         f"exact V^pi(s0) {metadata['value']:.6f}, V* {metadata['optimum']:.6f}, "
-                         f"share {metadata['share_of_optimum']:.4f}; written by alliance dataset"))
+        with warnings.catch_warnings():  # Minari asks for an email, a code link, an eval env: none here
+            warnings.filterwarnings("ignore", message=r"`(author|author_email|code_permalink|eval_env)` is set to None")
+            dataset = collector.create_dataset(
+                dataset_id, algorithm_name=behaviour.name, author="alliance-gym (alliance dataset)",
+                description=(f"{episodes} episodes of {behaviour.name} on {behaviour.params.name} (seed {seed}); "
+                             f"exact V^pi(s0) {metadata['value']:.6f}, V* {metadata['optimum']:.6f}, "
+                             f"share {metadata['share_of_optimum']:.4f}; written by alliance dataset"))
         dataset.storage.update_metadata(metadata)
     finally:
         collector.close()
