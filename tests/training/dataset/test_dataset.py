@@ -228,3 +228,20 @@ def test_without_minari_the_command_names_the_extra_in_one_line(capsys, monkeypa
     lines = err.strip().splitlines()
     assert code == 2 and out == "" and len(lines) == 1 and "'datasets'" in lines[0] and ".[datasets]" in lines[0]
     assert not minari_root.exists()
+
+
+@needs_minari
+def test_a_discrete_model_records_on_the_discrete_id(tmp_path, capsys):
+    from training.config.run import config_from_dict
+    from training.run.train import train
+
+    torch.set_num_threads(1)
+    run = train(config_from_dict({"env": {"scenario": "war"}, "algo": "DQN", "hyperparams": {"learning_starts": 100},
+                                  "n_envs": 1, "total_timesteps": 500, "seed": 0, "eval": {"freq": 10_000, "n_episodes": 1},
+                                  "checkpoint": {"freq": 10_000}, "output": str(tmp_path / "runs")}))
+    meta = _make(capsys, "--policy", str(run), "--episodes", "2", "--dataset-id", "dqn-v0")
+    assert meta["env_id"] == "SmallStateAllianceDiscrete-v0"
+    assert meta["value"] == pytest.approx(evaluate_target(run, episodes=0)["value"], abs=1e-9)
+    dataset = _load("dqn-v0")
+    assert dataset.recover_environment().unwrapped.action_space.n == 96
+    assert all(e.actions.shape == (80,) for e in dataset.iterate_episodes())
