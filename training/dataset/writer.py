@@ -29,6 +29,7 @@ import numpy as np
 
 import envs  # noqa: F401  (registers the ids)
 from training.dataset.behaviour import Behaviour, exact_metadata
+from training.results.store import atomic_write
 
 EXTRA = "datasets"
 MAX_EPISODES = 1_000_000
@@ -157,7 +158,12 @@ def write_dataset(behaviour: Behaviour, episodes: int, seed: int = 0, *, dataset
         if final.exists():  # --force: the old one leaves only now that the new one is complete
             old = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root)) / "old"
             os.rename(final, old)
-        os.rename(staging / dataset_id, final)
+        try:
+            os.rename(staging / dataset_id, final)
+        except OSError:
+            if old is not None:  # put the old one back: the id is never left empty by a failed --force
+                os.rename(old, final)
+            raise
         if old is not None:
             shutil.rmtree(old.parent, ignore_errors=True)
     finally:
@@ -175,7 +181,7 @@ def _copy_namespace_metadata(staging: Path, root: Path, dataset_id: str) -> None
             dst = root / rel / src.name
             if not dst.exists():
                 dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(src, dst)
+                atomic_write(dst, lambda f, src=src: f.write(src.read_bytes()))
 
 
 def load_dataset(dataset_id: str, out: str | os.PathLike | None = None) -> Any:
