@@ -20,6 +20,7 @@ study      a study on Ray: units, tasks, verdicts (hypotheses), its report      
 selfplay   PPO self-play in the patron game, each round scored by its exact NashConv   config, results, run
 explore    the explorer page: a local HTTP server, its JSON API and static page       (nothing)
 h8         H8 across the space (docs/h8.md): design, units on Ray, shares, verdicts    config, results, render, discovery, study
+dataset    Minari datasets of a behaviour policy with its exact V^pi, V* and share        config, results, run, evaluate
 cli        the ``alliance`` commands, one module per command                           all of the above
 ========== =========================================================================== =================
 """
@@ -37,6 +38,7 @@ RULE: dict[str, frozenset[str]] = {
     "selfplay": frozenset({"config", "results", "run"}),
     "explore": frozenset(),
     "h8": frozenset({"config", "results", "render", "discovery", "study"}),
+    "dataset": frozenset({"config", "results", "run", "evaluate"}),
     "cli": frozenset({"config", "results", "run", "evaluate", "scoring", "render", "discovery", "study", "selfplay",
-                      "explore", "h8"}),
+                      "explore", "h8", "dataset"}),
 }
