@@ -20,20 +20,12 @@ from training.h8.design import factor_names, patron_bounds
 from training.h8.design import values as design_values
 from training.h8.driver import plan, stored_units
 from training.h8.figures import plot_commitment_heatmap, plot_mpe_vs_commitment
-from training.h8.text import markdown
-from training.render.tables import pct, write_csv
+from training.h8.text import OUTPUTS, interval, markdown
+from training.render.tables import write_csv
 from training.results import store
 from training.results.schemas import H8Result
 
 BEGIN, END = "<!-- h8: begin (alliance h8 writes this section) -->", "<!-- h8: end -->"
-DRIVER_OUTPUTS = {"gap": "D − m̄ under commitment (H8b's margin)", "m_bar": "m̄ under commitment",
-                  "H8a": "H8a (0/1)", "H8b": "H8b (0/1)", "V_P": "V_P(s0) of the pick"}
-
-
-def _iv(r: dict[str, Any]) -> str:
-    if r.get("share") is None:
-        return "– (no rows)"
-    return f"{pct(r['share'])} [{pct(r['low'])}, {pct(r['high'])}] of {r['n']}"
 
 
 def compute(cfg: H8Config) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame, list[dict], dict | None]:
@@ -48,7 +40,7 @@ def compute(cfg: H8Config) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame, 
     coords = np.array([r["coords"] for u in commits for r in u["rows"] if r["row"] >= 0])
     order = [r["row"] for u in commits for r in u["rows"] if r["row"] >= 0]
     coords = coords[np.argsort(order)] if len(coords) else coords
-    outputs = {k: design_rows[k].to_numpy(dtype=float) for k in DRIVER_OUTPUTS}
+    outputs = {k: design_rows[k].to_numpy(dtype=float) for k in OUTPUTS}
     drivers = an.drivers(names, coords, outputs, cfg.seed) if len(coords) else []
     point_table = next((r for u in commits for r in u["rows"] if r["row"] == -1), None)
     if len(m):
@@ -132,8 +124,8 @@ def _section(cfg: H8Config, data: dict[str, Any]) -> None:
              f"figures, is [{rel}]({rel}).", ""]
     for k in ("H8a", "H8b", "H8c"):
         at = p.get(k, {}).get("status", "–")
-        lines.append(f"- **{k}** {an.CRITERIA[k]} At `{cfg.scenario}`: {at}. Across the space: {_iv(s[k])} "
-                     f"→ **{s[k]['status']}**" + (f" (searches certified: {_iv(s['certified'])})" if k == "H8c" else "")
+        lines.append(f"- **{k}** {an.CRITERIA[k]} At `{cfg.scenario}`: {at}. Across the space: {interval(s[k], of_n=True)} "
+                     f"→ **{s[k]['status']}**" + (f" (searches certified: {interval(s['certified'], of_n=True)})" if k == "H8c" else "")
                      + ".")
     lines += ["", f"**H8 at `{cfg.scenario}`: {p.get('verdict', '–')}; across the space: {s['verdict']}.**", "", END]
     text = report.read_text(encoding="utf-8")

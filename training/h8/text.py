@@ -18,10 +18,11 @@ OUTPUTS = {"gap": "D − m̄ under the chosen commitment (H8b's margin)", "m_bar
            "H8a": "H8a (0/1)", "H8b": "H8b (0/1)", "V_P": "V_P(s₀) of the patron's pick"}
 
 
-def _iv(r: dict[str, Any]) -> str:
+def interval(r: dict[str, Any], of_n: bool = False) -> str:
+    """A share with its 95 % interval ("47 % [40 %, 54 %]", with ``of_n`` " of 192"), or "no rows"."""
     if r.get("share") is None:
         return "– (no rows)"
-    return f"{pct(r['share'])} [{pct(r['low'])}, {pct(r['high'])}]"
+    return f"{pct(r['share'])} [{pct(r['low'])}, {pct(r['high'])}]" + (f" of {r['n']}" if of_n else "")
 
 
 def markdown(cfg: H8Config, data: dict[str, Any], c: pd.DataFrame, m: pd.DataFrame, drivers: list[dict],
@@ -63,14 +64,14 @@ def markdown(cfg: H8Config, data: dict[str, Any], c: pd.DataFrame, m: pd.DataFra
               "hypercube's mean has asymptotically no larger variance than independent draws' (Stein 1987). "
               "The first rows are not themselves a Latin hypercube). Intervals: 95 % percentile bootstrap over the rows "
               f"(`training.discovery.analysis.share_interval`, {cfg.resamples} resamples), the study's method.", ""]
-    srows = [["H8a: limited participation under commitment", _iv(s["H8a"]), s["H8a"]["n"], s["H8a"]["status"]],
-             ["H8b: D − m̄ > .05 under commitment", _iv(s["H8b"]), s["H8b"]["n"], s["H8b"]["status"]],
-             ["searches certified (max NashConv ≤ .10)", _iv(s["certified"]), s["certified"]["n"], "–"],
-             ["H8c: σ̄ < 1 and m̄ falls by > .05 (of certified rows)", _iv(s["H8c"]), s["H8c"]["n"], s["H8c"]["status"]]]
+    srows = [["H8a: limited participation under commitment", interval(s["H8a"]), s["H8a"]["n"], s["H8a"]["status"]],
+             ["H8b: D − m̄ > .05 under commitment", interval(s["H8b"]), s["H8b"]["n"], s["H8b"]["status"]],
+             ["searches certified (max NashConv ≤ .10)", interval(s["certified"]), s["certified"]["n"], "–"],
+             ["H8c: σ̄ < 1 and m̄ falls by > .05 (of certified rows)", interval(s["H8c"]), s["H8c"]["n"], s["H8c"]["status"]]]
     for key, text in (("sigma_low", "  part: σ̄ < 1 (of certified rows)"), ("m_falls", "  part: m̄ falls by > .05 (of certified rows)"),
                       ("H8c_all", "H8c counting uncertified rows as not holding (not the criterion)")):
         if key in s:
-            srows.append([text, _iv(s[key]), s[key]["n"], "–"])
+            srows.append([text, interval(s[key]), s[key]["n"], "–"])
     lines += [table(["criterion", "share [95 % interval]", "rows", "status"], srows), "",
               f"**H8 across the space: {s['verdict']}.**", ""]
     lines += _distribution(c, m)
