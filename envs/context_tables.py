@@ -26,10 +26,11 @@ from envs.tables import BLOCK, MED_KEYS, MED_SIZE, MOVE_KEYS, MOVE_SIZE, PHASE_O
 
 @numba.njit(cache=True)
 def step_contexts(index, action, t, ctx, phase_of, move_keys, med_keys, move_base, med_base,  # noqa: PLR0913
-                  p_med, up, down, event_target, event_prob, p_west, after_shock, u):
+                  p_med, up, down, event_target, event_prob, p_west, after_shock, u, slot, reward):
     """``envs.kernel.step_many`` with a context per state: ``ctx`` (N,) ids; keys offset by
     ``move_base[c, phase]``/``med_base[c, phase]``; ``event_target``/``event_prob`` ``[c, row, phase]``,
-    ``p_west`` ``[c, phase]``. Returns next indices and the events as ``step_many``."""
+    ``p_west`` ``[c, phase]``. Returns next indices and the events as ``step_many``, and r(s, a) of
+    each state before the step (``reward`` ``(slots * 1080 * 96,)``, ``slot[c, phase]``)."""
     n = index.shape[0]
     nxt = np.empty(n, np.int64)
     mediated = np.empty(n, np.bool_)
@@ -37,12 +38,14 @@ def step_contexts(index, action, t, ctx, phase_of, move_keys, med_keys, move_bas
     west_reset = np.empty(n, np.bool_)
     floor = np.empty(n, np.int64)
     new_phase = np.empty(n, np.int64)
+    rew = np.empty(n, np.float64)
     last_row = event_target.shape[1] - 1
     for i in range(n):
         s = index[i]
         a = action[i]
         c = ctx[i]
         ph = phase_of[s]
+        rew[i] = reward[((slot[c, ph] - ph) * BLOCK + s) * N_ACTIONS + a]
         row = min(t[i], last_row)
         col = a * 2 + move_base[c, ph]
         keys = (move_keys[s, 0] + col, move_keys[s, 1] + col, move_keys[s, 2] + col, move_keys[s, 3] + col,
@@ -52,7 +55,7 @@ def step_contexts(index, action, t, ctx, phase_of, move_keys, med_keys, move_bas
                         event_prob[c, row, ph], p_west[c], after_shock, draws)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         new_phase[i] = phase_of[out[0]]
-    return nxt, mediated, changed, west_reset, floor, new_phase
+    return nxt, mediated, changed, west_reset, floor, new_phase, rew
 
 
 class ContextTables:
@@ -74,7 +77,7 @@ class ContextTables:
         self.move_base = np.zeros((c, N_PHASES), dtype=np.int64)
         self.med_base = np.zeros((c, N_PHASES), dtype=np.int64)
         self.slot = np.full((c, N_PHASES), -1, dtype=np.int64)  # (context, phase) -> slot, -1 not built
-        self.up = self.down = np.zeros(0)
+        self.moves = np.zeros((0, 2))  # [key, 0] Pr(up), [key, 1] Pr(down): one cache line for both
         self.p_med = np.zeros(0)
         self.reward_blocks = np.zeros((0, BLOCK, N_ACTIONS))
         self.after_shock = after_shock()
@@ -82,7 +85,7 @@ class ContextTables:
     @property
     def nbytes(self) -> int:
         """Bytes held by the per-context arrays."""
-        return sum(a.nbytes for a in (self.up, self.down, self.p_med, self.reward_blocks, self.event_target,
+        return sum(a.nbytes for a in (self.moves, self.p_med, self.reward_blocks, self.event_target,
                                       self.event_prob, self.p_west))
 
     def ensure_reachable(self, contexts: np.ndarray, phases: np.ndarray) -> None:
@@ -95,24 +98,32 @@ class ContextTables:
             return
         n_new = sum(len(phs) for phs in need.values())
         first = self.reward_blocks.shape[0]
-        up = np.concatenate([self.up, np.empty(n_new * MOVE_SIZE)])
-        down = np.concatenate([self.down, np.empty(n_new * MOVE_SIZE)])
+        moves = np.concatenate([self.moves, np.empty((n_new * MOVE_SIZE, 2))])
         p_med = np.concatenate([self.p_med, np.empty(n_new * MED_SIZE)])
         reward = np.concatenate([self.reward_blocks, np.empty((n_new, BLOCK, N_ACTIONS))])
         k = first
         for c in sorted(need):
             tb = Tables(self.params[c]).ensure(need[c])  # built by envs.model, copied, dropped
             for ph in sorted(need[c]):
-                up[k * MOVE_SIZE:(k + 1) * MOVE_SIZE] = tb.up[ph * MOVE_SIZE:(ph + 1) * MOVE_SIZE]
-                down[k * MOVE_SIZE:(k + 1) * MOVE_SIZE] = tb.down[ph * MOVE_SIZE:(ph + 1) * MOVE_SIZE]
+                moves[k * MOVE_SIZE:(k + 1) * MOVE_SIZE, 0] = tb.up[ph * MOVE_SIZE:(ph + 1) * MOVE_SIZE]
+                moves[k * MOVE_SIZE:(k + 1) * MOVE_SIZE, 1] = tb.down[ph * MOVE_SIZE:(ph + 1) * MOVE_SIZE]
                 p_med[k * MED_SIZE:(k + 1) * MED_SIZE] = tb.p_med[ph * MED_SIZE:(ph + 1) * MED_SIZE]
                 reward[k] = tb.reward_blocks[ph]
                 self.slot[c, ph] = k
                 self.move_base[c, ph] = (k - ph) * MOVE_SIZE
                 self.med_base[c, ph] = (k - ph) * MED_SIZE
                 k += 1
-        self.up, self.down, self.p_med, self.reward_blocks = up, down, p_med, reward
+        self.moves, self.p_med, self.reward_blocks = moves, p_med, reward
         self._reward_flat = reward.reshape(-1)
+
+    @property
+    def up(self) -> np.ndarray:
+        """Pr(up) of every slot (a strided view of ``moves``)."""
+        return self.moves[:, 0]
+
+    @property
+    def down(self) -> np.ndarray:
+        return self.moves[:, 1]
 
     def reward_at(self, index: np.ndarray, action: np.ndarray, ctx: np.ndarray) -> np.ndarray:
         """r(s, a) of each env's state and action in its context."""
@@ -120,10 +131,12 @@ class ContextTables:
         return np.take(self._reward_flat, (slot * BLOCK + index % BLOCK) * N_ACTIONS + action)
 
     def step_indices(self, index: np.ndarray, action: np.ndarray, t: np.ndarray, ctx: np.ndarray,
-                     u: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """One step of section 5 of every env in its context (:func:`step_contexts`)."""
-        nxt, mediated, changed, west_reset, floor, new_phase = step_contexts(
+                     u: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """One step of section 5 of every env in its context (:func:`step_contexts`): next indices,
+        r(s, a) before the step and the events."""
+        nxt, mediated, changed, west_reset, floor, new_phase, reward = step_contexts(
             index, action, t, ctx, PHASE_OF, MOVE_KEYS, MED_KEYS, self.move_base, self.med_base, self.p_med,
-            self.up, self.down, self.event_target, self.event_prob, self.p_west, self.after_shock, u)
-        return nxt, {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset,
-                     "threat_floor": floor, "new_phase": new_phase}
+            self.up, self.down, self.event_target, self.event_prob, self.p_west, self.after_shock, u, self.slot,
+            self._reward_flat)
+        return nxt, reward, {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset,
+                             "threat_floor": floor, "new_phase": new_phase}

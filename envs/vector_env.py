@@ -23,6 +23,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envs import model
+from envs.context_tables import ContextTables
+from envs.contexts import check_flag, make_contexts
 from envs.env import (
     ACTION_ALLOWED,
     RENDER_MODES,
@@ -40,8 +42,6 @@ from envs.env import (
     resolve_params,
     short_repr,
 )
-from envs.context_tables import ContextTables
-from envs.contexts import check_flag, make_contexts
 from envs.info import EVENT_KEYS
 from envs.params import AllianceParams
 from envs.spaces import ACTION_NVEC, ALL_STATES, N_ACTIONS, ONE_HOT_SIZE, STATE_LEVELS, check_state
@@ -185,7 +185,10 @@ class AllianceVectorEnv(VectorEnv):
         if self._frac is not None:
             obs[:, ONE_HOT_SIZE] = self._frac[self._t if t is None else t]
         if self.context_in_obs and self.contexts is not None:
-            obs = np.concatenate([obs, np.take(self.contexts.feature_values, self._ctx, axis=0)], axis=1)
+            full = np.empty((obs.shape[0], self.single_observation_space.shape[0]), dtype=np.float32)
+            full[:, :obs.shape[1]] = obs
+            full[:, obs.shape[1]:] = self.contexts.feature_values[self._ctx]
+            return full
         return obs
 
     @property
@@ -232,8 +235,7 @@ class AllianceVectorEnv(VectorEnv):
                               f"(max_episode_steps {self.max_episode_steps}): reset it")
         u = self.np_random.random((self.num_envs, model.N_UNIFORMS))
         if self.contexts is not None:
-            reward = self.context_tables.reward_at(self._index, action_index, self._ctx)
-            nxt, events = self.context_tables.step_indices(self._index, action_index, self._t, self._ctx, u)
+            nxt, reward, events = self.context_tables.step_indices(self._index, action_index, self._t, self._ctx, u)
         else:
             reward = np.take(self._reward, self._index * N_ACTIONS + action_index)
             nxt, events = self.tables.step_indices(self._index, action_index, self._t, u)
