@@ -138,14 +138,12 @@ class AllianceVectorEnv(VectorEnv):
         self.params = resolve_params(scenario, params, overrides)
         self.contexts = None if contexts is None else make_contexts(contexts, self.params)
         self._ctx = np.zeros(self.num_envs, dtype=np.int64)  # each env's context id
-        if self.contexts is not None:
-            self.params = self.contexts.params[0]
-            self.context_tables = ContextTables(self.contexts.params)
+        if self.contexts is not None:  # tables of every context side by side; the plain ones unused
+            self.params, self.context_tables = self.contexts.params[0], ContextTables(self.contexts.params)
             self._ctx_start = np.array([p.start for p in self.contexts.params], dtype=np.int64) @ _STATE_STRIDES
         self.horizon = self.params.horizon
         # episode length: gym.make_vec passes the registered 80 or the user's max_episode_steps
         self.max_episode_steps = check_max_episode_steps(max_episode_steps, self.params)
-        # shared per parameter set; reachable blocks built (with contexts: context_tables instead)
         self.tables = build_tables(self.params) if self.contexts is None else None
         self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
         self.single_action_space = action_space(self.discrete_actions)
@@ -327,7 +325,8 @@ class AllianceVectorEnv(VectorEnv):
         if np.shape(context_id) != (n,):
             raise ValueError(f"options.context_id={short_repr(context_id)} is not allowed: an integer or {n} "
                              f"integers in 0..{len(cs) - 1}")
-        return np.array([cs.check_id(v, f"options.context_id[{i}]") for i, v in enumerate(np.asarray(context_id))],
+        return np.array([cs.check_id(v, f"options.context_id[{i}]") for i, v in enumerate(
+            context_id.tolist() if isinstance(context_id, np.ndarray) else list(context_id))],
                         dtype=np.int64)
 
     def _check_reset_mask(self, mask: Any) -> np.ndarray:
