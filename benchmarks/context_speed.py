@@ -7,13 +7,17 @@ on ``war``, one with ``contexts={"sample": C, "seed": 0}, context_in_obs=True``;
 drawn before the clock; each is stepped ``--calls`` times per measurement (episode ends and
 autoresets included, which draw new contexts), the two alternately, ``--repeats`` times. Prints
 each rate, the ratio's median with its minimum and maximum, the time to make the contextual env
-(every context's tables built) and the bytes of its tables per context. Goal (issue 30): ratio
->= 0.8 at N = 4096 and C = 256; tables <= 1 MB per context. A script, not a test.
+(every context's tables built) and the bytes of its tables per context. Then the single env
+(``gym.make`` with the same contexts, hidden): the resident memory (RSS) it adds per context after
+``--episodes`` episodes of random actions (each context's shared tables filled state by state),
+beside the same episodes of the plain env. Goal (issue 30): ratio >= 0.8 at N = 4096 and C = 256;
+tables <= 1 MB per context. A script, not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import gymnasium as gym
@@ -31,14 +35,38 @@ def rate(venv, actions: np.ndarray) -> float:
     return len(actions) * venv.num_envs / (time.perf_counter() - start)
 
 
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def single_env_memory(contexts: int, episodes: int) -> tuple[float, float]:
+    """RSS added by ``episodes`` random episodes of the plain env, then of the contextual env (MB)."""
+    out = []
+    for kwargs in ({}, {"contexts": {"sample": contexts, "seed": 1}}):
+        before = rss_mb()
+        env = gym.make("SmallStateAlliance-v0", **kwargs)
+        env.reset(seed=0)
+        env.action_space.seed(0)
+        for _ in range(episodes):
+            truncated = False
+            while not truncated:
+                truncated = env.step(env.action_space.sample())[3]
+            env.reset()
+        out.append(rss_mb() - before)
+    return out[0], out[1]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--num-envs", type=int, default=4096)
     ap.add_argument("--contexts", type=int, default=256)
     ap.add_argument("--calls", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--episodes", type=int, default=1024)
     args = ap.parse_args()
     n = args.num_envs
+    plain_mb, ctx_mb = single_env_memory(args.contexts, args.episodes)
     plain = gym.make_vec("SmallStateAlliance-v0", num_envs=n, vectorization_mode="vector_entry_point")
     start = time.perf_counter()
     ctx = gym.make_vec("SmallStateAlliance-v0", num_envs=n, vectorization_mode="vector_entry_point",
@@ -64,6 +92,8 @@ def main() -> None:
     print(f"making the contextual env (all tables built): {made:.2f} s; tables {tables.nbytes / 1e6:.1f} MB = "
           f"{tables.nbytes / args.contexts / 1e6:.2f} MB per context (blocks built: "
           f"{int((tables.slot >= 0).sum())})")
+    print(f"single env, {args.episodes} random episodes of 80 steps: RSS +{plain_mb:.1f} MB plain, +{ctx_mb:.1f} MB over "
+          f"{args.contexts} contexts = {ctx_mb / args.contexts:.2f} MB per context (tables filled state by state)")
 
 
 if __name__ == "__main__":
