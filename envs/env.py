@@ -22,6 +22,7 @@ from gymnasium import spaces as gym_spaces
 from gymnasium.error import ResetNeeded
 
 from envs import model
+from envs.contexts import ContextSet, check_flag, make_contexts
 from envs.info import STEP_KEYS, TERM_KEYS, reset_info, term_row
 from envs.params import PHASE_NAMES, AllianceParams, short_repr
 from envs.scenarios import make_params
@@ -152,8 +153,9 @@ def observation_table(time_in_observation: bool, horizon: int) -> tuple[np.ndarr
     return table, frac
 
 
-def observation_space(params: AllianceParams) -> gym_spaces.Box:
-    n = observation_size(params.time_in_observation)
+def observation_space(params: AllianceParams, n_features: int = 0) -> gym_spaces.Box:
+    """``Box(0, 1)`` of the observation, widened by ``n_features`` context features."""
+    n = observation_size(params.time_in_observation) + n_features
     return gym_spaces.Box(0.0, 1.0, (n,), dtype=np.float32)
 
 
@@ -333,6 +335,24 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
     | `render_mode` | **str | None**           | `None`  | `"ansi"`, `"human"` or `"rgb_array"` (see Rendering)   |
     | `max_episode_steps` | **int | None**     | `None`  | episode length (None: the horizon; see Episode End)    |
     | `discrete_actions` | **bool**           | `False` | `Discrete(96)` flat actions instead of `MultiDiscrete` |
+    | `contexts`    | **list | dict | None**   | `None`  | contexts drawn at each reset (see Contexts)            |
+    | `context_in_obs` | **bool**              | `False` | append the context's features to the observation       |
+
+    ## Contexts
+
+    `contexts=[{...}, {...}]` (override dicts, each as `overrides=` takes, on top of the scenario)
+    or `contexts={"sample": N, "seed": S}` (N contexts drawn from the discovery's ranges,
+    `configs/discovery/ranges.yaml`, by `envs.ranges`' rules; `envs.contexts`) makes the env
+    contextual (CARL's conventions): each `reset` draws one context uniformly with the env's
+    `np_random`, `reset(options={"context_id": i})` picks one; `env.unwrapped.context` (the dict)
+    and `info["context_id"]` (after reset and step) say which. With `context_in_obs=True` the
+    observation ends with the context's features, each scaled to [0, 1] by its range (names in
+    `env.unwrapped.context_features`; the sampled contexts' are the 25 factors); with `False` the
+    observation is the plain one (hidden context). Tables are the shared tables of each
+    context's parameters, filled state by state as they are visited, with the per-state reward
+    terms of `info` and the disk block cache as for one parameter set: memory grows with the
+    states visited per context (measured: 13 MB per context after 1,024 random episodes over 256
+    contexts, `benchmarks/context_speed.py`; the vector env's 1.85 MB per context is leaner).
 
     Bad input (unknown scenario, parameter out of range, invalid start state or action) raises a
     `ValueError` with a one-line message naming the field and the value.
@@ -342,17 +362,23 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def __init__(self, scenario: str = "war", params: AllianceParams | None = None,
                  overrides: dict | None = None, render_mode: str | None = None,
-                 max_episode_steps: int | None = None, discrete_actions: bool = False):
+                 max_episode_steps: int | None = None, discrete_actions: bool = False,
+                 contexts: list | dict | None = None, context_in_obs: bool = False):
         check_render_mode(render_mode, type(self).__name__)
-        if not isinstance(discrete_actions, bool | np.bool_):
-            raise ValueError(f"discrete_actions={short_repr(discrete_actions)} is not allowed: True or False")
-        self.discrete_actions = bool(discrete_actions)
+        self.discrete_actions = check_flag(discrete_actions, "discrete_actions")
+        self.context_in_obs = check_flag(context_in_obs, "context_in_obs")
         self.params = resolve_params(scenario, params, overrides)
+        self.contexts: ContextSet | None = None if contexts is None else make_contexts(contexts, self.params)
+        self._context_id: int | None = None
+        self._ctx_tables: dict[int, Any] = {}  # context id -> its shared tables (held: the cache keeps 64)
+        if self.contexts is not None:
+            self.params = self.contexts.params[0]
         self.render_mode = render_mode
         self.horizon = self.params.horizon
         self.max_episode_steps = check_max_episode_steps(max_episode_steps, self.params)  # episode length
         self.action_space = action_space(self.discrete_actions)
-        self.observation_space = observation_space(self.params)
+        n_features = len(self.context_features) if self.context_in_obs else 0
+        self.observation_space = observation_space(self.params, n_features)
         self._attach_tables()
         self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
         self._start = encode_states(np.array([self.params.start]))[0].item()
@@ -366,6 +392,8 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         plain-Python views of them for one-state steps. No block is built: ``step`` fills a state's
         rows on its first visit (``envs.info.term_row``)."""
         tb = shared_tables(self.params)
+        if self._context_id is not None:
+            tb = self._ctx_tables.setdefault(self._context_id, tb)
         self._tb = tb
         self._up, self._down = memoryview(tb.up), memoryview(tb.down)
         self._p_med = memoryview(tb.p_med)
@@ -379,11 +407,13 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
     def __getstate__(self) -> dict:
         """Pickles without the tables (rebuilt, or shared from the cache, on unpickling)."""
         state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("_tb", "_up", "_down", "_p_med", "_reward", "_after_shock", "_terms", "_obs_table", "_frac")}
+                 if k not in ("_tb", "_up", "_down", "_p_med", "_reward", "_after_shock", "_terms", "_obs_table", "_frac",
+                               "_ctx_tables")}
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self._ctx_tables = {}
         self._attach_tables()
         self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
 
@@ -403,16 +433,47 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         """Steps done in this episode."""
         return self._t
 
+    @property
+    def context_features(self) -> tuple[str, ...]:
+        """Names of the context features (empty without contexts)."""
+        return () if self.contexts is None else self.contexts.features
+
+    @property
+    def context(self) -> dict | None:
+        """The current context (the override dict, or factor -> value when sampled); None without
+        contexts or before ``reset``."""
+        return None if self._context_id is None or self.contexts is None else self.contexts.contexts[self._context_id]
+
+    @property
+    def context_id(self) -> int | None:
+        return self._context_id
+
     def _observation(self) -> np.ndarray:
         obs = self._obs_table[self._s].copy()
         if self._frac is not None:
             obs[ONE_HOT_SIZE] = self._frac[self._t]
+        if self.context_in_obs and self.contexts is not None:
+            obs = np.concatenate([obs, self.contexts.feature_values[self._context_id]])
         return obs
+
+    def _set_context(self, context_id: Any) -> None:
+        """Draw a context (uniformly, ``np_random``) or take ``context_id``; switch parameters and tables."""
+        cs = self.contexts
+        cid = int(self.np_random.integers(len(cs))) if context_id is None else cs.check_id(context_id)
+        if cid != self._context_id:
+            self._context_id = cid
+            self.params = cs.params[cid]
+            self._attach_tables()
+            self._start = encode_states(np.array([self.params.start]))[0].item()
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
-        state, t = parse_reset_options(options)
+        if self.contexts is None:
+            state, t = parse_reset_options(options)
+        else:
+            state, t, context_id = parse_reset_options(options, ("state", "t", "context_id"))
+            self._set_context(context_id)
         if state is None:
             self._s = self._start
         else:
@@ -421,7 +482,10 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         self._last = None
         if self.render_mode == "human":
             print(render_line(self._t, self.params, _STATE_TUPLES[self._s], self._last))
-        return self._observation(), reset_info(_STATE_TUPLES[self._s], self._t)
+        info = reset_info(_STATE_TUPLES[self._s], self._t)
+        if self.contexts is not None:
+            info["context_id"] = self._context_id
+        return self._observation(), info
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         s, t = self._s, self._t
@@ -456,6 +520,8 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         self._s = nxt
         self._t = t = t + 1
         info = dict(zip(STEP_KEYS, (*_STATE_TUPLES[nxt], t, med, changed, floor, west_reset, *terms[a])))
+        if self._context_id is not None:
+            info["context_id"] = self._context_id
         if self.render_mode == "human":
             print(render_line(t, self.params, _STATE_TUPLES[nxt], self._last))
         return self._observation(), reward, False, t >= self.max_episode_steps, info

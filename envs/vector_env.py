@@ -23,6 +23,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envs import model
+from envs.context_tables import ContextTables
+from envs.contexts import check_flag, make_contexts
 from envs.env import (
     ACTION_ALLOWED,
     RENDER_MODES,
@@ -43,7 +45,7 @@ from envs.env import (
 from envs.info import EVENT_KEYS
 from envs.params import AllianceParams
 from envs.spaces import ACTION_NVEC, ALL_STATES, N_ACTIONS, ONE_HOT_SIZE, STATE_LEVELS, check_state
-from envs.tables import BLOCK, build_tables
+from envs.tables import BLOCK, PHASE_OF, build_tables
 
 _STATE_STRIDES = np.array([int(np.prod(STATE_LEVELS[j + 1:])) for j in range(6)], dtype=np.int64)
 
@@ -110,6 +112,12 @@ class AllianceVectorEnv(VectorEnv):
     user's value), at most the 44 steps of ``timeline`` and ``calendar``; None: the scenario's
     horizon. ``render_mode`` as the single env's (``render()`` returns one line or picture per env).
 
+    Contexts (``contexts=``, ``context_in_obs=``, as the single env's): every sub-env draws its own
+    context (uniformly, ``np_random``) at each reset, autoresets included; ``reset(options=
+    {"context_id": i})`` gives every env context i (or each its own with N ids); ``context_ids``
+    and ``info["context_id"]`` say which. The tables of every context are built once, side by side
+    (:mod:`envs.context_tables`: 1.85 MB per context and phase block).
+
     Bad input (an action outside the space, a bad state or t) raises a one-line ``ValueError``.
     """
 
@@ -118,24 +126,30 @@ class AllianceVectorEnv(VectorEnv):
     def __init__(self, num_envs: int, scenario: str = "war", params: AllianceParams | None = None,
                  overrides: dict | None = None, render_mode: str | None = None,
                  max_episode_steps: int | None = None, discrete_actions: bool = False,
-                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP):
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+                 contexts: list | dict | None = None, context_in_obs: bool = False):
         self.num_envs = check_num_envs(num_envs)
         check_render_mode(render_mode, type(self).__name__)
         self.autoreset_mode = check_autoreset_mode(autoreset_mode)
         self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
-        if not isinstance(discrete_actions, bool | np.bool_):
-            raise ValueError(f"discrete_actions={short_repr(discrete_actions)} is not allowed: True or False")
-        self.discrete_actions = bool(discrete_actions)
+        self.discrete_actions = check_flag(discrete_actions, "discrete_actions")
+        self.context_in_obs = check_flag(context_in_obs, "context_in_obs")
         self.render_mode = render_mode
         self.params = resolve_params(scenario, params, overrides)
+        self.contexts = None if contexts is None else make_contexts(contexts, self.params)
+        self._ctx = np.zeros(self.num_envs, dtype=np.int64)  # each env's context id
+        if self.contexts is not None:  # tables of every context side by side; the plain ones unused
+            self.params, self.context_tables = self.contexts.params[0], ContextTables(self.contexts.params)
+            self._ctx_start = np.array([p.start for p in self.contexts.params], dtype=np.int64) @ _STATE_STRIDES
         self.horizon = self.params.horizon
         # episode length: gym.make_vec passes the registered 80 or the user's max_episode_steps
         self.max_episode_steps = check_max_episode_steps(max_episode_steps, self.params)
-        self.tables = build_tables(self.params)  # shared per parameter set; reachable blocks built
+        self.tables = build_tables(self.params) if self.contexts is None else None
         self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
         self.single_action_space = action_space(self.discrete_actions)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self.single_observation_space = observation_space(self.params)
+        n_features = len(self.contexts.features) if self.contexts is not None and self.context_in_obs else 0
+        self.single_observation_space = observation_space(self.params, n_features)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self._all = np.ones(self.num_envs, dtype=bool)  # the info's masks: every env reports every key
         from envs.kernel import encode_actions  # numba only where arrays are stepped (as Tables.step_indices)
@@ -168,7 +182,17 @@ class AllianceVectorEnv(VectorEnv):
         obs = np.take(self._obs_table, index, axis=0)
         if self._frac is not None:
             obs[:, ONE_HOT_SIZE] = self._frac[self._t if t is None else t]
+        if self.context_in_obs and self.contexts is not None:
+            full = np.empty((obs.shape[0], self.single_observation_space.shape[0]), dtype=np.float32)
+            full[:, :obs.shape[1]] = obs
+            full[:, obs.shape[1]:] = self.contexts.feature_values[self._ctx]
+            return full
         return obs
+
+    @property
+    def context_ids(self) -> np.ndarray:
+        """A copy of each env's context id, ``(N,)`` (zeros without contexts)."""
+        return self._ctx.copy()
 
     def action_indices(self, actions: Any) -> np.ndarray:
         """The step's actions as ``(N,)`` flat indices: ``(N, 4)`` joint actions (or, with
@@ -208,8 +232,11 @@ class AllianceVectorEnv(VectorEnv):
             raise ResetNeeded(f"env {i} was truncated at t={int(self._t[i])} "
                               f"(max_episode_steps {self.max_episode_steps}): reset it")
         u = self.np_random.random((self.num_envs, model.N_UNIFORMS))
-        reward = np.take(self._reward, self._index * N_ACTIONS + action_index)
-        nxt, events = self.tables.step_indices(self._index, action_index, self._t, u)
+        if self.contexts is not None:
+            nxt, reward, events = self.context_tables.step_indices(self._index, action_index, self._t, self._ctx, u)
+        else:
+            reward = np.take(self._reward, self._index * N_ACTIONS + action_index)
+            nxt, events = self.tables.step_indices(self._index, action_index, self._t, u)
         del events["new_phase"]
         self._last = (self._index, action_index, reward)
         self._index = nxt
@@ -217,8 +244,15 @@ class AllianceVectorEnv(VectorEnv):
         return reward, self._t >= self.max_episode_steps, events
 
     def reset_envs(self, mask: np.ndarray) -> None:
-        """Put the envs where ``mask`` holds back to the scenario's start, t = 0."""
-        self._index[mask] = self._start_index
+        """Put the envs where ``mask`` holds back to the scenario's start, t = 0 (with contexts: each
+        draws a new context and starts from its start)."""
+        if self.contexts is not None:
+            ids = self.np_random.integers(len(self.contexts), size=int(np.count_nonzero(mask)))
+            self._ctx[mask] = ids
+            self.context_tables.ensure_reachable(ids, PHASE_OF[self._ctx_start[ids]])
+            self._index[mask] = self._ctx_start[ids]
+        else:
+            self._index[mask] = self._start_index
         self._t[mask] = 0
 
     def action_masks(self) -> np.ndarray:
@@ -228,6 +262,8 @@ class AllianceVectorEnv(VectorEnv):
     def _info(self, events: dict[str, np.ndarray]) -> dict[str, Any]:
         mask = self._all  # one read-only array for every mask
         info: dict[str, Any] = {"t": self._t.copy(), "_t": mask}
+        if self.contexts is not None:
+            info.update(context_id=self._ctx.copy(), _context_id=mask)
         for key in EVENT_KEYS:
             info[key] = events[key]
             info["_" + key] = mask
@@ -240,12 +276,13 @@ class AllianceVectorEnv(VectorEnv):
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
-        state, t, reset_mask = parse_reset_options(options, ("state", "t", "reset_mask"))
+        keys = ("state", "t", "reset_mask") + (("context_id",) if self.contexts is not None else ())
+        state, t, reset_mask, *context_id = parse_reset_options(options, keys)
         n = self.num_envs
         keep = None
         if reset_mask is not None:
             keep = ~self._check_reset_mask(reset_mask)
-            old_index, old_t = self._index.copy(), self._t.copy()
+            old_index, old_t, old_ctx = self._index.copy(), self._t.copy(), self._ctx.copy()
         states = self._reset_states(state)
         if t is None:
             ts = np.zeros(n, dtype=np.int64)
@@ -258,8 +295,16 @@ class AllianceVectorEnv(VectorEnv):
             raise ValueError(f"options.t={short_repr(t)} is not allowed: an integer or {n} integers in "
                              f"0..{self.horizon - 1}")
         index = states @ _STATE_STRIDES
-        self.tables.ensure_reachable(np.unique(index // BLOCK))
-        self._reward = self.tables.reward_blocks.reshape(-1)
+        if self.contexts is not None:
+            self._ctx = self._reset_contexts(context_id[0])
+            if state is None:
+                index = self._ctx_start[self._ctx]
+            if keep is not None:
+                self._ctx = np.where(keep, old_ctx, self._ctx)
+            self.context_tables.ensure_reachable(self._ctx, index // BLOCK)
+        else:
+            self.tables.ensure_reachable(np.unique(index // BLOCK))
+            self._reward = self.tables.reward_blocks.reshape(-1)
         done, just_reset = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
         if keep is not None:  # only the masked envs start again
             index = np.where(keep, old_index, index)
@@ -270,6 +315,19 @@ class AllianceVectorEnv(VectorEnv):
         self._prev_done, self._prev_reset = done, just_reset
         self._last = None
         return self.observations(), self._info(self._no_events())
+
+    def _reset_contexts(self, context_id: Any) -> np.ndarray:
+        n, cs = self.num_envs, self.contexts
+        if context_id is None:
+            return self.np_random.integers(len(cs), size=n).astype(np.int64)
+        if np.ndim(context_id) == 0:
+            return np.full(n, cs.check_id(context_id), dtype=np.int64)
+        if np.shape(context_id) != (n,):
+            raise ValueError(f"options.context_id={short_repr(context_id)} is not allowed: an integer or {n} "
+                             f"integers in 0..{len(cs) - 1}")
+        return np.array([cs.check_id(v, f"options.context_id[{i}]") for i, v in enumerate(
+            context_id.tolist() if isinstance(context_id, np.ndarray) else list(context_id))],
+                        dtype=np.int64)
 
     def _check_reset_mask(self, mask: Any) -> np.ndarray:
         if not self._started:

@@ -1,0 +1,100 @@
+"""Steps per second of the contextual vector env beside the single-context vector env (issue 30).
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/context_speed.py [--num-envs 4096] [--contexts 256]
+
+Both are ``gym.make_vec("SmallStateAlliance-v0", num_envs=N, vectorization_mode="vector_entry_point")``
+on ``war``, one with ``contexts={"sample": C, "seed": 0}, context_in_obs=True``; random actions
+drawn before the clock; each is stepped ``--calls`` times per measurement (episode ends and
+autoresets included, which draw new contexts), the two alternately, ``--repeats`` times. Prints
+each rate, the ratio's median with its minimum and maximum, the time to make the contextual env
+(every context's tables built) and the bytes of its tables per context. Then the single env
+(``gym.make`` with the same contexts, hidden): the resident memory (RSS) it adds per context after
+``--episodes`` episodes of random actions (each context's shared tables filled state by state),
+beside the same episodes of the plain env. Goal (issue 30): ratio >= 0.8 at N = 4096 and C = 256;
+tables <= 1 MB per context. A script, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import gymnasium as gym
+import numpy as np
+from timing import machine, spread
+
+import envs  # noqa: F401  (registers SmallStateAlliance-v0)
+
+
+def rate(venv, actions: np.ndarray) -> float:
+    step = venv.step
+    start = time.perf_counter()
+    for a in actions:
+        step(a)
+    return len(actions) * venv.num_envs / (time.perf_counter() - start)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def single_env_memory(contexts: int, episodes: int) -> tuple[float, float]:
+    """RSS added by ``episodes`` random episodes of the plain env, then of the contextual env (MB)."""
+    out = []
+    for kwargs in ({}, {"contexts": {"sample": contexts, "seed": 1}}):
+        before = rss_mb()
+        env = gym.make("SmallStateAlliance-v0", **kwargs)
+        env.reset(seed=0)
+        env.action_space.seed(0)
+        for _ in range(episodes):
+            truncated = False
+            while not truncated:
+                truncated = env.step(env.action_space.sample())[3]
+            env.reset()
+        out.append(rss_mb() - before)
+    return out[0], out[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--num-envs", type=int, default=4096)
+    ap.add_argument("--contexts", type=int, default=256)
+    ap.add_argument("--calls", type=int, default=100)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--episodes", type=int, default=1024)
+    args = ap.parse_args()
+    n = args.num_envs
+    plain_mb, ctx_mb = single_env_memory(args.contexts, args.episodes)
+    plain = gym.make_vec("SmallStateAlliance-v0", num_envs=n, vectorization_mode="vector_entry_point")
+    start = time.perf_counter()
+    ctx = gym.make_vec("SmallStateAlliance-v0", num_envs=n, vectorization_mode="vector_entry_point",
+                       contexts={"sample": args.contexts, "seed": 0}, context_in_obs=True)
+    ctx.reset(seed=0)
+    made = time.perf_counter() - start
+    plain.reset(seed=0)
+    rng = np.random.default_rng(0)
+    actions = rng.integers(0, [4, 2, 3, 4], size=(args.calls, n, 4))
+    for venv in (plain, ctx):  # warm-up: compiled code loaded
+        rate(venv, actions[:5])
+    a_rates, b_rates = [], []
+    for _ in range(args.repeats):
+        b_rates.append(rate(plain, actions))
+        a_rates.append(rate(ctx, actions))
+    tables = ctx.unwrapped.context_tables
+    print(f"machine: {machine()}")
+    print(f"N = {n}, {args.contexts} contexts (war, sampled from configs/discovery/ranges.yaml), "
+          f"{args.calls} steps x {args.repeats} alternating repeats")
+    print(f"single-context vector env : {np.median(b_rates):12,.0f} steps/s (median)")
+    print(f"contextual vector env     : {np.median(a_rates):12,.0f} steps/s (median)")
+    print(f"ratio contextual / single : {spread(a_rates, b_rates)}   (goal >= 0.8)")
+    print(f"making the contextual env (all tables built): {made:.2f} s; tables {tables.nbytes / 1e6:.1f} MB = "
+          f"{tables.nbytes / args.contexts / 1e6:.2f} MB per context (blocks built: "
+          f"{int((tables.slot >= 0).sum())})")
+    print(f"single env, {args.episodes} random episodes of 80 steps: RSS +{plain_mb:.1f} MB plain, +{ctx_mb:.1f} MB over "
+          f"{args.contexts} contexts = {ctx_mb / args.contexts:.2f} MB per context (tables filled state by state)")
+
+
+if __name__ == "__main__":
+    main()
