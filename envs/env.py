@@ -23,7 +23,7 @@ from gymnasium.error import ResetNeeded
 
 from envs import model
 from envs.contexts import ContextSet, check_flag, make_contexts
-from envs.info import STEP_KEYS, TERM_KEYS, reset_info, term_row
+from envs.info import STEP_KEYS, TERM_KEYS, reset_info, store_no_blocks, term_row
 from envs.params import PHASE_NAMES, AllianceParams, short_repr
 from envs.scenarios import make_params
 from envs.spaces import (
@@ -350,9 +350,10 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
     `env.unwrapped.context_features`; the sampled contexts' are the 25 factors); with `False` the
     observation is the plain one (hidden context). Tables are the shared tables of each
     context's parameters, filled state by state as they are visited, with the per-state reward
-    terms of `info` and the disk block cache as for one parameter set: memory grows with the
-    states visited per context (measured: 13 MB per context after 1,024 random episodes over 256
-    contexts, `benchmarks/context_speed.py`; the vector env's 1.85 MB per context is leaner).
+    terms of `info` (no block is stored in the disk cache per context): memory grows with the
+    states visited per context (measured: 8.3 MB per context after 1,024 random episodes over 256
+    contexts, `benchmarks/context_speed.py`'s single-env part, most of it the per-state reward
+    terms kept as Python lists; the vector env's 1.85 MB per context is leaner).
 
     Bad input (unknown scenario, parameter out of range, invalid start state or action) raises a
     `ValueError` with a one-line message naming the field and the value.
@@ -394,6 +395,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         tb = shared_tables(self.params)
         if self._context_id is not None:
             tb = self._ctx_tables.setdefault(self._context_id, tb)
+            store_no_blocks(tb)  # many parameter sets, each visited little: no block stored per context
         self._tb = tb
         self._up, self._down = memoryview(tb.up), memoryview(tb.down)
         self._p_med = memoryview(tb.p_med)

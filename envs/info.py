@@ -47,6 +47,16 @@ _BLOCKS: weakref.WeakKeyDictionary[Tables, dict[int, Any]] = weakref.WeakKeyDict
 _FILLED: weakref.WeakKeyDictionary[Tables, dict[int, int]] = weakref.WeakKeyDictionary()
 
 
+_NO_STORE: weakref.WeakSet = weakref.WeakSet()  # tables whose blocks are never built for the disk cache
+
+
+def store_no_blocks(tables: Tables) -> None:
+    """Never build and store ``tables``' blocks in the disk cache (a contextual env: each of its many
+    parameter sets is visited a few hundred states, and a block each would fill the cache and memory);
+    blocks already stored are still loaded."""
+    _NO_STORE.add(tables)
+
+
 def term_row(tables: Tables, s: int) -> list:
     """Section 6's terms of flat state ``s`` under each of the 96 actions, ``(96, 7)`` as lists in
     the order of :data:`TERM_KEYS`, computed by :func:`envs.model.reward_terms` on first use and
@@ -69,7 +79,7 @@ def term_row(tables: Tables, s: int) -> list:
         if terms is None:
             filled = _FILLED.setdefault(tables, {})
             filled[phase] = filled.get(phase, 0) + 1
-            if filled[phase] > block_cache.BUILD_AFTER and block_cache.cache_dir() is not None:
+            if filled[phase] > block_cache.BUILD_AFTER and tables not in _NO_STORE and block_cache.cache_dir() is not None:
                 terms = blocks[phase] = block_cache.build_and_store(tables, phase, TERM_KEYS)
         if terms is not None:
             row = cache[s] = terms[s - phase * BLOCK].tolist()

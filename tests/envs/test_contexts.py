@@ -185,3 +185,26 @@ def test_bad_context_id_is_a_one_line_error():
         SmallStateAllianceEnv(contexts=[{"power": 0.1}], context_in_obs="yes")
     with pytest.raises(ValueError, match="options key 'context_id' is not allowed"):
         SmallStateAllianceEnv().reset(options={"context_id": 0})  # no contexts: no such option
+
+
+def test_a_contextual_env_stores_no_block_per_context(tmp_path, monkeypatch):
+    """Each context is visited little: the disk cache gets no block from it (a plain env of the same
+    parameters, past the cache's threshold of states, does store one)."""
+    from envs import block_cache
+
+    monkeypatch.setenv("ALLIANCE_GYM_CACHE", str(tmp_path))
+    contexts = [{"power": 0.3141}, {"power": 0.2718}]
+    env = SmallStateAllianceEnv(scenario="war", contexts=contexts)
+    rng = np.random.default_rng(0)
+    for episode in range(40):
+        env.reset(seed=episode, options={"context_id": episode % 2})
+        for _ in range(80):
+            env.step(rng.integers(0, [4, 2, 3, 4]))
+    assert len(env._tb.info_terms) > block_cache.BUILD_AFTER  # enough states for a plain env to store
+    assert list(tmp_path.iterdir()) == []
+    plain = SmallStateAllianceEnv(scenario="war", overrides={"power": 0.1618})
+    for episode in range(40):
+        plain.reset(seed=episode)
+        for _ in range(80):
+            plain.step(rng.integers(0, [4, 2, 3, 4]))
+    assert len(list(tmp_path.iterdir())) == 1
