@@ -96,6 +96,8 @@ def load_block(tables: Tables, phase: int) -> np.ndarray | None:
                   for k in ("up", "down", "p_med", "reward", "terms")}
     except (OSError, ValueError):  # absent, unreadable or not ours: computed instead
         return None
+    if arrays["terms"].ndim != 3:  # a file of another rank (a 0-d array has no last axis) is not ours
+        return None
     expected = {name: getattr(tables, name)[seg].shape for name, seg in _segments(phase).items()}
     expected.update(reward=(BLOCK, N_ACTIONS), terms=(BLOCK, N_ACTIONS, arrays["terms"].shape[-1]))
     if any(arrays[k].shape != shape or arrays[k].dtype != np.float64 for k, shape in expected.items()):

@@ -81,12 +81,14 @@ def test_the_least_recently_used_blocks_beyond_the_limit_are_removed(cache):
     assert sorted(p.name for p in cache.iterdir()) == [f"block-{3:032d}-p4", f"block-{4:032d}-p4", "not-a-block"]
 
 
-def test_a_block_of_the_wrong_shape_is_computed_instead(cache):
+@pytest.mark.parametrize("name, junk", [("up", np.zeros(7)), ("terms", np.float64(1.0)), ("terms", np.zeros((3, 4)))],
+                         ids=["up-1d", "terms-0d", "terms-2d"])
+def test_a_block_of_the_wrong_shape_is_computed_instead(cache, name, junk):
     params = make_params("war", {"power": 0.3579})
     first = Tables(params)
     _visit(first, block_cache.BUILD_AFTER + 1)  # stores the block
     folder = cache / block_cache.block_key(params, PHASE)
-    np.save(folder / "up.npy", np.zeros(7))  # a file this code did not write
+    np.save(folder / f"{name}.npy", junk)  # a file this code did not write
     tables = Tables(params)
     rows = _visit(tables, 2)
     assert not tables.built[PHASE]  # not loaded: the state's rows computed one by one
