@@ -23,10 +23,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # -n auto: one pytest-xdist worker per core (2 here); --dist loadgroup keeps the tests sharing a
-# module-scoped fixture on one worker (tests/conftest.py)
+# module-scoped fixture on one worker (tests/conftest.py). --timeout: a test still running after
+# 15 minutes (the longest takes about 1) is stopped with every thread's stack printed, never a hang
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup --timeout 900 --timeout-method thread
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow

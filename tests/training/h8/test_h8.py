@@ -109,14 +109,6 @@ def test_a_bad_config_is_one_line_before_any_work(tmp_path, capsys, monkeypatch,
 
 
 # ------------------------------------------------------------------------- a tiny run on Ray
-@pytest.fixture(scope="module")
-def ray_local():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, configure_logging=True, logging_level="error")
-    yield ray
-    ray.shutdown()
-
-
 CHEAP = {"lambdas": [1.0, 3.0], "rounds": 2, "certify_every": 1}  # seconds, not a real search
 
 

@@ -112,15 +112,6 @@ def test_train_run_restarts_a_broken_folder_reuses_a_finished_one_and_resumes_a_
 
 
 # ------------------------------------------------------------------------------- end to end on Ray
-@pytest.fixture(scope="module")
-def ray_local():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=True,
-             logging_level="error")
-    yield ray
-    ray.shutdown()
-
-
 def test_tiny_study_through_ray_interrupted_and_restarted(tmp_path, monkeypatch, ray_local):
     from training.study.driver import run_study
     from training.study.report import write_report
