@@ -93,7 +93,8 @@ def _steps(j: int) -> tuple[np.ndarray, np.ndarray]:
     the top and at level 0)."""
     level, stride, top = LOCAL_STATES[:, 1 + j], model.LOCAL_STRIDES[j], LEVELS[j] - 1
     here = np.arange(BLOCK)
-    return np.where(level < top, here + stride, here), np.where(level > 0, here - stride, here)
+    return (np.where(level < top, here + stride, here).astype(np.uint32),
+            np.where(level > 0, here - stride, here).astype(np.uint32))
 
 
 _STEPS = [_steps(j) for j in range(len(VARS))]
@@ -103,7 +104,7 @@ _STEPS = [_steps(j) for j in range(len(VARS))]
 def _compact_key(shape: tuple[int, ...]) -> np.ndarray:
     """Each local state's flat position in a compact table of ``shape`` (axes of size 1 not read)."""
     strides = [int(np.prod(shape[j + 1:])) if shape[j] > 1 else 0 for j in range(5)]
-    return LOCAL_STATES[:, 1:] @ np.array(strides, dtype=np.int64)
+    return (LOCAL_STATES[:, 1:] @ np.array(strides, dtype=np.int64)).astype(np.uint32)
 
 
 def _groups(columns: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[list, np.ndarray]:
@@ -154,7 +155,7 @@ class BlockColumns:
         if getattr(self, "_flat", None) is None:
             self._flat = [(np.ascontiguousarray(up.reshape(up.shape[0], up.shape[1], -1)),
                            np.ascontiguousarray(down.reshape(down.shape[0], down.shape[1], -1)),
-                           _compact_key(up.shape[2:]), *_STEPS[axis - 2], np.ascontiguousarray(parent, dtype=np.int64))
+                           _compact_key(up.shape[2:]), *_STEPS[axis - 2], np.ascontiguousarray(parent, dtype=np.uint32))
                           for axis, up, down, parent in self.stages]
         return self._flat
 
@@ -205,6 +206,26 @@ class BlockColumns:
         compiled.q_near(self.grouped(c, sets), *self._gather(sets), reward,
                         np.ascontiguousarray(gamma, dtype=np.float64), tie, near_tol, best, greedy, near)
         return best, greedy
+
+    def q_policy(self, c: np.ndarray, gamma: np.ndarray, tie: float, pol: np.ndarray, sets: np.ndarray | None = None,
+                 v: np.ndarray | None = None, near_tol: float = 0.0,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """A step of policy iteration on :meth:`q` without keeping Q: ``(best, greedy, keep, near)``,
+        per state the maximum of Q, the lowest action within ``tie`` of it and whether the policy
+        ``pol`` (one row per set of the batch, read at ``sets``) is within ``tie`` of it; with values
+        ``v`` (one row per row of ``c``) also ``near`` (rows, 1080, 96) = Q >= v - ``near_tol``."""
+        sets = np.arange(self.reward.shape[0]) if sets is None else np.asarray(sets, dtype=np.int64)
+        n = sets.size
+        best = np.empty((n, BLOCK))
+        greedy = np.empty((n, BLOCK), dtype=np.int64)
+        keep = np.empty((n, BLOCK), dtype=np.bool_)
+        near = np.empty((n if v is not None else 0, BLOCK, N_ACTIONS), dtype=np.bool_)
+        final, med_of, _ = self._gather(None)
+        compiled.q_policy(self.grouped(c, sets), final, med_of, self.p_med, self.reward, sets,
+                          np.ascontiguousarray(gamma, dtype=np.float64), tie, np.ascontiguousarray(pol, dtype=np.int64),
+                          best, greedy, keep, np.empty((0, BLOCK)) if v is None else np.ascontiguousarray(v),
+                          near_tol, near)
+        return best, greedy, keep, near if v is not None else None
 
     def _gather(self, sets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each column's class, each action's M = 1 column (-1: none) and Pr(M = 1) of ``sets``."""

@@ -23,7 +23,8 @@ def stage(g, parent, up, down, key, above, below, out):  # noqa: PLR0913
     g[k, p, below[l]])`` with ``p = parent[c]``; ``above[l]``/``below[l]`` the local state one level
     up/down along the variable, or ``l`` itself at the top/bottom, where the term is then
     ``up * 0``: ``_stage`` leaves it out, and adding 0 changes no bit. ``up``/``down`` (K or 1,
-    C, P) compact, read at ``key[l]``."""
+    C, P) compact, read at ``key[l]``. The index arrays are unsigned (``BlockColumns`` makes them
+    so): no test for negative indices in the loop (a third of its time)."""
     n_k, n_c, n_l = out.shape
     one = up.shape[0] == 1  # one set of probabilities for every row of g (the game's columns)
     for k in range(n_k):
@@ -146,6 +147,53 @@ def q_near(out, final, med_of, p_med, reward, gamma, tie, near_tol, best, arg, n
 
 
 @numba.njit(cache=True)
+def q_policy(out, final, med_of, p_med, reward, sets, gamma, tie, pol, best, arg, keep, v, near_tol, near):  # noqa: PLR0913
+    """One step of policy iteration without keeping Q: for row ``kk`` of ``out`` (set ``k =
+    sets[kk]`` of ``p_med``, ``reward`` and ``pol``), per state the maximum of Q (:func:`q_greedy`'s
+    Q, the same operations) into ``best``, the lowest action within ``tie`` of it into ``arg``, and
+    ``keep = Q[pol] >= max - tie`` (the policy is greedy there); if ``near`` has rows, also ``near[kk,
+    l, a] = Q >= v[kk, l] - near_tol``. Q is made eight states at a time in a small buffer."""
+    n_k, _, n_l = out.shape
+    n_a = med_of.shape[0]
+    tile = np.empty((8, n_a))
+    want = near.shape[0] > 0
+    for kk in range(n_k):
+        k = sets[kk]
+        g = gamma[kk]
+        for l0 in range(0, n_l, 8):
+            l1 = min(l0 + 8, n_l)
+            for a in range(n_a):
+                row = out[kk, final[a]]
+                j = med_of[a]
+                if j >= 0:
+                    row1 = out[kk, final[n_a + j]]
+                    for l in range(l0, l1):
+                        x = row[l]
+                        x = x + p_med[k, l, a] * (row1[l] - x)
+                        tile[l - l0, a] = reward[k, l, a] + g * x
+                else:
+                    for l in range(l0, l1):
+                        tile[l - l0, a] = reward[k, l, a] + g * row[l]
+            for l in range(l0, l1):
+                q = tile[l - l0]
+                m = q[0]
+                for a in range(1, n_a):
+                    if q[a] > m:
+                        m = q[a]
+                best[kk, l] = m
+                lim = m - tie
+                for a in range(n_a):
+                    if q[a] >= lim:
+                        arg[kk, l] = a
+                        break
+                keep[kk, l] = q[pol[k, l]] >= lim
+                if want:
+                    lim = v[kk, l] - near_tol
+                    for a in range(n_a):
+                        near[kk, l, a] = q[a] >= lim
+
+
+@numba.njit(cache=True)
 def greedy(q, tie):
     """Per row of ``q`` (K, 1080, 96): the maximum and the lowest column within ``tie`` of it
     (``agents.solver.lowest_argmax``)."""
@@ -235,44 +283,86 @@ def csr_parts(moves, neighbours, block):
     return data, indices, indptr
 
 
+LANES = 4  # rows of a kernel summed side by side in the sweeps (independent chains of additions)
+
+
+@numba.njit(cache=True)
+def _lanes(moves, neighbours, data, cols, width):  # noqa: PLR0913
+    """One set's kernel from its moves (1080, 243), rows in groups of :data:`LANES`: group ``g``'s
+    entries at ``data[g, j, r]``/``cols[g, j, r]`` (row ``g * LANES + r``'s j-th nonzero offset, in
+    offset order), ``j < width[g]``; shorter rows padded with 0 times a column the row reads."""
+    n_o = moves.shape[1]
+    count = np.empty(LANES, np.int64)
+    for g in range(width.shape[0]):
+        w = 0
+        for r in range(LANES):
+            idx = 0
+            for o in range(n_o):
+                m = moves[g * LANES + r, o]
+                if m != 0.0:
+                    data[g, idx, r] = m
+                    cols[g, idx, r] = neighbours[g * LANES + r, o]
+                    idx += 1
+            count[r] = idx
+            w = max(w, idx)
+        for r in range(LANES):
+            last = cols[g, count[r] - 1, r] if count[r] > 0 else 0
+            for j in range(count[r], w):
+                data[g, j, r] = 0.0
+                cols[g, j, r] = last
+        width[g] = w
+
+
+@numba.njit(cache=True)
+def _product(data, cols, width, x, y):
+    """``y = P x`` on the lanes of :func:`_lanes`: each row's sum is its nonzero entries' products
+    added to 0 in offset order (scipy's CSR product, bit for bit: a padded entry adds 0 times a
+    value the row already reads, which changes no bit of a sum that starts at +0), four rows side
+    by side (independent chains of additions)."""
+    for g in range(width.shape[0]):
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        dg = data[g]
+        cg = cols[g]
+        for j in range(width[g]):
+            s0 += dg[j, 0] * x[cg[j, 0]]
+            s1 += dg[j, 1] * x[cg[j, 1]]
+            s2 += dg[j, 2] * x[cg[j, 2]]
+            s3 += dg[j, 3] * x[cg[j, 3]]
+        l0 = g * LANES
+        y[l0] = s0
+        y[l0 + 1] = s1
+        y[l0 + 2] = s2
+        y[l0 + 3] = s3
+
+
 @numba.njit(cache=True)
 def sweeps(moves, neighbours, base, tilde, ge, coef, x, n_sweeps):  # noqa: PLR0913
     """Approximate policy evaluation of ``_warm_policy``, set by set (each set's kernel stays in the
     cache): ``x <- (base + ge P tilde) + coef P x``, ``n_sweeps`` times, ``P`` the set's kernel from
-    its moves (N, 1080, 243) in CSR form; ``P y`` adds each row's nonzero entries in offset order to
-    0, as ``scipy.sparse``'s CSR product does (the same sums bit for bit). ``x`` (N, 1080) is updated
-    in place; returns the bases ``base + ge P tilde``."""
+    its moves (N, 1080, 243); ``P y`` adds each row's nonzero entries in offset order to 0, as
+    ``scipy.sparse``'s CSR product does (the same sums bit for bit; :func:`_product`). ``x`` (N,
+    1080) is updated in place; returns the bases ``base + ge P tilde``."""
     n_k, n_l, n_o = moves.shape
-    data = np.empty(n_l * n_o)
-    cols = np.empty(n_l * n_o, np.uint32)  # unsigned: no check for negative indices in the loop
-    ptr = np.empty(n_l + 1, np.int32)
+    if n_l % LANES:
+        raise ValueError("sweeps: the block's rows must be a multiple of LANES")
+    n_g = n_l // LANES  # 1080 rows: 270 groups
+    data = np.empty((n_g, n_o, LANES))
+    cols = np.empty((n_g, n_o, LANES), np.uint16)  # 1080 states: 16 bits
+    width = np.empty(n_g, np.int64)
     y = np.empty(n_l)
     out = np.empty((n_k, n_l))
     for k in range(n_k):
-        pos = 0
-        ptr[0] = 0
-        for l in range(n_l):
-            for o in range(n_o):
-                m = moves[k, l, o]
-                if m != 0.0:
-                    data[pos] = m
-                    cols[pos] = neighbours[l, o]
-                    pos += 1
-            ptr[l + 1] = pos
+        _lanes(moves[k], neighbours, data, cols, width)
         xk = x[k]
-        tk = tilde[k]
+        _product(data, cols, width, tilde[k], y)
         for l in range(n_l):
-            s = 0.0
-            for jj in range(ptr[l], ptr[l + 1]):
-                s += data[jj] * tk[cols[jj]]
-            out[k, l] = base[k, l] + ge[k] * s
+            out[k, l] = base[k, l] + ge[k] * y[l]
         c = coef[k]
         for _ in range(n_sweeps):
-            for l in range(n_l):
-                s = 0.0
-                for jj in range(ptr[l], ptr[l + 1]):
-                    s += data[jj] * xk[cols[jj]]
-                y[l] = s
+            _product(data, cols, width, xk, y)
             for l in range(n_l):
                 xk[l] = out[k, l] + c * y[l]
     return out
@@ -452,3 +542,4 @@ def gmres(data, indices, indptr, discount, b, x0, rtol, restart, cycles):  # noq
                 x[i] += y[m] * basis[m, i]
     beta = _residual(data, indices, indptr, discount, b, x, r)
     return x, beta <= target
+

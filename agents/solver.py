@@ -200,8 +200,7 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
             v[i] = solve_policy(kernel, rhs, gamma[k] * (1.0 - e), guess[k])
             guess[k] = v[i]
         c = (1.0 - prob[active, None]) * v + prob[active, None] * tilde[active]
-        q, best, greedy = cols.q_greedy(c, gamma[active], TIE, active)
-        keep = np.take_along_axis(q, pol[active][:, :, None], axis=2)[:, :, 0] >= best - TIE
+        best, greedy, keep, near = cols.q_policy(c, gamma[active], TIE, pol, active, v, NEAR)
         done = keep.all(axis=1)
         if sweeps == MAX_ITERATIONS and not done.all():
             raise RuntimeError(f"policy iteration did not converge in {MAX_ITERATIONS} sweeps on phase {phase}")
@@ -209,7 +208,7 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
             k, sol = active[i], sols[active[i]]
             sol.values[0, rows] = v[i]
             sol.policy[0, rows] = greedy[i]
-            sol.near_optimal[0, rows] = q[i] >= v[i][:, None] - NEAR
+            sol.near_optimal[0, rows] = near[i]
             sol.residual[phase] = float(np.abs(best[i] - v[i]).max())
             sol.iterations[phase] = sweeps
         for i in np.flatnonzero(~done):
@@ -249,8 +248,7 @@ def _warm_policy(ops: list[Operator], cols: BlockColumns, rows: np.ndarray, pol:
                         WARM_SWEEPS)
         v[active] = x
         c = (1.0 - e) * x + e * tilde[active]
-        q, best, greedy = cols.q_greedy(c, gamma[active], TIE, active)
-        keep = np.take_along_axis(q, pol[active][:, :, None], axis=2)[:, :, 0] >= best - TIE
+        _, greedy, keep, _ = cols.q_policy(c, gamma[active], TIE, pol, active)
         stable = keep.all(axis=1)
         for i in np.flatnonzero(~stable):
             k = active[i]

@@ -60,6 +60,32 @@ def test_stencil_q_and_greedy_equal_numpy_bit_for_bit(phase):
     assert np.array_equal(best, q.max(axis=2)) and np.array_equal(arg, lowest_argmax(q))
 
 
+def test_policy_step_without_q_equals_numpy_on_q_bit_for_bit():
+    """BlockColumns.q_policy (policy iteration's step, Q never stored) gives what the NumPy
+    expressions on Q give: the maximum, the lowest action within the tie, whether the policy is
+    within it, and the near-optimal mask against given values; on a subset of the sets too."""
+    params = _sets()
+    cols = BlockColumns([Tables(p) for p in params], 4)
+    rng = np.random.default_rng(7)
+    c = rng.normal(size=(3, BLOCK)) * 5
+    gamma = np.array([0.9, 0.95, 0.97])
+    q = cols.q(c, gamma)
+    pol = rng.integers(0, N_ACTIONS, (3, BLOCK))
+    pol[:, :300] = lowest_argmax(q)[:, :300]  # greedy on some states, not on most
+    sets = np.array([2, 0])
+    v = q.max(axis=2)[sets] - rng.random((2, BLOCK)) * 0.02
+    cols.reward = cols.reward.copy()
+    cols.reward[:, :9, 3] += q[:, :9, 5] - q[:, :9, 3]  # near ties (within 1e-12): the lowest action wins
+    q = cols.q(c, gamma)
+    best, greedy, keep, near = cols.q_policy(c[sets], gamma[sets], TIE, pol, sets, v, 0.01)
+    want_best = q.max(axis=2)[sets]
+    assert np.array_equal(best, want_best) and np.array_equal(greedy, lowest_argmax(q)[sets])
+    assert np.array_equal(keep, np.take_along_axis(q[sets], pol[sets][:, :, None], axis=2)[:, :, 0] >= want_best - TIE)
+    assert 0 < keep.sum() < keep.size
+    assert np.array_equal(near, q[sets] >= v[:, :, None] - 0.01)
+    assert cols.q_policy(c, gamma, TIE, pol)[3] is None
+
+
 def test_moves_kernel_and_sweeps_equal_numpy_bit_for_bit():
     p = _sets()[0]
     op = Operator(p, tables=Tables(p).ensure([4]))
