@@ -34,7 +34,7 @@ from agents import compiled
 from envs import model
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import ALL_STATES, N_ACTIONS, STATE_LEVELS, encode_states
-from envs.tables import BLOCK, LEVELS, MED_KEYS, MOVE_KEYS, VARS, Tables, build_tables
+from envs.tables import BLOCK, LEVELS, MED_KEYS, MED_SIZE, MOVE_KEYS, VARS, Tables, build_tables
 
 N_OFFSETS = model.OFFSETS.shape[0]  # 243
 LOCAL_STATES = ALL_STATES[:BLOCK]  # the block of phase 0; columns 1.. are T, A, R, W, X
@@ -134,8 +134,12 @@ class BlockColumns:
     class for each stage of the stencil (:func:`_groups`)."""
 
     def __init__(self, tables: list[Tables], phase: int):
-        self.p_med = np.stack([tb.mediation_block(phase) for tb in tables])  # (K, 1080, 96)
-        self.med_actions = np.flatnonzero((self.p_med > 0).any(axis=(0, 1)))
+        for tb in tables:
+            tb.ensure([phase])
+        seg = slice(phase * MED_SIZE, (phase + 1) * MED_SIZE)  # Pr(M = 1) compact: (K, P, 96), state l's row med_key[l]
+        self.med_table = np.stack([tb.p_med[seg].reshape(-1, N_ACTIONS) for tb in tables])
+        self.med_key = ((MED_KEYS[phase * BLOCK:(phase + 1) * BLOCK] - phase * MED_SIZE) // N_ACTIONS).astype(np.uint32)
+        self.med_actions = np.flatnonzero((self.med_table > 0).any(axis=(0, 1)))
         col_a = np.concatenate([np.arange(N_ACTIONS), self.med_actions])
         col_m = np.concatenate([np.zeros(N_ACTIONS, np.int64), np.ones(self.med_actions.size, np.int64)])
         columns = {}
@@ -220,20 +224,21 @@ class BlockColumns:
         greedy = np.empty((n, BLOCK), dtype=np.int64)
         keep = np.empty((n, BLOCK), dtype=np.bool_)
         near = np.empty((n if v is not None else 0, BLOCK, N_ACTIONS), dtype=np.bool_)
-        final, med_of, _ = self._gather(None)
-        compiled.q_policy(self.grouped(c, sets), final, med_of, self.p_med, self.reward, sets,
+        final, med_of, _, _ = self._gather(None)
+        compiled.q_policy(self.grouped(c, sets), final, med_of, self.med_table, self.med_key, self.reward, sets,
                           np.ascontiguousarray(gamma, dtype=np.float64), tie, np.ascontiguousarray(pol, dtype=np.int64),
                           best, greedy, keep, np.empty((0, BLOCK)) if v is None else np.ascontiguousarray(v),
                           near_tol, near)
         return best, greedy, keep, near if v is not None else None
 
-    def _gather(self, sets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each column's class, each action's M = 1 column (-1: none) and Pr(M = 1) of ``sets``."""
+    def _gather(self, sets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each column's class, each action's M = 1 column (-1: none), Pr(M = 1) of ``sets`` compact
+        (K, P, 96) and each state's row in it."""
         if getattr(self, "_med_of", None) is None:
             self._med_of = np.full(N_ACTIONS, -1, dtype=np.int64)
             self._med_of[self.med_actions] = np.arange(self.med_actions.size)
-            self._final = np.ascontiguousarray(self.final, dtype=np.int64)
-        return self._final, self._med_of, self.p_med if sets is None else self.p_med[sets]
+            self._final = np.ascontiguousarray(self.final, dtype=np.uint32)
+        return self._final, self._med_of, self.med_table if sets is None else self.med_table[sets], self.med_key
 
 
 class Operator:

@@ -41,10 +41,11 @@ def stage(g, parent, up, down, key, above, below, out):  # noqa: PLR0913
 
 
 @numba.njit(cache=True)
-def expect(out, final, med_of, p_med):
+def expect(out, final, med_of, p_med, med_key):
     """E[V(s')] (K, 1080, 96) from the stencil's last stage ``out`` (K, classes, 1080): column ``a``
     is class ``final[a]``; an action that can mediate (``med_of[a] >= 0``) mixes in its M = 1
-    column ``final[96 + med_of[a]]``: ``e + Pr(M = 1) (e1 - e)`` (``BlockColumns.expect``)."""
+    column ``final[96 + med_of[a]]``: ``e + Pr(M = 1) (e1 - e)`` (``BlockColumns.expect``), Pr(M = 1)
+    compact (K, P, 96), state ``l``'s row ``med_key[l]`` (the tables' layout: it reads R alone)."""
     n_k, _, n_l = out.shape
     n_a = med_of.shape[0]
     e = np.empty((n_k, n_l, n_a))
@@ -54,23 +55,23 @@ def expect(out, final, med_of, p_med):
                 x = out[k, final[a], l]
                 j = med_of[a]
                 if j >= 0:
-                    x = x + p_med[k, l, a] * (out[k, final[n_a + j], l] - x)
+                    x = x + p_med[k, med_key[l], a] * (out[k, final[n_a + j], l] - x)
                 e[k, l, a] = x
     return e
 
 
 @numba.njit(cache=True)
-def q_values(out, final, med_of, p_med, reward, gamma):
+def q_values(out, final, med_of, p_med, med_key, reward, gamma):
     """Q = r + gamma E[V(s')] (K, 1080, 96): :func:`expect`'s E, ``reward`` (K, 1080, 96), ``gamma`` (K,)."""
     q = np.empty(reward.shape)
     best = np.empty(reward.shape[:2])
     arg = np.empty(reward.shape[:2], np.int64)
-    q_greedy(out, final, med_of, p_med, reward, gamma, 0.0, q, best, arg)
+    q_greedy(out, final, med_of, p_med, med_key, reward, gamma, 0.0, q, best, arg)
     return q
 
 
 @numba.njit(cache=True)
-def q_greedy(out, final, med_of, p_med, reward, gamma, tie, q, best, arg):  # noqa: PLR0913
+def q_greedy(out, final, med_of, p_med, med_key, reward, gamma, tie, q, best, arg):  # noqa: PLR0913
     """:func:`q_values` into ``q`` and, per state, :func:`greedy`'s maximum and lowest action within
     ``tie`` of it into ``best``/``arg``; eight states at a time (a cache line of each class's row,
     eight rows of Q, reduced while they are in the cache)."""
@@ -87,7 +88,7 @@ def q_greedy(out, final, med_of, p_med, reward, gamma, tie, q, best, arg):  # no
                     row1 = out[k, final[n_a + j]]
                     for l in range(l0, l1):
                         x = row[l]
-                        x = x + p_med[k, l, a] * (row1[l] - x)
+                        x = x + p_med[k, med_key[l], a] * (row1[l] - x)
                         q[k, l, a] = reward[k, l, a] + g * x
                 else:
                     for l in range(l0, l1):
@@ -106,7 +107,7 @@ def q_greedy(out, final, med_of, p_med, reward, gamma, tie, q, best, arg):  # no
 
 
 @numba.njit(cache=True)
-def q_near(out, final, med_of, p_med, reward, gamma, tie, near_tol, best, arg, near):  # noqa: PLR0913
+def q_near(out, final, med_of, p_med, med_key, reward, gamma, tie, near_tol, best, arg, near):  # noqa: PLR0913
     """:func:`q_greedy` without keeping Q: per state its maximum and lowest action within ``tie``
     into ``best``/``arg``, and ``near[k, l, a] = Q >= max - near_tol`` (``near`` may be a strided
     view); Q is made eight states at a time in a small buffer, by the same operations."""
@@ -124,7 +125,7 @@ def q_near(out, final, med_of, p_med, reward, gamma, tie, near_tol, best, arg, n
                     row1 = out[k, final[n_a + j]]
                     for l in range(l0, l1):
                         x = row[l]
-                        x = x + p_med[k, l, a] * (row1[l] - x)
+                        x = x + p_med[k, med_key[l], a] * (row1[l] - x)
                         tile[l - l0, a] = reward[k, l, a] + g * x
                 else:
                     for l in range(l0, l1):
@@ -147,7 +148,7 @@ def q_near(out, final, med_of, p_med, reward, gamma, tie, near_tol, best, arg, n
 
 
 @numba.njit(cache=True)
-def q_policy(out, final, med_of, p_med, reward, sets, gamma, tie, pol, best, arg, keep, v, near_tol, near):  # noqa: PLR0913
+def q_policy(out, final, med_of, p_med, med_key, reward, sets, gamma, tie, pol, best, arg, keep, v, near_tol, near):  # noqa: PLR0913
     """One step of policy iteration without keeping Q: for row ``kk`` of ``out`` (set ``k =
     sets[kk]`` of ``p_med``, ``reward`` and ``pol``), per state the maximum of Q (:func:`q_greedy`'s
     Q, the same operations) into ``best``, the lowest action within ``tie`` of it into ``arg``, and
@@ -169,7 +170,7 @@ def q_policy(out, final, med_of, p_med, reward, sets, gamma, tie, pol, best, arg
                     row1 = out[kk, final[n_a + j]]
                     for l in range(l0, l1):
                         x = row[l]
-                        x = x + p_med[k, l, a] * (row1[l] - x)
+                        x = x + p_med[k, med_key[l], a] * (row1[l] - x)
                         tile[l - l0, a] = reward[k, l, a] + g * x
                 else:
                     for l in range(l0, l1):

@@ -42,6 +42,7 @@ together.
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -289,6 +290,15 @@ def _stationary_batch(params: list[AllianceParams], ops: list[Operator], every_b
     return sols
 
 
+def _unwritten_zeros(shape: tuple[int, ...]) -> np.ndarray:
+    """A bool array of zeros in an anonymous mapping, so that only the pages written take memory:
+    a finite horizon's near-optimal mask is written on the blocks reachable at each quarter only
+    (one in five for `calendar`). ``np.zeros`` would do the same, but NumPy asks the kernel for huge
+    pages (2 MB) on arrays this large, and one write per 518 kB quarter then touches every page."""
+    n = int(np.prod(shape))
+    return np.frombuffer(mmap.mmap(-1, max(n, 1)), dtype=np.bool_, count=n).reshape(shape)
+
+
 def _finite_batch(params: list[AllianceParams], ops: list[Operator], conts: list[Solution],
                   reach: list[list[list[int]]] | None = None) -> list[Solution]:
     """Backward induction for K finite-horizon sets. ``reach[k][t]``: the phase blocks solved at t
@@ -298,7 +308,7 @@ def _finite_batch(params: list[AllianceParams], ops: list[Operator], conts: list
     horizon, k_all = params[0].horizon, len(params)
     values = np.full((k_all, horizon + 1, N_STATES), np.nan)
     policy = np.full((k_all, horizon, N_STATES), -1, dtype=np.int64)
-    near = np.zeros((k_all, horizon, N_STATES, N_ACTIONS), dtype=bool)
+    near = _unwritten_zeros((k_all, horizon, N_STATES, N_ACTIONS))
     values[:, horizon] = [c.values[0] for c in conts]
     gamma = np.array([op.gamma for op in ops])
     everyone = np.arange(k_all)

@@ -36,7 +36,7 @@ def _numpy_expect(cols: BlockColumns, c: np.ndarray, sets: np.ndarray | None = N
     out = g.reshape(g.shape[0], g.shape[1], BLOCK)
     e = np.ascontiguousarray(out[:, cols.final[:N_ACTIONS]].transpose(0, 2, 1))
     if cols.med_actions.size:
-        pm = (cols.p_med if sets is None else cols.p_med[sets])[:, :, cols.med_actions]
+        pm = cols.med_table[:, cols.med_key][:, :, cols.med_actions][slice(None) if sets is None else sets]
         e1 = out[:, cols.final[N_ACTIONS:]].transpose(0, 2, 1)
         e[:, :, cols.med_actions] += pm * (e1 - e[:, :, cols.med_actions])
     return e
@@ -45,8 +45,11 @@ def _numpy_expect(cols: BlockColumns, c: np.ndarray, sets: np.ndarray | None = N
 @pytest.mark.parametrize("phase", [1, 4])
 def test_stencil_q_and_greedy_equal_numpy_bit_for_bit(phase):
     params = _sets()
-    cols = BlockColumns([Tables(p) for p in params], phase)
+    tables = [Tables(p) for p in params]
+    cols = BlockColumns(tables, phase)
     assert cols.med_actions.size  # mediation is in play: the M = 1 columns are mixed in
+    # Pr(M = 1) compact, state l at row med_key[l]: the tables' numbers on every (s, a) of the block
+    assert np.array_equal(cols.med_table[:, cols.med_key], np.stack([tb.mediation_block(phase) for tb in tables]))
     c = np.random.default_rng(phase).normal(size=(3, BLOCK)) * 5
     want = _numpy_expect(cols, c)
     assert np.array_equal(cols.expect(c), want)
