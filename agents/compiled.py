@@ -71,80 +71,62 @@ def q_values(out, final, med_of, p_med, med_key, reward, gamma):
 
 
 @numba.njit(cache=True)
+def _q_row(ok, final, med_of, pm, rw, g, l, q):  # noqa: PLR0913
+    """Q of one state ``l`` on every action into ``q`` (96,): ``r + g E``, E the action's class in
+    the stencil's last stage ``ok`` (classes, 1080), mixed with its M = 1 class as :func:`expect`
+    does (``pm``: the state's Pr(M = 1) row, ``rw``: its rewards)."""
+    n_a = med_of.shape[0]
+    for a in range(n_a):
+        x = ok[final[a], l]
+        j = med_of[a]
+        if j >= 0:
+            x = x + pm[a] * (ok[final[n_a + j], l] - x)
+        q[a] = rw[a] + g * x
+
+
+@numba.njit(cache=True)
+def _greedy_row(q, tie):
+    """The maximum of ``q`` (96,) and the lowest index within ``tie`` of it."""
+    m = q[0]
+    for a in range(1, q.shape[0]):
+        if q[a] > m:
+            m = q[a]
+    lim = m - tie
+    for a in range(q.shape[0]):
+        if q[a] >= lim:
+            return m, a
+    return m, 0
+
+
+@numba.njit(cache=True)
 def q_greedy(out, final, med_of, p_med, med_key, reward, gamma, tie, q, best, arg):  # noqa: PLR0913
     """:func:`q_values` into ``q`` and, per state, :func:`greedy`'s maximum and lowest action within
-    ``tie`` of it into ``best``/``arg``; eight states at a time (a cache line of each class's row,
-    eight rows of Q, reduced while they are in the cache)."""
+    ``tie`` of it into ``best``/``arg``, a state at a time (its row of Q reduced while in the cache;
+    its rewards and Q contiguous)."""
     n_k, _, n_l = out.shape
-    n_a = med_of.shape[0]
     for k in range(n_k):
-        g = gamma[k]
-        for l0 in range(0, n_l, 8):
-            l1 = min(l0 + 8, n_l)
-            for a in range(n_a):
-                row = out[k, final[a]]
-                j = med_of[a]
-                if j >= 0:
-                    row1 = out[k, final[n_a + j]]
-                    for l in range(l0, l1):
-                        x = row[l]
-                        x = x + p_med[k, med_key[l], a] * (row1[l] - x)
-                        q[k, l, a] = reward[k, l, a] + g * x
-                else:
-                    for l in range(l0, l1):
-                        q[k, l, a] = reward[k, l, a] + g * row[l]
-            for l in range(l0, l1):
-                m = q[k, l, 0]
-                for a in range(1, n_a):
-                    if q[k, l, a] > m:
-                        m = q[k, l, a]
-                best[k, l] = m
-                lim = m - tie
-                for a in range(n_a):
-                    if q[k, l, a] >= lim:
-                        arg[k, l] = a
-                        break
+        for l in range(n_l):
+            _q_row(out[k], final, med_of, p_med[k, med_key[l]], reward[k, l], gamma[k], l, q[k, l])
+            best[k, l], arg[k, l] = _greedy_row(q[k, l], tie)
 
 
 @numba.njit(cache=True)
 def q_near(out, final, med_of, p_med, med_key, reward, gamma, tie, near_tol, best, arg, near):  # noqa: PLR0913
     """:func:`q_greedy` without keeping Q: per state its maximum and lowest action within ``tie``
     into ``best``/``arg``, and ``near[k, l, a] = Q >= max - near_tol`` (``near`` may be a strided
-    view); Q is made eight states at a time in a small buffer, by the same operations."""
+    view); Q is made a state at a time in a small buffer, by the same operations."""
     n_k, _, n_l = out.shape
-    n_a = med_of.shape[0]
-    tile = np.empty((8, n_a))
+    q = np.empty(med_of.shape[0])
     for k in range(n_k):
-        g = gamma[k]
-        for l0 in range(0, n_l, 8):
-            l1 = min(l0 + 8, n_l)
-            for a in range(n_a):
-                row = out[k, final[a]]
-                j = med_of[a]
-                if j >= 0:
-                    row1 = out[k, final[n_a + j]]
-                    for l in range(l0, l1):
-                        x = row[l]
-                        x = x + p_med[k, med_key[l], a] * (row1[l] - x)
-                        tile[l - l0, a] = reward[k, l, a] + g * x
-                else:
-                    for l in range(l0, l1):
-                        tile[l - l0, a] = reward[k, l, a] + g * row[l]
-            for l in range(l0, l1):
-                q = tile[l - l0]
-                m = q[0]
-                for a in range(1, n_a):
-                    if q[a] > m:
-                        m = q[a]
-                best[k, l] = m
-                lim = m - tie
-                for a in range(n_a):
-                    if q[a] >= lim:
-                        arg[k, l] = a
-                        break
-                lim = m - near_tol
-                for a in range(n_a):
-                    near[k, l, a] = q[a] >= lim
+        for l in range(n_l):
+            _q_row(out[k], final, med_of, p_med[k, med_key[l]], reward[k, l], gamma[k], l, q)
+            m, best_a = _greedy_row(q, tie)
+            best[k, l] = m
+            arg[k, l] = best_a
+            lim = m - near_tol
+            nk = near[k, l]
+            for a in range(q.shape[0]):
+                nk[a] = q[a] >= lim
 
 
 @numba.njit(cache=True)
@@ -153,45 +135,23 @@ def q_policy(out, final, med_of, p_med, med_key, reward, sets, gamma, tie, pol, 
     sets[kk]`` of ``p_med``, ``reward`` and ``pol``), per state the maximum of Q (:func:`q_greedy`'s
     Q, the same operations) into ``best``, the lowest action within ``tie`` of it into ``arg``, and
     ``keep = Q[pol] >= max - tie`` (the policy is greedy there); if ``near`` has rows, also ``near[kk,
-    l, a] = Q >= v[kk, l] - near_tol``. Q is made eight states at a time in a small buffer."""
+    l, a] = Q >= v[kk, l] - near_tol``. Q is made a state at a time in a small buffer."""
     n_k, _, n_l = out.shape
-    n_a = med_of.shape[0]
-    tile = np.empty((8, n_a))
+    q = np.empty(med_of.shape[0])
     want = near.shape[0] > 0
     for kk in range(n_k):
         k = sets[kk]
-        g = gamma[kk]
-        for l0 in range(0, n_l, 8):
-            l1 = min(l0 + 8, n_l)
-            for a in range(n_a):
-                row = out[kk, final[a]]
-                j = med_of[a]
-                if j >= 0:
-                    row1 = out[kk, final[n_a + j]]
-                    for l in range(l0, l1):
-                        x = row[l]
-                        x = x + p_med[k, med_key[l], a] * (row1[l] - x)
-                        tile[l - l0, a] = reward[k, l, a] + g * x
-                else:
-                    for l in range(l0, l1):
-                        tile[l - l0, a] = reward[k, l, a] + g * row[l]
-            for l in range(l0, l1):
-                q = tile[l - l0]
-                m = q[0]
-                for a in range(1, n_a):
-                    if q[a] > m:
-                        m = q[a]
-                best[kk, l] = m
-                lim = m - tie
-                for a in range(n_a):
-                    if q[a] >= lim:
-                        arg[kk, l] = a
-                        break
-                keep[kk, l] = q[pol[k, l]] >= lim
-                if want:
-                    lim = v[kk, l] - near_tol
-                    for a in range(n_a):
-                        near[kk, l, a] = q[a] >= lim
+        for l in range(n_l):
+            _q_row(out[kk], final, med_of, p_med[k, med_key[l]], reward[k, l], gamma[kk], l, q)
+            m, best_a = _greedy_row(q, tie)
+            best[kk, l] = m
+            arg[kk, l] = best_a
+            keep[kk, l] = q[pol[k, l]] >= m - tie
+            if want:
+                lim = v[kk, l] - near_tol
+                nk = near[kk, l]
+                for a in range(q.shape[0]):
+                    nk[a] = q[a] >= lim
 
 
 @numba.njit(cache=True)
@@ -543,4 +503,5 @@ def gmres(data, indices, indptr, discount, b, x0, rtol, restart, cycles):  # noq
                 x[i] += y[m] * basis[m, i]
     beta = _residual(data, indices, indptr, discount, b, x, r)
     return x, beta <= target
+
 
