@@ -368,7 +368,9 @@ class Operator:
             if not db[ph].any():
                 continue
             mb = moves[ph] if isinstance(moves, dict) else moves[ph * BLOCK:(ph + 1) * BLOCK]
-            if not isinstance(mb, np.ndarray):
+            if getattr(mb, "format", None) == "csr":  # kernel.T @ dist, compiled (scipy's sums, bit for bit)
+                moved = compiled.push_csr(mb.data, mb.indices, mb.indptr, np.ascontiguousarray(db[ph]))
+            elif not isinstance(mb, np.ndarray):
                 moved = mb.T @ db[ph]
             else:
                 moved = compiled.push(np.ascontiguousarray(db[ph]), mb, NEIGHBOURS)  # the bincount of the moves

@@ -404,6 +404,22 @@ def push(dist, moves, neighbours):
     return out
 
 
+@numba.njit(cache=True)
+def push_csr(data, indices, indptr, dist):
+    """One step of a distribution under a kernel in CSR form, ``kernel.T @ dist``: scipy's product
+    of the transpose (CSC) adds ``data[k] * dist[row]`` into ``out[indices[k]]`` row by row in the
+    order stored, the same additions here; rows of probability 0 only add zeros there and are
+    skipped (``out`` starts at +0 and gains products >= 0: adding +0 changes no bit)."""
+    n = indptr.shape[0] - 1
+    out = np.zeros(n)
+    for r in range(n):
+        d = dist[r]
+        if d != 0.0:
+            for k in range(indptr[r], indptr[r + 1]):
+                out[indices[k]] += data[k] * d
+    return out
+
+
 @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
 def _residual(data, indices, indptr, discount, b, x, r):
     """r = b - (x - discount * P x) for P in CSR form; returns ||r||."""

@@ -164,3 +164,12 @@ def test_a_distribution_step_equals_the_bincount_bit_for_bit():
     dist = rng.random(BLOCK) * (rng.random(BLOCK) < 0.2)  # most states unoccupied: skipped
     want = np.bincount(NEIGHBOURS.ravel(), weights=(dist[:, None] * moves).ravel(), minlength=BLOCK)
     assert np.array_equal(compiled.push(dist, moves, NEIGHBOURS), want)
+
+
+def test_a_distribution_step_by_a_sparse_kernel_equals_scipy_bit_for_bit():
+    rng = np.random.default_rng(6)
+    moves = rng.random((BLOCK, 243)) * (rng.random((BLOCK, 243)) < 0.3)
+    moves /= moves.sum(axis=1, keepdims=True)
+    kernel = policy_kernel(moves)
+    dist = rng.random(BLOCK) * (rng.random(BLOCK) < 0.2)
+    assert np.array_equal(compiled.push_csr(kernel.data, kernel.indices, kernel.indptr, dist), kernel.T @ dist)
