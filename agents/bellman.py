@@ -336,10 +336,12 @@ class Operator:
         return compiled.mixture(tb.up, tb.down, tb.p_med, MOVE_KEYS[rows], MED_KEYS[rows],
                                 np.ascontiguousarray(policy[rows], dtype=np.float64))
 
-    def _moves(self, rows: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    def _moves(self, rows: np.ndarray, actions: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Move distributions (N, 243) of (state, action) rows, mixed over M: ``d0 + Pr(M = 1) (d1 -
-        d0)``, ``d1`` only where Pr(M = 1) > 0 (elsewhere the mixture is ``d0``, bit for bit)."""
-        d0 = compiled.move_rows(*self.tables.move_probs(rows, actions, 0))
+        d0)``, ``d1`` only where Pr(M = 1) > 0 (elsewhere the mixture is ``d0``, bit for bit); into
+        ``out`` (N, 243) when given."""
+        d0 = compiled.move_rows_into(*self.tables.move_probs(rows, actions, 0),
+                                     np.empty((rows.shape[0], N_OFFSETS)) if out is None else out)
         pm = self.tables.mediation(rows, actions)
         on = np.flatnonzero(pm > 0)
         if on.size:

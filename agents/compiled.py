@@ -181,8 +181,13 @@ def move_rows(up, down):
     """:func:`envs.model.move_distribution` of rows ``up``/``down`` (N, 5): the probability of each
     of the 243 offsets (T slowest, X fastest), ``((p_T p_A) p_R) p_W) p_X`` with p = (down, 1 - up -
     down, up) for offsets (-1, 0, +1), the product in that function's order."""
+    return move_rows_into(up, down, np.empty((up.shape[0], 243)))
+
+
+@numba.njit(cache=True)
+def move_rows_into(up, down, out):
+    """:func:`move_rows` written into ``out`` (N, 243); returns it."""
     n = up.shape[0]
-    out = np.empty((n, 243))
     pv = np.empty((5, 3))
     for i in range(n):
         for j in range(5):

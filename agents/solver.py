@@ -239,7 +239,9 @@ def _warm_policy(ops: list[Operator], cols: BlockColumns, rows: np.ndarray, pol:
     only states whose action changed are redone)."""
     pol = pol.copy()
     active = np.arange(len(ops))
-    moves = np.stack([ops[k]._moves(rows, pol[k]) for k in active])  # updated row by row as policies change
+    moves = np.empty((len(ops), BLOCK, NEIGHBOURS.shape[1]))  # updated row by row as policies change
+    for k in active:
+        ops[k]._moves(rows, pol[k], out=moves[k])
     for _ in range(WARM_ROUNDS):
         g, e = gamma[active, None], prob[active, None]
         base = cols.reward[active[:, None], np.arange(BLOCK), pol[active]]
