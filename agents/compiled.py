@@ -526,3 +526,4 @@ def gmres(data, indices, indptr, discount, b, x0, rtol, restart, cycles):  # noq
     return x, beta <= target
 
 
+
