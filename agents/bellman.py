@@ -30,7 +30,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from agents import compiled
+from agents import compiled, compiled_eval
 from envs import model
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import ALL_STATES, N_ACTIONS, STATE_LEVELS, encode_states
@@ -326,14 +326,14 @@ class Operator:
 
         ``policy`` is (S,) flat actions or (S, 96) action probabilities; the rows come from
         ``envs.model.move_distribution`` on the tables, mixed over M (a stochastic policy: from
-        ``envs.model.move_mixture``, over actions and M, compiled: :func:`agents.compiled.mixture`)."""
+        ``envs.model.move_mixture``, over actions and M, compiled: :func:`agents.compiled_eval.mixture`)."""
         rows = np.concatenate([np.arange(ph * BLOCK, (ph + 1) * BLOCK) for ph in phases])
         self.tables.ensure(phases)
         policy = np.asarray(policy)
         if policy.ndim == 1:
             return self._moves(rows, policy[rows])
         tb = self.tables  # a stochastic policy: the mixture over (a, M), compiled, reading the tables
-        return compiled.mixture(tb.up, tb.down, tb.p_med, MOVE_KEYS[rows], MED_KEYS[rows],
+        return compiled_eval.mixture(tb.up, tb.down, tb.p_med, MOVE_KEYS[rows], MED_KEYS[rows],
                                 np.ascontiguousarray(policy[rows], dtype=np.float64))
 
     def _moves(self, rows: np.ndarray, actions: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -371,11 +371,11 @@ class Operator:
                 continue
             mb = moves[ph] if isinstance(moves, dict) else moves[ph * BLOCK:(ph + 1) * BLOCK]
             if getattr(mb, "format", None) == "csr":  # kernel.T @ dist, compiled (scipy's sums, bit for bit)
-                moved = compiled.push_csr(mb.data, mb.indices, mb.indptr, np.ascontiguousarray(db[ph]))
+                moved = compiled_eval.push_csr(mb.data, mb.indices, mb.indptr, np.ascontiguousarray(db[ph]))
             elif not isinstance(mb, np.ndarray):
                 moved = mb.T @ db[ph]
             else:
-                moved = compiled.push(np.ascontiguousarray(db[ph]), mb, NEIGHBOURS)  # the bincount of the moves
+                moved = compiled_eval.push(np.ascontiguousarray(db[ph]), mb, NEIGHBOURS)  # the bincount of the moves
             e = prob[ph]
             out[ph] += (1.0 - e) * moved
             if e > 0:

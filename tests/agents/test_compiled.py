@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents import bellman, compiled
+from agents import bellman, compiled, compiled_eval
 from agents.bellman import BLOCK, NEIGHBOURS, BlockColumns, Operator
 from agents.linear import policy_kernel
 from agents.solver import TIE, lowest_argmax
@@ -163,7 +163,7 @@ def test_a_distribution_step_equals_the_bincount_bit_for_bit():
     moves /= moves.sum(axis=1, keepdims=True)
     dist = rng.random(BLOCK) * (rng.random(BLOCK) < 0.2)  # most states unoccupied: skipped
     want = np.bincount(NEIGHBOURS.ravel(), weights=(dist[:, None] * moves).ravel(), minlength=BLOCK)
-    assert np.array_equal(compiled.push(dist, moves, NEIGHBOURS), want)
+    assert np.array_equal(compiled_eval.push(dist, moves, NEIGHBOURS), want)
 
 
 def test_a_distribution_step_by_a_sparse_kernel_equals_scipy_bit_for_bit():
@@ -172,4 +172,4 @@ def test_a_distribution_step_by_a_sparse_kernel_equals_scipy_bit_for_bit():
     moves /= moves.sum(axis=1, keepdims=True)
     kernel = policy_kernel(moves)
     dist = rng.random(BLOCK) * (rng.random(BLOCK) < 0.2)
-    assert np.array_equal(compiled.push_csr(kernel.data, kernel.indices, kernel.indptr, dist), kernel.T @ dist)
+    assert np.array_equal(compiled_eval.push_csr(kernel.data, kernel.indices, kernel.indptr, dist), kernel.T @ dist)
