@@ -366,9 +366,7 @@ class Operator:
         db = dist.reshape(N_PHASES, BLOCK)
         target, prob = self.events(t)
         out = np.zeros((N_PHASES, BLOCK))
-        for ph in range(N_PHASES):
-            if not db[ph].any():
-                continue
+        for ph in np.flatnonzero(db.any(axis=1)).tolist():  # the occupied blocks
             mb = moves[ph] if isinstance(moves, dict) else moves[ph * BLOCK:(ph + 1) * BLOCK]
             if getattr(mb, "format", None) == "csr":  # kernel.T @ dist, compiled (scipy's sums, bit for bit)
                 moved = compiled_eval.push_csr(mb.data, mb.indices, mb.indptr, np.ascontiguousarray(db[ph]))
