@@ -31,7 +31,7 @@ sweeps on arrays over K, in chunks of ``CHUNK`` sets (``FINITE_CHUNK`` for finit
 table per set, nothing cached, each chunk's tables dropped after it);
 :func:`solve` is the case K = 1 and caches. The inner loops (the stencil, Q and the greedy step, the
 warm start's sweeps, a policy's moves and kernel) are compiled (:mod:`agents.compiled`, the same
-arithmetic as the NumPy they replaced, bit for bit); building the tables is now about a third of a
+arithmetic as the NumPy they replaced, bit for bit); building the tables is now about a fifth of a
 stationary solve (``benchmarks/solver_speed.py`` times both against commit 5efa4c9);
 :func:`solve_with_operators` also returns each set's :class:`Operator` for evaluations on the same
 tables (``agents.sample_eval``).
