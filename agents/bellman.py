@@ -369,7 +369,7 @@ class Operator:
         for ph in np.flatnonzero(db.any(axis=1)).tolist():  # the occupied blocks
             mb = moves[ph] if isinstance(moves, dict) else moves[ph * BLOCK:(ph + 1) * BLOCK]
             if getattr(mb, "format", None) == "csr":  # kernel.T @ dist, compiled (scipy's sums, bit for bit)
-                moved = compiled_eval.push_csr(mb.data, mb.indices, mb.indptr, np.ascontiguousarray(db[ph]))
+                moved = compiled_eval.push_csr(mb.data, compiled_eval.unsigned(mb.indices), mb.indptr, np.ascontiguousarray(db[ph]))
             elif not isinstance(mb, np.ndarray):
                 moved = mb.T @ db[ph]
             else:

@@ -62,8 +62,8 @@ def solve_policy_compiled(kernel: sparse.csr_matrix, rhs: np.ndarray, discount: 
     if rhs.ndim != 1:
         return solve_policy(kernel, rhs, discount)
     kernel = sparse.csr_matrix(kernel)
-    v, ok = compiled_eval.gmres(kernel.data, kernel.indices, kernel.indptr, float(discount), rhs,
-                           rhs / (1.0 - discount), RTOL, RESTART, MAX_RESTARTS)
+    v, ok = compiled_eval.gmres(kernel.data, compiled_eval.unsigned(kernel.indices), kernel.indptr, float(discount), rhs,
+                                rhs / (1.0 - discount), RTOL, RESTART, MAX_RESTARTS)
     return v if ok else _dense(kernel, rhs, discount)
 
 

@@ -173,3 +173,19 @@ def test_a_distribution_step_by_a_sparse_kernel_equals_scipy_bit_for_bit():
     kernel = policy_kernel(moves)
     dist = rng.random(BLOCK) * (rng.random(BLOCK) < 0.2)
     assert np.array_equal(compiled_eval.push_csr(kernel.data, kernel.indices, kernel.indptr, dist), kernel.T @ dist)
+
+
+def test_gmres_on_unsigned_indices_gives_the_same_numbers():
+    """Evaluations pass a kernel's column indices to the compiled GMRES as unsigned integers (no
+    test for negative indices): the solution is the one the signed indices give, bit for bit."""
+    p = _sets()[2]
+    op = Operator(p, tables=Tables(p).ensure([4]))
+    acts = np.random.default_rng(8).integers(0, N_ACTIONS, BLOCK)
+    kernel = policy_kernel(op._moves(np.arange(4 * BLOCK, 5 * BLOCK), acts))
+    rhs = op.reward_block(4)[np.arange(BLOCK), acts]
+    args = (0.93, rhs, rhs / 0.07, 1e-14, 50, 20)
+    signed, ok = compiled_eval.gmres(kernel.data, kernel.indices, kernel.indptr, *args)
+    unsigned, ok2 = compiled_eval.gmres(kernel.data, compiled_eval.unsigned(kernel.indices), kernel.indptr, *args)
+    assert ok and ok2 and compiled_eval.unsigned(kernel.indices).dtype.kind == "u"
+    assert np.array_equal(signed, unsigned)
+    np.testing.assert_allclose(signed - 0.93 * (kernel @ signed), rhs, rtol=0, atol=1e-11)
