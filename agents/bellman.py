@@ -30,11 +30,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from agents import compiled
+from agents import compiled, compiled_eval
 from envs import model
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import ALL_STATES, N_ACTIONS, STATE_LEVELS, encode_states
-from envs.tables import BLOCK, LEVELS, MED_KEYS, MOVE_KEYS, VARS, Tables, build_tables
+from envs.tables import BLOCK, LEVELS, MED_KEYS, MED_SIZE, MOVE_KEYS, VARS, Tables, build_tables
 
 N_OFFSETS = model.OFFSETS.shape[0]  # 243
 LOCAL_STATES = ALL_STATES[:BLOCK]  # the block of phase 0; columns 1.. are T, A, R, W, X
@@ -93,7 +93,8 @@ def _steps(j: int) -> tuple[np.ndarray, np.ndarray]:
     the top and at level 0)."""
     level, stride, top = LOCAL_STATES[:, 1 + j], model.LOCAL_STRIDES[j], LEVELS[j] - 1
     here = np.arange(BLOCK)
-    return np.where(level < top, here + stride, here), np.where(level > 0, here - stride, here)
+    return (np.where(level < top, here + stride, here).astype(np.uint32),
+            np.where(level > 0, here - stride, here).astype(np.uint32))
 
 
 _STEPS = [_steps(j) for j in range(len(VARS))]
@@ -103,7 +104,7 @@ _STEPS = [_steps(j) for j in range(len(VARS))]
 def _compact_key(shape: tuple[int, ...]) -> np.ndarray:
     """Each local state's flat position in a compact table of ``shape`` (axes of size 1 not read)."""
     strides = [int(np.prod(shape[j + 1:])) if shape[j] > 1 else 0 for j in range(5)]
-    return LOCAL_STATES[:, 1:] @ np.array(strides, dtype=np.int64)
+    return (LOCAL_STATES[:, 1:] @ np.array(strides, dtype=np.int64)).astype(np.uint32)
 
 
 def _groups(columns: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[list, np.ndarray]:
@@ -133,8 +134,12 @@ class BlockColumns:
     class for each stage of the stencil (:func:`_groups`)."""
 
     def __init__(self, tables: list[Tables], phase: int):
-        self.p_med = np.stack([tb.mediation_block(phase) for tb in tables])  # (K, 1080, 96)
-        self.med_actions = np.flatnonzero((self.p_med > 0).any(axis=(0, 1)))
+        for tb in tables:
+            tb.ensure([phase])
+        seg = slice(phase * MED_SIZE, (phase + 1) * MED_SIZE)  # Pr(M = 1) compact: (K, P, 96), state l's row med_key[l]
+        self.med_table = np.stack([tb.p_med[seg].reshape(-1, N_ACTIONS) for tb in tables])
+        self.med_key = ((MED_KEYS[phase * BLOCK:(phase + 1) * BLOCK] - phase * MED_SIZE) // N_ACTIONS).astype(np.uint32)
+        self.med_actions = np.flatnonzero((self.med_table > 0).any(axis=(0, 1)))
         col_a = np.concatenate([np.arange(N_ACTIONS), self.med_actions])
         col_m = np.concatenate([np.zeros(N_ACTIONS, np.int64), np.ones(self.med_actions.size, np.int64)])
         columns = {}
@@ -154,7 +159,7 @@ class BlockColumns:
         if getattr(self, "_flat", None) is None:
             self._flat = [(np.ascontiguousarray(up.reshape(up.shape[0], up.shape[1], -1)),
                            np.ascontiguousarray(down.reshape(down.shape[0], down.shape[1], -1)),
-                           _compact_key(up.shape[2:]), *_STEPS[axis - 2], np.ascontiguousarray(parent, dtype=np.int64))
+                           _compact_key(up.shape[2:]), *_STEPS[axis - 2], np.ascontiguousarray(parent, dtype=np.uint32))
                           for axis, up, down, parent in self.stages]
         return self._flat
 
@@ -206,13 +211,34 @@ class BlockColumns:
                         np.ascontiguousarray(gamma, dtype=np.float64), tie, near_tol, best, greedy, near)
         return best, greedy
 
-    def _gather(self, sets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each column's class, each action's M = 1 column (-1: none) and Pr(M = 1) of ``sets``."""
+    def q_policy(self, c: np.ndarray, gamma: np.ndarray, tie: float, pol: np.ndarray, sets: np.ndarray | None = None,
+                 v: np.ndarray | None = None, near_tol: float = 0.0,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """A step of policy iteration on :meth:`q` without keeping Q: ``(best, greedy, keep, near)``,
+        per state the maximum of Q, the lowest action within ``tie`` of it and whether the policy
+        ``pol`` (one row per set of the batch, read at ``sets``) is within ``tie`` of it; with values
+        ``v`` (one row per row of ``c``) also ``near`` (rows, 1080, 96) = Q >= v - ``near_tol``."""
+        sets = np.arange(self.reward.shape[0]) if sets is None else np.asarray(sets, dtype=np.int64)
+        n = sets.size
+        best = np.empty((n, BLOCK))
+        greedy = np.empty((n, BLOCK), dtype=np.int64)
+        keep = np.empty((n, BLOCK), dtype=np.bool_)
+        near = np.empty((n if v is not None else 0, BLOCK, N_ACTIONS), dtype=np.bool_)
+        final, med_of, _, _ = self._gather(None)
+        compiled.q_policy(self.grouped(c, sets), final, med_of, self.med_table, self.med_key, self.reward, sets,
+                          np.ascontiguousarray(gamma, dtype=np.float64), tie, np.ascontiguousarray(pol, dtype=np.int64),
+                          best, greedy, keep, np.empty((0, BLOCK)) if v is None else np.ascontiguousarray(v),
+                          near_tol, near)
+        return best, greedy, keep, near if v is not None else None
+
+    def _gather(self, sets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each column's class, each action's M = 1 column (-1: none), Pr(M = 1) of ``sets`` compact
+        (K, P, 96) and each state's row in it."""
         if getattr(self, "_med_of", None) is None:
             self._med_of = np.full(N_ACTIONS, -1, dtype=np.int64)
             self._med_of[self.med_actions] = np.arange(self.med_actions.size)
-            self._final = np.ascontiguousarray(self.final, dtype=np.int64)
-        return self._final, self._med_of, self.p_med if sets is None else self.p_med[sets]
+            self._final = np.ascontiguousarray(self.final, dtype=np.uint32)
+        return self._final, self._med_of, self.med_table if sets is None else self.med_table[sets], self.med_key
 
 
 class Operator:
@@ -300,20 +326,22 @@ class Operator:
 
         ``policy`` is (S,) flat actions or (S, 96) action probabilities; the rows come from
         ``envs.model.move_distribution`` on the tables, mixed over M (a stochastic policy: from
-        ``envs.model.move_mixture``, over actions and M, compiled: :func:`agents.compiled.mixture`)."""
+        ``envs.model.move_mixture``, over actions and M, compiled: :func:`agents.compiled_eval.mixture`)."""
         rows = np.concatenate([np.arange(ph * BLOCK, (ph + 1) * BLOCK) for ph in phases])
         self.tables.ensure(phases)
         policy = np.asarray(policy)
         if policy.ndim == 1:
             return self._moves(rows, policy[rows])
         tb = self.tables  # a stochastic policy: the mixture over (a, M), compiled, reading the tables
-        return compiled.mixture(tb.up, tb.down, tb.p_med, MOVE_KEYS[rows], MED_KEYS[rows],
+        return compiled_eval.mixture(tb.up, tb.down, tb.p_med, MOVE_KEYS[rows], MED_KEYS[rows],
                                 np.ascontiguousarray(policy[rows], dtype=np.float64))
 
-    def _moves(self, rows: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    def _moves(self, rows: np.ndarray, actions: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Move distributions (N, 243) of (state, action) rows, mixed over M: ``d0 + Pr(M = 1) (d1 -
-        d0)``, ``d1`` only where Pr(M = 1) > 0 (elsewhere the mixture is ``d0``, bit for bit)."""
-        d0 = compiled.move_rows(*self.tables.move_probs(rows, actions, 0))
+        d0)``, ``d1`` only where Pr(M = 1) > 0 (elsewhere the mixture is ``d0``, bit for bit); into
+        ``out`` (N, 243) when given."""
+        d0 = compiled.move_rows_into(*self.tables.move_probs(rows, actions, 0),
+                                     np.empty((rows.shape[0], N_OFFSETS)) if out is None else out)
         pm = self.tables.mediation(rows, actions)
         on = np.flatnonzero(pm > 0)
         if on.size:
@@ -338,14 +366,14 @@ class Operator:
         db = dist.reshape(N_PHASES, BLOCK)
         target, prob = self.events(t)
         out = np.zeros((N_PHASES, BLOCK))
-        for ph in range(N_PHASES):
-            if not db[ph].any():
-                continue
+        for ph in np.flatnonzero(db.any(axis=1)).tolist():  # the occupied blocks
             mb = moves[ph] if isinstance(moves, dict) else moves[ph * BLOCK:(ph + 1) * BLOCK]
-            if not isinstance(mb, np.ndarray):
+            if getattr(mb, "format", None) == "csr":  # kernel.T @ dist, compiled (scipy's sums, bit for bit)
+                moved = compiled_eval.push_csr(mb.data, compiled_eval.unsigned(mb.indices), mb.indptr, np.ascontiguousarray(db[ph]))
+            elif not isinstance(mb, np.ndarray):
                 moved = mb.T @ db[ph]
             else:
-                moved = compiled.push(np.ascontiguousarray(db[ph]), mb, NEIGHBOURS)  # the bincount of the moves
+                moved = compiled_eval.push(np.ascontiguousarray(db[ph]), mb, NEIGHBOURS)  # the bincount of the moves
             e = prob[ph]
             out[ph] += (1.0 - e) * moved
             if e > 0:

@@ -7,13 +7,16 @@ order (no ``fastmath``: nothing is reassociated or fused), so its numbers are bi
 NumPy code (``tests/agents/test_compiled.py`` checks each against it). Why compiled: the stencil
 is about 2 M multiply-adds a block, but in NumPy each stage was several passes over broadcast
 temporaries (``np.diff``, a copy, two products), and a policy's moves and kernel were a dozen passes
-over (1080, 243) arrays; a loop does each in one pass over data that stays in the cache.
+over (1080, 243) arrays; a loop does each in one pass over data that stays in the cache. The loops
+of evaluations of given policies are in :mod:`agents.compiled_eval`.
 """
 
 from __future__ import annotations
 
 import numba
 import numpy as np
+
+from agents.compiled_eval import gmres, mixture, push, push_csr  # noqa: F401  (their former home)
 
 
 @numba.njit(cache=True)
@@ -23,7 +26,8 @@ def stage(g, parent, up, down, key, above, below, out):  # noqa: PLR0913
     g[k, p, below[l]])`` with ``p = parent[c]``; ``above[l]``/``below[l]`` the local state one level
     up/down along the variable, or ``l`` itself at the top/bottom, where the term is then
     ``up * 0``: ``_stage`` leaves it out, and adding 0 changes no bit. ``up``/``down`` (K or 1,
-    C, P) compact, read at ``key[l]``."""
+    C, P) compact, read at ``key[l]``. The index arrays are unsigned (``BlockColumns`` makes them
+    so): no test for negative indices in the loop (a third of its time)."""
     n_k, n_c, n_l = out.shape
     one = up.shape[0] == 1  # one set of probabilities for every row of g (the game's columns)
     for k in range(n_k):
@@ -40,10 +44,11 @@ def stage(g, parent, up, down, key, above, below, out):  # noqa: PLR0913
 
 
 @numba.njit(cache=True)
-def expect(out, final, med_of, p_med):
+def expect(out, final, med_of, p_med, med_key):
     """E[V(s')] (K, 1080, 96) from the stencil's last stage ``out`` (K, classes, 1080): column ``a``
     is class ``final[a]``; an action that can mediate (``med_of[a] >= 0``) mixes in its M = 1
-    column ``final[96 + med_of[a]]``: ``e + Pr(M = 1) (e1 - e)`` (``BlockColumns.expect``)."""
+    column ``final[96 + med_of[a]]``: ``e + Pr(M = 1) (e1 - e)`` (``BlockColumns.expect``), Pr(M = 1)
+    compact (K, P, 96), state ``l``'s row ``med_key[l]`` (the tables' layout: it reads R alone)."""
     n_k, _, n_l = out.shape
     n_a = med_of.shape[0]
     e = np.empty((n_k, n_l, n_a))
@@ -53,96 +58,103 @@ def expect(out, final, med_of, p_med):
                 x = out[k, final[a], l]
                 j = med_of[a]
                 if j >= 0:
-                    x = x + p_med[k, l, a] * (out[k, final[n_a + j], l] - x)
+                    x = x + p_med[k, med_key[l], a] * (out[k, final[n_a + j], l] - x)
                 e[k, l, a] = x
     return e
 
 
 @numba.njit(cache=True)
-def q_values(out, final, med_of, p_med, reward, gamma):
+def q_values(out, final, med_of, p_med, med_key, reward, gamma):
     """Q = r + gamma E[V(s')] (K, 1080, 96): :func:`expect`'s E, ``reward`` (K, 1080, 96), ``gamma`` (K,)."""
     q = np.empty(reward.shape)
     best = np.empty(reward.shape[:2])
     arg = np.empty(reward.shape[:2], np.int64)
-    q_greedy(out, final, med_of, p_med, reward, gamma, 0.0, q, best, arg)
+    q_greedy(out, final, med_of, p_med, med_key, reward, gamma, 0.0, q, best, arg)
     return q
 
 
 @numba.njit(cache=True)
-def q_greedy(out, final, med_of, p_med, reward, gamma, tie, q, best, arg):  # noqa: PLR0913
-    """:func:`q_values` into ``q`` and, per state, :func:`greedy`'s maximum and lowest action within
-    ``tie`` of it into ``best``/``arg``; eight states at a time (a cache line of each class's row,
-    eight rows of Q, reduced while they are in the cache)."""
-    n_k, _, n_l = out.shape
+def _q_row(ok, final, med_of, pm, rw, g, l, q):  # noqa: PLR0913
+    """Q of one state ``l`` on every action into ``q`` (96,): ``r + g E``, E the action's class in
+    the stencil's last stage ``ok`` (classes, 1080), mixed with its M = 1 class as :func:`expect`
+    does (``pm``: the state's Pr(M = 1) row, ``rw``: its rewards)."""
     n_a = med_of.shape[0]
-    for k in range(n_k):
-        g = gamma[k]
-        for l0 in range(0, n_l, 8):
-            l1 = min(l0 + 8, n_l)
-            for a in range(n_a):
-                row = out[k, final[a]]
-                j = med_of[a]
-                if j >= 0:
-                    row1 = out[k, final[n_a + j]]
-                    for l in range(l0, l1):
-                        x = row[l]
-                        x = x + p_med[k, l, a] * (row1[l] - x)
-                        q[k, l, a] = reward[k, l, a] + g * x
-                else:
-                    for l in range(l0, l1):
-                        q[k, l, a] = reward[k, l, a] + g * row[l]
-            for l in range(l0, l1):
-                m = q[k, l, 0]
-                for a in range(1, n_a):
-                    if q[k, l, a] > m:
-                        m = q[k, l, a]
-                best[k, l] = m
-                lim = m - tie
-                for a in range(n_a):
-                    if q[k, l, a] >= lim:
-                        arg[k, l] = a
-                        break
+    for a in range(n_a):
+        x = ok[final[a], l]
+        j = med_of[a]
+        if j >= 0:
+            x = x + pm[a] * (ok[final[n_a + j], l] - x)
+        q[a] = rw[a] + g * x
 
 
 @numba.njit(cache=True)
-def q_near(out, final, med_of, p_med, reward, gamma, tie, near_tol, best, arg, near):  # noqa: PLR0913
+def _greedy_row(q, tie):
+    """The maximum of ``q`` (96,) and the lowest index within ``tie`` of it."""
+    m = q[0]
+    for a in range(1, q.shape[0]):
+        if q[a] > m:
+            m = q[a]
+    lim = m - tie
+    for a in range(q.shape[0]):
+        if q[a] >= lim:
+            return m, a
+    return m, 0
+
+
+@numba.njit(cache=True)
+def q_greedy(out, final, med_of, p_med, med_key, reward, gamma, tie, q, best, arg):  # noqa: PLR0913
+    """:func:`q_values` into ``q`` and, per state, :func:`greedy`'s maximum and lowest action within
+    ``tie`` of it into ``best``/``arg``, a state at a time (its row of Q reduced while in the cache;
+    its rewards and Q contiguous)."""
+    n_k, _, n_l = out.shape
+    for k in range(n_k):
+        for l in range(n_l):
+            _q_row(out[k], final, med_of, p_med[k, med_key[l]], reward[k, l], gamma[k], l, q[k, l])
+            best[k, l], arg[k, l] = _greedy_row(q[k, l], tie)
+
+
+@numba.njit(cache=True)
+def q_near(out, final, med_of, p_med, med_key, reward, gamma, tie, near_tol, best, arg, near):  # noqa: PLR0913
     """:func:`q_greedy` without keeping Q: per state its maximum and lowest action within ``tie``
     into ``best``/``arg``, and ``near[k, l, a] = Q >= max - near_tol`` (``near`` may be a strided
-    view); Q is made eight states at a time in a small buffer, by the same operations."""
+    view); Q is made a state at a time in a small buffer, by the same operations."""
     n_k, _, n_l = out.shape
-    n_a = med_of.shape[0]
-    tile = np.empty((8, n_a))
+    q = np.empty(med_of.shape[0])
     for k in range(n_k):
-        g = gamma[k]
-        for l0 in range(0, n_l, 8):
-            l1 = min(l0 + 8, n_l)
-            for a in range(n_a):
-                row = out[k, final[a]]
-                j = med_of[a]
-                if j >= 0:
-                    row1 = out[k, final[n_a + j]]
-                    for l in range(l0, l1):
-                        x = row[l]
-                        x = x + p_med[k, l, a] * (row1[l] - x)
-                        tile[l - l0, a] = reward[k, l, a] + g * x
-                else:
-                    for l in range(l0, l1):
-                        tile[l - l0, a] = reward[k, l, a] + g * row[l]
-            for l in range(l0, l1):
-                q = tile[l - l0]
-                m = q[0]
-                for a in range(1, n_a):
-                    if q[a] > m:
-                        m = q[a]
-                best[k, l] = m
-                lim = m - tie
-                for a in range(n_a):
-                    if q[a] >= lim:
-                        arg[k, l] = a
-                        break
-                lim = m - near_tol
-                for a in range(n_a):
-                    near[k, l, a] = q[a] >= lim
+        for l in range(n_l):
+            _q_row(out[k], final, med_of, p_med[k, med_key[l]], reward[k, l], gamma[k], l, q)
+            m, best_a = _greedy_row(q, tie)
+            best[k, l] = m
+            arg[k, l] = best_a
+            lim = m - near_tol
+            nk = near[k, l]
+            for a in range(q.shape[0]):
+                nk[a] = q[a] >= lim
+
+
+@numba.njit(cache=True)
+def q_policy(out, final, med_of, p_med, med_key, reward, sets, gamma, tie, pol, best, arg, keep, v, near_tol, near):  # noqa: PLR0913
+    """One step of policy iteration without keeping Q: for row ``kk`` of ``out`` (set ``k =
+    sets[kk]`` of ``p_med``, ``reward`` and ``pol``), per state the maximum of Q (:func:`q_greedy`'s
+    Q, the same operations) into ``best``, the lowest action within ``tie`` of it into ``arg``, and
+    ``keep = Q[pol] >= max - tie`` (the policy is greedy there); if ``near`` has rows, also ``near[kk,
+    l, a] = Q >= v[kk, l] - near_tol``. Q is made a state at a time in a small buffer."""
+    n_k, _, n_l = out.shape
+    q = np.empty(med_of.shape[0])
+    want = near.shape[0] > 0
+    for kk in range(n_k):
+        k = sets[kk]
+        for l in range(n_l):
+            _q_row(out[kk], final, med_of, p_med[k, med_key[l]], reward[k, l], gamma[kk], l, q)
+            m, best_a = _greedy_row(q, tie)
+            best[kk, l] = m
+            arg[kk, l] = best_a
+            keep[kk, l] = q[pol[k, l]] >= m - tie
+            if want:
+                lim = v[kk, l] - near_tol
+                nk = near[kk, l]
+                for a in range(q.shape[0]):
+                    nk[a] = q[a] >= lim
 
 
 @numba.njit(cache=True)
@@ -172,8 +184,13 @@ def move_rows(up, down):
     """:func:`envs.model.move_distribution` of rows ``up``/``down`` (N, 5): the probability of each
     of the 243 offsets (T slowest, X fastest), ``((p_T p_A) p_R) p_W) p_X`` with p = (down, 1 - up -
     down, up) for offsets (-1, 0, +1), the product in that function's order."""
+    return move_rows_into(up, down, np.empty((up.shape[0], 243)))
+
+
+@numba.njit(cache=True)
+def move_rows_into(up, down, out):
+    """:func:`move_rows` written into ``out`` (N, 243); returns it."""
     n = up.shape[0]
-    out = np.empty((n, 243))
     pv = np.empty((5, 3))
     for i in range(n):
         for j in range(5):
@@ -235,220 +252,86 @@ def csr_parts(moves, neighbours, block):
     return data, indices, indptr
 
 
+LANES = 4  # rows of a kernel summed side by side in the sweeps (independent chains of additions)
+
+
+@numba.njit(cache=True)
+def _lanes(moves, neighbours, data, cols, width):  # noqa: PLR0913
+    """One set's kernel from its moves (1080, 243), rows in groups of :data:`LANES`: group ``g``'s
+    entries at ``data[g, j, r]``/``cols[g, j, r]`` (row ``g * LANES + r``'s j-th nonzero offset, in
+    offset order), ``j < width[g]``; shorter rows padded with 0 times a column the row reads."""
+    n_o = moves.shape[1]
+    count = np.empty(LANES, np.int64)
+    for g in range(width.shape[0]):
+        w = 0
+        for r in range(LANES):
+            idx = 0
+            for o in range(n_o):
+                m = moves[g * LANES + r, o]
+                if m != 0.0:
+                    data[g, idx, r] = m
+                    cols[g, idx, r] = neighbours[g * LANES + r, o]
+                    idx += 1
+            count[r] = idx
+            w = max(w, idx)
+        for r in range(LANES):
+            last = cols[g, count[r] - 1, r] if count[r] > 0 else 0
+            for j in range(count[r], w):
+                data[g, j, r] = 0.0
+                cols[g, j, r] = last
+        width[g] = w
+
+
+@numba.njit(cache=True)
+def _product(data, cols, width, x, y):
+    """``y = P x`` on the lanes of :func:`_lanes`: each row's sum is its nonzero entries' products
+    added to 0 in offset order (scipy's CSR product, bit for bit: a padded entry adds 0 times a
+    value the row already reads, which changes no bit of a sum that starts at +0), four rows side
+    by side (independent chains of additions)."""
+    for g in range(width.shape[0]):
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        dg = data[g]
+        cg = cols[g]
+        for j in range(width[g]):
+            s0 += dg[j, 0] * x[cg[j, 0]]
+            s1 += dg[j, 1] * x[cg[j, 1]]
+            s2 += dg[j, 2] * x[cg[j, 2]]
+            s3 += dg[j, 3] * x[cg[j, 3]]
+        l0 = g * LANES
+        y[l0] = s0
+        y[l0 + 1] = s1
+        y[l0 + 2] = s2
+        y[l0 + 3] = s3
+
+
 @numba.njit(cache=True)
 def sweeps(moves, neighbours, base, tilde, ge, coef, x, n_sweeps):  # noqa: PLR0913
     """Approximate policy evaluation of ``_warm_policy``, set by set (each set's kernel stays in the
     cache): ``x <- (base + ge P tilde) + coef P x``, ``n_sweeps`` times, ``P`` the set's kernel from
-    its moves (N, 1080, 243) in CSR form; ``P y`` adds each row's nonzero entries in offset order to
-    0, as ``scipy.sparse``'s CSR product does (the same sums bit for bit). ``x`` (N, 1080) is updated
-    in place; returns the bases ``base + ge P tilde``."""
+    its moves (N, 1080, 243); ``P y`` adds each row's nonzero entries in offset order to 0, as
+    ``scipy.sparse``'s CSR product does (the same sums bit for bit; :func:`_product`). ``x`` (N,
+    1080) is updated in place; returns the bases ``base + ge P tilde``."""
     n_k, n_l, n_o = moves.shape
-    data = np.empty(n_l * n_o)
-    cols = np.empty(n_l * n_o, np.uint32)  # unsigned: no check for negative indices in the loop
-    ptr = np.empty(n_l + 1, np.int32)
+    if n_l % LANES:
+        raise ValueError("sweeps: the block's rows must be a multiple of LANES")
+    n_g = n_l // LANES  # 1080 rows: 270 groups
+    data = np.empty((n_g, n_o, LANES))
+    cols = np.empty((n_g, n_o, LANES), np.uint16)  # 1080 states: 16 bits
+    width = np.empty(n_g, np.int64)
     y = np.empty(n_l)
     out = np.empty((n_k, n_l))
     for k in range(n_k):
-        pos = 0
-        ptr[0] = 0
-        for l in range(n_l):
-            for o in range(n_o):
-                m = moves[k, l, o]
-                if m != 0.0:
-                    data[pos] = m
-                    cols[pos] = neighbours[l, o]
-                    pos += 1
-            ptr[l + 1] = pos
+        _lanes(moves[k], neighbours, data, cols, width)
         xk = x[k]
-        tk = tilde[k]
+        _product(data, cols, width, tilde[k], y)
         for l in range(n_l):
-            s = 0.0
-            for jj in range(ptr[l], ptr[l + 1]):
-                s += data[jj] * tk[cols[jj]]
-            out[k, l] = base[k, l] + ge[k] * s
+            out[k, l] = base[k, l] + ge[k] * y[l]
         c = coef[k]
         for _ in range(n_sweeps):
-            for l in range(n_l):
-                s = 0.0
-                for jj in range(ptr[l], ptr[l + 1]):
-                    s += data[jj] * xk[cols[jj]]
-                y[l] = s
+            _product(data, cols, width, xk, y)
             for l in range(n_l):
                 xk[l] = out[k, l] + c * y[l]
     return out
-
-
-@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
-def mixture(up, down, p_med, move_keys, med_keys, dist):  # noqa: PLR0913
-    """A stochastic policy's moves (N, 243) on N states (offsets T slowest, X fastest):
-    :func:`envs.model.move_mixture` over the branches (a, M) of each state, weight Pr(a) Pr(M | s, a),
-    read off the tables as ``envs.tables.Tables`` holds them (``up``/``down`` at ``move_keys[i, j] +
-    a * 2 + M``, Pr(M = 1) at ``med_keys[i] + a``; ``dist`` (N, 96) the policy's probabilities);
-    branches of weight 0 are dropped. The products are built over the branches at once, T first,
-    and each offset's sum over branches is a dot product (reassociated, as that function's matrix
-    product is by BLAS): the two agree to rounding, ~1e-16, not bit for bit."""
-    n, n_a = dist.shape
-    out = np.empty((n, 243))
-    pv = np.empty((5, 3, 2 * n_a))
-    t1 = np.empty((3, 2 * n_a))
-    t2 = np.empty((9, 2 * n_a))
-    t3 = np.empty((27, 2 * n_a))
-    t4 = np.empty((81, 2 * n_a))
-    for i in range(n):
-        m = 0
-        for a in range(n_a):
-            pa = dist[i, a]
-            if pa == 0.0:
-                continue
-            pm = p_med[med_keys[i] + a]
-            for med in range(2):
-                w = pa * pm if med == 1 else pa * (1.0 - pm)
-                if w == 0.0:
-                    continue
-                for j in range(5):
-                    key = move_keys[i, j] + a * 2 + med
-                    pv[j, 0, m] = down[key]
-                    pv[j, 1, m] = 1.0 - up[key] - down[key]
-                    pv[j, 2, m] = up[key]
-                t1[0, m] = w
-                m += 1
-        for b in range(m):
-            w = t1[0, b]
-            t1[0, b] = w * pv[0, 0, b]
-            t1[1, b] = w * pv[0, 1, b]
-            t1[2, b] = w * pv[0, 2, b]
-        for a in range(3):
-            for c in range(3):
-                for b in range(m):
-                    t2[a * 3 + c, b] = t1[a, b] * pv[1, c, b]
-        for a in range(9):
-            for c in range(3):
-                for b in range(m):
-                    t3[a * 3 + c, b] = t2[a, b] * pv[2, c, b]
-        for a in range(27):
-            for c in range(3):
-                for b in range(m):
-                    t4[a * 3 + c, b] = t3[a, b] * pv[3, c, b]
-        for a in range(81):
-            for c in range(3):
-                acc = 0.0
-                for b in range(m):
-                    acc += t4[a, b] * pv[4, c, b]
-                out[i, a * 3 + c] = acc
-    return out
-
-
-@numba.njit(cache=True)
-def push(dist, moves, neighbours):
-    """One step of a distribution over a block's states under its moves (1080, 243): ``np.bincount(
-    neighbours.ravel(), weights=(dist[:, None] * moves).ravel())``, the same additions in the same
-    order; unoccupied states only add zeros there and are skipped."""
-    n_l, n_o = moves.shape
-    out = np.zeros(n_l)
-    for l in range(n_l):
-        d = dist[l]
-        if d != 0.0:
-            for o in range(n_o):
-                out[neighbours[l, o]] += d * moves[l, o]
-    return out
-
-
-@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
-def _residual(data, indices, indptr, discount, b, x, r):
-    """r = b - (x - discount * P x) for P in CSR form; returns ||r||."""
-    n = b.shape[0]
-    s2 = 0.0
-    for i in range(n):
-        s = 0.0
-        for jj in range(indptr[i], indptr[i + 1]):
-            s += data[jj] * x[indices[jj]]
-        r[i] = b[i] - (x[i] - discount * s)
-        s2 += r[i] * r[i]
-    return np.sqrt(s2)
-
-
-@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
-def gmres(data, indices, indptr, discount, b, x0, rtol, restart, cycles):  # noqa: PLR0913, PLR0915
-    """Restarted GMRES for ``x - discount P x = b`` (P in CSR form), :func:`agents.linear.gmres`'s
-    method compiled: Arnoldi with classical Gram-Schmidt done twice, the least-squares problem kept
-    solved by Givens rotations (its residual known at every step: a cycle stops once it is below a
-    tenth of the target), each cycle from the true residual. Returns ``(x, converged)``, converged
-    meaning ||b - A x|| <= rtol ||b||. Same iterates as the NumPy version up to rounding (sums may be
-    reordered, ``fastmath``'s reassociation, as BLAS's dot products are): solutions agree to ~1e-14,
-    not bit for bit."""
-    n = b.shape[0]
-    x = x0.copy()
-    nb = 0.0
-    for i in range(n):
-        nb += b[i] * b[i]
-    target = rtol * np.sqrt(nb)
-    basis = np.empty((restart + 1, n))
-    hess = np.zeros((restart + 1, restart))
-    cs = np.empty(restart)
-    sn = np.empty(restart)
-    g = np.empty(restart + 1)
-    r = np.empty(n)
-    w = np.empty(n)
-    h = np.empty(restart + 1)
-    for _ in range(cycles):
-        beta = _residual(data, indices, indptr, discount, b, x, r)
-        if not np.isfinite(beta):
-            return x, False
-        if beta <= target:
-            return x, True
-        hess[:, :] = 0.0
-        g[:] = 0.0
-        g[0] = beta
-        for i in range(n):
-            basis[0, i] = r[i] / beta
-        k = 0
-        for j in range(restart):
-            for i in range(n):  # w = A v_j
-                s = 0.0
-                for jj in range(indptr[i], indptr[i + 1]):
-                    s += data[jj] * basis[j, indices[jj]]
-                w[i] = basis[j, i] - discount * s
-            for _ in range(2):  # classical Gram-Schmidt, twice
-                for m in range(j + 1):
-                    s = 0.0
-                    for i in range(n):
-                        s += basis[m, i] * w[i]
-                    h[m] = s
-                for m in range(j + 1):
-                    hm = h[m]
-                    for i in range(n):
-                        w[i] -= hm * basis[m, i]
-                    hess[m, j] += h[m]
-            norm = 0.0
-            for i in range(n):
-                norm += w[i] * w[i]
-            norm = np.sqrt(norm)
-            hess[j + 1, j] = norm
-            k = j + 1
-            if norm > 1e-300:
-                for i in range(n):
-                    basis[j + 1, i] = w[i] / norm
-            for m in range(j):  # the previous rotations on the new column
-                t = cs[m] * hess[m, j] + sn[m] * hess[m + 1, j]
-                hess[m + 1, j] = -sn[m] * hess[m, j] + cs[m] * hess[m + 1, j]
-                hess[m, j] = t
-            a, c = hess[j, j], hess[j + 1, j]
-            d = np.sqrt(a * a + c * c)
-            cs[j], sn[j] = (1.0, 0.0) if d == 0.0 else (a / d, c / d)
-            hess[j, j] = d
-            hess[j + 1, j] = 0.0
-            g[j + 1] = -sn[j] * g[j]
-            g[j] = cs[j] * g[j]
-            if norm <= 1e-300 or abs(g[j + 1]) <= 0.1 * target:
-                break
-        y = np.zeros(k)  # back substitution on the rotated (upper triangular) system
-        for m in range(k - 1, -1, -1):
-            s = g[m]
-            for q in range(m + 1, k):
-                s -= hess[m, q] * y[q]
-            y[m] = s / hess[m, m] if hess[m, m] != 0.0 else 0.0
-        for m in range(k):
-            for i in range(n):
-                x[i] += y[m] * basis[m, i]
-    beta = _residual(data, indices, indptr, discount, b, x, r)
-    return x, beta <= target

@@ -177,7 +177,7 @@ def state_distribution(op: Operator, tbl: np.ndarray, s0: int, horizon: int) -> 
     for t in range(horizon - 1):
         row = tbl[min(t, tbl.shape[0] - 1)]
         db = dist[t].reshape(N_PHASES, BLOCK)
-        phases = [ph for ph in range(N_PHASES) if db[ph].any()]
+        phases = np.flatnonzero(db.any(axis=1)).tolist()
         if tbl.shape[0] == 1:
             for ph in phases:
                 if ph not in kernels:

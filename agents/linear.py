@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from agents import compiled
+from agents import compiled, compiled_eval
 from agents.bellman import BLOCK, NEIGHBOURS
 
 RTOL = 1e-14  # GMRES: ||rhs - A v|| <= RTOL ||rhs|| (the dense solve's residual is ~1e-14 too)
@@ -54,7 +54,7 @@ def solve_policy(kernel: sparse.csr_matrix, rhs: np.ndarray, discount: float,
 
 def solve_policy_compiled(kernel: sparse.csr_matrix, rhs: np.ndarray, discount: float) -> np.ndarray:
     """:func:`solve_policy` for one right-hand side (from ``rhs / (1 - discount)``) by the compiled
-    GMRES (:func:`agents.compiled.gmres`, the same method without Python between the steps), the
+    GMRES (:func:`agents.compiled_eval.gmres`, the same method without Python between the steps), the
     dense solve if it does not converge. Its values agree with :func:`solve_policy`'s to ~1e-14, not
     bit for bit: evaluations of given policies use it (``agents.exact_eval``); the solver keeps
     :func:`solve_policy`, so that the optimum is bitwise what it was."""
@@ -62,8 +62,8 @@ def solve_policy_compiled(kernel: sparse.csr_matrix, rhs: np.ndarray, discount: 
     if rhs.ndim != 1:
         return solve_policy(kernel, rhs, discount)
     kernel = sparse.csr_matrix(kernel)
-    v, ok = compiled.gmres(kernel.data, kernel.indices, kernel.indptr, float(discount), rhs,
-                           rhs / (1.0 - discount), RTOL, RESTART, MAX_RESTARTS)
+    v, ok = compiled_eval.gmres(kernel.data, compiled_eval.unsigned(kernel.indices), kernel.indptr, float(discount), rhs,
+                                rhs / (1.0 - discount), RTOL, RESTART, MAX_RESTARTS)
     return v if ok else _dense(kernel, rhs, discount)
 
 

@@ -6,7 +6,7 @@ baseline's exact value V^pi(s0) (section 10, scored as section 7 says). :func:`e
 gives these for K sets in one call, with the numbers of :func:`agents.exact_eval.evaluate_table`
 and :func:`agents.exact_eval.policy_values` (a test checks them to 1e-10) at a fraction of the cost:
 
-- one solve for the batch (:func:`agents.solver.solve_with_operators`), and every evaluation on
+- one solve for the batch (:func:`agents.solver.iter_with_operators`), and every evaluation on
   the tables that solve built (nothing built twice, every number still from ``envs.model``);
 - the optimum is not evaluated again: its value is V*(s0); only its state distribution is stepped
   (:func:`agents.exact_eval.state_distribution`);
@@ -30,7 +30,7 @@ from agents.exact_eval import (
     occupancy_of,
     state_distribution,
 )
-from agents.solver import Operator, Solution, block_order, reachable_phases, solve_with_operators
+from agents.solver import Operator, Solution, block_order, iter_with_operators, reachable_phases
 from envs.params import AllianceParams
 from envs.spaces import ALL_STATES, N_ACTIONS, N_STATES, encode_actions, encode_states, observe
 
@@ -96,7 +96,7 @@ def evaluate_samples(params_list: Sequence[AllianceParams | Mapping], baselines:
     if unknown:
         raise ValueError(f"baselines={unknown[0]!r} is not allowed: one of {', '.join(bl.baseline_names())}")
     out = []
-    for sol, op in solve_with_operators(params_list):
+    for sol, op in iter_with_operators(params_list):  # a chunk's tables at a time
         params = sol.params
         s0 = int(encode_states(np.array([params.start]))[0])
         table = sol.start_table()

@@ -27,10 +27,11 @@ only on the blocks reachable at t = 44 (Φ4 alone for `calendar`); :func:`solve`
 Ties between optimal actions (Q within 1e-12 of the maximum) go to the lowest flat index.
 
 Many parameter sets: :func:`solve_batch` solves K sets in one call (expectations and the sparse
-sweeps on arrays over K, in chunks of ``CHUNK`` sets; one compact table per set, nothing cached);
+sweeps on arrays over K, in chunks of ``CHUNK`` sets (``FINITE_CHUNK`` for finite horizons); one compact
+table per set, nothing cached, each chunk's tables dropped after it);
 :func:`solve` is the case K = 1 and caches. The inner loops (the stencil, Q and the greedy step, the
 warm start's sweeps, a policy's moves and kernel) are compiled (:mod:`agents.compiled`, the same
-arithmetic as the NumPy they replaced, bit for bit); building the tables is now about a third of a
+arithmetic as the NumPy they replaced, bit for bit); building the tables is now about a fifth of a
 stationary solve (``benchmarks/solver_speed.py`` times both against commit 5efa4c9);
 :func:`solve_with_operators` also returns each set's :class:`Operator` for evaluations on the same
 tables (``agents.sample_eval``).
@@ -42,7 +43,8 @@ together.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import mmap
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -62,6 +64,7 @@ MAX_ITERATIONS = 200
 WARM_ROUNDS = 12  # modified policy iteration before the exact one (see _warm_policy)
 WARM_SWEEPS = 30  # sparse sweeps per round (~66k nonzeros a set): most blocks then need one exact evaluation
 CHUNK = 4  # sets solved together: with the compiled loops, larger arrays over K only spill the caches
+FINITE_CHUNK = 2  # finite horizons: a set's tables (five blocks, ~9 MB) dominate a chunk's memory; within 1% as fast
 
 
 def check_params(params: object) -> AllianceParams:
@@ -200,8 +203,7 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
             v[i] = solve_policy(kernel, rhs, gamma[k] * (1.0 - e), guess[k])
             guess[k] = v[i]
         c = (1.0 - prob[active, None]) * v + prob[active, None] * tilde[active]
-        q, best, greedy = cols.q_greedy(c, gamma[active], TIE, active)
-        keep = np.take_along_axis(q, pol[active][:, :, None], axis=2)[:, :, 0] >= best - TIE
+        best, greedy, keep, near = cols.q_policy(c, gamma[active], TIE, pol, active, v, NEAR)
         done = keep.all(axis=1)
         if sweeps == MAX_ITERATIONS and not done.all():
             raise RuntimeError(f"policy iteration did not converge in {MAX_ITERATIONS} sweeps on phase {phase}")
@@ -209,7 +211,7 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
             k, sol = active[i], sols[active[i]]
             sol.values[0, rows] = v[i]
             sol.policy[0, rows] = greedy[i]
-            sol.near_optimal[0, rows] = q[i] >= v[i][:, None] - NEAR
+            sol.near_optimal[0, rows] = near[i]
             sol.residual[phase] = float(np.abs(best[i] - v[i]).max())
             sol.iterations[phase] = sweeps
         for i in np.flatnonzero(~done):
@@ -239,7 +241,9 @@ def _warm_policy(ops: list[Operator], cols: BlockColumns, rows: np.ndarray, pol:
     only states whose action changed are redone)."""
     pol = pol.copy()
     active = np.arange(len(ops))
-    moves = np.stack([ops[k]._moves(rows, pol[k]) for k in active])  # updated row by row as policies change
+    moves = np.empty((len(ops), BLOCK, NEIGHBOURS.shape[1]))  # updated row by row as policies change
+    for k in active:
+        ops[k]._moves(rows, pol[k], out=moves[k])
     for _ in range(WARM_ROUNDS):
         g, e = gamma[active, None], prob[active, None]
         base = cols.reward[active[:, None], np.arange(BLOCK), pol[active]]
@@ -249,8 +253,7 @@ def _warm_policy(ops: list[Operator], cols: BlockColumns, rows: np.ndarray, pol:
                         WARM_SWEEPS)
         v[active] = x
         c = (1.0 - e) * x + e * tilde[active]
-        q, best, greedy = cols.q_greedy(c, gamma[active], TIE, active)
-        keep = np.take_along_axis(q, pol[active][:, :, None], axis=2)[:, :, 0] >= best - TIE
+        _, greedy, keep, _ = cols.q_policy(c, gamma[active], TIE, pol, active)
         stable = keep.all(axis=1)
         for i in np.flatnonzero(~stable):
             k = active[i]
@@ -291,6 +294,15 @@ def _stationary_batch(params: list[AllianceParams], ops: list[Operator], every_b
     return sols
 
 
+def _unwritten_zeros(shape: tuple[int, ...]) -> np.ndarray:
+    """A bool array of zeros in an anonymous mapping, so that only the pages written take memory:
+    a finite horizon's near-optimal mask is written on the blocks reachable at each quarter only
+    (one in five for `calendar`). ``np.zeros`` would do the same, but NumPy asks the kernel for huge
+    pages (2 MB) on arrays this large, and one write per 518 kB quarter then touches every page."""
+    n = int(np.prod(shape))
+    return np.frombuffer(mmap.mmap(-1, max(n, 1)), dtype=np.bool_, count=n).reshape(shape)
+
+
 def _finite_batch(params: list[AllianceParams], ops: list[Operator], conts: list[Solution],
                   reach: list[list[list[int]]] | None = None) -> list[Solution]:
     """Backward induction for K finite-horizon sets. ``reach[k][t]``: the phase blocks solved at t
@@ -300,7 +312,7 @@ def _finite_batch(params: list[AllianceParams], ops: list[Operator], conts: list
     horizon, k_all = params[0].horizon, len(params)
     values = np.full((k_all, horizon + 1, N_STATES), np.nan)
     policy = np.full((k_all, horizon, N_STATES), -1, dtype=np.int64)
-    near = np.zeros((k_all, horizon, N_STATES, N_ACTIONS), dtype=bool)
+    near = _unwritten_zeros((k_all, horizon, N_STATES, N_ACTIONS))
     values[:, horizon] = [c.values[0] for c in conts]
     gamma = np.array([op.gamma for op in ops])
     everyone = np.arange(k_all)
@@ -365,15 +377,24 @@ def solve_batch(params_list: Sequence[AllianceParams | Mapping], q_values: bool 
     or finite). ``q_values=True`` also stores Q*_0 in each solution's ``q`` attribute (5400, 96),
     solving every block. Bad input is a one-line ``ValueError`` naming the index of the bad set.
     """
-    return [sol for sol, _ in solve_with_operators(params_list, q_values)]
+    return [sol for sol, _ in iter_with_operators(params_list, q_values)]  # each chunk's tables dropped after it
 
 
 def solve_with_operators(params_list: Sequence[AllianceParams | Mapping],
                          q_values: bool = False) -> list[tuple[Solution, Operator]]:
     """:func:`solve_batch`, each solution with the :class:`Operator` (and so the tables) it was
     solved with, for exact evaluations after the solve (``agents.sample_eval``) on the same tables."""
+    return list(iter_with_operators(params_list, q_values))
+
+
+def iter_with_operators(params_list: Sequence[AllianceParams | Mapping],
+                        q_values: bool = False) -> Iterator[tuple[Solution, Operator]]:
+    """:func:`solve_with_operators` a chunk of ``CHUNK`` sets at a time (the input checked first,
+    all of it): a caller that drops each pair after use holds one chunk's tables, not the batch's."""
     params = _checked_list(params_list)
-    return [pair for i in range(0, len(params), CHUNK) for pair in _solve_chunk(params[i:i + CHUNK], q_values)]
+    size = FINITE_CHUNK if params[0].finite_horizon else CHUNK
+    for i in range(0, len(params), size):
+        yield from _solve_chunk(params[i:i + size], q_values)
 
 
 def _solve_chunk(params: list[AllianceParams], q_values: bool) -> list[tuple[Solution, Operator]]:

@@ -5,7 +5,8 @@
 
 The same timing script runs twice per repeat, each time in a fresh subprocess: on this checkout and
 on the code of ``--reference`` (extracted with ``git archive`` into a temporary folder), on the same
-parameter sets, alternating (new, reference, new, reference, ...); each case keeps its best repeat.
+parameter sets, alternating (new, reference, new, reference, ...); each case keeps its best repeat,
+and the median (min, max) of the ratios of each pair of runs is printed beside it.
 Issue 25's goals, as ratios against commit 5efa4c9:
 
 1. ``solve_batch`` on sets drawn around ``war`` (stationary) and around ``calendar`` (44 quarters
@@ -18,7 +19,8 @@ Issue 25's goals, as ratios against commit 5efa4c9:
    checksum between the two codes (goal <= 1e-9).
 5. Peak memory per set in a batch of 16 war sets and of 8 calendar sets, both codes, each in a
    fresh subprocess: the growth of the peak resident set over a one-set batch (``tracemalloc``'s
-   peak beside it: NumPy's arrays only, not what compiled code allocates): goal <= 15 MB.
+   peak beside it: NumPy's arrays only, not what compiled code allocates nor the near-optimal mask
+   of a finite horizon, which lives in an anonymous mapping): goal <= 15 MB.
 
 Seconds are CPU seconds of the timing process (``time.process_time``: what a dedicated core takes,
 less sensitive to the machine's load than wall seconds, printed too). Each subprocess first solves
@@ -39,7 +41,7 @@ import tempfile
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy is imported
 
 import numpy as np  # noqa: E402
-from timing import machine  # noqa: E402
+from timing import machine, spread  # noqa: E402
 
 REFERENCE = "5efa4c9"  # issue 25's reference: the solver before the compiled loops
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -176,7 +178,7 @@ def main() -> int:
     print(f"\nper set, best of {args.repeat} alternating runs, each code in a fresh process "
           f"(reference: {args.reference})")
     print(f"{'case':40s}{'new CPU s':>10s}{'ref CPU s':>10s}{'ref/new':>9s}{'new wall':>10s}{'ref wall':>10s}"
-          f"{'ref/new':>9s}")
+          f"{'ref/new':>9s}   CPU ref/new of each pair of runs")
     labels = {"war": f"solve_batch, {args.war_sets} sets around war",
               "calendar": f"solve_batch, {args.calendar_sets} sets around calendar",
               "eval_war": "discovery sample (10 baselines), war",
@@ -186,8 +188,9 @@ def main() -> int:
         n, r = best(new, key), best(ref, key)
         k = len(job[key])
         per[key] = (n["cpu"] / k, r["cpu"] / k)
+        pairs = spread([y[key]["cpu"] for y in ref], [x[key]["cpu"] for x in new])
         print(f"{label:40s}{n['cpu'] / k:10.4f}{r['cpu'] / k:10.4f}{r['cpu'] / n['cpu']:9.2f}"
-              f"{n['wall'] / k:10.4f}{r['wall'] / k:10.4f}{r['wall'] / n['wall']:9.2f}")
+              f"{n['wall'] / k:10.4f}{r['wall'] / k:10.4f}{r['wall'] / n['wall']:9.2f}   {pairs}")
     first_n = min(x["first"][1] for x in new)
     first_r = min(x["first"][1] for x in ref)
     print(f"{'first call (one set of each, untimed above)':40s}{first_n:10.3f}{first_r:10.3f}")

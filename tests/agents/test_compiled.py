@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents import bellman, compiled
+from agents import bellman, compiled, compiled_eval
 from agents.bellman import BLOCK, NEIGHBOURS, BlockColumns, Operator
 from agents.linear import policy_kernel
 from agents.solver import TIE, lowest_argmax
@@ -36,7 +36,7 @@ def _numpy_expect(cols: BlockColumns, c: np.ndarray, sets: np.ndarray | None = N
     out = g.reshape(g.shape[0], g.shape[1], BLOCK)
     e = np.ascontiguousarray(out[:, cols.final[:N_ACTIONS]].transpose(0, 2, 1))
     if cols.med_actions.size:
-        pm = (cols.p_med if sets is None else cols.p_med[sets])[:, :, cols.med_actions]
+        pm = cols.med_table[:, cols.med_key][:, :, cols.med_actions][slice(None) if sets is None else sets]
         e1 = out[:, cols.final[N_ACTIONS:]].transpose(0, 2, 1)
         e[:, :, cols.med_actions] += pm * (e1 - e[:, :, cols.med_actions])
     return e
@@ -45,8 +45,11 @@ def _numpy_expect(cols: BlockColumns, c: np.ndarray, sets: np.ndarray | None = N
 @pytest.mark.parametrize("phase", [1, 4])
 def test_stencil_q_and_greedy_equal_numpy_bit_for_bit(phase):
     params = _sets()
-    cols = BlockColumns([Tables(p) for p in params], phase)
+    tables = [Tables(p) for p in params]
+    cols = BlockColumns(tables, phase)
     assert cols.med_actions.size  # mediation is in play: the M = 1 columns are mixed in
+    # Pr(M = 1) compact, state l at row med_key[l]: the tables' numbers on every (s, a) of the block
+    assert np.array_equal(cols.med_table[:, cols.med_key], np.stack([tb.mediation_block(phase) for tb in tables]))
     c = np.random.default_rng(phase).normal(size=(3, BLOCK)) * 5
     want = _numpy_expect(cols, c)
     assert np.array_equal(cols.expect(c), want)
@@ -58,6 +61,32 @@ def test_stencil_q_and_greedy_equal_numpy_bit_for_bit(phase):
     q[:, :7, 3] = q[:, :7, 5]  # exact ties: the lowest action wins
     best, arg = compiled.greedy(q, TIE)
     assert np.array_equal(best, q.max(axis=2)) and np.array_equal(arg, lowest_argmax(q))
+
+
+def test_policy_step_without_q_equals_numpy_on_q_bit_for_bit():
+    """BlockColumns.q_policy (policy iteration's step, Q never stored) gives what the NumPy
+    expressions on Q give: the maximum, the lowest action within the tie, whether the policy is
+    within it, and the near-optimal mask against given values; on a subset of the sets too."""
+    params = _sets()
+    cols = BlockColumns([Tables(p) for p in params], 4)
+    rng = np.random.default_rng(7)
+    c = rng.normal(size=(3, BLOCK)) * 5
+    gamma = np.array([0.9, 0.95, 0.97])
+    q = cols.q(c, gamma)
+    pol = rng.integers(0, N_ACTIONS, (3, BLOCK))
+    pol[:, :300] = lowest_argmax(q)[:, :300]  # greedy on some states, not on most
+    sets = np.array([2, 0])
+    v = q.max(axis=2)[sets] - rng.random((2, BLOCK)) * 0.02
+    cols.reward = cols.reward.copy()
+    cols.reward[:, :9, 3] += q[:, :9, 5] - q[:, :9, 3]  # near ties (within 1e-12): the lowest action wins
+    q = cols.q(c, gamma)
+    best, greedy, keep, near = cols.q_policy(c[sets], gamma[sets], TIE, pol, sets, v, 0.01)
+    want_best = q.max(axis=2)[sets]
+    assert np.array_equal(best, want_best) and np.array_equal(greedy, lowest_argmax(q)[sets])
+    assert np.array_equal(keep, np.take_along_axis(q[sets], pol[sets][:, :, None], axis=2)[:, :, 0] >= want_best - TIE)
+    assert 0 < keep.sum() < keep.size
+    assert np.array_equal(near, q[sets] >= v[:, :, None] - 0.01)
+    assert cols.q_policy(c, gamma, TIE, pol)[3] is None
 
 
 def test_moves_kernel_and_sweeps_equal_numpy_bit_for_bit():
@@ -134,4 +163,29 @@ def test_a_distribution_step_equals_the_bincount_bit_for_bit():
     moves /= moves.sum(axis=1, keepdims=True)
     dist = rng.random(BLOCK) * (rng.random(BLOCK) < 0.2)  # most states unoccupied: skipped
     want = np.bincount(NEIGHBOURS.ravel(), weights=(dist[:, None] * moves).ravel(), minlength=BLOCK)
-    assert np.array_equal(compiled.push(dist, moves, NEIGHBOURS), want)
+    assert np.array_equal(compiled_eval.push(dist, moves, NEIGHBOURS), want)
+
+
+def test_a_distribution_step_by_a_sparse_kernel_equals_scipy_bit_for_bit():
+    rng = np.random.default_rng(6)
+    moves = rng.random((BLOCK, 243)) * (rng.random((BLOCK, 243)) < 0.3)
+    moves /= moves.sum(axis=1, keepdims=True)
+    kernel = policy_kernel(moves)
+    dist = rng.random(BLOCK) * (rng.random(BLOCK) < 0.2)
+    assert np.array_equal(compiled_eval.push_csr(kernel.data, kernel.indices, kernel.indptr, dist), kernel.T @ dist)
+
+
+def test_gmres_on_unsigned_indices_gives_the_same_numbers():
+    """Evaluations pass a kernel's column indices to the compiled GMRES as unsigned integers (no
+    test for negative indices): the solution is the one the signed indices give, bit for bit."""
+    p = _sets()[2]
+    op = Operator(p, tables=Tables(p).ensure([4]))
+    acts = np.random.default_rng(8).integers(0, N_ACTIONS, BLOCK)
+    kernel = policy_kernel(op._moves(np.arange(4 * BLOCK, 5 * BLOCK), acts))
+    rhs = op.reward_block(4)[np.arange(BLOCK), acts]
+    args = (0.93, rhs, rhs / 0.07, 1e-14, 50, 20)
+    signed, ok = compiled_eval.gmres(kernel.data, kernel.indices, kernel.indptr, *args)
+    unsigned, ok2 = compiled_eval.gmres(kernel.data, compiled_eval.unsigned(kernel.indices), kernel.indptr, *args)
+    assert ok and ok2 and compiled_eval.unsigned(kernel.indices).dtype.kind == "u"
+    assert np.array_equal(signed, unsigned)
+    np.testing.assert_allclose(signed - 0.93 * (kernel @ signed), rhs, rtol=0, atol=1e-11)

@@ -4,6 +4,8 @@ is a one-line ValueError naming the index of the bad set."""
 from __future__ import annotations
 
 import dataclasses
+import gc
+import weakref
 
 import numpy as np
 import pytest
@@ -123,3 +125,26 @@ def test_finite_horizon_batch_solves_the_blocks_reachable_from_s0_and_agrees_wit
     sol.complete()
     np.testing.assert_allclose(sol.values, solve(cal).values, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(sol.policy, solve(cal).policy)
+
+
+def test_a_batch_holds_one_chunk_of_tables_at_a_time(monkeypatch):
+    """solve_batch drops each chunk's operators (and their tables, ~9 MB a calendar set) once its
+    solutions are taken: when a chunk starts, at most the last set of the one before is still held."""
+    from agents import solver
+
+    refs: list = []
+    alive: list[int] = []
+    solve_chunk = solver._solve_chunk
+
+    def spy(params, q_values):
+        gc.collect()
+        alive.append(sum(r() is not None for r in refs))
+        out = solve_chunk(params, q_values)
+        refs.extend(weakref.ref(op.tables) for _, op in out)
+        return out
+
+    monkeypatch.setattr(solver, "_solve_chunk", spy)
+    monkeypatch.setattr(solver, "CHUNK", 1)
+    sols = solve_batch([make_params("phase0", {"power": p}) for p in (0.2, 0.4, 0.6, 0.8)])
+    assert len(sols) == 4 and len(refs) == 4
+    assert alive[0] == 0 and max(alive) <= 1  # the batch's would be 0, 1, 2, 3
