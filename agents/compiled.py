@@ -309,7 +309,7 @@ def _product(data, cols, width, x, y):
 
 @numba.njit(cache=True)
 def sweeps(moves, neighbours, base, tilde, ge, coef, x, n_sweeps):  # noqa: PLR0913
-    """Approximate policy evaluation of ``_warm_policy``, set by set (each set's kernel stays in the
+    """Approximate policy evaluation of ``agents.warm_start.warm_policy``, set by set (each set's kernel stays in the
     cache): ``x <- (base + ge P tilde) + coef P x``, ``n_sweeps`` times, ``P`` the set's kernel from
     its moves (N, 1080, 243); ``P y`` adds each row's nonzero entries in offset order to 0, as
     ``scipy.sparse``'s CSR product does (the same sums bit for bit; :func:`_product`). ``x`` (N,

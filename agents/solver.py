@@ -6,7 +6,7 @@
   (block-triangular). Policy evaluation is an exact linear solve of the 1080-state block (GMRES
   on the sparse kernel to the dense LU's accuracy, :mod:`agents.linear`); a modified policy
   iteration first (sparse sweeps of the policy's kernel, batched over the sets) finds the starting
-  policy, so that a block mostly needs one exact evaluation (:func:`_warm_policy`;
+  policy, so that a block mostly needs one exact evaluation (:mod:`agents.warm_start`;
   the result is the exact policy iteration's, which only stops on a policy greedy within 1e-12
   for its values solved to the dense LU's accuracy).
 - `timeline` and `calendar` (``params.finite_horizon`` true): the 44-step discounted optimum by
@@ -24,8 +24,6 @@ phase by then (:func:`reachable_phases`; one block a quarter for `calendar`), an
 only on the blocks reachable at t = 44 (Φ4 alone for `calendar`); :func:`solve` solves every
 (t, block), as callers that start anywhere need.
 
-Ties between optimal actions (Q within 1e-12 of the maximum) go to the lowest flat index.
-
 Many parameter sets: :func:`solve_batch` solves K sets in one call (expectations and the sparse
 sweeps on arrays over K, in chunks of ``CHUNK`` sets (``FINITE_CHUNK`` for finite horizons); one compact
 table per set, nothing cached, each chunk's tables dropped after it);
@@ -36,9 +34,9 @@ stationary solve (``benchmarks/solver_speed.py`` times both against commit 5efa4
 :func:`solve_with_operators` also returns each set's :class:`Operator` for evaluations on the same
 tables (``agents.sample_eval``).
 
-Over 300 lines: the policy iteration, its warm start, the backward induction and the batch entry
-point share the :class:`Solution` layout, the tie rule and the block order; one file keeps them
-together.
+Over 300 lines: the policy iteration, the backward induction and the batch entry point share the
+:class:`Solution` layout, the tie rule and the block order; one file keeps them together (the warm
+start, which shares none of them, is :mod:`agents.warm_start`).
 """
 
 from __future__ import annotations
@@ -50,8 +48,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from agents import compiled
-from agents.bellman import BLOCK, NEIGHBOURS, BlockColumns, Operator
+from agents import warm_start
+from agents.bellman import BLOCK, BlockColumns, Operator
 from agents.linear import policy_kernel, solve_policy
 from envs.params import N_PHASES, AllianceParams, short_repr
 from envs.scenarios import params_from_mapping
@@ -61,8 +59,6 @@ from envs.tables import Tables
 TIE = 1e-12  # section 10: ties between optimal actions within 1e-12 go to the lowest flat index
 NEAR = 0.01  # section 10: Q*(s, a) >= V*(s) - 0.01 counts as near-optimal
 MAX_ITERATIONS = 200
-WARM_ROUNDS = 12  # modified policy iteration before the exact one (see _warm_policy)
-WARM_SWEEPS = 30  # sparse sweeps per round (~66k nonzeros a set): most blocks then need one exact evaluation
 CHUNK = 4  # sets solved together: with the compiled loops, larger arrays over K only spill the caches
 FINITE_CHUNK = 2  # finite horizons: a set's tables (five blocks, ~9 MB) dominate a chunk's memory; within 1% as fast
 
@@ -190,7 +186,7 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
     pol = cols.q_greedy(guess, gamma, TIE)[2]
     rows = np.arange(phase * BLOCK, (phase + 1) * BLOCK)
     idx = np.arange(BLOCK)
-    pol, moves = _warm_policy(ops, cols, rows, pol, guess, prob, tilde, gamma)
+    pol, moves = warm_start.warm_policy(ops, cols, rows, pol, guess, prob, tilde, gamma, TIE)
     active = np.arange(k_all)
     sweeps = 0
     while active.size:
@@ -217,53 +213,9 @@ def _solve_blocks(sols: list[Solution], ops: list[Operator], phase: int) -> None
         for i in np.flatnonzero(~done):
             k = active[i]
             new = np.where(keep[i], pol[k], greedy[i])
-            _update_moves(ops[k], rows, moves[k], pol[k], new)
+            warm_start.update_moves(ops[k], rows, moves[k], pol[k], new)
             pol[k] = new
         active = active[~done]
-
-
-def _update_moves(op: Operator, rows: np.ndarray, moves: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
-    """Recompute, in place, the move rows (of ``Operator._moves``) of the states whose action changed."""
-    changed = np.flatnonzero(old != new)
-    if changed.size:
-        moves[changed] = op._moves(rows[changed], new[changed])
-
-
-def _warm_policy(ops: list[Operator], cols: BlockColumns, rows: np.ndarray, pol: np.ndarray, v: np.ndarray,
-                 prob: np.ndarray, tilde: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Modified policy iteration, batched over K, to find a starting policy for the exact policy
-    iteration of :func:`_solve_blocks` (which then mostly needs one exact evaluation per set): each
-    round evaluates the greedy policy approximately by ``WARM_SWEEPS`` sparse sweeps
-    ``v <- r_pi + gamma E_pi[c(v)]`` (the policy's kernel as a sparse matrix, set by set:
-    :func:`agents.compiled.sweeps`), then improves it on every action (the stencil). A set leaves
-    when its policy is stable. The exact optimum does not depend on this start: it only saves exact
-    evaluations. Returns the policies and their moves (K, 1080, 243) (kept up to date row by row:
-    only states whose action changed are redone)."""
-    pol = pol.copy()
-    active = np.arange(len(ops))
-    moves = np.empty((len(ops), BLOCK, NEIGHBOURS.shape[1]))  # updated row by row as policies change
-    for k in active:
-        ops[k]._moves(rows, pol[k], out=moves[k])
-    for _ in range(WARM_ROUNDS):
-        g, e = gamma[active, None], prob[active, None]
-        base = cols.reward[active[:, None], np.arange(BLOCK), pol[active]]
-        x = v[active]
-        sub = moves if active.size == len(ops) else moves[active]
-        compiled.sweeps(sub, NEIGHBOURS, base, tilde[active], g[:, 0] * e[:, 0], g[:, 0] * (1.0 - e[:, 0]), x,
-                        WARM_SWEEPS)
-        v[active] = x
-        c = (1.0 - e) * x + e * tilde[active]
-        _, greedy, keep, _ = cols.q_policy(c, gamma[active], TIE, pol, active)
-        stable = keep.all(axis=1)
-        for i in np.flatnonzero(~stable):
-            k = active[i]
-            new = np.where(keep[i], pol[k], greedy[i])
-            _update_moves(ops[k], rows, moves[k], pol[k], new)
-            pol[k] = new
-        active = active[~stable]
-        if not active.size:
-            break
-    return pol, moves
 
 
 def _solve_block(sol: Solution, op: Operator, phase: int) -> None:

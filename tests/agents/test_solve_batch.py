@@ -88,10 +88,10 @@ def test_a_set_changed_behind_the_dataclass_is_checked_again():
 def test_the_warm_start_does_not_change_the_optimum(monkeypatch):
     """The modified policy iteration only picks the start of the exact policy iteration: without it
     (plain policy iteration from the greedy policy) the values and the policy are the same."""
-    from agents import solver
+    from agents import warm_start
     sets = _random_sets(6, seed=5)[:2] + [make_params("war")]
     warm = solve_batch(sets)
-    monkeypatch.setattr(solver, "WARM_ROUNDS", 0)
+    monkeypatch.setattr(warm_start, "WARM_ROUNDS", 0)
     plain = solve_batch(sets)
     for w, p in zip(warm, plain):
         np.testing.assert_array_equal(np.isnan(w.values), np.isnan(p.values))
