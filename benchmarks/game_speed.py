@@ -84,7 +84,7 @@ def _child(piece: str, scenario: str, lam_stop: float, path: str) -> None:
         out.update(nashconv_max=res.nashconv_max, nashconv_s0=res.nashconv_s0, steps=res.iterations)
     else:
         found = np.load(path)
-        res = polish(op, found["pi_s"], found["pi_p"])
+        res = polish(op, found["pi_s"], found["pi_p"], budget_seconds=300.0)
         out.update(nashconv_max=res.certificate.max, nashconv_s0=res.certificate.at_start, rounds=res.rounds,
                    exact=res.exact, curve=res.curve)
     out.update(piece=piece, seconds=time.perf_counter() - start,

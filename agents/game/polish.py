@@ -24,6 +24,14 @@ the best replies, the path profile's likeliest) and the equilibrium nearest the 
 taken; then Newton again, until no state fails (a Lemke-Howson/support-enumeration polish per state
 inside an outer loop on the values). The certificate is what counts: the exact NashConv of the
 returned profile (:func:`agents.game.best_response.nash_conv`).
+
+Where the stage games are decisive it ends at an exact MPE (the patron's weights all 0: 24 wrong
+states repaired to NashConv 0 in 2 rounds, tests/agents/test_polish.py). From the logit path's
+profile on `war` it does not (``benchmarks/game_speed.py --mpe``): the exact stage equilibria decide
+the patron's near-ties in D and IP that the logit profile blends, values move by up to 0.5, the
+first round certifies 0.20 with 116 states failing, and the repairs cascade (200-250 failing states
+for 30 rounds, until no repair lowers the total violation), so the path's profile, certified 0.0076,
+is what it returns. `alliance game` does not run it (docs/model.md section 11).
 """
 
 from __future__ import annotations
@@ -175,8 +183,17 @@ class Violations:
         return np.flatnonzero((self.gain_s > GAIN_TOL) | (self.gain_p > GAIN_TOL) | (self.negative < PROB_TOL))
 
     @property
+    def per_state(self) -> np.ndarray:
+        """Each state's worst violation (0 where it has none)."""
+        return np.maximum.reduce([self.gain_s, self.gain_p, -self.negative, np.zeros_like(self.gain_s)])
+
+    @property
     def worst(self) -> float:
-        return float(max(self.gain_s.max(), self.gain_p.max(), -self.negative.min()))
+        return float(self.per_state.max())
+
+    @property
+    def total(self) -> float:
+        return float(self.per_state.sum())
 
 
 def stage_payoffs(op: GameOperator, v_s: np.ndarray, v_p: np.ndarray, states: np.ndarray | None = None
@@ -298,11 +315,13 @@ def polish(op: GameOperator, pi_s: np.ndarray, pi_p: np.ndarray, max_rounds: int
     state's stage equilibrium at the profile's exact values nearest the profile, then rounds of
     Newton's method on the supports and repair of the failing states (stage equilibria at the
     solution's values nearest the solution); a round whose Newton's method does not converge or
-    whose worst violation grows is undone and retried with the worse half of its repairs only.
-    Every round's profile is certified (exact NashConv); the best certified one is returned."""
+    whose total violation (the sum over states of each one's worst) grows is undone and retried with the worse half of its repairs only.
+    Every round's profile is certified (exact NashConv), the start's too (round 0); the best
+    certified one is returned (the start itself if no round does better)."""
     start = time.perf_counter()
     n = op.rows.size
-    v_s, v_p = op.evaluate(pi_s, pi_p)
+    given = nash_conv(op, pi_s, pi_p)  # the start's certificate: returned if no round does better
+    v_s, v_p = given.v_small, given.v_patron
     everywhere = stage_supports(op, v_s, v_p, pi_s, pi_p, np.arange(n), None, count, max_size,
                                 (1e-9, 1e-6, 1e-4, 1e-2, 1e-1, 1.0, np.inf), widen=False)
     sup = Supports(np.zeros((0, 2), np.int64), np.zeros((0, 2), np.int64))
@@ -313,10 +332,11 @@ def polish(op: GameOperator, pi_s: np.ndarray, pi_p: np.ndarray, max_rounds: int
         patron += [(s, b) for b in j_set]
         cur_s[s, i_set], cur_p[s, j_set] = x, y
     sup = Supports(np.array(small), np.array(patron))
-    curve: list[dict] = []
-    best: tuple | None = None
+    curve: list[dict] = [{"round": 0, "seconds": round(time.perf_counter() - start, 2),
+                          "nashconv_s0": given.at_start, "nashconv_max": given.max}]
+    best = (pi_s, pi_p, given)
     state = (sup, v_s, v_p, cur_s, cur_p)
-    last_worst, exact, rounds, repairs = np.inf, False, 0, None
+    last_total, exact, rounds, repairs = np.inf, False, 0, None
     while rounds < max_rounds:
         trial_sup, t_vs, t_vp, t_s, t_p = state
         if repairs is not None:
@@ -329,7 +349,7 @@ def polish(op: GameOperator, pi_s: np.ndarray, pi_p: np.ndarray, max_rounds: int
         viol = violations(op, trial_sup, nv_s, nv_p, x_s, x_p) if err < 1e-9 else None
         rounds += 1
         entry = {"round": rounds, "repaired": 0 if repairs is None else len(repairs), "newton_residual": err}
-        if viol is None or viol.worst > last_worst:  # undo: retry with the worse half of the repairs
+        if viol is None or viol.total > last_total:  # undo: retry with the worse half of the repairs
             entry["undone"] = True
             curve.append(entry)
             LOG.info("polish %s", entry)
@@ -339,25 +359,22 @@ def polish(op: GameOperator, pi_s: np.ndarray, pi_p: np.ndarray, max_rounds: int
             continue
         ps, pp = profile(trial_sup, x_s, x_p, n)
         nc = nash_conv(op, ps, pp)
-        entry.update({"failing": int(viol.states.size), "worst_violation": viol.worst,
+        entry.update({"failing": int(viol.states.size), "worst_violation": viol.worst, "total_violation": viol.total,
                       "seconds": round(time.perf_counter() - start, 2), "nashconv_s0": nc.at_start,
                       "nashconv_max": nc.max})
         curve.append(entry)
         LOG.info("polish %s", entry)
-        if best is None or nc.max < best[2].max:
+        if nc.max < best[2].max:
             best = (ps, pp, nc)
-        state, last_worst = (trial_sup, nv_s, nv_p, ps, pp), viol.worst
+        state, last_total = (trial_sup, nv_s, nv_p, ps, pp), viol.total
         if not viol.states.size:
             exact = True
             break
         if budget_seconds is not None and time.perf_counter() - start > budget_seconds:
             break
-        bad = viol.states[np.argsort(-np.maximum.reduce([viol.gain_s, viol.gain_p, -viol.negative])[viol.states])]
+        bad = viol.states[np.argsort(-viol.per_state[viol.states])]
         repairs = stage_supports(op, nv_s, nv_p, ps, pp, bad, trial_sup, count, max_size)
         if not repairs:
             break
-    if best is None:  # not one round solved: the input profile, certified
-        nc = nash_conv(op, pi_s, pi_p)
-        best = (pi_s, pi_p, nc)
     return Polished(pi_small=best[0], pi_patron=best[1], certificate=best[2], rounds=rounds,
                     seconds=time.perf_counter() - start, curve=curve, exact=exact)

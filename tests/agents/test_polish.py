@@ -130,8 +130,19 @@ def test_the_polish_finds_and_fixes_wrong_supports():
     start = (pure(wrong, 96), pure(np.full(n, op.table_patron), 24))
     assert nash_conv(op, *start).max > 1e-3
     res = polish(op, *start, max_rounds=30)
-    assert res.curve[0]["failing"] > 0  # the wrong supports are seen
+    assert res.curve[1]["failing"] > 0  # the wrong supports are seen
     assert res.exact and res.certificate.max <= 1e-9
     assert res.certificate.max == pytest.approx(nash_conv(op, res.pi_small, res.pi_patron).max, abs=1e-12)
     assert np.array_equal(res.pi_small.argmax(axis=1), optimum) and np.all(res.pi_patron[:, op.table_patron] == 1.0)
     assert res.certificate.v_small[op.s0] == pytest.approx(sol.value, abs=1e-9)
+
+
+@pytest.mark.slow
+def test_the_polish_returns_its_best_certified_profile_never_worse_than_its_start(op):
+    n = op.rows.size
+    start = (pure(_myopic(op), 96), pure(np.full(n, op.table_patron), 24))
+    res = polish(op, *start, max_rounds=3)
+    again = nash_conv(op, res.pi_small, res.pi_patron)
+    assert res.certificate.max == pytest.approx(again.max, abs=1e-12)
+    assert res.certificate.max <= res.curve[0]["nashconv_max"] == pytest.approx(nash_conv(op, *start).max, abs=1e-12)
+    assert res.certificate.max == min(c["nashconv_max"] for c in res.curve if "nashconv_max" in c)
