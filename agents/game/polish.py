@@ -30,8 +30,8 @@ states repaired to NashConv 0 in 2 rounds, tests/agents/test_polish.py). From th
 profile on `war` it does not (``benchmarks/game_speed.py --mpe``): the exact stage equilibria decide
 the patron's near-ties in D and IP that the logit profile blends, values move by up to 0.5, the
 first round certifies 0.20 with 116 states failing, and the repairs cascade (200-250 failing states
-for 30 rounds, until no repair lowers the total violation), so the path's profile, certified 0.0076,
-is what it returns. `alliance game` does not run it (docs/model.md section 11).
+in the next rounds; with no limit on rounds it stops at round 31, when no repair lowers the total
+violation), so the path's profile, certified 0.0076, is what it returns. `alliance game` does not run it (docs/model.md section 11).
 """
 
 from __future__ import annotations
