@@ -9,14 +9,26 @@ issue 24, as absolute seconds on this machine (read them beside the reference, w
 machine's load): the commitment table <= 5 s, one best response <= 0.2 s, the NashConv of a profile
 <= 0.5 s; the MPE homotopy's two pieces per step (no goal); peak memory of the game on one block <= 200 MB (``tracemalloc`` over building the
 operator and one NashConv). A script, not a test.
+
+    .venv/bin/python benchmarks/game_speed.py --mpe [--lam-stop 1150]
+
+instead runs the MPE search's pieces each in a fresh process and prints each one's peak resident
+memory (``resource.getrusage`` maxrss, the whole process) and seconds: the operator and one NashConv
+(the reference), the homotopy of ``agents.game.equilibrium.STANDARD`` up to ``--lam-stop``, and the
+support polish (``agents.game.polish.polish``) from the homotopy's profile, with its certificate.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import tracemalloc
 
@@ -53,11 +65,67 @@ def _timed(fn, repeat: int, clear: bool) -> list[float]:
     return out
 
 
+def _child(piece: str, scenario: str, lam_stop: float, path: str) -> None:
+    """One piece of the MPE search in this process; prints a JSON line with its seconds, peak memory, certificate."""
+    from agents.game.equilibrium import STANDARD, search_mpe
+    from agents.game.polish import polish
+
+    params = make_params(scenario)
+    start = time.perf_counter()
+    op = game_op.game_operator(params)
+    out: dict = {}
+    if piece == "reference":
+        table = game_op.pure(np.full(op.rows.size, op.table_patron), 24)
+        optimum = game_op.pure(solver.solve(params).policy[0, op.rows], 96)
+        out["nashconv_max"] = nash_conv(op, optimum, table).max
+    elif piece == "homotopy":
+        res = search_mpe(op, **{**STANDARD, "lam_stop": lam_stop})
+        np.savez(path, pi_s=res.pi_small, pi_p=res.pi_patron)
+        out.update(nashconv_max=res.nashconv_max, nashconv_s0=res.nashconv_s0, steps=res.iterations)
+    else:
+        found = np.load(path)
+        res = polish(op, found["pi_s"], found["pi_p"], budget_seconds=300.0)
+        out.update(nashconv_max=res.certificate.max, nashconv_s0=res.certificate.at_start, rounds=res.rounds,
+                   exact=res.exact, curve=res.curve)
+    out.update(piece=piece, seconds=time.perf_counter() - start,
+               peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(json.dumps(out))
+
+
+def _mpe(scenario: str, lam_stop: float) -> None:
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; scenario {scenario}; each piece in a fresh process "
+          f"(peak = resource.getrusage maxrss of that process)")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "profile.npz")
+        rows = []
+        for piece in ("reference", "homotopy", "polish"):
+            cmd = [sys.executable, __file__, "--scenario", scenario, "--child", piece, "--lam-stop", str(lam_stop),
+                   "--profile", path]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=7200)
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    ref = rows[0]
+    for r in rows:
+        extra = {k: v for k, v in r.items() if k not in ("piece", "seconds", "peak_mb", "curve")}
+        print(f"{r['piece']:10s} {r['seconds']:8.1f} s ({r['seconds'] / ref['seconds']:6.1f} x ref)  peak "
+              f"{r['peak_mb']:6.0f} MB ({r['peak_mb'] / ref['peak_mb']:4.2f} x ref; goal <= 200 MB: "
+              f"{'met' if r['peak_mb'] <= 200 else 'NOT met'})  {extra}")
+    for c in rows[2].get("curve", []):
+        print("  polish round", c)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default="war")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--mpe", action="store_true", help="peak memory and seconds of the MPE search's pieces")
+    ap.add_argument("--lam-stop", type=float, default=1150.0)
+    ap.add_argument("--child", choices=("reference", "homotopy", "polish"), help=argparse.SUPPRESS)
+    ap.add_argument("--profile", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        return _child(args.child, args.scenario, args.lam_stop, args.profile)
+    if args.mpe:
+        return _mpe(args.scenario, args.lam_stop)
     params = make_params(args.scenario)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}; "
           f"scenario {args.scenario}; {args.repeat} repeats")

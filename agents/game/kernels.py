@@ -60,3 +60,29 @@ class Kernels:
         out = np.zeros((len(rows), self.op.rows.size))
         np.add.at(out, (np.arange(len(rows))[:, None], NEIGHBOURS[rows]), mv)
         return out
+
+
+def pair_moves(op: GameOperator, states: np.ndarray, acts: np.ndarray, w_s: np.ndarray, w_p: np.ndarray) -> np.ndarray:
+    """Move rows (N, 243) of N (state, weights) rows: row i mixes the small state's actions
+    ``acts[i]`` (N, w) with weights ``w_s[i]`` (N, w) and the patron's 24 actions with ``w_p[i]``
+    (N, 24), nonnegative with positive sums (``GameOperator.profile_moves`` on a list of states
+    rather than the block: R's moves mixed over w_p, the product rows over a_S and M by
+    ``envs.model.move_mixture``); linear in each player's weights. The support polish
+    (:mod:`agents.game.polish`) takes a row per (state, own action) this way."""
+    states, acts = np.asarray(states, dtype=np.int64), np.asarray(acts, dtype=np.int64)
+    rows = states[:, None]
+    j = VARS.index("R")
+    t, r = op._t_level[rows], op._r_level[rows]
+    total = w_p.sum(axis=1)
+    w_p = w_p / total[:, None]  # R's moves are a probability mixture; the total scales the row
+    ups, downs, weights = [], [], []
+    for m in (0, 1):
+        up, down = (x[rows, acts] for x in op._moves[m])  # (N, w, 5), copies
+        up[:, :, j] = np.einsum("snp,sp->sn", op.game.r_up[t, r, acts, :, m], w_p)
+        down[:, :, j] = np.einsum("snp,sp->sn", op.game.r_down[t, r, acts, :, m], w_p)
+        pm = op._p_med[rows, acts]
+        ups.append(up)
+        downs.append(down)
+        weights.append(w_s * total[:, None] * (pm if m else 1.0 - pm))
+    return model.move_mixture(np.concatenate(ups, axis=1), np.concatenate(downs, axis=1),
+                              np.concatenate(weights, axis=1))
