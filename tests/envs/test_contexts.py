@@ -226,3 +226,17 @@ def test_a_contextual_env_stores_no_block_per_context(tmp_path, monkeypatch):
         for _ in range(80):
             plain.step(rng.integers(0, [4, 2, 3, 4]))
     assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_calendar_vector_observation_has_time_then_the_contexts_features():
+    contexts = [{"gamma": 0.9}, {"gamma": 0.95}]  # the discount alone: the plain env's dynamics
+    venv = AllianceVectorEnv(4, scenario="calendar", contexts=contexts, context_in_obs=True)
+    plain = AllianceVectorEnv(4, scenario="calendar")
+    obs, info = venv.reset(seed=3, options={"context_id": [0, 1, 1, 0]})
+    plain.reset(seed=3)
+    for _ in range(3):
+        a = venv.action_space.sample()
+        obs = venv.step(a)[0]
+        np.testing.assert_array_equal(obs[:, :27], plain.step(a)[0])  # the plain observation, t/horizon included
+    np.testing.assert_array_equal(obs[:, 27:], venv.contexts.feature_values[[0, 1, 1, 0]])
+    assert obs.shape == (4, 28) and obs[0, 26] == pytest.approx(3 / 44)
