@@ -31,8 +31,9 @@ recurrent one (RecurrentPPO) acts on its memory, has no exact value, and is scor
 LSTM state carried (--episodes, default 1000), its 95 % interval and the reason printed.
 --contexts SET (a run trained with env.contexts: {sample: N, seed: S}): the exact share of V*_c in each
 context of SET and its IQM and mean with 95 % bootstrap intervals over the contexts; SET is train (the
-run's N contexts) or test (N held-out contexts, seed S + 1000003); --seed seeds the bootstrap
-(training/evaluate/contexts.py).
+run's N contexts) or test (N held-out contexts, seed S + 1000003); exact only (--episodes is not used),
+--seed seeds the bootstrap (training/evaluate/contexts.py). A run whose network reads the contexts'
+features is scored only this way.
 """
 
 

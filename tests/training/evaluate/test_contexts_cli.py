@@ -172,3 +172,10 @@ def test_model_whose_hash_differs_is_refused_with_contexts(run_dir, tmp_path, ca
     code = cli.main(["evaluate", str(copy), "--contexts", "test"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and "sha256" in err[0], err
+
+
+@pytest.mark.slow
+def test_run_reading_context_features_without_contexts_is_one_line(run_dir, capsys):
+    code = cli.main(["evaluate", str(run_dir), "--episodes", "0"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "--contexts train or test" in err[0], err
