@@ -1,16 +1,22 @@
 """The tables of many contexts side by side, for the contextual vector env (issue 30).
 
 Each context's blocks are built once by :class:`envs.tables.Tables` (the model's functions, never a
-second copy) and copied into one array per table, a slot per (context, phase) built: Pr(up),
-Pr(down), Pr(M = 1) and r(s, a). A context's flat key into them is the single-context key
-(``MOVE_KEYS``, ``MED_KEYS``) plus a base per (context, phase) (``move_base``, ``med_base``), so the
-step is :func:`envs.model.step_index` compiled, as ``envs.kernel.step_many`` runs it, with the
-context's base added to the keys and its phase-event row and Pr(W <- 0) taken: the control flow
-of a step stays the one in ``envs.model``.
+second copy) and copied into shared arrays, a slot per (context, phase) built. Copied without the
+columns that repeat: a moving variable's Pr(up)/Pr(down) depends on only some parts of the action
+(T reads 24 of the 192 (action, M) columns, X 2), and r(s, a) reads d only as d != 0 (48 of 96
+columns). :class:`ActionClasses` groups the actions whose columns are *equal* in every block stored
+(found from the numbers, not from the model's formulas; a later block that tells two grouped actions
+apart splits the group, the stored blocks re-expanded), and one column per group is kept, so every
+look-up returns the very number the context's own ``Tables`` holds: results do not change.
 
-Memory: a built block holds 1.02 MB of move probabilities (up and down), 0.83 MB of rewards and
-4 KB of Pr(M = 1) per context: 1.85 MB per context and block (``war`` needs one block, phase 4; the
-44-step scenarios five). The :class:`Tables` a block is built from is dropped once copied.
+The step is :func:`envs.model.step_index` compiled, as ``envs.kernel.step_many`` runs it, with each
+variable's key computed from the context's slot, the state's combination of the levels the variable
+reads and the action's group (``k + M`` inside ``step_index`` as for the plain tables), and the
+context's phase-event row and Pr(W <- 0): the control flow of a step stays the one in ``envs.model``.
+
+Memory (``war``, one block, phase 4, per context): 26,502 move entries (up and down, float64) = 0.42
+MB, r(s, a) 1,080 x 48 float64 = 0.41 MB, Pr(M = 1) 4 KB: 0.84 MB per context and block (it was 1.85
+MB with every column). The :class:`Tables` a block is built from is dropped once copied.
 """
 
 from __future__ import annotations
@@ -21,16 +27,43 @@ import numpy as np
 from envs.kernel import _step_one
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import N_ACTIONS
-from envs.tables import BLOCK, MED_KEYS, MED_SIZE, MOVE_KEYS, MOVE_SIZE, PHASE_OF, Tables, after_shock
+from envs.tables import (
+    BLOCK,
+    MED_KEYS,
+    MED_SIZE,
+    MOVE_KEYS,
+    MOVE_OFFSETS,
+    MOVE_SIZE,
+    MOVE_SIZES,
+    N_COLS,
+    PHASE_OF,
+    VARS,
+    Tables,
+    after_shock,
+)
+
+N_VARS = len(VARS)
+LOCAL_COMBO = np.stack([(MOVE_KEYS[:BLOCK, j] - MOVE_OFFSETS[j]) // N_COLS for j in range(N_VARS)], axis=1)
+"""(1080, 5): each local state's combination of the levels variable j reads (its row in the table)."""
+COMBOS = np.array([size // N_COLS for size in MOVE_SIZES], dtype=np.int64)
+
+
+@numba.njit(cache=True, inline="always")
+def _key(j, slot, local, a, var_off, combos, local_combo, n_cls, move_cls):
+    """Variable j's key for a state's local index and action in a slot (``+ M`` in ``step_index``)."""
+    return var_off[j] + ((slot * combos[j] + local_combo[local, j]) * n_cls[j] + move_cls[j, a]) * 2
 
 
 @numba.njit(cache=True)
-def step_contexts(index, action, t, ctx, phase_of, move_keys, med_keys, move_base, med_base,  # noqa: PLR0913
-                  p_med, up, down, event_target, event_prob, p_west, after_shock, u, slot, reward):
-    """``envs.kernel.step_many`` with a context per state: ``ctx`` (N,) ids; keys offset by
-    ``move_base[c, phase]``/``med_base[c, phase]``; ``event_target``/``event_prob`` ``[c, row, phase]``,
-    ``p_west`` ``[c, phase]``. Returns next indices and the events as ``step_many``, and r(s, a) of
-    each state before the step (``reward`` ``(slots * 1080 * 96,)``, ``slot[c, phase]``)."""
+def step_contexts(index, action, t, ctx, slot, phase_of, local_combo, var_off, combos, n_cls,  # noqa: PLR0913
+                  move_cls, med_keys, med_base, p_med, up, down, event_target, event_prob, p_west, after_shock, u,
+                  reward, reward_cls, n_reward_cls):
+    """``envs.kernel.step_many`` with a context per state: ``ctx`` (N,) ids, ``slot[c, phase]``;
+    variable j's key ``var_off[j] + ((slot * combos[j] + local_combo[s % 1080, j]) * n_cls[j] +
+    move_cls[j, a]) * 2`` (``+ M`` in ``step_index``); Pr(M = 1) at ``med_base[c, phase] +
+    med_keys[s] + a``; ``event_target``/``event_prob`` ``[c, row, phase]``, ``p_west`` ``[c, phase]``.
+    Returns next indices and the events as ``step_many``, and r(s, a) of each state before the step
+    (``reward[(slot * 1080 + s % 1080) * n_reward_cls + reward_cls[a]]``)."""
     n = index.shape[0]
     nxt = np.empty(n, np.int64)
     mediated = np.empty(n, np.bool_)
@@ -45,17 +78,60 @@ def step_contexts(index, action, t, ctx, phase_of, move_keys, med_keys, move_bas
         a = action[i]
         c = ctx[i]
         ph = phase_of[s]
-        rew[i] = reward[((slot[c, ph] - ph) * BLOCK + s) * N_ACTIONS + a]
+        k = slot[c, ph]
+        local = s - ph * 1080
+        rew[i] = reward[(k * 1080 + local) * n_reward_cls + reward_cls[a]]
         row = min(t[i], last_row)
-        col = a * 2 + move_base[c, ph]
-        keys = (move_keys[s, 0] + col, move_keys[s, 1] + col, move_keys[s, 2] + col, move_keys[s, 3] + col,
-                move_keys[s, 4] + col)
+        keys = (_key(0, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
+                _key(1, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
+                _key(2, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
+                _key(3, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
+                _key(4, k, local, a, var_off, combos, local_combo, n_cls, move_cls))
         draws = (u[i, 0], u[i, 1], u[i, 2], u[i, 3], u[i, 4], u[i, 5], u[i, 6], u[i, 7])
         out = _step_one(s, ph, p_med[med_base[c, ph] + med_keys[s] + a], up, down, keys, event_target[c, row, ph],
                         event_prob[c, row, ph], p_west[c], after_shock, draws)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         new_phase[i] = phase_of[out[0]]
     return nxt, mediated, changed, west_reset, floor, new_phase, rew
+
+
+@numba.njit(cache=True)
+def with_features(table, index, features, ctx):
+    """Observations ``table[index[i]]`` followed by ``features[ctx[i]]``, ``(N, width + F)`` float32, in
+    one pass (NumPy's gather and concatenate took 7x as long at N = 4096, a fifth of a step)."""
+    n, width, n_features = index.shape[0], table.shape[1], features.shape[1]
+    out = np.empty((n, width + n_features), np.float32)
+    for i in range(n):
+        row, c = index[i], ctx[i]
+        for j in range(width):
+            out[i, j] = table[row, j]
+        for j in range(n_features):
+            out[i, width + j] = features[c, j]
+    return out
+
+
+class ActionClasses:
+    """Groups of the 96 actions whose columns are equal in every block added (``label[a]``, 0..n-1),
+    and the blocks kept at one column per group (axis 1 of each block is the action)."""
+
+    def __init__(self) -> None:
+        self.label = np.zeros(N_ACTIONS, dtype=np.int64)
+        self.n = 1
+        self.blocks: list[np.ndarray] = []
+
+    def add(self, block: np.ndarray) -> None:
+        """Store ``block`` (rows, 96, ...), splitting groups it tells apart (stored blocks re-expanded)."""
+        columns = np.ascontiguousarray(np.moveaxis(block, 1, 0).reshape(N_ACTIONS, -1))
+        seen: dict[bytes, int] = {}  # equal bytes: equal numbers (a -0.0 kept apart from 0.0 costs a column)
+        own = np.array([seen.setdefault(col.tobytes(), len(seen)) for col in columns], dtype=np.int64)
+        _, first, joint = np.unique(np.stack([self.label, own], axis=1), axis=0, return_index=True,
+                                    return_inverse=True)
+        if len(first) > self.n:  # split: each new group lies inside one old group
+            old_of_new = self.label[first]
+            self.blocks = [np.take(b, old_of_new, axis=1) for b in self.blocks]
+            self.label, self.n = joint.ravel().astype(np.int64), len(first)
+        keep = np.unique(self.label, return_index=True)[1]  # one action per group, in group order
+        self.blocks.append(np.ascontiguousarray(np.take(block, keep, axis=1)))
 
 
 class ContextTables:
@@ -74,19 +150,29 @@ class ContextTables:
             tb = first if i == 0 else Tables(p)
             self.event_target[i], self.event_prob[i], self.p_west[i] = tb.event_target, tb.event_prob, tb.p_west
             self._reachable.append({ph: tb.reachable(ph) for ph in range(N_PHASES)})
-        self.move_base = np.zeros((c, N_PHASES), dtype=np.int64)
         self.med_base = np.zeros((c, N_PHASES), dtype=np.int64)
         self.slot = np.full((c, N_PHASES), -1, dtype=np.int64)  # (context, phase) -> slot, -1 not built
-        self.moves = np.zeros((0, 2))  # [key, 0] Pr(up), [key, 1] Pr(down): one cache line for both
-        self.p_med = np.zeros(0)
-        self.reward_blocks = np.zeros((0, BLOCK, N_ACTIONS))
+        self._moves = [ActionClasses() for _ in range(N_VARS)]  # blocks (combos, groups, 2 M, 2 up/down)
+        self._reward = ActionClasses()  # blocks (1080, groups)
+        self._p_med: list[np.ndarray] = []
         self.after_shock = after_shock()
+        self._flatten()
+
+    def _flatten(self) -> None:
+        """The stored blocks as the flat arrays the compiled step reads."""
+        parts = [np.concatenate(m.blocks).reshape(-1, 2) if m.blocks else np.zeros((0, 2)) for m in self._moves]
+        self.var_off = np.concatenate([[0], np.cumsum([len(p) for p in parts])[:-1]]).astype(np.int64)
+        self.moves = np.concatenate(parts)  # [key, 0] Pr(up), [key, 1] Pr(down): one cache line for both
+        self.n_cls = np.array([m.n for m in self._moves], dtype=np.int64)
+        self.move_cls = np.stack([m.label for m in self._moves])
+        self.reward = np.concatenate(self._reward.blocks).reshape(-1) if self._reward.blocks else np.zeros(0)
+        self.p_med = np.concatenate(self._p_med) if self._p_med else np.zeros(0)
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the per-context arrays."""
-        return sum(a.nbytes for a in (self.moves, self.p_med, self.reward_blocks, self.event_target,
-                                      self.event_prob, self.p_west))
+        return sum(a.nbytes for a in (self.moves, self.p_med, self.reward, self.event_target, self.event_prob,
+                                      self.p_west))
 
     def ensure_reachable(self, contexts: np.ndarray, phases: np.ndarray) -> None:
         """Build (once) every block reachable from ``phases[i]`` in context ``contexts[i]``."""
@@ -96,47 +182,37 @@ class ContextTables:
         need = {c: phs for c, phs in need.items() if phs}
         if not need:
             return
-        n_new = sum(len(phs) for phs in need.values())
-        first = self.reward_blocks.shape[0]
-        moves = np.concatenate([self.moves, np.empty((n_new * MOVE_SIZE, 2))])
-        p_med = np.concatenate([self.p_med, np.empty(n_new * MED_SIZE)])
-        reward = np.concatenate([self.reward_blocks, np.empty((n_new, BLOCK, N_ACTIONS))])
-        k = first
+        k = len(self._p_med)
         for c in sorted(need):
             tb = Tables(self.params[c]).ensure(need[c])  # built by envs.model, copied, dropped
             for ph in sorted(need[c]):
-                moves[k * MOVE_SIZE:(k + 1) * MOVE_SIZE, 0] = tb.up[ph * MOVE_SIZE:(ph + 1) * MOVE_SIZE]
-                moves[k * MOVE_SIZE:(k + 1) * MOVE_SIZE, 1] = tb.down[ph * MOVE_SIZE:(ph + 1) * MOVE_SIZE]
-                p_med[k * MED_SIZE:(k + 1) * MED_SIZE] = tb.p_med[ph * MED_SIZE:(ph + 1) * MED_SIZE]
-                reward[k] = tb.reward_blocks[ph]
+                for j, classes in enumerate(self._moves):
+                    at = slice(ph * MOVE_SIZE + MOVE_OFFSETS[j], ph * MOVE_SIZE + MOVE_OFFSETS[j] + MOVE_SIZES[j])
+                    pair = np.stack([tb.up[at], tb.down[at]], axis=-1)  # (entries, 2): (combo, a, M) rows
+                    classes.add(pair.reshape(COMBOS[j], N_ACTIONS, 2, 2))
+                self._reward.add(tb.reward_blocks[ph])
+                self._p_med.append(tb.p_med[ph * MED_SIZE:(ph + 1) * MED_SIZE].copy())
                 self.slot[c, ph] = k
-                self.move_base[c, ph] = (k - ph) * MOVE_SIZE
                 self.med_base[c, ph] = (k - ph) * MED_SIZE
                 k += 1
-        self.moves, self.p_med, self.reward_blocks = moves, p_med, reward
-        self._reward_flat = reward.reshape(-1)
+        self._flatten()
 
     @property
     def up(self) -> np.ndarray:
-        """Pr(up) of every slot (a strided view of ``moves``)."""
+        """Pr(up) of every stored entry (a strided view of ``moves``)."""
         return self.moves[:, 0]
 
     @property
     def down(self) -> np.ndarray:
         return self.moves[:, 1]
 
-    def reward_at(self, index: np.ndarray, action: np.ndarray, ctx: np.ndarray) -> np.ndarray:
-        """r(s, a) of each env's state and action in its context."""
-        slot = self.slot[ctx, PHASE_OF[index]]
-        return np.take(self._reward_flat, (slot * BLOCK + index % BLOCK) * N_ACTIONS + action)
-
     def step_indices(self, index: np.ndarray, action: np.ndarray, t: np.ndarray, ctx: np.ndarray,
                      u: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """One step of section 5 of every env in its context (:func:`step_contexts`): next indices,
         r(s, a) before the step and the events."""
         nxt, mediated, changed, west_reset, floor, new_phase, reward = step_contexts(
-            index, action, t, ctx, PHASE_OF, MOVE_KEYS, MED_KEYS, self.move_base, self.med_base, self.p_med,
-            self.up, self.down, self.event_target, self.event_prob, self.p_west, self.after_shock, u, self.slot,
-            self._reward_flat)
+            index, action, t, ctx, self.slot, PHASE_OF, LOCAL_COMBO, self.var_off, COMBOS, self.n_cls,
+            self.move_cls, MED_KEYS, self.med_base, self.p_med, self.up, self.down, self.event_target,
+            self.event_prob, self.p_west, self.after_shock, u, self.reward, self._reward.label, self._reward.n)
         return nxt, reward, {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset,
                              "threat_floor": floor, "new_phase": new_phase}

@@ -81,7 +81,10 @@ def sample_values(n: int, seed: int, ranges: Ranges | None = None) -> list[dict[
              for name in ranges.names} for i in range(n)]
 
 
-def _sampled(spec: Mapping, base: AllianceParams) -> ContextSet:
+def check_sample_spec(spec: Any) -> tuple[int, int]:
+    """``(N, S)`` of a ``{"sample": N, "seed": S}`` mapping; a one-line ``ValueError`` otherwise."""
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"contexts={short_repr(spec)} is not allowed: {SAMPLE_ALLOWED}")
     unknown = sorted(set(spec) - {"sample", "seed"}, key=str)
     if unknown:
         raise ValueError(f"contexts key {short_repr(unknown[0])} is not allowed: {SAMPLE_ALLOWED}")
@@ -90,8 +93,13 @@ def _sampled(spec: Mapping, base: AllianceParams) -> ContextSet:
         raise ValueError(f"contexts.sample={short_repr(n)} is not allowed: an integer >= 1 (contexts to draw)")
     if not _int(seed, 0):
         raise ValueError(f"contexts.seed={short_repr(seed)} is not allowed: an integer >= 0")
+    return int(n), int(seed)
+
+
+def _sampled(spec: Mapping, base: AllianceParams) -> ContextSet:
+    n, seed = check_sample_spec(spec)
     ranges = default_ranges()
-    values = sample_values(int(n), int(seed), ranges)
+    values = sample_values(n, seed, ranges)
     params = tuple(ranges.params(v, base) for v in values)
     lows = np.array([ranges.factors[k].low for k in ranges.names])
     highs = np.array([ranges.factors[k].high for k in ranges.names])

@@ -353,7 +353,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
     terms of `info` (no block is stored in the disk cache per context): memory grows with the
     states visited per context (measured: 8.3 MB per context after 1,024 random episodes over 256
     contexts, `benchmarks/context_speed.py`'s single-env part, most of it the per-state reward
-    terms kept as Python lists; the vector env's 1.85 MB per context is leaner).
+    terms kept as Python lists; the vector env's 0.84 MB per context is leaner).
 
     Bad input (unknown scenario, parameter out of range, invalid start state or action) raises a
     `ValueError` with a one-line message naming the field and the value.

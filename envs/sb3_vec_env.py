@@ -44,10 +44,12 @@ class AllianceSB3VecEnv(VecEnv):
     """
 
     def __init__(self, num_envs: int, scenario: str = "war", params: AllianceParams | None = None,
-                 overrides: dict | None = None, flatten_actions: bool = False, seed: int | None = None):
+                 overrides: dict | None = None, flatten_actions: bool = False, seed: int | None = None,
+                 contexts: list | dict | None = None, context_in_obs: bool = False):
         self.flatten_actions = bool(flatten_actions)
         self.venv = AllianceVectorEnv(num_envs, scenario=scenario, params=params, overrides=overrides,
-                                      discrete_actions=self.flatten_actions)
+                                      discrete_actions=self.flatten_actions, contexts=contexts,
+                                      context_in_obs=context_in_obs)
         super().__init__(self.venv.num_envs, self.venv.single_observation_space, self.venv.single_action_space)
         self.params = self.venv.params
         self._actions: np.ndarray | None = None

@@ -12,7 +12,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import envs  # noqa: F401  (registers the ids)
-from envs.context_tables import ContextTables
+from envs.context_tables import ActionClasses, ContextTables
 from envs.contexts import RANGES_FILE, make_contexts, sample_values
 from envs.env import SmallStateAllianceEnv
 from envs.scenarios import make_params
@@ -112,9 +112,27 @@ def test_vector_env_kernel_equals_each_contexts_tables():
         np.testing.assert_array_equal(reward[sel], tb.reward_at(index[sel], action[sel]))
         for key in e2:
             np.testing.assert_array_equal(events[key][sel], e2[key])
-    # war needs one block per context: up and down, Pr(M = 1), r(s, a)
-    per_context = (2 * MOVE_SIZE + MED_SIZE + BLOCK * 96) * 8
-    assert ct.nbytes - 5 * per_context < 1000
+    # war needs one block per context; stored without repeated columns: at most 1 MB each (issue 30),
+    # less than half of every column (up and down, Pr(M = 1), r(s, a))
+    every_column = (2 * MOVE_SIZE + MED_SIZE + BLOCK * 96) * 8
+    assert ct.nbytes / 5 <= 1e6 and ct.nbytes / 5 < every_column / 2
+
+
+def test_action_classes_split_a_group_a_later_block_tells_apart():
+    """Actions grouped because their columns were equal so far are split when a block differs, and
+    every stored block still gives each action's own numbers."""
+    rng = np.random.default_rng(0)
+    first = rng.random((4, 96, 2))
+    first[:, 1::2] = first[:, 0::2]  # actions 2i and 2i+1 equal
+    second = first.copy() + 1.0
+    second[:, 5] = 7.0  # ... except 4 and 5 in the second block
+    classes = ActionClasses()
+    classes.add(first)
+    assert classes.n == 48
+    classes.add(second)
+    assert classes.n == 49 and classes.label[4] != classes.label[5]
+    for block, stored in zip((first, second), classes.blocks):
+        np.testing.assert_array_equal(np.take(stored, classes.label, axis=1), block)
 
 
 def test_one_contextual_vector_env_equals_the_plain_vector_env_of_its_context():
@@ -208,3 +226,17 @@ def test_a_contextual_env_stores_no_block_per_context(tmp_path, monkeypatch):
         for _ in range(80):
             plain.step(rng.integers(0, [4, 2, 3, 4]))
     assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_calendar_vector_observation_has_time_then_the_contexts_features():
+    contexts = [{"gamma": 0.9}, {"gamma": 0.95}]  # the discount alone: the plain env's dynamics
+    venv = AllianceVectorEnv(4, scenario="calendar", contexts=contexts, context_in_obs=True)
+    plain = AllianceVectorEnv(4, scenario="calendar")
+    obs, info = venv.reset(seed=3, options={"context_id": [0, 1, 1, 0]})
+    plain.reset(seed=3)
+    for _ in range(3):
+        a = venv.action_space.sample()
+        obs = venv.step(a)[0]
+        np.testing.assert_array_equal(obs[:, :27], plain.step(a)[0])  # the plain observation, t/horizon included
+    np.testing.assert_array_equal(obs[:, 27:], venv.contexts.feature_values[[0, 1, 1, 0]])
+    assert obs.shape == (4, 28) and obs[0, 26] == pytest.approx(3 / 44)

@@ -15,6 +15,7 @@ EXAMPLES = """examples:
   alliance evaluate RUN_DIR --trust                  load a model whose sha256 is not the manifest's
   alliance evaluate model.zip --scenario war --trust      an SB3/sb3-contrib model trained elsewhere
   alliance evaluate logs/ppo/SmallStateAlliance-v0_1 --trust          an RL Zoo log folder (--best: best_model.zip)
+  alliance evaluate RUN_DIR --contexts test          a contextual run's share of V*_c on its held-out contexts
 
 --scenario defaults to the run's own scenario (config.yml, with its overrides) for a run folder and to
 war for baseline:NAME and optimal. A run may be evaluated on another scenario when the spaces agree
@@ -28,6 +29,11 @@ archive itself (its plain JSON, never unpickled); --algo may name it and must ag
 names its algorithm, env id and env_kwargs (its default scenario). A Markov policy is scored exactly; a
 recurrent one (RecurrentPPO) acts on its memory, has no exact value, and is scored by Monte Carlo with its
 LSTM state carried (--episodes, default 1000), its 95 % interval and the reason printed.
+--contexts SET (a run trained with env.contexts: {sample: N, seed: S}): the exact share of V*_c in each
+context of SET and its IQM and mean with 95 % bootstrap intervals over the contexts; SET is train (the
+run's N contexts) or test (N held-out contexts, seed S + 1000003); exact only (--episodes is not used),
+--seed seeds the bootstrap (training/evaluate/contexts.py). A run whose network reads the contexts'
+features is scored only this way.
 """
 
 
@@ -45,6 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trust", action="store_true",
                         help="load a model file even if its sha256 does not match the run's manifest")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument("--contexts", default=None, metavar="SET",
+                        help="a contextual run's exact share of V*_c per context of SET: train or test (held out)")
 
 
 def _source_line(src: dict) -> str:
@@ -130,7 +138,21 @@ def run(args: argparse.Namespace) -> int:
 
     check_arguments(args)
     torch.set_num_threads(1)
+    if getattr(args, "contexts", None) is not None:
+        return _run_contexts(args)
     rep = evaluate_target(args.target, args.scenario, args.episodes, args.seed, best=args.best, trust=args.trust,
                           algo=args.algo)
+    print(json.dumps(rep, indent=2) if args.json else text_report(rep))
+    return 0
+
+
+def _run_contexts(args: argparse.Namespace) -> int:
+    from training.evaluate.contexts import evaluate_run_contexts, text_report
+
+    for option in ("scenario", "algo"):
+        if getattr(args, option) is not None:
+            raise ValueError(f"--{option}={getattr(args, option)} is not allowed with --contexts: the contexts and "
+                             "the algorithm are the run's (config.yml)")
+    rep = evaluate_run_contexts(args.target, args.contexts, best=args.best, trust=args.trust, seed=args.seed)
     print(json.dumps(rep, indent=2) if args.json else text_report(rep))
     return 0

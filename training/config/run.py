@@ -36,6 +36,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -64,6 +65,36 @@ class EnvConfig(_Strict):
 
     scenario: Annotated[str, BeforeValidator(scenario_name)] = "war"
     overrides: dict[str, Any] = Field(default_factory=dict)
+    # a contextual run (issue 30): {"sample": N, "seed": S} contexts of the ranges (envs.contexts), the
+    # features in the observation or not; left out of the dump when unset (plain runs' keys unchanged)
+    contexts: dict[str, int] | None = None
+    context_in_obs: bool = False
+
+    @field_validator("contexts")
+    @classmethod
+    def _contexts(cls, value: Any) -> Any:
+        if value is not None:
+            from envs.contexts import check_sample_spec
+
+            check_sample_spec(value)
+        return value
+
+    @model_validator(mode="after")
+    def _features_need_contexts(self) -> EnvConfig:
+        if self.context_in_obs and self.contexts is None:
+            found = Problems()
+            found.add(("context_in_obs",), line("=true is not allowed without env.contexts: set contexts "
+                                                '{"sample": N, "seed": S} or context_in_obs false'))
+            found.raise_any()
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        if self.contexts is None and not self.context_in_obs:
+            data.pop("contexts", None)
+            data.pop("context_in_obs", None)
+        return data
 
     @field_validator("overrides", mode="before")
     @classmethod

@@ -95,7 +95,9 @@ def load_run(run_dir: str | Path, best: bool = False, trust: bool = False) -> tu
     model = load_model(run_dir, best=best, trust=trust)
     source = {"kind": "run", "run_dir": str(run_dir), "model": rf.BEST_MODEL if best else rf.MODEL,
               "hash_checked": not trust, "algo": cfg.algo, "seed": cfg.seed, "trained_on": cfg.env.scenario,
-              "overrides": dict(cfg.env.overrides), "num_timesteps": int(model.num_timesteps)}
+              "overrides": dict(cfg.env.overrides), "num_timesteps": int(model.num_timesteps),
+              **({"contexts": dict(cfg.env.contexts), "context_in_obs": cfg.env.context_in_obs}
+                 if cfg.env.contexts is not None else {})}
     return model, source
 
 
@@ -145,6 +147,9 @@ def resolve_target(target: str | Path, scenario: str | AllianceParams | None = N
         raise ValueError(f"--algo={algo} is not allowed with a run folder: its config.yml names the algorithm")
 
     model, source = load_run(path, best, trust)
+    if source.get("context_in_obs"):  # its network reads context features: scored per context
+        raise ValueError(f"target={text!r} is not allowed without --contexts: a run trained with its contexts' "
+                         "features in the observation (env.context_in_obs); score it with --contexts train or test")
     params = trained_params(source) if scenario is None else scenario_params(scenario)
     check_spaces(model, params, str(path / source["model"]))
     return Target(text, model, params, source)

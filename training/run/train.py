@@ -73,11 +73,13 @@ def make_vec_env(cfg: TrainConfig, num_envs: int, seed: int) -> Any:
 
     flatten = cfg.algo in DISCRETE_ALGOS
     overrides = dict(cfg.env.overrides) or None
+    contextual = {"contexts": dict(cfg.env.contexts), "context_in_obs": cfg.env.context_in_obs} \
+        if cfg.env.contexts is not None else {}
     if cfg.vec_env == "alliance":
         from envs.sb3_vec_env import AllianceSB3VecEnv
 
         env = AllianceSB3VecEnv(num_envs, scenario=cfg.env.scenario, overrides=overrides,
-                                flatten_actions=flatten, seed=seed)
+                                flatten_actions=flatten, seed=seed, **contextual)
     else:
         env_id = DISCRETE_ENV_ID if flatten else ENV_ID  # the Discrete id: the env with Discrete(96) actions
         horizon = make_params(cfg.env.scenario, overrides).horizon
@@ -87,7 +89,8 @@ def make_vec_env(cfg: TrainConfig, num_envs: int, seed: int) -> Any:
             # episodes are its horizon (overrides may change it), as in the batched env
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=HORIZON_WARNING)
-                return gym.make(env_id, scenario=cfg.env.scenario, overrides=overrides, max_episode_steps=horizon)
+                return gym.make(env_id, scenario=cfg.env.scenario, overrides=overrides, max_episode_steps=horizon,
+                                **contextual)
 
         env = DummyVecEnv([make] * num_envs)
         env.seed(seed)
