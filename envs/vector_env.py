@@ -155,6 +155,7 @@ class AllianceVectorEnv(VectorEnv):
         from envs.kernel import encode_actions  # numba only where arrays are stepped (as Tables.step_indices)
 
         self._encode = encode_actions
+        self._u = np.empty((self.num_envs, model.N_UNIFORMS))  # the step's uniforms (advance)
         self._all.setflags(write=False)
         self._start = np.asarray(self.params.start, dtype=np.int64)
         self._start_index = int(self._start @ _STATE_STRIDES)
@@ -231,7 +232,7 @@ class AllianceVectorEnv(VectorEnv):
             i = int(np.flatnonzero(self._t >= self.max_episode_steps)[0])
             raise ResetNeeded(f"env {i} was truncated at t={int(self._t[i])} "
                               f"(max_episode_steps {self.max_episode_steps}): reset it")
-        u = self.np_random.random((self.num_envs, model.N_UNIFORMS))
+        u = self.np_random.random(out=self._u)  # = random((N, 8)), into the env's buffer: no new array a step
         if self.contexts is not None:
             nxt, reward, events = self.context_tables.step_indices(self._index, action_index, self._t, self._ctx, u)
         else:
