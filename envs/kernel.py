@@ -16,6 +16,7 @@ import numba
 import numpy as np
 
 from envs import model
+from envs.spaces import N_ACTIONS as _N_ACTIONS
 
 _step_one = numba.njit(cache=True, inline="always")(model.step_index)
 
@@ -73,3 +74,24 @@ def encode_actions(actions, nvec):
             index = index * nvec[j] + a
         out[i] = index
     return out, -1
+
+
+@numba.njit(cache=True)
+def reward_and_clock(index, action, t, max_steps, reward):
+    """The vector env's bookkeeping around a step, in one pass over (N,) ``index``/``action``/``t``:
+    r(s, a) ``reward[index * 96 + action]`` (zeros if ``reward`` is empty), ``t + 1``, ``t + 1 >=
+    max_steps``, and the first env whose ``t`` already reached ``max_steps`` (-1 if none; the caller
+    raises)."""
+    n = index.shape[0]
+    r = np.zeros(n, np.float64)
+    t_next = np.empty(n, np.int64)
+    truncated = np.empty(n, np.bool_)
+    look_up = reward.shape[0] > 0
+    for i in range(n):
+        if t[i] >= max_steps:
+            return r, t_next, truncated, i
+        if look_up:
+            r[i] = reward[index[i] * _N_ACTIONS + action[i]]
+        t_next[i] = t[i] + 1
+        truncated[i] = t_next[i] >= max_steps
+    return r, t_next, truncated, -1
