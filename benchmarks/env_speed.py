@@ -8,8 +8,8 @@ Python process that imports, makes and resets the env, then times its first ``--
 from the very first one (random actions drawn before the clock; ``reset`` on episode end
 included); the alliance and CartPole processes alternate, ``--repeats`` times. Twice for the
 alliance env: with its block cache (``envs/block_cache.py``, filled by one untimed process first, as
-numba's cache is by a first compilation) and with the cache off (``ALLIANCE_GYM_CACHE=off``: a
-process on a machine that never ran the env). Warm single env: both through ``gym.make`` in this
+numba's cache is by a first compilation; a folder of the script's own, removed at the end) and with
+the cache off (``ALLIANCE_GYM_CACHE=off``: a process on a machine that never ran the env). Warm single env: both through ``gym.make`` in this
 process, the same number of steps, measured alternately. Each pair gives a ratio; the script
 prints the median ratio with its minimum and maximum (a single best-of figure hides how much the
 ratio moves between runs on a loaded machine). Vector env: ``AllianceVectorEnv`` at N = 1, 256,
@@ -28,8 +28,10 @@ import gc
 import os
 import pickle
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import gymnasium as gym
@@ -103,11 +105,12 @@ def cold_child(env_id: str, steps: int) -> None:
     print(made, steps / (time.perf_counter() - start))
 
 
-def cold_rate(env_id: str, steps: int, cache_off: bool = False) -> tuple[float, float]:
-    """(seconds of make + reset, steps/s of the first steps) of a fresh process."""
-    env = dict(os.environ, **({"ALLIANCE_GYM_CACHE": "off"} if cache_off else {}))
+def cold_rate(env_id: str, steps: int, cache: str) -> tuple[float, float]:
+    """(seconds of make + reset, steps/s of the first steps) of a fresh process whose block cache is
+    the folder ``cache`` (or ``"off"``)."""
+    env = dict(os.environ, ALLIANCE_GYM_CACHE=cache)
     out = subprocess.run([sys.executable, __file__, COLD_CHILD, env_id, str(steps)], capture_output=True, text=True,
-                         check=True, env=env).stdout.split()
+                         check=True, env=env, timeout=600).stdout.split()
     return float(out[0]), float(out[1])
 
 
@@ -179,15 +182,19 @@ def main() -> int:
     gym.make(ALLIANCE_ID, scenario=args.scenario).reset(seed=0)  # build the tables outside the clock
 
     if "cold" in parts:
-        cold_rate(ALLIANCE_ID, args.cold_steps)  # fills the block cache if it is empty (untimed)
+        # the script's own block cache, so that other checkouts sharing ~/.cache (another code, other
+        # blocks) cannot evict its blocks between the filling run and the timed ones
+        folder = tempfile.mkdtemp(prefix="env_speed-cache-")
+        cold_rate(ALLIANCE_ID, args.cold_steps, folder)  # fills the block cache (untimed)
         cold = {"cache": ([], []), "off": ([], []), "cartpole": ([], [])}
         for _ in range(args.repeats):
-            for key, fn in (("cache", lambda: cold_rate(ALLIANCE_ID, args.cold_steps)),
-                            ("cartpole", lambda: cold_rate("CartPole-v1", args.cold_steps)),
-                            ("off", lambda: cold_rate(ALLIANCE_ID, args.cold_steps, cache_off=True))):
+            for key, fn in (("cache", lambda: cold_rate(ALLIANCE_ID, args.cold_steps, folder)),
+                            ("cartpole", lambda: cold_rate("CartPole-v1", args.cold_steps, "off")),
+                            ("off", lambda: cold_rate(ALLIANCE_ID, args.cold_steps, "off"))):
                 made, rate = fn()
                 cold[key][0].append(made)
                 cold[key][1].append(rate)
+        shutil.rmtree(folder, ignore_errors=True)
         print(f"\nCold single env: the first {args.cold_steps:,} steps of a fresh process, timed from the first step")
         print(f"{'env':<42}{'steps/s':>12}{'make+reset s':>14}  ratio to CartPole (same round)")
         c_cold = cold["cartpole"][1]
