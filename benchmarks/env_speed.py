@@ -1,14 +1,15 @@
 """Steps per second of the alliance envs beside Gymnasium's CartPole-v1 (the reference).
 
     .venv/bin/python benchmarks/env_speed.py [--steps 200000] [--cold-steps 20000] [--scenario war]
+        [--parts weight,cold,warm,vector] [--sizes 1,256,4096]
 
 Cold single env (issue 25: "from the first step, in a fresh process"): each measurement is a new
 Python process that imports, makes and resets the env, then times its first ``--cold-steps`` steps
 from the very first one (random actions drawn before the clock; ``reset`` on episode end
 included); the alliance and CartPole processes alternate, ``--repeats`` times. Twice for the
 alliance env: with its block cache (``envs/block_cache.py``, filled by one untimed process first, as
-numba's cache is by a first compilation) and with the cache off (``ALLIANCE_GYM_CACHE=off``: a
-process on a machine that never ran the env). Warm single env: both through ``gym.make`` in this
+numba's cache is by a first compilation; a folder of the script's own, removed at the end) and with
+the cache off (``ALLIANCE_GYM_CACHE=off``: a process on a machine that never ran the env). Warm single env: both through ``gym.make`` in this
 process, the same number of steps, measured alternately. Each pair gives a ratio; the script
 prints the median ratio with its minimum and maximum (a single best-of figure hides how much the
 ratio moves between runs on a loaded machine). Vector env: ``AllianceVectorEnv`` at N = 1, 256,
@@ -27,8 +28,10 @@ import gc
 import os
 import pickle
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import gymnasium as gym
@@ -38,6 +41,7 @@ from timing import machine, spread
 import envs  # noqa: F401  (registers SmallStateAlliance-v0)
 
 ALLIANCE_ID = "SmallStateAlliance-v0"
+PARTS = ("weight", "cold", "warm", "vector")
 
 
 def single_env_rate(env_id: str, actions: list, **kwargs) -> float:
@@ -101,11 +105,12 @@ def cold_child(env_id: str, steps: int) -> None:
     print(made, steps / (time.perf_counter() - start))
 
 
-def cold_rate(env_id: str, steps: int, cache_off: bool = False) -> tuple[float, float]:
-    """(seconds of make + reset, steps/s of the first steps) of a fresh process."""
-    env = dict(os.environ, **({"ALLIANCE_GYM_CACHE": "off"} if cache_off else {}))
+def cold_rate(env_id: str, steps: int, cache: str) -> tuple[float, float]:
+    """(seconds of make + reset, steps/s of the first steps) of a fresh process whose block cache is
+    the folder ``cache`` (or ``"off"``)."""
+    env = dict(os.environ, ALLIANCE_GYM_CACHE=cache)
     out = subprocess.run([sys.executable, __file__, COLD_CHILD, env_id, str(steps)], capture_output=True, text=True,
-                         check=True, env=env).stdout.split()
+                         check=True, env=env, timeout=600).stdout.split()
     return float(out[0]), float(out[1])
 
 
@@ -141,7 +146,19 @@ def main() -> int:
     parser.add_argument("--scenario", default="war", help="alliance scenario")
     parser.add_argument("--repeats", type=int, default=5, help="interleaved runs of each measurement")
     parser.add_argument("--cold-steps", type=int, default=20_000, help="steps timed in each fresh process")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help=f"comma-separated parts to measure, of {', '.join(PARTS)} (default: all)")
+    parser.add_argument("--sizes", default="1,256,4096", help="vector env sizes N, comma-separated")
     args = parser.parse_args()
+    parts = args.parts.split(",")
+    if not parts or any(p not in PARTS for p in parts):
+        parser.error(f"--parts={args.parts!r} is not allowed: a comma-separated list of {', '.join(PARTS)}")
+    try:
+        sizes = [int(n) for n in args.sizes.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        parser.error(f"--sizes={args.sizes!r} is not allowed: comma-separated positive integers")
 
     rng = np.random.default_rng(0)
     # same number of steps, actions pre-sampled in each env's own action format
@@ -150,60 +167,69 @@ def main() -> int:
     gym.make("CartPole-v1").reset(seed=0)  # imports and registrations outside the clock
     gym.make(ALLIANCE_ID, scenario="phase0").reset(seed=0)
     new = envs.make_params(args.scenario, {"power": float(rng.uniform(0.05, 0.95))})  # a set never built
-    a_sec, a_mb, a_pickle = creation(ALLIANCE_ID, params=new)
-    c_sec, c_mb, c_pickle = creation("CartPole-v1")
-    gym.make(ALLIANCE_ID, scenario=args.scenario).reset(seed=0)  # build the tables outside the clock
-
     load_before = load_average()
-    cold_rate(ALLIANCE_ID, args.cold_steps)  # fills the block cache if it is empty (untimed)
-    cold = {"cache": ([], []), "off": ([], []), "cartpole": ([], [])}
-    for _ in range(args.repeats):
-        for key, fn in (("cache", lambda: cold_rate(ALLIANCE_ID, args.cold_steps)),
-                        ("cartpole", lambda: cold_rate("CartPole-v1", args.cold_steps)),
-                        ("off", lambda: cold_rate(ALLIANCE_ID, args.cold_steps, cache_off=True))):
-            made, rate = fn()
-            cold[key][0].append(made)
-            cold[key][1].append(rate)
-    a_rates, c_rates = interleaved(
-        lambda: single_env_rate(ALLIANCE_ID, alliance_actions, scenario=args.scenario),
-        lambda: single_env_rate("CartPole-v1", cartpole_actions), args.repeats)
-    alliance, cartpole = float(np.median(a_rates)), float(np.median(c_rates))
-
     print(f"python {platform.python_version()}, gymnasium {gym.__version__}, numpy {np.__version__}, "
           f"{machine()}; {args.repeats} interleaved runs of each (rates: medians; ratios: median, min, max over "
           f"the runs' pairs); load average at start {load_before}")
-    print("\nA new parameter set: gym.make + reset + one step")
-    print(f"{'env':<34}{'seconds':>10}{'added MB':>10}{'pickle bytes':>14}")
-    print(f"{'SmallStateAlliance-v0 (new set)':<34}{a_sec:>10.4f}{a_mb:>10.1f}{a_pickle:>14,}")
-    print(f"{'CartPole-v1':<34}{c_sec:>10.4f}{c_mb:>10.1f}{c_pickle:>14,}")
-    print("goals: <= 0.1 s, <= 10 MB, pickle <= 1 MB")
-    print(f"\nCold single env: the first {args.cold_steps:,} steps of a fresh process, timed from the first step")
-    print(f"{'env':<42}{'steps/s':>12}{'make+reset s':>14}  ratio to CartPole (same round)")
-    c_cold = cold["cartpole"][1]
-    for key, title in (("cache", "SmallStateAlliance-v0, block cache"), ("off", "SmallStateAlliance-v0, cache off"),
-                       ("cartpole", "CartPole-v1 (reference)")):
-        made, rates = cold[key]
-        ratio = spread(rates, c_cold) if key != "cartpole" else ""
-        print(f"{title:<42}{np.median(rates):>12,.0f}{np.median(made):>14.4f}  {ratio}")
-    print("goal: >= 1.0 from the first step (block cache: filled once per machine and parameter set, "
-          "as numba's cache)")
-    print(f"\nWarm single env through gym.make, {args.steps:,} steps (random actions pre-sampled)")
-    print(f"{'env':<34}{'steps/s':>14}{'us/step':>10}")
-    print(f"{'SmallStateAlliance-v0 (' + args.scenario + ')':<34}{alliance:>14,.0f}{1e6 / alliance:>10.2f}")
-    print(f"{'CartPole-v1 (reference)':<34}{cartpole:>14,.0f}{1e6 / cartpole:>10.2f}")
-    print(f"ratio alliance / CartPole: {spread(a_rates, c_rates)}  (goal >= 1.0)")
+    if "weight" in parts:
+        a_sec, a_mb, a_pickle = creation(ALLIANCE_ID, params=new)
+        c_sec, c_mb, c_pickle = creation("CartPole-v1")
+        print("\nA new parameter set: gym.make + reset + one step")
+        print(f"{'env':<34}{'seconds':>10}{'added MB':>10}{'pickle bytes':>14}")
+        print(f"{'SmallStateAlliance-v0 (new set)':<34}{a_sec:>10.4f}{a_mb:>10.1f}{a_pickle:>14,}")
+        print(f"{'CartPole-v1':<34}{c_sec:>10.4f}{c_mb:>10.1f}{c_pickle:>14,}")
+        print("goals: <= 0.1 s, <= 10 MB, pickle <= 1 MB")
+    gym.make(ALLIANCE_ID, scenario=args.scenario).reset(seed=0)  # build the tables outside the clock
 
-    print(f"\nVector env (vector_entry_point), ~{args.vector_steps:,} env steps per measurement")
-    print(f"{'N':>6}{'AllianceVectorEnv':>22}{'CartPoleVectorEnv':>22}  ratio")
-    for n in (1, 256, 4096):
-        total = min(args.vector_steps, 100_000) if n == 1 else args.vector_steps
-        a_act = rng.integers(0, [4, 2, 3, 4], size=(16, n, 4))
-        c_act = rng.integers(0, 2, size=(16, n))
-        a_r, c_r = interleaved(
-            lambda n=n, total=total, a_act=a_act: vector_env_rate(ALLIANCE_ID, n, total, a_act, scenario=args.scenario),
-            lambda n=n, total=total, c_act=c_act: vector_env_rate("CartPole-v1", n, total, c_act), args.repeats)
-        print(f"{n:>6}{np.median(a_r):>22,.0f}{np.median(c_r):>22,.0f}  {spread(a_r, c_r)}")
-    print("goal: AllianceVectorEnv >= 1.0x CartPoleVectorEnv at N = 1, 256 and 4096")
+    if "cold" in parts:
+        # the script's own block cache, so that other checkouts sharing ~/.cache (another code, other
+        # blocks) cannot evict its blocks between the filling run and the timed ones
+        folder = tempfile.mkdtemp(prefix="env_speed-cache-")
+        cold_rate(ALLIANCE_ID, args.cold_steps, folder)  # fills the block cache (untimed)
+        cold = {"cache": ([], []), "off": ([], []), "cartpole": ([], [])}
+        for _ in range(args.repeats):
+            for key, fn in (("cache", lambda: cold_rate(ALLIANCE_ID, args.cold_steps, folder)),
+                            ("cartpole", lambda: cold_rate("CartPole-v1", args.cold_steps, "off")),
+                            ("off", lambda: cold_rate(ALLIANCE_ID, args.cold_steps, "off"))):
+                made, rate = fn()
+                cold[key][0].append(made)
+                cold[key][1].append(rate)
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"\nCold single env: the first {args.cold_steps:,} steps of a fresh process, timed from the first step")
+        print(f"{'env':<42}{'steps/s':>12}{'make+reset s':>14}  ratio to CartPole (same round)")
+        c_cold = cold["cartpole"][1]
+        for key, title in (("cache", "SmallStateAlliance-v0, block cache"),
+                           ("off", "SmallStateAlliance-v0, cache off"), ("cartpole", "CartPole-v1 (reference)")):
+            made, rates = cold[key]
+            ratio = spread(rates, c_cold) if key != "cartpole" else ""
+            print(f"{title:<42}{np.median(rates):>12,.0f}{np.median(made):>14.4f}  {ratio}")
+        print("goal: >= 1.0 from the first step (block cache: filled once per machine and parameter set, "
+              "as numba's cache)")
+
+    if "warm" in parts:
+        a_rates, c_rates = interleaved(
+            lambda: single_env_rate(ALLIANCE_ID, alliance_actions, scenario=args.scenario),
+            lambda: single_env_rate("CartPole-v1", cartpole_actions), args.repeats)
+        alliance, cartpole = float(np.median(a_rates)), float(np.median(c_rates))
+        print(f"\nWarm single env through gym.make, {args.steps:,} steps (random actions pre-sampled)")
+        print(f"{'env':<34}{'steps/s':>14}{'us/step':>10}")
+        print(f"{'SmallStateAlliance-v0 (' + args.scenario + ')':<34}{alliance:>14,.0f}{1e6 / alliance:>10.2f}")
+        print(f"{'CartPole-v1 (reference)':<34}{cartpole:>14,.0f}{1e6 / cartpole:>10.2f}")
+        print(f"ratio alliance / CartPole: {spread(a_rates, c_rates)}  (goal >= 1.0)")
+
+    if "vector" in parts:
+        print(f"\nVector env (vector_entry_point), ~{args.vector_steps:,} env steps per measurement")
+        print(f"{'N':>6}{'AllianceVectorEnv':>22}{'CartPoleVectorEnv':>22}  ratio")
+        for n in sizes:
+            total = min(args.vector_steps, 100_000) if n == 1 else args.vector_steps
+            a_act = rng.integers(0, [4, 2, 3, 4], size=(16, n, 4))
+            c_act = rng.integers(0, 2, size=(16, n))
+            a_r, c_r = interleaved(
+                lambda n=n, total=total, a_act=a_act: vector_env_rate(ALLIANCE_ID, n, total, a_act,
+                                                                      scenario=args.scenario),
+                lambda n=n, total=total, c_act=c_act: vector_env_rate("CartPole-v1", n, total, c_act), args.repeats)
+            print(f"{n:>6}{np.median(a_r):>22,.0f}{np.median(c_r):>22,.0f}  {spread(a_r, c_r)}")
+        print("goal: AllianceVectorEnv >= 1.0x CartPoleVectorEnv at N = 1, 256 and 4096")
     print(f"load average at end {load_average()} (other processes on the machine slow every figure)")
     return 0
 

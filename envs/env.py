@@ -179,6 +179,19 @@ _MED_KEYS = MED_KEYS.tolist()
 
 
 _ACTION_INDEX = {tuple(a): i for i, a in enumerate(ALL_ACTIONS.tolist())}
+# the step's fast path for a (4,) int64 array: its bytes -> flat index (no tolist, no dtype.kind)
+_INT64 = np.dtype(np.int64)
+_ACTION_BYTES = {a.tobytes(): i for i, a in enumerate(ALL_ACTIONS.astype(np.int64))}
+# info of a step: the next state's entries (one dict per state, made on its first visit) merged
+# with the step's own, in the order of STEP_KEYS
+_STATE_INFO: dict[int, dict[str, int]] = {}
+_N_STATE_KEYS = len(STEP_KEYS) - len(TERM_KEYS) - 5
+_K_T, _K_MEDIATED, _K_CHANGED, _K_FLOOR, _K_WEST = STEP_KEYS[_N_STATE_KEYS:_N_STATE_KEYS + 5]
+
+
+def _state_info(s: int) -> dict[str, int]:
+    info = _STATE_INFO[s] = dict(zip(STEP_KEYS[:_N_STATE_KEYS], _STATE_TUPLES[s]))
+    return info
 
 
 def flat_action_index(action: Any) -> int:
@@ -498,6 +511,10 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
                               "call reset()")
         if self.discrete_actions:
             a = flat_action_index(action)
+        elif type(action) is np.ndarray and action.dtype is _INT64 and action.shape == (4,):
+            a = _ACTION_BYTES.get(action.tobytes())
+            if a is None:
+                a = action_index(action)  # raises the one-line error
         elif type(action) is np.ndarray and action.shape == (4,) and action.dtype.kind in "iu":
             a = _ACTION_INDEX.get(tuple(action.tolist()))
             if a is None:
@@ -521,7 +538,8 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         self._last = (_STATE_TUPLES[s], a, reward)
         self._s = nxt
         self._t = t = t + 1
-        info = dict(zip(STEP_KEYS, (*_STATE_TUPLES[nxt], t, med, changed, floor, west_reset, *terms[a])))
+        info = {**(_STATE_INFO.get(nxt) or _state_info(nxt)), _K_T: t, _K_MEDIATED: med, _K_CHANGED: changed,
+                _K_FLOOR: floor, _K_WEST: west_reset, **dict(zip(TERM_KEYS, terms[a]))}
         if self._context_id is not None:
             info["context_id"] = self._context_id
         if self.render_mode == "human":

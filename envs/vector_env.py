@@ -152,9 +152,11 @@ class AllianceVectorEnv(VectorEnv):
         self.single_observation_space = observation_space(self.params, n_features)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self._all = np.ones(self.num_envs, dtype=bool)  # the info's masks: every env reports every key
-        from envs.kernel import encode_actions  # numba only where arrays are stepped (as Tables.step_indices)
+        from envs.kernel import encode_actions, reward_and_clock  # numba only where arrays are stepped
 
-        self._encode = encode_actions
+        self._encode, self._clock = encode_actions, reward_and_clock
+        self._no_reward = np.empty(0)  # with contexts, the reward comes from the context tables
+        self._u = np.empty((self.num_envs, model.N_UNIFORMS))  # the step's uniforms (advance)
         self._all.setflags(write=False)
         self._start = np.asarray(self.params.start, dtype=np.int64)
         self._start_index = int(self._start @ _STATE_STRIDES)
@@ -225,21 +227,22 @@ class AllianceVectorEnv(VectorEnv):
         Returns ``(reward (N,), truncated (N,), events)``; reward is r(s, a) before the step (5.5)."""
         if not self._started:
             raise ResetNeeded("AllianceVectorEnv.step was called before reset(): call reset() first")
-        if np.any(self._t >= self.max_episode_steps):
-            i = int(np.flatnonzero(self._t >= self.max_episode_steps)[0])
+        # r(s, a), t + 1, truncated and the first env already at the end, in one compiled pass
+        reward, t_next, truncated, i = self._clock(self._index, action_index, self._t, self.max_episode_steps,
+                                                   self._reward if self.contexts is None else self._no_reward)
+        if i >= 0:
             raise ResetNeeded(f"env {i} was truncated at t={int(self._t[i])} "
                               f"(max_episode_steps {self.max_episode_steps}): reset it")
-        u = self.np_random.random((self.num_envs, model.N_UNIFORMS))
+        u = self.np_random.random(out=self._u)  # = random((N, 8)), into the env's buffer: no new array a step
         if self.contexts is not None:
             nxt, reward, events = self.context_tables.step_indices(self._index, action_index, self._t, self._ctx, u)
         else:
-            reward = np.take(self._reward, self._index * N_ACTIONS + action_index)
             nxt, events = self.tables.step_indices(self._index, action_index, self._t, u)
         del events["new_phase"]
         self._last = (self._index, action_index, reward)
         self._index = nxt
-        self._t = self._t + 1
-        return reward, self._t >= self.max_episode_steps, events
+        self._t = t_next
+        return reward, truncated, events
 
     def reset_envs(self, mask: np.ndarray) -> None:
         """Put the envs where ``mask`` holds back to the scenario's start, t = 0 (with contexts: each
