@@ -54,7 +54,6 @@ def _key(j, slot, local, a, var_off, combos, local_combo, n_cls, move_cls):
     return var_off[j] + ((slot * combos[j] + local_combo[local, j]) * n_cls[j] + move_cls[j, a]) * 2
 
 
-@numba.njit(cache=True)
 def step_contexts(index, action, t, ctx, slot, phase_of, local_combo, var_off, combos, n_cls,  # noqa: PLR0913
                   move_cls, med_keys, med_base, p_med, up, down, event_target, event_prob, p_west, after_shock, u,
                   reward, reward_cls, n_reward_cls):
@@ -65,15 +64,23 @@ def step_contexts(index, action, t, ctx, slot, phase_of, local_combo, var_off, c
     Returns next indices and the events as ``step_many``, and r(s, a) of each state before the step
     (``reward[(slot * 1080 + s % 1080) * n_reward_cls + reward_cls[a]]``)."""
     n = index.shape[0]
-    nxt = np.empty(n, np.int64)
-    mediated = np.empty(n, np.bool_)
-    changed = np.empty(n, np.bool_)
-    west_reset = np.empty(n, np.bool_)
-    floor = np.empty(n, np.int64)
-    new_phase = np.empty(n, np.int64)
-    rew = np.empty(n, np.float64)
+    out = (np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty(n, np.bool_),
+           np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64))
+    _step_contexts_into(index, action, t, ctx, slot, phase_of, local_combo, var_off, combos, n_cls, move_cls,
+                        med_keys, med_base, p_med, up, down, event_target, event_prob, p_west, after_shock, u,
+                        reward, reward_cls, n_reward_cls, *out)
+    return out
+
+
+# _nrt=False as envs.kernel.step_into: the loop allocates nothing, so numba's reference counting of
+# the arrays handed to the inlined step_index (once per state) is left out
+@numba.njit(cache=True, _nrt=False)
+def _step_contexts_into(index, action, t, ctx, slot, phase_of, local_combo, var_off, combos, n_cls,  # noqa: PLR0913
+                        move_cls, med_keys, med_base, p_med, up, down, event_target, event_prob, p_west,
+                        after_shock, u, reward, reward_cls, n_reward_cls, nxt, mediated, changed, west_reset,
+                        floor, new_phase, rew):
     last_row = event_target.shape[1] - 1
-    for i in range(n):
+    for i in range(index.shape[0]):
         s = index[i]
         a = action[i]
         c = ctx[i]
@@ -92,7 +99,6 @@ def step_contexts(index, action, t, ctx, slot, phase_of, local_combo, var_off, c
                         event_prob[c, row, ph], p_west[c], after_shock, draws)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         new_phase[i] = phase_of[out[0]]
-    return nxt, mediated, changed, west_reset, floor, new_phase, rew
 
 
 @numba.njit(cache=True)
