@@ -22,7 +22,7 @@ import numpy as np
 from training.evaluate.stats import interval_estimates, probability_of_improvement
 
 THRESHOLDS = (0.95, 0.99)
-TAUS = tuple(float(t) for t in np.round(np.linspace(0.5, 1.0, 51), 3))  # the performance profile's grid
+TAUS = tuple(float(t) for t in np.round(np.linspace(0.5, 1.0, 26), 3))  # the performance profile's grid
 
 
 def by_algo(runs: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
