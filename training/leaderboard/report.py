@@ -50,6 +50,7 @@ def leaderboard_rows(cfg: LeaderboardConfig, data: dict[str, Any]) -> list[dict[
             row[f"runs_reaching_{tag}"] = sum(e[f"reached_{tag}"] for e in mine)
         row["poi_best_over"] = agg["poi"][algo][0] if algo in agg["poi"] else None
         row["exact"] = all(r["exact"] for r in data["runs"] if r["algo"] == algo)
+        row["max_steps_trained"] = max(r["total_timesteps"] for r in data["runs"] if r["algo"] == algo)
         rows.append(row)
     return rows
 
@@ -119,6 +120,7 @@ def _markdown(cfg: LeaderboardConfig, data: dict[str, Any], rows: list[dict[str,
              f"each one run of the same {cfg.total_timesteps:,} steps), stored in `{cfg.zoo}/` with the reason for "
              "each value, reused unchanged on every scenario and seed.",
              f"- Checkpoints: every {cfg.checkpoint_freq():,} steps, each valued exactly (the sample-efficiency curves).",
+             *_overshoot(cfg, rows),
              "", "## Leaderboard", "", markdown_table(rows, agg["best"]), "",
              "IQM: the interquartile mean over all runs (seeds x scenarios); intervals: stratified bootstrap "
              f"({cfg.resamples} resamples, runs resampled within each scenario; rliable's scheme). Regret is "
@@ -133,6 +135,16 @@ def _markdown(cfg: LeaderboardConfig, data: dict[str, Any], rows: list[dict[str,
              "![curves](curves.png)", "", "## Performance profiles", "", "![profiles](profiles.png)", "",
              "## Tuning", "", _tuning_table(cfg, agg["order"]), ""]
     return "\n".join(lines)
+
+
+def _overshoot(cfg: LeaderboardConfig, rows: list[dict[str, Any]]) -> list[str]:
+    """A line naming the algorithms that trained past the budget (SB3 stops at the first update boundary
+    past it: ARS's update is a whole population of episodes, an on-policy algorithm's a whole rollout)."""
+    over = [f"{r['algo']} {r['max_steps_trained']:,}" for r in rows if r["max_steps_trained"] > cfg.total_timesteps]
+    if not over:
+        return []
+    return [f"- Steps trained past the budget (SB3 stops at the first update boundary after it; ARS updates "
+            f"after whole episodes of its n_delta perturbations): at most {', '.join(over)}."]
 
 
 def _scenario_table(per: list[dict[str, Any]], scenarios: list[str], order: list[str]) -> str:
