@@ -143,8 +143,11 @@ def _overshoot(cfg: LeaderboardConfig, rows: list[dict[str, Any]]) -> list[str]:
     over = [f"{r['algo']} {r['max_steps_trained']:,}" for r in rows if r["max_steps_trained"] > cfg.total_timesteps]
     if not over:
         return []
-    return [f"- Steps trained past the budget (SB3 stops at the first update boundary after it; ARS updates "
-            f"after whole episodes of its n_delta perturbations): at most {', '.join(over)}."]
+    return [f"- Steps trained past the budget (SB3 stops at the first update boundary after it): at most "
+            f"{', '.join(over)}. ARS scores each of its 2 x n_delta candidates on one episode in each of its "
+            "n_envs envs, so one update is 2 x n_delta x n_envs episodes (with the tuned n_delta 16, 8 envs and "
+            "80-quarter episodes, 20,480 steps): it makes few updates in the budget, and has a checkpoint only "
+            "after each."]
 
 
 def _scenario_table(per: list[dict[str, Any]], scenarios: list[str], order: list[str]) -> str:
@@ -177,7 +180,7 @@ def _tuning_table(cfg: LeaderboardConfig, order: list[str]) -> str:
     cells = []
     for algo in order:
         entry = load_zoo(cfg, algo)
-        searched = {k: v for k, v in entry.hyperparams.items() if "searched" in entry.reasons.get(k, "")}
+        searched = {k: v for k, v in entry.hyperparams.items() if entry.reasons.get(k, "").startswith("searched")}
         cells.append([algo, f"`{zoo_path(cfg, algo)}`", fmt(entry.tuned.get("best_share")),
                       ", ".join(f"{k}={fmt(v, 4) if isinstance(v, float) else v}" for k, v in searched.items())])
     return table(["algorithm", "zoo file", f"best trial's share on {cfg.tune.scenario}", "searched values chosen"], cells)

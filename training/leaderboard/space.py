@@ -100,15 +100,19 @@ SEARCHED_REASONS = {
 }
 
 
-def reasons(hyperparams: dict[str, Any]) -> dict[str, str]:
-    """Why each value of a tuned entry is what it is (searched by the study, or fixed and why)."""
+def reasons(algo: str, hyperparams: dict[str, Any]) -> dict[str, str]:
+    """Why each value of a tuned entry of ``algo`` is what it is: searched by the study, or fixed
+    (:data:`FIXED`) and why."""
+    fixed = FIXED[algo]
     out = {}
     for name, value in hyperparams.items():
         if name == "policy_kwargs":
             for sub in value:
-                out[f"policy_kwargs.{sub}"] = FIXED_REASONS.get(f"policy_kwargs.{sub}", "fixed")
+                out[f"policy_kwargs.{sub}"] = "fixed: " + FIXED_REASONS.get(f"policy_kwargs.{sub}", "")
+        elif name in fixed:
+            out[name] = "fixed: " + FIXED_REASONS.get(name, "")
         else:
-            out[name] = SEARCHED_REASONS.get(name) or FIXED_REASONS.get(name, "fixed")
-    out["gamma"] = FIXED_REASONS["gamma"]
-    out["n_envs"] = N_ENVS_REASON
+            out[name] = SEARCHED_REASONS[name]
+    out["gamma"] = "fixed: " + FIXED_REASONS["gamma"]
+    out["n_envs"] = "fixed: " + N_ENVS_REASON
     return out

@@ -79,7 +79,7 @@ def tune_algo(cfg: LeaderboardConfig, algo: str, log: Callable[[str], None] = pr
              "sampler": f"optuna {optuna.__version__} TPESampler(seed={cfg.tune.seed}, n_startup_trials={STARTUP_TRIALS})",
              "objective": "the final greedy policy's share of V* on the tuning scenario (exact; RecurrentPPO: Monte Carlo)",
              "best_trial": best.number, "best_share": round(float(best.value), 6), "history": trials}
-    return ZooEntry(algo=algo, n_envs=N_ENVS[algo], hyperparams=hp, reasons=reasons(hp), tuned=tuned)
+    return ZooEntry(algo=algo, n_envs=N_ENVS[algo], hyperparams=hp, reasons=reasons(algo, hp), tuned=tuned)
 
 
 def write_entry(cfg: LeaderboardConfig, entry: ZooEntry) -> Path:

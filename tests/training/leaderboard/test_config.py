@@ -80,3 +80,22 @@ def test_every_run_trains_the_zoo_entry_unchanged_with_its_own_scenario_and_seed
     assert a.hyperparams == b.hyperparams == entry.hyperparams and a.n_envs == b.n_envs == 4
     assert (a.env.scenario, a.seed, b.env.scenario, b.seed) == ("war", 0, "calendar", 3)
     assert a.total_timesteps == 4096 and a.checkpoint.freq == 1024 and a.checkpoint.keep >= cfg.checkpoints
+
+
+@pytest.mark.parametrize("algo", ["PPO", "RecurrentPPO", "QRDQN", "ARS"])
+def test_each_tuned_value_says_whether_the_study_searched_it_or_why_it_is_fixed(algo):
+    import optuna
+
+    from training.leaderboard.space import FIXED, reasons, sample
+
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+    hp = sample(algo, trial)
+    why = reasons(algo, hp)
+    assert set(trial.params) | set(FIXED[algo]) == set(hp)  # every value is searched or fixed, none both
+    assert not set(trial.params) & set(FIXED[algo])
+    for name in trial.params:
+        assert why[name].startswith("searched"), name
+    for name in FIXED[algo]:
+        keys = [f"policy_kwargs.{k}" for k in FIXED[algo][name]] if name == "policy_kwargs" else [name]
+        assert all(why[k].startswith("fixed: ") and len(why[k]) > 12 for k in keys), name
+    assert why["gamma"].startswith("fixed: ") and "discount" in why["gamma"]
