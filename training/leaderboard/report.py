@@ -65,7 +65,7 @@ def markdown_table(rows: list[dict[str, Any]], best: str) -> str:
                       f"{r['runs_reaching_95']}/{r['runs']}", f"{r['runs_reaching_99']}/{r['runs']}",
                       "–" if r["poi_best_over"] is None else fmt(r["poi_best_over"], 2)])
     return table(["#", "algorithm", "IQM share of V* [95 % CI]", "IQM regret (1 − share) [95 % CI]",
-                  "runs ≥ 95 % V*", "runs ≥ 99 % V*", f"P({best} > it)"], cells,
+                  "runs reaching 95 % of V*", "runs reaching 99 % of V*", f"P({best} > it)"], cells,
                  ["---:", "---", "---:", "---:", "---:", "---:", "---:"])
 
 
@@ -124,7 +124,7 @@ def _markdown(cfg: LeaderboardConfig, data: dict[str, Any], rows: list[dict[str,
              "", "## Leaderboard", "", markdown_table(rows, agg["best"]), "",
              "IQM: the interquartile mean over all runs (seeds x scenarios); intervals: stratified bootstrap "
              f"({cfg.resamples} resamples, runs resampled within each scenario; rliable's scheme). Regret is "
-             "normalised, 1 − V^π/V*. The last column is rliable's probability of improvement of the best "
+             "normalised, 1 − V^π/V*. A run reaches 95 % (99 %) of V* if one of its checkpoints does. The last column is rliable's probability of improvement of the best "
              "algorithm over each other one.", "", "![IQM](iqm.png)", "",
              "## Per scenario", "", _scenario_table(data["per_scenario"], data["scenarios"], agg["order"]), "",
              "## Sample efficiency", "",
