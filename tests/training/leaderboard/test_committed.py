@@ -20,13 +20,13 @@ RENDERED = ("LEADERBOARD.md", "leaderboard.csv", "per_scenario.csv", "sample_eff
 def test_the_committed_report_is_what_the_code_renders_from_the_committed_units(tmp_path, monkeypatch):
     from training.leaderboard.report import write_report
 
-    cfg = load_leaderboard_config(CONFIG)
+    monkeypatch.chdir(REPO)  # the config's paths (zoo, out) and the command the report names are relative to it
+    cfg = load_leaderboard_config(CONFIG.relative_to(REPO))
     committed = REPO / cfg.out
     if not (committed / "LEADERBOARD.md").is_file():
         pytest.skip("no committed leaderboard")
     for part in ("runs", "scenarios"):
         shutil.copytree(committed / part, tmp_path / part)
-    monkeypatch.chdir(REPO)  # the zoo path of the config is relative to the repository
     write_report(cfg.model_copy(update={"out": str(tmp_path)}))
     for name in RENDERED:
         assert (tmp_path / name).read_text() == (committed / name).read_text(), name
