@@ -21,6 +21,7 @@ selfplay   PPO self-play in the patron game, each round scored by its exact Nash
 explore    the explorer page: a local HTTP server, its JSON API and static page       (nothing)
 h8         H8 across the space (docs/h8.md): design, units on Ray, shares, verdicts    config, results, render, discovery, study
 dataset    Minari datasets of a behaviour policy with its exact V^pi, V* and share        config, results, run, evaluate
+leaderboard every algorithm tuned once, trained on Ray, scored by exact share of V*      config, results, run, evaluate, render, study
 cli        the ``alliance`` commands, one module per command                           all of the above
 ========== =========================================================================== =================
 """
@@ -39,6 +40,7 @@ RULE: dict[str, frozenset[str]] = {
     "explore": frozenset(),
     "h8": frozenset({"config", "results", "render", "discovery", "study"}),
     "dataset": frozenset({"config", "results", "run", "evaluate"}),
+    "leaderboard": frozenset({"config", "results", "run", "evaluate", "render", "study"}),
     "cli": frozenset({"config", "results", "run", "evaluate", "scoring", "render", "discovery", "study", "selfplay",
-                      "explore", "h8", "dataset"}),
+                      "explore", "h8", "dataset", "leaderboard"}),
 }
