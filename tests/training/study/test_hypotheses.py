@@ -272,6 +272,17 @@ def test_rl_summary_by_hand():
     assert (x, y) == ("DQN", "PPO") and poi[0] == 0.0  # every DQN run is below every PPO run
 
 
+def test_rl_summary_of_a_study_whose_runs_on_one_scenario_all_failed():
+    """A study writes its report from the units stored; if an algorithm's runs on a scenario all
+    failed, that scenario has no row for it (it had an IndexError instead of a report)."""
+    runs = [run("PPO", s, k, 0.9, True) for s in ("war", "alt_open") for k in range(2)]
+    runs += [run("DQN", "war", k, 0.6, True) for k in range(2)]  # DQN's alt_open runs failed
+    out = hy.rl_summary(runs, reps=50)
+    assert set(out["algos"]["PPO"]["per_scenario"]) == {"war", "alt_open"}
+    assert set(out["algos"]["DQN"]["per_scenario"]) == {"war"}
+    assert out["algos"]["DQN"]["per_scenario"]["war"]["n"] == 2
+
+
 def test_rl_summary_untested_without_runs():
     assert hy.rl_summary([])["verdict"] == "untested"
 

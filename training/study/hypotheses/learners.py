@@ -36,7 +36,9 @@ def rl_summary(runs: Sequence[Mapping], reps: int = 2000, seed: int = 0) -> dict
             "regret": stats.interval_estimates({algo: regret_m}, "iqm", reps, seed)[algo],
             "agreement": stats.bootstrap_ci(agree, reps=reps, seed=seed),
             "base_agreement": float(base.mean()),
-            "per_scenario": {s: _scenario_means([r for r in mine if r["scenario"] == s]) for s in scenarios},
+            # a scenario none of the algorithm's runs reached (its units failed) has no row
+            "per_scenario": {s: _scenario_means(ran) for s in scenarios
+                             if (ran := [r for r in mine if r["scenario"] == s])},
         }
     poi = []
     for i, x in enumerate(algos):
