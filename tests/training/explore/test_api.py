@@ -151,3 +151,22 @@ def test_downloaded_yaml_is_accepted_by_alliance_solve(explorer, tmp_path, capsy
     rep = json.loads(capsys.readouterr().out)
     assert round(rep["value"], 4) == round(solve(make_params("war", overrides)).value, 4)
     assert round(rep["value"], 4) == round(got["value"], 4)
+
+
+def test_an_answer_to_a_page_that_went_away_is_dropped_without_a_traceback():
+    """A browser that leaves (a reload, a closed tab) before its answer is written: the server drops
+    the answer and the connection; before, the broken pipe was printed as two tracebacks."""
+    from training.explore.server import Handler
+
+    class Gone:
+        def write(self, data):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+    handler = object.__new__(Handler)  # no socket: only the writing is exercised
+    handler.wfile, handler.request_version, handler.requestline, handler.command = Gone(), "HTTP/1.1", "", "POST"
+    handler.close_connection = False
+    handler._json(200, {"ok": True})
+    assert handler.close_connection
