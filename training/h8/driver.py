@@ -10,12 +10,8 @@ Order: the scenario's own point, then the commitment batches (seconds a row), th
 
 from __future__ import annotations
 
-import contextlib
-import json
 import random
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +22,7 @@ from training.h8.design import build_design
 from training.h8.units import POINT, CommitUnit, MpeUnit, run_unit, unit_key
 from training.results import store
 from training.results.schemas import H8CommitmentUnit, H8MpeUnit
-from training.study.driver import ray_session
-from training.study.keys import KEY_FIELD
-from training.study.verify import first_difference
+from training.study.keyed_units import Outcome, Verdict, compute, is_fresh, recompute, run_all
 
 Unit = CommitUnit | MpeUnit
 
@@ -58,70 +52,16 @@ def schema_of(unit: Unit):
 
 def fresh(cfg: H8Config, unit: Unit, log: Callable[[str], None] | None = None) -> bool:
     """Whether ``unit``'s file holds its result from the inputs it has now."""
-    path = cfg.out_dir / unit.relpath()
-    if not path.is_file():
-        return False
-    try:
-        data = store.read_stored(path, schema_of(unit))
-    except ValueError as exc:
-        if log:
-            log(f"{unit.relpath()}: not a valid stored unit ({str(exc).splitlines()[0]}): recomputing")
-        return False
-    if data.get(KEY_FIELD) == unit_key(unit):
-        return True
-    if log:
-        log(f"{unit.relpath()}: stale (stored unit key {str(data.get(KEY_FIELD))[:12]}, its inputs now make "
-            f"{unit_key(unit)[:12]}): recomputing")
-    return False
-
-
-@dataclass
-class Outcome:
-    done: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
+    return is_fresh(cfg.out_dir / unit.relpath(), unit.relpath(), schema_of(unit), unit_key(unit), log)
 
 
 def run(cfg: H8Config, num_cpus: int | None = 1, address: str | None = None,
         log: Callable[[str], None] = print, on_result: Callable[[str], None] | None = None) -> Outcome:
     """Compute every missing unit on Ray and write it (the report is :func:`training.h8.report.write_report`)."""
-    clock = time.perf_counter()
-    out = Outcome()
     commits, mpes = plan(cfg)
-    todo: list[Unit] = []
-    for u in [*commits, *mpes]:
-        (out.skipped.append(u.relpath()) if fresh(cfg, u, log) else todo.append(u))
-    total = len(todo) + len(out.skipped)
-    log(f"h8 {cfg.name}: {total} units, {len(out.skipped)} already done, {len(todo)} to run -> {cfg.out_dir}")
-    if todo:
-        (cfg.out_dir / "units").mkdir(parents=True, exist_ok=True)
-        with ray_session(address, num_cpus) as ray:
-            task = ray.remote(num_cpus=1, max_retries=0)(run_unit)
-            refs = {task.remote(u): u for u in todo}
-            count = len(out.skipped)
-            try:
-                while refs:
-                    ready, _ = ray.wait(list(refs), num_returns=1)
-                    unit = refs.pop(ready[0])
-                    count += 1
-                    try:
-                        data = ray.get(ready[0])
-                    except Exception as exc:  # a task's error: note it, carry on
-                        out.failed[unit.relpath()] = str(exc).strip().splitlines()[-1]
-                        log(f"[{count}/{total}] FAILED {unit.relpath()}: {out.failed[unit.relpath()]}")
-                        continue
-                    store.write_stored(cfg.out_dir / unit.relpath(), schema_of(unit), {**data, KEY_FIELD: unit_key(unit)})
-                    out.done.append(unit.relpath())
-                    log(f"[{count}/{total}] {unit.relpath()}: {_describe(data)}")
-                    if on_result:
-                        on_result(unit.relpath())
-            finally:
-                for ref in refs:
-                    with contextlib.suppress(Exception):
-                        ray.cancel(ref, force=True)
-    out.seconds = time.perf_counter() - clock
-    return out
+    return run_all([*commits, *mpes], cfg.out_dir, lambda u: fresh(cfg, u, log), f"h8 {cfg.name}",
+                   lambda out, todo: compute(out, todo, cfg.out_dir, run_unit, schema_of, unit_key, _describe,
+                                             num_cpus, address, log, on_result), log)
 
 
 def _describe(data: dict[str, Any]) -> str:
@@ -130,12 +70,6 @@ def _describe(data: dict[str, Any]) -> str:
         return f"{len(data['rows'])} rows, {picks}{' ...' if len(data['rows']) > 2 else ''} ({data['seconds']:.1f} s)"
     return (f"NashConv max {data['nashconv_max']:.3f}, sigma_bar {data['sigma_bar']:.2f}, m_bar {data['m_bar']:.2f}, "
             f"{data['label']} ({data['seconds']:.0f} s)")
-
-
-@dataclass
-class Verdict:
-    unit: str
-    difference: str | None
 
 
 def verify(cfg: H8Config, n: int, num_cpus: int | None = 1, address: str | None = None, seed: int = 0,
@@ -153,19 +87,7 @@ def verify(cfg: H8Config, n: int, num_cpus: int | None = 1, address: str | None 
     rest = [u for u in stored if u not in picks]
     picks += rng.sample(rest, max(0, min(n - len(picks), len(rest))))
     log(f"verify {cfg.name}: recomputing {len(picks)} stored units: " + ", ".join(u.relpath() for u in picks))
-    verdicts = []
-    with ray_session(address, num_cpus) as ray:
-        task = ray.remote(num_cpus=1, max_retries=0)(run_unit)
-        refs = {task.remote(u): u for u in picks}
-        for ref, unit in refs.items():
-            data = store.read_json(cfg.out_dir / unit.relpath())
-            if data.get(KEY_FIELD) != unit_key(unit):
-                diff = f"{KEY_FIELD}: stored {str(data.get(KEY_FIELD))[:12]}, its inputs now make {unit_key(unit)[:12]} (stale)"
-            else:
-                diff = first_difference(data, json.loads(json.dumps(ray.get(ref))))
-            verdicts.append(Verdict(unit.relpath(), diff))
-            log(f"  {unit.relpath()}: " + ("agrees (1e-9)" if diff is None else f"DIFFERS: {diff}"))
-    return verdicts
+    return recompute(picks, cfg.out_dir, run_unit, unit_key, num_cpus, address, log)
 
 
 def stored_units(cfg: H8Config) -> tuple[list[dict], list[dict]]:

@@ -12,21 +12,15 @@ which the report aggregates (and names those it leaves out).
 
 from __future__ import annotations
 
-import contextlib
-import json
 import random
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from training.config.hyperparams import RECURRENT_ALGOS
 from training.leaderboard.config import LeaderboardConfig, load_zoo, train_config
 from training.leaderboard.units import RunUnit, ScenarioUnit, Unit, run_unit, schema_of, unit_key
 from training.results import store
-from training.study.driver import ray_session
-from training.study.keys import KEY_FIELD
-from training.study.verify import first_difference
+from training.study.keyed_units import Outcome, Verdict, compute, is_fresh, recompute, run_all
 
 SLOW_FIRST = ("RecurrentPPO", "QRDQN", "PPO", "MaskablePPO", "TRPO", "A2C", "DQN", "ARS")
 
@@ -45,72 +39,16 @@ def plan(cfg: LeaderboardConfig) -> tuple[list[ScenarioUnit], list[RunUnit]]:
 
 def fresh(cfg: LeaderboardConfig, unit: Unit, log: Callable[[str], None] | None = None) -> bool:
     """Whether ``unit``'s file holds its result from the inputs it has now."""
-    path = cfg.out_dir / unit.relpath()
-    if not path.is_file():
-        return False
-    try:
-        data = store.read_stored(path, schema_of(unit))
-    except ValueError as exc:
-        if log:
-            log(f"{unit.relpath()}: not a valid stored unit ({str(exc).splitlines()[0]}): recomputing")
-        return False
-    if data.get(KEY_FIELD) == unit_key(unit):
-        return True
-    if log:
-        log(f"{unit.relpath()}: stale (stored unit key {str(data.get(KEY_FIELD))[:12]}, its inputs now make "
-            f"{unit_key(unit)[:12]}): recomputing")
-    return False
-
-
-@dataclass
-class Outcome:
-    done: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
+    return is_fresh(cfg.out_dir / unit.relpath(), unit.relpath(), schema_of(unit), unit_key(unit), log)
 
 
 def run(cfg: LeaderboardConfig, num_cpus: int | None = 1, address: str | None = None,
         log: Callable[[str], None] = print, on_result: Callable[[str], None] | None = None) -> Outcome:
     """Compute every missing unit on Ray and write it (the report is :func:`training.leaderboard.report.write_report`)."""
-    clock = time.perf_counter()
-    out = Outcome()
     scenarios, runs = plan(cfg)
-    todo: list[Unit] = []
-    for u in [*scenarios, *runs]:
-        (out.skipped.append(u.relpath()) if fresh(cfg, u, log) else todo.append(u))
-    total = len(todo) + len(out.skipped)
-    log(f"leaderboard {cfg.name}: {total} units, {len(out.skipped)} already done, {len(todo)} to run -> {cfg.out_dir}")
-    if todo:
-        cfg.out_dir.mkdir(parents=True, exist_ok=True)
-        with ray_session(address, num_cpus) as ray:
-            task = ray.remote(num_cpus=1, max_retries=0)(run_unit)
-            refs = {task.remote(u): u for u in todo}
-            count = len(out.skipped)
-            try:
-                while refs:
-                    ready, _ = ray.wait(list(refs), num_returns=1)
-                    unit = refs.pop(ready[0])
-                    count += 1
-                    try:
-                        data = ray.get(ready[0])
-                    except Exception as exc:  # a task's error: note it, carry on
-                        out.failed[unit.relpath()] = str(exc).strip().splitlines()[-1]
-                        log(f"[{count}/{total}] FAILED {unit.relpath()}: {out.failed[unit.relpath()]}")
-                        continue
-                    path = cfg.out_dir / unit.relpath()
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    store.write_stored(path, schema_of(unit), {**data, KEY_FIELD: unit_key(unit)})
-                    out.done.append(unit.relpath())
-                    log(f"[{count}/{total}] {unit.relpath()}: {_describe(data)}")
-                    if on_result:
-                        on_result(unit.relpath())
-            finally:
-                for ref in refs:
-                    with contextlib.suppress(Exception):
-                        ray.cancel(ref, force=True)
-    out.seconds = time.perf_counter() - clock
-    return out
+    return run_all([*scenarios, *runs], cfg.out_dir, lambda u: fresh(cfg, u, log), f"leaderboard {cfg.name}",
+                   lambda out, todo: compute(out, todo, cfg.out_dir, run_unit, schema_of, unit_key, _describe,
+                                             num_cpus, address, log, on_result), log)
 
 
 def _describe(data: dict[str, Any]) -> str:
@@ -120,12 +58,6 @@ def _describe(data: dict[str, Any]) -> str:
     how = "exact" if data["exact"] else "Monte Carlo"
     return (f"share of V* {data['share']:.4f} ({how}), {len(data['curve'])} checkpoints "
             f"(train {data['train_seconds']:.0f} s, evaluate {data['evaluate_seconds']:.0f} s)")
-
-
-@dataclass
-class Verdict:
-    unit: str
-    difference: str | None
 
 
 def choose(cfg: LeaderboardConfig, n: int, seed: int = 0) -> list[Unit]:
@@ -148,19 +80,7 @@ def verify(cfg: LeaderboardConfig, n: int, num_cpus: int | None = 1, address: st
     (timings and keys left out: ``training.study.verify.VOLATILE``). Nothing is written."""
     picks = choose(cfg, n, seed)
     log(f"verify {cfg.name}: recomputing {len(picks)} stored units: " + ", ".join(u.relpath() for u in picks))
-    verdicts = []
-    with ray_session(address, num_cpus) as ray:
-        task = ray.remote(num_cpus=1, max_retries=0)(run_unit)
-        refs = {task.remote(u): u for u in picks}
-        for ref, unit in refs.items():
-            data = store.read_json(cfg.out_dir / unit.relpath())
-            if data.get(KEY_FIELD) != unit_key(unit):
-                diff = f"{KEY_FIELD}: stored {str(data.get(KEY_FIELD))[:12]}, its inputs now make {unit_key(unit)[:12]} (stale)"
-            else:
-                diff = first_difference(data, json.loads(json.dumps(ray.get(ref))))
-            verdicts.append(Verdict(unit.relpath(), diff))
-            log(f"  {unit.relpath()}: " + ("agrees (1e-9)" if diff is None else f"DIFFERS: {diff}"))
-    return verdicts
+    return recompute(picks, cfg.out_dir, run_unit, unit_key, num_cpus, address, log)
 
 
 def stored_units(cfg: LeaderboardConfig) -> tuple[list[dict], list[dict]]:
