@@ -7,7 +7,8 @@ unchanged are skipped); then ``results/h8/`` (tables, figures, ``H8.md``) from t
 from __future__ import annotations
 
 import argparse
-import shlex
+
+from training.cli.keyed import add_keyed_arguments, check_keyed_arguments, run_keyed
 
 HELP = "hypothesis H8: the strategic patron at war and across the space (commitment table, MPE search)"
 EXAMPLES = """examples:
@@ -20,39 +21,14 @@ EXAMPLES = """examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="an H8 config (configs/h8.yaml)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key (value read as YAML)")
-    parser.add_argument("--report-only", action="store_true", help="render the report from the stored units")
-    parser.add_argument("--verify", type=int, default=None, metavar="N", help="recompute N stored units and compare")
-    parser.add_argument("--num-cpus", type=int, default=1, metavar="N",
-                        help="CPUs of the local Ray instance (default 1: the machine is shared)")
-    parser.add_argument("--address", default=None, help="a running Ray cluster to join")
+    add_keyed_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from training.config.h8 import load_h8_config
     from training.h8 import driver
     from training.h8.report import write_report
-    from training.results.lock import folder_lock
 
-    if args.num_cpus < 1:
-        raise ValueError(f"--num-cpus={args.num_cpus} is not allowed: an integer >= 1")
-    if args.verify is not None and args.verify < 1:
-        raise ValueError(f"--verify={args.verify} is not allowed: an integer >= 1")
+    check_keyed_arguments(args)
     cfg = load_h8_config(args.config, args.overrides)
-    if args.verify is not None:
-        verdicts = driver.verify(cfg, args.verify, num_cpus=args.num_cpus, address=args.address)
-        bad = [v for v in verdicts if v.difference]
-        print(f"{len(verdicts) - len(bad)} of {len(verdicts)} units agree")
-        return 1 if bad else 0
-    # one writer per folder (a second `alliance h8` on the same out is refused in one line)
-    with folder_lock(cfg.out_dir, shlex.join(["alliance", "h8", args.config, *args.overrides]), note=print):
-        if not args.report_only:
-            out = driver.run(cfg, num_cpus=args.num_cpus, address=args.address)
-            print(f"{len(out.done)} computed, {len(out.skipped)} already done, {len(out.failed)} failed "
-                  f"({out.seconds:.0f} s)")
-            if out.failed:
-                return 1
-        path = write_report(cfg)
-    print(f"report: {path}")
-    return 0
+    return run_keyed(args, "h8", cfg, driver, write_report)

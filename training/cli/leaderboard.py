@@ -8,7 +8,8 @@ exactly; then ``results/leaderboard/`` (tables, figures, ``LEADERBOARD.md``) fro
 from __future__ import annotations
 
 import argparse
-import shlex
+
+from training.cli.keyed import add_keyed_arguments, check_keyed_arguments, run_keyed
 
 HELP = "the leaderboard: every algorithm that fits, scored by its exact share of V* (tuned with Optuna)"
 EXAMPLES = """examples:
@@ -22,16 +23,10 @@ EXAMPLES = """examples:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="a leaderboard config (configs/leaderboard.yaml)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key (value read as YAML)")
     parser.add_argument("--tune", action="store_true", help="run the Optuna study and write the zoo entries")
     parser.add_argument("--algo", dest="algos", action="append", default=None, metavar="ALGO",
                         help="with --tune: only this algorithm (repeatable)")
-    parser.add_argument("--report-only", action="store_true", help="render the report from the stored units")
-    parser.add_argument("--verify", type=int, default=None, metavar="N", help="recompute N stored units and compare")
-    parser.add_argument("--num-cpus", type=int, default=1, metavar="N",
-                        help="CPUs of the local Ray instance (default 1: the machine is shared)")
-    parser.add_argument("--address", default=None, help="a running Ray cluster to join")
+    add_keyed_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,12 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from training.leaderboard import driver
     from training.leaderboard.config import load_leaderboard_config
     from training.leaderboard.report import write_report
-    from training.results.lock import folder_lock
 
-    if args.num_cpus < 1:
-        raise ValueError(f"--num-cpus={args.num_cpus} is not allowed: an integer >= 1")
-    if args.verify is not None and args.verify < 1:
-        raise ValueError(f"--verify={args.verify} is not allowed: an integer >= 1")
+    check_keyed_arguments(args)
     cfg = load_leaderboard_config(args.config, args.overrides)
     if args.algos and not args.tune:
         raise ValueError("--algo is not allowed without --tune: the leaderboard runs the config's algos")
@@ -58,20 +49,4 @@ def run(args: argparse.Namespace) -> int:
         tune(cfg, algos)
         return 0
     driver.plan(cfg)  # a missing or bad zoo entry: one line, before Ray starts
-    if args.verify is not None:
-        verdicts = driver.verify(cfg, args.verify, num_cpus=args.num_cpus, address=args.address)
-        bad = [v for v in verdicts if v.difference]
-        print(f"{len(verdicts) - len(bad)} of {len(verdicts)} units agree")
-        return 1 if bad else 0
-    # one writer per folder (a second `alliance leaderboard` on the same out is refused in one line)
-    cfg.out_dir.mkdir(parents=True, exist_ok=True)
-    with folder_lock(cfg.out_dir, shlex.join(["alliance", "leaderboard", args.config, *args.overrides]), note=print):
-        if not args.report_only:
-            out = driver.run(cfg, num_cpus=args.num_cpus, address=args.address)
-            print(f"{len(out.done)} computed, {len(out.skipped)} already done, {len(out.failed)} failed "
-                  f"({out.seconds:.0f} s)")
-            if out.failed:
-                return 1
-        path = write_report(cfg)
-    print(f"report: {path}")
-    return 0
+    return run_keyed(args, "leaderboard", cfg, driver, write_report)
