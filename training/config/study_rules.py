@@ -33,7 +33,11 @@ STUDY_SETS = ("env", "seed", "total_timesteps", "output")  # what the study itse
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 WORD_RE = re.compile(r"[A-Za-z0-9_]+\Z")  # sweep, axis and level names: they become parts of file names
 
-ALGOS_HELP = (f"a mapping of algorithms ({', '.join(ALGOS)}) to a training config path, or to a mapping of "
+# the study names its runs by the algorithm's name in capitals (runs/war/ppo_s0, RunSpec.algo): the
+# algorithms whose names are all capitals; RecurrentPPO and MaskablePPO go through alliance evaluate,
+# benchmark and leaderboard (a recurrent policy scored by Monte Carlo with its memory), not a study
+STUDY_ALGOS = tuple(a for a in ALGOS if a == a.upper())
+ALGOS_HELP = (f"a mapping of algorithms ({', '.join(STUDY_ALGOS)}) to a training config path, or to a mapping of "
               "scenario names (or 'default') to paths")
 AXES_HELP = ("a mapping of axis names to a list of a parameter's values or to a mapping of level names to "
              "parameter overrides")
@@ -199,8 +203,9 @@ def check_algos(algos: Any, scenarios: Sequence[str] | None, source: str) -> Any
     for algo, spec in algos.items():
         if not isinstance(algo, str):
             found.bad_key((), algo)
-        elif algo.upper() not in ALGOS:
-            found.add((algo,), not_allowed(f"an algorithm, one of {', '.join(ALGOS)}"), spec)
+        elif algo.upper() not in STUDY_ALGOS:
+            found.add((algo,), not_allowed(f"an algorithm a study trains, one of {', '.join(STUDY_ALGOS)} "
+                                           f"(the others of {', '.join(ALGOS)}: alliance leaderboard)"), spec)
         elif algo.upper() in seen:
             found.add((algo,), line(f" is not allowed: {seen[algo.upper()]} names the same algorithm"))
         else:
@@ -260,7 +265,7 @@ def _template(found: Problems, loc: tuple, algo: str, template: str, source: str
 def check_steps(steps: Any, algos: Mapping[str, Any] | None) -> Any:
     """``total_timesteps``: one budget, or one per algorithm of ``algos`` (None: they are bad)."""
     if isinstance(steps, Mapping):
-        if not all(k.upper() in ALGOS for k in steps):
+        if not all(k.upper() in STUDY_ALGOS for k in steps):
             raise not_allowed(STEPS_HELP)
         if algos is not None and set(steps) != set(algos):
             raise not_allowed(f"one entry per algorithm of rl.algos ({', '.join(algos)}), no other")

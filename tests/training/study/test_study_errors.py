@@ -191,6 +191,8 @@ def test_junk_files_are_one_line_naming_the_file(no_run, name, words):
      ["'war'", "'default'"]),
     ({"rl__algos__ppo": str(REPO / "configs" / "ppo_war.yaml")}, "rl.algos.ppo is not allowed",
      ["PPO names the same algorithm"]),
+    ({"rl__algos__RecurrentPPO": str(REPO / "configs" / "ppo_war.yaml")}, "rl.algos.RecurrentPPO=",
+     ["an algorithm a study trains", "QRDQN", "alliance leaderboard"]),
 ])
 def test_each_problem_is_one_line_naming_the_key_and_what_is_allowed(no_run, changes, key, words):
     code, lines, left = run_study_cli(spoilt(**changes))
