@@ -16,6 +16,14 @@ instead runs the MPE search's pieces each in a fresh process and prints each one
 memory (``resource.getrusage`` maxrss, the whole process) and seconds: the operator and one NashConv
 (the reference), the homotopy of ``agents.game.equilibrium.STANDARD`` up to ``--lam-stop``, and the
 support polish (``agents.game.polish.polish``) from the homotopy's profile, with its certificate.
+
+    .venv/bin/python benchmarks/game_speed.py --memory [--scenario war]
+
+runs each of the game's exact pieces in a fresh process and prints its peak resident memory
+(``resource.getrusage`` maxrss, the whole process) beside the 200 MB goal, the process's peak
+after its imports alone (the baseline, most of it numba's LLVM library) and its seconds: the
+imports alone, the single-agent solve (whose optimum the others read from a file), the operator,
+the operator and one NashConv, the operator and the two best responses, the commitment table.
 """
 
 from __future__ import annotations
@@ -92,6 +100,54 @@ def _child(piece: str, scenario: str, lam_stop: float, path: str) -> None:
     print(json.dumps(out))
 
 
+MEMORY_PIECES = ("imports", "solve", "operator", "nashconv", "best_response", "commitment")
+GOAL_MB = 200.0
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _memory_child(piece: str, scenario: str, path: str) -> None:
+    """One exact piece of the game in this process: a JSON line with its seconds and peak memory."""
+    base = _peak_mb()
+    params = make_params(scenario)
+    start = time.perf_counter()
+    out: dict = {}
+    if piece == "solve":
+        np.save(path, solver.solve(params).policy[0])
+    elif piece != "imports":
+        op = game_op.game_operator(params)
+        table = game_op.pure(np.full(op.rows.size, op.table_patron), 24)
+        if piece in ("nashconv", "best_response"):
+            optimum = game_op.pure(np.load(path)[op.rows], 96)
+        if piece == "nashconv":
+            out["nashconv_max"] = nash_conv(op, optimum, table).max
+        elif piece == "best_response":
+            out["br_iterations"] = [best_response(op, "small_state", table).iterations,
+                                    best_response(op, "patron", optimum).iterations]
+        elif piece == "commitment":
+            op = None
+            out["best_value_patron"] = max(c.value_patron for c in commitment_table(params))
+    out.update(piece=piece, seconds=time.perf_counter() - start, peak_mb=_peak_mb(), base_mb=base)
+    print(json.dumps(out))
+
+
+def _memory(scenario: str) -> None:
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; scenario {scenario}; each piece in a fresh process "
+          f"(peak = resource.getrusage maxrss of that process; base = its peak after the imports alone)")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "optimum.npy")
+        for piece in MEMORY_PIECES:
+            cmd = [sys.executable, __file__, "--scenario", scenario, "--memory-child", piece, "--profile", path]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=3600)
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            extra = {k: v for k, v in r.items() if k not in ("piece", "seconds", "peak_mb", "base_mb")}
+            print(f"{piece:14s} peak {r['peak_mb']:6.0f} MB (goal <= {GOAL_MB:.0f} MB: "
+                  f"{'met' if r['peak_mb'] <= GOAL_MB else 'NOT met'}; {r['peak_mb'] - r['base_mb']:5.0f} MB above the "
+                  f"imports' {r['base_mb']:4.0f} MB)  {r['seconds']:6.2f} s  {extra}")
+
+
 def _mpe(scenario: str, lam_stop: float) -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; scenario {scenario}; each piece in a fresh process "
           f"(peak = resource.getrusage maxrss of that process)")
@@ -119,11 +175,17 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--mpe", action="store_true", help="peak memory and seconds of the MPE search's pieces")
     ap.add_argument("--lam-stop", type=float, default=1150.0)
+    ap.add_argument("--memory", action="store_true", help="peak memory of each exact piece, each in a fresh process")
     ap.add_argument("--child", choices=("reference", "homotopy", "polish"), help=argparse.SUPPRESS)
+    ap.add_argument("--memory-child", choices=MEMORY_PIECES, help=argparse.SUPPRESS)
     ap.add_argument("--profile", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         return _child(args.child, args.scenario, args.lam_stop, args.profile)
+    if args.memory_child:
+        return _memory_child(args.memory_child, args.scenario, args.profile)
+    if args.memory:
+        return _memory(args.scenario)
     if args.mpe:
         return _mpe(args.scenario, args.lam_stop)
     params = make_params(args.scenario)
