@@ -41,18 +41,10 @@ def _reward_now(op: GameOperator, player: str, other: np.ndarray) -> np.ndarray:
 
 def _q(op: GameOperator, player: str, values: np.ndarray, other: np.ndarray, now: np.ndarray | None = None) -> np.ndarray:
     """The responder's Q over its own actions, the other's mixed policy folded in: (1080, n)
-    (``now``: :func:`_reward_now`, when the caller has it). E[V] is taken over the other's actions
-    in play only (the stencil's columns for those, ``GameOperator.columns_for``)."""
+    (``now``: :func:`_reward_now`, when the caller has it). E[V] is folded over the other's actions
+    in play as it is made (``GameOperator.expect_folded``): nothing over every (s, a_S, a_P)."""
     now = _reward_now(op, player, other) if now is None else now
-    v = np.asarray(values, dtype=np.float64)[None]
-    played = np.flatnonzero(other.any(axis=0))
-    if player == "small_state":
-        e = op.columns_for(np.arange(N_ACTIONS), played).expect_game(v)[0]  # (96, n_played, 1080)
-        later = np.einsum("apx,xp->xa", e, other[:, played])
-    else:
-        e = op.columns_for(played, np.arange(N_PATRON)).expect_game(v)[0]  # (n_played, 24, 1080)
-        later = (e * other[:, played].T[:, None, :]).sum(axis=0).T
-    return now + op.gamma * later
+    return now + op.gamma * op.expect_folded(values, player, other)
 
 
 def best_response(op: GameOperator, player: str, other: np.ndarray, start: np.ndarray | None = None) -> Response:

@@ -30,7 +30,7 @@ from agents.exact_eval import (
     occupancy_of,
     state_distribution,
 )
-from agents.solver import Solution, check_params, reachable_phases, solve_with_operators
+from agents.solver import Solution, check_params, iter_with_operators, reachable_phases
 from envs import model
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, encode_states
@@ -111,9 +111,10 @@ def _answer(base: AllianceParams, actions: tuple[int, ...], sol: Solution, op: O
 
 
 def evaluate_commitments(params: AllianceParams, commitments: list[tuple[int, ...]]) -> list[Commitment]:
-    """Each commitment's answer and values (solved in one batch; evaluated on the batch's tables)."""
+    """Each commitment's answer and values (solved in chunks of ``agents.solver.CHUNK``; each
+    evaluated on its chunk's tables, which go once it is evaluated: one chunk's tables are held)."""
     params = check_params(params)
-    pairs = solve_with_operators([committed(params, c) for c in commitments])
+    pairs = iter_with_operators([committed(params, c) for c in commitments])
     return [_answer(params, c, sol, op) for c, (sol, op) in zip(commitments, pairs)]
 
 

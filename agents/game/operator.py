@@ -21,14 +21,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from agents.bellman import BLOCK, BlockColumns, Operator, _groups
+from agents.bellman import BLOCK, Operator
+from agents.game.factored import FactoredStencil, mix_moves
 from agents.linear import policy_kernel, solve_policy
 from agents.solver import check_params
 from envs import model
-from envs.game_tables import N_PATRON, PatronBlock, patron_block
+from envs.game_tables import N_PATRON, patron_block
 from envs.params import AllianceParams, short_repr
 from envs.spaces import N_ACTIONS, encode_states
-from envs.tables import LEVELS, VARS, Tables, build_tables
+from envs.tables import MOVE_KEYS, build_tables
 
 PROB_TOL = 1e-9  # a mixed policy's rows must sum to 1 within this
 
@@ -59,49 +60,6 @@ def check_policy(policy: object, n: int, name: str) -> np.ndarray:
     return arr
 
 
-class GameColumns(BlockColumns):
-    """:class:`agents.bellman.BlockColumns` over the game's columns: every (a_S, a_P) of the given
-    actions (default all 96 x 24) under M = 0, and those whose a_S can mediate under M = 1. T, A, W, X
-    read a_S and M only (the single-agent tables); R reads a_P too (:class:`envs.game_tables.PatronBlock`)."""
-
-    def __init__(self, tables: Tables, game: PatronBlock, phase: int, small: np.ndarray | None = None,
-                 patron: np.ndarray | None = None):
-        self.small = np.arange(N_ACTIONS) if small is None else np.asarray(small, dtype=np.int64)
-        self.patron = np.arange(N_PATRON) if patron is None else np.asarray(patron, dtype=np.int64)
-        p_med = tables.mediation_block(phase)[:, self.small]  # (1080, n_s): M does not read a_P
-        self.p_med = p_med[None]
-        self.med = np.flatnonzero((p_med > 0).any(axis=0))  # positions in self.small that can mediate
-        n_s, n_p = self.small.size, self.patron.size
-        a_s = np.concatenate([np.repeat(self.small, n_p), np.repeat(self.small[self.med], n_p)])
-        a_p = np.tile(self.patron, n_s + self.med.size)
-        med = np.concatenate([np.zeros(n_s * n_p, np.int64), np.ones(self.med.size * n_p, np.int64)])
-        columns = {}
-        for var in VARS:
-            if var == "R":
-                r_shape = (LEVELS[0], 1, LEVELS[2], 1, 1)
-                pair = tuple(np.moveaxis(x[:, :, a_s, a_p, med], -1, 0).reshape((-1,) + r_shape)[None]
-                             for x in (game.r_up, game.r_down))
-            else:
-                up, down = tables.move_table(var, phase)
-                pair = tuple(np.moveaxis(x[..., a_s, med], -1, 0)[None] for x in (up, down))
-            columns[var] = pair
-        plan, self.final = _groups(columns)
-        self.stages = [(2 + VARS.index(var), columns[var][0][:, first], columns[var][1][:, first], parent)
-                       for var, first, parent in plan]
-
-    def expect_game(self, c: np.ndarray) -> np.ndarray:
-        """E[V(s') | s, a_S, a_P] for values ``c`` (K, 1080) over the columns' actions, action-major:
-        (K, n_small, n_patron, 1080)."""
-        out = self.grouped(c)  # (K, classes, 1080)
-        n_s, n_p = self.small.size, self.patron.size
-        e = out[:, self.final[:n_s * n_p]].reshape(c.shape[0], n_s, n_p, BLOCK)
-        if self.med.size:
-            pm = self.p_med[0].T[self.med][:, None, :]  # (m, 1, 1080)
-            e1 = out[:, self.final[n_s * n_p:]].reshape(c.shape[0], self.med.size, n_p, BLOCK)
-            e[:, self.med] += pm * (e1 - e[:, self.med])
-        return e
-
-
 class GameOperator:
     """Everything the game's exact solvers need on the start block of ``params`` (built once)."""
 
@@ -118,78 +76,57 @@ class GameOperator:
         self.tables = build_tables(params)
         self.single = Operator(params, tables=self.tables)
         self.game = patron_block(params, self.phase)
-        self.columns = GameColumns(self.tables, self.game, self.phase)
-        self._sub: dict[tuple, GameColumns] = {}
+        self.stencil = FactoredStencil(self.tables, self.game, self.phase)
         self.rows = np.arange(self.phase * BLOCK, (self.phase + 1) * BLOCK)
         self.s0 = int(encode_states(np.array([params.start]))[0]) - self.phase * BLOCK
         self.table_patron = int(_flat_patron(model.table_patron(np.array([params.start]), params))[0])
-        local = self.tables  # moves of T, A, R, W, X of every (s, a_S) under M = 0 and 1 (R: the table patron's)
-        rr, aa = np.repeat(self.rows, N_ACTIONS), np.tile(np.arange(N_ACTIONS), BLOCK)
-        self._moves = [tuple(x.reshape(BLOCK, N_ACTIONS, 5) for x in local.move_probs(rr, aa, m)) for m in (0, 1)]
-        self._p_med = self.columns.p_med[0]  # (1080, 96)
-        levels = np.stack(np.unravel_index(np.arange(BLOCK), LEVELS), axis=1)
-        self._t_level, self._r_level = levels[:, 0], levels[:, 2]
+        self._move_keys = np.ascontiguousarray(MOVE_KEYS[self.rows])  # (1080, 5): T, A, W, X moves in the tables
+        self._p_med = self.stencil.p_med  # (1080, 96)
 
     # ------------------------------------------------------------------ expectations
-    def columns_for(self, small: np.ndarray, patron: np.ndarray) -> GameColumns:
-        """The stencil's columns over the given actions only (kept for the last few pairs of action
-        sets): a best response to a policy that plays few actions needs E[V] on those alone."""
-        if small.size == N_ACTIONS and patron.size == N_PATRON:
-            return self.columns
-        key = (small.tobytes(), patron.tobytes())
-        if key not in self._sub:
-            if len(self._sub) >= 8:
-                self._sub.pop(next(iter(self._sub)))
-            self._sub[key] = GameColumns(self.tables, self.game, self.phase, small, patron)
-        return self._sub[key]
-
     def expect(self, values: np.ndarray) -> np.ndarray:
-        """E[V(s') | s, a_S, a_P] on the block for (1080,) or (K, 1080) values: (1080, 96, 24) or (K, ...)
-        (a view of the action-major array the stencil makes)."""
+        """E[V(s') | s, a_S, a_P] on the block for (1080,) or (K, 1080) values: (1080, 96, 24) or (K, ...)."""
         v = np.asarray(values, dtype=np.float64)
-        e = self.columns.expect_game(v.reshape(-1, BLOCK)).transpose(0, 3, 1, 2)
+        e = self.stencil.expect(v.reshape(-1, BLOCK))
         return e[0] if v.ndim == 1 else e
 
     def q_values(self, v_small: np.ndarray, v_patron: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Q_S(s, a_S, a_P) and Q_P(s, a_S, a_P) for continuation values of each player (1080, 96, 24)."""
-        e = self.expect(np.stack([v_small, v_patron]))
-        return self.game.reward_small + self.gamma * e[0], self.game.reward_patron + self.gamma * e[1]
+        q = self.stencil.expect(np.stack([v_small, v_patron]), (self.game.reward_small, self.game.reward_patron),
+                                self.gamma)
+        return q[0], q[1]
+
+    def expect_folded(self, values: np.ndarray, player: str, other: np.ndarray) -> np.ndarray:
+        """E[V(s')] of ``values`` (1080,) over ``player``'s own actions with the other's policy
+        ``other`` folded in: (1080, 96) for "small_state" (``other`` (1080, 24)), (1080, 24) for
+        "patron" (``other`` (1080, 96)); nothing over every (s, a_S, a_P) is made."""
+        return self.stencil.fold(values, player, other)
 
     # ------------------------------------------------------------------ a profile's kernel
     def profile_moves(self, pi_s: np.ndarray, pi_p: np.ndarray) -> np.ndarray:
         """Move distributions (1080, 243) of the mixed profile: R's moves mixed over the patron's
-        action first (only R reads it), then the product rows mixed over a_S and M
-        (``envs.model.move_mixture``). Each state mixes only the small state's actions it plays
-        (its support, padded with zero weights to the widest state's): a pure policy is two
-        branches (M = 0, 1) per state, not 192."""
-        width = int((pi_s > 0).sum(axis=1).max())
-        acts = np.argsort(pi_s <= 0, axis=1, kind="stable")[:, :width]  # (1080, w): each state's support first
-        w_s = np.take_along_axis(pi_s, acts, axis=1)
-        rows = np.arange(BLOCK)[:, None]
-        j = VARS.index("R")
-        ups, downs, weights = [], [], []
-        for m in (0, 1):
-            up, down = (x[rows, acts] for x in self._moves[m])  # (1080, w, 5), copies
-            t, r = self._t_level[:, None], self._r_level[:, None]
-            up[:, :, j] = np.einsum("snp,sp->sn", self.game.r_up[t, r, acts, :, m], pi_p)
-            down[:, :, j] = np.einsum("snp,sp->sn", self.game.r_down[t, r, acts, :, m], pi_p)
-            pm = self._p_med[rows, acts]
-            ups.append(up)
-            downs.append(down)
-            weights.append(w_s * (pm if m else 1.0 - pm))
-        return model.move_mixture(np.concatenate(ups, axis=1), np.concatenate(downs, axis=1),
-                                  np.concatenate(weights, axis=1))
+        action first (only R reads it), then the product rows mixed over a_S and M (``envs.model.
+        move_mixture``'s sum, compiled: :func:`agents.game.factored.mix_moves`, no (1080, 192, 243)
+        array). Branches of weight 0 are skipped: a pure policy is two branches per state."""
+        return self.mixed_moves(np.arange(BLOCK), pi_s, pi_p, False)
+
+    def mixed_moves(self, states: np.ndarray, w_s: np.ndarray, w_p: np.ndarray, linear: bool = True) -> np.ndarray:
+        """Move rows (N, 243) of the block's ``states`` (N,) with weights ``w_s`` (N, 96) and ``w_p``
+        (N, 24) (:func:`agents.game.factored.mix_moves`; ``linear``: R's stay ``sum(w_p) - up - down``,
+        linear in each player's weights, else a profile's ``1 - up - down``)."""
+        out = np.empty((len(states), 243))
+        st = self.stencil
+        mix_moves(self.tables.up, self.tables.down, self._move_keys, self._p_med, st.r_up, st.r_down, st.tr,
+                  np.ascontiguousarray(states, dtype=np.int64), np.ascontiguousarray(w_s, dtype=np.float64),
+                  np.ascontiguousarray(w_p, dtype=np.float64), linear, out)
+        return out
 
     def rewards(self, pi_s: np.ndarray, pi_p: np.ndarray,
                 players: tuple[str, ...] = ("small_state", "patron")) -> tuple[np.ndarray, ...]:
-        """Each player's expected reward now under the profile, (1080,) each (over the small state's
-        actions in play in each state only)."""
-        width = int((pi_s > 0).sum(axis=1).max())
-        acts = np.argsort(pi_s <= 0, axis=1, kind="stable")[:, :width]
-        w_s = np.take_along_axis(pi_s, acts, axis=1)
-        rows = np.arange(BLOCK)[:, None]
+        """Each player's expected reward now under the profile, (1080,) each (the patron's policy
+        folded in first, then the small state's: no array over every (s, a_S, a_P) is made)."""
         table = {"small_state": self.game.reward_small, "patron": self.game.reward_patron}
-        return tuple(np.einsum("swp,sp,sw->s", table[who][rows, acts], pi_p, w_s) for who in players)
+        return tuple(np.einsum("sa,sa->s", np.einsum("sap,sp->sa", table[who], pi_p), pi_s) for who in players)
 
     def evaluate(self, pi_s: np.ndarray, pi_p: np.ndarray, guess: tuple | None = None,
                  players: tuple[str, ...] = ("small_state", "patron")) -> tuple[np.ndarray, ...]:
