@@ -31,7 +31,7 @@ R = VARS.index("R")
 class FactoredStencil(BlockColumns):
     """The stencil over the (a_S, M) columns of one block with R's stage split into B0, B+, B- (the
     module docstring), and R's compact tables of the game (``PatronBlock.r_up``/``r_down``) by
-    (T, R) combination, (20, 96, 24, 2), with each state's combination ``tr``."""
+    (T, R) combination, (20, 2, 96, 24) over (M, a_S, a_P), with each state's combination ``tr``."""
 
     def __init__(self, tables: Tables, game: PatronBlock, phase: int):
         self.p_med = np.ascontiguousarray(tables.mediation_block(phase))  # (1080, 96): M does not read a_P
@@ -50,8 +50,8 @@ class FactoredStencil(BlockColumns):
         self.final = np.ascontiguousarray(final, dtype=np.int64)
         self.med_of = np.full(N_ACTIONS, -1, dtype=np.int64)
         self.med_of[self.med] = np.arange(self.med.size)
-        shape = (LEVELS[0] * LEVELS[2], N_ACTIONS, N_PATRON, 2)
-        self.r_up, self.r_down = (np.ascontiguousarray(x.reshape(shape)) for x in (game.r_up, game.r_down))
+        shape = (LEVELS[0] * LEVELS[2], N_ACTIONS, N_PATRON, 2)  # by (T, R), M before a_S: a row over a_P is contiguous
+        self.r_up, self.r_down = (np.ascontiguousarray(x.reshape(shape).transpose(0, 3, 1, 2)) for x in (game.r_up, game.r_down))
         levels = np.unravel_index(np.arange(BLOCK), LEVELS)
         self.tr = (levels[0] * LEVELS[2] + levels[2]).astype(np.int64)
 
@@ -91,11 +91,11 @@ class FactoredStencil(BlockColumns):
     def fold(self, c: np.ndarray, player: str, other: np.ndarray) -> np.ndarray:
         """E[V(s')] of values ``c`` (1080,) with the other player's weights folded in: for
         "small_state" sum over a_P of ``other`` (1080, 24) times E, (1080, 96); for "patron" sum over
-        a_S of ``other`` (1080, 96) times E, (1080, 24). Weights of 0 are skipped."""
+        a_S of ``other`` (1080, 96) times E, (1080, 24) (the small state's weights of 0 skipped)."""
         b = self.parts(np.asarray(c, dtype=np.float64)[None])[:, 0]
         w = np.ascontiguousarray(other, dtype=np.float64)
         if player == "small_state":
-            out = np.zeros((BLOCK, N_ACTIONS))
+            out = np.empty((BLOCK, N_ACTIONS))
             _fold_patron(b, *self._args(), w, out)
         else:
             out = np.zeros((BLOCK, N_PATRON))
@@ -104,18 +104,24 @@ class FactoredStencil(BlockColumns):
 
 
 @numba.njit(cache=True, inline="always")
-def _e(b, c, s, t, a, q, m, r_up, r_down):  # noqa: PLR0913
-    return b[0, c, s] + r_up[t, a, q, m] * b[1, c, s] + r_down[t, a, q, m] * b[2, c, s]
-
-
-@numba.njit(cache=True, inline="always")
-def _e_mixed(b, final, med_of, p_med, r_up, r_down, s, t, a, q):  # noqa: PLR0913
-    e = _e(b, final[a], s, t, a, q, 0, r_up, r_down)
+def _row(b, final, med_of, p_med, r_up, r_down, s, t, a, o):  # noqa: PLR0913
+    """o[q] = E[s, a, q] for every q: ``e0 + Pr(M = 1) (e1 - e0)`` where a can mediate, else e0."""
+    n_a = med_of.shape[0]
+    c = final[a]
+    b0, bp, bm = b[0, c, s], b[1, c, s], b[2, c, s]
+    u0, d0 = r_up[t, 0, a], r_down[t, 0, a]
     j = med_of[a]
-    if j >= 0:
-        e1 = _e(b, final[N_ACTIONS + j], s, t, a, q, 1, r_up, r_down)
-        e = e + p_med[s, a] * (e1 - e)
-    return e
+    if j < 0:
+        for q in range(o.shape[0]):
+            o[q] = b0 + u0[q] * bp + d0[q] * bm
+        return
+    c1 = final[n_a + j]
+    b10, b1p, b1m = b[0, c1, s], b[1, c1, s], b[2, c1, s]
+    u1, d1 = r_up[t, 1, a], r_down[t, 1, a]
+    pm = p_med[s, a]
+    for q in range(o.shape[0]):
+        e = b0 + u0[q] * bp + d0[q] * bm
+        o[q] = e + pm * ((b10 + u1[q] * b1p + d1[q] * b1m) - e)
 
 
 @numba.njit(cache=True)
@@ -124,39 +130,41 @@ def _expect_into(b, final, med_of, p_med, r_up, r_down, tr, reward, gamma, out):
     n, n_a, n_q = out.shape
     with_reward = reward.shape[0] > 0
     for s in range(n):
-        t = tr[s]
         for a in range(n_a):
-            for q in range(n_q):
-                e = _e_mixed(b, final, med_of, p_med, r_up, r_down, s, t, a, q)
-                out[s, a, q] = reward[s, a, q] + gamma * e if with_reward else e
+            o = out[s, a]
+            _row(b, final, med_of, p_med, r_up, r_down, s, tr[s], a, o)
+            if with_reward:
+                for q in range(n_q):
+                    o[q] = reward[s, a, q] + gamma * o[q]
 
 
 @numba.njit(cache=True)
 def _fold_patron(b, final, med_of, p_med, r_up, r_down, tr, w, out):  # noqa: PLR0913
-    """out[s, a] = sum over q of w[s, q] E[s, a, q] (out zeroed by the caller)."""
+    """out[s, a] = sum over q of w[s, q] E[s, a, q]."""
     n, n_a = out.shape
+    o = np.empty(w.shape[1])
     for s in range(n):
-        t = tr[s]
-        for q in range(w.shape[1]):
-            wq = w[s, q]
-            if wq == 0.0:
-                continue
-            for a in range(n_a):
-                out[s, a] += wq * _e_mixed(b, final, med_of, p_med, r_up, r_down, s, t, a, q)
+        for a in range(n_a):
+            _row(b, final, med_of, p_med, r_up, r_down, s, tr[s], a, o)
+            acc = 0.0
+            for q in range(o.shape[0]):
+                acc += w[s, q] * o[q]
+            out[s, a] = acc
 
 
 @numba.njit(cache=True)
 def _fold_small(b, final, med_of, p_med, r_up, r_down, tr, w, out):  # noqa: PLR0913
-    """out[s, q] = sum over a of w[s, a] E[s, a, q] (out zeroed by the caller)."""
+    """out[s, q] = sum over a of w[s, a] E[s, a, q] (out zeroed by the caller; weights of 0 skipped)."""
     n, n_q = out.shape
+    o = np.empty(n_q)
     for s in range(n):
-        t = tr[s]
         for a in range(w.shape[1]):
             wa = w[s, a]
             if wa == 0.0:
                 continue
+            _row(b, final, med_of, p_med, r_up, r_down, s, tr[s], a, o)
             for q in range(n_q):
-                out[s, q] += wa * _e_mixed(b, final, med_of, p_med, r_up, r_down, s, t, a, q)
+                out[s, q] += wa * o[q]
 
 
 @numba.njit(cache=True)
@@ -197,8 +205,8 @@ def mix_moves(up, down, move_keys, p_med, r_up, r_down, tr, states, w_s, w_p, li
                         ru = 0.0
                         rd = 0.0
                         for q in range(n_q):
-                            ru += r_up[t, a, q, m] * w_p[i, q]
-                            rd += r_down[t, a, q, m] * w_p[i, q]
+                            ru += r_up[t, m, a, q] * w_p[i, q]
+                            rd += r_down[t, m, a, q] * w_p[i, q]
                         pv[j, 0] = rd
                         pv[j, 1] = (total if linear else 1.0) - ru - rd
                         pv[j, 2] = ru
