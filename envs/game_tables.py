@@ -55,17 +55,21 @@ def _r_tables(params: AllianceParams, phase: int) -> tuple[np.ndarray, np.ndarra
     return up.reshape(shape), down.reshape(shape)
 
 
+STATE_CHUNK = 270  # states of the block per call of envs.model's rewards: 26k rows, a few MB of temporaries
+
+
 def _rewards(params: AllianceParams, phase: int) -> tuple[np.ndarray, np.ndarray]:
     block = ALL_STATES[phase * BLOCK:(phase + 1) * BLOCK]
-    states = np.repeat(block, N_ACTIONS, axis=0)
-    actions = np.tile(ALL_ACTIONS, (BLOCK, 1))
     small = np.empty((BLOCK, N_ACTIONS, N_PATRON))
     patron = np.empty_like(small)
-    for b, a_p in enumerate(model.ALL_PATRON_ACTIONS):  # one patron action at a time: small temporaries
-        rows = np.broadcast_to(a_p, (states.shape[0], 3))
-        terms = model.reward_terms(states, actions, params, rows)  # once for both players' rewards
-        small[:, :, b] = terms["reward"].reshape(BLOCK, N_ACTIONS)
-        patron[:, :, b] = model.patron_reward(states, actions, rows, params, terms).reshape(BLOCK, N_ACTIONS)
+    for lo in range(0, BLOCK, STATE_CHUNK):  # a chunk of states and one patron action at a time: small temporaries
+        states = np.repeat(block[lo:lo + STATE_CHUNK], N_ACTIONS, axis=0)
+        actions = np.tile(ALL_ACTIONS, (states.shape[0] // N_ACTIONS, 1))
+        for b, a_p in enumerate(model.ALL_PATRON_ACTIONS):
+            rows = np.broadcast_to(a_p, (states.shape[0], 3))
+            terms = model.reward_terms(states, actions, params, rows)  # once for both players' rewards
+            small[lo:lo + STATE_CHUNK, :, b] = terms["reward"].reshape(-1, N_ACTIONS)
+            patron[lo:lo + STATE_CHUNK, :, b] = model.patron_reward(states, actions, rows, params, terms).reshape(-1, N_ACTIONS)
     return small, patron
 
 

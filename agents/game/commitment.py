@@ -32,6 +32,7 @@ from agents.exact_eval import (
 )
 from agents.solver import Solution, check_params, iter_with_operators, reachable_phases
 from envs import model
+from envs.game_tables import STATE_CHUNK
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, encode_states
 from envs.tables import BLOCK
@@ -77,9 +78,12 @@ def patron_reward_table(params: AllianceParams, actions: tuple[int, ...], phases
 @lru_cache(maxsize=256)
 def _patron_reward_block(params: AllianceParams, phase: int, action: int) -> np.ndarray:
     """u_P of one block's (s, a_S) under one patron action, (1080, 96), by ``envs.model.patron_reward``."""
-    states = np.repeat(ALL_STATES[phase * BLOCK:(phase + 1) * BLOCK], N_ACTIONS, axis=0)
-    patron = np.broadcast_to(model.ALL_PATRON_ACTIONS[action], (states.shape[0], 3))
-    out = model.patron_reward(states, np.tile(ALL_ACTIONS, (BLOCK, 1)), patron, params).reshape(BLOCK, N_ACTIONS)
+    out = np.empty((BLOCK, N_ACTIONS))
+    for lo in range(0, BLOCK, STATE_CHUNK):  # a chunk of states at a time: small temporaries
+        states = np.repeat(ALL_STATES[phase * BLOCK + lo:phase * BLOCK + lo + STATE_CHUNK], N_ACTIONS, axis=0)
+        patron = np.broadcast_to(model.ALL_PATRON_ACTIONS[action], (states.shape[0], 3))
+        actions = np.tile(ALL_ACTIONS, (states.shape[0] // N_ACTIONS, 1))
+        out[lo:lo + STATE_CHUNK] = model.patron_reward(states, actions, patron, params).reshape(-1, N_ACTIONS)
     out.setflags(write=False)
     return out
 
