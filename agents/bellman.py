@@ -57,9 +57,10 @@ ORDER = _order()
 def _neighbours() -> np.ndarray:
     """(1080, 243) local index of the state reached by each offset (clipped at the bounds, where
     the offset always has probability 0 because up := 0 at the top and down := 0 at level 0)."""
-    moved = LOCAL_STATES[:, None, :].repeat(N_OFFSETS, axis=1)
-    moved[:, :, 1:] = np.clip(moved[:, :, 1:] + model.OFFSETS[None], 0, STATE_LEVELS[1:] - 1)
-    return encode_states(moved.reshape(-1, 6)).reshape(BLOCK, N_OFFSETS)
+    out = np.zeros((BLOCK, N_OFFSETS), dtype=np.int64)  # a variable at a time: no (1080, 243, 6) temporaries at import
+    for j, stride in enumerate(model.LOCAL_STRIDES):
+        out += np.clip(LOCAL_STATES[:, 1 + j, None] + model.OFFSETS[None, :, j], 0, STATE_LEVELS[1 + j] - 1) * stride
+    return out
 
 
 NEIGHBOURS = _neighbours()
