@@ -105,23 +105,22 @@ class FactoredStencil(BlockColumns):
 
 @numba.njit(cache=True, inline="always")
 def _row(b, final, med_of, p_med, r_up, r_down, s, t, a, o):  # noqa: PLR0913
-    """o[q] = E[s, a, q] for every q: ``e0 + Pr(M = 1) (e1 - e0)`` where a can mediate, else e0."""
+    """o[q] = E[s, a, q] for every q: ``e0 + Pr(M = 1) (e1 - e0)`` where a can mediate, else e0
+    (indexed in place: a view per row costs more than the row in numba)."""
     n_a = med_of.shape[0]
     c = final[a]
     b0, bp, bm = b[0, c, s], b[1, c, s], b[2, c, s]
-    u0, d0 = r_up[t, 0, a], r_down[t, 0, a]
     j = med_of[a]
     if j < 0:
         for q in range(o.shape[0]):
-            o[q] = b0 + u0[q] * bp + d0[q] * bm
+            o[q] = b0 + r_up[t, 0, a, q] * bp + r_down[t, 0, a, q] * bm
         return
     c1 = final[n_a + j]
     b10, b1p, b1m = b[0, c1, s], b[1, c1, s], b[2, c1, s]
-    u1, d1 = r_up[t, 1, a], r_down[t, 1, a]
     pm = p_med[s, a]
     for q in range(o.shape[0]):
-        e = b0 + u0[q] * bp + d0[q] * bm
-        o[q] = e + pm * ((b10 + u1[q] * b1p + d1[q] * b1m) - e)
+        e = b0 + r_up[t, 0, a, q] * bp + r_down[t, 0, a, q] * bm
+        o[q] = e + pm * ((b10 + r_up[t, 1, a, q] * b1p + r_down[t, 1, a, q] * b1m) - e)
 
 
 @numba.njit(cache=True)
@@ -129,26 +128,49 @@ def _expect_into(b, final, med_of, p_med, r_up, r_down, tr, reward, gamma, out):
     """out[s, a, q] = E (or reward + gamma E when ``reward`` is not empty) of parts ``b`` (3, C, n)."""
     n, n_a, n_q = out.shape
     with_reward = reward.shape[0] > 0
+    o = np.empty(n_q)
     for s in range(n):
         for a in range(n_a):
-            o = out[s, a]
             _row(b, final, med_of, p_med, r_up, r_down, s, tr[s], a, o)
             if with_reward:
                 for q in range(n_q):
-                    o[q] = reward[s, a, q] + gamma * o[q]
+                    out[s, a, q] = reward[s, a, q] + gamma * o[q]
+            else:
+                for q in range(n_q):
+                    out[s, a, q] = o[q]
 
 
 @numba.njit(cache=True)
 def _fold_patron(b, final, med_of, p_med, r_up, r_down, tr, w, out):  # noqa: PLR0913
-    """out[s, a] = sum over q of w[s, q] E[s, a, q]."""
+    """out[s, a] = sum over q of w[s, q] E[s, a, q] (the q of weight 0 skipped; indexed in place, no
+    views in the loop: a pure patron is one q per state)."""
     n, n_a = out.shape
-    o = np.empty(w.shape[1])
+    n_q = w.shape[1]
+    played = np.empty(n_q, dtype=np.int64)
     for s in range(n):
+        m = 0
+        for q in range(n_q):
+            if w[s, q] != 0.0:
+                played[m] = q
+                m += 1
+        t = tr[s]
         for a in range(n_a):
-            _row(b, final, med_of, p_med, r_up, r_down, s, tr[s], a, o)
+            c = final[a]
+            b0, bp, bm = b[0, c, s], b[1, c, s], b[2, c, s]
+            j = med_of[a]
             acc = 0.0
-            for q in range(o.shape[0]):
-                acc += w[s, q] * o[q]
+            if j < 0:
+                for i in range(m):
+                    q = played[i]
+                    acc += w[s, q] * (b0 + r_up[t, 0, a, q] * bp + r_down[t, 0, a, q] * bm)
+            else:
+                c1 = final[n_a + j]
+                b10, b1p, b1m = b[0, c1, s], b[1, c1, s], b[2, c1, s]
+                pm = p_med[s, a]
+                for i in range(m):
+                    q = played[i]
+                    e = b0 + r_up[t, 0, a, q] * bp + r_down[t, 0, a, q] * bm
+                    acc += w[s, q] * (e + pm * ((b10 + r_up[t, 1, a, q] * b1p + r_down[t, 1, a, q] * b1m) - e))
             out[s, a] = acc
 
 
