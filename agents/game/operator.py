@@ -32,6 +32,7 @@ from envs.spaces import N_ACTIONS, encode_states
 from envs.tables import MOVE_KEYS, build_tables
 
 PROB_TOL = 1e-9  # a mixed policy's rows must sum to 1 within this
+NARROW = 8  # rewards gather the small state's actions in play while at most this many per state
 
 
 def pure(actions: np.ndarray, n: int) -> np.ndarray:
@@ -123,10 +124,17 @@ class GameOperator:
 
     def rewards(self, pi_s: np.ndarray, pi_p: np.ndarray,
                 players: tuple[str, ...] = ("small_state", "patron")) -> tuple[np.ndarray, ...]:
-        """Each player's expected reward now under the profile, (1080,) each (the patron's policy
-        folded in first, then the small state's: no array over every (s, a_S, a_P) is made)."""
+        """Each player's expected reward now under the profile, (1080,) each: over the small state's
+        actions in play in each state (a gather of (1080, width, 24)) while few are, else the
+        patron's policy folded in first (no array over every (s, a_S, a_P) is made)."""
         table = {"small_state": self.game.reward_small, "patron": self.game.reward_patron}
-        return tuple(np.einsum("sa,sa->s", np.einsum("sap,sp->sa", table[who], pi_p), pi_s) for who in players)
+        width = int((pi_s > 0).sum(axis=1).max())
+        if width > NARROW:
+            return tuple(np.einsum("sa,sa->s", np.einsum("sap,sp->sa", table[who], pi_p), pi_s) for who in players)
+        acts = np.argsort(pi_s <= 0, axis=1, kind="stable")[:, :width]
+        w_s = np.take_along_axis(pi_s, acts, axis=1)
+        rows = np.arange(BLOCK)[:, None]
+        return tuple(np.einsum("swp,sp,sw->s", table[who][rows, acts], pi_p, w_s) for who in players)
 
     def evaluate(self, pi_s: np.ndarray, pi_p: np.ndarray, guess: tuple | None = None,
                  players: tuple[str, ...] = ("small_state", "patron")) -> tuple[np.ndarray, ...]:
