@@ -30,12 +30,14 @@ from agents.exact_eval import (
     occupancy_of,
     state_distribution,
 )
-from agents.solver import Solution, check_params, iter_with_operators, reachable_phases
+from agents.solver import Solution, check_params, reachable_phases, solve_with_operators
 from envs import model
 from envs.game_tables import STATE_CHUNK
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, encode_states
 from envs.tables import BLOCK
+
+SOLVE_CHUNK = 2  # commitments solved together: the stationary table as fast as with 4 at once, ~30 MB less at its peak
 
 
 @dataclass(frozen=True)
@@ -115,11 +117,15 @@ def _answer(base: AllianceParams, actions: tuple[int, ...], sol: Solution, op: O
 
 
 def evaluate_commitments(params: AllianceParams, commitments: list[tuple[int, ...]]) -> list[Commitment]:
-    """Each commitment's answer and values (solved in chunks of ``agents.solver.CHUNK``; each
-    evaluated on its chunk's tables, which go once it is evaluated: one chunk's tables are held)."""
+    """Each commitment's answer and values: solved ``SOLVE_CHUNK`` at a time (a batch of the
+    single-agent solver), each evaluated on its batch's tables, which go before the next batch."""
     params = check_params(params)
-    pairs = iter_with_operators([committed(params, c) for c in commitments])
-    return [_answer(params, c, sol, op) for c, (sol, op) in zip(commitments, pairs)]
+    out = []
+    for i in range(0, len(commitments), SOLVE_CHUNK):
+        part = commitments[i:i + SOLVE_CHUNK]
+        for c, (sol, op) in zip(part, solve_with_operators([committed(params, c) for c in part])):
+            out.append(_answer(params, c, sol, op))
+    return out
 
 
 def commitment_table(params: AllianceParams) -> list[Commitment]:
