@@ -8,13 +8,17 @@ checks it on every state-action), so the game adds to :class:`envs.tables.Tables
 
 - R's clipped Pr(up), Pr(down) over (T, R, a_S, a_P, M): ``(4, 5, 96, 24, 2)`` each (R's
   probabilities read T besides their own level, ``envs.model.MOVE_READS``), 0.7 MB for both;
-- r(s, a_S, a_P) and u_P(s, a_S, a_P) of every state of the block: ``(1080, 96, 24)`` each, 20 MB.
+- r(s, a_S, a_P) and u_P(s, a_S, a_P) of every state of the block. Both read a_P through sigma
+  alone (kappa * sigma / 2; u_P's terms), so they are held by sigma, ``(1080, 96, 3)`` each (2.5 MB),
+  built from ``envs.model`` at (D, IP) = (0, 0); the build checks on a sample of states that every
+  (D, IP) gives the same numbers, bit for bit (a model whose rewards read D or IP is refused). The
+  ``(1080, 96, 24)`` arrays over every a_P (20 MB each) are made from those on first use.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -25,6 +29,9 @@ from envs.tables import BLOCK, LEVELS, MOVE_SHAPES, VARS, _grid
 
 N_PATRON = model.N_PATRON_ACTIONS
 R_SHAPE = MOVE_SHAPES["R"]  # (4, 1, 5, 1, 1): T and R read
+SIGMA = model.ALL_PATRON_ACTIONS[:, 2].copy()  # each flat patron action's sigma: the rewards' column
+N_SIGMA = int(model.PATRON_NVEC[2])
+CHECK_STATES = np.arange(0, BLOCK, 97)  # the states whose rewards the build checks over every a_P
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,8 +41,24 @@ class PatronBlock:
     phase: int
     r_up: np.ndarray  # (4, 5, 96, 24, 2): Pr(R up | T, R, a_S, a_P, M)
     r_down: np.ndarray
-    reward_small: np.ndarray  # (1080, 96, 24): r(s, a_S, a_P)
-    reward_patron: np.ndarray  # (1080, 96, 24): u_P(s, a_S, a_P)
+    reward_small_sigma: np.ndarray  # (1080, 96, 3): r(s, a_S, a_P) by a_P's sigma
+    reward_patron_sigma: np.ndarray  # (1080, 96, 3): u_P(s, a_S, a_P) by a_P's sigma
+
+    @cached_property
+    def reward_small(self) -> np.ndarray:
+        """r(s, a_S, a_P) over every a_P, (1080, 96, 24) (made on first use)."""
+        return _over_actions(self.reward_small_sigma)
+
+    @cached_property
+    def reward_patron(self) -> np.ndarray:
+        """u_P(s, a_S, a_P) over every a_P, (1080, 96, 24) (made on first use)."""
+        return _over_actions(self.reward_patron_sigma)
+
+
+def _over_actions(by_sigma: np.ndarray) -> np.ndarray:
+    out = by_sigma[:, :, SIGMA]
+    out.setflags(write=False)
+    return out
 
 
 def _r_tables(params: AllianceParams, phase: int) -> tuple[np.ndarray, np.ndarray]:
@@ -58,18 +81,35 @@ def _r_tables(params: AllianceParams, phase: int) -> tuple[np.ndarray, np.ndarra
 STATE_CHUNK = 270  # states of the block per call of envs.model's rewards: 26k rows, a few MB of temporaries
 
 
-def _rewards(params: AllianceParams, phase: int) -> tuple[np.ndarray, np.ndarray]:
+def _rewards(params: AllianceParams, phase: int, patron_actions: np.ndarray,
+             states: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """r and u_P of the block's ``states`` (default all) under each of ``patron_actions`` (n, 3):
+    (len(states), 96, n) each, a chunk of states and one patron action at a time (small temporaries)."""
     block = ALL_STATES[phase * BLOCK:(phase + 1) * BLOCK]
-    small = np.empty((BLOCK, N_ACTIONS, N_PATRON))
+    block = block if states is None else block[states]
+    small = np.empty((block.shape[0], N_ACTIONS, patron_actions.shape[0]))
     patron = np.empty_like(small)
-    for lo in range(0, BLOCK, STATE_CHUNK):  # a chunk of states and one patron action at a time: small temporaries
-        states = np.repeat(block[lo:lo + STATE_CHUNK], N_ACTIONS, axis=0)
-        actions = np.tile(ALL_ACTIONS, (states.shape[0] // N_ACTIONS, 1))
-        for b, a_p in enumerate(model.ALL_PATRON_ACTIONS):
-            rows = np.broadcast_to(a_p, (states.shape[0], 3))
-            terms = model.reward_terms(states, actions, params, rows)  # once for both players' rewards
+    for lo in range(0, block.shape[0], STATE_CHUNK):
+        chunk = np.repeat(block[lo:lo + STATE_CHUNK], N_ACTIONS, axis=0)
+        actions = np.tile(ALL_ACTIONS, (chunk.shape[0] // N_ACTIONS, 1))
+        for b, a_p in enumerate(patron_actions):
+            rows = np.broadcast_to(a_p, (chunk.shape[0], 3))
+            terms = model.reward_terms(chunk, actions, params, rows)  # once for both players' rewards
             small[lo:lo + STATE_CHUNK, :, b] = terms["reward"].reshape(-1, N_ACTIONS)
-            patron[lo:lo + STATE_CHUNK, :, b] = model.patron_reward(states, actions, rows, params, terms).reshape(-1, N_ACTIONS)
+            patron[lo:lo + STATE_CHUNK, :, b] = model.patron_reward(chunk, actions, rows, params, terms).reshape(-1, N_ACTIONS)
+    return small, patron
+
+
+def _rewards_by_sigma(params: AllianceParams, phase: int) -> tuple[np.ndarray, np.ndarray]:
+    """r and u_P by sigma (1080, 96, 3), at (D, IP) = (0, 0); checked against every a_P on
+    :data:`CHECK_STATES` (``ValueError`` when a reward reads D or IP)."""
+    first = np.array([int(np.flatnonzero(SIGMA == sg)[0]) for sg in range(N_SIGMA)])
+    small, patron = _rewards(params, phase, model.ALL_PATRON_ACTIONS[first])
+    every = _rewards(params, phase, model.ALL_PATRON_ACTIONS, CHECK_STATES)
+    for name, full, by_sigma in zip(("r", "u_P"), every, (small, patron)):
+        if not np.array_equal(full, by_sigma[CHECK_STATES][:, :, SIGMA]):
+            raise ValueError(f"envs.model's {name} reads the patron's D or IP: envs.game_tables holds the rewards "
+                             "by sigma alone")
     return small, patron
 
 
@@ -77,7 +117,7 @@ def _rewards(params: AllianceParams, phase: int) -> tuple[np.ndarray, np.ndarray
 def patron_block(params: AllianceParams, phase: int) -> PatronBlock:
     """The game's tables of ``phase``'s block (cached per parameter set and phase)."""
     up, down = _r_tables(params, phase)
-    small, patron = _rewards(params, phase)
+    small, patron = _rewards_by_sigma(params, phase)
     for arr in (up, down, small, patron):
         arr.setflags(write=False)
-    return PatronBlock(phase=phase, r_up=up, r_down=down, reward_small=small, reward_patron=patron)
+    return PatronBlock(phase=phase, r_up=up, r_down=down, reward_small_sigma=small, reward_patron_sigma=patron)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.game.operator import GameOperator, check_policy, pure
+from agents.game.operator import GameOperator, by_sigma_weights, check_policy, pure
 from agents.solver import MAX_ITERATIONS, TIE, lowest_argmax
-from envs.game_tables import N_PATRON
+from envs.game_tables import N_PATRON, SIGMA
 from envs.spaces import N_ACTIONS
 
 PLAYERS = ("small_state", "patron")
@@ -33,10 +33,11 @@ class Response:
 
 
 def _reward_now(op: GameOperator, player: str, other: np.ndarray) -> np.ndarray:
-    """The responder's expected reward now for each of its actions, the other's policy folded in: (1080, n)."""
+    """The responder's expected reward now for each of its actions, the other's policy folded in:
+    (1080, n) (from the rewards by the patron's sigma, ``PatronBlock.reward_small_sigma``)."""
     if player == "small_state":
-        return np.einsum("sap,sp->sa", op.game.reward_small, other)
-    return np.einsum("sap,sa->sp", op.game.reward_patron, other)
+        return np.einsum("saz,sz->sa", op.game.reward_small_sigma, by_sigma_weights(other))
+    return np.einsum("saz,sa->sz", op.game.reward_patron_sigma, other)[:, SIGMA]
 
 
 def _q(op: GameOperator, player: str, values: np.ndarray, other: np.ndarray, now: np.ndarray | None = None) -> np.ndarray:

@@ -21,7 +21,7 @@ import numpy as np
 
 from agents import compiled
 from agents.bellman import _STEPS, ORDER, BlockColumns, _groups
-from envs.game_tables import N_PATRON, PatronBlock
+from envs.game_tables import N_PATRON, SIGMA, PatronBlock
 from envs.spaces import N_ACTIONS
 from envs.tables import BLOCK, LEVELS, VARS, Tables
 
@@ -78,14 +78,15 @@ class FactoredStencil(BlockColumns):
 
     def expect(self, c: np.ndarray, rewards: tuple[np.ndarray, ...] | None = None,
                gamma: float = 1.0) -> np.ndarray:
-        """E[V(s')] (K, 1080, 96, 24) for values ``c`` (K, 1080); with ``rewards`` (one (1080, 96,
-        24) array per row of ``c``), ``reward + gamma E`` instead, into one new array."""
+        """E[V(s')] (K, 1080, 96, 24) for values ``c`` (K, 1080); with ``rewards`` (one (1080, 96, 3)
+        array by the patron's sigma per row of ``c``: ``PatronBlock.reward_small_sigma``),
+        ``reward + gamma E`` instead, into one new array."""
         b = self.parts(c)
         out = np.empty((b.shape[1], BLOCK, N_ACTIONS, N_PATRON))
         none = np.empty((0, 0, 0))
         for k in range(b.shape[1]):
             reward = none if rewards is None else rewards[k]
-            _expect_into(b[:, k], *self._args(), reward, float(gamma), out[k])
+            _expect_into(b[:, k], *self._args(), reward, SIGMA, float(gamma), out[k])
         return out
 
     def fold(self, c: np.ndarray, player: str, other: np.ndarray) -> np.ndarray:
@@ -124,8 +125,9 @@ def _row(b, final, med_of, p_med, r_up, r_down, s, t, a, o):  # noqa: PLR0913
 
 
 @numba.njit(cache=True)
-def _expect_into(b, final, med_of, p_med, r_up, r_down, tr, reward, gamma, out):  # noqa: PLR0913
-    """out[s, a, q] = E (or reward + gamma E when ``reward`` is not empty) of parts ``b`` (3, C, n)."""
+def _expect_into(b, final, med_of, p_med, r_up, r_down, tr, reward, sigma, gamma, out):  # noqa: PLR0913
+    """out[s, a, q] = E of parts ``b`` (3, C, n), or ``reward[s, a, sigma[q]] + gamma E`` when
+    ``reward`` (n, 96, 3), the rewards by the patron's sigma, is not empty."""
     n, n_a, n_q = out.shape
     with_reward = reward.shape[0] > 0
     o = np.empty(n_q)
@@ -134,7 +136,7 @@ def _expect_into(b, final, med_of, p_med, r_up, r_down, tr, reward, gamma, out):
             _row(b, final, med_of, p_med, r_up, r_down, s, tr[s], a, o)
             if with_reward:
                 for q in range(n_q):
-                    out[s, a, q] = reward[s, a, q] + gamma * o[q]
+                    out[s, a, q] = reward[s, a, sigma[q]] + gamma * o[q]
             else:
                 for q in range(n_q):
                     out[s, a, q] = o[q]

@@ -26,13 +26,12 @@ from agents.game.factored import FactoredStencil, mix_moves
 from agents.linear import policy_kernel, solve_policy
 from agents.solver import check_params
 from envs import model
-from envs.game_tables import N_PATRON, patron_block
+from envs.game_tables import N_PATRON, N_SIGMA, SIGMA, patron_block
 from envs.params import AllianceParams, short_repr
 from envs.spaces import N_ACTIONS, encode_states
 from envs.tables import MOVE_KEYS, build_tables
 
 PROB_TOL = 1e-9  # a mixed policy's rows must sum to 1 within this
-NARROW = 8  # rewards gather the small state's actions in play while at most this many per state
 
 
 def pure(actions: np.ndarray, n: int) -> np.ndarray:
@@ -93,8 +92,8 @@ class GameOperator:
 
     def q_values(self, v_small: np.ndarray, v_patron: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Q_S(s, a_S, a_P) and Q_P(s, a_S, a_P) for continuation values of each player (1080, 96, 24)."""
-        q = self.stencil.expect(np.stack([v_small, v_patron]), (self.game.reward_small, self.game.reward_patron),
-                                self.gamma)
+        q = self.stencil.expect(np.stack([v_small, v_patron]),
+                                (self.game.reward_small_sigma, self.game.reward_patron_sigma), self.gamma)
         return q[0], q[1]
 
     def expect_folded(self, values: np.ndarray, player: str, other: np.ndarray) -> np.ndarray:
@@ -124,17 +123,11 @@ class GameOperator:
 
     def rewards(self, pi_s: np.ndarray, pi_p: np.ndarray,
                 players: tuple[str, ...] = ("small_state", "patron")) -> tuple[np.ndarray, ...]:
-        """Each player's expected reward now under the profile, (1080,) each: over the small state's
-        actions in play in each state (a gather of (1080, width, 24)) while few are, else the
-        patron's policy folded in first (no array over every (s, a_S, a_P) is made)."""
-        table = {"small_state": self.game.reward_small, "patron": self.game.reward_patron}
-        width = int((pi_s > 0).sum(axis=1).max())
-        if width > NARROW:
-            return tuple(np.einsum("sa,sa->s", np.einsum("sap,sp->sa", table[who], pi_p), pi_s) for who in players)
-        acts = np.argsort(pi_s <= 0, axis=1, kind="stable")[:, :width]
-        w_s = np.take_along_axis(pi_s, acts, axis=1)
-        rows = np.arange(BLOCK)[:, None]
-        return tuple(np.einsum("swp,sp,sw->s", table[who][rows, acts], pi_p, w_s) for who in players)
+        """Each player's expected reward now under the profile, (1080,) each (from the rewards by
+        the patron's sigma, ``PatronBlock.reward_small_sigma``: the patron's policy summed by sigma)."""
+        table = {"small_state": self.game.reward_small_sigma, "patron": self.game.reward_patron_sigma}
+        by_sigma = by_sigma_weights(pi_p)
+        return tuple(np.einsum("saz,sz,sa->s", table[who], by_sigma, pi_s) for who in players)
 
     def evaluate(self, pi_s: np.ndarray, pi_p: np.ndarray, guess: tuple | None = None,
                  players: tuple[str, ...] = ("small_state", "patron")) -> tuple[np.ndarray, ...]:
@@ -155,6 +148,14 @@ class GameOperator:
         same profile for both players builds the kernel once)."""
         guess = (None,) * len(players) if guess is None else guess
         return tuple(solve_policy(kernel, r, self.gamma, g) for r, g in zip(self.rewards(pi_s, pi_p, players), guess))
+
+
+def by_sigma_weights(pi_p: np.ndarray) -> np.ndarray:
+    """The patron's weights (n, 24) summed by each action's sigma, (n, 3): what the rewards read."""
+    out = np.zeros((pi_p.shape[0], N_SIGMA))
+    for sg in range(N_SIGMA):
+        out[:, sg] = pi_p[:, SIGMA == sg].sum(axis=1)
+    return out
 
 
 def _flat_patron(actions: np.ndarray) -> np.ndarray:

@@ -81,3 +81,22 @@ def test_profile_moves_are_the_models_mixture_of_the_profiles_branches(op):
                    @ (w * (pm if m else 1.0 - pm)) for m in (0, 1))
         assert np.abs(got[s] - want).max() < 1e-14
     assert np.abs(got.sum(axis=1) - 1.0).max() < 1e-13
+
+
+def test_the_rewards_held_by_sigma_are_the_models_over_every_patron_action(op):
+    rng = np.random.default_rng(10)
+    s, a, b = _sample(op, 500, rng)
+    states, acts, pats = ALL_STATES[op.rows[s]], ALL_ACTIONS[a], model.ALL_PATRON_ACTIONS[b]
+    terms = model.reward_terms(states, acts, op.params, pats)
+    assert np.array_equal(op.game.reward_small[s, a, b], terms["reward"])
+    assert np.array_equal(op.game.reward_patron[s, a, b], model.patron_reward(states, acts, pats, op.params, terms))
+
+
+def test_a_reward_that_reads_the_patrons_demand_is_refused(monkeypatch):
+    from envs import game_tables
+
+    plain = model.patron_reward
+    monkeypatch.setattr(game_tables.model, "patron_reward",
+                        lambda states, actions, patron, p, terms=None: plain(states, actions, patron, p, terms) + 0.01 * patron[:, 0])
+    with pytest.raises(ValueError, match="u_P reads the patron's D or IP"):
+        game_tables._rewards_by_sigma(make_params("war"), 4)
