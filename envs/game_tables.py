@@ -31,6 +31,9 @@ N_PATRON = model.N_PATRON_ACTIONS
 R_SHAPE = MOVE_SHAPES["R"]  # (4, 1, 5, 1, 1): T and R read
 SIGMA = model.ALL_PATRON_ACTIONS[:, 2].copy()  # each flat patron action's sigma: the rewards' column
 N_SIGMA = int(model.PATRON_NVEC[2])
+SIGMA_FIRST = np.array([int(np.flatnonzero(SIGMA == sg)[0]) for sg in SIGMA])  # the first a_P of each a_P's sigma
+if not np.array_equal(SIGMA_FIRST[:N_SIGMA], np.arange(N_SIGMA)):
+    raise ValueError("envs.model.ALL_PATRON_ACTIONS: envs.game_tables needs sigma fastest (actions 0, 1, 2: sigma 0, 1, 2)")
 CHECK_STATES = np.arange(0, BLOCK, 97)  # the states whose rewards the build checks over every a_P
 
 
@@ -100,17 +103,21 @@ def _rewards(params: AllianceParams, phase: int, patron_actions: np.ndarray,
     return small, patron
 
 
-def _rewards_by_sigma(params: AllianceParams, phase: int) -> tuple[np.ndarray, np.ndarray]:
-    """r and u_P by sigma (1080, 96, 3), at (D, IP) = (0, 0); checked against every a_P on
-    :data:`CHECK_STATES` (``ValueError`` when a reward reads D or IP)."""
-    first = np.array([int(np.flatnonzero(SIGMA == sg)[0]) for sg in range(N_SIGMA)])
-    small, patron = _rewards(params, phase, model.ALL_PATRON_ACTIONS[first])
+@lru_cache(maxsize=16)
+def check_rewards_read_sigma_only(params: AllianceParams, phase: int) -> None:
+    """A ``ValueError`` unless r and u_P of every a_P equal those of the first a_P with its sigma
+    (:data:`SIGMA_FIRST`), bit for bit, on :data:`CHECK_STATES` of the block (once per parameter set)."""
     every = _rewards(params, phase, model.ALL_PATRON_ACTIONS, CHECK_STATES)
-    for name, full, by_sigma in zip(("r", "u_P"), every, (small, patron)):
-        if not np.array_equal(full, by_sigma[CHECK_STATES][:, :, SIGMA]):
+    for name, full in zip(("r", "u_P"), every):
+        if not np.array_equal(full, full[:, :, SIGMA_FIRST]):
             raise ValueError(f"envs.model's {name} reads the patron's D or IP: envs.game_tables holds the rewards "
                              "by sigma alone")
-    return small, patron
+
+
+def _rewards_by_sigma(params: AllianceParams, phase: int) -> tuple[np.ndarray, np.ndarray]:
+    """r and u_P by sigma (1080, 96, 3), at the first a_P of each sigma (checked first)."""
+    check_rewards_read_sigma_only(params, phase)
+    return _rewards(params, phase, model.ALL_PATRON_ACTIONS[SIGMA_FIRST[:N_SIGMA]])
 
 
 @lru_cache(maxsize=4)

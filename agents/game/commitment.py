@@ -32,7 +32,7 @@ from agents.exact_eval import (
 )
 from agents.solver import Solution, check_params, reachable_phases, solve_with_operators
 from envs import model
-from envs.game_tables import STATE_CHUNK
+from envs.game_tables import SIGMA_FIRST, STATE_CHUNK, check_rewards_read_sigma_only
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, encode_states
 from envs.tables import BLOCK
@@ -73,7 +73,8 @@ def patron_reward_table(params: AllianceParams, actions: tuple[int, ...], phases
     """u_P(s, a_S, a_P(phase of s)) on the blocks of ``phases`` (5400, 96); 0 elsewhere (never read)."""
     out = np.zeros((N_STATES, N_ACTIONS))
     for ph in phases:
-        out[ph * BLOCK:(ph + 1) * BLOCK] = _patron_reward_block(params, int(ph), int(actions[ph]))
+        check_rewards_read_sigma_only(params, int(ph))  # so u_P of an action is that of the first with its sigma
+        out[ph * BLOCK:(ph + 1) * BLOCK] = _patron_reward_block(params, int(ph), int(SIGMA_FIRST[actions[ph]]))
     return out
 
 

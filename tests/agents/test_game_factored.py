@@ -99,4 +99,4 @@ def test_a_reward_that_reads_the_patrons_demand_is_refused(monkeypatch):
     monkeypatch.setattr(game_tables.model, "patron_reward",
                         lambda states, actions, patron, p, terms=None: plain(states, actions, patron, p, terms) + 0.01 * patron[:, 0])
     with pytest.raises(ValueError, match="u_P reads the patron's D or IP"):
-        game_tables._rewards_by_sigma(make_params("war"), 4)
+        game_tables.check_rewards_read_sigma_only.__wrapped__(make_params("war"), 4)
