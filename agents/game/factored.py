@@ -9,8 +9,8 @@ A with weights that do not read a_P, so it commutes with multiplying by a functi
 
     E(s, a_S, a_P, M) = B0(s, a_S, M) + up_R(T, R, a_S, a_P, M) B+(s, a_S, M) + down_R(...) B-(s, a_S, M)
 
-with B0 = L_A[g], B+ = L_A[g[R+1] - g], B- = L_A[g[R-1] - g] from the stencil over the 96 + 96 (a_S, M)
-columns only (:class:`FactoredStencil`), and E mixed over M as ``e0 + Pr(M = 1) (e1 - e0)``. The
+with B0 = L_A[g], B+ = L_A[g[R+1] - g], B- = L_A[g[R-1] - g] from the stencil over the (a_S, M)
+columns only (the 96 under M = 0, those that can mediate under M = 1: :class:`FactoredStencil`), and E mixed over M as ``e0 + Pr(M = 1) (e1 - e0)``. The
 numbers agree with the stencil over every (a_S, a_P, M) column to rounding (~1e-16 relative).
 """
 
@@ -92,7 +92,7 @@ class FactoredStencil(BlockColumns):
     def fold(self, c: np.ndarray, player: str, other: np.ndarray) -> np.ndarray:
         """E[V(s')] of values ``c`` (1080,) with the other player's weights folded in: for
         "small_state" sum over a_P of ``other`` (1080, 24) times E, (1080, 96); for "patron" sum over
-        a_S of ``other`` (1080, 96) times E, (1080, 24) (the small state's weights of 0 skipped)."""
+        a_S of ``other`` (1080, 96) times E, (1080, 24) (weights of 0 skipped)."""
         b = self.parts(np.asarray(c, dtype=np.float64)[None])[:, 0]
         w = np.ascontiguousarray(other, dtype=np.float64)
         if player == "small_state":
