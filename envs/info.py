@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from envs import block_cache
-from envs.spaces import STATE_VARS
+from envs.spaces import ALL_STATES, STATE_VARS
 from envs.tables import BLOCK, Tables
 
 STATE_KEYS = tuple(f"state_{v}" for v in STATE_VARS)
@@ -96,6 +96,25 @@ NO_TERMS = (float("nan"),) * len(TERM_KEYS)  # no action taken yet: no reward te
 def reset_info(state: tuple[int, ...], t: int) -> dict:
     """The info of ``reset``: :data:`STEP_KEYS`, the state and ``t`` with no event and NaN terms."""
     return dict(zip(STEP_KEYS, (*state, t, *NO_EVENTS, *NO_TERMS)))
+
+
+STATE_TUPLES = [tuple(s) for s in ALL_STATES.tolist()]  # flat index -> state tuple
+# info of a step: the next state's entries (one dict per state, made on its first visit) merged
+# with the step's own, in the order of STEP_KEYS
+_STATE_INFO: dict[int, dict[str, int]] = {}
+_K_T, _K_MEDIATED, _K_CHANGED, _K_FLOOR, _K_WEST = STEP_KEYS[len(STATE_KEYS):len(STATE_KEYS) + 5]
+
+
+def _state_info(s: int) -> dict[str, int]:
+    info = _STATE_INFO[s] = dict(zip(STATE_KEYS, STATE_TUPLES[s]))
+    return info
+
+
+def step_info(nxt: int, t: int, mediated: bool, changed: bool, floor: int, west_reset: bool, terms: list) -> dict:
+    """The info of a step (:data:`STEP_KEYS`): the state reached (flat ``nxt``), ``t``, the events and
+    the reward terms ``terms`` of the action taken (a row of :func:`term_row`)."""
+    return {**(_STATE_INFO.get(nxt) or _state_info(nxt)), _K_T: t, _K_MEDIATED: mediated, _K_CHANGED: changed,
+            _K_FLOOR: floor, _K_WEST: west_reset, **dict(zip(TERM_KEYS, terms))}
 
 
 def state_dict(info: dict) -> dict[str, int]:
