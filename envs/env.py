@@ -40,9 +40,10 @@ from envs.env_shared import (
     resolve_params,
     state_words,
 )
-from envs.info import STATE_TUPLES, TERM_KEYS, reset_info, step_info, term_row
+from envs.info import N_TERMS, STATE_TUPLES, TERM_KEYS, reset_info, step_info, term_row
 from envs.params import AllianceParams, short_repr
 from envs.spaces import N_ACTIONS, ONE_HOT_SIZE, STATE_VARS, check_state, encode_states
+from envs.state_rows import MOVE_KEYS_IN_ROW
 from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, shared_tables
 
 # the names this module has always offered (envs.vector_env, envs.game, envs.wrappers, training import them)
@@ -197,12 +198,13 @@ class SmallStateAllianceEnv(ContextualEnvMixin, gym.Env[np.ndarray, np.ndarray])
     and `info["context_id"]` (after reset and step) say which. With `context_in_obs=True` the
     observation ends with the context's features, each scaled to [0, 1] by its range (names in
     `env.unwrapped.context_features`; the sampled contexts' are the 25 factors); with `False` the
-    observation is the plain one (hidden context). Tables are the shared tables of each
-    context's parameters, filled state by state as they are visited, with the per-state reward
-    terms of `info` (no block is stored in the disk cache per context): memory grows with the
-    states visited per context (measured: 8.3 MB per context after 1,024 random episodes over 256
-    contexts, `benchmarks/context_speed.py`'s single-env part, most of it the per-state reward
-    terms kept as Python lists; the vector env's 0.84 MB per context is leaner).
+    observation is the plain one (hidden context). Each context keeps the entries of the states it
+    visits (moves, Pr(M = 1), r(s, a), the reward terms of `info`), computed on a state's first
+    visit by `envs.model` and stored compactly (`envs.state_rows.StateRows`: codes into the
+    state's distinct numbers, the very numbers of the tables; no block in the disk cache per
+    context): memory grows with the states visited per context (measured: 0.44 MB per context
+    after 1,024 random episodes over 256 contexts, `benchmarks/context_speed.py`'s single-env
+    part; it was 8.3 MB with a table per context and the terms as Python lists).
 
     Bad input (unknown scenario, parameter out of range, invalid start state or action) raises a
     `ValueError` with a one-line message naming the field and the value.
@@ -242,7 +244,7 @@ class SmallStateAllianceEnv(ContextualEnvMixin, gym.Env[np.ndarray, np.ndarray])
         """The shared tables of the parameter set (``envs.tables.shared_tables``, cached per set) and
         plain-Python views of them for one-state steps. No block is built: ``step`` fills a state's
         rows on its first visit (``envs.info.term_row``)."""
-        self._tb = tb = self._context_table(shared_tables(self.params))
+        self._tb, self._rows = tb, _ = self._context_table(shared_tables(self.params))
         self._up, self._down = memoryview(tb.up), memoryview(tb.down)
         self._p_med = memoryview(tb.p_med)
         self._reward = memoryview(tb.reward_blocks.reshape(-1))
@@ -255,7 +257,7 @@ class SmallStateAllianceEnv(ContextualEnvMixin, gym.Env[np.ndarray, np.ndarray])
     def __getstate__(self) -> dict:
         """Pickles without the tables (rebuilt, or shared from the cache, on unpickling)."""
         state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("_tb", "_up", "_down", "_p_med", "_reward", "_after_shock", "_terms", "_obs_table", "_frac",
+                 if k not in ("_tb", "_rows", "_up", "_down", "_p_med", "_reward", "_after_shock", "_terms", "_obs_table", "_frac",
                                "_ctx_tables")}
         return state
 
@@ -318,24 +320,31 @@ class SmallStateAllianceEnv(ContextualEnvMixin, gym.Env[np.ndarray, np.ndarray])
             raise ResetNeeded(f"the episode was truncated at t={t} (max_episode_steps {self.max_episode_steps}): "
                               "call reset()")
         a = step_action_index(action, self.discrete_actions)
-        terms = self._terms.get(s)
-        if terms is None:  # first visit: the state's rows of the tables and its reward terms
-            terms = term_row(self._tb, s)
-        row = s * N_ACTIONS + a
-        col = a * 2
-        kT, kA, kR, kW, kX = _MOVE_KEYS[s]
         phase = s // BLOCK
         target, p_event = self._events[t if self._timed else 0][phase]
-        # section 5, in envs.model's order of draws and rule
-        nxt, med, changed, west_reset, floor = model.step_index(
-            s, phase, self._p_med[_MED_KEYS[s] + a], self._up, self._down,
-            (kT + col, kA + col, kR + col, kW + col, kX + col), target, p_event, self._p_west, self._after_shock,
-            self._uniforms())
-        reward = self._reward[row]  # 5.5: r(s, a)
+        if self._rows is None:  # the shared tables; a state's rows filled on its first visit
+            terms = self._terms.get(s)
+            if terms is None:
+                terms = term_row(self._tb, s)
+            terms = terms[a * N_TERMS:(a + 1) * N_TERMS]
+            col = a * 2
+            kT, kA, kR, kW, kX = _MOVE_KEYS[s]
+            # section 5, in envs.model's order of draws and rule
+            nxt, med, changed, west_reset, floor = model.step_index(
+                s, phase, self._p_med[_MED_KEYS[s] + a], self._up, self._down,
+                (kT + col, kA + col, kR + col, kW + col, kX + col), target, p_event, self._p_west, self._after_shock,
+                self._uniforms())
+            reward = self._reward[s * N_ACTIONS + a]  # 5.5: r(s, a)
+        else:  # a context: the same numbers from its compact rows (envs.state_rows)
+            r = self._rows.row(s, a)
+            nxt, med, changed, west_reset, floor = model.step_index(
+                s, phase, r[0], r[2:12], r[12:22], MOVE_KEYS_IN_ROW, target, p_event, self._p_west, self._after_shock,
+                self._uniforms())
+            reward, terms = r[1], r[22:]
         self._last = (STATE_TUPLES[s], a, reward)
         self._s = nxt
         self._t = t = t + 1
-        info = step_info(nxt, t, med, changed, floor, west_reset, terms[a])
+        info = step_info(nxt, t, med, changed, floor, west_reset, terms)
         if self._context_id is not None:
             info["context_id"] = self._context_id
         if self.render_mode == "human":

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from envs.contexts import ContextSet
-from envs.info import store_no_blocks
+from envs.info import TERM_KEYS
 from envs.spaces import encode_states
+from envs.state_rows import StateRows
 from envs.tables import Tables
 
 
@@ -21,7 +22,7 @@ class ContextualEnvMixin:
 
     contexts: ContextSet | None
     _context_id: int | None
-    _ctx_tables: dict[int, Tables]
+    _ctx_tables: dict[int, tuple[Tables, StateRows]]
 
     @property
     def context_features(self) -> tuple[str, ...]:
@@ -38,14 +39,16 @@ class ContextualEnvMixin:
     def context_id(self) -> int | None:
         return self._context_id
 
-    def _context_table(self, tb: Tables) -> Tables:
-        """The tables of the current context (``tb``, the shared tables of its parameters, held
-        here so that the cache's 64 sets do not evict them), or ``tb`` without a context."""
+    def _context_table(self, tb: Tables) -> tuple[Tables, StateRows | None]:
+        """``tb`` (the shared tables of the current parameters: phase events, Pr(W <- 0)) and, with a
+        context, its compact store of visited states' entries (:class:`envs.state_rows.StateRows`, one
+        per context, made on its first use and held); without a context, None (the step reads ``tb``)."""
         if self._context_id is None:
-            return tb
-        tb = self._ctx_tables.setdefault(self._context_id, tb)
-        store_no_blocks(tb)  # many parameter sets, each visited little: no block stored per context
-        return tb
+            return tb, None
+        held = self._ctx_tables.get(self._context_id)
+        if held is None:
+            held = self._ctx_tables[self._context_id] = (tb, StateRows(tb.params, TERM_KEYS))
+        return held
 
     def _set_context(self, context_id: Any) -> None:
         """Draw a context (uniformly, ``np_random``) or take ``context_id``; switch parameters and tables."""
