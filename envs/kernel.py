@@ -15,7 +15,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from envs import model
+from envs import model, pcg64
+from envs.pcg64 import lanes_next, lanes_start
 from envs.spaces import N_ACTIONS as _N_ACTIONS
 
 _step_one = numba.njit(cache=True, inline="always")(model.step_index)
@@ -23,15 +24,23 @@ _step_one = numba.njit(cache=True, inline="always")(model.step_index)
 
 def step_many(index, action, t, phase_of, move_keys, med_keys, p_med, up, down,  # noqa: PLR0913
               event_target, event_prob, p_west, after_shock, u):
-    """Section 5 for N flat states: ``index``/``action``/``t`` (N,) int64, uniforms ``u`` (N, 8);
-    the tables as ``Tables`` holds them (``event_target``/``event_prob`` [row, phase], row
-    min(t, rows - 1)). Returns next indices and the events mediated, phase_changed, west_reset,
-    threat_floor and new_phase, each (N,), new arrays (:func:`step_into` fills them)."""
+    """Section 5 for N flat states: ``index``/``action``/``t`` (N,) int64, uniforms ``u`` (N, 8) or a
+    ``numpy.random.Generator`` to draw them from (as ``u.random((N, 8))``: the same numbers, drawn
+    inside the loop by :func:`step_into_drawing` where ``envs.pcg64`` can); the tables as ``Tables``
+    holds them (``event_target``/``event_prob`` [row, phase], row min(t, rows - 1)). Returns next
+    indices and the events mediated, phase_changed, west_reset, threat_floor and new_phase, each (N,),
+    new arrays (:func:`step_into` fills them)."""
     n = index.shape[0]
     out = (np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty(n, np.bool_),
            np.empty(n, np.int64), np.empty(n, np.int64))
-    step_into(index, action, t, phase_of, move_keys, med_keys, p_med, up, down, event_target, event_prob, p_west,
-              after_shock, u, *out)
+    tables = (phase_of, move_keys, med_keys, p_med, up, down, event_target, event_prob, p_west, after_shock)
+    if isinstance(u, np.random.Generator):
+        consts = pcg64.begin(u, n * model.N_UNIFORMS)
+        if consts is not None:
+            pcg64.end(u, *step_into_drawing(index, action, t, *tables, consts, *out))
+            return out
+        u = u.random((n, model.N_UNIFORMS))
+    step_into(index, action, t, *tables, np.ascontiguousarray(u, dtype=np.float64), *out)
     return out
 
 
@@ -57,6 +66,34 @@ def step_into(index, action, t, phase_of, move_keys, med_keys, p_med, up, down, 
                         event_prob[row, ph], p_west, after_shock, draws)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         new_phase[i] = phase_of[out[0]]
+
+
+@numba.njit(cache=True, _nrt=False)
+def step_into_drawing(index, action, t, phase_of, move_keys, med_keys, p_med, up, down,  # noqa: PLR0913
+                      event_target, event_prob, p_west, after_shock, consts, nxt, mediated, changed, west_reset,
+                      floor, new_phase):
+    """:func:`step_into` drawing the uniforms itself: NumPy's ``PCG64`` stream from ``consts``
+    (``envs.pcg64.begin``), env i's eight uniforms being the stream's numbers 8 i .. 8 i + 7, as
+    ``random((N, 8))`` gives them, so the numbers and the trajectories are the same; no (N, 8) array
+    is written and read back, and the generator's arithmetic overlaps the table look-ups. Returns the
+    last lane's state for ``envs.pcg64.end``."""
+    last_row = event_target.shape[0] - 1
+    lanes = lanes_start(consts)
+    for i in range(index.shape[0]):
+        first, lanes = lanes_next(lanes, consts)
+        second, lanes = lanes_next(lanes, consts)
+        s = index[i]
+        a = action[i]
+        ph = phase_of[s]
+        row = min(t[i], last_row)
+        col = a * 2
+        keys = (move_keys[s, 0] + col, move_keys[s, 1] + col, move_keys[s, 2] + col, move_keys[s, 3] + col,
+                move_keys[s, 4] + col)
+        out = _step_one(s, ph, p_med[med_keys[s] + a], up, down, keys, event_target[row, ph],
+                        event_prob[row, ph], p_west, after_shock, first + second)
+        nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
+        new_phase[i] = phase_of[out[0]]
+    return lanes[6], lanes[7]
 
 
 @numba.njit(cache=True)

@@ -343,17 +343,19 @@ class Tables:
         return (self.p_med[MED_KEYS[:, None] + np.arange(N_ACTIONS)]).reshape(-1)
 
     def step_indices(self, state_index: np.ndarray, action_index: np.ndarray, t: np.ndarray | int,
-                     u: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """One step of section 5 on flat indices, uniforms ``u`` (N, 8): ``envs.model.step_index``
-        for each state, compiled (:func:`envs.kernel.step_many`)."""
+                     u: np.ndarray | np.random.Generator) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """One step of section 5 on flat indices, uniforms ``u`` (N, 8), or drawn from the generator
+        ``u`` as ``u.random((N, 8))`` would: ``envs.model.step_index`` for each state, compiled
+        (:func:`envs.kernel.step_many`)."""
         from envs.kernel import step_many  # numba only where arrays are stepped
 
         index = np.ascontiguousarray(state_index, dtype=np.int64)
-        t = np.ascontiguousarray(np.broadcast_to(np.asarray(t, dtype=np.int64), index.shape))
+        t = np.asarray(t, dtype=np.int64)
+        if t.shape != index.shape or not t.flags.c_contiguous:  # (the vector env passes (N,) int64 already)
+            t = np.ascontiguousarray(np.broadcast_to(t, index.shape))
         nxt, mediated, changed, west_reset, floor, new_phase = step_many(
             index, np.ascontiguousarray(action_index, dtype=np.int64), t, PHASE_OF, MOVE_KEYS, MED_KEYS, self.p_med,
-            self.up, self.down, self.event_target, self.event_prob, self.p_west, self.after_shock,
-            np.ascontiguousarray(u, dtype=np.float64))
+            self.up, self.down, self.event_target, self.event_prob, self.p_west, self.after_shock, u)
         return nxt, {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset,
                      "threat_floor": floor, "new_phase": new_phase}
 

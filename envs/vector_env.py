@@ -43,7 +43,9 @@ from envs.env import (
     short_repr,
 )
 from envs.info import EVENT_KEYS
+from envs.kernel import encode_actions, reward_and_clock
 from envs.params import AllianceParams
+from envs.pcg64 import fill_uniforms
 from envs.spaces import ACTION_NVEC, ALL_STATES, N_ACTIONS, ONE_HOT_SIZE, STATE_LEVELS, check_state
 from envs.tables import BLOCK, PHASE_OF, build_tables
 
@@ -152,11 +154,9 @@ class AllianceVectorEnv(VectorEnv):
         self.single_observation_space = observation_space(self.params, n_features)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self._all = np.ones(self.num_envs, dtype=bool)  # the info's masks: every env reports every key
-        from envs.kernel import encode_actions, reward_and_clock  # numba only where arrays are stepped
-
-        self._encode, self._clock = encode_actions, reward_and_clock
+        self._encode, self._clock, self._fill = encode_actions, reward_and_clock, fill_uniforms
         self._no_reward = np.empty(0)  # with contexts, the reward comes from the context tables
-        self._u = np.empty((self.num_envs, model.N_UNIFORMS))  # the step's uniforms (advance)
+        self._u = np.empty((self.num_envs, model.N_UNIFORMS)) if self.contexts is not None else None  # uniforms
         self._all.setflags(write=False)
         self._start = np.asarray(self.params.start, dtype=np.int64)
         self._start_index = int(self._start @ _STATE_STRIDES)
@@ -233,11 +233,11 @@ class AllianceVectorEnv(VectorEnv):
         if i >= 0:
             raise ResetNeeded(f"env {i} was truncated at t={int(self._t[i])} "
                               f"(max_episode_steps {self.max_episode_steps}): reset it")
-        u = self.np_random.random(out=self._u)  # = random((N, 8)), into the env's buffer: no new array a step
-        if self.contexts is not None:
-            nxt, reward, events = self.context_tables.step_indices(self._index, action_index, self._t, self._ctx, u)
-        else:
-            nxt, events = self.tables.step_indices(self._index, action_index, self._t, u)
+        if self.contexts is not None:  # uniforms = random((N, 8)), into the env's buffer (envs.pcg64)
+            nxt, reward, events = self.context_tables.step_indices(self._index, action_index, self._t, self._ctx,
+                                                                   self._fill(self.np_random, self._u))
+        else:  # the uniforms drawn inside the compiled loop, the numbers of random((N, 8))
+            nxt, events = self.tables.step_indices(self._index, action_index, self._t, self.np_random)
         del events["new_phase"]
         self._last = (self._index, action_index, reward)
         self._index = nxt
