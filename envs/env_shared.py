@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces as gym_spaces
+from gymnasium.vector import AutoresetMode
 
 from envs.params import PHASE_NAMES, AllianceParams, short_repr
 from envs.scenarios import make_params
@@ -146,3 +147,30 @@ def action_mask(discrete: bool) -> np.ndarray:
     """``action_masks()`` of sb3-contrib's MaskablePPO: every action is allowed in every state (the
     model forbids none), one flag per action (96) or per level of m, k, g and d (13)."""
     return np.ones(N_ACTIONS if discrete else int(ACTION_NVEC.sum()), dtype=bool)
+
+
+def as_action_array(actions: Any) -> np.ndarray:
+    """Actions as an array; a nested list that is ragged or holds a bool becomes an object array
+    (which the callers reject) instead of a numpy error or a bool silently read as 0 or 1."""
+    if isinstance(actions, np.ndarray):
+        return actions
+    try:
+        a = np.asarray(actions)
+    except ValueError:  # ragged
+        return np.array(None, dtype=object)
+    if a.dtype.kind in "iu" and any(isinstance(v, bool | np.bool_) for v in np.asarray(actions, dtype=object).flat):
+        return a.astype(object)
+    return a
+
+
+AUTORESET_MODES = tuple(m.value for m in AutoresetMode)
+
+
+def check_autoreset_mode(mode: Any) -> AutoresetMode:
+    """An ``AutoresetMode`` or its value (``"NextStep"``, ``"SameStep"``, ``"Disabled"``)."""
+    if isinstance(mode, AutoresetMode):
+        return mode
+    if isinstance(mode, str) and mode in AUTORESET_MODES:
+        return AutoresetMode(mode)
+    raise ValueError(f"autoreset_mode={short_repr(mode)} is not allowed: a gymnasium.vector.AutoresetMode or one "
+                     f"of {', '.join(map(repr, AUTORESET_MODES))}")

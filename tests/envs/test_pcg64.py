@@ -51,3 +51,46 @@ def test_the_kernel_drawing_its_uniforms_steps_as_with_numpys_array():
         index = a[0]
     assert len(np.unique(index)) > 50  # the envs spread over many states
     assert drawing.bit_generator.state == numpys.bit_generator.state
+
+
+def test_a_large_vector_env_steps_as_the_tables_on_numpys_uniforms():
+    """N = 1024: the vector env's one compiled call (kernel.advance_plain, uniforms drawn inside)
+    gives the next states, rewards and events of Tables.step_indices on NumPy's random((N, 8))."""
+    from gymnasium.utils import seeding
+
+    from envs.vector_env import AllianceVectorEnv
+
+    n = 1024
+    venv = AllianceVectorEnv(n, scenario="war")
+    venv.reset(seed=11)
+    reference, _ = seeding.np_random(11)
+    tb = venv.tables
+    index, t = venv.unwrapped._index.copy(), np.zeros(n, dtype=np.int64)
+    rng = np.random.default_rng(2)
+    for _ in range(30):
+        action = rng.integers(0, [4, 2, 3, 4], size=(n, 4))
+        flat = venv.action_indices(action)
+        _, reward, _, truncated, info = venv.step(action)
+        nxt, events = tb.step_indices(index, flat, t, reference.random((n, 8)))
+        assert np.array_equal(venv._index, nxt) and np.array_equal(reward, tb.reward_at(index, flat))
+        for key in ("mediated", "phase_changed", "west_reset", "threat_floor"):
+            assert np.array_equal(info[key], events[key])
+        index, t = nxt, t + 1
+        assert not truncated.any()
+    assert reference.bit_generator.state == venv.np_random.bit_generator.state
+
+
+def test_a_large_vector_env_past_its_end_raises_before_drawing():
+    from gymnasium.error import ResetNeeded
+
+    from envs.vector_env import AllianceVectorEnv
+
+    venv = AllianceVectorEnv(512, scenario="war", max_episode_steps=2, autoreset_mode="Disabled")
+    venv.reset(seed=0)
+    action = np.zeros((512, 4), dtype=np.int64)
+    venv.step(action)
+    venv.step(action)
+    before = venv.np_random.bit_generator.state
+    with pytest.raises(ResetNeeded, match="env 0 was truncated at t=2"):
+        venv.step(action)
+    assert venv.np_random.bit_generator.state == before
