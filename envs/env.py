@@ -20,7 +20,14 @@ import numpy as np
 from gymnasium.error import ResetNeeded
 
 from envs import model
-from envs.actions import ACTION_ALLOWED, action_index, flat_action_index, step_action_index
+from envs.actions import (
+    _ACTION_BYTES,
+    _INT64,
+    ACTION_ALLOWED,
+    action_index,
+    flat_action_index,
+    step_action_index,
+)
 from envs.contexts import ContextSet, check_flag, make_contexts
 from envs.env_contexts import ContextualEnvMixin
 from envs.env_shared import (
@@ -60,6 +67,8 @@ INFO_TERMS = TERM_KEYS
 UNIFORM_CHUNK = 256  # steps of uniforms drawn at once (SmallStateAllianceEnv._uniforms)
 _MOVE_KEYS = [tuple(k) for k in MOVE_KEYS.tolist()]  # flat index -> keys of T, A, R, W, X in Tables.up
 _MED_KEYS = MED_KEYS.tolist()
+_NOT_PICKLED = ("_tb", "_rows", "_up", "_down", "_p_med", "_reward", "_after_shock", "_terms", "_obs_table", "_frac",
+                "_ctx_tables")
 
 
 class SmallStateAllianceEnv(ContextualEnvMixin, gym.Env[np.ndarray, np.ndarray]):
@@ -210,7 +219,6 @@ class SmallStateAllianceEnv(ContextualEnvMixin, gym.Env[np.ndarray, np.ndarray])
     `ValueError` with a one-line message naming the field and the value.
     """
 
-
     metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
 
     def __init__(self, scenario: str = "war", params: AllianceParams | None = None,
@@ -224,8 +232,7 @@ class SmallStateAllianceEnv(ContextualEnvMixin, gym.Env[np.ndarray, np.ndarray])
         self.contexts: ContextSet | None = None if contexts is None else make_contexts(contexts, self.params)
         self._context_id: int | None = None
         self._ctx_tables: dict[int, Any] = {}  # context id -> its shared tables (held: the cache keeps 64)
-        if self.contexts is not None:
-            self.params = self.contexts.params[0]
+        self.params = self.params if self.contexts is None else self.contexts.params[0]
         self.render_mode = render_mode
         self.horizon = self.params.horizon
         self.max_episode_steps = check_max_episode_steps(max_episode_steps, self.params)  # episode length
@@ -244,7 +251,8 @@ class SmallStateAllianceEnv(ContextualEnvMixin, gym.Env[np.ndarray, np.ndarray])
         """The shared tables of the parameter set (``envs.tables.shared_tables``, cached per set) and
         plain-Python views of them for one-state steps. No block is built: ``step`` fills a state's
         rows on its first visit (``envs.info.term_row``)."""
-        self._tb, self._rows = tb, _ = self._context_table(shared_tables(self.params))
+        tb, self._rows = self._context_table(shared_tables(self.params))  # _rows: a context's compact rows
+        self._tb = tb
         self._up, self._down = memoryview(tb.up), memoryview(tb.down)
         self._p_med = memoryview(tb.p_med)
         self._reward = memoryview(tb.reward_blocks.reshape(-1))
@@ -256,10 +264,7 @@ class SmallStateAllianceEnv(ContextualEnvMixin, gym.Env[np.ndarray, np.ndarray])
 
     def __getstate__(self) -> dict:
         """Pickles without the tables (rebuilt, or shared from the cache, on unpickling)."""
-        state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("_tb", "_rows", "_up", "_down", "_p_med", "_reward", "_after_shock", "_terms", "_obs_table", "_frac",
-                               "_ctx_tables")}
-        return state
+        return {k: v for k, v in self.__dict__.items() if k not in _NOT_PICKLED}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -319,27 +324,34 @@ class SmallStateAllianceEnv(ContextualEnvMixin, gym.Env[np.ndarray, np.ndarray])
         if t >= self.max_episode_steps:
             raise ResetNeeded(f"the episode was truncated at t={t} (max_episode_steps {self.max_episode_steps}): "
                               "call reset()")
-        a = step_action_index(action, self.discrete_actions)
+        a = None  # the common case inline (an int64 (4,) array, by its bytes), else envs.actions
+        if type(action) is np.ndarray and action.dtype is _INT64 and action.shape == (4,) and not self.discrete_actions:
+            a = _ACTION_BYTES.get(action.tobytes())
+        if a is None:
+            a = step_action_index(action, self.discrete_actions)
+        i = self._u_next  # the step's 8 uniforms (_uniforms), the common case inline
+        if i < len(self._u_buf) and self._np_random is self._u_gen:
+            self._u_next, u = i + model.N_UNIFORMS, self._u_buf[i:i + model.N_UNIFORMS]
+        else:
+            u = self._uniforms()
         phase = s // BLOCK
         target, p_event = self._events[t if self._timed else 0][phase]
         if self._rows is None:  # the shared tables; a state's rows filled on its first visit
             terms = self._terms.get(s)
             if terms is None:
                 terms = term_row(self._tb, s)
-            terms = terms[a * N_TERMS:(a + 1) * N_TERMS]
+            terms = terms[a * N_TERMS:a * N_TERMS + N_TERMS]
             col = a * 2
             kT, kA, kR, kW, kX = _MOVE_KEYS[s]
             # section 5, in envs.model's order of draws and rule
             nxt, med, changed, west_reset, floor = model.step_index(
                 s, phase, self._p_med[_MED_KEYS[s] + a], self._up, self._down,
-                (kT + col, kA + col, kR + col, kW + col, kX + col), target, p_event, self._p_west, self._after_shock,
-                self._uniforms())
+                (kT + col, kA + col, kR + col, kW + col, kX + col), target, p_event, self._p_west, self._after_shock, u)
             reward = self._reward[s * N_ACTIONS + a]  # 5.5: r(s, a)
         else:  # a context: the same numbers from its compact rows (envs.state_rows)
             r = self._rows.row(s, a)
             nxt, med, changed, west_reset, floor = model.step_index(
-                s, phase, r[0], r[2:12], r[12:22], MOVE_KEYS_IN_ROW, target, p_event, self._p_west, self._after_shock,
-                self._uniforms())
+                s, phase, r[0], r[2:12], r[12:22], MOVE_KEYS_IN_ROW, target, p_event, self._p_west, self._after_shock, u)
             reward, terms = r[1], r[22:]
         self._last = (STATE_TUPLES[s], a, reward)
         self._s = nxt

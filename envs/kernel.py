@@ -8,6 +8,12 @@ env_speed.py``). Compiled, the loop does the same work in one pass. It is the sa
 single env's step, not a copy: ``numba.njit(model.step_index)`` compiles that Python function, so
 the order of the draws, the draw -> move rule and the entry-shock key exist once. The compiled
 code is cached beside this file (``cache=True``): a new process loads it instead of compiling.
+numba's cache does not see a change of ``envs/model.py`` (``step_index`` is inlined here): after
+changing it, delete ``envs/__pycache__/*.nbi`` and ``*.nbc``.
+
+From N = 512 the vector env's step is one call, :func:`advance_plain`: the uniforms are NumPy's
+``PCG64`` numbers drawn inside the loop (``envs.pcg64``, the same stream as ``random((N, 8))``),
+with r(s, a), ``t + 1`` and truncation in the same pass.
 """
 
 from __future__ import annotations

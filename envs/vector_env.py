@@ -2,7 +2,9 @@
 
 The step is ``envs.tables.Tables.step_indices`` on the N flat state indices at once, with uniforms
 ``np_random.random((N, 8))``: ``envs.model.step_index`` (the single env's step function) compiled
-over the N states by numba (``envs.kernel``); no Python loop over envs. The pattern is Gymnasium's
+over the N states by numba (``envs.kernel``); no Python loop over envs. From N = 512 the whole step
+is one compiled call that draws those same numbers itself (``envs.kernel.advance_plain``,
+``envs.pcg64``). The pattern is Gymnasium's
 ``CartPoleVectorEnv``, with Gymnasium's three autoreset modes (``autoreset_mode=``: ``NEXT_STEP``,
 the default, ``SAME_STEP`` and ``DISABLED``; https://farama.org/Vector-Autoreset-Mode).
 
