@@ -13,219 +13,65 @@ copy re-attaches the cached tables. ``tests/test_env.py`` checks that a step ret
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import spaces as gym_spaces
 from gymnasium.error import ResetNeeded
 
 from envs import model
-from envs.contexts import ContextSet, check_flag, make_contexts
-from envs.info import STEP_KEYS, TERM_KEYS, reset_info, store_no_blocks, term_row
-from envs.params import PHASE_NAMES, AllianceParams, short_repr
-from envs.scenarios import make_params
-from envs.spaces import (
-    ACTION_NVEC,
-    ALL_ACTIONS,
-    ALL_STATES,
-    N_ACTIONS,
-    N_STATES,
-    ONE_HOT_SIZE,
-    STATE_VARS,
-    check_state,
-    describe_action,
-    encode_states,
-    observation_size,
-    observe,
-    one_hot,
+from envs.actions import (
+    _ACTION_BYTES,
+    _INT64,
+    ACTION_ALLOWED,
+    action_index,
+    flat_action_index,
+    step_action_index,
 )
+from envs.contexts import ContextSet, check_flag, make_contexts
+from envs.env_contexts import ContextualEnvMixin
+from envs.env_shared import (
+    FIRST_QUARTER,
+    RENDER_MODES,
+    action_mask,
+    action_space,
+    check_max_episode_steps,
+    check_num_envs,
+    check_render_mode,
+    check_t,
+    observation_space,
+    observation_table,
+    parse_reset_options,
+    quarter_label,
+    render_line,
+    resolve_params,
+    state_words,
+)
+from envs.info import N_TERMS, STATE_TUPLES, TERM_KEYS, reset_info, step_info, term_row
+from envs.params import AllianceParams, short_repr
+from envs.spaces import N_ACTIONS, ONE_HOT_SIZE, STATE_VARS, check_state, encode_states
+from envs.state_rows import MOVE_KEYS_IN_ROW
 from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, shared_tables
+
+# the names this module has always offered (envs.vector_env, envs.game, envs.wrappers, training import them)
+__all__ = [
+    "ACTION_ALLOWED", "FIRST_QUARTER", "INFO_TERMS", "RENDER_MODES", "UNIFORM_CHUNK", "SmallStateAllianceEnv",
+    "action_index", "action_mask", "action_space", "check_max_episode_steps", "check_num_envs",
+    "check_render_mode", "check_state", "check_t", "flat_action_index", "observation_space",
+    "observation_table", "parse_reset_options", "quarter_label", "render_line", "resolve_params", "short_repr",
+    "state_words",
+]
 
 # Reward terms reported in ``info`` (docs/model.md section 6), keys of ``envs.model.reward_terms``.
 INFO_TERMS = TERM_KEYS
-RENDER_MODES = ("ansi", "human", "rgb_array")
-FIRST_QUARTER = (2014, 1)  # t = 0 of the timeline and calendar scenarios (docs/model.md section 7)
 UNIFORM_CHUNK = 256  # steps of uniforms drawn at once (SmallStateAllianceEnv._uniforms)
-ACTION_ALLOWED = "four integers (m, k, g, d) with m in 0..3, k in 0..1, g in 0..2, d in 0..3"
-
-
-# --------------------------------------------------------------------------- shared helpers
-def resolve_params(scenario: str = "war", params: AllianceParams | None = None,
-                   overrides: dict | None = None) -> AllianceParams:
-    """``params`` if given (``scenario`` is then ignored), else the named scenario; overrides on top."""
-    if params is not None:
-        if not isinstance(params, AllianceParams):
-            raise ValueError(f"params={short_repr(params)} is not allowed: an AllianceParams or None")
-        return params.with_overrides(overrides) if overrides else params
-    return make_params(scenario, overrides)
-
-
-def check_num_envs(num_envs: Any) -> int:
-    if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
-        raise ValueError(f"num_envs={short_repr(num_envs)} is not allowed: an integer >= 1")
-    return int(num_envs)
-
-
-def parse_reset_options(options: dict | None, keys: tuple[str, ...] = ("state", "t")) -> tuple[Any, ...]:
-    """Checks ``options`` of ``reset``: only ``keys`` (the single env: ``state`` and ``t``; the vector
-    env also ``reset_mask``). Returns their values raw (None where absent), in the order of ``keys``."""
-    if options is None:
-        return (None,) * len(keys)
-    allowed = " and/or ".join(map(repr, keys))
-    if not isinstance(options, dict):
-        raise ValueError(f"options={short_repr(options)} is not allowed: a dict with keys {allowed}")
-    unknown = sorted(set(options) - set(keys), key=str)
-    if unknown:
-        raise ValueError(f"options key {short_repr(unknown[0])} is not allowed: the keys are {allowed}")
-    return tuple(options.get(k) for k in keys)
-
-
-def check_max_episode_steps(value: Any, params: AllianceParams) -> int:
-    """The episode length: ``max_episode_steps`` when given (at most the horizon of the 44-step
-    scenarios, whose calendar ends in 2024Q4), else the scenario's horizon."""
-    if value is None:
-        return params.horizon
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"max_episode_steps={short_repr(value)} is not allowed: None or an integer >= 1")
-    return min(int(value), params.horizon) if params.finite_horizon else int(value)
-
-
-def check_render_mode(render_mode: Any, owner: str) -> None:
-    """A render mode the env does not know is refused where it is given, in the constructor (issue
-    28: accepted with a warning, it made ``gym.make``'s checker raise an ``AssertionError`` at the
-    first ``render()``). ``gym.make``'s own modes (``rgb_array_list``, ``ansi_list``) reach the env as
-    ``rgb_array``/``ansi``.
-
-    :raises ValueError: one line naming the value and the allowed modes
-    """
-    if render_mode is not None and render_mode not in RENDER_MODES:
-        raise ValueError(f"{owner}: render_mode={short_repr(render_mode)} is not allowed: None or one of "
-                         f"{', '.join(map(repr, RENDER_MODES))}")
-
-
-def check_t(t: Any, horizon: int, name: str = "options.t") -> int:
-    ok = isinstance(t, int | np.integer) and not isinstance(t, bool)
-    if not ok or not 0 <= int(t) < horizon:
-        raise ValueError(f"{name}={short_repr(t)} is not allowed: an integer in 0..{horizon - 1} (t < horizon)")
-    return int(t)
-
-
-def quarter_label(t: int, params: AllianceParams) -> str:
-    """``2014Q1`` + t for the timeline and calendar scenarios, ``t=NN`` for stationary ones."""
-    if not params.finite_horizon:
-        return f"t={t:02d}"
-    q = FIRST_QUARTER[1] - 1 + t
-    return f"{FIRST_QUARTER[0] + q // 4}Q{q % 4 + 1}"
-
-
-def state_words(state: tuple[int, ...]) -> str:
-    ph, T, A, R, W, X = state
-    return f"P{ph} {PHASE_NAMES[ph]}: T{T} A{A} R{R} W{W} X{X}"
-
-
-def render_line(t: int, params: AllianceParams, state: tuple[int, ...],
-                last: tuple[tuple[int, ...], int, float] | None) -> str:
-    """One readable line for the quarter just played (or the start state after ``reset``):
-    date, phase, state, the action in words, its reward, and the state reached."""
-    if last is None:
-        return f"{quarter_label(t, params)} | {state_words(state)} | start"
-    prev, action_index, rew = last
-    act = tuple(int(v) for v in ALL_ACTIONS[action_index])
-    return (f"{quarter_label(t - 1, params)} | {state_words(prev)} | a={act} {describe_action(act)} | "
-            f"r={rew:+.4f} | -> {state_words(state)}")
-
-
-@lru_cache(maxsize=8)
-def observation_table(time_in_observation: bool, horizon: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """The observation of every flat state index (the one-hot of ``envs.spaces``; a last column
-    of zeros when the observation carries time) and ``t / horizon`` for t = 0..horizon."""
-    table = one_hot(ALL_STATES)
-    frac = None
-    if time_in_observation:
-        ts = np.arange(horizon + 1)
-        frac = observe(np.zeros((horizon + 1, 6), dtype=np.int64), ts, horizon)[:, ONE_HOT_SIZE].copy()
-        table = np.concatenate([table, np.zeros((N_STATES, 1), dtype=np.float32)], axis=1)
-    table.setflags(write=False)
-    if frac is not None:
-        frac.setflags(write=False)
-    return table, frac
-
-
-def observation_space(params: AllianceParams, n_features: int = 0) -> gym_spaces.Box:
-    """``Box(0, 1)`` of the observation, widened by ``n_features`` context features."""
-    n = observation_size(params.time_in_observation) + n_features
-    return gym_spaces.Box(0.0, 1.0, (n,), dtype=np.float32)
-
-
-def action_space(discrete: bool = False) -> gym_spaces.MultiDiscrete | gym_spaces.Discrete:
-    """``MultiDiscrete([4, 2, 3, 4])``, or with ``discrete`` its flat ``Discrete(96)``."""
-    return gym_spaces.Discrete(N_ACTIONS) if discrete else gym_spaces.MultiDiscrete(ACTION_NVEC.copy())
-
-
-def action_mask(discrete: bool) -> np.ndarray:
-    """``action_masks()`` of sb3-contrib's MaskablePPO: every action is allowed in every state (the
-    model forbids none), one flag per action (96) or per level of m, k, g and d (13)."""
-    return np.ones(N_ACTIONS if discrete else int(ACTION_NVEC.sum()), dtype=bool)
-
-
-# --------------------------------------------------------------------------- one-state look-ups
-_STATE_TUPLES = [tuple(s) for s in ALL_STATES.tolist()]  # flat index -> state tuple
 _MOVE_KEYS = [tuple(k) for k in MOVE_KEYS.tolist()]  # flat index -> keys of T, A, R, W, X in Tables.up
 _MED_KEYS = MED_KEYS.tolist()
+_NOT_PICKLED = ("_tb", "_rows", "_up", "_down", "_p_med", "_reward", "_after_shock", "_terms", "_obs_table", "_frac",
+                "_ctx_tables")
 
 
-
-
-_ACTION_INDEX = {tuple(a): i for i, a in enumerate(ALL_ACTIONS.tolist())}
-# the step's fast path for a (4,) int64 array: its bytes -> flat index (no tolist, no dtype.kind)
-_INT64 = np.dtype(np.int64)
-_ACTION_BYTES = {a.tobytes(): i for i, a in enumerate(ALL_ACTIONS.astype(np.int64))}
-# info of a step: the next state's entries (one dict per state, made on its first visit) merged
-# with the step's own, in the order of STEP_KEYS
-_STATE_INFO: dict[int, dict[str, int]] = {}
-_N_STATE_KEYS = len(STEP_KEYS) - len(TERM_KEYS) - 5
-_K_T, _K_MEDIATED, _K_CHANGED, _K_FLOOR, _K_WEST = STEP_KEYS[_N_STATE_KEYS:_N_STATE_KEYS + 5]
-
-
-def _state_info(s: int) -> dict[str, int]:
-    info = _STATE_INFO[s] = dict(zip(STEP_KEYS[:_N_STATE_KEYS], _STATE_TUPLES[s]))
-    return info
-
-
-def flat_action_index(action: Any) -> int:
-    """A ``Discrete(96)`` action (an integer or a 0-d integer array) as the flat index; a one-line
-    ``ValueError`` otherwise."""
-    ok = isinstance(action, int | np.integer) and not isinstance(action, bool)
-    ok = ok or (isinstance(action, np.ndarray) and action.shape == () and action.dtype.kind in "iu")
-    if not ok or not 0 <= int(action) < N_ACTIONS:
-        raise ValueError(f"action={short_repr(action)} is not allowed: an integer in 0..{N_ACTIONS - 1}")
-    return int(action)
-
-
-def action_index(action: Any) -> int:
-    """Flat index of one joint action ``(m, k, g, d)``; a one-line ``ValueError`` if it is not in
-    ``MultiDiscrete([4, 2, 3, 4])`` (wrong shape, non-integer dtype or out of range)."""
-    if isinstance(action, np.ndarray):
-        if action.shape != (4,) or action.dtype.kind not in "iu":
-            raise ValueError(f"action={short_repr(action)} (shape {action.shape}, dtype {action.dtype}) "
-                             f"is not allowed: {ACTION_ALLOWED}")
-        values = action.tolist()
-    elif isinstance(action, list | tuple) and len(action) == 4 and all(
-        isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) for v in action
-    ):
-        values = [int(v) for v in action]
-    else:
-        raise ValueError(f"action={short_repr(action)} is not allowed: {ACTION_ALLOWED}")
-    index = _ACTION_INDEX.get(tuple(values))
-    if index is None:
-        raise ValueError(f"action={short_repr(action)} is out of range: {ACTION_ALLOWED}")
-    return index
-
-
-# --------------------------------------------------------------------------- the env
-class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
+class SmallStateAllianceEnv(ContextualEnvMixin, gym.Env[np.ndarray, np.ndarray]):
     """
     ## Description
 
@@ -361,12 +207,13 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
     and `info["context_id"]` (after reset and step) say which. With `context_in_obs=True` the
     observation ends with the context's features, each scaled to [0, 1] by its range (names in
     `env.unwrapped.context_features`; the sampled contexts' are the 25 factors); with `False` the
-    observation is the plain one (hidden context). Tables are the shared tables of each
-    context's parameters, filled state by state as they are visited, with the per-state reward
-    terms of `info` (no block is stored in the disk cache per context): memory grows with the
-    states visited per context (measured: 8.3 MB per context after 1,024 random episodes over 256
-    contexts, `benchmarks/context_speed.py`'s single-env part, most of it the per-state reward
-    terms kept as Python lists; the vector env's 0.84 MB per context is leaner).
+    observation is the plain one (hidden context). Each context keeps the entries of the states it
+    visits (moves, Pr(M = 1), r(s, a), the reward terms of `info`), computed on a state's first
+    visit by `envs.model` and stored compactly (`envs.state_rows.StateRows`: codes into the
+    state's distinct numbers, the very numbers of the tables; no block in the disk cache per
+    context): memory grows with the states visited per context (measured: 0.44 MB per context
+    after 1,024 random episodes over 256 contexts, `benchmarks/context_speed.py`'s single-env
+    part; it was 8.3 MB with a table per context and the terms as Python lists).
 
     Bad input (unknown scenario, parameter out of range, invalid start state or action) raises a
     `ValueError` with a one-line message naming the field and the value.
@@ -385,8 +232,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         self.contexts: ContextSet | None = None if contexts is None else make_contexts(contexts, self.params)
         self._context_id: int | None = None
         self._ctx_tables: dict[int, Any] = {}  # context id -> its shared tables (held: the cache keeps 64)
-        if self.contexts is not None:
-            self.params = self.contexts.params[0]
+        self.params = self.params if self.contexts is None else self.contexts.params[0]
         self.render_mode = render_mode
         self.horizon = self.params.horizon
         self.max_episode_steps = check_max_episode_steps(max_episode_steps, self.params)  # episode length
@@ -405,10 +251,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         """The shared tables of the parameter set (``envs.tables.shared_tables``, cached per set) and
         plain-Python views of them for one-state steps. No block is built: ``step`` fills a state's
         rows on its first visit (``envs.info.term_row``)."""
-        tb = shared_tables(self.params)
-        if self._context_id is not None:
-            tb = self._ctx_tables.setdefault(self._context_id, tb)
-            store_no_blocks(tb)  # many parameter sets, each visited little: no block stored per context
+        tb, self._rows = self._context_table(shared_tables(self.params))  # _rows: a context's compact rows
         self._tb = tb
         self._up, self._down = memoryview(tb.up), memoryview(tb.down)
         self._p_med = memoryview(tb.p_med)
@@ -421,10 +264,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def __getstate__(self) -> dict:
         """Pickles without the tables (rebuilt, or shared from the cache, on unpickling)."""
-        state = {k: v for k, v in self.__dict__.items()
-                 if k not in ("_tb", "_up", "_down", "_p_med", "_reward", "_after_shock", "_terms", "_obs_table", "_frac",
-                               "_ctx_tables")}
-        return state
+        return {k: v for k, v in self.__dict__.items() if k not in _NOT_PICKLED}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -436,32 +276,17 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
     @property
     def state(self) -> tuple[int, ...] | None:
         """The current state ``(phase, T, A, R, W, X)``, or ``None`` before ``reset``."""
-        return None if self._s is None else _STATE_TUPLES[self._s]
+        return None if self._s is None else STATE_TUPLES[self._s]
 
     @property
     def state_vars(self) -> dict[str, int] | None:
         """The current state as a dict of the six variables, or ``None`` before ``reset``."""
-        return None if self._s is None else dict(zip(STATE_VARS, _STATE_TUPLES[self._s]))
+        return None if self._s is None else dict(zip(STATE_VARS, STATE_TUPLES[self._s]))
 
     @property
     def t(self) -> int:
         """Steps done in this episode."""
         return self._t
-
-    @property
-    def context_features(self) -> tuple[str, ...]:
-        """Names of the context features (empty without contexts)."""
-        return () if self.contexts is None else self.contexts.features
-
-    @property
-    def context(self) -> dict | None:
-        """The current context (the override dict, or factor -> value when sampled); None without
-        contexts or before ``reset``."""
-        return None if self._context_id is None or self.contexts is None else self.contexts.contexts[self._context_id]
-
-    @property
-    def context_id(self) -> int | None:
-        return self._context_id
 
     def _observation(self) -> np.ndarray:
         obs = self._obs_table[self._s].copy()
@@ -470,16 +295,6 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         if self.context_in_obs and self.contexts is not None:
             obs = np.concatenate([obs, self.contexts.feature_values[self._context_id]])
         return obs
-
-    def _set_context(self, context_id: Any) -> None:
-        """Draw a context (uniformly, ``np_random``) or take ``context_id``; switch parameters and tables."""
-        cs = self.contexts
-        cid = int(self.np_random.integers(len(cs))) if context_id is None else cs.check_id(context_id)
-        if cid != self._context_id:
-            self._context_id = cid
-            self.params = cs.params[cid]
-            self._attach_tables()
-            self._start = encode_states(np.array([self.params.start]))[0].item()
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
@@ -496,8 +311,8 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         self._t = 0 if t is None else check_t(t, self.horizon)
         self._last = None
         if self.render_mode == "human":
-            print(render_line(self._t, self.params, _STATE_TUPLES[self._s], self._last))
-        info = reset_info(_STATE_TUPLES[self._s], self._t)
+            print(render_line(self._t, self.params, STATE_TUPLES[self._s], self._last))
+        info = reset_info(STATE_TUPLES[self._s], self._t)
         if self.contexts is not None:
             info["context_id"] = self._context_id
         return self._observation(), info
@@ -509,41 +324,43 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
         if t >= self.max_episode_steps:
             raise ResetNeeded(f"the episode was truncated at t={t} (max_episode_steps {self.max_episode_steps}): "
                               "call reset()")
-        if self.discrete_actions:
-            a = flat_action_index(action)
-        elif type(action) is np.ndarray and action.dtype is _INT64 and action.shape == (4,):
+        a = None  # the common case inline (an int64 (4,) array, by its bytes), else envs.actions
+        if type(action) is np.ndarray and action.dtype is _INT64 and action.shape == (4,) and not self.discrete_actions:
             a = _ACTION_BYTES.get(action.tobytes())
-            if a is None:
-                a = action_index(action)  # raises the one-line error
-        elif type(action) is np.ndarray and action.shape == (4,) and action.dtype.kind in "iu":
-            a = _ACTION_INDEX.get(tuple(action.tolist()))
-            if a is None:
-                a = action_index(action)  # raises the one-line error
+        if a is None:
+            a = step_action_index(action, self.discrete_actions)
+        i = self._u_next  # the step's 8 uniforms (_uniforms), the common case inline
+        if i < len(self._u_buf) and self._np_random is self._u_gen:
+            self._u_next, u = i + model.N_UNIFORMS, self._u_buf[i:i + model.N_UNIFORMS]
         else:
-            a = action_index(action)
-        terms = self._terms.get(s)
-        if terms is None:  # first visit: the state's rows of the tables and its reward terms
-            terms = term_row(self._tb, s)
-        row = s * N_ACTIONS + a
-        col = a * 2
-        kT, kA, kR, kW, kX = _MOVE_KEYS[s]
+            u = self._uniforms()
         phase = s // BLOCK
         target, p_event = self._events[t if self._timed else 0][phase]
-        # section 5, in envs.model's order of draws and rule
-        nxt, med, changed, west_reset, floor = model.step_index(
-            s, phase, self._p_med[_MED_KEYS[s] + a], self._up, self._down,
-            (kT + col, kA + col, kR + col, kW + col, kX + col), target, p_event, self._p_west, self._after_shock,
-            self._uniforms())
-        reward = self._reward[row]  # 5.5: r(s, a)
-        self._last = (_STATE_TUPLES[s], a, reward)
+        if self._rows is None:  # the shared tables; a state's rows filled on its first visit
+            terms = self._terms.get(s)
+            if terms is None:
+                terms = term_row(self._tb, s)
+            terms = terms[a * N_TERMS:a * N_TERMS + N_TERMS]
+            col = a * 2
+            kT, kA, kR, kW, kX = _MOVE_KEYS[s]
+            # section 5, in envs.model's order of draws and rule
+            nxt, med, changed, west_reset, floor = model.step_index(
+                s, phase, self._p_med[_MED_KEYS[s] + a], self._up, self._down,
+                (kT + col, kA + col, kR + col, kW + col, kX + col), target, p_event, self._p_west, self._after_shock, u)
+            reward = self._reward[s * N_ACTIONS + a]  # 5.5: r(s, a)
+        else:  # a context: the same numbers from its compact rows (envs.state_rows)
+            r = self._rows.row(s, a)
+            nxt, med, changed, west_reset, floor = model.step_index(
+                s, phase, r[0], r[2:12], r[12:22], MOVE_KEYS_IN_ROW, target, p_event, self._p_west, self._after_shock, u)
+            reward, terms = r[1], r[22:]
+        self._last = (STATE_TUPLES[s], a, reward)
         self._s = nxt
         self._t = t = t + 1
-        info = {**(_STATE_INFO.get(nxt) or _state_info(nxt)), _K_T: t, _K_MEDIATED: med, _K_CHANGED: changed,
-                _K_FLOOR: floor, _K_WEST: west_reset, **dict(zip(TERM_KEYS, terms[a]))}
+        info = step_info(nxt, t, med, changed, floor, west_reset, terms)
         if self._context_id is not None:
             info["context_id"] = self._context_id
         if self.render_mode == "human":
-            print(render_line(t, self.params, _STATE_TUPLES[nxt], self._last))
+            print(render_line(t, self.params, STATE_TUPLES[nxt], self._last))
         return self._observation(), reward, False, t >= self.max_episode_steps, info
 
     def _uniforms(self) -> list[float]:
@@ -572,7 +389,7 @@ class SmallStateAllianceEnv(gym.Env[np.ndarray, np.ndarray]):
             return None
         if self._s is None:
             raise ResetNeeded("render() was called before reset(): call reset() first")
-        state = _STATE_TUPLES[self._s]
+        state = STATE_TUPLES[self._s]
         if self.render_mode == "rgb_array":
             from envs.render import draw_frame  # Pillow only when pictures are asked for
 

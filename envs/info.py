@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from envs import block_cache
-from envs.spaces import STATE_VARS
+from envs.spaces import ALL_STATES, N_ACTIONS, STATE_VARS
 from envs.tables import BLOCK, Tables
 
 STATE_KEYS = tuple(f"state_{v}" for v in STATE_VARS)
@@ -40,34 +40,32 @@ TERM_KEYS = ("security", "autonomy", "economy", "identity_bonus", "troop_cost", 
 STEP_KEYS = (*STATE_KEYS, "t", "mediated", "phase_changed", "threat_floor", "west_reset", *TERM_KEYS)
 
 
+N_TERMS = len(TERM_KEYS)
 _MISSING = object()
-# per tables: each phase's terms (1080, 96, 7) once its block is built or loaded (None: not in the
-# disk cache), and how many of its states were filled one by one
+# per tables: each phase's terms, flat (1080 * 96 * 7), once its block is built or loaded (None: not
+# in the disk cache), and how many of its states were filled one by one
 _BLOCKS: weakref.WeakKeyDictionary[Tables, dict[int, Any]] = weakref.WeakKeyDictionary()
 _FILLED: weakref.WeakKeyDictionary[Tables, dict[int, int]] = weakref.WeakKeyDictionary()
+_ROW = N_ACTIONS * N_TERMS  # numbers of one state's terms
 
 
-_NO_STORE: weakref.WeakSet = weakref.WeakSet()  # tables whose blocks are never built for the disk cache
+def _flat(terms: np.ndarray | None) -> memoryview | None:
+    return None if terms is None else memoryview(np.ascontiguousarray(terms).reshape(-1))
 
 
-def store_no_blocks(tables: Tables) -> None:
-    """Never build and store ``tables``' blocks in the disk cache (a contextual env: each of its many
-    parameter sets is visited a few hundred states, and a block each would fill the cache and memory);
-    blocks already stored are still loaded."""
-    _NO_STORE.add(tables)
-
-
-def term_row(tables: Tables, s: int) -> list:
-    """Section 6's terms of flat state ``s`` under each of the 96 actions, ``(96, 7)`` as lists in
-    the order of :data:`TERM_KEYS`, computed by :func:`envs.model.reward_terms` on first use and
-    kept on the (shared) tables: an env computes them only for the states it visits. On that first
-    use the state's rows of the tables are filled too (``Tables.fill_state``), so a state with
-    terms in ``tables.info_terms`` has its moves, Pr(M = 1) and rewards in the tables.
+def term_row(tables: Tables, s: int) -> memoryview:
+    """Section 6's terms of flat state ``s`` under each of the 96 actions, ``(96, 7)`` float64 in the
+    order of :data:`TERM_KEYS`, flat (action ``a``'s at ``[a * 7:(a + 1) * 7]``; a step iterates that
+    slice as Python floats, no list of the 672 numbers is made), computed by
+    :func:`envs.model.reward_terms` on first use and kept on the (shared) tables: an env computes
+    them only for the states it visits. On that first use the state's rows of the tables are filled
+    too (``Tables.fill_state``), so a state with terms in ``tables.info_terms`` has its moves,
+    Pr(M = 1) and rewards in the tables.
 
     A phase whose block is in the disk cache (``envs.block_cache``) is loaded whole on its first
-    visit; a phase of which :data:`envs.block_cache.BUILD_AFTER` states were filled one by one is
-    built whole and stored there (with the cache off, states stay filled one by one). The numbers
-    are the same either way."""
+    visit (its terms memory-mapped: the row is a view of them); a phase of which
+    :data:`envs.block_cache.BUILD_AFTER` states were filled one by one is built whole and stored
+    there (with the cache off, states stay filled one by one). The numbers are the same either way."""
     cache = tables.info_terms
     row = cache.get(s)
     if row is None:
@@ -75,18 +73,24 @@ def term_row(tables: Tables, s: int) -> list:
         blocks = _BLOCKS.setdefault(tables, {})
         terms = blocks.get(phase, _MISSING)
         if terms is _MISSING:
-            terms = blocks[phase] = block_cache.load_block(tables, phase)
+            terms = blocks[phase] = _flat(block_cache.load_block(tables, phase))
         if terms is None:
             filled = _FILLED.setdefault(tables, {})
             filled[phase] = filled.get(phase, 0) + 1
-            if filled[phase] > block_cache.BUILD_AFTER and tables not in _NO_STORE and block_cache.cache_dir() is not None:
-                terms = blocks[phase] = block_cache.build_and_store(tables, phase, TERM_KEYS)
+            if filled[phase] > block_cache.BUILD_AFTER and block_cache.cache_dir() is not None:
+                terms = blocks[phase] = _flat(block_cache.build_and_store(tables, phase, TERM_KEYS))
         if terms is not None:
-            row = cache[s] = terms[s - phase * BLOCK].tolist()
+            local = (s - phase * BLOCK) * _ROW
+            row = cache[s] = terms[local:local + _ROW]
         else:
             rt = tables.fill_state(s)
-            row = cache[s] = np.stack([rt[k] for k in TERM_KEYS], axis=1).tolist()
+            row = cache[s] = _flat(np.stack([rt[k] for k in TERM_KEYS], axis=1))
     return row
+
+
+def action_terms(tables: Tables, s: int, a: int) -> list[float]:
+    """The seven reward terms of action ``a`` in flat state ``s`` (:func:`term_row`)."""
+    return term_row(tables, s)[a * N_TERMS:(a + 1) * N_TERMS].tolist()
 
 
 NO_EVENTS = (False, False, 0, False)  # mediated, phase_changed, threat_floor, west_reset: nothing happened
@@ -96,6 +100,25 @@ NO_TERMS = (float("nan"),) * len(TERM_KEYS)  # no action taken yet: no reward te
 def reset_info(state: tuple[int, ...], t: int) -> dict:
     """The info of ``reset``: :data:`STEP_KEYS`, the state and ``t`` with no event and NaN terms."""
     return dict(zip(STEP_KEYS, (*state, t, *NO_EVENTS, *NO_TERMS)))
+
+
+STATE_TUPLES = [tuple(s) for s in ALL_STATES.tolist()]  # flat index -> state tuple
+# info of a step: the next state's entries (one dict per state, made on its first visit) merged
+# with the step's own, in the order of STEP_KEYS
+_STATE_INFO: dict[int, dict[str, int]] = {}
+_K_T, _K_MEDIATED, _K_CHANGED, _K_FLOOR, _K_WEST = STEP_KEYS[len(STATE_KEYS):len(STATE_KEYS) + 5]
+
+
+def _state_info(s: int) -> dict[str, int]:
+    info = _STATE_INFO[s] = dict(zip(STATE_KEYS, STATE_TUPLES[s]))
+    return info
+
+
+def step_info(nxt: int, t: int, mediated: bool, changed: bool, floor: int, west_reset: bool, terms: list) -> dict:
+    """The info of a step (:data:`STEP_KEYS`): the state reached (flat ``nxt``), ``t``, the events and
+    the reward terms ``terms`` of the action taken (a row of :func:`term_row`)."""
+    return {**(_STATE_INFO.get(nxt) or _state_info(nxt)), _K_T: t, _K_MEDIATED: mediated, _K_CHANGED: changed,
+            _K_FLOOR: floor, _K_WEST: west_reset, **dict(zip(TERM_KEYS, terms))}
 
 
 def state_dict(info: dict) -> dict[str, int]:

@@ -8,30 +8,70 @@ env_speed.py``). Compiled, the loop does the same work in one pass. It is the sa
 single env's step, not a copy: ``numba.njit(model.step_index)`` compiles that Python function, so
 the order of the draws, the draw -> move rule and the entry-shock key exist once. The compiled
 code is cached beside this file (``cache=True``): a new process loads it instead of compiling.
+numba's cache does not see a change of ``envs/model.py`` (``step_index`` is inlined here): after
+changing it, delete ``envs/__pycache__/*.nbi`` and ``*.nbc``.
+
+From N = 512 the vector env's step is one call, :func:`advance_plain`: the uniforms are NumPy's
+``PCG64`` numbers drawn inside the loop (``envs.pcg64``, the same stream as ``random((N, 8))``),
+with r(s, a), ``t + 1`` and truncation in the same pass.
 """
 
 from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
-from envs import model
+from envs import model, pcg64
+from envs.pcg64 import lanes_next, lanes_start
 from envs.spaces import N_ACTIONS as _N_ACTIONS
 
 _step_one = numba.njit(cache=True, inline="always")(model.step_index)
+PREFETCH_AHEAD = 4  # envs ahead whose table entries a loop asks the memory for (envs.context_tables)
+
+
+@intrinsic
+def prefetch(typingctx, array, index):
+    """Ask the memory for ``array[index]``'s cache line (LLVM's ``llvm.prefetch``, read, keep): a
+    loop whose look-ups miss the caches (the contextual tables, hundreds of MB) asks for the entries of
+    an env a few iterations ahead, so their fetches overlap instead of waiting one after another."""
+    sig = types.void(array, index)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False, boundscheck=False)
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 def step_many(index, action, t, phase_of, move_keys, med_keys, p_med, up, down,  # noqa: PLR0913
               event_target, event_prob, p_west, after_shock, u):
-    """Section 5 for N flat states: ``index``/``action``/``t`` (N,) int64, uniforms ``u`` (N, 8);
-    the tables as ``Tables`` holds them (``event_target``/``event_prob`` [row, phase], row
-    min(t, rows - 1)). Returns next indices and the events mediated, phase_changed, west_reset,
-    threat_floor and new_phase, each (N,), new arrays (:func:`step_into` fills them)."""
+    """Section 5 for N flat states: ``index``/``action``/``t`` (N,) int64, uniforms ``u`` (N, 8) or a
+    ``numpy.random.Generator`` to draw them from (as ``u.random((N, 8))``: the same numbers, drawn
+    inside the loop by :func:`step_into_drawing` where ``envs.pcg64`` can); the tables as ``Tables``
+    holds them (``event_target``/``event_prob`` [row, phase], row min(t, rows - 1)). Returns next
+    indices and the events mediated, phase_changed, west_reset, threat_floor and new_phase, each (N,),
+    new arrays (:func:`step_into` fills them)."""
     n = index.shape[0]
     out = (np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty(n, np.bool_),
            np.empty(n, np.int64), np.empty(n, np.int64))
-    step_into(index, action, t, phase_of, move_keys, med_keys, p_med, up, down, event_target, event_prob, p_west,
-              after_shock, u, *out)
+    tables = (phase_of, move_keys, med_keys, p_med, up, down, event_target, event_prob, p_west, after_shock)
+    if isinstance(u, np.random.Generator):
+        consts = pcg64.begin(u, n * model.N_UNIFORMS)
+        if consts is not None:
+            pcg64.end(u, *step_into_drawing(index, action, t, *tables, consts, *out))
+            return out
+        u = u.random((n, model.N_UNIFORMS))
+    step_into(index, action, t, *tables, np.ascontiguousarray(u, dtype=np.float64), *out)
     return out
 
 
@@ -57,6 +97,90 @@ def step_into(index, action, t, phase_of, move_keys, med_keys, p_med, up, down, 
                         event_prob[row, ph], p_west, after_shock, draws)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         new_phase[i] = phase_of[out[0]]
+
+
+@numba.njit(cache=True, _nrt=False)
+def step_into_drawing(index, action, t, phase_of, move_keys, med_keys, p_med, up, down,  # noqa: PLR0913
+                      event_target, event_prob, p_west, after_shock, consts, nxt, mediated, changed, west_reset,
+                      floor, new_phase):
+    """:func:`step_into` drawing the uniforms itself: NumPy's ``PCG64`` stream from ``consts``
+    (``envs.pcg64.begin``), env i's eight uniforms being the stream's numbers 8 i .. 8 i + 7, as
+    ``random((N, 8))`` gives them, so the numbers and the trajectories are the same; no (N, 8) array
+    is written and read back, and the generator's arithmetic overlaps the table look-ups. Returns the
+    last lane's state for ``envs.pcg64.end``."""
+    last_row = event_target.shape[0] - 1
+    lanes = lanes_start(consts)
+    for i in range(index.shape[0]):
+        first, lanes = lanes_next(lanes, consts)
+        second, lanes = lanes_next(lanes, consts)
+        s = index[i]
+        a = action[i]
+        ph = phase_of[s]
+        row = min(t[i], last_row)
+        col = a * 2
+        keys = (move_keys[s, 0] + col, move_keys[s, 1] + col, move_keys[s, 2] + col, move_keys[s, 3] + col,
+                move_keys[s, 4] + col)
+        out = _step_one(s, ph, p_med[med_keys[s] + a], up, down, keys, event_target[row, ph],
+                        event_prob[row, ph], p_west, after_shock, first + second)
+        nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
+        new_phase[i] = phase_of[out[0]]
+    return lanes[6], lanes[7]
+
+
+def advance_plain(index, action, t, max_steps, generator, phase_of, move_keys, med_keys, tables):  # noqa: PLR0913
+    """The plain vector env's step in one compiled call (:func:`advance_into`): r(s, a), ``t + 1``,
+    truncated, the next indices and the events (without ``new_phase``), the uniforms drawn inside the
+    loop as :func:`step_into_drawing` does. Returns ``(bad, reward, t_next, truncated, nxt, events)``,
+    ``bad >= 0`` the first env whose ``t`` already reached ``max_steps`` (then nothing is drawn and
+    the rest is None), or None when ``envs.pcg64`` cannot draw ``generator``'s numbers (the caller
+    steps by :func:`reward_and_clock` and :func:`step_many`). ``tables``: an ``envs.tables.Tables``."""
+    n = index.shape[0]
+    consts = pcg64.begin(generator, n * model.N_UNIFORMS)
+    if consts is None:
+        return None
+    out = (np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty(n, np.bool_),
+           np.empty(n, np.int64), np.empty(n, np.float64), np.empty(n, np.int64), np.empty(n, np.bool_))
+    bad, hi, lo = advance_into(index, action, t, max_steps, tables.reward_blocks.reshape(-1), phase_of, move_keys,
+                               med_keys, tables.p_med, tables.up, tables.down, tables.event_target, tables.event_prob,
+                               tables.p_west, tables.after_shock, consts, *out)
+    if bad >= 0:
+        return bad, None, None, None, None, None
+    pcg64.end(generator, hi, lo)
+    nxt, mediated, changed, west_reset, floor, reward, t_next, truncated = out
+    return -1, reward, t_next, truncated, nxt, {"mediated": mediated, "phase_changed": changed,
+                                                 "west_reset": west_reset, "threat_floor": floor}
+
+
+@numba.njit(cache=True, _nrt=False)
+def advance_into(index, action, t, max_steps, reward, phase_of, move_keys, med_keys, p_med, up, down,  # noqa: PLR0913
+                 event_target, event_prob, p_west, after_shock, consts, nxt, mediated, changed, west_reset, floor,
+                 rew, t_next, truncated):
+    """:func:`step_into_drawing` with :func:`reward_and_clock`'s bookkeeping in the same pass; first
+    a pass that finds an env already at ``max_steps`` (returned, nothing drawn). Returns ``(bad, hi,
+    lo)``, the last lane's state for ``envs.pcg64.end``."""
+    n = index.shape[0]
+    for i in range(n):
+        if t[i] >= max_steps:
+            return i, np.uint64(0), np.uint64(0)
+    last_row = event_target.shape[0] - 1
+    lanes = lanes_start(consts)
+    for i in range(n):
+        first, lanes = lanes_next(lanes, consts)
+        second, lanes = lanes_next(lanes, consts)
+        s = index[i]
+        a = action[i]
+        ph = phase_of[s]
+        row = min(t[i], last_row)
+        col = a * 2
+        keys = (move_keys[s, 0] + col, move_keys[s, 1] + col, move_keys[s, 2] + col, move_keys[s, 3] + col,
+                move_keys[s, 4] + col)
+        out = _step_one(s, ph, p_med[med_keys[s] + a], up, down, keys, event_target[row, ph],
+                        event_prob[row, ph], p_west, after_shock, first + second)
+        nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
+        rew[i] = reward[s * _N_ACTIONS + a]
+        t_next[i] = t[i] + 1
+        truncated[i] = t_next[i] >= max_steps
+    return -1, lanes[6], lanes[7]
 
 
 @numba.njit(cache=True)

@@ -27,7 +27,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from envs.info import TERM_KEYS, term_row
+from envs.info import TERM_KEYS, action_terms
 from envs.params import PHASE_NAMES, AllianceParams
 from envs.spaces import ACTION_VARS, ACTION_WORDS, ALL_ACTIONS, STATE_LEVELS
 from envs.tables import build_tables
@@ -170,7 +170,7 @@ def draw_frame(params: AllianceParams, label: str, state: tuple[int, ...],
         _write(frame, WORDS_X, ACTION_Y + i * 18, _sprite(ACTION_WORDS[var][a].split(" (")[0], SMALL, TEXT, BACKGROUND))
     _write(frame, RIGHT_X, REWARD_Y, _sprite("reward", SMALL, DIM, BACKGROUND))
     _write(frame, RIGHT_X + 60, REWARD_Y - 6, _number_sprite(f"{reward:+.4f}", BIG, GOOD if reward >= 0 else BAD))
-    terms = term_row(build_tables(params), int(np.ravel_multi_index(prev, STATE_LEVELS)))[action_index]
+    terms = action_terms(build_tables(params), int(np.ravel_multi_index(prev, STATE_LEVELS)), action_index)
     for i, (value, sign) in enumerate(zip(terms, TERM_SIGNS)):
         y = TERMS_Y + i * TERM_ROW
         length = int(round(min(abs(value), 1.0) * BAR_W))

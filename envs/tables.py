@@ -32,11 +32,11 @@ import numpy as np
 from envs import model
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import ACTION_NVEC, ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, STATE_LEVELS, encode_states
+from envs.state_rows import N_COLS, lazy_zeros, state_entries
 
 BLOCK = N_STATES // N_PHASES  # 1080 states per phase
 VARS = ("T", "A", "R", "W", "X")
 LEVELS = tuple(int(n) for n in STATE_LEVELS[1:])
-N_COLS = N_ACTIONS * 2  # (a, M)
 
 
 def _shape(reads: tuple[str, ...]) -> tuple[int, ...]:
@@ -50,8 +50,6 @@ MOVE_SIZE = int(sum(MOVE_SIZES))  # per block
 MED_SHAPE = _shape(model.MEDIATION_READS)
 MED_SIZE = int(np.prod(MED_SHAPE)) * N_ACTIONS
 LOCAL = ALL_STATES[:BLOCK, 1:]  # (1080, 5) levels of T, A, R, W, X
-_BOTH_M = np.repeat([0, 1], N_ACTIONS)  # M of the 192 rows of Tables.fill_state (M slowest)
-_BOTH_M_ACTIONS = np.tile(ALL_ACTIONS, (2, 1))
 
 
 def _key(shape: tuple[int, ...], levels: np.ndarray) -> np.ndarray:
@@ -230,12 +228,12 @@ class Tables:
 
     def __init__(self, params: AllianceParams):
         self.params = params
-        self.up = np.zeros(N_PHASES * MOVE_SIZE)
-        self.down = np.zeros(N_PHASES * MOVE_SIZE)
-        self.p_med = np.zeros(N_PHASES * MED_SIZE)
-        self.reward_blocks = np.zeros((N_PHASES, BLOCK, N_ACTIONS))
+        self.up = lazy_zeros(N_PHASES * MOVE_SIZE)
+        self.down = lazy_zeros(N_PHASES * MOVE_SIZE)
+        self.p_med = lazy_zeros(N_PHASES * MED_SIZE)
+        self.reward_blocks = lazy_zeros((N_PHASES, BLOCK, N_ACTIONS))
         self.built = np.zeros(N_PHASES, dtype=bool)
-        self.info_terms: dict[int, list] = {}  # state -> section 6's terms per action (envs.env, on first visit)
+        self.info_terms: dict[int, memoryview] = {}  # state -> its (96, 7) reward terms, flat (envs.info.term_row)
         self.timed = params.calendar is not None
         n_t = params.horizon if self.timed else 1
         probe = np.zeros((n_t * N_PHASES, 6), dtype=np.int64)
@@ -288,20 +286,16 @@ class Tables:
         self.built[ph] = True
 
     def fill_state(self, s: int) -> dict[str, np.ndarray]:
-        """Fill the entries of flat state ``s`` that its block's build would fill (moves of its 96
-        actions under M = 0 and 1, Pr(M = 1), r(s, a); by ``envs.model``, skipped when the block is
-        built) and return ``envs.model.reward_terms`` of its 96 actions (the single env's first visit)."""
-        p = self.params
-        state = ALL_STATES[[s]]
-        terms = model.reward_terms(np.repeat(state, N_ACTIONS, axis=0), ALL_ACTIONS, p)
-        if not self.built[s // BLOCK]:
-            up, down = model.move_probs(np.repeat(state, N_COLS, axis=0), _BOTH_M_ACTIONS, _BOTH_M, p)
-            cols = MOVE_KEYS[s][:, None] + np.arange(N_COLS)  # (5, 192): column a * 2 + M
-            self.up[cols] = up.reshape(2, N_ACTIONS, 5).transpose(2, 1, 0).reshape(5, N_COLS)
-            self.down[cols] = down.reshape(2, N_ACTIONS, 5).transpose(2, 1, 0).reshape(5, N_COLS)
-            self.p_med[MED_KEYS[s]:MED_KEYS[s] + N_ACTIONS] = model.mediation_prob(
-                np.repeat(state, N_ACTIONS, axis=0), ALL_ACTIONS, p)
-            self.reward_blocks.reshape(-1)[s * N_ACTIONS:(s + 1) * N_ACTIONS] = terms["reward"]
+        """Fill the entries of flat state ``s`` that its block's build would fill (:func:`state_entries`,
+        skipped when the block is built) and return ``envs.model.reward_terms`` of its 96 actions (the
+        single env's first visit)."""
+        if self.built[s // BLOCK]:
+            return state_entries(self.params, s, moves=False)[3]
+        up, down, p_med, terms = state_entries(self.params, s)
+        cols = MOVE_KEYS[s][:, None] + np.arange(N_COLS)  # (5, 192): column a * 2 + M
+        self.up[cols], self.down[cols] = up, down
+        self.p_med[MED_KEYS[s]:MED_KEYS[s] + N_ACTIONS] = p_med
+        self.reward_blocks.reshape(-1)[s * N_ACTIONS:(s + 1) * N_ACTIONS] = terms["reward"]
         return terms
 
     # ------------------------------------------------------------------ views for the solver
@@ -349,17 +343,19 @@ class Tables:
         return (self.p_med[MED_KEYS[:, None] + np.arange(N_ACTIONS)]).reshape(-1)
 
     def step_indices(self, state_index: np.ndarray, action_index: np.ndarray, t: np.ndarray | int,
-                     u: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """One step of section 5 on flat indices, uniforms ``u`` (N, 8): ``envs.model.step_index``
-        for each state, compiled (:func:`envs.kernel.step_many`)."""
+                     u: np.ndarray | np.random.Generator) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """One step of section 5 on flat indices, uniforms ``u`` (N, 8), or drawn from the generator
+        ``u`` as ``u.random((N, 8))`` would: ``envs.model.step_index`` for each state, compiled
+        (:func:`envs.kernel.step_many`)."""
         from envs.kernel import step_many  # numba only where arrays are stepped
 
         index = np.ascontiguousarray(state_index, dtype=np.int64)
-        t = np.ascontiguousarray(np.broadcast_to(np.asarray(t, dtype=np.int64), index.shape))
+        t = np.asarray(t, dtype=np.int64)
+        if t.shape != index.shape or not t.flags.c_contiguous:  # (the vector env passes (N,) int64 already)
+            t = np.ascontiguousarray(np.broadcast_to(t, index.shape))
         nxt, mediated, changed, west_reset, floor, new_phase = step_many(
             index, np.ascontiguousarray(action_index, dtype=np.int64), t, PHASE_OF, MOVE_KEYS, MED_KEYS, self.p_med,
-            self.up, self.down, self.event_target, self.event_prob, self.p_west, self.after_shock,
-            np.ascontiguousarray(u, dtype=np.float64))
+            self.up, self.down, self.event_target, self.event_prob, self.p_west, self.after_shock, u)
         return nxt, {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset,
                      "threat_floor": floor, "new_phase": new_phase}
 
@@ -371,9 +367,6 @@ class Tables:
         nxt, ev = self.step_indices(np.asarray(state_index), np.asarray(action_index), t, u)
         ev.pop("new_phase")
         return ALL_STATES[nxt], ev
-
-
-TransitionTables = Tables  # the former name
 
 
 @lru_cache(maxsize=64)

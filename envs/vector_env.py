@@ -2,7 +2,9 @@
 
 The step is ``envs.tables.Tables.step_indices`` on the N flat state indices at once, with uniforms
 ``np_random.random((N, 8))``: ``envs.model.step_index`` (the single env's step function) compiled
-over the N states by numba (``envs.kernel``); no Python loop over envs. The pattern is Gymnasium's
+over the N states by numba (``envs.kernel``); no Python loop over envs. From N = 512 the whole step
+is one compiled call that draws those same numbers itself (``envs.kernel.advance_plain``,
+``envs.pcg64``). The pattern is Gymnasium's
 ``CartPoleVectorEnv``, with Gymnasium's three autoreset modes (``autoreset_mode=``: ``NEXT_STEP``,
 the default, ``SAME_STEP`` and ``DISABLED``; https://farama.org/Vector-Autoreset-Mode).
 
@@ -42,39 +44,15 @@ from envs.env import (
     resolve_params,
     short_repr,
 )
+from envs.env_shared import as_action_array, check_autoreset_mode
 from envs.info import EVENT_KEYS
+from envs.kernel import advance_plain, encode_actions, reward_and_clock
 from envs.params import AllianceParams
+from envs.pcg64 import fill_uniforms
 from envs.spaces import ACTION_NVEC, ALL_STATES, N_ACTIONS, ONE_HOT_SIZE, STATE_LEVELS, check_state
-from envs.tables import BLOCK, PHASE_OF, build_tables
+from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, PHASE_OF, build_tables
 
 _STATE_STRIDES = np.array([int(np.prod(STATE_LEVELS[j + 1:])) for j in range(6)], dtype=np.int64)
-
-
-def _as_array(actions: Any) -> np.ndarray:
-    """Actions as an array; a nested list that is ragged or holds a bool becomes an object array
-    (which the callers reject) instead of a numpy error or a bool silently read as 0 or 1."""
-    if isinstance(actions, np.ndarray):
-        return actions
-    try:
-        a = np.asarray(actions)
-    except ValueError:  # ragged
-        return np.array(None, dtype=object)
-    if a.dtype.kind in "iu" and any(isinstance(v, bool | np.bool_) for v in np.asarray(actions, dtype=object).flat):
-        return a.astype(object)
-    return a
-
-
-AUTORESET_MODES = tuple(m.value for m in AutoresetMode)
-
-
-def check_autoreset_mode(mode: Any) -> AutoresetMode:
-    """An ``AutoresetMode`` or its value (``"NextStep"``, ``"SameStep"``, ``"Disabled"``)."""
-    if isinstance(mode, AutoresetMode):
-        return mode
-    if isinstance(mode, str) and mode in AUTORESET_MODES:
-        return AutoresetMode(mode)
-    raise ValueError(f"autoreset_mode={short_repr(mode)} is not allowed: a gymnasium.vector.AutoresetMode or one "
-                     f"of {', '.join(map(repr, AUTORESET_MODES))}")
 
 
 class AllianceVectorEnv(VectorEnv):
@@ -152,11 +130,9 @@ class AllianceVectorEnv(VectorEnv):
         self.single_observation_space = observation_space(self.params, n_features)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self._all = np.ones(self.num_envs, dtype=bool)  # the info's masks: every env reports every key
-        from envs.kernel import encode_actions, reward_and_clock  # numba only where arrays are stepped
-
-        self._encode, self._clock = encode_actions, reward_and_clock
+        self._encode, self._clock, self._fill = encode_actions, reward_and_clock, fill_uniforms
         self._no_reward = np.empty(0)  # with contexts, the reward comes from the context tables
-        self._u = np.empty((self.num_envs, model.N_UNIFORMS))  # the step's uniforms (advance)
+        self._u = np.empty((self.num_envs, model.N_UNIFORMS)) if self.contexts is not None else None  # uniforms
         self._all.setflags(write=False)
         self._start = np.asarray(self.params.start, dtype=np.int64)
         self._start_index = int(self._start @ _STATE_STRIDES)
@@ -200,7 +176,7 @@ class AllianceVectorEnv(VectorEnv):
         ``ValueError`` if any is outside the action space."""
         if self.discrete_actions:
             return self.check_action_indices(actions)
-        a = _as_array(actions)
+        a = as_action_array(actions)
         if a.shape != (self.num_envs, 4) or a.dtype.kind not in "iu":
             raise ValueError(f"actions={short_repr(actions)} (shape {a.shape}, dtype {a.dtype}) is not allowed: "
                              f"an integer array of shape ({self.num_envs}, 4), each row {ACTION_ALLOWED}")
@@ -211,7 +187,7 @@ class AllianceVectorEnv(VectorEnv):
 
     def check_action_indices(self, index: Any) -> np.ndarray:
         """``(N,)`` flat action indices (``Discrete(96)``), checked."""
-        a = _as_array(index)
+        a = as_action_array(index)
         if a.shape != (self.num_envs,) or a.dtype.kind not in "iu":
             raise ValueError(f"actions={short_repr(index)} (shape {a.shape}, dtype {a.dtype}) is not allowed: "
                              f"an integer array of shape ({self.num_envs},) with values in 0..{N_ACTIONS - 1}")
@@ -227,18 +203,23 @@ class AllianceVectorEnv(VectorEnv):
         Returns ``(reward (N,), truncated (N,), events)``; reward is r(s, a) before the step (5.5)."""
         if not self._started:
             raise ResetNeeded("AllianceVectorEnv.step was called before reset(): call reset() first")
-        # r(s, a), t + 1, truncated and the first env already at the end, in one compiled pass
-        reward, t_next, truncated, i = self._clock(self._index, action_index, self._t, self.max_episode_steps,
-                                                   self._reward if self.contexts is None else self._no_reward)
+        fast = None if self.contexts is not None else advance_plain(  # the whole step in one compiled call
+            self._index, action_index, self._t, self.max_episode_steps, self.np_random, PHASE_OF, MOVE_KEYS,
+            MED_KEYS, self.tables)
+        if fast is None:  # r(s, a), t + 1, truncated and the first env already at the end, in one compiled pass
+            reward, t_next, truncated, i = self._clock(self._index, action_index, self._t, self.max_episode_steps,
+                                                       self._reward if self.contexts is None else self._no_reward)
+        else:
+            i, reward, t_next, truncated, nxt, events = fast
         if i >= 0:
             raise ResetNeeded(f"env {i} was truncated at t={int(self._t[i])} "
                               f"(max_episode_steps {self.max_episode_steps}): reset it")
-        u = self.np_random.random(out=self._u)  # = random((N, 8)), into the env's buffer: no new array a step
-        if self.contexts is not None:
-            nxt, reward, events = self.context_tables.step_indices(self._index, action_index, self._t, self._ctx, u)
-        else:
-            nxt, events = self.tables.step_indices(self._index, action_index, self._t, u)
-        del events["new_phase"]
+        if self.contexts is not None:  # uniforms = random((N, 8)), into the env's buffer (envs.pcg64)
+            nxt, reward, events = self.context_tables.step_indices(self._index, action_index, self._t, self._ctx,
+                                                                   self._fill(self.np_random, self._u))
+        elif fast is None:  # (fewer than 512 envs) NumPy's random((N, 8)), the same numbers
+            nxt, events = self.tables.step_indices(self._index, action_index, self._t, self.np_random)
+        events.pop("new_phase", None)
         self._last = (self._index, action_index, reward)
         self._index = nxt
         self._t = t_next

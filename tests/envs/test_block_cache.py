@@ -44,7 +44,7 @@ def test_a_block_is_stored_after_enough_visits_and_loaded_exactly(cache):
     assert np.array_equal(loaded.reward_blocks[PHASE], built.reward_blocks[PHASE])
     for s in (PHASE * BLOCK, PHASE * BLOCK + 123, PHASE * BLOCK + 199):
         terms = model.reward_terms(np.repeat(ALL_STATES[[s]], N_ACTIONS, axis=0), ALL_ACTIONS, params)
-        assert rows[s] == np.stack([terms[k] for k in info.TERM_KEYS], axis=1).tolist()
+        assert rows[s].tolist() == np.stack([terms[k] for k in info.TERM_KEYS], axis=1).ravel().tolist()
 
 
 def test_the_cache_off_or_broken_means_state_by_state(cache, monkeypatch):
@@ -55,7 +55,7 @@ def test_the_cache_off_or_broken_means_state_by_state(cache, monkeypatch):
     tables = Tables(params)
     rows = _visit(tables, 3)
     terms = model.reward_terms(np.repeat(ALL_STATES[[PHASE * BLOCK]], N_ACTIONS, axis=0), ALL_ACTIONS, params)
-    assert rows[PHASE * BLOCK] == np.stack([terms[k] for k in info.TERM_KEYS], axis=1).tolist()
+    assert rows[PHASE * BLOCK].tolist() == np.stack([terms[k] for k in info.TERM_KEYS], axis=1).ravel().tolist()
     monkeypatch.setenv("ALLIANCE_GYM_CACHE", "off")
     assert block_cache.cache_dir() is None
     other = Tables(make_params("war", {"power": 0.2468}))
@@ -93,4 +93,4 @@ def test_a_block_of_the_wrong_shape_is_computed_instead(cache, name, junk):
     rows = _visit(tables, 2)
     assert not tables.built[PHASE]  # not loaded: the state's rows computed one by one
     terms = model.reward_terms(np.repeat(ALL_STATES[[PHASE * BLOCK]], N_ACTIONS, axis=0), ALL_ACTIONS, params)
-    assert rows[PHASE * BLOCK] == np.stack([terms[k] for k in info.TERM_KEYS], axis=1).tolist()
+    assert rows[PHASE * BLOCK].tolist() == np.stack([terms[k] for k in info.TERM_KEYS], axis=1).ravel().tolist()
