@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from agents.compiled_eval import gmres, mixture, push, push_csr  # noqa: F401  (their former home)
+from envs.jit_cache import freshen
 
 
 @numba.njit(cache=True)
@@ -335,3 +336,6 @@ def sweeps(moves, neighbours, base, tilde, ge, coef, x, n_sweeps):  # noqa: PLR0
             for l in range(n_l):
                 xk[l] = out[k, l] + c * y[l]
     return out
+
+
+freshen(__name__, ("envs", "agents"))  # numba's cache re-made when the code it calls changed (envs/jit_cache.py)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from envs.jit_cache import freshen
+
 
 def unsigned(indices: np.ndarray) -> np.ndarray:
     """A sparse matrix's column indices (>= 0) viewed as unsigned integers of the same width, no copy:
@@ -209,4 +211,4 @@ def gmres(data, indices, indptr, discount, b, x0, rtol, restart, cycles):  # noq
     return x, beta <= target
 
 
-
+freshen(__name__, ("envs", "agents"))  # numba's cache re-made when the code it calls changed (envs/jit_cache.py)

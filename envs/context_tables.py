@@ -24,6 +24,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from envs.jit_cache import freshen
 from envs.kernel import PREFETCH_AHEAD, _step_one, prefetch
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import N_ACTIONS
@@ -235,3 +236,6 @@ class ContextTables:
             self.event_prob, self.p_west, self.after_shock, u, self.reward, self._reward.label, self._reward.n)
         return nxt, reward, {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset,
                              "threat_floor": floor, "new_phase": new_phase}
+
+
+freshen(__name__, ("envs",))  # numba's cache re-made when the code it calls changed (envs/jit_cache.py)

@@ -8,8 +8,8 @@ env_speed.py``). Compiled, the loop does the same work in one pass. It is the sa
 single env's step, not a copy: ``numba.njit(model.step_index)`` compiles that Python function, so
 the order of the draws, the draw -> move rule and the entry-shock key exist once. The compiled
 code is cached beside this file (``cache=True``): a new process loads it instead of compiling.
-numba's cache does not see a change of ``envs/model.py`` (``step_index`` is inlined here): after
-changing it, delete ``envs/__pycache__/*.nbi`` and ``*.nbc``.
+numba's cache alone does not see a change of ``envs/model.py`` (``step_index`` is inlined here):
+:func:`envs.jit_cache.freshen` at the end of this module empties it when ``envs``' source changed.
 
 From N = 512 the vector env's step is one call, :func:`advance_plain`: the uniforms are NumPy's
 ``PCG64`` numbers drawn inside the loop (``envs.pcg64``, the same stream as ``random((N, 8))``),
@@ -26,6 +26,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from envs import model, pcg64
+from envs.jit_cache import freshen
 from envs.pcg64 import lanes_next, lanes_start
 from envs.spaces import N_ACTIONS as _N_ACTIONS
 
@@ -219,3 +220,6 @@ def reward_and_clock(index, action, t, max_steps, reward):
         t_next[i] = t[i] + 1
         truncated[i] = t_next[i] >= max_steps
     return r, t_next, truncated, -1
+
+
+freshen(__name__, ("envs",))  # numba's cache re-made when the code it calls changed (envs/jit_cache.py)

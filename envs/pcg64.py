@@ -22,6 +22,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from envs.jit_cache import freshen
+
 LANES = 4
 MASK64 = (1 << 64) - 1
 MASK128 = (1 << 128) - 1
@@ -138,3 +140,6 @@ def fill_uniforms(generator: np.random.Generator, out: np.ndarray) -> np.ndarray
     hi, lo = _fill(consts, out.reshape(-1))
     end(generator, hi, lo)
     return out
+
+
+freshen(__name__, ("envs",))  # numba's cache re-made when the code it calls changed (envs/jit_cache.py)

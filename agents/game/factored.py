@@ -22,6 +22,7 @@ import numpy as np
 from agents import compiled
 from agents.bellman import _STEPS, ORDER, BlockColumns, _groups
 from envs.game_tables import N_PATRON, SIGMA, PatronBlock
+from envs.jit_cache import freshen
 from envs.spaces import N_ACTIONS
 from envs.tables import BLOCK, LEVELS, VARS, Tables
 
@@ -255,3 +256,6 @@ def mix_moves(up, down, move_keys, p_med, r_up, r_down, tr, states, w_s, w_p, li
                 for x in range(81):
                     for y in range(3):
                         out[i, x * 3 + y] += t4[x] * pv[4, y]
+
+
+freshen(__name__, ("envs", "agents"))  # numba's cache re-made when the code it calls changed (envs/jit_cache.py)
