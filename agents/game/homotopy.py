@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import linalg
@@ -238,8 +239,12 @@ class PathResult:
     seconds: float
     curve: list[dict]
     lam: float  # the precision of the returned profile
+    snapshots: list[tuple[float, np.ndarray, np.ndarray]] = field(default_factory=list)  # (lambda, pi_S, pi_P)
 
 
+# The path's profiles kept (float32, for agents.game.extrapolate) each time lambda reaches a new high by this
+# factor, from certify_from / 2, those within SNAPSHOT_SPAN of the highest only (about 13, 7 MB).
+SNAPSHOT_RATIO, SNAPSHOT_SPAN = 2.0 ** 0.125, 3.0
 JUMP, MIN_JUMP, MAX_JUMP, HOLD = float(np.log(1.5)), 1e-3, float(np.log(2.0)), 20
 
 
@@ -252,7 +257,9 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                 certify_from: float = 100.0, certify_factor: float = 2.0, step: float = 0.3,
                 max_step: float = 2.0, tol: float = 1e-6, max_corrections: int = 20, max_fresh: int = 3,
                 fold_tol: float = 2e-3, min_step: float = 1e-7, monotone_from: float | None = None,
-                max_steps: int | None = None, budget_seconds: float | None = None) -> PathResult:
+                max_steps: int | None = None, budget_seconds: float | None = None,
+                on_step: Callable[[float, np.ndarray, Stage], None] | None = None,
+                resume: tuple[np.ndarray, np.ndarray] | None = None) -> PathResult:
     """Follow the logit path from ``lam_start`` by pseudo-arclength continuation in (z, log lambda)
     (arclength measured with z's root mean square and log lambda); certify the profile (exact
     NashConv) when lambda first passes ``certify_from`` and then each time it grows by
@@ -266,14 +273,17 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
     from the tangent's prediction, any root it finds accepted), and a jump that fails down to
     ``MIN_JUMP`` goes round by ``HOLD`` arclength steps; on `war` it stalls at the same fold
     (lambda ~ 1177) as plain arclength, so it is off by default. Returns the profile with the
-    smallest certificate met (the curve: lambda, steps, seconds, NashConv at s0 and max)."""
+    smallest certificate met (the curve: lambda, steps, seconds, NashConv at s0 and max) and the
+    path's profiles kept for :mod:`agents.game.extrapolate` (``SNAPSHOT_RATIO``). ``on_step(lambda,
+    z, stage)``: called after each step taken; ``resume`` (z, x): start at ``lam_start`` from these
+    values and stage payoffs (a point of the path met before) instead of from the uniform profile."""
     start = time.perf_counter()
     path = LogitPath(op)
     n = path.n
     uniform = (np.full((n, 96), 1.0 / 96), np.full((n, N_PATRON), 1.0 / N_PATRON))
-    z = np.stack(op.evaluate(*uniform))
+    z = np.stack(op.evaluate(*uniform)) if resume is None else np.array(resume[0], dtype=np.float64)
     s = float(np.log(lam_start))
-    st = path.stage(z, lam_start, np.zeros((n, N_PATRON)))
+    st = path.stage(z, lam_start, np.zeros((n, N_PATRON)) if resume is None else np.asarray(resume[1]))
     for _ in range(50):  # Newton on z at the first precision
         h = path.residual(z, st)
         if np.abs(h).max() < tol:
@@ -287,6 +297,7 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
     curve: list[dict] = []
     best: tuple | None = None
     next_cert, steps, stalled, jump, hold = certify_from, 0, False, JUMP, 0
+    snaps: list[tuple[float, np.ndarray, np.ndarray]] = []
     while True:
         size = path.size
         mono = monotone_from is not None and np.exp(s) >= monotone_from and hold == 0
@@ -354,6 +365,11 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
             if near.size:
                 path.fixed = np.sort(np.concatenate([path.fixed, near]))
         lam = float(np.exp(s))
+        if on_step is not None and not stalled:
+            on_step(lam, z, st)
+        if lam >= certify_from / 2 and lam >= (snaps[-1][0] if snaps else 0.0) * SNAPSHOT_RATIO:
+            snaps = [snap for snap in snaps if snap[0] >= lam / SNAPSHOT_SPAN]
+            snaps.append((lam, st.pi_s.astype(np.float32), st.pi_p.astype(np.float32)))
         LOG.debug("step %d: lambda %.4g, next step %.3g, states kept as unknowns %s, %.1f s", steps, lam, step,
                   path.fixed.tolist(), time.perf_counter() - start)
         over = (budget_seconds is not None and time.perf_counter() - start > budget_seconds
@@ -371,4 +387,4 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
             if nc.max <= target or lam >= lam_stop or over or stalled:
                 break
     return PathResult(pi_small=best[0], pi_patron=best[1], certificate=best[2], steps=steps,
-                      seconds=time.perf_counter() - start, curve=curve, lam=best[3])
+                      seconds=time.perf_counter() - start, curve=curve, lam=best[3], snapshots=snaps)
