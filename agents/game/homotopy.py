@@ -187,12 +187,17 @@ class LogitPath:
         gap = st.x[f] - np.einsum("sap,sa->sp", st.q_p[f], st.pi_s[f])
         return np.concatenate([(z - st.values).ravel(), gap.ravel()])
 
-    def jacobian(self, st: Stage, coef: Coefficients | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Dense H_u (size, size) and H_s (size,) (s = log lambda) at a converged stage."""
+    def jacobian(self, st: Stage, coef: Coefficients | None = None,
+                 out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Dense H_u (size, size) and H_s (size,) (s = log lambda) at a converged stage; H_u written
+        into ``out`` (a (size, size) array or view) if given."""
         f, k = self.fixed, self.fixed.size
         coef = coefficients(st, f if k else None) if coef is None else coef
         g, n = self.op.gamma, self.n
-        h_u = np.eye(self.size)
+        h_u = np.eye(self.size) if out is None else out
+        if out is not None:
+            out[...] = 0.0
+            out[np.arange(self.size), np.arange(self.size)] = 1.0
         for i in (0, 1):
             h_u[i * n:(i + 1) * n, :n] -= g * self.kernels.dense(coef.c[i], st.pi_p)
             h_u[i * n:(i + 1) * n, n:2 * n] -= g * self.kernels.dense(st.pi_s, coef.d[i])
@@ -221,6 +226,15 @@ class LogitPath:
         dx = np.linalg.solve(coef.m, rhs[:, :, None])[:, :, 0]
         dphi = np.stack([(coef.c[i] * e).sum(1) + (coef.d[i] * f).sum(1) + coef.l[i] * dlam for i in (0, 1)])
         return dphi, dx
+
+    def bordered(self, st: Stage, row: tuple[np.ndarray, float]) -> np.ndarray:
+        """[[H_u, H_s], [row]] (size + 1 square, Fortran order so that ``scipy.linalg.lu_factor``
+        can factor it in place): the continuation's matrix; ``row`` (over z, then log lambda)."""
+        size = self.size
+        out = np.zeros((size + 1, size + 1), order="F")
+        _, out[:size, size] = self.jacobian(st, out=out[:size, :size])
+        out[size, :2 * self.n], out[size, size] = row
+        return out
 
     def near_folds(self, st: Stage, tol: float) -> np.ndarray:
         """States not yet fixed whose stage system's smallest singular value is below ``tol``."""
@@ -301,10 +315,8 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
     while True:
         size = path.size
         mono = monotone_from is not None and np.exp(s) >= monotone_from and hold == 0
-        h_u, h_s = path.jacobian(st)
-        border = np.zeros((size + 1, size + 1))
-        border[:size, :size], border[:size, size] = h_u, h_s
-        border[size, :2 * n], border[size, size] = (0.0, 1.0) if mono else (t_prev[0] / n, t_prev[1])
+        row = (np.zeros(2 * n), 1.0) if mono else (t_prev[0] / n, t_prev[1])
+        border = path.bordered(st, row)  # dense matrices: one (size + 1)^2 array or LU at a time, two at most
         rhs = np.zeros(size + 1)
         rhs[-1] = 1.0
         tau = linalg.lu_solve(linalg.lu_factor(border), rhs)
@@ -313,8 +325,10 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
         else:
             norm = np.sqrt(tau[:2 * n] @ tau[:2 * n] / n + tau[size] ** 2)
             t_u, t_s, h = tau[:size] / norm, tau[size] / norm, step
-            border[size, :2 * n], border[size, size] = t_u[:2 * n] / n, t_s
-        lu = linalg.lu_factor(border)
+            row = (t_u[:2 * n] / n, t_s)
+            border[size, :2 * n], border[size, size] = row
+        lu = linalg.lu_factor(border, overwrite_a=True)
+        del border
         coef = coefficients(st, path.fixed if path.fixed.size else None)
         u = path.pack(z, st.x)
         while True:  # predictor, then corrections on the hyperplane orthogonal to the tangent
@@ -336,8 +350,8 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                     if err > prev or fresh >= max_fresh:
                         why = f"contraction {prev:.1e} -> {err:.1e}"
                         break
-                    border[:size, :size], border[:size, size] = path.jacobian(st_c)
-                    lu_c, fresh = linalg.lu_factor(border), fresh + 1
+                    lu_c = None
+                    lu_c, fresh = linalg.lu_factor(path.bordered(st_c, row), overwrite_a=True), fresh + 1
                 prev = err
                 delta = linalg.lu_solve(lu_c, -np.concatenate([res, [0.0]]))
                 u_c, s_c = path.pack(z_c, st_c.x) + delta[:size], s_c + delta[size]
@@ -352,6 +366,7 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
             if h < min_step:
                 stalled = True
                 break
+        lu = lu_c = None  # free before the stage checks and the certification
         if mono and not ok:
             continue
         if not stalled:
