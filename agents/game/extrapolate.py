@@ -6,7 +6,9 @@ pi(lambda) = pi* + c / lambda + O(1 / lambda^2), and an action it does not play 
 exp(-lambda gap). From two profiles of the path at lambda_lo < lambda_hi, the combination
 w pi(lambda_hi) + (1 - w) pi(lambda_lo) with w = lambda_hi / (lambda_hi - lambda_lo) cancels the
 1 / lambda term (Richardson 1911) and drives the decaying actions below 0; they are clipped to 0
-and each state's row renormalised. Where the path turns (a fold between the two precisions, or a
+and each state's row renormalised. From more profiles of the same smooth piece, the same value at
+1 / lambda = 0 of the least-squares line in 1 / lambda (of each probability) averages out what the
+line does not fit. Where the path turns (a fold between the precisions, or a
 state whose stage game changes its equilibrium there) the combination is wrong, so the stage is
 certified state by state: the exact NashConv of the extrapolated profile is compared with that
 of the path's own profile at lambda_hi in every state, the states where it is larger go back to
@@ -18,12 +20,14 @@ the smallest exact max NashConv it met, the path's own if nothing beats it.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from agents.game.best_response import NashConv, nash_conv
 from agents.game.operator import GameOperator
+from envs.params import short_repr
 
 
 @dataclass
@@ -41,26 +45,34 @@ class Extrapolated:
     curve: list[dict] = field(default_factory=list)
 
 
-def richardson(lam_lo: float, lo: np.ndarray, lam_hi: float, hi: np.ndarray) -> np.ndarray:
-    """The first-order Richardson extrapolation to 1 / lambda = 0 of policies ``lo`` at ``lam_lo`` and
-    ``hi`` at ``lam_hi`` (rows of probabilities, same shape), clipped at 0 and renormalised per row."""
-    if not 0.0 < lam_lo < lam_hi:
-        raise ValueError(f"lam_lo={lam_lo!r}, lam_hi={lam_hi!r} are not allowed: 0 < lam_lo < lam_hi")
-    w = lam_hi / (lam_hi - lam_lo)
-    out = np.maximum(w * hi + (1.0 - w) * lo, 0.0)
+def richardson(lams: Sequence[float], policies: Sequence[np.ndarray]) -> np.ndarray:
+    """The value at 1 / lambda = 0 of the least-squares line in 1 / lambda through ``policies`` (rows
+    of probabilities, same shape) at the precisions ``lams`` (two or more, distinct, > 0; two: the
+    first-order Richardson extrapolation), clipped at 0 and renormalised per row (a row clipped to
+    nothing keeps the policy at the highest precision)."""
+    lam = np.asarray(lams, dtype=np.float64)
+    if lam.ndim != 1 or lam.size < 2 or lam.size != len(policies) or not np.all(lam > 0) \
+            or np.unique(lam).size != lam.size:
+        raise ValueError(f"lams={short_repr(list(lams))} is not allowed: two or more distinct precisions > 0, "
+                         "one per policy")
+    weights = np.linalg.pinv(np.stack([np.ones_like(lam), 1.0 / lam], axis=1))[0]  # the intercept's
+    out = np.maximum(sum(w * np.asarray(p, dtype=np.float64) for w, p in zip(weights, policies)), 0.0)
     total = out.sum(axis=1, keepdims=True)
-    return np.where(total > 0, out / np.where(total > 0, total, 1.0), hi)
+    return np.where(total > 0, out / np.where(total > 0, total, 1.0), policies[int(lam.argmax())])
 
 
-def extrapolate(op: GameOperator, low: tuple[float, np.ndarray, np.ndarray], high: tuple[float, np.ndarray, np.ndarray],
-                plain: NashConv | None = None, max_rounds: int = 5) -> Extrapolated:
-    """The stage of the module docstring from the path's profiles ``low`` and ``high``, each
-    (lambda, pi_small, pi_patron); ``plain``: the certificate of ``high``'s profile if known."""
+def extrapolate(op: GameOperator, lower: Sequence[tuple[float, np.ndarray, np.ndarray]],
+                high: tuple[float, np.ndarray, np.ndarray], plain: NashConv | None = None,
+                max_rounds: int = 5) -> Extrapolated:
+    """The stage of the module docstring from the path's profiles ``lower`` (one or more) and
+    ``high``, each (lambda, pi_small, pi_patron); ``plain``: the certificate of ``high``'s profile
+    if known."""
     start = time.perf_counter()
+    points = [*lower, high]
     _, hi_s, hi_p = high
     plain = nash_conv(op, hi_s, hi_p) if plain is None else plain
-    ext_s = richardson(low[0], low[1], high[0], hi_s)
-    ext_p = richardson(low[0], low[2], high[0], hi_p)
+    ext_s = richardson([p[0] for p in points], [p[1] for p in points])
+    ext_p = richardson([p[0] for p in points], [p[2] for p in points])
     best = (hi_s, hi_p, plain, 0)
     use = np.ones(hi_s.shape[0], dtype=bool)
     curve, made = [], 0

@@ -256,8 +256,9 @@ class PathResult:
     snapshots: list[tuple[float, np.ndarray, np.ndarray]] = field(default_factory=list)  # (lambda, pi_S, pi_P)
 
 
-# The path's profiles kept (float32, for agents.game.extrapolate) each time lambda reaches a new high by this
-# factor, from certify_from / 2, those within SNAPSHOT_SPAN of the highest only (about 13, 7 MB).
+# The path's profiles kept (float32, for agents.game.extrapolate) each time lambda grows by this factor on
+# the path's piece since its last turn, from certify_from / 2, those within SNAPSHOT_SPAN of the highest only
+# (at most 13, 7 MB); the result holds those of the best profile's piece below its lambda.
 SNAPSHOT_RATIO, SNAPSHOT_SPAN = 2.0 ** 0.125, 3.0
 JUMP, MIN_JUMP, MAX_JUMP, HOLD = float(np.log(1.5)), 1e-3, float(np.log(2.0)), 20
 
@@ -288,7 +289,8 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
     ``MIN_JUMP`` goes round by ``HOLD`` arclength steps; on `war` it stalls at the same fold
     (lambda ~ 1177) as plain arclength, so it is off by default. Returns the profile with the
     smallest certificate met (the curve: lambda, steps, seconds, NashConv at s0 and max) and the
-    path's profiles kept for :mod:`agents.game.extrapolate` (``SNAPSHOT_RATIO``). ``on_step(lambda,
+    path's profiles kept for :mod:`agents.game.extrapolate` on the returned profile's piece of the
+    path since its last turn in lambda (``SNAPSHOT_RATIO``). ``on_step(lambda,
     z, stage)``: called after each step taken; ``resume`` (z, x): start at ``lam_start`` from these
     values and stage payoffs (a point of the path met before) instead of from the uniform profile."""
     start = time.perf_counter()
@@ -312,6 +314,7 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
     best: tuple | None = None
     next_cert, steps, stalled, jump, hold = certify_from, 0, False, JUMP, 0
     snaps: list[tuple[float, np.ndarray, np.ndarray]] = []
+    lam_prev, best_snaps = lam_start, snaps
     while True:
         size = path.size
         mono = monotone_from is not None and np.exp(s) >= monotone_from and hold == 0
@@ -382,9 +385,12 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
         lam = float(np.exp(s))
         if on_step is not None and not stalled:
             on_step(lam, z, st)
-        if lam >= certify_from / 2 and lam >= (snaps[-1][0] if snaps else 0.0) * SNAPSHOT_RATIO:
+        if lam < lam_prev:  # a turn: the kept profiles are those of the piece since the last one
+            snaps = []
+        elif lam >= certify_from / 2 and lam >= (snaps[-1][0] if snaps else 0.0) * SNAPSHOT_RATIO:
             snaps = [snap for snap in snaps if snap[0] >= lam / SNAPSHOT_SPAN]
             snaps.append((lam, st.pi_s.astype(np.float32), st.pi_p.astype(np.float32)))
+        lam_prev = lam
         LOG.debug("step %d: lambda %.4g, next step %.3g, states kept as unknowns %s, %.1f s", steps, lam, step,
                   path.fixed.tolist(), time.perf_counter() - start)
         over = (budget_seconds is not None and time.perf_counter() - start > budget_seconds
@@ -398,8 +404,8 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                 curve[-1]["stalled"] = True
             LOG.info("certified %s", curve[-1])
             if best is None or nc.max < best[2].max:
-                best = (st.pi_s.copy(), st.pi_p.copy(), nc, lam)
+                best, best_snaps = (st.pi_s.copy(), st.pi_p.copy(), nc, lam), [sn for sn in snaps if sn[0] < lam]
             if nc.max <= target or lam >= lam_stop or over or stalled:
                 break
     return PathResult(pi_small=best[0], pi_patron=best[1], certificate=best[2], steps=steps,
-                      seconds=time.perf_counter() - start, curve=curve, lam=best[3], snapshots=snaps)
+                      seconds=time.perf_counter() - start, curve=curve, lam=best[3], snapshots=best_snaps)

@@ -24,17 +24,35 @@ def _path(lam: float) -> np.ndarray:
 
 
 def test_richardson_cancels_the_first_order_term_and_drops_decaying_actions():
-    lo, hi = _path(80.0), _path(160.0)
-    ext = richardson(80.0, lo, 160.0, hi)
     target = np.array([[0.6, 0.4, 0.0]])
-    assert np.abs(ext - target).max() < 1e-12 < np.abs(hi - target).max() / 1e6
-    assert np.all(ext >= 0) and ext.sum() == pytest.approx(1.0, abs=1e-15)
+    for lams in ((80.0, 160.0), (90.0, 100.0, 130.0, 160.0)):
+        ext = richardson(lams, [_path(lam) for lam in lams])
+        assert np.abs(ext - target).max() < 1e-12 < np.abs(_path(160.0) - target).max() / 1e6
+        assert np.all(ext >= 0) and ext.sum() == pytest.approx(1.0, abs=1e-15)
+
+
+def test_richardson_least_squares_averages_what_the_line_misses():
+    """Noise on top of pi* + c / lambda: the line through more points misses pi* by less than through two."""
+    rng = np.random.default_rng(0)
+    lams = np.linspace(700.0, 1150.0, 12)
+    noise = 1e-3 * rng.normal(size=(lams.size, 200, 1)) * np.array([1.0, -1.0])  # 200 rows: 200 draws
+    pols = [np.array([0.6 + 1 / lam, 0.4 - 1 / lam]) + e for lam, e in zip(lams, noise)]
+    two = np.abs(richardson(lams[[0, -1]], [pols[0], pols[-1]]) - [0.6, 0.4]).mean()
+    many = np.abs(richardson(lams, pols) - [0.6, 0.4]).mean()
+    assert many < 0.8 * two
 
 
 def test_richardson_bad_precisions_are_one_line():
+    for lams in ((80.0,), (80.0, 80.0), (-1.0, 80.0)):
+        with pytest.raises(ValueError) as err:
+            richardson(lams, [_path(80.0)] * len(lams))
+        assert f"lams={list(lams)!r} is not allowed" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_bad_extrapolation_ratio_is_one_line():
     with pytest.raises(ValueError) as err:
-        richardson(80.0, _path(80.0), 40.0, _path(40.0))
-    assert "lam_lo=80.0, lam_hi=40.0 are not allowed" in str(err.value) and "\n" not in str(err.value)
+        search_mpe(None, method="homotopy", extrapolate=0.5)
+    assert "extrapolate=0.5 is not allowed" in str(err.value) and "\n" not in str(err.value)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +67,7 @@ def test_the_stage_certifies_exactly_and_never_returns_worse_than_the_path(op):
     q_s, q_p = op.q_values(*values)
     prof = [stage_equilibria(q_s, q_p, lam, np.zeros((n, 24))) for lam in (20.0, 40.0)]
     plain = nash_conv(op, prof[1].pi_s, prof[1].pi_p)
-    ext = extrapolate(op, (20.0, prof[0].pi_s, prof[0].pi_p), (40.0, prof[1].pi_s, prof[1].pi_p), plain, max_rounds=2)
+    ext = extrapolate(op, [(20.0, prof[0].pi_s, prof[0].pi_p)], (40.0, prof[1].pi_s, prof[1].pi_p), plain, max_rounds=2)
     again = nash_conv(op, ext.pi_small, ext.pi_patron)
     assert ext.certificate.max == pytest.approx(again.max, abs=1e-12) and ext.certificate.max <= plain.max
     assert ext.certifications == len(ext.curve) <= 2
