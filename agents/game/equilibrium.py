@@ -8,7 +8,8 @@ and Palfrey 1995), and their Markov-perfect versions approach MPEs.
 
 ``method="homotopy"`` (``STANDARD``, what `alliance game` and the explorer run): the predictor-
 corrector homotopy of :mod:`agents.game.homotopy` on the two value vectors and log lambda, which
-passes the path's turning points; on `war` it certifies 0.0076 (max over states; 0.0043 at s0) at lambda = 1152.
+passes the path's turning points; on `war` it certifies 0.0046 (max over states; 0.0023 at s0) at lambda = 1662
+(0.0076 at 1152, where the path starts to snake).
 With ``extrapolate`` (a ratio r; STANDARD: 1.5), the Richardson stage of :mod:`agents.game.extrapolate`
 follows: the returned profile at lambda combined with the path's profiles kept from lambda / r on
 (on the piece of the path since its last turn), state by state where it lowers the exact NashConv.
@@ -204,10 +205,11 @@ def _homotopy(op: GameOperator, budget_seconds: float | None, options: dict) -> 
 
 
 # The search `alliance game` and the explorer run (docs/model.md section 11): the homotopy on the
-# logit path, certified from lambda = 100 and at every doubling, up to lambda = 1150 (on `war` the
-# path snakes in lambda past a fold at about 1177: docs/model.md section 11), then the Richardson
-# extrapolation from the path's profiles from lambda / 1.5 on.
-STANDARD = {"method": "homotopy", "target": TARGET, "lam_stop": 1150.0, "certify_from": 100.0, "certify_factor": 2.0,
+# logit path, certified from lambda = 100 and at every doubling, up to lambda = 1650 (on `war` the
+# path snakes in lambda from about 1177 on and first passes 1650 just before it turns at 1672:
+# docs/model.md section 11; about 200 steps), then the Richardson extrapolation from the path's
+# profiles from lambda / 1.5 on (kept only if it certifies better).
+STANDARD = {"method": "homotopy", "target": TARGET, "lam_stop": 1650.0, "certify_from": 100.0, "certify_factor": 2.0,
             "max_steps": 400, "extrapolate": 1.5}
 # The previous standard: the logit path to 178, 25 averaged rounds at 1000, 150 rounds of fictitious play.
 DYNAMICS = {"lambdas": tuple(float(x) for x in np.geomspace(1.0, 178.0, 10)), "rounds": 10, "final_lambda": 1000.0,
