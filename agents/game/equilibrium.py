@@ -52,6 +52,9 @@ HOMOTOPY = ("predictor-corrector homotopy on the logit path (pseudo-arclength in
 EXTRAPOLATED = ("; then Richardson extrapolation to 1/lambda = 0 (least-squares line in 1/lambda through the path's "
                 "{k} kept profiles from lambda = {lo:.4g} to {hi:.4g}, clipped at 0, renormalised), kept in the states where "
                 "it lowers the exact NashConv ({states} states after {rounds} certifications)")
+NOT_EXTRAPOLATED = ("; a Richardson extrapolation to 1/lambda = 0 from the path's {k} kept profiles from lambda = "
+                    "{lo:.4g} to {hi:.4g} certified no better ({rounds} certifications, best max NashConv {best:.2g}), so "
+                    "the path's profile is returned")
 METHODS = ("dynamics", "homotopy")
 TARGET = 1e-3  # section 11's certificate target (max over states of NashConv)
 POLISHED = "; then fictitious play with exact best responses from the best profile (step 1/(k + {offset}), {rounds} rounds)"
@@ -200,6 +203,9 @@ def _homotopy(op: GameOperator, budget_seconds: float | None, options: dict) -> 
         res.pi_small, res.pi_patron, res.certificate = ext.pi_small, ext.pi_patron, ext.certificate
         res.method += EXTRAPOLATED.format(k=len(lower) + 1, lo=lower[0][0], hi=found.lam, states=ext.states,
                                           rounds=ext.certifications)
+    else:
+        res.method += NOT_EXTRAPOLATED.format(k=len(lower) + 1, lo=lower[0][0], hi=found.lam, rounds=ext.certifications,
+                                              best=min(c["nashconv_max"] for c in ext.curve))
     res.seconds = found.seconds + ext.curve[-1]["seconds"]
     return res
 

@@ -1,9 +1,9 @@
 """The logit quantal-response path of the patron game followed by a predictor-corrector homotopy
 (docs/model.md section 11, concept 4).
 
-At a precision lambda, a profile is a logit Markov equilibrium when in every state each player's
-stage policy is the softmax of lambda times its Q-values under the profile's own exact values.
-Here the unknowns are the two value vectors z = (V_S, V_P) (2 x 1,080): given z, each state's stage
+At a precision lambda, a profile is a logit Markov equilibrium when each player's stage policy in
+every state is the softmax of lambda times its Q under the profile's own exact values. The
+unknowns are the two value vectors z = (V_S, V_P) (2 x 1,080): given z, each state's stage
 game (Q_S, Q_P: 96 x 24 each) has a logit equilibrium, found by Newton's method on the patron's
 24 expected payoffs x (``pi_P = softmax(lambda x)``, ``pi_S = softmax(lambda Q_S pi_P)``,
 ``x = Q_P' pi_S``: a 24 x 24 system per state, all states at once). The stage values
@@ -19,9 +19,7 @@ Jacobian [H_z, H_s] (s = log lambda) drives a pseudo-arclength predictor-correct
 Georg 1990; sGameSolver's scheme, Eibelshaeuser and Poensgen 2019, on the game's structure):
 the tangent predicts, Newton corrects on the hyperplane orthogonal to it, and the step grows
 after an easy correction and halves after a failed one, so turning points in lambda are passed.
-
-The path is certified along the way with exact best responses (:func:`agents.game.best_response.
-nash_conv`): the certificate is max over states of the returned profile's exact NashConv.
+The certificate: max over states of the profile's exact NashConv (``best_response.nash_conv``).
 """
 
 from __future__ import annotations
@@ -189,15 +187,13 @@ class LogitPath:
 
     def jacobian(self, st: Stage, coef: Coefficients | None = None,
                  out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Dense H_u (size, size) and H_s (size,) (s = log lambda) at a converged stage; H_u written
-        into ``out`` (a (size, size) array or view) if given."""
+        """Dense H_u (size, size; written into ``out`` if given) and H_s (size,) (s = log lambda)."""
         f, k = self.fixed, self.fixed.size
         coef = coefficients(st, f if k else None) if coef is None else coef
         g, n = self.op.gamma, self.n
         h_u = np.eye(self.size) if out is None else out
         if out is not None:
-            out[...] = 0.0
-            out[np.arange(self.size), np.arange(self.size)] = 1.0
+            out[...], out[np.arange(self.size), np.arange(self.size)] = 0.0, 1.0
         for i in (0, 1):
             h_u[i * n:(i + 1) * n, :n] -= g * self.kernels.dense(coef.c[i], st.pi_p)
             h_u[i * n:(i + 1) * n, n:2 * n] -= g * self.kernels.dense(st.pi_s, coef.d[i])
@@ -228,8 +224,7 @@ class LogitPath:
         return dphi, dx
 
     def bordered(self, st: Stage, row: tuple[np.ndarray, float]) -> np.ndarray:
-        """[[H_u, H_s], [row]] (size + 1 square, Fortran order so that ``scipy.linalg.lu_factor``
-        can factor it in place): the continuation's matrix; ``row`` (over z, then log lambda)."""
+        """The continuation's [[H_u, H_s], [row]], in Fortran order (``lu_factor`` works in place)."""
         size = self.size
         out = np.zeros((size + 1, size + 1), order="F")
         _, out[:size, size] = self.jacobian(st, out=out[:size, :size])
@@ -256,9 +251,8 @@ class PathResult:
     snapshots: list[tuple[float, np.ndarray, np.ndarray]] = field(default_factory=list)  # (lambda, pi_S, pi_P)
 
 
-# The path's profiles kept (float32, for agents.game.extrapolate) each time lambda grows by this factor on
-# the path's piece since its last turn, from certify_from / 2, those within SNAPSHOT_SPAN of the highest only
-# (at most 13, 7 MB); the result holds those of the best profile's piece below its lambda.
+# Profiles kept (float32, for agents.game.extrapolate) at every SNAPSHOT_RATIO in lambda on the piece since
+# the path's last turn, from certify_from / 2, within SNAPSHOT_SPAN of the highest (at most 13, 7 MB).
 SNAPSHOT_RATIO, SNAPSHOT_SPAN = 2.0 ** 0.125, 3.0
 JUMP, MIN_JUMP, MAX_JUMP, HOLD = float(np.log(1.5)), 1e-3, float(np.log(2.0)), 20
 
@@ -276,23 +270,19 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                 on_step: Callable[[float, np.ndarray, Stage], None] | None = None,
                 resume: tuple[np.ndarray, np.ndarray] | None = None) -> PathResult:
     """Follow the logit path from ``lam_start`` by pseudo-arclength continuation in (z, log lambda)
-    (arclength measured with z's root mean square and log lambda); certify the profile (exact
-    NashConv) when lambda first passes ``certify_from`` and then each time it grows by
-    ``certify_factor``; stop when a certificate (max over states) is at most ``target``, when lambda
-    passes ``lam_stop``, past ``budget_seconds``, or when the step falls below ``min_step`` (the
-    path stalled: the point reached is certified). A state whose stage system comes near a fold
-    (smallest singular value below ``fold_tol``) joins the path's unknowns (:class:`LogitPath`).
-    Corrections: chord steps with the step's factorisation, a fresh Jacobian (at most
-    ``max_fresh``) when they stop contracting. ``max_steps``: stop (and certify) after that many
-    steps. ``monotone_from``: past that lambda, steps are jumps in lambda (Newton at the new lambda
-    from the tangent's prediction, any root it finds accepted), and a jump that fails down to
-    ``MIN_JUMP`` goes round by ``HOLD`` arclength steps; on `war` it stalls at the same fold
-    (lambda ~ 1177) as plain arclength, so it is off by default. Returns the profile with the
-    smallest certificate met (the curve: lambda, steps, seconds, NashConv at s0 and max) and the
-    path's profiles kept for :mod:`agents.game.extrapolate` on the returned profile's piece of the
-    path since its last turn in lambda (``SNAPSHOT_RATIO``). ``on_step(lambda,
-    z, stage)``: called after each step taken; ``resume`` (z, x): start at ``lam_start`` from these
-    values and stage payoffs (a point of the path met before) instead of from the uniform profile."""
+    (arclength: z's root mean square and log lambda); certify the profile (exact NashConv) when
+    lambda first passes ``certify_from``, then each time it grows by ``certify_factor``; stop at a
+    certificate (max over states) <= ``target``, past ``lam_stop``, ``budget_seconds`` or
+    ``max_steps``, or when the step falls below ``min_step`` (stalled; the point is certified). A
+    state whose stage system nears a fold (smallest singular value < ``fold_tol``) joins the path's
+    unknowns (:class:`LogitPath`). Corrections: chord steps, a fresh Jacobian (at most ``max_fresh``)
+    when they stop contracting. ``monotone_from``: past that lambda, jumps in lambda (Newton at the
+    new lambda), a jump failing down to ``MIN_JUMP`` going round by ``HOLD`` arclength steps (on
+    `war` it stalls at the first turn, lambda ~ 1177: off by default). ``on_step(lambda, z, stage)``:
+    called after each step; ``resume`` (z, x): start at ``lam_start`` from these values and stage
+    payoffs (a point of the path) instead of the uniform profile. Returns the profile with the
+    smallest certificate met, the curve (lambda, steps, seconds, NashConv at s0 and max) and the
+    profiles kept on that profile's piece of the path (``SNAPSHOT_RATIO``)."""
     start = time.perf_counter()
     path = LogitPath(op)
     n = path.n
@@ -313,8 +303,7 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
     curve: list[dict] = []
     best: tuple | None = None
     next_cert, steps, stalled, jump, hold = certify_from, 0, False, JUMP, 0
-    snaps: list[tuple[float, np.ndarray, np.ndarray]] = []
-    lam_prev, best_snaps = lam_start, snaps
+    snaps, lam_prev, best_snaps = [], lam_start, []  # kept profiles: (lambda, pi_S, pi_P)
     while True:
         size = path.size
         mono = monotone_from is not None and np.exp(s) >= monotone_from and hold == 0
