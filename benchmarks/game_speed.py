@@ -10,12 +10,14 @@ machine's load): the commitment table <= 5 s, one best response <= 0.2 s, the Na
 <= 0.5 s; the MPE homotopy's two pieces per step (no goal); peak memory of the game on one block <= 200 MB (``tracemalloc`` over building the
 operator and one NashConv). A script, not a test.
 
-    .venv/bin/python benchmarks/game_speed.py --mpe [--lam-stop 1150]
+    .venv/bin/python benchmarks/game_speed.py --mpe [--lam-stop 1650] [--polish]
 
 instead runs the MPE search's pieces each in a fresh process and prints each one's peak resident
 memory (``resource.getrusage`` maxrss, the whole process) and seconds: the operator and one NashConv
-(the reference), the homotopy of ``agents.game.equilibrium.STANDARD`` up to ``--lam-stop``, and the
-support polish (``agents.game.polish.polish``) from the homotopy's profile, with its certificate.
+(the reference), the search of ``agents.game.equilibrium.STANDARD`` up to ``--lam-stop`` (the
+homotopy, then its Richardson extrapolation: the path's certificate and the extrapolated one), and
+with ``--polish`` the support polish (``agents.game.polish.polish``, which the search does not run)
+from the search's profile, with its certificate.
 
     .venv/bin/python benchmarks/game_speed.py --memory [--scenario war]
 
@@ -89,7 +91,10 @@ def _child(piece: str, scenario: str, lam_stop: float, path: str) -> None:
     elif piece == "homotopy":
         res = search_mpe(op, **{**STANDARD, "lam_stop": lam_stop})
         np.savez(path, pi_s=res.pi_small, pi_p=res.pi_patron)
-        out.update(nashconv_max=res.nashconv_max, nashconv_s0=res.nashconv_s0, steps=res.iterations)
+        path = [c for c in res.curve if "extrapolated_from" not in c][-1]
+        out.update(nashconv_max=res.nashconv_max, nashconv_s0=res.nashconv_s0, steps=res.iterations,
+                   path_lambda=round(path["lambda"], 1), path_nashconv_max=path["nashconv_max"],
+                   path_nashconv_s0=path["nashconv_s0"], extrapolated="Richardson" in res.method)
     else:
         found = np.load(path)
         res = polish(op, found["pi_s"], found["pi_p"], budget_seconds=300.0)
@@ -148,13 +153,13 @@ def _memory(scenario: str) -> None:
                   f"imports' {r['base_mb']:4.0f} MB)  {r['seconds']:6.2f} s  {extra}")
 
 
-def _mpe(scenario: str, lam_stop: float) -> None:
+def _mpe(scenario: str, lam_stop: float, polish: bool) -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; scenario {scenario}; each piece in a fresh process "
           f"(peak = resource.getrusage maxrss of that process)")
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "profile.npz")
         rows = []
-        for piece in ("reference", "homotopy", "polish"):
+        for piece in ("reference", "homotopy") + (("polish",) if polish else ()):
             cmd = [sys.executable, __file__, "--scenario", scenario, "--child", piece, "--lam-stop", str(lam_stop),
                    "--profile", path]
             done = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=7200)
@@ -165,7 +170,7 @@ def _mpe(scenario: str, lam_stop: float) -> None:
         print(f"{r['piece']:10s} {r['seconds']:8.1f} s ({r['seconds'] / ref['seconds']:6.1f} x ref)  peak "
               f"{r['peak_mb']:6.0f} MB ({r['peak_mb'] / ref['peak_mb']:4.2f} x ref; goal <= 200 MB: "
               f"{'met' if r['peak_mb'] <= 200 else 'NOT met'})  {extra}")
-    for c in rows[2].get("curve", []):
+    for c in rows[-1].get("curve", []) if polish else []:
         print("  polish round", c)
 
 
@@ -174,7 +179,8 @@ def main() -> None:
     ap.add_argument("--scenario", default="war")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--mpe", action="store_true", help="peak memory and seconds of the MPE search's pieces")
-    ap.add_argument("--lam-stop", type=float, default=1150.0)
+    ap.add_argument("--lam-stop", type=float, default=1650.0)  # STANDARD's
+    ap.add_argument("--polish", action="store_true", help="with --mpe: the support polish from the search's profile too")
     ap.add_argument("--memory", action="store_true", help="peak memory of each exact piece, each in a fresh process")
     ap.add_argument("--child", choices=("reference", "homotopy", "polish"), help=argparse.SUPPRESS)
     ap.add_argument("--memory-child", choices=MEMORY_PIECES, help=argparse.SUPPRESS)
@@ -187,7 +193,7 @@ def main() -> None:
     if args.memory:
         return _memory(args.scenario)
     if args.mpe:
-        return _mpe(args.scenario, args.lam_stop)
+        return _mpe(args.scenario, args.lam_stop, args.polish)
     params = make_params(args.scenario)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}; "
           f"scenario {args.scenario}; {args.repeat} repeats")

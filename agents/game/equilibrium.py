@@ -8,7 +8,11 @@ and Palfrey 1995), and their Markov-perfect versions approach MPEs.
 
 ``method="homotopy"`` (``STANDARD``, what `alliance game` and the explorer run): the predictor-
 corrector homotopy of :mod:`agents.game.homotopy` on the two value vectors and log lambda, which
-passes the path's turning points; on `war` it certifies 0.0076 (max over states; 0.0043 at s0) at lambda = 1152.
+passes the path's turning points; on `war` it certifies 0.0046 (max over states; 0.0023 at s0) at lambda = 1662
+(0.0076 at 1152, where the path starts to snake).
+With ``extrapolate`` (a ratio r; STANDARD: 1.5), the Richardson stage of :mod:`agents.game.extrapolate`
+follows: the returned profile at lambda combined with the path's profiles kept from lambda / r on
+(on the piece of the path since its last turn), state by state where it lowers the exact NashConv.
 
 ``method="dynamics"`` (``DYNAMICS``, the previous standard): damped fixed-point iteration, annealed.
 Each round computes both players' Q from the profile's exact values (``GameOperator.q_values``),
@@ -45,6 +49,12 @@ METHOD = "annealed logit response dynamics (damped, warm-started along a geometr
 AVERAGED = "; then Cesaro-averaged damped logit responses at lambda = {lam:g} (damping {damping:g})"
 HOMOTOPY = ("predictor-corrector homotopy on the logit path (pseudo-arclength in the two value vectors and log lambda, "
             "per-state logit stage equilibria by Newton, implicit-function Jacobian); the profile at lambda = {lam:.4g}")
+EXTRAPOLATED = ("; then Richardson extrapolation to 1/lambda = 0 (least-squares line in 1/lambda through the path's "
+                "{k} kept profiles from lambda = {lo:.4g} to {hi:.4g}, clipped at 0, renormalised), kept in the states where "
+                "it lowers the exact NashConv ({states} states after {rounds} certifications)")
+NOT_EXTRAPOLATED = ("; a Richardson extrapolation to 1/lambda = 0 from the path's {k} kept profiles from lambda = "
+                    "{lo:.4g} to {hi:.4g} certified no better ({rounds} certifications, best max NashConv {best:.2g}), so "
+                    "the path's profile is returned")
 METHODS = ("dynamics", "homotopy")
 TARGET = 1e-3  # section 11's certificate target (max over states of NashConv)
 POLISHED = "; then fictitious play with exact best responses from the best profile (step 1/(k + {offset}), {rounds} rounds)"
@@ -99,7 +109,9 @@ def search_mpe(op: GameOperator, lambdas: tuple[float, ...] = tuple(np.geomspace
     precision (see the module docstring); then ``polish_rounds`` rounds of fictitious play from the
     best profile. With ``method="homotopy"``: the predictor-corrector homotopy of
     :func:`agents.game.homotopy.follow_path` (``homotopy``: its keyword arguments, and
-    ``budget_seconds``). Returns the profile with the smallest max NashConv met."""
+    ``budget_seconds``), then with ``extrapolate=r`` (r > 1) the Richardson stage of
+    :mod:`agents.game.extrapolate` from the path's kept profiles from lambda / r on. Returns the
+    profile with the smallest max NashConv met."""
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not allowed: one of {', '.join(METHODS)}")
     if method == "homotopy":
@@ -167,19 +179,44 @@ def search_mpe(op: GameOperator, lambdas: tuple[float, ...] = tuple(np.geomspace
 
 
 def _homotopy(op: GameOperator, budget_seconds: float | None, options: dict) -> EquilibriumSearch:
+    from agents.game.extrapolate import extrapolate
     from agents.game.homotopy import follow_path
 
+    options = dict(options)
+    ratio = options.pop("extrapolate", None)
+    if ratio is not None and not (isinstance(ratio, (int, float)) and ratio > 1):
+        raise ValueError(f"extrapolate={ratio!r} is not allowed: a ratio of precisions > 1 (or None)")
     found = follow_path(op, budget_seconds=budget_seconds, **options)
     method = HOMOTOPY.format(lam=found.lam)
-    return EquilibriumSearch(pi_small=found.pi_small, pi_patron=found.pi_patron, certificate=found.certificate,
-                             method=method, iterations=found.steps, seconds=found.seconds, curve=found.curve)
+    res = EquilibriumSearch(pi_small=found.pi_small, pi_patron=found.pi_patron, certificate=found.certificate,
+                            method=method, iterations=found.steps, seconds=found.seconds, curve=found.curve)
+    lower = [snap for snap in found.snapshots if snap[0] * float(ratio or 1) >= found.lam]
+    lower = lower or found.snapshots[-1:]
+    if ratio is None or not lower:
+        return res
+    ext = extrapolate(op, lower, (found.lam, found.pi_small, found.pi_patron), found.certificate)
+    res.iterations += ext.certifications
+    for c in ext.curve:
+        res.curve.append({"lambda": found.lam, "extrapolated_from": [lower[0][0], found.lam], "profiles": len(lower) + 1, **c,
+                          "seconds": round(found.seconds + c["seconds"], 2)})
+    if ext.improved:
+        res.pi_small, res.pi_patron, res.certificate = ext.pi_small, ext.pi_patron, ext.certificate
+        res.method += EXTRAPOLATED.format(k=len(lower) + 1, lo=lower[0][0], hi=found.lam, states=ext.states,
+                                          rounds=ext.certifications)
+    else:
+        res.method += NOT_EXTRAPOLATED.format(k=len(lower) + 1, lo=lower[0][0], hi=found.lam, rounds=ext.certifications,
+                                              best=min(c["nashconv_max"] for c in ext.curve))
+    res.seconds = found.seconds + ext.curve[-1]["seconds"]
+    return res
 
 
 # The search `alliance game` and the explorer run (docs/model.md section 11): the homotopy on the
-# logit path, certified from lambda = 100 and at every doubling, up to lambda = 1150 (on `war` the
-# path snakes in lambda past a fold at about 1177: docs/model.md section 11).
-STANDARD = {"method": "homotopy", "target": TARGET, "lam_stop": 1150.0, "certify_from": 100.0, "certify_factor": 2.0,
-            "max_steps": 400}
+# logit path, certified from lambda = 100 and at every doubling, up to lambda = 1650 (on `war` the
+# path snakes in lambda from about 1177 on and first passes 1650 just before it turns at 1672:
+# docs/model.md section 11; about 200 steps), then the Richardson extrapolation from the path's
+# profiles from lambda / 1.5 on (kept only if it certifies better).
+STANDARD = {"method": "homotopy", "target": TARGET, "lam_stop": 1650.0, "certify_from": 100.0, "certify_factor": 2.0,
+            "max_steps": 400, "extrapolate": 1.5}
 # The previous standard: the logit path to 178, 25 averaged rounds at 1000, 150 rounds of fictitious play.
 DYNAMICS = {"lambdas": tuple(float(x) for x in np.geomspace(1.0, 178.0, 10)), "rounds": 10, "final_lambda": 1000.0,
             "final_rounds": 25, "final_damping": 0.05, "final_every": 25, "polish_rounds": 150, "polish_offset": 50}

@@ -1,9 +1,9 @@
 """The logit quantal-response path of the patron game followed by a predictor-corrector homotopy
 (docs/model.md section 11, concept 4).
 
-At a precision lambda, a profile is a logit Markov equilibrium when in every state each player's
-stage policy is the softmax of lambda times its Q-values under the profile's own exact values.
-Here the unknowns are the two value vectors z = (V_S, V_P) (2 x 1,080): given z, each state's stage
+At a precision lambda, a profile is a logit Markov equilibrium when each player's stage policy in
+every state is the softmax of lambda times its Q under the profile's own exact values. The
+unknowns are the two value vectors z = (V_S, V_P) (2 x 1,080): given z, each state's stage
 game (Q_S, Q_P: 96 x 24 each) has a logit equilibrium, found by Newton's method on the patron's
 24 expected payoffs x (``pi_P = softmax(lambda x)``, ``pi_S = softmax(lambda Q_S pi_P)``,
 ``x = Q_P' pi_S``: a 24 x 24 system per state, all states at once). The stage values
@@ -19,16 +19,15 @@ Jacobian [H_z, H_s] (s = log lambda) drives a pseudo-arclength predictor-correct
 Georg 1990; sGameSolver's scheme, Eibelshaeuser and Poensgen 2019, on the game's structure):
 the tangent predicts, Newton corrects on the hyperplane orthogonal to it, and the step grows
 after an easy correction and halves after a failed one, so turning points in lambda are passed.
-
-The path is certified along the way with exact best responses (:func:`agents.game.best_response.
-nash_conv`): the certificate is max over states of the returned profile's exact NashConv.
+The certificate: max over states of the profile's exact NashConv (``best_response.nash_conv``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import linalg
@@ -186,12 +185,15 @@ class LogitPath:
         gap = st.x[f] - np.einsum("sap,sa->sp", st.q_p[f], st.pi_s[f])
         return np.concatenate([(z - st.values).ravel(), gap.ravel()])
 
-    def jacobian(self, st: Stage, coef: Coefficients | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Dense H_u (size, size) and H_s (size,) (s = log lambda) at a converged stage."""
+    def jacobian(self, st: Stage, coef: Coefficients | None = None,
+                 out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Dense H_u (size, size; written into ``out`` if given) and H_s (size,) (s = log lambda)."""
         f, k = self.fixed, self.fixed.size
         coef = coefficients(st, f if k else None) if coef is None else coef
         g, n = self.op.gamma, self.n
-        h_u = np.eye(self.size)
+        h_u = np.eye(self.size) if out is None else out
+        if out is not None:
+            out[...], out[np.arange(self.size), np.arange(self.size)] = 0.0, 1.0
         for i in (0, 1):
             h_u[i * n:(i + 1) * n, :n] -= g * self.kernels.dense(coef.c[i], st.pi_p)
             h_u[i * n:(i + 1) * n, n:2 * n] -= g * self.kernels.dense(st.pi_s, coef.d[i])
@@ -221,6 +223,14 @@ class LogitPath:
         dphi = np.stack([(coef.c[i] * e).sum(1) + (coef.d[i] * f).sum(1) + coef.l[i] * dlam for i in (0, 1)])
         return dphi, dx
 
+    def bordered(self, st: Stage, row: tuple[np.ndarray, float]) -> np.ndarray:
+        """The continuation's [[H_u, H_s], [row]], in Fortran order (``lu_factor`` works in place)."""
+        size = self.size
+        out = np.zeros((size + 1, size + 1), order="F")
+        _, out[:size, size] = self.jacobian(st, out=out[:size, :size])
+        out[size, :2 * self.n], out[size, size] = row
+        return out
+
     def near_folds(self, st: Stage, tol: float) -> np.ndarray:
         """States not yet fixed whose stage system's smallest singular value is below ``tol``."""
         sv = np.linalg.svd(st.system(), compute_uv=False)[:, -1]
@@ -238,8 +248,12 @@ class PathResult:
     seconds: float
     curve: list[dict]
     lam: float  # the precision of the returned profile
+    snapshots: list[tuple[float, np.ndarray, np.ndarray]] = field(default_factory=list)  # (lambda, pi_S, pi_P)
 
 
+# Profiles kept (float32, for agents.game.extrapolate) at every SNAPSHOT_RATIO in lambda on the piece since
+# the path's last turn, from certify_from / 2, within SNAPSHOT_SPAN of the highest (at most 13, 7 MB).
+SNAPSHOT_RATIO, SNAPSHOT_SPAN = 2.0 ** 0.125, 3.0
 JUMP, MIN_JUMP, MAX_JUMP, HOLD = float(np.log(1.5)), 1e-3, float(np.log(2.0)), 20
 
 
@@ -252,28 +266,30 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                 certify_from: float = 100.0, certify_factor: float = 2.0, step: float = 0.3,
                 max_step: float = 2.0, tol: float = 1e-6, max_corrections: int = 20, max_fresh: int = 3,
                 fold_tol: float = 2e-3, min_step: float = 1e-7, monotone_from: float | None = None,
-                max_steps: int | None = None, budget_seconds: float | None = None) -> PathResult:
+                max_steps: int | None = None, budget_seconds: float | None = None,
+                on_step: Callable[[float, np.ndarray, Stage], None] | None = None,
+                resume: tuple[np.ndarray, np.ndarray] | None = None) -> PathResult:
     """Follow the logit path from ``lam_start`` by pseudo-arclength continuation in (z, log lambda)
-    (arclength measured with z's root mean square and log lambda); certify the profile (exact
-    NashConv) when lambda first passes ``certify_from`` and then each time it grows by
-    ``certify_factor``; stop when a certificate (max over states) is at most ``target``, when lambda
-    passes ``lam_stop``, past ``budget_seconds``, or when the step falls below ``min_step`` (the
-    path stalled: the point reached is certified). A state whose stage system comes near a fold
-    (smallest singular value below ``fold_tol``) joins the path's unknowns (:class:`LogitPath`).
-    Corrections: chord steps with the step's factorisation, a fresh Jacobian (at most
-    ``max_fresh``) when they stop contracting. ``max_steps``: stop (and certify) after that many
-    steps. ``monotone_from``: past that lambda, steps are jumps in lambda (Newton at the new lambda
-    from the tangent's prediction, any root it finds accepted), and a jump that fails down to
-    ``MIN_JUMP`` goes round by ``HOLD`` arclength steps; on `war` it stalls at the same fold
-    (lambda ~ 1177) as plain arclength, so it is off by default. Returns the profile with the
-    smallest certificate met (the curve: lambda, steps, seconds, NashConv at s0 and max)."""
+    (arclength: z's root mean square and log lambda); certify the profile (exact NashConv) when
+    lambda first passes ``certify_from``, then each time it grows by ``certify_factor``; stop at a
+    certificate (max over states) <= ``target``, past ``lam_stop``, ``budget_seconds`` or
+    ``max_steps``, or when the step falls below ``min_step`` (stalled; the point is certified). A
+    state whose stage system nears a fold (smallest singular value < ``fold_tol``) joins the path's
+    unknowns (:class:`LogitPath`). Corrections: chord steps, a fresh Jacobian (at most ``max_fresh``)
+    when they stop contracting. ``monotone_from``: past that lambda, jumps in lambda (Newton at the
+    new lambda), a jump failing down to ``MIN_JUMP`` going round by ``HOLD`` arclength steps (on
+    `war` it stalls at the first turn, lambda ~ 1177: off by default). ``on_step(lambda, z, stage)``:
+    called after each step; ``resume`` (z, x): start at ``lam_start`` from these values and stage
+    payoffs (a point of the path) instead of the uniform profile. Returns the profile with the
+    smallest certificate met, the curve (lambda, steps, seconds, NashConv at s0 and max) and the
+    profiles kept on that profile's piece of the path (``SNAPSHOT_RATIO``)."""
     start = time.perf_counter()
     path = LogitPath(op)
     n = path.n
     uniform = (np.full((n, 96), 1.0 / 96), np.full((n, N_PATRON), 1.0 / N_PATRON))
-    z = np.stack(op.evaluate(*uniform))
+    z = np.stack(op.evaluate(*uniform)) if resume is None else np.array(resume[0], dtype=np.float64)
     s = float(np.log(lam_start))
-    st = path.stage(z, lam_start, np.zeros((n, N_PATRON)))
+    st = path.stage(z, lam_start, np.zeros((n, N_PATRON)) if resume is None else np.asarray(resume[1]))
     for _ in range(50):  # Newton on z at the first precision
         h = path.residual(z, st)
         if np.abs(h).max() < tol:
@@ -287,13 +303,12 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
     curve: list[dict] = []
     best: tuple | None = None
     next_cert, steps, stalled, jump, hold = certify_from, 0, False, JUMP, 0
+    snaps, lam_prev, best_snaps = [], lam_start, []  # kept profiles: (lambda, pi_S, pi_P)
     while True:
         size = path.size
         mono = monotone_from is not None and np.exp(s) >= monotone_from and hold == 0
-        h_u, h_s = path.jacobian(st)
-        border = np.zeros((size + 1, size + 1))
-        border[:size, :size], border[:size, size] = h_u, h_s
-        border[size, :2 * n], border[size, size] = (0.0, 1.0) if mono else (t_prev[0] / n, t_prev[1])
+        row = (np.zeros(2 * n), 1.0) if mono else (t_prev[0] / n, t_prev[1])
+        border = path.bordered(st, row)  # dense matrices: one (size + 1)^2 array or LU at a time, two at most
         rhs = np.zeros(size + 1)
         rhs[-1] = 1.0
         tau = linalg.lu_solve(linalg.lu_factor(border), rhs)
@@ -302,8 +317,10 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
         else:
             norm = np.sqrt(tau[:2 * n] @ tau[:2 * n] / n + tau[size] ** 2)
             t_u, t_s, h = tau[:size] / norm, tau[size] / norm, step
-            border[size, :2 * n], border[size, size] = t_u[:2 * n] / n, t_s
-        lu = linalg.lu_factor(border)
+            row = (t_u[:2 * n] / n, t_s)
+            border[size, :2 * n], border[size, size] = row
+        lu = linalg.lu_factor(border, overwrite_a=True)
+        del border
         coef = coefficients(st, path.fixed if path.fixed.size else None)
         u = path.pack(z, st.x)
         while True:  # predictor, then corrections on the hyperplane orthogonal to the tangent
@@ -325,8 +342,8 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                     if err > prev or fresh >= max_fresh:
                         why = f"contraction {prev:.1e} -> {err:.1e}"
                         break
-                    border[:size, :size], border[:size, size] = path.jacobian(st_c)
-                    lu_c, fresh = linalg.lu_factor(border), fresh + 1
+                    lu_c = None
+                    lu_c, fresh = linalg.lu_factor(path.bordered(st_c, row), overwrite_a=True), fresh + 1
                 prev = err
                 delta = linalg.lu_solve(lu_c, -np.concatenate([res, [0.0]]))
                 u_c, s_c = path.pack(z_c, st_c.x) + delta[:size], s_c + delta[size]
@@ -341,6 +358,7 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
             if h < min_step:
                 stalled = True
                 break
+        lu = lu_c = None  # free before the stage checks and the certification
         if mono and not ok:
             continue
         if not stalled:
@@ -354,6 +372,14 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
             if near.size:
                 path.fixed = np.sort(np.concatenate([path.fixed, near]))
         lam = float(np.exp(s))
+        if on_step is not None and not stalled:
+            on_step(lam, z, st)
+        if lam < lam_prev:  # a turn: the kept profiles are those of the piece since the last one
+            snaps = []
+        elif lam >= certify_from / 2 and lam >= (snaps[-1][0] if snaps else 0.0) * SNAPSHOT_RATIO:
+            snaps = [snap for snap in snaps if snap[0] >= lam / SNAPSHOT_SPAN]
+            snaps.append((lam, st.pi_s.astype(np.float32), st.pi_p.astype(np.float32)))
+        lam_prev = lam
         LOG.debug("step %d: lambda %.4g, next step %.3g, states kept as unknowns %s, %.1f s", steps, lam, step,
                   path.fixed.tolist(), time.perf_counter() - start)
         over = (budget_seconds is not None and time.perf_counter() - start > budget_seconds
@@ -367,8 +393,8 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                 curve[-1]["stalled"] = True
             LOG.info("certified %s", curve[-1])
             if best is None or nc.max < best[2].max:
-                best = (st.pi_s.copy(), st.pi_p.copy(), nc, lam)
+                best, best_snaps = (st.pi_s.copy(), st.pi_p.copy(), nc, lam), [sn for sn in snaps if sn[0] < lam]
             if nc.max <= target or lam >= lam_stop or over or stalled:
                 break
     return PathResult(pi_small=best[0], pi_patron=best[1], certificate=best[2], steps=steps,
-                      seconds=time.perf_counter() - start, curve=curve, lam=best[3])
+                      seconds=time.perf_counter() - start, curve=curve, lam=best[3], snapshots=best_snaps)
