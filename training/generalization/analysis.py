@@ -110,13 +110,19 @@ def context_matters(cfg: GeneralizationConfig, sc: Scenario, table: list[dict[st
     out: dict[str, Any] = {"carried_test_mean": carried["test_mean"],
                            "to_the_optimum": verdict(carried["test_mean"], 1 - cfg.criteria.context_margin,
                                                      "matters", "does not matter")}
+    carried_block = sc.policy_share("test", CARRIED)
+    out["learner_vs_carried"] = {  # descriptive (no criterion): what a learner adds to the carried optimum
+        name: _iv(two_way_interval([e["share"]["test"], carried_block], difference_of_means, row_groups=["l", "c"],
+                                   col_groups=["test", "test"], reps=cfg.resamples,
+                                   seed=_seed(cfg, sc.name, name, "vs-carried")))
+        for name, e in sc.learners.items()}
     for algo in cfg.algos:
         vis, hid = f"{algo} visible", f"{algo} hidden"
         if vis in sc.learners and hid in sc.learners:
             iv = two_way_interval([sc.learners[vis]["share"]["test"], sc.learners[hid]["share"]["test"]],
                                   difference_of_means, row_groups=["v", "h"], col_groups=["test", "test"],
                                   reps=cfg.resamples, seed=_seed(cfg, sc.name, algo, "visible-hidden"))
-            out[f"{algo} visible - hidden"] = {"difference": _iv(iv),
+            out[f"{algo} visible − hidden"] = {"difference": _iv(iv),
                                                "verdict": verdict(iv, 0.0, "seeing hurts", "seeing helps")}
     return out
 
@@ -162,19 +168,24 @@ def families(sc: Scenario) -> list[dict[str, Any]]:
     return rows
 
 
-def factor_frame(cfg: GeneralizationConfig, scenario: str) -> tuple[list[str], pd.DataFrame, np.ndarray]:
-    """Both sets' contexts (training first): factor names, raw values, values scaled to [0, 1] by the ranges."""
-    base = make_params(scenario)
-    sets = [make_contexts(cfg.context_spec(scenario, w), base) for w in SETS]
+def factor_frame(cfg: GeneralizationConfig, sc: Scenario) -> tuple[list[str], pd.DataFrame, np.ndarray]:
+    """Both sets' contexts (training first): factor names, raw values, values scaled to [0, 1] by the ranges
+    (``envs.contexts``' features, drawn again: no solving); refused if they are not the stored units' contexts."""
+    base = make_params(sc.name)
+    sets = [make_contexts(cfg.context_spec(sc.name, w), base) for w in SETS]
     names = list(sets[0].features)
     raw = pd.DataFrame([c for s in sets for c in s.contexts], columns=names)
+    stored = pd.DataFrame([r["context"] for w in SETS for r in sc.contexts[w]["rows"]], columns=names)
+    if raw.shape != stored.shape or not np.allclose(raw.to_numpy(float), stored.to_numpy(float), rtol=0, atol=1e-12):
+        raise ValueError(f"{sc.name}: the stored context units hold other contexts than the config draws now "
+                         "(run alliance generalization CONFIG to recompute them)")
     return names, raw, np.vstack([s.feature_values for s in sets]).astype(np.float64)
 
 
 def hard_factors(cfg: GeneralizationConfig, sc: Scenario) -> dict[str, Any]:
     """Q3 per learner: the per-context mean share over runs (both sets) regressed on the factors; PRIM boxes
     of the contexts it loses more than ``hard_loss`` in."""
-    names, raw, scaled = factor_frame(cfg, sc.name)
+    names, raw, scaled = factor_frame(cfg, sc)
     out: dict[str, Any] = {}
     for name, entry in sc.learners.items():
         y = np.concatenate([entry["share"][w].mean(axis=0) for w in SETS])

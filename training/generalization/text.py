@@ -60,8 +60,10 @@ def _scenario(cfg: GeneralizationConfig, name: str, d: dict[str, Any]) -> list[s
     lines.append(f"- To the optimum: the carried optimum's held-out mean share {ci(cm['carried_test_mean'])} → "
                  f"**{cm['to_the_optimum']}**.")
     for k, v in cm.items():
-        if isinstance(v, dict):
+        if isinstance(v, dict) and "verdict" in v:
             lines.append(f"- {k} (held-out mean share): {ci(v['difference'])} → **{v['verdict']}**.")
+    for k, v in cm["learner_vs_carried"].items():
+        lines.append(f"- {k} − carried optimum (held-out mean share; descriptive, no criterion): {ci(v)}.")
     lines += ["", "### Q3: which factors make a context hard?", ""]
     for learner, h in d["hard"].items():
         lines.append(f"- **{learner}**: {h['hard']} of {h['contexts']} contexts hard (share < "
@@ -144,7 +146,7 @@ def section(cfg: GeneralizationConfig, data: dict[str, Any], rel: str) -> str:
         lines.append(f"- `{name}`: carried default optimum, held-out {ci(cm['carried_test_mean'])} → context "
                      f"**{cm['to_the_optimum']}** to the optimum"
                      + "".join(f"; {k}: {ci(v['difference'])} → **{v['verdict']}**" for k, v in cm.items()
-                               if isinstance(v, dict)) + ".")
+                               if isinstance(v, dict) and "verdict" in v) + ".")
         for r in d["agreement"]:
             if r["set"] == "test" and r["excess"] is not None:
                 lines.append(f"- `{name}`, {r['policy']}: archetype family agreement on held-out contexts "
