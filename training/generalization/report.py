@@ -13,6 +13,7 @@ from typing import Any
 from training.generalization import analysis as an
 from training.generalization.config import GeneralizationConfig
 from training.generalization.driver import plan, stored_units
+from training.generalization.figures import plot_learners_vs_carried
 from training.generalization.text import markdown, section
 from training.render.tables import write_csv
 from training.results import store
@@ -79,6 +80,8 @@ def write_report(cfg: GeneralizationConfig) -> Path:
               header=["scenario", "learner", "box", "input", "low", "high", "coverage", "density", "mass"])
     write_csv(tables / "per_context.csv", [r for rows in per_context.values() for r in rows],
               header=["scenario", "set", "id"])
+    plot_learners_vs_carried(per_context, {s: list(d["learners"]) for s, d in data["scenarios"].items()},
+                             out / "learners_vs_carried.png")
     path = store.atomic_write_text(out / "GENERALIZATION.md", markdown(cfg, data))
     _section(cfg, data)
     return path

@@ -124,6 +124,10 @@ def markdown(cfg: GeneralizationConfig, data: dict[str, Any]) -> str:
     if u["missing"]:
         lines.append(f"- **Missing units** (not in the readings): {', '.join(u['missing'])}.")
     lines += ["", "## Questions and criteria (fixed in the config before the first run)", "", *criteria(cfg), ""]
+    if any(d["learners"] for d in data["scenarios"].values()):
+        lines += ["![learners vs carried optimum](learners_vs_carried.png)", "",
+                  "Each held-out context's share of V*_c under each learner (mean over its runs) against the default "
+                  "point's optimum carried there; above the diagonal the learner does better.", ""]
     for name, d in data["scenarios"].items():
         lines += _scenario(cfg, name, d)
     return "\n".join(lines).rstrip("\n") + "\n"
