@@ -116,7 +116,7 @@ def context_matters(cfg: GeneralizationConfig, sc: Scenario, table: list[dict[st
                                    col_groups=["test", "test"], reps=cfg.resamples,
                                    seed=_seed(cfg, sc.name, name, "vs-carried")))
         for name, e in sc.learners.items()}
-    for algo in cfg.algos:
+    for algo in cfg.algos_of(sc.name):
         vis, hid = f"{algo} visible", f"{algo} hidden"
         if vis in sc.learners and hid in sc.learners:
             iv = two_way_interval([sc.learners[vis]["share"]["test"], sc.learners[hid]["share"]["test"]],

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from envs.scenarios import scenario_names
 from training.config.errors import ConfigError, config_error, not_allowed
@@ -42,10 +42,12 @@ class _Strict(BaseModel):
 
 
 class ContextCounts(_Strict):
-    """How many training and held-out contexts of one scenario."""
+    """How many training and held-out contexts of one scenario, and (optionally) which of the config's
+    algorithms learn on it (default: all)."""
 
     train: int = Field(gt=0, le=MAX_CONTEXTS)
     test: int = Field(gt=0, le=MAX_CONTEXTS)
+    algos: list[str] | None = Field(None, min_length=1)
 
 
 class Criteria(_Strict):
@@ -109,9 +111,25 @@ class GeneralizationConfig(_Strict):
             raise not_allowed("a folder path (not empty, no NUL character)")
         return v
 
+    @model_validator(mode="after")
+    def _scenario_algos(self) -> GeneralizationConfig:
+        for name, counts in self.scenarios.items():
+            bad = [a for a in counts.algos or [] if a not in self.algos]
+            if bad:
+                raise ValueError(f"scenarios.{name}.algos={counts.algos} is not allowed: some of algos "
+                                 f"({', '.join(self.algos)}), each once")
+            if counts.algos and len(set(counts.algos)) != len(counts.algos):
+                raise ValueError(f"scenarios.{name}.algos={counts.algos} is not allowed: each algorithm once")
+        return self
+
     @property
     def out_dir(self) -> Path:
         return Path(self.out)
+
+    def algos_of(self, scenario: str) -> list[str]:
+        """The algorithms that learn on ``scenario`` (in the order of ``algos``)."""
+        chosen = self.scenarios[scenario].algos
+        return [a for a in self.algos if chosen is None or a in chosen]
 
     def context_spec(self, scenario: str, which: str) -> dict[str, int]:
         """``{"sample": N, "seed": S}`` of a scenario's training (``train``) or held-out (``test``) contexts."""

@@ -34,7 +34,7 @@ def plan(cfg: GeneralizationConfig) -> tuple[list[ContextUnit], list[RunUnit]]:
                 for s in cfg.scenarios for which in SETS]
     runs = [RunUnit(s, algo, vis, seed, train_config(cfg, zoo[algo], s, vis == "visible", seed),
                     _items(cfg.context_spec(s, "test")))
-            for s in cfg.scenarios for seed in range(cfg.seeds) for algo in cfg.algos for vis in cfg.visibility]
+            for s in cfg.scenarios for seed in range(cfg.seeds) for algo in cfg.algos_of(s) for vis in cfg.visibility]
     return contexts, runs
 
 

@@ -105,7 +105,8 @@ def _scenario(cfg: GeneralizationConfig, name: str, d: dict[str, Any]) -> list[s
 def markdown(cfg: GeneralizationConfig, data: dict[str, Any]) -> str:
     """``GENERALIZATION.md``."""
     u, c = data["units"], data["config"]
-    scen = ", ".join(f"`{s}` {n['train']} + {n['test']}" for s, n in c["scenarios"].items())
+    scen = ", ".join(f"`{s}` {n['train']} + {n['test']}" + (f" ({', '.join(n['algos'])} only)" if n.get("algos") else "")
+                     for s, n in c["scenarios"].items())
     lines = ["# Generalization across the plausible space (issue 30)", "",
              "Learners trained on contexts drawn from the discovery's ranges (`configs/discovery/ranges.yaml`, 26 "
              "factors), with the context's features in the observation (*visible*) or not (*hidden*, CARL's "

@@ -41,6 +41,7 @@ def one_line(tmp_path: Path, **change) -> str:
     ({"seeds": 0}, ["seeds=0", "greater than 0"]),
     ({"criteria": {"hard_loss": 1.5}}, ["criteria.hard_loss=1.5"]),
     ({"budget": 10}, ["budget"]),
+    ({"scenarios": {"war": {"train": 4, "test": 4, "algos": ["TRPO"]}}}, ["scenarios.war.algos=['TRPO']", "PPO"]),
 ])
 def test_a_bad_value_is_one_line_naming_key_value_and_what_is_allowed(tmp_path, change, words):
     problem = one_line(tmp_path, **change)
@@ -69,3 +70,13 @@ def test_a_missing_zoo_entry_is_one_line_saying_how_to_make_it(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_zoo_entry(cfg, "PPO")
     assert len(exc.value.problems) == 1 and "ppo.yaml" in exc.value.problems[0] and "--tune" in exc.value.problems[0]
+
+
+def test_a_scenario_may_train_only_some_of_the_algorithms(tmp_path):
+    from training.generalization.driver import plan
+
+    cfg = load_generalization_config(write(tmp_path, {**GOOD, "algos": ["PPO", "TRPO"], "scenarios": {
+        "war": {"train": 4, "test": 4, "algos": ["TRPO"]}, "calendar": {"train": 2, "test": 2}}}))
+    assert cfg.algos_of("war") == ["TRPO"] and cfg.algos_of("calendar") == ["PPO", "TRPO"]
+    runs = plan(cfg)[1]
+    assert sorted({(r.scenario, r.algo) for r in runs}) == [("calendar", "PPO"), ("calendar", "TRPO"), ("war", "TRPO")]
