@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from envs.scenarios import scenario_names
-from training.config.errors import ConfigError, config_error, not_allowed
+from training.config.errors import ConfigError, Problems, config_error, line, not_allowed
 from training.config.files import read_yaml_mapping
 from training.config.hyperparams import MAX_STEPS, canonical_algo
 from training.config.run import TrainConfig, apply_overrides, config_from_dict
@@ -113,13 +113,13 @@ class GeneralizationConfig(_Strict):
 
     @model_validator(mode="after")
     def _scenario_algos(self) -> GeneralizationConfig:
+        found = Problems()
         for name, counts in self.scenarios.items():
-            bad = [a for a in counts.algos or [] if a not in self.algos]
-            if bad:
-                raise ValueError(f"scenarios.{name}.algos={counts.algos} is not allowed: some of algos "
-                                 f"({', '.join(self.algos)}), each once")
-            if counts.algos and len(set(counts.algos)) != len(counts.algos):
-                raise ValueError(f"scenarios.{name}.algos={counts.algos} is not allowed: each algorithm once")
+            chosen = counts.algos or []
+            if any(a not in self.algos for a in chosen) or len(set(chosen)) != len(chosen):
+                found.add(("scenarios", name, "algos"), line(f"={chosen} is not allowed: some of algos "
+                                                             f"({', '.join(self.algos)}), each once"))
+        found.raise_any()
         return self
 
     @property
