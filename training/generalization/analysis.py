@@ -144,7 +144,7 @@ def agreement(cfg: GeneralizationConfig, sc: Scenario) -> list[dict[str, Any]]:
             out.append({"scenario": sc.name, "policy": name, "set": w,
                         "agreement": _iv(two_way_interval([flags], mean_of, reps=cfg.resamples,
                                                           seed=_seed(cfg, sc.name, name, w, "agree"))),
-                        "excess": _iv(excess), "learns_when": verdict(excess, 0.0, "does not", "learns when")})
+                        "excess": _iv(excess), "learns_when": verdict(excess, 0.0, "does not learn when", "learns when")})
     return out
 
 

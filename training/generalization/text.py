@@ -29,8 +29,8 @@ def criteria(cfg: GeneralizationConfig) -> list[str]:
         f"interval lies below 0) and PRIM boxes of the hard contexts (density ≥ {fmt(c.prim_threshold, 2)}).",
         "- **Q4 does it learn when to participate?** Agreement = share of (run, context) cells whose archetype family "
         "(docs/model.md §9's label, +mediation/+fararc dropped) is the optimum's. *Learns when*: on held-out "
-        "contexts the learner's agreement exceeds the carried optimum's (which plays one archetype everywhere), the "
-        "interval of the excess above 0; below 0 → *does not*.",
+        "contexts the learner's agreement exceeds the carried optimum's (which plays one table everywhere), the "
+        "interval of the excess above 0; below 0 → *does not learn when*.",
         f"- Intervals: 95 % percentile bootstrap ({cfg.resamples} resamples, seeded) resampling runs and contexts "
         "independently (the design's two sources), runs paired between training and held-out contexts, contexts "
         "paired between policies.",
@@ -148,8 +148,8 @@ def section(cfg: GeneralizationConfig, data: dict[str, Any], rel: str) -> str:
                              f"{ci(r['train_mean'])}, held-out {ci(r['test_mean'])}, gap {ci(r['gap'])} → "
                              f"**{r['generalizes']}**.")
         cm = d["context_matters"]
-        lines.append(f"- `{name}`: carried default optimum, held-out {ci(cm['carried_test_mean'])} → context "
-                     f"**{cm['to_the_optimum']}** to the optimum"
+        lines.append(f"- `{name}`: the default optimum carried to the held-out contexts reaches {ci(cm['carried_test_mean'])} "
+                     f"→ does the context matter to the optimum: **{cm['to_the_optimum']}**"
                      + "".join(f"; {k}: {ci(v['difference'])} → **{v['verdict']}**" for k, v in cm.items()
                                if isinstance(v, dict) and "verdict" in v) + ".")
         for r in d["agreement"]:
@@ -159,8 +159,9 @@ def section(cfg: GeneralizationConfig, data: dict[str, Any], rel: str) -> str:
                              f"**{r['learns_when']}**.")
         for learner, h in d["hard"].items():
             if h["hardening"]:
-                lines.append(f"- `{name}`, {learner}: {h['hard']} of {h['contexts']} contexts hard; factors that make "
-                             f"contexts hard: {', '.join(f'`{f}`' for f in h['hardening'][:TOP])}.")
+                lines.append(f"- `{name}`, {learner}: {h['hard']} of {h['contexts']} contexts hard (share < "
+                             f"{fmt(1 - cfg.criteria.hard_loss, 2)}); factors whose coefficient's interval lies below 0 "
+                             f"(strongest first): {', '.join(f'`{f}`' for f in h['hardening'][:TOP])}.")
     if data["units"]["missing"]:
         lines.append(f"- Missing units: {len(data['units']['missing'])} (named in {rel}).")
     return "\n".join(lines)
