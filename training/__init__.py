@@ -22,6 +22,7 @@ explore    the explorer page: a local HTTP server, its JSON API and static page 
 h8         H8 across the space (docs/h8.md): design, units on Ray, shares, verdicts    config, results, render, discovery, study
 dataset    Minari datasets of a behaviour policy with its exact V^pi, V* and share        config, results, run, evaluate
 leaderboard every algorithm tuned once, trained on Ray, scored by exact share of V*      config, results, run, evaluate, render, study
+generalization learners across contexts scored exactly vs V*_c, train vs held-out     config, results, run, evaluate, render, discovery, study, leaderboard
 cli        the ``alliance`` commands, one module per command                           all of the above
 ========== =========================================================================== =================
 """
@@ -41,6 +42,8 @@ RULE: dict[str, frozenset[str]] = {
     "h8": frozenset({"config", "results", "render", "discovery", "study"}),
     "dataset": frozenset({"config", "results", "run", "evaluate"}),
     "leaderboard": frozenset({"config", "results", "run", "evaluate", "render", "study"}),
+    # the zoo's tuned entries (leaderboard.config.ZooEntry) are read, not copied
+    "generalization": frozenset({"config", "results", "run", "evaluate", "render", "discovery", "study", "leaderboard"}),
     "cli": frozenset({"config", "results", "run", "evaluate", "scoring", "render", "discovery", "study", "selfplay",
-                      "explore", "h8", "dataset", "leaderboard"}),
+                      "explore", "h8", "dataset", "leaderboard", "generalization"}),
 }

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # 141: what the shell reports for `seq 1 1000000 | head -1`'s seq
-SUBCOMMANDS = ("solve", "scenarios", "explain", "game", "explore", "train", "selfplay", "evaluate", "benchmark", "study", "h8", "dataset", "leaderboard")
+SUBCOMMANDS = ("solve", "scenarios", "explain", "game", "explore", "train", "selfplay", "evaluate", "benchmark", "study", "h8", "dataset", "leaderboard", "generalization")
 
 EXAMPLES = """examples:
   alliance solve war                      exact optimum, its archetype, baselines' share of V*

@@ -261,6 +261,16 @@ class H8Result(StoredFile):
     drivers: list[dict[str, Any]]
 
 
+class GeneralizationResult(StoredFile):
+    """``<generalization>/generalization.json``: the study's config, its units, and per scenario the shares of
+    V*_c on training and held-out contexts, the verdicts, the hard factors and the archetype agreement."""
+
+    ADVICE: ClassVar[str] = "render the report again (alliance generalization CONFIG --report-only)"
+    config: dict[str, Any]
+    units: dict[str, Any]
+    scenarios: dict[str, dict[str, Any]]
+
+
 # ---------------------------------------------------------------------------- the benchmark
 class BenchmarkRun(_Strict):
     """One trained run of a benchmark: where it came from and its evaluation on each scenario."""
