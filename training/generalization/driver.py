@@ -10,14 +10,13 @@ report aggregates (it names the units missing).
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from typing import Any
 
 from training.generalization.config import SETS, GeneralizationConfig, load_zoo_entry, train_config
 from training.generalization.units import ContextUnit, RunUnit, Unit, run_unit, schema_of, unit_key
 from training.results import store
-from training.study.keyed_units import Outcome, Verdict, compute, is_fresh, recompute, run_all
+from training.study.keyed_units import Outcome, Verdict, choose_stored, compute, is_fresh, recompute, run_all
 
 
 def _items(spec: dict[str, int]) -> tuple[tuple[str, int], ...]:
@@ -70,15 +69,7 @@ def _describe(data: dict[str, Any]) -> str:
 def choose(cfg: GeneralizationConfig, n: int, seed: int = 0) -> list[Unit]:
     """``n`` stored units at random (seeded), at least one run when runs are stored."""
     contexts, runs = plan(cfg)
-    stored = [u for u in [*contexts, *runs] if (cfg.out_dir / u.relpath()).is_file()]
-    if not stored:
-        raise ValueError(f"--verify: {cfg.out_dir} holds no stored unit of this study; run it first")
-    rng = random.Random(seed)
-    stored_runs = [u for u in stored if isinstance(u, RunUnit)]
-    picks: list[Unit] = [rng.choice(stored_runs)] if stored_runs else []
-    rest = [u for u in stored if u not in picks]
-    picks += rng.sample(rest, max(0, min(n - len(picks), len(rest))))
-    return picks
+    return choose_stored(contexts, runs, cfg.out_dir, n, seed, "generalization")
 
 
 def verify(cfg: GeneralizationConfig, n: int, num_cpus: int | None = 1, address: str | None = None, seed: int = 0,

@@ -12,7 +12,6 @@ which the report aggregates (and names those it leaves out).
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +19,7 @@ from training.config.hyperparams import RECURRENT_ALGOS
 from training.leaderboard.config import LeaderboardConfig, load_zoo, train_config
 from training.leaderboard.units import RunUnit, ScenarioUnit, Unit, run_unit, schema_of, unit_key
 from training.results import store
-from training.study.keyed_units import Outcome, Verdict, compute, is_fresh, recompute, run_all
+from training.study.keyed_units import Outcome, Verdict, choose_stored, compute, is_fresh, recompute, run_all
 
 SLOW_FIRST = ("RecurrentPPO", "QRDQN", "PPO", "MaskablePPO", "TRPO", "A2C", "DQN", "ARS")
 
@@ -63,15 +62,7 @@ def _describe(data: dict[str, Any]) -> str:
 def choose(cfg: LeaderboardConfig, n: int, seed: int = 0) -> list[Unit]:
     """``n`` stored units at random (seeded), at least one run when runs are stored."""
     scenarios, runs = plan(cfg)
-    stored = [u for u in [*scenarios, *runs] if (cfg.out_dir / u.relpath()).is_file()]
-    if not stored:
-        raise ValueError(f"--verify: {cfg.out_dir} holds no stored unit of this leaderboard; run it first")
-    rng = random.Random(seed)
-    stored_runs = [u for u in stored if isinstance(u, RunUnit)]
-    picks: list[Unit] = [rng.choice(stored_runs)] if stored_runs else []
-    rest = [u for u in stored if u not in picks]
-    picks += rng.sample(rest, max(0, min(n - len(picks), len(rest))))
-    return picks
+    return choose_stored(scenarios, runs, cfg.out_dir, n, seed, "leaderboard")
 
 
 def verify(cfg: LeaderboardConfig, n: int, num_cpus: int | None = 1, address: str | None = None, seed: int = 0,

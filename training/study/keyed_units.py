@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -131,3 +132,18 @@ def recompute(picks: Sequence[Any], out_dir: Path, run_unit: Callable[[Any], dic
             verdicts.append(Verdict(unit.relpath(), diff))
             log(f"  {unit.relpath()}: " + ("agrees (1e-9)" if diff is None else f"DIFFERS: {diff}"))
     return verdicts
+
+
+def choose_stored(others: Sequence[Any], runs: Sequence[Any], out_dir: Path, n: int, seed: int, what: str) -> list[Any]:
+    """``n`` of the stored units (``out_dir / unit.relpath()`` exists) at random (seeded) for
+    ``--verify``, at least one of ``runs`` (the units that train) when one is stored; ``what`` names
+    the study in the error when nothing is stored."""
+    stored = [u for u in [*others, *runs] if (out_dir / u.relpath()).is_file()]
+    if not stored:
+        raise ValueError(f"--verify: {out_dir} holds no stored unit of this {what}; run it first")
+    rng = random.Random(seed)
+    stored_runs = [u for u in runs if (out_dir / u.relpath()).is_file()]
+    picks: list[Any] = [rng.choice(stored_runs)] if stored_runs else []
+    rest = [u for u in stored if u not in picks]
+    picks += rng.sample(rest, max(0, min(n - len(picks), len(rest))))
+    return picks
