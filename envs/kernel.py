@@ -79,23 +79,30 @@ def step_many(index, action, t, phase_of, move_keys, med_keys, p_med, up, down, 
 # _nrt=False: the loop allocates nothing, and without numba's reference counting the arrays passed
 # to the inlined step_index are not incref'd / decref'd (atomic operations) once per state: the
 # loop runs about 2x faster at N = 4,096 (benchmarks/env_speed.py's vector rows).
+@numba.njit(cache=True, inline="always")
+def _step_at(s, a, t_i, draws, phase_of, move_keys, med_keys, p_med, up, down, event_target, event_prob,  # noqa: PLR0913
+             p_west, after_shock):
+    """One env's step on the plain tables (:func:`envs.model.step_index`): its phase, its row of the
+    event tables (the clock held at the last row) and the five move keys of action ``a``, looked up
+    here once for every loop of this module."""
+    ph = phase_of[s]
+    row = min(t_i, event_target.shape[0] - 1)
+    col = a * 2
+    keys = (move_keys[s, 0] + col, move_keys[s, 1] + col, move_keys[s, 2] + col, move_keys[s, 3] + col,
+            move_keys[s, 4] + col)
+    return _step_one(s, ph, p_med[med_keys[s] + a], up, down, keys, event_target[row, ph], event_prob[row, ph],
+                     p_west, after_shock, draws)
+
+
 @numba.njit(cache=True, _nrt=False)
 def step_into(index, action, t, phase_of, move_keys, med_keys, p_med, up, down,  # noqa: PLR0913
               event_target, event_prob, p_west, after_shock, u, nxt, mediated, changed, west_reset, floor, new_phase):
     """:func:`step_many` writing into the (N,) arrays ``nxt`` (int64), ``mediated``, ``changed``,
     ``west_reset`` (bool), ``floor`` and ``new_phase`` (int64)."""
-    last_row = event_target.shape[0] - 1
     for i in range(index.shape[0]):
-        s = index[i]
-        a = action[i]
-        ph = phase_of[s]
-        row = min(t[i], last_row)
-        col = a * 2
-        keys = (move_keys[s, 0] + col, move_keys[s, 1] + col, move_keys[s, 2] + col, move_keys[s, 3] + col,
-                move_keys[s, 4] + col)
         draws = (u[i, 0], u[i, 1], u[i, 2], u[i, 3], u[i, 4], u[i, 5], u[i, 6], u[i, 7])
-        out = _step_one(s, ph, p_med[med_keys[s] + a], up, down, keys, event_target[row, ph],
-                        event_prob[row, ph], p_west, after_shock, draws)
+        out = _step_at(index[i], action[i], t[i], draws, phase_of, move_keys, med_keys, p_med, up, down,
+                       event_target, event_prob, p_west, after_shock)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         new_phase[i] = phase_of[out[0]]
 
@@ -109,20 +116,12 @@ def step_into_drawing(index, action, t, phase_of, move_keys, med_keys, p_med, up
     ``random((N, 8))`` gives them, so the numbers and the trajectories are the same; no (N, 8) array
     is written and read back, and the generator's arithmetic overlaps the table look-ups. Returns the
     last lane's state for ``envs.pcg64.end``."""
-    last_row = event_target.shape[0] - 1
     lanes = lanes_start(consts)
     for i in range(index.shape[0]):
         first, lanes = lanes_next(lanes, consts)
         second, lanes = lanes_next(lanes, consts)
-        s = index[i]
-        a = action[i]
-        ph = phase_of[s]
-        row = min(t[i], last_row)
-        col = a * 2
-        keys = (move_keys[s, 0] + col, move_keys[s, 1] + col, move_keys[s, 2] + col, move_keys[s, 3] + col,
-                move_keys[s, 4] + col)
-        out = _step_one(s, ph, p_med[med_keys[s] + a], up, down, keys, event_target[row, ph],
-                        event_prob[row, ph], p_west, after_shock, first + second)
+        out = _step_at(index[i], action[i], t[i], first + second, phase_of, move_keys, med_keys, p_med, up, down,
+                       event_target, event_prob, p_west, after_shock)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         new_phase[i] = phase_of[out[0]]
     return lanes[6], lanes[7]
@@ -163,20 +162,14 @@ def advance_into(index, action, t, max_steps, reward, phase_of, move_keys, med_k
     for i in range(n):
         if t[i] >= max_steps:
             return i, np.uint64(0), np.uint64(0)
-    last_row = event_target.shape[0] - 1
     lanes = lanes_start(consts)
     for i in range(n):
         first, lanes = lanes_next(lanes, consts)
         second, lanes = lanes_next(lanes, consts)
         s = index[i]
         a = action[i]
-        ph = phase_of[s]
-        row = min(t[i], last_row)
-        col = a * 2
-        keys = (move_keys[s, 0] + col, move_keys[s, 1] + col, move_keys[s, 2] + col, move_keys[s, 3] + col,
-                move_keys[s, 4] + col)
-        out = _step_one(s, ph, p_med[med_keys[s] + a], up, down, keys, event_target[row, ph],
-                        event_prob[row, ph], p_west, after_shock, first + second)
+        out = _step_at(s, a, t[i], first + second, phase_of, move_keys, med_keys, p_med, up, down, event_target,
+                       event_prob, p_west, after_shock)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         rew[i] = reward[s * _N_ACTIONS + a]
         t_next[i] = t[i] + 1
