@@ -29,6 +29,7 @@ from envs import model, pcg64
 from envs.jit_cache import freshen
 from envs.pcg64 import lanes_next, lanes_start
 from envs.spaces import N_ACTIONS as _N_ACTIONS
+from envs.spaces import ONE_HOT_SIZE as _ONE_HOT
 
 _step_one = numba.njit(cache=True, inline="always")(model.step_index)
 PREFETCH_AHEAD = 4  # envs ahead whose table entries a loop asks the memory for (envs.context_tables)
@@ -128,40 +129,74 @@ def step_into_drawing(index, action, t, phase_of, move_keys, med_keys, p_med, up
 
 
 def advance_plain(index, action, t, max_steps, generator, phase_of, move_keys, med_keys, tables):  # noqa: PLR0913
-    """The plain vector env's step in one compiled call (:func:`advance_into`): r(s, a), ``t + 1``,
-    truncated, the next indices and the events (without ``new_phase``), the uniforms drawn inside the
-    loop as :func:`step_into_drawing` does. Returns ``(bad, reward, t_next, truncated, nxt, events)``,
-    ``bad >= 0`` the first env whose ``t`` already reached ``max_steps`` (then nothing is drawn and
-    the rest is None), or None when ``envs.pcg64`` cannot draw ``generator``'s numbers (the caller
-    steps by :func:`reward_and_clock` and :func:`step_many`). ``tables``: an ``envs.tables.Tables``."""
+    """The plain vector env's step on flat action indices in one compiled call (:func:`advance_into`,
+    no observation): r(s, a), ``t + 1``, truncated, the next indices and the events (without
+    ``new_phase``), the uniforms drawn inside the loop as :func:`step_into_drawing` does. Returns
+    ``(bad, reward, t_next, truncated, nxt, events)``, ``bad >= 0`` the first env whose ``t`` already
+    reached ``max_steps`` (then nothing is drawn and the rest is None), or None when ``envs.pcg64``
+    cannot draw ``generator``'s numbers (the caller steps by :func:`reward_and_clock` and
+    :func:`step_many`). ``tables``: an ``envs.tables.Tables``."""
     n = index.shape[0]
     consts = pcg64.begin(generator, n * model.N_UNIFORMS)
     if consts is None:
         return None
-    out = (np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty(n, np.bool_),
-           np.empty(n, np.int64), np.empty(n, np.float64), np.empty(n, np.int64), np.empty(n, np.bool_))
-    bad, hi, lo = advance_into(index, action, t, max_steps, tables.reward_blocks.reshape(-1), phase_of, move_keys,
-                               med_keys, tables.p_med, tables.up, tables.down, tables.event_target, tables.event_prob,
-                               tables.p_west, tables.after_shock, consts, *out)
-    if bad >= 0:
+    out = fused_outputs(n, 0)
+    code, bad, hi, lo = advance_into(np.ascontiguousarray(action, dtype=np.int64).reshape(n, 1), FLAT_NVEC, index,
+                                     t, max_steps, tables.reward_blocks.reshape(-1), phase_of, move_keys, med_keys,
+                                     tables.p_med, tables.up, tables.down, tables.event_target, tables.event_prob,
+                                     tables.p_west, tables.after_shock, consts, NO_OBS, NO_FRAC, *out)
+    if code == 2:
         return bad, None, None, None, None, None
     pcg64.end(generator, hi, lo)
-    nxt, mediated, changed, west_reset, floor, reward, t_next, truncated = out
+    _, nxt, mediated, changed, west_reset, floor, reward, t_next, _, truncated, _, _ = out
     return -1, reward, t_next, truncated, nxt, {"mediated": mediated, "phase_changed": changed,
                                                  "west_reset": west_reset, "threat_floor": floor}
 
 
+FLAT_NVEC = np.array([_N_ACTIONS], dtype=np.int64)  # flat action indices: one "component" of 96 levels
+NO_OBS = np.zeros((1, 0), np.float32)  # advance_plain writes no observation
+NO_FRAC = np.zeros(0, np.float32)  # (observation_table's t / horizon are float32)
+
+
+def fused_outputs(n: int, width: int) -> tuple[np.ndarray, ...]:
+    """New arrays :func:`advance_into` fills: the flat actions, next indices, the four events, reward,
+    ``t + 1`` twice (one for the caller's clock, one for the info), truncated twice (one returned, one
+    kept for the next autoreset) and the ``(n, width)`` float32 observations."""
+    return (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.bool_),
+            np.empty(n, np.bool_), np.empty(n, np.int64), np.empty(n, np.float64), np.empty(n, np.int64),
+            np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty((n, width), np.float32))
+
+
 @numba.njit(cache=True, _nrt=False)
-def advance_into(index, action, t, max_steps, reward, phase_of, move_keys, med_keys, p_med, up, down,  # noqa: PLR0913
-                 event_target, event_prob, p_west, after_shock, consts, nxt, mediated, changed, west_reset, floor,
-                 rew, t_next, truncated):
-    """:func:`step_into_drawing` with :func:`reward_and_clock`'s bookkeeping in the same pass; first
-    a pass that finds an env already at ``max_steps`` (returned, nothing drawn). Returns ``(bad, hi,
-    lo)``, the last lane's state for ``envs.pcg64.end``."""
+def advance_into(actions, nvec, index, t, max_steps, reward, phase_of, move_keys, med_keys, p_med, up, down,  # noqa: PLR0913
+                 event_target, event_prob, p_west, after_shock, consts, obs_table, frac, action, nxt, mediated,
+                 changed, west_reset, floor, rew, t_next, t_info, truncated, ended, obs):
+    """The vector env's whole step in two passes. First the actions ``(N, k)`` (components below
+    ``nvec``) are checked and encoded into ``action`` (flat, mixed radix), and the clock checked;
+    then :func:`step_into_drawing`'s step with r(s, a) into ``rew``, ``t + 1`` into ``t_next`` and
+    ``t_info``, ``t + 1 >= max_steps`` into ``truncated`` and ``ended``; last, row i of ``obs`` the
+    observation of the state reached (``obs_table``'s row; ``frac[t + 1]`` in the column after the
+    one-hot when ``frac`` is not empty). Returns ``(code, i, hi, lo)``: code 1 the first row ``i`` of
+    a bad action, 2 the first env ``i`` whose ``t`` already reached ``max_steps`` (nothing is drawn
+    in both cases), 0 done, ``i`` the envs truncated and ``(hi, lo)`` the last lane's state for
+    ``envs.pcg64.end``."""
     n = index.shape[0]
+    late = -1
     for i in range(n):
-        if t[i] >= max_steps:
-            return i, np.uint64(0), np.uint64(0)
+        a = np.int64(0)
+        for j in range(nvec.shape[0]):
+            v = np.int64(actions[i, j])
+            if v < 0 or v >= nvec[j]:
+                return 1, i, np.uint64(0), np.uint64(0)
+            a = a * nvec[j] + v
+        action[i] = a
+        if late < 0 and t[i] >= max_steps:
+            late = i
+    if late >= 0:
+        return 2, late, np.uint64(0), np.uint64(0)
+    width = obs_table.shape[1]
+    timed = frac.shape[0] > 0
+    ends = 0
     lanes = lanes_start(consts)
     for i in range(n):
         first, lanes = lanes_next(lanes, consts)
@@ -172,9 +207,20 @@ def advance_into(index, action, t, max_steps, reward, phase_of, move_keys, med_k
                        event_prob, p_west, after_shock)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         rew[i] = reward[s * _N_ACTIONS + a]
-        t_next[i] = t[i] + 1
-        truncated[i] = t_next[i] >= max_steps
-    return -1, lanes[6], lanes[7]
+        tn = t[i] + 1
+        t_next[i] = tn
+        t_info[i] = tn
+        end = tn >= max_steps
+        truncated[i] = end
+        ended[i] = end
+        ends += end
+    for i in range(n):  # a pass of its own: inside the step's loop the copy took half again as long
+        s_next = nxt[i]
+        for j in range(width):
+            obs[i, j] = obs_table[s_next, j]
+        if timed:
+            obs[i, _ONE_HOT] = frac[t_next[i]]
+    return 0, ends, lanes[6], lanes[7]
 
 
 @numba.njit(cache=True)

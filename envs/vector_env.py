@@ -3,8 +3,8 @@
 The step is ``envs.tables.Tables.step_indices`` on the N flat state indices at once, with uniforms
 ``np_random.random((N, 8))``: ``envs.model.step_index`` (the single env's step function) compiled
 over the N states by numba (``envs.kernel``); no Python loop over envs. From N = 512 the whole step
-is one compiled call that draws those same numbers itself (``envs.kernel.advance_plain``,
-``envs.pcg64``). The pattern is Gymnasium's
+is one compiled call that draws those same numbers itself (``envs.kernel.advance_into``,
+``envs.pcg64``); ``step`` also checks and encodes the actions and writes the observations in it. The pattern is Gymnasium's
 ``CartPoleVectorEnv``, with Gymnasium's three autoreset modes (``autoreset_mode=``: ``NEXT_STEP``,
 the default, ``SAME_STEP`` and ``DISABLED``; https://farama.org/Vector-Autoreset-Mode).
 
@@ -16,7 +16,6 @@ same-step autoreset, so there is one step logic.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,7 @@ from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from envs import model
+from envs import model, pcg64
 from envs.context_tables import ContextTables, with_features
 from envs.contexts import check_flag, make_contexts
 from envs.env import (
@@ -35,7 +34,6 @@ from envs.env import (
     check_max_episode_steps,
     check_num_envs,
     check_render_mode,
-    check_t,
     observation_space,
     observation_table,
     parse_reset_options,
@@ -46,11 +44,20 @@ from envs.env import (
 )
 from envs.env_shared import as_action_array, check_autoreset_mode
 from envs.info import EVENT_KEYS
-from envs.kernel import advance_plain, encode_actions, reward_and_clock
+from envs.kernel import (
+    FLAT_NVEC,
+    NO_FRAC,
+    advance_into,
+    advance_plain,
+    encode_actions,
+    fused_outputs,
+    reward_and_clock,
+)
 from envs.params import AllianceParams
 from envs.pcg64 import fill_uniforms
-from envs.spaces import ACTION_NVEC, ALL_STATES, N_ACTIONS, ONE_HOT_SIZE, STATE_LEVELS, check_state
+from envs.spaces import ACTION_NVEC, ALL_STATES, N_ACTIONS, ONE_HOT_SIZE, STATE_LEVELS
 from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, PHASE_OF, build_tables
+from envs.vector_reset import check_reset_mask, reset_clock, reset_contexts, reset_states
 
 _STATE_STRIDES = np.array([int(np.prod(STATE_LEVELS[j + 1:])) for j in range(6)], dtype=np.int64)
 
@@ -134,6 +141,9 @@ class AllianceVectorEnv(VectorEnv):
         self._no_reward = np.empty(0)  # with contexts, the reward comes from the context tables
         self._u = np.empty((self.num_envs, model.N_UNIFORMS)) if self.contexts is not None else None  # uniforms
         self._all.setflags(write=False)
+        self._no_reset = np.zeros(self.num_envs, dtype=bool)  # _prev_reset after a step that reset none
+        self._no_reset.setflags(write=False)
+        self._fusable = self.contexts is None  # step() in one compiled call (_step_fused) when it can
         self._start = np.asarray(self.params.start, dtype=np.int64)
         self._start_index = int(self._start @ _STATE_STRIDES)
         self._started = False
@@ -241,9 +251,9 @@ class AllianceVectorEnv(VectorEnv):
         """All True, ``(N, 13)`` (or ``(N, 96)`` with ``discrete_actions``): every action is allowed."""
         return np.tile(action_mask(self.discrete_actions), (self.num_envs, 1))
 
-    def _info(self, events: dict[str, np.ndarray]) -> dict[str, Any]:
+    def _info(self, events: dict[str, np.ndarray], t: np.ndarray | None = None) -> dict[str, Any]:
         mask = self._all  # one read-only array for every mask
-        info: dict[str, Any] = {"t": self._t.copy(), "_t": mask}
+        info: dict[str, Any] = {"t": self._t.copy() if t is None else t, "_t": mask}
         if self.contexts is not None:
             info.update(context_id=self._ctx.copy(), _context_id=mask)
         for key in EVENT_KEYS:
@@ -263,22 +273,15 @@ class AllianceVectorEnv(VectorEnv):
         n = self.num_envs
         keep = None
         if reset_mask is not None:
-            keep = ~self._check_reset_mask(reset_mask)
+            if not self._started:
+                raise ResetNeeded("reset(options={'reset_mask': ...}) before the first reset(): call reset() first")
+            keep = ~check_reset_mask(reset_mask, n)
             old_index, old_t, old_ctx = self._index.copy(), self._t.copy(), self._ctx.copy()
-        states = self._reset_states(state)
-        if t is None:
-            ts = np.zeros(n, dtype=np.int64)
-        elif np.ndim(t) == 0:
-            ts = np.full(n, check_t(t, self.horizon), dtype=np.int64)
-        elif np.shape(t) == (n,):
-            ts = np.array([check_t(v, self.horizon, f"options.t[{i}]") for i, v in enumerate(np.asarray(t).tolist())],
-                          dtype=np.int64)
-        else:
-            raise ValueError(f"options.t={short_repr(t)} is not allowed: an integer or {n} integers in "
-                             f"0..{self.horizon - 1}")
+        states = reset_states(state, self._start, n)
+        ts = reset_clock(t, n, self.horizon)
         index = states @ _STATE_STRIDES
         if self.contexts is not None:
-            self._ctx = self._reset_contexts(context_id[0])
+            self._ctx = reset_contexts(context_id[0], self.contexts, n, self.np_random)
             if state is None:
                 index = self._ctx_start[self._ctx]
             if keep is not None:
@@ -298,44 +301,53 @@ class AllianceVectorEnv(VectorEnv):
         self._last = None
         return self.observations(), self._info(self._no_events())
 
-    def _reset_contexts(self, context_id: Any) -> np.ndarray:
-        n, cs = self.num_envs, self.contexts
-        if context_id is None:
-            return self.np_random.integers(len(cs), size=n).astype(np.int64)
-        if np.ndim(context_id) == 0:
-            return np.full(n, cs.check_id(context_id), dtype=np.int64)
-        if np.shape(context_id) != (n,):
-            raise ValueError(f"options.context_id={short_repr(context_id)} is not allowed: an integer or {n} "
-                             f"integers in 0..{len(cs) - 1}")
-        return np.array([cs.check_id(v, f"options.context_id[{i}]") for i, v in enumerate(
-            context_id.tolist() if isinstance(context_id, np.ndarray) else list(context_id))],
-                        dtype=np.int64)
-
-    def _check_reset_mask(self, mask: Any) -> np.ndarray:
-        if not self._started:
-            raise ResetNeeded("reset(options={'reset_mask': ...}) before the first reset(): call reset() first")
-        if not isinstance(mask, np.ndarray) or mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
-            raise ValueError(f"options.reset_mask={short_repr(mask)} is not allowed: a numpy bool array of shape "
-                             f"({self.num_envs},)")
-        return mask
-
-    def _reset_states(self, state: Any) -> np.ndarray:
+    def _step_fused(self, actions: Any) -> tuple | None:
+        """Check and encode the actions, step every env and write the observations in one compiled call
+        (``envs.kernel.advance_into``, the uniforms drawn inside), into new arrays (as
+        ``CartPoleVectorEnv``: what a step returns is never overwritten by the next); None when
+        ``envs.pcg64`` cannot draw the generator's numbers (fewer than 512 envs, another bit generator)."""
         n = self.num_envs
-        if state is None:
-            return np.tile(self._start, (n, 1))
-        per_env = (not isinstance(state, Mapping | str) and isinstance(state, Sequence | np.ndarray)
-                   and len(state) == n and all(isinstance(s, Mapping) or np.ndim(s) == 1 for s in state))
-        if per_env:
-            return np.array([check_state(s, f"options.state[{i}]") for i, s in enumerate(state)], dtype=np.int64)
-        return np.tile(np.asarray(check_state(state, "options.state"), dtype=np.int64), (n, 1))
+        consts = pcg64.begin(self.np_random, n * model.N_UNIFORMS)
+        if consts is None:
+            return None
+        a = actions if isinstance(actions, np.ndarray) else as_action_array(actions)
+        shape, nvec = ((n,), FLAT_NVEC) if self.discrete_actions else ((n, 4), ACTION_NVEC)
+        if a.shape != shape or a.dtype.kind not in "iu":
+            self.action_indices(a)  # raises the one-line ValueError
+        out = fused_outputs(n, self._obs_table.shape[1])
+        tb = self.tables
+        code, i, hi, lo = advance_into(a.reshape(n, -1), nvec, self._index, self._t, self.max_episode_steps,
+                                       self._reward, PHASE_OF, MOVE_KEYS, MED_KEYS, tb.p_med, tb.up, tb.down,
+                                       tb.event_target, tb.event_prob, tb.p_west, tb.after_shock, consts,
+                                       self._obs_table, NO_FRAC if self._frac is None else self._frac, *out)
+        if code == 1:
+            self.action_indices(a)  # raises the one-line ValueError naming row i
+        if code == 2:
+            raise ResetNeeded(f"env {i} was truncated at t={int(self._t[i])} "
+                              f"(max_episode_steps {self.max_episode_steps}): reset it")
+        pcg64.end(self.np_random, hi, lo)
+        action, nxt, mediated, changed, west_reset, floor, reward, t_next, t_info, truncated, ended, obs = out
+        self._last = (self._index, action, reward)
+        self._index, self._t = nxt, t_next
+        events = {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset, "threat_floor": floor}
+        return obs, reward, truncated, ended, t_info, events, i
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
-        action_index = self.action_indices(actions)
         mode = self.autoreset_mode
         done = self._prev_done if mode is AutoresetMode.NEXT_STEP else None
-        if done is not None and done.any():  # next-step autoreset: these envs were truncated last step
-            self.reset_envs(done)
-        reward, truncated, events = self.advance(action_index)
+        fused = None
+        if self._fusable and self._started and (done is None or not done.any()):
+            fused = self._step_fused(actions)
+        if fused is not None:
+            obs, reward, truncated, ended, t_info, events, ends = fused
+            if not ends or mode is not AutoresetMode.SAME_STEP:
+                self._prev_done, self._prev_reset = ended, self._no_reset
+                return obs, reward, np.zeros(self.num_envs, dtype=bool), truncated, self._info(events, t_info)
+        else:
+            action_index = self.action_indices(actions)
+            if done is not None and done.any():  # next-step autoreset: these envs were truncated last step
+                self.reset_envs(done)
+            reward, truncated, events = self.advance(action_index)
         terminated = np.zeros(self.num_envs, dtype=bool)
         if done is not None and done.any():
             self.reset_envs(done)

@@ -94,3 +94,43 @@ def test_a_large_vector_env_past_its_end_raises_before_drawing():
     with pytest.raises(ResetNeeded, match="env 0 was truncated at t=2"):
         venv.step(action)
     assert venv.np_random.bit_generator.state == before
+
+
+def _assert_same(x, y, where):
+    if isinstance(x, tuple | list):
+        for i, (u, v) in enumerate(zip(x, y, strict=True)):
+            _assert_same(u, v, f"{where}[{i}]")
+    elif isinstance(x, dict):
+        assert x.keys() == y.keys(), where
+        for k in x:
+            _assert_same(x[k], y[k], f"{where}.{k}")
+    else:
+        assert np.asarray(x).dtype == np.asarray(y).dtype and np.array_equal(x, y), where
+
+
+@pytest.mark.parametrize(("scenario", "mode", "discrete"), [("war", "NextStep", False), ("war", "SameStep", True),
+                                                            ("calendar", "Disabled", False)])
+def test_the_fused_step_returns_what_the_step_by_parts_returns(scenario, mode, discrete):
+    """N = 512: step() in one compiled call (actions checked and encoded, the step, the observations:
+    envs.kernel.advance_into) gives the observations, rewards, flags, infos and generator state of the
+    step by parts (action_indices, advance, observations), across episode ends in each autoreset mode."""
+    from envs.vector_env import AllianceVectorEnv
+
+    n = 512
+    fused, parts = (AllianceVectorEnv(n, scenario=scenario, max_episode_steps=5, autoreset_mode=mode,
+                                      discrete_actions=discrete) for _ in range(2))
+    parts._fusable = False
+    _assert_same(fused.reset(seed=3), parts.reset(seed=3), "reset")
+    rng = np.random.default_rng(1)
+    for k in range(12):
+        action = (rng.integers(0, 96, size=n) if discrete
+                  else rng.integers(0, [4, 2, 3, 4], size=(n, 4)).astype(np.int32))
+        a, b = fused.step(action), parts.step(action)
+        _assert_same(a, b, f"step {k}")
+        if mode == "Disabled" and a[3].any():
+            _assert_same(fused.reset(options={"reset_mask": a[3]}), parts.reset(options={"reset_mask": b[3]}), "mask")
+    assert fused.np_random.bit_generator.state == parts.np_random.bit_generator.state
+    with pytest.raises(ValueError, match=r"actions\[7\]"):
+        bad = action.copy()
+        bad[7] = 99 if discrete else [9, 0, 0, 0]
+        fused.step(bad)
