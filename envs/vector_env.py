@@ -143,7 +143,8 @@ class AllianceVectorEnv(VectorEnv):
         self._all.setflags(write=False)
         self._no_reset = np.zeros(self.num_envs, dtype=bool)  # _prev_reset after a step that reset none
         self._no_reset.setflags(write=False)
-        self._fusable = self.contexts is None  # step() in one compiled call (_step_fused) when it can
+        # step() in one compiled call (_step_fused) where envs.pcg64 draws the uniforms (N >= 512)
+        self._fusable = self.contexts is None and self.num_envs * model.N_UNIFORMS >= pcg64.MIN_COMPILED
         self._start = np.asarray(self.params.start, dtype=np.int64)
         self._start_index = int(self._start @ _STATE_STRIDES)
         self._started = False
