@@ -321,9 +321,9 @@ class AllianceVectorEnv(VectorEnv):
                                        self._reward, PHASE_OF, MOVE_KEYS, MED_KEYS, tb.p_med, tb.up, tb.down,
                                        tb.event_target, tb.event_prob, tb.p_west, tb.after_shock, consts,
                                        self._obs_table, NO_FRAC if self._frac is None else self._frac, *out)
-        if code == 1:
-            self.action_indices(a)  # raises the one-line ValueError naming row i
-        if code == 2:
+        if code == 1:  # a bad action (the first one named) or an env at the end
+            self.action_indices(a)
+            i = int(np.flatnonzero(self._t >= self.max_episode_steps)[0])
             raise ResetNeeded(f"env {i} was truncated at t={int(self._t[i])} "
                               f"(max_episode_steps {self.max_episode_steps}): reset it")
         pcg64.end(self.np_random, hi, lo)
