@@ -54,7 +54,6 @@ from envs.kernel import (
     reward_and_clock,
 )
 from envs.params import AllianceParams
-from envs.pcg64 import fill_uniforms
 from envs.spaces import ACTION_NVEC, ALL_STATES, N_ACTIONS, ONE_HOT_SIZE, STATE_LEVELS
 from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, PHASE_OF, build_tables
 from envs.vector_reset import check_reset_mask, reset_clock, reset_contexts, reset_states
@@ -137,9 +136,8 @@ class AllianceVectorEnv(VectorEnv):
         self.single_observation_space = observation_space(self.params, n_features)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self._all = np.ones(self.num_envs, dtype=bool)  # the info's masks: every env reports every key
-        self._encode, self._clock, self._fill = encode_actions, reward_and_clock, fill_uniforms
+        self._encode, self._clock = encode_actions, reward_and_clock
         self._no_reward = np.empty(0)  # with contexts, the reward comes from the context tables
-        self._u = np.empty((self.num_envs, model.N_UNIFORMS)) if self.contexts is not None else None  # uniforms
         self._all.setflags(write=False)
         self._no_reset = np.zeros(self.num_envs, dtype=bool)  # _prev_reset after a step that reset none
         self._no_reset.setflags(write=False)
@@ -225,9 +223,9 @@ class AllianceVectorEnv(VectorEnv):
         if i >= 0:
             raise ResetNeeded(f"env {i} was truncated at t={int(self._t[i])} "
                               f"(max_episode_steps {self.max_episode_steps}): reset it")
-        if self.contexts is not None:  # uniforms = random((N, 8)), into the env's buffer (envs.pcg64)
+        if self.contexts is not None:  # uniforms = random((N, 8)), drawn in the loop (envs.pcg64) where it can
             nxt, reward, events = self.context_tables.step_indices(self._index, action_index, self._t, self._ctx,
-                                                                   self._fill(self.np_random, self._u))
+                                                                   self.np_random)
         elif fast is None:  # (fewer than 512 envs) NumPy's random((N, 8)), the same numbers
             nxt, events = self.tables.step_indices(self._index, action_index, self._t, self.np_random)
         events.pop("new_phase", None)

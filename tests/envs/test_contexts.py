@@ -240,3 +240,23 @@ def test_calendar_vector_observation_has_time_then_the_contexts_features():
         np.testing.assert_array_equal(obs[:, :27], plain.step(a)[0])  # the plain observation, t/horizon included
     np.testing.assert_array_equal(obs[:, 27:], venv.contexts.feature_values[[0, 1, 1, 0]])
     assert obs.shape == (4, 28) and obs[0, 26] == pytest.approx(3 / 44)
+
+
+def test_the_context_step_drawing_its_uniforms_steps_as_on_numpys_array():
+    """N = 512 (envs.pcg64 draws in the loop): ContextTables.step_indices given the generator returns
+    what it returns on NumPy's random((N, 8)), and leaves the generator in the same state."""
+    venv = AllianceVectorEnv(512, contexts=SAMPLE, max_episode_steps=20)
+    venv.reset(seed=4)
+    ct, rng = venv.unwrapped.context_tables, np.random.default_rng(5)
+    index, t, ctx = venv.unwrapped._index.copy(), np.zeros(512, dtype=np.int64), venv.unwrapped.context_ids
+    drawing, numpys = np.random.default_rng(9), np.random.default_rng(9)
+    for _ in range(15):
+        action = rng.integers(0, 96, size=512)
+        nxt, reward, events = ct.step_indices(index, action, t, ctx, drawing)
+        nxt2, reward2, events2 = ct.step_indices(index, action, t, ctx, numpys.random((512, 8)))
+        assert np.array_equal(nxt, nxt2) and np.array_equal(reward, reward2)
+        assert all(np.array_equal(events[k], events2[k]) for k in events)
+        ct.ensure_reachable(ctx, nxt // BLOCK)
+        index, t = nxt, t + 1
+    assert len(np.unique(index)) > 30
+    assert drawing.bit_generator.state == numpys.bit_generator.state
