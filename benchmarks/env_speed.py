@@ -13,7 +13,8 @@ the cache off (``ALLIANCE_GYM_CACHE=off``: a process on a machine that never ran
 process, the same number of steps, measured alternately. Each pair gives a ratio; the script
 prints the median ratio with its minimum and maximum (a single best-of figure hides how much the
 ratio moves between runs on a loaded machine). Vector env: ``AllianceVectorEnv`` at N = 1, 256,
-4096 (``gym.make_vec(..., "vector_entry_point")``), beside ``CartPoleVectorEnv`` at the same N.
+4096 (``gym.make_vec(..., "vector_entry_point")``), beside ``CartPoleVectorEnv`` at the same N; ``paired``:
+the same two stepped alternately step by step, the minimum and median time of a step.
 Weight: for a new parameter set (``war`` with a drawn ``power``), the time and resident memory
 (RSS) added by ``gym.make`` + ``reset``, and ``len(pickle.dumps(env.unwrapped))``, beside
 CartPole-v1's. Goals (issue 25): single env >= 1.0x CartPole from the first step of a fresh
@@ -41,7 +42,7 @@ from timing import machine, spread
 import envs  # noqa: F401  (registers SmallStateAlliance-v0)
 
 ALLIANCE_ID = "SmallStateAlliance-v0"
-PARTS = ("weight", "cold", "warm", "vector")
+PARTS = ("weight", "cold", "warm", "vector", "paired")
 
 
 def single_env_rate(env_id: str, actions: list, **kwargs) -> float:
@@ -67,6 +68,26 @@ def vector_env_rate(env_id: str, num_envs: int, total_steps: int, actions: np.nd
     for i in range(calls):
         step(actions[i % len(actions)])
     return calls * num_envs / (time.perf_counter() - start)
+
+
+def paired_steps(num_envs: int, calls: int, a_act: np.ndarray, c_act: np.ndarray, **kwargs) -> tuple[list, list]:
+    """Seconds of each ``step`` of an ``AllianceVectorEnv`` and a ``CartPoleVectorEnv`` of ``num_envs``,
+    stepped alternately step by step (episode ends included): the two see the same load at the same
+    moment, so the minimum and the median of the ratio move less than whole-run rates do."""
+    a = gym.make_vec(ALLIANCE_ID, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+    c = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
+    a.reset(seed=0)
+    c.reset(seed=0)
+    ta, tc = [], []
+    for i in range(calls):
+        x, y = a_act[i % len(a_act)], c_act[i % len(c_act)]
+        start = time.perf_counter()
+        a.step(x)
+        ta.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        c.step(y)
+        tc.append(time.perf_counter() - start)
+    return ta, tc
 
 
 def interleaved(fn_a, fn_b, repeats: int) -> tuple[list[float], list[float]]:
@@ -230,6 +251,19 @@ def main() -> int:
                 lambda n=n, total=total, c_act=c_act: vector_env_rate("CartPole-v1", n, total, c_act), args.repeats)
             print(f"{n:>6}{np.median(a_r):>22,.0f}{np.median(c_r):>22,.0f}  {spread(a_r, c_r)}")
         print("goal: AllianceVectorEnv >= 1.0x CartPoleVectorEnv at N = 1, 256 and 4096")
+
+    if "paired" in parts:
+        print("\nVector env stepped alternately with CartPoleVectorEnv, step by step, 300 steps each (us per step)")
+        print(f"{'N':>6}{'alliance min':>14}{'CartPole min':>14}{'ratio':>7}{'alliance med':>14}{'CartPole med':>14}"
+              f"{'ratio':>7}")
+        for n in sizes:
+            ta, tc = paired_steps(n, 300, rng.integers(0, [4, 2, 3, 4], size=(16, n, 4)),
+                                  rng.integers(0, 2, size=(16, n)), scenario=args.scenario)
+            a_min, c_min, a_med, c_med = (1e6 * f(x) for f, x in ((min, ta), (min, tc), (np.median, ta),
+                                                                   (np.median, tc)))
+            print(f"{n:>6}{a_min:>14.1f}{c_min:>14.1f}{c_min / a_min:>7.2f}{a_med:>14.1f}{c_med:>14.1f}"
+                  f"{c_med / a_med:>7.2f}")
+        print("ratio: CartPole's time / the alliance env's (>= 1.0: the alliance env is as fast)")
     print(f"load average at end {load_average()} (other processes on the machine slow every figure)")
     return 0
 
