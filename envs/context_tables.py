@@ -72,13 +72,13 @@ def step_contexts(index, action, t, ctx, slot, phase_of, local_combo, var_off, c
            np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64))
     tables = (index, action, t, ctx, slot, phase_of, local_combo, var_off, combos, n_cls, move_cls, med_keys,
               med_base, p_med, up, down, event_target, event_prob, p_west, after_shock)
-    if isinstance(u, np.random.Generator):  # drawn in the loop where envs.pcg64 can, else by NumPy
-        consts = pcg64.begin(u, n * N_UNIFORMS)
-        if consts is not None:
-            pcg64.end(u, *_step_contexts_drawing(*tables, consts, reward, reward_cls, n_reward_cls, *out))
-            return out
+    consts = pcg64.begin(u, n * N_UNIFORMS) if isinstance(u, np.random.Generator) else None
+    if consts is not None:  # drawn in the loop where envs.pcg64 can, else by NumPy
+        pcg64.end(u, *_step_contexts_into(*tables, _NO_DRAWS, consts, True, reward, reward_cls, n_reward_cls, *out))
+        return out
+    if isinstance(u, np.random.Generator):
         u = u.random((n, N_UNIFORMS))
-    _step_contexts_into(*tables, u, reward, reward_cls, n_reward_cls, *out)
+    _step_contexts_into(*tables, u, _NO_CONSTS, False, reward, reward_cls, n_reward_cls, *out)
     return out
 
 
@@ -87,68 +87,56 @@ def step_contexts(index, action, t, ctx, slot, phase_of, local_combo, var_off, c
 # (216 MB) miss the caches: each iteration asks for the entries of the env PREFETCH_AHEAD ahead
 # (kernel alone at N = 4,096, C = 256: 287 -> 224 us). Stepping the envs sorted by context was
 # tried: slower (the indirection costs more than the locality gains).
-@numba.njit(cache=True, _nrt=False)  # (inline="always" fails on its many arguments; LLVM inlines it)
-def _step_env(i, draws, index, action, t, ctx, slot, phase_of, local_combo, var_off, combos, n_cls,  # noqa: PLR0913
-              move_cls, med_keys, med_base, p_med, up, down, event_target, event_prob, p_west, after_shock, reward,
-              reward_cls, n_reward_cls, nxt, mediated, changed, west_reset, floor, new_phase, rew):
-    """Env i's step on uniforms ``draws`` (the body of both loops below), after asking the memory for
-    the entries of env i + PREFETCH_AHEAD."""
-    n = index.shape[0]
-    j = i + PREFETCH_AHEAD  # the entries env j will read, asked for now (far apart in memory)
-    if j < n:
-        s2, a2, c2 = index[j], action[j], ctx[j]
-        ph2 = phase_of[s2]
-        k2, l2 = slot[c2, ph2], s2 - ph2 * 1080
-        prefetch(reward, (k2 * 1080 + l2) * n_reward_cls + reward_cls[a2])
-        for v in range(5):
-            prefetch(up, _key(v, k2, l2, a2, var_off, combos, local_combo, n_cls, move_cls))
-        prefetch(p_med, med_base[c2, ph2] + med_keys[s2] + a2)
-    s = index[i]
-    a = action[i]
-    c = ctx[i]
-    ph = phase_of[s]
-    k = slot[c, ph]
-    local = s - ph * 1080
-    rew[i] = reward[(k * 1080 + local) * n_reward_cls + reward_cls[a]]
-    row = min(t[i], event_target.shape[1] - 1)
-    keys = (_key(0, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
-            _key(1, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
-            _key(2, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
-            _key(3, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
-            _key(4, k, local, a, var_off, combos, local_combo, n_cls, move_cls))
-    out = _step_one(s, ph, p_med[med_base[c, ph] + med_keys[s] + a], up, down, keys, event_target[c, row, ph],
-                    event_prob[c, row, ph], p_west[c], after_shock, draws)
-    nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
-    new_phase[i] = phase_of[out[0]]
-
-
 @numba.njit(cache=True, _nrt=False)
 def _step_contexts_into(index, action, t, ctx, slot, phase_of, local_combo, var_off, combos, n_cls,  # noqa: PLR0913
                         move_cls, med_keys, med_base, p_med, up, down, event_target, event_prob, p_west,
-                        after_shock, u, reward, reward_cls, n_reward_cls, nxt, mediated, changed, west_reset,
-                        floor, new_phase, rew):
-    for i in range(index.shape[0]):
-        draws = (u[i, 0], u[i, 1], u[i, 2], u[i, 3], u[i, 4], u[i, 5], u[i, 6], u[i, 7])
-        _step_env(i, draws, index, action, t, ctx, slot, phase_of, local_combo, var_off, combos, n_cls, move_cls,
-                  med_keys, med_base, p_med, up, down, event_target, event_prob, p_west, after_shock, reward,
-                  reward_cls, n_reward_cls, nxt, mediated, changed, west_reset, floor, new_phase, rew)
-
-
-@numba.njit(cache=True, _nrt=False)
-def _step_contexts_drawing(index, action, t, ctx, slot, phase_of, local_combo, var_off, combos, n_cls,  # noqa: PLR0913
-                           move_cls, med_keys, med_base, p_med, up, down, event_target, event_prob, p_west,
-                           after_shock, consts, reward, reward_cls, n_reward_cls, nxt, mediated, changed,
-                           west_reset, floor, new_phase, rew):
-    """:func:`_step_contexts_into` drawing the uniforms in the loop as ``envs.kernel.step_into_drawing``
-    does (env i's are ``random((N, 8))``'s row i); returns the last lane's state for ``envs.pcg64.end``."""
+                        after_shock, u, consts, drawing, reward, reward_cls, n_reward_cls, nxt, mediated, changed,
+                        west_reset, floor, new_phase, rew):
+    """The step of every env on the uniforms ``u`` (N, 8), or, with ``drawing``, on those drawn in the
+    loop from ``consts`` as ``envs.kernel.step_into_drawing`` does (env i's are ``random((N, 8))``'s row
+    i; ``u`` unread). Returns the last lane's state for ``envs.pcg64.end`` (meaningless without
+    ``drawing``). One loop for both: a second loop calling a shared body was slower (not inlined)."""
+    last_row = event_target.shape[1] - 1
+    n = index.shape[0]
     lanes = lanes_start(consts)
-    for i in range(index.shape[0]):
-        first, lanes = lanes_next(lanes, consts)
-        second, lanes = lanes_next(lanes, consts)
-        _step_env(i, first + second, index, action, t, ctx, slot, phase_of, local_combo, var_off, combos, n_cls,
-                  move_cls, med_keys, med_base, p_med, up, down, event_target, event_prob, p_west, after_shock,
-                  reward, reward_cls, n_reward_cls, nxt, mediated, changed, west_reset, floor, new_phase, rew)
+    for i in range(n):
+        if drawing:
+            first, lanes = lanes_next(lanes, consts)
+            second, lanes = lanes_next(lanes, consts)
+            draws = first + second
+        else:
+            draws = (u[i, 0], u[i, 1], u[i, 2], u[i, 3], u[i, 4], u[i, 5], u[i, 6], u[i, 7])
+        j = i + PREFETCH_AHEAD  # the entries env j will read, asked for now (far apart in memory)
+        if j < n:
+            s2, a2, c2 = index[j], action[j], ctx[j]
+            ph2 = phase_of[s2]
+            k2, l2 = slot[c2, ph2], s2 - ph2 * 1080
+            prefetch(reward, (k2 * 1080 + l2) * n_reward_cls + reward_cls[a2])
+            for v in range(5):
+                prefetch(up, _key(v, k2, l2, a2, var_off, combos, local_combo, n_cls, move_cls))
+            prefetch(p_med, med_base[c2, ph2] + med_keys[s2] + a2)
+        s = index[i]
+        a = action[i]
+        c = ctx[i]
+        ph = phase_of[s]
+        k = slot[c, ph]
+        local = s - ph * 1080
+        rew[i] = reward[(k * 1080 + local) * n_reward_cls + reward_cls[a]]
+        row = min(t[i], last_row)
+        keys = (_key(0, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
+                _key(1, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
+                _key(2, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
+                _key(3, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
+                _key(4, k, local, a, var_off, combos, local_combo, n_cls, move_cls))
+        out = _step_one(s, ph, p_med[med_base[c, ph] + med_keys[s] + a], up, down, keys, event_target[c, row, ph],
+                        event_prob[c, row, ph], p_west[c], after_shock, draws)
+        nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
+        new_phase[i] = phase_of[out[0]]
     return lanes[6], lanes[7]
+
+
+_NO_DRAWS = np.zeros((1, N_UNIFORMS))  # u when the loop draws
+_NO_CONSTS = np.zeros(10, np.uint64)  # consts when u is given
 
 
 @numba.njit(cache=True)
