@@ -21,6 +21,9 @@ context after 1,024 episodes (missed: its shared tables are filled state by stat
 Later the same day, this script on the base tree and on the env branch back to back (load average ~3.5):
 contextual env 3.54 -> 6.58 M steps/s (kernel prefetching 4 envs ahead, uniforms drawn compiled, the move
 rule without a branch), but the single-context env sped up too: ratio 0.30 -> 0.40 (goal 0.8 missed).
+Then (branch env2, this script on its parent and on the branch back to back): the contextual loop
+drawing its uniforms inside (no (N, 8) buffer): 8.28 -> 8.80 M steps/s, ratio 0.39 -> 0.42 (goal missed;
+the rest is the tables' memory).
 """
 
 from __future__ import annotations
