@@ -212,9 +212,10 @@ def _homotopy(op: GameOperator, budget_seconds: float | None, options: dict) -> 
 
 # The search `alliance game` and the explorer run (docs/model.md section 11): the homotopy on the
 # logit path, certified from lambda = 100 and at every doubling, up to lambda = 1650 (on `war` the
-# path snakes in lambda from about 1177 on and first passes 1650 just before it turns at 1672:
-# docs/model.md section 11; about 200 steps), then the Richardson extrapolation from the path's
-# profiles from lambda / 1.5 on (kept only if it certifies better).
+# path snakes in lambda from about 1177 on and first passes 1650 just before it turns at 1672, the
+# highest lambda the continuation reached when followed further: docs/model.md section 11; about
+# 200 steps), then the Richardson extrapolation from the path's profiles from lambda / 1.5 on (kept
+# only if it certifies better).
 STANDARD = {"method": "homotopy", "target": TARGET, "lam_stop": 1650.0, "certify_from": 100.0, "certify_factor": 2.0,
             "max_steps": 400, "extrapolate": 1.5}
 # The previous standard: the logit path to 178, 25 averaged rounds at 1000, 150 rounds of fictitious play.
