@@ -132,6 +132,10 @@ def _finite_values(op: Operator, params: AllianceParams, tbl: np.ndarray, termin
             moves_row = r
             if phases_at is not None:  # sparse kernels of the blocks ever reached, a block at a time
                 kernels = {ph: policy_kernel(op.policy_moves(tbl[r], [ph])) for ph in used}
+            elif moves is not None and tbl.ndim == 2 and values.ndim == 2:  # only the states whose action changed
+                redo = np.flatnonzero(tbl[r] != tbl[r + 1])  # rows are computed state by state: the same bits
+                if redo.size:
+                    moves[redo] = op._moves(redo, tbl[r][redo])
             else:
                 moves = op.policy_moves(tbl[r])
                 if values.ndim > 2:  # n value functions: each block's kernel once, not n gathers per step

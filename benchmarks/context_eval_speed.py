@@ -1,0 +1,91 @@
+"""Seconds per context of the exact evaluation of one policy over many contexts (issue 30: "the exact
+evaluation of one policy over 256 contexts <= 60 s on 2 cores"), `war` and `calendar` side by side.
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/context_eval_speed.py [--contexts 16] [--repeats 3]
+
+The policy is an untrained SB3 PPO network (``MlpPolicy``, seed 0) on the contextual env
+(``contexts={"sample": C, "seed": 0}, context_in_obs=True``): reading it off costs what a trained one's
+does. For each scenario, in ``--repeats`` alternating rounds (war, calendar, war, ...), the script times
+``agents.context_eval.evaluate_contexts`` end to end on C fresh contexts (the optima cache cleared
+first), and its parts: the policy's tables (``context_policy_tables``: every (t, state)'s observation,
+one ``predict``), the optima (``context_optima``: ``solve_batch``) and the exact evaluations
+(``agents.exact_eval.evaluate_table`` per context). A warm-up round first (compiled code loaded).
+Prints the median seconds per context of each and the calendar / war ratio, and the 256-context
+estimate of the end-to-end time. A script, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from timing import machine
+
+
+def scenario_setup(scenario: str, n: int):
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+
+    import envs  # noqa: F401  (registers SmallStateAlliance-v0)
+    from envs.contexts import make_contexts
+    from envs.scenarios import make_params
+
+    spec = {"sample": n, "seed": 0}
+    env = gym.make("SmallStateAlliance-v0", scenario=scenario, contexts=spec, context_in_obs=True)
+    return make_contexts(spec, make_params(scenario)), PPO("MlpPolicy", env, seed=0, device="cpu")
+
+
+def one_round(contexts, model) -> dict[str, float]:
+    import agents.context_eval as ce
+    from agents.exact_eval import evaluate_table
+
+    n = len(contexts)
+    out = {}
+    ce._OPTIMA.clear()
+    start = time.perf_counter()
+    ce.evaluate_contexts(model, contexts)
+    out["end to end"] = (time.perf_counter() - start) / n
+    ce._OPTIMA.clear()
+    start = time.perf_counter()
+    tables = ce.context_policy_tables(model, contexts)
+    out["  policy tables"] = (time.perf_counter() - start) / n
+    start = time.perf_counter()
+    sols = ce.context_optima(contexts.params)
+    out["  optima (solve)"] = (time.perf_counter() - start) / n
+    start = time.perf_counter()
+    for c in range(n):
+        evaluate_table(contexts.params[c], tables[c], solution=sols[c])
+    out["  exact evaluations"] = (time.perf_counter() - start) / n
+    ce._OPTIMA.clear()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--contexts", type=int, default=16)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    setups = {s: scenario_setup(s, args.contexts) for s in ("war", "calendar")}
+    for ctx, model in (scenario_setup(s, 2) for s in setups):  # warm-up: compiled code loaded
+        one_round(ctx, model)
+    times: dict[str, dict[str, list[float]]] = {s: {} for s in setups}
+    for _ in range(args.repeats):
+        for s, (ctx, model) in setups.items():
+            for k, v in one_round(ctx, model).items():
+                times[s].setdefault(k, []).append(v)
+    print(f"machine: {machine()}")
+    print(f"{args.contexts} contexts per scenario, {args.repeats} alternating rounds, median seconds per context")
+    print(f"{'':22s}{'war':>10s}{'calendar':>10s}{'ratio':>8s}")
+    for k in times["war"]:
+        w, c = (float(np.median(times[s][k])) for s in ("war", "calendar"))
+        print(f"{k:22s}{w:10.3f}{c:10.3f}{c / w:8.1f}")
+    for s in setups:
+        print(f"256 contexts of {s}: ~{256 * float(np.median(times[s]['end to end'])):.0f} s end to end (goal <= 60 s)")
+
+
+if __name__ == "__main__":
+    main()
