@@ -81,3 +81,23 @@ def test_ppo_trains_on_the_contextual_env_and_is_scored_exactly():
     scores = ce.evaluate_contexts(model, env.unwrapped.contexts)
     assert np.all(np.isfinite(scores.value)) and np.all(scores.share <= 1 + 1e-9)
     np.testing.assert_allclose(scores.optimum, [s.value for s in ce.context_optima(CONTEXTS.params)])
+
+
+def test_greedy_actions_are_predicts_in_pieces_and_at_ties():
+    import torch
+    from stable_baselines3 import PPO
+
+    torch.set_num_threads(1)
+    env = gym.make("SmallStateAlliance-v0", contexts={"sample": 4, "seed": 7}, context_in_obs=True)
+    model = PPO("MlpPolicy", env, seed=1, device="cpu")
+    obs = ce.context_observations(CONTEXTS.params[1], CONTEXTS.feature_values[1])
+    with torch.no_grad():  # logits far apart (argmax of the logits) and, on some axes, near ties
+        model.policy.action_net.weight.mul_(20.0)
+        model.policy.action_net.weight[4:6] = model.policy.action_net.weight[4]  # axis k: both logits equal
+    want = model.predict(obs, deterministic=True)[0]
+    got = ce.greedy_actions(model, obs, rows=1000)  # 5 full pieces and one of 400
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    assert len(np.unique(want[:, 0])) > 1 and np.all(want[:, 1] == 0)  # axis m varies; k's ties go to index 0
+    tables = ce.context_policy_tables(model, CONTEXTS, ids=[1, 3])
+    assert np.array_equal(tables[0][0], ce.to_flat_actions(want, 5400))
+    assert not np.array_equal(tables[0], tables[1])  # the features of context 3 written in place of 1's
