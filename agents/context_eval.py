@@ -13,21 +13,22 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
-from agents.exact_eval import evaluate_table
+from agents.exact_eval import start_scores
 from agents.policy import as_policy, observations_for, to_flat_actions
-from agents.solver import Solution, solve_batch
+from agents.solver import Operator, Solution, iter_with_operators, solve_batch
 from envs.contexts import ContextSet
 from envs.params import AllianceParams
 from envs.spaces import N_STATES
 
 _OPTIMA: dict[str, Solution] = {}
 CACHE_SIZE = 1024  # solutions kept per process (each about 0.6 MB)
+CHUNK = 16  # contexts read off and scored at a time (a calendar chunk's optima: ~430 MB)
 ROWS = 8192  # observations per forward pass of a network (its activations stay in cache: ~2.5x faster than 237,600 at once)
 
 
@@ -161,16 +162,27 @@ class ContextScores:
         return self.value / self.optimum
 
 
+def _optima_with_operators(params: Sequence[AllianceParams]) -> Iterator[tuple[Solution, Operator | None]]:
+    """Each set's optimum, in order: a stationary one from the cache (:func:`context_optima`), a
+    finite-horizon one (~27 MB) solved in chunks and not kept, beside the operator its solve built."""
+    if params and params[0].finite_horizon:
+        yield from iter_with_operators(list(params))
+    else:
+        yield from ((sol, None) for sol in context_optima(params))
+
+
 def evaluate_contexts(policy: Any, contexts: ContextSet, context_in_obs: bool = True,
                       ids: Sequence[int] | None = None) -> ContextScores:
     """Score ``policy`` exactly in each context of ``ids`` (default: all): its table per context
-    (:func:`context_policy_tables`) evaluated against the context's cached optimum."""
+    (:func:`context_policy_tables`) evaluated against the context's optimum on the blocks reachable
+    from s0 (``agents.exact_eval.start_scores``: ``evaluate_table``'s numbers), ``CHUNK`` contexts at a time."""
     ids = list(range(len(contexts))) if ids is None else list(ids)
-    tables = context_policy_tables(policy, contexts, context_in_obs, ids)
-    sols = context_optima([contexts.params[c] for c in ids])
     rows = []
-    for c, tbl, sol in zip(ids, tables, sols):  # the scalars kept, each result (its occupancy: 4 MB) dropped
-        r = evaluate_table(contexts.params[c], tbl, solution=sol)
-        rows.append((r.value, r.optimum, r.near_optimal_share))
+    for lo in range(0, len(ids), CHUNK):
+        part = ids[lo:lo + CHUNK]
+        tables = context_policy_tables(policy, contexts, context_in_obs, part)
+        for c, tbl, (sol, op) in zip(part, tables, _optima_with_operators([contexts.params[c] for c in part])):
+            value, near, _ = start_scores(contexts.params[c], tbl, sol, op)  # the occupancy (4 MB) dropped
+            rows.append((value, sol.value, near))
     value, optimum, near = np.array(rows, dtype=np.float64).reshape(len(ids), 3).T
     return ContextScores(np.array(ids), value, optimum, near)

@@ -101,3 +101,20 @@ def test_greedy_actions_are_predicts_in_pieces_and_at_ties():
     tables = ce.context_policy_tables(model, CONTEXTS, ids=[1, 3])
     assert np.array_equal(tables[0][0], ce.to_flat_actions(want, 5400))
     assert not np.array_equal(tables[0], tables[1])  # the features of context 3 written in place of 1's
+
+
+def test_start_scores_are_evaluate_tables_numbers_on_a_calendar_context():
+    from agents.exact_eval import start_scores
+    from agents.solver import iter_with_operators
+
+    params = make_contexts({"sample": 1, "seed": 3}, make_params("calendar")).params[0]
+    sol, op = next(iter_with_operators([params]))
+    rng = np.random.default_rng(0)  # a time-dependent table: the optimum's, changed on a few states a quarter
+    table = np.maximum(sol.policy[:44], 0).copy()
+    for t in range(44):
+        flip = rng.choice(5400, 300, replace=False)
+        table[t, flip] = rng.integers(0, 96, 300)
+    full = evaluate_table(params, table, solution=sol)
+    value, near, occupancy = start_scores(params, table, sol, op)
+    assert value == full.value and near == full.near_optimal_share and np.array_equal(occupancy, full.occupancy)
+    assert value < sol.value - 1e-6  # the flips cost something: the check is not of the optimum against itself
