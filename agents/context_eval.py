@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
+from gymnasium.spaces import Box
 
 from agents.exact_eval import start_scores
 from agents.policy import as_policy, observations_for, to_flat_actions
@@ -60,11 +61,12 @@ def context_observations(params: AllianceParams, features: np.ndarray | None) ->
 def _sb3_actor(model: Any) -> Any:
     """The policy of an SB3 actor-critic on MultiDiscrete actions whose greedy action is its
     distribution's mode as :class:`stable_baselines3.common.policies.ActorCriticPolicy` computes it
-    (no method of that path overridden); None for anything else."""
+    (no method of that path overridden) on Box observations; None for anything else."""
     try:
         from stable_baselines3.common.base_class import BaseAlgorithm
         from stable_baselines3.common.distributions import MultiCategoricalDistribution
         from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+        from stable_baselines3.common.preprocessing import is_image_space
     except ImportError:  # pragma: no cover - SB3 is a dependency
         return None
     pol = getattr(model, "policy", None)
@@ -74,6 +76,8 @@ def _sb3_actor(model: Any) -> Any:
                for m in ("get_distribution", "_predict", "_get_action_dist_from_latent", "obs_to_tensor"))
     if not same or type(pol).predict is not BasePolicy.predict or type(pol.action_dist) is not MultiCategoricalDistribution:
         return None
+    if type(pol.observation_space) is not Box or is_image_space(pol.observation_space):
+        return None  # obs_to_tensor's plain path: the array reshaped, as a tensor
     return pol
 
 
@@ -88,11 +92,12 @@ def greedy_actions(model: Any, obs: np.ndarray, rows: int = ROWS) -> np.ndarray:
     if pol is None:
         return model.predict(obs, deterministic=True)[0]
     import torch as th
+    from stable_baselines3.common.utils import is_vectorized_observation
 
-    pol.set_training_mode(False)
-    obs_t, vectorized = pol.obs_to_tensor(obs)
-    if not vectorized:
+    if not isinstance(obs, np.ndarray) or not is_vectorized_observation(obs, pol.observation_space):
         return model.predict(obs, deterministic=True)[0]
+    pol.set_training_mode(False)  # then obs_to_tensor's tensor, without its copy of the array
+    obs_t = th.as_tensor(obs.reshape((-1, *pol.observation_space.shape)), device=pol.device)
     with th.no_grad():
         out = [_greedy_rows(pol, obs_t[lo:lo + rows]) for lo in range(0, obs_t.shape[0], rows)]
     return th.cat(out).cpu().numpy().reshape((-1, *pol.action_space.shape))
@@ -111,9 +116,9 @@ def _greedy_rows(pol: Any, obs_t: Any) -> Any:
         if split.shape[1] < 2:
             out.append(th.argmax(Categorical(logits=split).probs, dim=1))
             continue
-        top = th.topk(split, 2, dim=1).values
-        act = th.argmax(split, dim=1)
-        unsure = th.nonzero(~(top[:, 0] - top[:, 1] > 1e-4 * (1.0 + top[:, 0].abs()))).flatten()
+        top, act = th.max(split, dim=1)  # the logits within 1e-4 (relative) of the top: one unless near a tie
+        near = (split >= (top - 1e-4 * (1.0 + top.abs()))[:, None]).sum(dim=1)
+        unsure = th.nonzero(near != 1).flatten()  # ties, near ties, NaN or infinite logits (no logit counted)
         if unsure.numel():
             act[unsure] = th.argmax(Categorical(logits=split[unsure]).probs, dim=1)
         out.append(act)
@@ -139,9 +144,12 @@ def context_policy_tables(policy: Any, contexts: ContextSet, context_in_obs: boo
         obs = bases[key]
         feats = np.asarray(contexts.feature_values[c], dtype=np.float32) if context_in_obs else np.zeros(0)
         if len(feats):
-            obs = np.empty((obs.shape[0], obs.shape[1] + len(feats)), dtype=np.result_type(obs, np.float32))
-            obs[:, :bases[key].shape[1]] = bases[key]
-            obs[:, bases[key].shape[1]:] = feats
+            if (key, len(feats)) not in bases:
+                width = obs.shape[1]
+                bases[key, len(feats)] = np.empty((obs.shape[0], width + len(feats)), dtype=np.result_type(obs, np.float32))
+                bases[key, len(feats)][:, :width] = obs
+            obs = bases[key, len(feats)]  # read before the next context's features are written
+            obs[:, obs.shape[1] - len(feats):] = feats
         actions = greedy_actions(model, obs) if model is not None else pol.predict(obs, deterministic=True)[0]
         tables.append(to_flat_actions(actions, obs.shape[0]).reshape(-1, N_STATES))
     return tables
