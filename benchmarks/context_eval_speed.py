@@ -8,8 +8,8 @@ The policy is an untrained SB3 PPO network (``MlpPolicy``, seed 0) on the contex
 does. For each scenario, in ``--repeats`` alternating rounds (war, calendar, war, ...), the script times
 ``agents.context_eval.evaluate_contexts`` end to end on C fresh contexts (the optima cache cleared
 first), and its parts: the policy's tables (``context_policy_tables``: every (t, state)'s observation,
-one ``predict``), the optima (``context_optima``: ``solve_batch``) and the exact evaluations
-(``agents.exact_eval.evaluate_table`` per context). A warm-up round first (compiled code loaded).
+the network read off), the optima (the solve) and the exact scores (``agents.exact_eval.start_scores``
+per context; on a tree before it, ``evaluate_table``: run the script there for a before/after pair). A warm-up round first (compiled code loaded).
 Prints the median seconds per context of each and the calendar / war ratio, and the 256-context
 estimate of the end-to-end time. A script, not a test.
 """
@@ -38,7 +38,7 @@ def scenario_setup(scenario: str, n: int):
 
 def one_round(contexts, model) -> dict[str, float]:
     import agents.context_eval as ce
-    from agents.exact_eval import evaluate_table
+    import agents.exact_eval as ee
 
     n = len(contexts)
     out = {}
@@ -51,12 +51,18 @@ def one_round(contexts, model) -> dict[str, float]:
     tables = ce.context_policy_tables(model, contexts)
     out["  policy tables"] = (time.perf_counter() - start) / n
     start = time.perf_counter()
-    sols = ce.context_optima(contexts.params)
+    if hasattr(ce, "_optima_with_operators"):  # this tree: the optima beside their solve's operators
+        pairs = list(ce._optima_with_operators(contexts.params))
+    else:  # the tree before (issue 30's speed goal): the optima cached, evaluate_table's own operator
+        pairs = [(sol, None) for sol in ce.context_optima(contexts.params)]
     out["  optima (solve)"] = (time.perf_counter() - start) / n
     start = time.perf_counter()
-    for c in range(n):
-        evaluate_table(contexts.params[c], tables[c], solution=sols[c])
-    out["  exact evaluations"] = (time.perf_counter() - start) / n
+    for c, (sol, op) in enumerate(pairs):
+        if hasattr(ee, "start_scores"):
+            ee.start_scores(contexts.params[c], tables[c], sol, op)
+        else:
+            ee.evaluate_table(contexts.params[c], tables[c], solution=sol)
+    out["  exact scores"] = (time.perf_counter() - start) / n
     ce._OPTIMA.clear()
     return out
 
