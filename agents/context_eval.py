@@ -5,9 +5,13 @@
   (:func:`context_key`), so the same context is solved once however many policies are scored.
 - :func:`context_policy_tables`: a Markov policy that reads the context's features, read off as an
   action table per context: every state's observation (``agents.policy.observations_for``) with the
-  context's features appended (or not, for a hidden-context policy), one batched ``predict``.
+  context's features appended (or not, for a hidden-context policy), its ``predict`` (an SB3
+  actor-critic's: :func:`greedy_actions`, the same actions, its network in cache-sized pieces).
 - :func:`evaluate_contexts`: those tables scored exactly in their contexts
-  (``agents.exact_eval.evaluate_table`` with the context's optimum), one row per context.
+  (``agents.exact_eval.start_scores``: ``evaluate_table``'s numbers on the blocks reachable from s0,
+  with the context's optimum and the operator its solve built), one row per context.
+
+Speed (issue 30: one policy over 256 contexts <= 60 s): benchmarks/context_eval_speed.py.
 """
 
 from __future__ import annotations
