@@ -194,7 +194,7 @@ def evaluate_contexts(policy: Any, contexts: ContextSet, context_in_obs: bool = 
         part = ids[lo:lo + CHUNK]
         tables = context_policy_tables(policy, contexts, context_in_obs, part)
         for c, tbl, (sol, op) in zip(part, tables, _optima_with_operators([contexts.params[c] for c in part])):
-            value, near, _ = start_scores(contexts.params[c], tbl, sol, op)  # the occupancy (4 MB) dropped
+            value, near, _ = start_scores(contexts.params[c], tbl, sol, op, with_occupancy=False)
             rows.append((value, sol.value, near))
     value, optimum, near = np.array(rows, dtype=np.float64).reshape(len(ids), 3).T
     return ContextScores(np.array(ids), value, optimum, near)

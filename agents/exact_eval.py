@@ -203,26 +203,30 @@ def state_distribution(op: Operator, tbl: np.ndarray, s0: int, horizon: int) -> 
     return dist
 
 
-def occupancy_of(tbl: np.ndarray, dist: np.ndarray, near: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+def occupancy_of(tbl: np.ndarray, dist: np.ndarray, near: np.ndarray | None = None,
+                 with_occupancy: bool = True) -> tuple[np.ndarray | None, float]:
     """The episode-average state-action occupancy (5400, 96) of a policy table with state
     distribution ``dist`` (horizon, 5400), and the share of it on ``near`` (rows (T, 5400, 96) read
-    at min(t, T - 1); 0 without ``near``)."""
+    at min(t, T - 1); 0 without ``near``); the share alone (the same number, occupancy None)
+    when not ``with_occupancy``."""
     horizon = dist.shape[0]
-    occupancy = np.zeros((N_STATES, N_ACTIONS))
+    occupancy = np.zeros((N_STATES, N_ACTIONS) if with_occupancy else (0, N_ACTIONS))
     share = 0.0
     key = [(min(t, tbl.shape[0] - 1), 0 if near is None else min(t, near.shape[0] - 1)) for t in range(horizon)]
     for r, n in sorted(set(key)):
         w = dist[[t for t in range(horizon) if key[t] == (r, n)]].sum(axis=0)
         if tbl.ndim == 3:
             occ = w[:, None] * tbl[r]
-            occupancy += occ
+            if with_occupancy:
+                occupancy += occ
             if near is not None:
                 share += float((occ * near[n]).sum())
         else:  # one action a state: only its column moves (no (5400, 96) temporary per row)
-            occupancy[np.arange(N_STATES), tbl[r]] += w
+            if with_occupancy:
+                occupancy[np.arange(N_STATES), tbl[r]] += w
             if near is not None:
                 share += float(w @ near[n][np.arange(N_STATES), tbl[r]])
-    return occupancy / horizon, share / horizon
+    return (occupancy / horizon if with_occupancy else None), share / horizon
 
 
 def policy_values(params: AllianceParams, table: Any, reward: np.ndarray | None = None,
@@ -285,12 +289,13 @@ def _reachable_finite_values(op: Operator, params: AllianceParams, tbl: np.ndarr
     return values
 
 
-def start_scores(params: AllianceParams, table: Any, solution: Solution,
-                 operator: Operator | None = None) -> tuple[float, float, np.ndarray]:
+def start_scores(params: AllianceParams, table: Any, solution: Solution, operator: Operator | None = None,
+                 with_occupancy: bool = True) -> tuple[float, float, np.ndarray | None]:
     """:func:`evaluate_table`'s ``value``, ``near_optimal_share`` and ``occupancy`` (the same numbers),
     computed only on the phase blocks reachable from s0 (a finite horizon: those reachable at each t,
     a deterministic table; otherwise :func:`evaluate_table`'s own path). ``solution``: the optimum of
-    ``params``; ``operator``: its tables when the caller has them (``agents.solver.iter_with_operators``)."""
+    ``params``; ``operator``: its tables when the caller has them (``agents.solver.iter_with_operators``);
+    the occupancy None when not ``with_occupancy`` (a finite horizon: not built)."""
     params = check_params(params)
     tbl = normalize_table(table, params)
     if solution.params != params:
@@ -303,7 +308,7 @@ def start_scores(params: AllianceParams, table: Any, solution: Solution,
     at = reachable_phases(op, int(params.start[0]), params.horizon)
     values = _reachable_finite_values(op, params, tbl, solution.values[params.horizon], at)
     dist = state_distribution(op, tbl, s0, params.horizon)
-    occupancy, near_share = occupancy_of(tbl, dist, solution.near_optimal)
+    occupancy, near_share = occupancy_of(tbl, dist, solution.near_optimal, with_occupancy)
     return float(values[0, s0]), near_share, occupancy
 
 

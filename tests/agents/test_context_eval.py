@@ -118,3 +118,4 @@ def test_start_scores_are_evaluate_tables_numbers_on_a_calendar_context():
     value, near, occupancy = start_scores(params, table, sol, op)
     assert value == full.value and near == full.near_optimal_share and np.array_equal(occupancy, full.occupancy)
     assert value < sol.value - 1e-6  # the flips cost something: the check is not of the optimum against itself
+    assert start_scores(params, table, sol, op, with_occupancy=False) == (value, near, None)
