@@ -17,10 +17,20 @@ from typing import Any
 
 import numpy as np
 
-from agents.bellman import BLOCK, N_OFFSETS
+from agents.bellman import BLOCK, N_OFFSETS, NEIGHBOURS
+from agents.compiled_eval import expect_moves
 from agents.linear import policy_kernel, solve_policy_compiled
 from agents.policy import Policy, TablePolicy, as_policy, policy_table
-from agents.solver import Operator, Solution, _operator, _solve, block_order, check_params, solve
+from agents.solver import (
+    Operator,
+    Solution,
+    _operator,
+    _solve,
+    block_order,
+    check_params,
+    reachable_phases,
+    solve,
+)
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import N_ACTIONS, N_STATES, encode_states
 
@@ -132,6 +142,10 @@ def _finite_values(op: Operator, params: AllianceParams, tbl: np.ndarray, termin
             moves_row = r
             if phases_at is not None:  # sparse kernels of the blocks ever reached, a block at a time
                 kernels = {ph: policy_kernel(op.policy_moves(tbl[r], [ph])) for ph in used}
+            elif moves is not None and tbl.ndim == 2 and values.ndim == 2:  # only the states whose action changed
+                redo = np.flatnonzero(tbl[r] != tbl[r + 1])  # rows are computed state by state: the same bits
+                if redo.size:
+                    moves[redo] = op._moves(redo, tbl[r][redo])
             else:
                 moves = op.policy_moves(tbl[r])
                 if values.ndim > 2:  # n value functions: each block's kernel once, not n gathers per step
@@ -142,7 +156,7 @@ def _finite_values(op: Operator, params: AllianceParams, tbl: np.ndarray, termin
             if stencil:
                 expected = np.einsum("sa,sa->s", op.expect(c[ph], ph), tbl[r][rows])
             else:
-                expected = kernels[ph] @ c[ph] if kernels is not None else op.expect_policy(c, moves[rows], ph)
+                expected = kernels[ph] @ c[ph] if kernels is not None else expect_moves(moves[rows], c[ph], NEIGHBOURS)
             values[t, rows] = _policy_reward(op, tbl[r], rows, reward) + op.gamma * expected
     return values
 
@@ -189,26 +203,30 @@ def state_distribution(op: Operator, tbl: np.ndarray, s0: int, horizon: int) -> 
     return dist
 
 
-def occupancy_of(tbl: np.ndarray, dist: np.ndarray, near: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+def occupancy_of(tbl: np.ndarray, dist: np.ndarray, near: np.ndarray | None = None,
+                 with_occupancy: bool = True) -> tuple[np.ndarray | None, float]:
     """The episode-average state-action occupancy (5400, 96) of a policy table with state
     distribution ``dist`` (horizon, 5400), and the share of it on ``near`` (rows (T, 5400, 96) read
-    at min(t, T - 1); 0 without ``near``)."""
+    at min(t, T - 1); 0 without ``near``); the share alone (the same number, occupancy None)
+    when not ``with_occupancy``."""
     horizon = dist.shape[0]
-    occupancy = np.zeros((N_STATES, N_ACTIONS))
+    occupancy = np.zeros((N_STATES, N_ACTIONS) if with_occupancy else (0, N_ACTIONS))
     share = 0.0
     key = [(min(t, tbl.shape[0] - 1), 0 if near is None else min(t, near.shape[0] - 1)) for t in range(horizon)]
     for r, n in sorted(set(key)):
         w = dist[[t for t in range(horizon) if key[t] == (r, n)]].sum(axis=0)
         if tbl.ndim == 3:
             occ = w[:, None] * tbl[r]
-            occupancy += occ
+            if with_occupancy:
+                occupancy += occ
             if near is not None:
                 share += float((occ * near[n]).sum())
         else:  # one action a state: only its column moves (no (5400, 96) temporary per row)
-            occupancy[np.arange(N_STATES), tbl[r]] += w
+            if with_occupancy:
+                occupancy[np.arange(N_STATES), tbl[r]] += w
             if near is not None:
                 share += float(w @ near[n][np.arange(N_STATES), tbl[r]])
-    return occupancy / horizon, share / horizon
+    return (occupancy / horizon if with_occupancy else None), share / horizon
 
 
 def policy_values(params: AllianceParams, table: Any, reward: np.ndarray | None = None,
@@ -249,6 +267,49 @@ def evaluate_table(params: AllianceParams, table: Any, solution: Solution | None
     return ExactResult(scenario=params.name, value=float(values[0, s0]), optimum=sol.value,
                        near_optimal_share=near_share, values=values, state_distribution=dist,
                        occupancy=occupancy, table=tbl)
+
+
+def _reachable_finite_values(op: Operator, params: AllianceParams, tbl: np.ndarray, terminal: np.ndarray,
+                             phases_at: list[list[int]]) -> np.ndarray:
+    """V^pi_t of a deterministic table (rows, 5400) on the blocks reachable at each t only (NaN
+    elsewhere), :func:`_finite_values`'s numbers there bit for bit: the same moves, rewards and sums,
+    each block's moves kept across t and redone only on the states whose action changed."""
+    values = np.full((params.horizon + 1, N_STATES), np.nan)
+    values[params.horizon] = terminal
+    op.tables.ensure(sorted({ph for at in phases_at for ph in at}))
+    cache: dict = {}
+    every = np.ones(BLOCK, dtype=bool)
+    for t in reversed(range(params.horizon)):
+        row = tbl[min(t, tbl.shape[0] - 1)]
+        c = op.continuation(values[t + 1], t)
+        for ph in phases_at[t]:
+            rows = slice(ph * BLOCK, (ph + 1) * BLOCK)
+            moves = _block_moves(op, row, ph, cache, every)
+            values[t, rows] = _policy_reward(op, row, rows) + op.gamma * expect_moves(moves, c[ph], NEIGHBOURS)
+    return values
+
+
+def start_scores(params: AllianceParams, table: Any, solution: Solution, operator: Operator | None = None,
+                 with_occupancy: bool = True) -> tuple[float, float, np.ndarray | None]:
+    """:func:`evaluate_table`'s ``value``, ``near_optimal_share`` and ``occupancy`` (the same numbers),
+    computed only on the phase blocks reachable from s0 (a finite horizon: those reachable at each t,
+    a deterministic table; otherwise :func:`evaluate_table`'s own path). ``solution``: the optimum of
+    ``params``; ``operator``: its tables when the caller has them (``agents.solver.iter_with_operators``);
+    the occupancy None when not ``with_occupancy`` (a finite horizon: not built)."""
+    params = check_params(params)
+    tbl = normalize_table(table, params)
+    if solution.params != params:
+        raise ValueError("solution is not allowed: it is the optimum of other parameters than params")
+    if not params.finite_horizon or tbl.ndim == 3:
+        r = evaluate_table(params, tbl, solution=solution)
+        return r.value, r.near_optimal_share, r.occupancy
+    op = _operator(params) if operator is None else operator
+    s0 = int(encode_states(np.array([params.start]))[0])
+    at = reachable_phases(op, int(params.start[0]), params.horizon)
+    values = _reachable_finite_values(op, params, tbl, solution.values[params.horizon], at)
+    dist = state_distribution(op, tbl, s0, params.horizon)
+    occupancy, near_share = occupancy_of(tbl, dist, solution.near_optimal, with_occupancy)
+    return float(values[0, s0]), near_share, occupancy
 
 
 def evaluate_policy(policy: Policy, params: AllianceParams, stochastic: bool | None = None) -> ExactResult:

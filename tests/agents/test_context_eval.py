@@ -81,3 +81,41 @@ def test_ppo_trains_on_the_contextual_env_and_is_scored_exactly():
     scores = ce.evaluate_contexts(model, env.unwrapped.contexts)
     assert np.all(np.isfinite(scores.value)) and np.all(scores.share <= 1 + 1e-9)
     np.testing.assert_allclose(scores.optimum, [s.value for s in ce.context_optima(CONTEXTS.params)])
+
+
+def test_greedy_actions_are_predicts_in_pieces_and_at_ties():
+    import torch
+    from stable_baselines3 import PPO
+
+    torch.set_num_threads(1)
+    env = gym.make("SmallStateAlliance-v0", contexts={"sample": 4, "seed": 7}, context_in_obs=True)
+    model = PPO("MlpPolicy", env, seed=1, device="cpu")
+    obs = ce.context_observations(CONTEXTS.params[1], CONTEXTS.feature_values[1])
+    with torch.no_grad():  # logits far apart (argmax of the logits) and, on some axes, near ties
+        model.policy.action_net.weight.mul_(20.0)
+        model.policy.action_net.weight[4:6] = model.policy.action_net.weight[4]  # axis k: both logits equal
+    want = model.predict(obs, deterministic=True)[0]
+    got = ce.greedy_actions(model, obs, rows=1000)  # 5 full pieces and one of 400
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+    assert len(np.unique(want[:, 0])) > 1 and np.all(want[:, 1] == 0)  # axis m varies; k's ties go to index 0
+    tables = ce.context_policy_tables(model, CONTEXTS, ids=[1, 3])
+    assert np.array_equal(tables[0][0], ce.to_flat_actions(want, 5400))
+    assert not np.array_equal(tables[0], tables[1])  # the features of context 3 written in place of 1's
+
+
+def test_start_scores_are_evaluate_tables_numbers_on_a_calendar_context():
+    from agents.exact_eval import start_scores
+    from agents.solver import iter_with_operators
+
+    params = make_contexts({"sample": 1, "seed": 3}, make_params("calendar")).params[0]
+    sol, op = next(iter_with_operators([params]))
+    rng = np.random.default_rng(0)  # a time-dependent table: the optimum's, changed on a few states a quarter
+    table = np.maximum(sol.policy[:44], 0).copy()
+    for t in range(44):
+        flip = rng.choice(5400, 300, replace=False)
+        table[t, flip] = rng.integers(0, 96, 300)
+    full = evaluate_table(params, table, solution=sol)
+    value, near, occupancy = start_scores(params, table, sol, op)
+    assert value == full.value and near == full.near_optimal_share and np.array_equal(occupancy, full.occupancy)
+    assert value < sol.value - 1e-6  # the flips cost something: the check is not of the optimum against itself
+    assert start_scores(params, table, sol, op, with_occupancy=False) == (value, near, None)
