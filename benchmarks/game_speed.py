@@ -232,7 +232,8 @@ def main() -> None:
     nash_conv(op, optimum, table)
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    print(f"peak memory, operator + one NashConv: {peak:.0f} MB (goal <= 200 MB: {'met' if peak <= 200 else 'NOT met'})")
+    print(f"peak memory traced (tracemalloc: the arrays the game allocates), operator + one NashConv: {peak:.0f} MB "
+          f"(goal <= 200 MB: {'met' if peak <= 200 else 'NOT met'}); the whole process's peak, imports included: --memory")
 
 
 if __name__ == "__main__":
