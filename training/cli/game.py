@@ -146,8 +146,13 @@ def _text(rep: dict) -> str:
 
 
 def _stage(c: dict) -> str:
+    """A curve entry's label: its precision, and what was done there (averaging, the extrapolation's
+    certifications from its range of precisions, fictitious play)."""
     if "polished" in c:
         return f"polish {c['polished']}"
+    if "extrapolated_from" in c:
+        lo, hi = c["extrapolated_from"]
+        return f"extrapolated from {lo:.4g}..{hi:.4g}"
     return f"{c['lambda']:.3g}" + (f" avg {c['averaged']}" if "averaged" in c else "")
 
 

@@ -42,3 +42,13 @@ def test_bad_input_is_one_line_and_exit_2(args, words):
     out = _run(*args)
     assert out.returncode == 2
     assert words in out.stderr and "Traceback" not in out.stderr and out.stderr.strip().count("\n") == 0
+
+
+def test_the_text_curve_labels_the_extrapolations_entries_apart_from_the_paths():
+    from training.cli.game import _stage
+
+    path = {"lambda": 1662.0, "nashconv_max": 0.0046}
+    extrapolated = {"lambda": 1662.0, "extrapolated_from": [1195.3, 1662.0], "profiles": 5, "nashconv_max": 0.0049}
+    assert _stage(path) == "1.66e+03"
+    assert _stage(extrapolated) == "extrapolated from 1195..1662"
+    assert _stage({"lambda": 1000.0, "averaged": 25}) == "1e+03 avg 25"
