@@ -350,10 +350,6 @@ class Operator:
             compiled.mix_rows(d0, on, d1, pm[on])
         return d0
 
-    def expect_policy(self, c: np.ndarray, moves: np.ndarray, phase: int) -> np.ndarray:
-        """E[V(s')] under a policy on one block, from its block of ``policy_moves``: (1080,)."""
-        return np.einsum("sk,sk->s", moves, c[phase][NEIGHBOURS])
-
     @staticmethod
     def block_matrix(moves_block: np.ndarray) -> np.ndarray:
         """(1080, 1080) within-block move kernel P[l, l'] of a policy (no phase event)."""

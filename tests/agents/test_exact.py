@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from agents.baselines import baseline_names, make_policy
-from agents.bellman import BLOCK
+from agents.bellman import BLOCK, NEIGHBOURS
+from agents.compiled_eval import expect_moves
 from agents.exact_eval import evaluate_policy, evaluate_table, policy_values
 from agents.monte_carlo import rollout_returns
 from agents.policy import policy_table
@@ -66,7 +67,7 @@ def test_policy_kernel_and_propagation_equal_brute_force(stochastic):
     v = rng.normal(size=N_STATES)
     t = 3
     c = op.continuation(v, t)
-    fast = np.concatenate([op.expect_policy(c, moves[ph * BLOCK:(ph + 1) * BLOCK], ph) for ph in range(5)])
+    fast = np.concatenate([expect_moves(moves[ph * BLOCK:(ph + 1) * BLOCK], c[ph], NEIGHBOURS) for ph in range(5)])
     s = rng.integers(0, N_STATES, 60)
     if stochastic:
         slow = np.array([pol[si] @ brute_expectation(np.repeat(ALL_STATES[[si]], N_ACTIONS, 0), ALL_ACTIONS, p, t, v)
