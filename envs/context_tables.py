@@ -1,22 +1,32 @@
 """The tables of many contexts side by side, for the contextual vector env (issue 30).
 
 Each context's blocks are built once by :class:`envs.tables.Tables` (the model's functions, never a
-second copy) and copied into shared arrays, a slot per (context, phase) built. Copied without the
-columns that repeat: a moving variable's Pr(up)/Pr(down) depends on only some parts of the action
-(T reads 24 of the 192 (action, M) columns, X 2), and r(s, a) reads d only as d != 0 (48 of 96
-columns). :class:`ActionClasses` groups the actions whose columns are *equal* in every block stored
-(found from the numbers, not from the model's formulas; a later block that tells two grouped actions
-apart splits the group, the stored blocks re-expanded), and one column per group is kept, so every
-look-up returns the very number the context's own ``Tables`` holds: results do not change.
+second copy) and copied into shared arrays, a slot per (context, phase) built, without repeats:
 
-The step is :func:`envs.model.step_index` compiled, as ``envs.kernel.step_many`` runs it, with each
-variable's key computed from the context's slot, the state's combination of the levels the variable
-reads and the action's group (``k + M`` inside ``step_index`` as for the plain tables), and the
-context's phase-event row and Pr(W <- 0): the control flow of a step stays the one in ``envs.model``.
+- moves: an entry is a moving variable's (combination of the levels it reads, action) with its four
+  numbers Pr(up) and Pr(down) under M = 0 and 1. :class:`EntryClasses` groups the entries whose four
+  numbers are *equal* in every block stored (found from the numbers, not from the model's formulas; a
+  later block that tells two grouped entries apart splits the class, the stored blocks re-expanded):
+  one code per entry shared by every context (``codes``), the numbers once per class and slot
+  (``values``). On ``war``'s sampled contexts the 31,872 entries fall into about 1,100 classes (A:
+  25,920 entries, about 500 classes). Pr(M = 1) the same way (480 entries, 2 classes).
+- r(s, a): :class:`ActionClasses` groups the actions whose columns are equal in every block (r reads
+  d only as d != 0: 48 of 96 columns); one column per group is kept.
 
-Memory (``war``, one block, phase 4, per context): 26,502 move entries (up and down, float64) = 0.42
-MB, r(s, a) 1,080 x 48 float64 = 0.41 MB, Pr(M = 1) 4 KB: 0.84 MB per context and block (it was 1.85
-MB with every column). The :class:`Tables` a block is built from is dropped once copied.
+Every look-up returns the very number the context's own ``Tables`` holds: results do not change.
+
+The step is :func:`envs.model.step_index` compiled, as ``envs.kernel.step_many`` runs it: each
+variable's key is the slot's base in ``values`` plus 4 x the code of (the state's combination, the
+action) (``k + M`` inside ``step_index``: ``values`` holds (up M=0, up M=1, down M=0, down M=1) per
+class, ``down`` is ``values[2:]``), with the context's phase-event row and Pr(W <- 0): the control
+flow of a step stays the one in ``envs.model``. Every key part is precomputed: a row per state
+(``state_keys``) and per (context, phase) (``bases``), one cache line each.
+
+Memory (``war``, one block, phase 4, 256 sampled contexts): r(s, a) 1,080 x 48 float64 = 0.41 MB per
+context, the moves' values about 36 KB per context, Pr(M = 1) 16 B, the (context, phase) rows 320 B:
+about 0.45 MB per context and block (it was 0.84 MB with a column per action group, 1.85 MB with
+every column), plus the shared codes and state rows (0.4 MB in all). The :class:`Tables` a block is
+built from is dropped once copied.
 """
 
 from __future__ import annotations
@@ -26,11 +36,11 @@ import numpy as np
 
 from envs import pcg64
 from envs.jit_cache import freshen
-from envs.kernel import PREFETCH_AHEAD, _step_one, prefetch
+from envs.kernel import _step_one, prefetch
 from envs.model import N_UNIFORMS
 from envs.params import N_PHASES, AllianceParams
 from envs.pcg64 import lanes_next, lanes_start
-from envs.spaces import N_ACTIONS
+from envs.spaces import N_ACTIONS, N_STATES
 from envs.tables import (
     BLOCK,
     MED_KEYS,
@@ -50,48 +60,61 @@ N_VARS = len(VARS)
 LOCAL_COMBO = np.stack([(MOVE_KEYS[:BLOCK, j] - MOVE_OFFSETS[j]) // N_COLS for j in range(N_VARS)], axis=1)
 """(1080, 5): each local state's combination of the levels variable j reads (its row in the table)."""
 COMBOS = np.array([size // N_COLS for size in MOVE_SIZES], dtype=np.int64)
+CODE_OFFSETS = np.concatenate([[0], np.cumsum(COMBOS * N_ACTIONS)[:-1]]).astype(np.int64)
+"""Where variable j's entries (combination, action) start in ``ContextTables.codes``."""
+RECORD = 4  # numbers per move class: up M=0, up M=1, down M=0, down M=1 (32 bytes, one cache line)
+AHEAD = 8  # envs ahead whose entries the loop asks the memory for (4, envs.kernel's, was slower here)
+
+
+def aligned_zeros(n: int) -> np.ndarray:
+    """``n`` float64 zeros starting on a 64-byte boundary: a 32-byte record of ``values`` never straddles
+    two cache lines (NumPy's arrays start 16 bytes past one; aligned, the step at C = 256 was 10 % faster)."""
+    raw = np.zeros(n + 8)
+    start = (-raw.ctypes.data % 64) // 8
+    return raw[start:start + n]
 
 
 @numba.njit(cache=True, inline="always")
-def _key(j, slot, local, a, var_off, combos, local_combo, n_cls, move_cls):
-    """Variable j's key for a state's local index and action in a slot (``+ M`` in ``step_index``)."""
-    return var_off[j] + ((slot * combos[j] + local_combo[local, j]) * n_cls[j] + move_cls[j, a]) * 2
+def _keys(b, s, a, bases, state_keys, codes):
+    """The five move keys of state ``s``, action ``a`` in the (context, phase) row ``b`` of ``bases``."""
+    return (bases[b, 3] + RECORD * codes[state_keys[s, 3] + a], bases[b, 4] + RECORD * codes[state_keys[s, 4] + a],
+            bases[b, 5] + RECORD * codes[state_keys[s, 5] + a], bases[b, 6] + RECORD * codes[state_keys[s, 6] + a],
+            bases[b, 7] + RECORD * codes[state_keys[s, 7] + a])
 
 
-def step_contexts(index, action, t, ctx, slot, phase_of, local_combo, var_off, combos, n_cls,  # noqa: PLR0913
-                  move_cls, med_keys, med_base, p_med, up, down, event_target, event_prob, p_west, after_shock, u,
-                  reward, reward_cls, n_reward_cls):
-    """``envs.kernel.step_many`` with a context per state: ``ctx`` (N,) ids, ``slot[c, phase]``;
-    variable j's key ``var_off[j] + ((slot * combos[j] + local_combo[s % 1080, j]) * n_cls[j] +
-    move_cls[j, a]) * 2`` (``+ M`` in ``step_index``); Pr(M = 1) at ``med_base[c, phase] +
-    med_keys[s] + a``; ``event_target``/``event_prob`` ``[c, row, phase]``, ``p_west`` ``[c, phase]``.
-    Returns next indices and the events as ``step_many``, and r(s, a) of each state before the step
-    (``reward[(slot * 1080 + s % 1080) * n_reward_cls + reward_cls[a]]``)."""
+def step_contexts(index, action, t, ctx, state_keys, bases, codes, values, med_codes, med_values,  # noqa: PLR0913
+                  reward, reward_cls, event_target, event_prob, p_west, after_shock, u):
+    """``envs.kernel.step_many`` with a context per state, ``ctx`` (N,) ids: ``bases[ctx * 5 + phase]``
+    the (context, phase)'s row, ``state_keys[s]`` the state's (see :meth:`ContextTables._flatten`);
+    variable j's key ``bases[b, 3 + j] + 4 * codes[state_keys[s, 3 + j] + a]`` into ``values`` (``+ M``
+    in ``step_index``, ``down = values[2:]``); Pr(M = 1) ``med_values[bases[b, 2] + med_codes[
+    state_keys[s, 2] + a]]``; ``event_target``/``event_prob`` ``[c, row, phase]``, ``p_west`` ``[c,
+    phase]``. Returns next indices and the events as ``step_many``, and r(s, a) of each state before
+    the step (``reward[bases[b, 1] + state_keys[s, 1] + reward_cls[a]]``)."""
     n = index.shape[0]
     out = (np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty(n, np.bool_),
            np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64))
-    tables = (index, action, t, ctx, slot, phase_of, local_combo, var_off, combos, n_cls, move_cls, med_keys,
-              med_base, p_med, up, down, event_target, event_prob, p_west, after_shock)
+    tables = (index, action, t, ctx, state_keys, bases, codes, values, values[2:], med_codes, med_values, reward,
+              reward_cls, event_target, event_prob, p_west, after_shock)
     consts = pcg64.begin(u, n * N_UNIFORMS) if isinstance(u, np.random.Generator) else None
     if consts is not None:  # drawn in the loop where envs.pcg64 can, else by NumPy
-        pcg64.end(u, *_step_contexts_into(*tables, _NO_DRAWS, consts, True, reward, reward_cls, n_reward_cls, *out))
+        pcg64.end(u, *_step_contexts_into(*tables, _NO_DRAWS, consts, True, *out))
         return out
     if isinstance(u, np.random.Generator):
         u = u.random((n, N_UNIFORMS))
-    _step_contexts_into(*tables, u, _NO_CONSTS, False, reward, reward_cls, n_reward_cls, *out)
+    _step_contexts_into(*tables, np.ascontiguousarray(u, dtype=np.float64), _NO_CONSTS, False, *out)
     return out
 
 
 # _nrt=False as envs.kernel.step_into: the loop allocates nothing, so numba's reference counting of
-# the arrays handed to the inlined step_index (once per state) is left out. The tables of 256 contexts
-# (216 MB) miss the caches: each iteration asks for the entries of the env PREFETCH_AHEAD ahead
-# (kernel alone at N = 4,096, C = 256: 287 -> 224 us). Stepping the envs sorted by context was
-# tried: slower (the indirection costs more than the locality gains).
+# the arrays handed to the inlined step_index (once per state) is left out. The rewards of 256
+# contexts (106 MB) miss the caches: each iteration asks for the entries of the env AHEAD ahead.
+# Stepping the envs sorted by context was tried twice: slower (the indirection costs more than the
+# locality gains).
 @numba.njit(cache=True, _nrt=False)
-def _step_contexts_into(index, action, t, ctx, slot, phase_of, local_combo, var_off, combos, n_cls,  # noqa: PLR0913
-                        move_cls, med_keys, med_base, p_med, up, down, event_target, event_prob, p_west,
-                        after_shock, u, consts, drawing, reward, reward_cls, n_reward_cls, nxt, mediated, changed,
-                        west_reset, floor, new_phase, rew):
+def _step_contexts_into(index, action, t, ctx, state_keys, bases, codes, values, down, med_codes,  # noqa: PLR0913
+                        med_values, reward, reward_cls, event_target, event_prob, p_west, after_shock, u, consts,
+                        drawing, nxt, mediated, changed, west_reset, floor, new_phase, rew):
     """The step of every env on the uniforms ``u`` (N, 8), or, with ``drawing``, on those drawn in the
     loop from ``consts`` as ``envs.kernel.step_into_drawing`` does (env i's are ``random((N, 8))``'s row
     i; ``u`` unread). Returns the last lane's state for ``envs.pcg64.end`` (meaningless without
@@ -106,32 +129,25 @@ def _step_contexts_into(index, action, t, ctx, slot, phase_of, local_combo, var_
             draws = first + second
         else:
             draws = (u[i, 0], u[i, 1], u[i, 2], u[i, 3], u[i, 4], u[i, 5], u[i, 6], u[i, 7])
-        j = i + PREFETCH_AHEAD  # the entries env j will read, asked for now (far apart in memory)
+        j = i + AHEAD  # the entries env j will read, asked for now (far apart in memory)
         if j < n:
-            s2, a2, c2 = index[j], action[j], ctx[j]
-            ph2 = phase_of[s2]
-            k2, l2 = slot[c2, ph2], s2 - ph2 * 1080
-            prefetch(reward, (k2 * 1080 + l2) * n_reward_cls + reward_cls[a2])
-            for v in range(5):
-                prefetch(up, _key(v, k2, l2, a2, var_off, combos, local_combo, n_cls, move_cls))
-            prefetch(p_med, med_base[c2, ph2] + med_keys[s2] + a2)
+            s2, a2 = index[j], action[j]
+            b2 = ctx[j] * N_PHASES + state_keys[s2, 0]
+            prefetch(reward, bases[b2, 1] + state_keys[s2, 1] + reward_cls[a2])
+            for k in _keys(b2, s2, a2, bases, state_keys, codes):
+                prefetch(values, k)
         s = index[i]
         a = action[i]
         c = ctx[i]
-        ph = phase_of[s]
-        k = slot[c, ph]
-        local = s - ph * 1080
-        rew[i] = reward[(k * 1080 + local) * n_reward_cls + reward_cls[a]]
+        ph = state_keys[s, 0]
+        b = c * N_PHASES + ph
+        rew[i] = reward[bases[b, 1] + state_keys[s, 1] + reward_cls[a]]
         row = min(t[i], last_row)
-        keys = (_key(0, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
-                _key(1, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
-                _key(2, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
-                _key(3, k, local, a, var_off, combos, local_combo, n_cls, move_cls),
-                _key(4, k, local, a, var_off, combos, local_combo, n_cls, move_cls))
-        out = _step_one(s, ph, p_med[med_base[c, ph] + med_keys[s] + a], up, down, keys, event_target[c, row, ph],
-                        event_prob[c, row, ph], p_west[c], after_shock, draws)
+        out = _step_one(s, ph, med_values[bases[b, 2] + med_codes[state_keys[s, 2] + a]], values, down,
+                        _keys(b, s, a, bases, state_keys, codes), event_target[c, row, ph], event_prob[c, row, ph],
+                        p_west[c], after_shock, draws)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
-        new_phase[i] = phase_of[out[0]]
+        new_phase[i] = state_keys[out[0], 0]
     return lanes[6], lanes[7]
 
 
@@ -178,6 +194,33 @@ class ActionClasses:
         self.blocks.append(np.ascontiguousarray(np.take(block, keep, axis=1)))
 
 
+class EntryClasses:
+    """Classes of a table's entries whose numbers are equal in every block added: ``code[e]`` (0..n-1),
+    one for every block, and each block's numbers once per class (``values[k]``, (n, width))."""
+
+    def __init__(self, n_entries: int) -> None:
+        self.code = np.zeros(n_entries, dtype=np.int64)
+        self.n = 1
+        self.values: list[np.ndarray] = []
+
+    def add(self, block: np.ndarray) -> None:
+        """Store ``block`` (entries, width), splitting classes it tells apart (stored values re-expanded)."""
+        block = np.ascontiguousarray(block, dtype=np.float64)
+        rows = block.view(np.dtype((np.void, block.shape[1] * 8))).ravel()  # equal bytes: equal numbers
+        own = np.unique(rows, return_inverse=True)[1].ravel()
+        _, first, joint = np.unique(self.code * (int(own.max()) + 1) + own, return_index=True, return_inverse=True)
+        if len(first) > self.n:  # split: each new class lies inside one old class
+            old_of_new = self.code[first]
+            self.values = [v[old_of_new] for v in self.values]
+            self.code, self.n = joint.ravel().astype(np.int64), len(first)
+        self.values.append(block[first])  # first[i]: an entry of class i (in class order)
+
+
+def _codes(code: np.ndarray, n: int) -> np.ndarray:
+    """Codes as the kernel reads them: 2 bytes each while they fit (a cache line holds 32), else 4."""
+    return code.astype(np.uint16 if n <= 1 << 16 else np.int32)
+
+
 class ContextTables:
     """The built blocks of C parameter sets in shared arrays (see the module docstring)."""
 
@@ -194,29 +237,51 @@ class ContextTables:
             tb = first if i == 0 else Tables(p)
             self.event_target[i], self.event_prob[i], self.p_west[i] = tb.event_target, tb.event_prob, tb.p_west
             self._reachable.append({ph: tb.reachable(ph) for ph in range(N_PHASES)})
-        self.med_base = np.zeros((c, N_PHASES), dtype=np.int64)
         self.slot = np.full((c, N_PHASES), -1, dtype=np.int64)  # (context, phase) -> slot, -1 not built
-        self._moves = [ActionClasses() for _ in range(N_VARS)]  # blocks (combos, groups, 2 M, 2 up/down)
+        self._moves = [EntryClasses(int(COMBOS[j]) * N_ACTIONS) for j in range(N_VARS)]  # (combination, action)
+        self._med = EntryClasses(MED_SIZE)  # (combination of R, action)
         self._reward = ActionClasses()  # blocks (1080, groups)
-        self._p_med: list[np.ndarray] = []
         self.after_shock = after_shock()
         self._flatten()
 
     def _flatten(self) -> None:
-        """The stored blocks as the flat arrays the compiled step reads."""
-        parts = [np.concatenate(m.blocks).reshape(-1, 2) if m.blocks else np.zeros((0, 2)) for m in self._moves]
-        self.var_off = np.concatenate([[0], np.cumsum([len(p) for p in parts])[:-1]]).astype(np.int64)
-        self.moves = np.concatenate(parts)  # [key, 0] Pr(up), [key, 1] Pr(down): one cache line for both
-        self.n_cls = np.array([m.n for m in self._moves], dtype=np.int64)
-        self.move_cls = np.stack([m.label for m in self._moves])
-        self.reward = np.concatenate(self._reward.blocks).reshape(-1) if self._reward.blocks else np.zeros(0)
-        self.p_med = np.concatenate(self._p_med) if self._p_med else np.zeros(0)
+        """The stored blocks as the flat arrays the compiled step reads: ``values`` (a slot's classes of
+        T, A, R, W, X one after another), ``codes``, ``med_codes``/``med_values``, ``reward``;
+        ``state_keys[s]`` (phase, r(s, a)'s row in a slot, Pr(M = 1)'s entry and each variable's entry
+        without the action) and ``bases[c * 5 + phase]`` (0, the slot's start in ``reward``, in
+        ``med_values`` and of each variable in ``values``)."""
+        n_slots = len(self._med.values)
+        n = np.array([m.n for m in self._moves], dtype=np.int64)
+        var_start = np.concatenate([[0], np.cumsum(n)[:-1]]) * RECORD
+        per_slot = int(n.sum()) * RECORD
+        self.values = aligned_zeros(n_slots * per_slot)
+        by_slot = self.values.reshape(n_slots, per_slot)
+        for j, m in enumerate(self._moves):
+            if m.values:
+                by_slot[:, var_start[j]:var_start[j] + n[j] * RECORD] = np.stack(m.values).reshape(n_slots, -1)
+        self.codes = _codes(np.concatenate([m.code for m in self._moves]), int(n.max()))
+        self.med_codes = _codes(self._med.code, self._med.n)
+        self.med_values = np.concatenate(self._med.values).ravel() if n_slots else np.zeros(0)
+        self.reward = np.concatenate(self._reward.blocks).reshape(-1) if n_slots else np.zeros(0)
+        n_cls = self._reward.n
+        local = np.arange(N_STATES) % BLOCK
+        self.state_keys = np.zeros((N_STATES, 8), dtype=np.int64)  # one cache line per state
+        self.state_keys[:, 0] = PHASE_OF
+        self.state_keys[:, 1] = local * n_cls
+        self.state_keys[:, 2] = MED_KEYS - PHASE_OF * MED_SIZE
+        self.state_keys[:, 3:] = CODE_OFFSETS + LOCAL_COMBO[local] * N_ACTIONS
+        slot = self.slot.reshape(-1, 1)
+        self.bases = np.zeros((slot.shape[0], 8), dtype=np.int64)  # one cache line per (context, phase)
+        self.bases[:, 1:2] = slot * BLOCK * n_cls
+        self.bases[:, 2:3] = slot * self._med.n
+        self.bases[:, 3:] = slot * per_slot + var_start
+        self.bases[slot[:, 0] < 0] = 0  # not built: never read
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the per-context arrays."""
-        return sum(a.nbytes for a in (self.moves, self.p_med, self.reward, self.event_target, self.event_prob,
-                                      self.p_west))
+        """Bytes held by the arrays of the contexts' tables (the shared codes and state rows included)."""
+        return sum(a.nbytes for a in (self.values, self.codes, self.med_codes, self.med_values, self.reward,
+                                      self.state_keys, self.bases, self.event_target, self.event_prob, self.p_west))
 
     def ensure_reachable(self, contexts: np.ndarray, phases: np.ndarray) -> None:
         """Build (once) every block reachable from ``phases[i]`` in context ``contexts[i]``."""
@@ -226,38 +291,28 @@ class ContextTables:
         need = {c: phs for c, phs in need.items() if phs}
         if not need:
             return
-        k = len(self._p_med)
+        k = len(self._med.values)
         for c in sorted(need):
             tb = Tables(self.params[c]).ensure(need[c])  # built by envs.model, copied, dropped
             for ph in sorted(need[c]):
                 for j, classes in enumerate(self._moves):
                     at = slice(ph * MOVE_SIZE + MOVE_OFFSETS[j], ph * MOVE_SIZE + MOVE_OFFSETS[j] + MOVE_SIZES[j])
-                    pair = np.stack([tb.up[at], tb.down[at]], axis=-1)  # (entries, 2): (combo, a, M) rows
-                    classes.add(pair.reshape(COMBOS[j], N_ACTIONS, 2, 2))
+                    # entries (combination, action), each (up M=0, up M=1, down M=0, down M=1)
+                    classes.add(np.stack([tb.up[at].reshape(-1, 2), tb.down[at].reshape(-1, 2)], axis=1).reshape(-1, RECORD))
+                self._med.add(tb.p_med[ph * MED_SIZE:(ph + 1) * MED_SIZE].reshape(-1, 1))
                 self._reward.add(tb.reward_blocks[ph])
-                self._p_med.append(tb.p_med[ph * MED_SIZE:(ph + 1) * MED_SIZE].copy())
                 self.slot[c, ph] = k
-                self.med_base[c, ph] = (k - ph) * MED_SIZE
                 k += 1
         self._flatten()
-
-    @property
-    def up(self) -> np.ndarray:
-        """Pr(up) of every stored entry (a strided view of ``moves``)."""
-        return self.moves[:, 0]
-
-    @property
-    def down(self) -> np.ndarray:
-        return self.moves[:, 1]
 
     def step_indices(self, index: np.ndarray, action: np.ndarray, t: np.ndarray, ctx: np.ndarray,
                      u: np.ndarray | np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """One step of section 5 of every env in its context (:func:`step_contexts`): next indices,
         r(s, a) before the step and the events."""
         nxt, mediated, changed, west_reset, floor, new_phase, reward = step_contexts(
-            index, action, t, ctx, self.slot, PHASE_OF, LOCAL_COMBO, self.var_off, COMBOS, self.n_cls,
-            self.move_cls, MED_KEYS, self.med_base, self.p_med, self.up, self.down, self.event_target,
-            self.event_prob, self.p_west, self.after_shock, u, self.reward, self._reward.label, self._reward.n)
+            index, action, t, ctx, self.state_keys, self.bases, self.codes, self.values, self.med_codes,
+            self.med_values, self.reward, self._reward.label, self.event_target, self.event_prob, self.p_west,
+            self.after_shock, u)
         return nxt, reward, {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset,
                              "threat_floor": floor, "new_phase": new_phase}
 

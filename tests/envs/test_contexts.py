@@ -12,7 +12,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import envs  # noqa: F401  (registers the ids)
-from envs.context_tables import ActionClasses, ContextTables
+from envs.context_tables import ActionClasses, ContextTables, EntryClasses
 from envs.contexts import RANGES_FILE, make_contexts, sample_values
 from envs.env import SmallStateAllianceEnv
 from envs.scenarios import make_params
@@ -133,6 +133,22 @@ def test_action_classes_split_a_group_a_later_block_tells_apart():
     assert classes.n == 49 and classes.label[4] != classes.label[5]
     for block, stored in zip((first, second), classes.blocks):
         np.testing.assert_array_equal(np.take(stored, classes.label, axis=1), block)
+
+
+def test_entry_classes_split_a_class_a_later_block_tells_apart():
+    """Entries grouped because their numbers were equal so far are split when a block differs, and
+    every stored block still gives each entry's own numbers through the shared codes."""
+    rng = np.random.default_rng(1)
+    first = rng.random((3, 4))[rng.integers(3, size=40)]  # 40 entries, 3 distinct rows
+    second = first + 1.0
+    second[7] = -first[7]  # ... entry 7 alone differs in the second block
+    classes = EntryClasses(40)
+    classes.add(first)
+    assert classes.n == len(np.unique(first, axis=0)) <= 3
+    classes.add(second)
+    assert classes.n == len(np.unique(first, axis=0)) + 1 and np.sum(classes.code == classes.code[7]) == 1
+    for block, stored in zip((first, second), classes.values):
+        np.testing.assert_array_equal(stored[classes.code], block)
 
 
 def test_one_contextual_vector_env_equals_the_plain_vector_env_of_its_context():
