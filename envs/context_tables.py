@@ -63,7 +63,7 @@ COMBOS = np.array([size // N_COLS for size in MOVE_SIZES], dtype=np.int64)
 CODE_OFFSETS = np.concatenate([[0], np.cumsum(COMBOS * N_ACTIONS)[:-1]]).astype(np.int64)
 """Where variable j's entries (combination, action) start in ``ContextTables.codes``."""
 RECORD = 4  # numbers per move class: up M=0, up M=1, down M=0, down M=1 (32 bytes, one cache line)
-AHEAD = 8  # envs ahead whose entries the loop asks the memory for (4, envs.kernel's, was slower here)
+AHEAD = 8  # envs ahead whose entries the loop asks the memory for (a power of 2; 4 and 12 were slower)
 
 
 def aligned_zeros(n: int) -> np.ndarray:
@@ -72,14 +72,6 @@ def aligned_zeros(n: int) -> np.ndarray:
     raw = np.zeros(n + 8)
     start = (-raw.ctypes.data % 64) // 8
     return raw[start:start + n]
-
-
-@numba.njit(cache=True, inline="always")
-def _keys(b, s, a, bases, state_keys, codes):
-    """The five move keys of state ``s``, action ``a`` in the (context, phase) row ``b`` of ``bases``."""
-    return (bases[b, 3] + RECORD * codes[state_keys[s, 3] + a], bases[b, 4] + RECORD * codes[state_keys[s, 4] + a],
-            bases[b, 5] + RECORD * codes[state_keys[s, 5] + a], bases[b, 6] + RECORD * codes[state_keys[s, 6] + a],
-            bases[b, 7] + RECORD * codes[state_keys[s, 7] + a])
 
 
 def step_contexts(index, action, t, ctx, state_keys, bases, codes, values, med_codes, med_values,  # noqa: PLR0913
@@ -98,30 +90,50 @@ def step_contexts(index, action, t, ctx, state_keys, bases, codes, values, med_c
               reward_cls, event_target, event_prob, p_west, after_shock)
     consts = pcg64.begin(u, n * N_UNIFORMS) if isinstance(u, np.random.Generator) else None
     if consts is not None:  # drawn in the loop where envs.pcg64 can, else by NumPy
-        pcg64.end(u, *_step_contexts_into(*tables, _NO_DRAWS, consts, True, *out))
+        pcg64.end(u, *_step_contexts_into(*tables, _NO_DRAWS, consts, True, np.empty((AHEAD, 8), np.int64), *out))
         return out
     if isinstance(u, np.random.Generator):
         u = u.random((n, N_UNIFORMS))
-    _step_contexts_into(*tables, np.ascontiguousarray(u, dtype=np.float64), _NO_CONSTS, False, *out)
+    _step_contexts_into(*tables, np.ascontiguousarray(u, dtype=np.float64), _NO_CONSTS, False,
+                        np.empty((AHEAD, 8), np.int64), *out)
     return out
+
+
+@numba.njit(cache=True, inline="always")
+def _ask(ring, j, index, action, ctx, state_keys, bases, codes, med_codes, reward_cls, reward, values):  # noqa: PLR0913
+    """Env j's look-up positions into ``ring[j % AHEAD]`` (r(s, a), Pr(M = 1), the five move keys), and
+    its r(s, a) and move entries asked for from the memory (far apart: they miss the caches)."""
+    s, a = index[j], action[j]
+    b = ctx[j] * N_PHASES + state_keys[s, 0]
+    row = ring[j & (AHEAD - 1)]
+    row[0] = bases[b, 1] + state_keys[s, 1] + reward_cls[a]
+    row[1] = bases[b, 2] + med_codes[state_keys[s, 2] + a]
+    prefetch(reward, row[0])
+    for v in range(N_VARS):
+        row[2 + v] = bases[b, 3 + v] + RECORD * codes[state_keys[s, 3 + v] + a]
+        prefetch(values, row[2 + v])
 
 
 # _nrt=False as envs.kernel.step_into: the loop allocates nothing, so numba's reference counting of
 # the arrays handed to the inlined step_index (once per state) is left out. The rewards of 256
-# contexts (106 MB) miss the caches: each iteration asks for the entries of the env AHEAD ahead.
+# contexts (106 MB) and the moves' values (9 MB) miss the caches: each iteration works out where env
+# i + AHEAD will read and asks the memory for it; env i reads its positions back from ``ring``.
 # Stepping the envs sorted by context was tried twice: slower (the indirection costs more than the
 # locality gains).
 @numba.njit(cache=True, _nrt=False)
 def _step_contexts_into(index, action, t, ctx, state_keys, bases, codes, values, down, med_codes,  # noqa: PLR0913
                         med_values, reward, reward_cls, event_target, event_prob, p_west, after_shock, u, consts,
-                        drawing, nxt, mediated, changed, west_reset, floor, new_phase, rew):
+                        drawing, ring, nxt, mediated, changed, west_reset, floor, new_phase, rew):
     """The step of every env on the uniforms ``u`` (N, 8), or, with ``drawing``, on those drawn in the
     loop from ``consts`` as ``envs.kernel.step_into_drawing`` does (env i's are ``random((N, 8))``'s row
-    i; ``u`` unread). Returns the last lane's state for ``envs.pcg64.end`` (meaningless without
-    ``drawing``). One loop for both: a second loop calling a shared body was slower (not inlined)."""
+    i; ``u`` unread). ``ring``: (AHEAD, 8) int64 scratch. Returns the last lane's state for
+    ``envs.pcg64.end`` (meaningless without ``drawing``). One loop for both: a second loop calling a
+    shared body was slower (not inlined)."""
     last_row = event_target.shape[1] - 1
     n = index.shape[0]
     lanes = lanes_start(consts)
+    for j in range(min(AHEAD, n)):
+        _ask(ring, j, index, action, ctx, state_keys, bases, codes, med_codes, reward_cls, reward, values)
     for i in range(n):
         if drawing:
             first, lanes = lanes_next(lanes, consts)
@@ -129,23 +141,17 @@ def _step_contexts_into(index, action, t, ctx, state_keys, bases, codes, values,
             draws = first + second
         else:
             draws = (u[i, 0], u[i, 1], u[i, 2], u[i, 3], u[i, 4], u[i, 5], u[i, 6], u[i, 7])
-        j = i + AHEAD  # the entries env j will read, asked for now (far apart in memory)
-        if j < n:
-            s2, a2 = index[j], action[j]
-            b2 = ctx[j] * N_PHASES + state_keys[s2, 0]
-            prefetch(reward, bases[b2, 1] + state_keys[s2, 1] + reward_cls[a2])
-            for k in _keys(b2, s2, a2, bases, state_keys, codes):
-                prefetch(values, k)
+        row = ring[i & (AHEAD - 1)]
+        at_reward, at_med, keys = row[0], row[1], (row[2], row[3], row[4], row[5], row[6])
+        if i + AHEAD < n:  # (env i + AHEAD's positions take env i's row, read above)
+            _ask(ring, i + AHEAD, index, action, ctx, state_keys, bases, codes, med_codes, reward_cls, reward,
+                 values)
         s = index[i]
-        a = action[i]
         c = ctx[i]
         ph = state_keys[s, 0]
-        b = c * N_PHASES + ph
-        rew[i] = reward[bases[b, 1] + state_keys[s, 1] + reward_cls[a]]
-        row = min(t[i], last_row)
-        out = _step_one(s, ph, med_values[bases[b, 2] + med_codes[state_keys[s, 2] + a]], values, down,
-                        _keys(b, s, a, bases, state_keys, codes), event_target[c, row, ph], event_prob[c, row, ph],
-                        p_west[c], after_shock, draws)
+        rew[i] = reward[at_reward]
+        out = _step_one(s, ph, med_values[at_med], values, down, keys, event_target[c, min(t[i], last_row), ph],
+                        event_prob[c, min(t[i], last_row), ph], p_west[c], after_shock, draws)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         new_phase[i] = state_keys[out[0], 0]
     return lanes[6], lanes[7]
@@ -285,6 +291,9 @@ class ContextTables:
 
     def ensure_reachable(self, contexts: np.ndarray, phases: np.ndarray) -> None:
         """Build (once) every block reachable from ``phases[i]`` in context ``contexts[i]``."""
+        contexts, phases = np.asarray(contexts, dtype=np.int64), np.asarray(phases, dtype=np.int64)
+        if (self.slot[contexts, phases] >= 0).all():  # a slot is given once all blocks reachable from it are built
+            return
         need: dict[int, set[int]] = {}
         for c, ph in set(zip(np.asarray(contexts).tolist(), np.asarray(phases).tolist())):
             need.setdefault(c, set()).update(r for r in self._reachable[c][ph] if self.slot[c, r] < 0)
