@@ -208,10 +208,15 @@ class EntryClasses:
         self.code = np.zeros(n_entries, dtype=np.int64)
         self.n = 1
         self.values: list[np.ndarray] = []
+        self._first = np.zeros(1, dtype=np.int64)  # an entry of each class
 
     def add(self, block: np.ndarray) -> None:
         """Store ``block`` (entries, width), splitting classes it tells apart (stored values re-expanded)."""
         block = np.ascontiguousarray(block, dtype=np.float64)
+        kept = block[self._first]
+        if self.values and np.array_equal(kept[self.code].view(np.uint64), block.view(np.uint64)):
+            self.values.append(kept)  # no class split (compared bit for bit): the usual case, no sort
+            return
         rows = block.view(np.dtype((np.void, block.shape[1] * 8))).ravel()  # equal bytes: equal numbers
         own = np.unique(rows, return_inverse=True)[1].ravel()
         _, first, joint = np.unique(self.code * (int(own.max()) + 1) + own, return_index=True, return_inverse=True)
@@ -219,6 +224,7 @@ class EntryClasses:
             old_of_new = self.code[first]
             self.values = [v[old_of_new] for v in self.values]
             self.code, self.n = joint.ravel().astype(np.int64), len(first)
+        self._first = first
         self.values.append(block[first])  # first[i]: an entry of class i (in class order)
 
 
