@@ -118,6 +118,28 @@ def test_vector_env_kernel_equals_each_contexts_tables():
     assert ct.nbytes / 5 <= 1e6 and ct.nbytes / 5 < every_column / 2
 
 
+def test_context_tables_step_every_phase_and_date_as_each_contexts_tables():
+    """calendar (dated phase events, every phase reachable): the shared codes and class values give each
+    env, in any phase and at any date, the step and r(s, a) of its own context's Tables."""
+    cs = make_contexts({"sample": 3, "seed": 4}, make_params("calendar"))
+    ct = ContextTables(cs.params)
+    rng = np.random.default_rng(1)
+    n = 600
+    ctx, index = rng.integers(3, size=n), rng.integers(5 * BLOCK, size=n)
+    ct.ensure_reachable(ctx, index // BLOCK)
+    assert (ct.slot >= 0).all()
+    action, u, t = rng.integers(96, size=n), rng.random((n, 8)), rng.integers(44, size=n)
+    nxt, reward, events = ct.step_indices(index, action, t, ctx, u)
+    for c in range(3):
+        sel = ctx == c
+        tb = Tables(cs.params[c]).ensure(range(5))
+        n2, e2 = tb.step_indices(index[sel], action[sel], t[sel], u[sel])
+        np.testing.assert_array_equal(nxt[sel], n2)
+        np.testing.assert_array_equal(reward[sel], tb.reward_at(index[sel], action[sel]))
+        for key in e2:
+            np.testing.assert_array_equal(events[key][sel], e2[key])
+
+
 def test_action_classes_split_a_group_a_later_block_tells_apart():
     """Actions grouped because their columns were equal so far are split when a block differs, and
     every stored block still gives each action's own numbers."""
@@ -147,7 +169,10 @@ def test_entry_classes_split_a_class_a_later_block_tells_apart():
     assert classes.n == len(np.unique(first, axis=0)) <= 3
     classes.add(second)
     assert classes.n == len(np.unique(first, axis=0)) + 1 and np.sum(classes.code == classes.code[7]) == 1
-    for block, stored in zip((first, second), classes.values):
+    third = first * 2.0  # splits nothing: stored without a new class
+    classes.add(third)
+    assert classes.n == len(np.unique(first, axis=0)) + 1
+    for block, stored in zip((first, second, third), classes.values):
         np.testing.assert_array_equal(stored[classes.code], block)
 
 
