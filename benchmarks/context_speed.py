@@ -24,6 +24,11 @@ rule without a branch), but the single-context env sped up too: ratio 0.30 -> 0.
 Then (branch env2, this script on its parent and on the branch back to back): the contextual loop
 drawing its uniforms inside (no (N, 8) buffer): 8.28 -> 8.80 M steps/s, ratio 0.39 -> 0.42 (goal missed;
 the rest is the tables' memory).
+Then (branch ctx, this script on it and on the base tree alternately, three runs each, load ~2.6): the
+moves as shared entry codes and per-context class values (envs/context_tables.py: 0.84 -> 0.45 MB per
+context), values aligned to cache lines, key parts precomputed, look-up positions worked out once:
+ratio 0.40-0.43 -> 0.52-0.54, one context 0.67-0.80 -> 0.86-0.88 (goal 0.8 at C = 256 missed: the
+kernel alone takes 212 us at C = 256, the single-context env's whole step 175 us).
 """
 
 from __future__ import annotations
