@@ -7,8 +7,10 @@ printed as min / median / max seconds and as a ratio to the reference measured i
 one cold single-agent ``solve`` of the scenario (``agents.solver.solve``, caches cleared). Goals of
 issue 24, as absolute seconds on this machine (read them beside the reference, which moves with the
 machine's load): the commitment table <= 5 s, one best response <= 0.2 s, the NashConv of a profile
-<= 0.5 s; the MPE homotopy's two pieces per step (no goal); peak memory of the game on one block <= 200 MB (``tracemalloc`` over building the
-operator and one NashConv). A script, not a test.
+<= 0.5 s; the MPE homotopy's two pieces per step (no goal); peak memory of the game on one block <= 200 MB,
+the whole process's peak resident memory (``--memory``; the last line here is ``tracemalloc`` over
+building the operator and one NashConv: the arrays the game allocates, not the process). A script,
+not a test.
 
     .venv/bin/python benchmarks/game_speed.py --mpe [--lam-stop 1650] [--polish]
 
@@ -24,8 +26,16 @@ from the search's profile, with its certificate.
 runs each of the game's exact pieces in a fresh process and prints its peak resident memory
 (``resource.getrusage`` maxrss, the whole process) beside the 200 MB goal, the process's peak
 after its imports alone (the baseline, most of it numba's LLVM library) and its seconds: the
-imports alone, the single-agent solve (whose optimum the others read from a file), the operator,
-the operator and one NashConv, the operator and the two best responses, the commitment table.
+imports alone, numba's runtime (what numba sets up on loading the first cached kernel: its
+implementation modules and the compile of its runtime's functions, no kernel of ours: the floor
+of every piece that runs a kernel), the single-agent solve (whose optimum the others read from a
+file), the operator, the operator and one NashConv, the operator and the two best responses, the
+commitment table; and, on Linux, the resident memory at the piece's end split into anonymous
+(arrays, the interpreter's objects) and file-backed pages (mapped libraries, mostly numba's
+libllvmlite.so). The file-backed part is not this code's: how many pages of that 179 MB library the
+kernel maps for the same work depends on how its page cache holds the file (the same library gave
+41, 66 and 101 MB after ``import llvmlite.binding`` on this machine: read from disk, an older copy,
+freshly written by pip), so compare trees with one interpreter (``PYTHONPATH=<tree>``).
 """
 
 from __future__ import annotations
