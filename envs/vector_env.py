@@ -46,16 +46,21 @@ from envs.env_shared import as_action_array, check_autoreset_mode
 from envs.info import EVENT_KEYS
 from envs.kernel import (
     FLAT_NVEC,
+    MED_KEYS32,
+    MOVE_KEYS32,
     NO_FRAC,
+    PHASE_OF32,
     advance_into,
     advance_plain,
+    after_shock32,
     encode_actions,
     fused_outputs,
     reward_and_clock,
+    row_words,
 )
 from envs.params import AllianceParams
 from envs.spaces import ACTION_NVEC, ALL_STATES, N_ACTIONS, ONE_HOT_SIZE, STATE_LEVELS
-from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, PHASE_OF, build_tables
+from envs.tables import BLOCK, PHASE_OF, build_tables
 from envs.vector_reset import check_reset_mask, reset_clock, reset_contexts, reset_states
 
 _STATE_STRIDES = np.array([int(np.prod(STATE_LEVELS[j + 1:])) for j in range(6)], dtype=np.int64)
@@ -130,6 +135,7 @@ class AllianceVectorEnv(VectorEnv):
         self.max_episode_steps = check_max_episode_steps(max_episode_steps, self.params)
         self.tables = build_tables(self.params) if self.contexts is None else None
         self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
+        self._table_words = row_words(self._obs_table)  # the same bytes, copied a word at a time (envs.kernel)
         self.single_action_space = action_space(self.discrete_actions)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         n_features = len(self.contexts.features) if self.contexts is not None and self.context_in_obs else 0
@@ -213,8 +219,7 @@ class AllianceVectorEnv(VectorEnv):
         if not self._started:
             raise ResetNeeded("AllianceVectorEnv.step was called before reset(): call reset() first")
         fast = None if self.contexts is not None else advance_plain(  # the whole step in one compiled call
-            self._index, action_index, self._t, self.max_episode_steps, self.np_random, PHASE_OF, MOVE_KEYS,
-            MED_KEYS, self.tables)
+            self._index, action_index, self._t, self.max_episode_steps, self.np_random, self.tables)
         if fast is None:  # r(s, a), t + 1, truncated and the first env already at the end, in one compiled pass
             reward, t_next, truncated, i = self._clock(self._index, action_index, self._t, self.max_episode_steps,
                                                        self._reward if self.contexts is None else self._no_reward)
@@ -316,9 +321,10 @@ class AllianceVectorEnv(VectorEnv):
         out = fused_outputs(n, self._obs_table.shape[1])
         tb = self.tables
         code, i, hi, lo = advance_into(a.reshape(n, -1), nvec, self._index, self._t, self.max_episode_steps,
-                                       self._reward, PHASE_OF, MOVE_KEYS, MED_KEYS, tb.p_med, tb.up, tb.down,
-                                       tb.event_target, tb.event_prob, tb.p_west, tb.after_shock, consts,
-                                       self._obs_table, NO_FRAC if self._frac is None else self._frac, *out)
+                                       self._reward, PHASE_OF32, MOVE_KEYS32, MED_KEYS32, tb.p_med, tb.up, tb.down,
+                                       tb.event_target, tb.event_prob, tb.p_west, after_shock32(), consts,
+                                       self._table_words, NO_FRAC if self._frac is None else self._frac, *out,
+                                       row_words(out[-1]))
         if code == 1:  # a bad action (the first one named) or an env at the end
             self.action_indices(a)
             i = int(np.flatnonzero(self._t >= self.max_episode_steps)[0])
