@@ -29,7 +29,7 @@ from numba.extending import intrinsic
 
 from envs import model, pcg64
 from envs.jit_cache import freshen
-from envs.pcg64 import lanes_next, lanes_start
+from envs.pcg64 import SCRATCH, W, lanes8_next, lanes8_start
 from envs.spaces import N_ACTIONS as _N_ACTIONS
 from envs.spaces import ONE_HOT_SIZE as _ONE_HOT
 from envs.tables import MED_KEYS, MOVE_KEYS, PHASE_OF, after_shock
@@ -133,15 +133,13 @@ def step_into_drawing(index, action, t, phase_of, move_keys, med_keys, p_med, up
     ``random((N, 8))`` gives them, so the numbers and the trajectories are the same; no (N, 8) array
     is written and read back, and the generator's arithmetic overlaps the table look-ups. Returns the
     last lane's state for ``envs.pcg64.end``."""
-    lanes = lanes_start(consts)
+    lanes8_start(consts)
     for i in range(index.shape[0]):
-        first, lanes = lanes_next(lanes, consts)
-        second, lanes = lanes_next(lanes, consts)
-        out = _step_at(index[i], action[i], t[i], first + second, phase_of, move_keys, med_keys, p_med, up, down,
+        out = _step_at(index[i], action[i], t[i], lanes8_next(consts), phase_of, move_keys, med_keys, p_med, up, down,
                        event_target, event_prob, p_west, after_shock)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         new_phase[i] = phase_of[out[0]]
-    return lanes[6], lanes[7]
+    return consts[SCRATCH + 3], consts[SCRATCH + W + 3]
 
 
 def advance_plain(index, action, t, max_steps, generator, tables):
@@ -225,7 +223,7 @@ def advance_into(actions, nvec, index, t, max_steps, reward, phase_of, move_keys
     n = index.shape[0]
     k = nvec.shape[0]
     ends = 0
-    lanes = lanes_start(consts)
+    lanes8_start(consts)
     for i in range(n):
         a = np.int64(0)
         for j in range(k):
@@ -236,10 +234,8 @@ def advance_into(actions, nvec, index, t, max_steps, reward, phase_of, move_keys
         if t[i] >= max_steps:
             return 1, i, np.uint64(0), np.uint64(0)
         action[i] = a
-        first, lanes = lanes_next(lanes, consts)
-        second, lanes = lanes_next(lanes, consts)
         s = index[i]
-        out = _step_at(s, a, t[i], first + second, phase_of, move_keys, med_keys, p_med, up, down, event_target,
+        out = _step_at(s, a, t[i], lanes8_next(consts), phase_of, move_keys, med_keys, p_med, up, down, event_target,
                        event_prob, p_west, after_shock)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         rew[i] = reward[s * _N_ACTIONS + a]
@@ -251,7 +247,7 @@ def advance_into(actions, nvec, index, t, max_steps, reward, phase_of, move_keys
         ended[i] = end
         ends += end
     write_observations(nxt, t_next, table_words, frac, obs, obs_words)
-    return 0, ends, lanes[6], lanes[7]
+    return 0, ends, consts[SCRATCH + 3], consts[SCRATCH + W + 3]
 
 
 @numba.njit(cache=True)
