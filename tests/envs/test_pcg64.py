@@ -4,6 +4,7 @@ not change."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 
@@ -23,6 +24,28 @@ def test_fill_uniforms_gives_numpys_numbers_and_state(seed, shape):
     assert np.array_equal(out, numpys.random(shape))
     assert ours.bit_generator.state == numpys.bit_generator.state
     assert ours.integers(1000, size=4).tolist() == numpys.integers(1000, size=4).tolist()
+
+
+@numba.njit
+def _draw_by_eight(consts, out):
+    pcg64.lanes8_start(consts)
+    for i in range(out.shape[0]):
+        draws = pcg64.lanes8_next(consts)
+        for j in range(pcg64.W):
+            out[i, j] = draws[j]
+    return consts[pcg64.SCRATCH + 3], consts[pcg64.SCRATCH + pcg64.W + 3]
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**40 + 3])
+def test_eight_vector_lanes_give_numpys_numbers_and_state(seed):
+    """The vector env's draw (lane j: env i's number 8 i + j, eight 128-bit states as one vector)."""
+    ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
+    ours.random(3), numpys.random(3)  # any position in the stream
+    out = np.empty((600, 8))
+    pcg64.end(ours, *_draw_by_eight(pcg64.begin(ours, out.size), out))
+    assert np.array_equal(out, numpys.random((600, 8)))
+    assert ours.bit_generator.state == numpys.bit_generator.state
+    assert ours.random(4).tolist() == numpys.random(4).tolist()
 
 
 def test_another_bit_generator_is_drawn_by_numpy():
