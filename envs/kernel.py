@@ -11,9 +11,10 @@ code is cached beside this file (``cache=True``): a new process loads it instead
 numba's cache alone does not see a change of ``envs/model.py`` (``step_index`` is inlined here):
 :func:`envs.jit_cache.freshen` at the end of this module empties it when ``envs``' source changed.
 
-From N = 512 the vector env's step is one call, :func:`advance_plain`: the uniforms are NumPy's
-``PCG64`` numbers drawn inside the loop (``envs.pcg64``, the same stream as ``random((N, 8))``),
-with r(s, a), ``t + 1`` and truncation in the same pass.
+From N = 512 the vector env's step is one call, :func:`advance_into` (:func:`advance_plain`): the
+uniforms are NumPy's ``PCG64`` numbers drawn inside the loop, an env's eight as one vector
+(``envs.pcg64.lanes8_next``, the same stream as ``random((N, 8))``), with r(s, a), ``t + 1`` and
+truncation in the same pass, and the loop reads int32 copies of ``envs.tables``' keys.
 """
 
 from __future__ import annotations
