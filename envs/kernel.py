@@ -19,8 +19,6 @@ truncation in the same pass, and the loop reads int32 copies of ``envs.tables``'
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numba
 import numpy as np
 from llvmlite import ir
@@ -33,23 +31,9 @@ from envs.jit_cache import freshen
 from envs.pcg64 import SCRATCH, W, lanes8_next, lanes8_start
 from envs.spaces import N_ACTIONS as _N_ACTIONS
 from envs.spaces import ONE_HOT_SIZE as _ONE_HOT
-from envs.tables import MED_KEYS, MOVE_KEYS, PHASE_OF, after_shock
 
 _step_one = numba.njit(cache=True, inline="always")(model.step_index)
 PREFETCH_AHEAD = 4  # envs ahead whose table entries a loop asks the memory for (envs.context_tables)
-# envs.tables' flat keys and phases as int32 for the vector env's loops (advance_into, advance_plain):
-# the same numbers in half the bytes, fewer cache lines read per state (N = 4,096: 133 -> 128 us)
-MOVE_KEYS32, MED_KEYS32, PHASE_OF32 = (np.ascontiguousarray(a, dtype=np.int32) for a in (MOVE_KEYS, MED_KEYS, PHASE_OF))
-for _a in (MOVE_KEYS32, MED_KEYS32, PHASE_OF32):
-    _a.setflags(write=False)
-
-
-@lru_cache(maxsize=1)
-def after_shock32() -> np.ndarray:
-    """``envs.tables.after_shock()`` as int32 (flat states < 5,400), read-only."""
-    out = after_shock().astype(np.int32)
-    out.setflags(write=False)
-    return out
 
 
 @intrinsic
@@ -143,25 +127,24 @@ def step_into_drawing(index, action, t, phase_of, move_keys, med_keys, p_med, up
     return consts[SCRATCH + 3], consts[SCRATCH + W + 3]
 
 
-def advance_plain(index, action, t, max_steps, generator, tables):
+def advance_plain(index, action, t, max_steps, generator, phase_of, move_keys, med_keys, tables):  # noqa: PLR0913
     """The plain vector env's step on flat action indices in one compiled call (:func:`advance_into`,
     no observation): r(s, a), ``t + 1``, truncated, the next indices and the events (without
     ``new_phase``), the uniforms drawn inside the loop as :func:`step_into_drawing` does. Returns
     ``(bad, reward, t_next, truncated, nxt, events)``, ``bad >= 0`` the first env whose ``t`` already
     reached ``max_steps`` (then nothing is drawn and the rest is None), or None when ``envs.pcg64``
     cannot draw ``generator``'s numbers (the caller steps by :func:`reward_and_clock` and
-    :func:`step_many`). ``tables``: an ``envs.tables.Tables`` (its keys and shock table read as
-    :data:`MOVE_KEYS32` ... :func:`after_shock32`)."""
+    :func:`step_many`). ``tables``: an ``envs.tables.Tables``; the keys ``envs.tables``' (or their
+    int32 copies, ``MOVE_KEYS32`` ...)."""
     n = index.shape[0]
     consts = pcg64.begin(generator, n * model.N_UNIFORMS)
     if consts is None:
         return None
     out = fused_outputs(n, 0)
     code, bad, hi, lo = advance_into(np.ascontiguousarray(action, dtype=np.int64).reshape(n, 1), FLAT_NVEC, index,
-                                     t, max_steps, tables.reward_blocks.reshape(-1), PHASE_OF32, MOVE_KEYS32,
-                                     MED_KEYS32, tables.p_med, tables.up, tables.down, tables.event_target,
-                                     tables.event_prob, tables.p_west, after_shock32(), consts, NO_OBS, NO_FRAC, *out,
-                                     out[-1])
+                                     t, max_steps, tables.reward_blocks.reshape(-1), phase_of, move_keys, med_keys,
+                                     tables.p_med, tables.up, tables.down, tables.event_target, tables.event_prob,
+                                     tables.p_west, tables.after_shock, consts, NO_OBS, NO_FRAC, *out, out[-1])
     if code == 1:  # (the actions were checked by the caller) an env already at the end
         return int(np.flatnonzero(t >= max_steps)[0]), None, None, None, None, None
     pcg64.end(generator, hi, lo)

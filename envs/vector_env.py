@@ -46,13 +46,9 @@ from envs.env_shared import as_action_array, check_autoreset_mode
 from envs.info import EVENT_KEYS
 from envs.kernel import (
     FLAT_NVEC,
-    MED_KEYS32,
-    MOVE_KEYS32,
     NO_FRAC,
-    PHASE_OF32,
     advance_into,
     advance_plain,
-    after_shock32,
     encode_actions,
     fused_outputs,
     reward_and_clock,
@@ -60,7 +56,7 @@ from envs.kernel import (
 )
 from envs.params import AllianceParams
 from envs.spaces import ACTION_NVEC, ALL_STATES, N_ACTIONS, ONE_HOT_SIZE, STATE_LEVELS
-from envs.tables import BLOCK, PHASE_OF, build_tables
+from envs.tables import BLOCK, MED_KEYS32, MOVE_KEYS32, PHASE_OF, PHASE_OF32, after_shock32, build_tables
 from envs.vector_reset import check_reset_mask, reset_clock, reset_contexts, reset_states
 
 _STATE_STRIDES = np.array([int(np.prod(STATE_LEVELS[j + 1:])) for j in range(6)], dtype=np.int64)
@@ -219,7 +215,8 @@ class AllianceVectorEnv(VectorEnv):
         if not self._started:
             raise ResetNeeded("AllianceVectorEnv.step was called before reset(): call reset() first")
         fast = None if self.contexts is not None else advance_plain(  # the whole step in one compiled call
-            self._index, action_index, self._t, self.max_episode_steps, self.np_random, self.tables)
+            self._index, action_index, self._t, self.max_episode_steps, self.np_random, PHASE_OF32, MOVE_KEYS32,
+            MED_KEYS32, self.tables)
         if fast is None:  # r(s, a), t + 1, truncated and the first env already at the end, in one compiled pass
             reward, t_next, truncated, i = self._clock(self._index, action_index, self._t, self.max_episode_steps,
                                                        self._reward if self.contexts is None else self._no_reward)
