@@ -144,7 +144,8 @@ def advance_plain(index, action, t, max_steps, generator, phase_of, move_keys, m
     code, bad, hi, lo = advance_into(np.ascontiguousarray(action, dtype=np.int64).reshape(n, 1), FLAT_NVEC, index,
                                      t, max_steps, tables.reward_blocks.reshape(-1), phase_of, move_keys, med_keys,
                                      tables.p_med, tables.up, tables.down, tables.event_target, tables.event_prob,
-                                     tables.p_west, tables.after_shock, consts, NO_OBS, NO_FRAC, *out, out[-1])
+                                     tables.p_west, tables.after_shock, consts, NO_OBS, NO_FRAC, NO_DONE, 0, *out,
+                                     out[-1])
     if code == 1:  # (the actions were checked by the caller) an env already at the end
         return int(np.flatnonzero(t >= max_steps)[0]), None, None, None, None, None
     pcg64.end(generator, hi, lo)
@@ -156,6 +157,7 @@ def advance_plain(index, action, t, max_steps, generator, phase_of, move_keys, m
 FLAT_NVEC = np.array([_N_ACTIONS], dtype=np.int64)  # flat action indices: one "component" of 96 levels
 NO_OBS = np.zeros((1, 0), np.float32)  # advance_plain writes no observation
 NO_FRAC = np.zeros(0, np.float32)  # (observation_table's t / horizon are float32)
+NO_DONE = np.zeros(0, np.bool_)  # advance_into: no env to start again
 
 
 def fused_outputs(n: int, width: int) -> tuple[np.ndarray, ...]:
@@ -192,14 +194,16 @@ def write_observations(nxt, t_next, table_words, frac, obs, obs_words):
 
 @numba.njit(cache=True, _nrt=False)
 def advance_into(actions, nvec, index, t, max_steps, reward, phase_of, move_keys, med_keys, p_med, up, down,  # noqa: PLR0913
-                 event_target, event_prob, p_west, after_shock, consts, table_words, frac, action, nxt, mediated,
-                 changed, west_reset, floor, rew, t_next, t_info, truncated, ended, obs, obs_words):
+                 event_target, event_prob, p_west, after_shock, consts, table_words, frac, done, start, action, nxt,
+                 mediated, changed, west_reset, floor, rew, t_next, t_info, truncated, ended, obs, obs_words):
     """The vector env's whole step: the actions ``(N, k)`` (components below ``nvec``) checked and
     encoded into ``action`` (flat, mixed radix) and the clock checked, env by env, then
     :func:`step_into_drawing`'s step with r(s, a) into ``rew``, ``t + 1`` into ``t_next`` and
     ``t_info``, ``t + 1 >= max_steps`` into ``truncated`` and ``ended``; then (:func:`write_observations`)
     row i of ``obs`` the observation of the state reached (``obs_table``'s row; ``frac[t + 1]`` in
-    the column after the one-hot when ``frac`` is not empty). Returns ``(code, i, hi, lo)``: code 1 when
+    the column after the one-hot when ``frac`` is not empty). Where ``done`` (bool (N,), or empty) holds,
+    Gymnasium's next-step autoreset: the env's eight numbers are drawn and its state is ``start`` at
+    t = 0, reward 0, no event, not truncated. Returns ``(code, i, hi, lo)``: code 1 when
     env ``i`` has an action outside ``nvec`` or a ``t`` already at ``max_steps`` (the loop stops there;
     the outputs are then meaningless, and the generator, whose state only :func:`envs.pcg64.end`
     writes, untouched: the caller finds which error to raise), 0 done, ``i`` the envs truncated and
@@ -207,6 +211,7 @@ def advance_into(actions, nvec, index, t, max_steps, reward, phase_of, move_keys
     n = index.shape[0]
     k = nvec.shape[0]
     ends = 0
+    resetting = done.shape[0] > 0
     lanes8_start(consts)
     for i in range(n):
         a = np.int64(0)
@@ -215,11 +220,17 @@ def advance_into(actions, nvec, index, t, max_steps, reward, phase_of, move_keys
             if v < 0 or v >= nvec[j]:
                 return 1, i, np.uint64(0), np.uint64(0)
             a = a * nvec[j] + v
-        if t[i] >= max_steps:
+        again = resetting and done[i]
+        if t[i] >= max_steps and not again:
             return 1, i, np.uint64(0), np.uint64(0)
         action[i] = a
+        draws = lanes8_next(consts)
+        if again:  # the step by parts steps it from the start (its draws spent), then starts it again
+            nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = start, False, False, False, 0
+            rew[i], t_next[i], t_info[i], truncated[i], ended[i] = 0.0, 0, 0, False, False
+            continue
         s = index[i]
-        out = _step_at(s, a, t[i], lanes8_next(consts), phase_of, move_keys, med_keys, p_med, up, down, event_target,
+        out = _step_at(s, a, t[i], draws, phase_of, move_keys, med_keys, p_med, up, down, event_target,
                        event_prob, p_west, after_shock)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         rew[i] = reward[s * _N_ACTIONS + a]

@@ -157,3 +157,23 @@ def test_the_fused_step_returns_what_the_step_by_parts_returns(scenario, mode, d
         bad = action.copy()
         bad[7] = 99 if discrete else [9, 0, 0, 0]
         fused.step(bad)
+
+
+def test_the_fused_next_step_autoreset_of_some_envs_is_the_step_by_parts():
+    """Envs whose episodes end at different steps (reset at different t): the fused step starts the
+    ones truncated last step again (envs.kernel.advance_into's ``done``) as the step by parts does."""
+    from envs.vector_env import AllianceVectorEnv
+
+    n = 512
+    fused, parts = (AllianceVectorEnv(n, scenario="war", max_episode_steps=6) for _ in range(2))
+    parts._fusable = False
+    t0 = np.random.default_rng(2).integers(0, 6, size=n)
+    _assert_same(fused.reset(seed=4, options={"t": t0}), parts.reset(seed=4, options={"t": t0}), "reset")
+    rng = np.random.default_rng(5)
+    for k in range(9):
+        action = rng.integers(0, [4, 2, 3, 4], size=(n, 4))
+        a, b = fused.step(action), parts.step(action)
+        _assert_same(a, b, f"step {k}")
+        assert np.array_equal(fused._prev_reset, parts._prev_reset)  # render leaves out the envs started again
+    assert 0 < fused._prev_reset.sum() < n
+    assert fused.np_random.bit_generator.state == parts.np_random.bit_generator.state
