@@ -226,7 +226,9 @@ def occupancy_of(tbl: np.ndarray, dist: np.ndarray, near: np.ndarray | None = No
                 occupancy[np.arange(N_STATES), tbl[r]] += w
             if near is not None:
                 share += float(w @ near[n][np.arange(N_STATES), tbl[r]])
-    return (occupancy / horizon if with_occupancy else None), share / horizon
+    if with_occupancy:
+        occupancy /= horizon  # in place: the same numbers as occupancy / horizon, no second (5400, 96) array
+    return (occupancy if with_occupancy else None), share / horizon
 
 
 def policy_values(params: AllianceParams, table: Any, reward: np.ndarray | None = None,

@@ -7,8 +7,10 @@ printed as min / median / max seconds and as a ratio to the reference measured i
 one cold single-agent ``solve`` of the scenario (``agents.solver.solve``, caches cleared). Goals of
 issue 24, as absolute seconds on this machine (read them beside the reference, which moves with the
 machine's load): the commitment table <= 5 s, one best response <= 0.2 s, the NashConv of a profile
-<= 0.5 s; the MPE homotopy's two pieces per step (no goal); peak memory of the game on one block <= 200 MB (``tracemalloc`` over building the
-operator and one NashConv). A script, not a test.
+<= 0.5 s; the MPE homotopy's two pieces per step (no goal); peak memory of the game on one block <= 200 MB,
+the whole process's peak resident memory (``--memory``; the last line here is ``tracemalloc`` over
+building the operator and one NashConv: the arrays the game allocates, not the process). A script,
+not a test.
 
     .venv/bin/python benchmarks/game_speed.py --mpe [--lam-stop 1650] [--polish]
 
@@ -24,8 +26,16 @@ from the search's profile, with its certificate.
 runs each of the game's exact pieces in a fresh process and prints its peak resident memory
 (``resource.getrusage`` maxrss, the whole process) beside the 200 MB goal, the process's peak
 after its imports alone (the baseline, most of it numba's LLVM library) and its seconds: the
-imports alone, the single-agent solve (whose optimum the others read from a file), the operator,
-the operator and one NashConv, the operator and the two best responses, the commitment table.
+imports alone, numba's runtime (what numba sets up on loading the first cached kernel: its
+implementation modules and the compile of its runtime's functions, no kernel of ours: the floor
+of every piece that runs a kernel), the single-agent solve (whose optimum the others read from a
+file), the operator, the operator and one NashConv, the operator and the two best responses, the
+commitment table; and, on Linux, the resident memory at the piece's end split into anonymous
+(arrays, the interpreter's objects) and file-backed pages (mapped libraries, mostly numba's
+libllvmlite.so). The file-backed part is not this code's: how many pages of that 179 MB library the
+kernel maps for the same work depends on how its page cache holds the file (the same library gave
+41, 66 and 101 MB after ``import llvmlite.binding`` on this machine: read from disk, an older copy,
+freshly written by pip), so compare trees with one interpreter (``PYTHONPATH=<tree>``).
 """
 
 from __future__ import annotations
@@ -50,7 +60,6 @@ from agents import solver  # noqa: E402
 from agents.game import operator as game_op  # noqa: E402
 from agents.game.best_response import best_response, nash_conv  # noqa: E402
 from agents.game.commitment import commitment_table  # noqa: E402
-from agents.game.homotopy import LogitPath  # noqa: E402
 from envs import game_tables  # noqa: E402
 from envs.scenarios import make_params  # noqa: E402
 from envs.tables import build_tables  # noqa: E402
@@ -105,12 +114,28 @@ def _child(piece: str, scenario: str, lam_stop: float, path: str) -> None:
     print(json.dumps(out))
 
 
-MEMORY_PIECES = ("imports", "solve", "operator", "nashconv", "best_response", "commitment")
+MEMORY_PIECES = ("imports", "numba", "solve", "operator", "nashconv", "best_response", "commitment")
 GOAL_MB = 200.0
 
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _resident_now() -> dict:
+    """This process's resident memory now, split as Linux counts it (MB): anonymous (the heap, the
+    arrays, the interpreter's objects) and file-backed (mapped libraries: most of it numba's LLVM
+    library, whose count depends on how the kernel cached the file, not on this code); {} elsewhere."""
+    out = {}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in ("RssAnon", "RssFile"):
+                    out[key] = int(value.split()[0]) / 1024
+    except OSError:
+        return {}
+    return out
 
 
 def _memory_child(piece: str, scenario: str, path: str) -> None:
@@ -121,6 +146,12 @@ def _memory_child(piece: str, scenario: str, path: str) -> None:
     out: dict = {}
     if piece == "solve":
         np.save(path, solver.solve(params).policy[0])
+    elif piece == "numba":  # what numba sets up on loading the first cached kernel (numba.core.caching), no kernel
+        from numba.core.registry import cpu_target
+
+        cpu_target.target_context.refresh()
+    elif piece == "commitment":  # no operator: the table solves the single-agent model 24 times
+        out["best_value_patron"] = max(c.value_patron for c in commitment_table(params))
     elif piece != "imports":
         op = game_op.game_operator(params)
         table = game_op.pure(np.full(op.rows.size, op.table_patron), 24)
@@ -131,10 +162,7 @@ def _memory_child(piece: str, scenario: str, path: str) -> None:
         elif piece == "best_response":
             out["br_iterations"] = [best_response(op, "small_state", table).iterations,
                                     best_response(op, "patron", optimum).iterations]
-        elif piece == "commitment":
-            op = None
-            out["best_value_patron"] = max(c.value_patron for c in commitment_table(params))
-    out.update(piece=piece, seconds=time.perf_counter() - start, peak_mb=_peak_mb(), base_mb=base)
+    out.update(piece=piece, seconds=time.perf_counter() - start, peak_mb=_peak_mb(), base_mb=base, now=_resident_now())
     print(json.dumps(out))
 
 
@@ -147,10 +175,12 @@ def _memory(scenario: str) -> None:
             cmd = [sys.executable, __file__, "--scenario", scenario, "--memory-child", piece, "--profile", path]
             done = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=3600)
             r = json.loads(done.stdout.strip().splitlines()[-1])
-            extra = {k: v for k, v in r.items() if k not in ("piece", "seconds", "peak_mb", "base_mb")}
+            extra = {k: v for k, v in r.items() if k not in ("piece", "seconds", "peak_mb", "base_mb", "now")}
+            now = r["now"]
+            split = f"; at the end {now['RssAnon']:4.0f} anon + {now['RssFile']:4.0f} file" if now else ""
             print(f"{piece:14s} peak {r['peak_mb']:6.0f} MB (goal <= {GOAL_MB:.0f} MB: "
                   f"{'met' if r['peak_mb'] <= GOAL_MB else 'NOT met'}; {r['peak_mb'] - r['base_mb']:5.0f} MB above the "
-                  f"imports' {r['base_mb']:4.0f} MB)  {r['seconds']:6.2f} s  {extra}")
+                  f"imports' {r['base_mb']:4.0f} MB{split})  {r['seconds']:6.2f} s  {extra}")
 
 
 def _mpe(scenario: str, lam_stop: float, polish: bool) -> None:
@@ -212,6 +242,9 @@ def main() -> None:
         ("best response, patron vs optimum", _timed(lambda: best_response(op, "patron", optimum), args.repeat, False), 0.2),
         ("NashConv of the table profile", _timed(lambda: nash_conv(op, optimum, table), args.repeat, False), 0.5),
     ]
+    # imported here: --memory's children measure the game without the homotopy (scipy.linalg)
+    from agents.game.homotopy import LogitPath
+
     path = LogitPath(op)  # the MPE homotopy's pieces at the table profile's values, lambda = 100
     values = np.stack(op.evaluate(optimum, table))
     stage = path.stage(values, 100.0, np.zeros((op.rows.size, 24)))

@@ -11,16 +11,37 @@ Both register ``max_episode_steps=80``: the length of stationary episodes is Gym
 ``TimeLimit`` (``envs.registration`` says how it meets the 44-step scenarios). The SB3 adapter
 lives in ``envs.sb3_vec_env`` and is not imported here (``import envs`` pulls in neither SB3 nor
 torch).
+
+The env classes are imported on first use (module ``__getattr__``): registering needs only the ids
+(``envs.env_ids``), so a module of ``envs`` that the exact solvers import (the model, the tables)
+does not bring in the env, the vector env's compiled kernels or the scenario ranges' pydantic
+models (the game on one block's memory, ``benchmarks/game_speed.py --memory``).
 """
 
-from envs.env import SmallStateAllianceEnv
+from typing import Any
+
+from envs.env_ids import DISCRETE_ENV_ID, ENV_ID, register_envs
 from envs.params import AllianceParams
-from envs.registration import DISCRETE_ENV_ID, ENV_ID, AllianceDiscreteVectorEnv, register_envs
 from envs.scenarios import make_params, scenario_names
-from envs.vector_env import AllianceVectorEnv
-from envs.wrappers import FlattenActions
 
 register_envs()
+
+
+def __getattr__(name: str) -> Any:
+    """``envs.SmallStateAllianceEnv``, ``AllianceVectorEnv``, ``AllianceDiscreteVectorEnv``,
+    ``FlattenActions``: imported from their modules on first use."""
+    if name == "SmallStateAllianceEnv":
+        from envs.env import SmallStateAllianceEnv as value
+    elif name == "AllianceVectorEnv":
+        from envs.vector_env import AllianceVectorEnv as value
+    elif name == "AllianceDiscreteVectorEnv":
+        from envs.registration import AllianceDiscreteVectorEnv as value
+    elif name == "FlattenActions":
+        from envs.wrappers import FlattenActions as value
+    else:
+        raise AttributeError(f"module 'envs' has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 __all__ = [
     "DISCRETE_ENV_ID",

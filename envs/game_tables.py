@@ -67,16 +67,17 @@ def _over_actions(by_sigma: np.ndarray) -> np.ndarray:
 def _r_tables(params: AllianceParams, phase: int) -> tuple[np.ndarray, np.ndarray]:
     grid = _grid(R_SHAPE, phase)  # the (T, R) combinations, other levels 0 (not read)
     n = grid.shape[0]
-    states = np.repeat(grid, N_ACTIONS * N_PATRON, axis=0)
-    actions = np.tile(np.repeat(ALL_ACTIONS, N_PATRON, axis=0), (n, 1))
-    patron = np.tile(model.ALL_PATRON_ACTIONS, (n * N_ACTIONS, 1))
+    actions = np.repeat(ALL_ACTIONS, N_PATRON, axis=0)  # one combination's (a_S, a_P) rows at a time:
+    patron = np.tile(model.ALL_PATRON_ACTIONS, (N_ACTIONS, 1))  # 2,304 rows, small temporaries
     up = np.empty((n, N_ACTIONS, N_PATRON, 2))
     down = np.empty_like(up)
     j = VARS.index("R")
-    for med in (0, 1):
-        u, d = model.move_probs(states, actions, med, params, patron)
-        up[..., med] = u[:, j].reshape(n, N_ACTIONS, N_PATRON)
-        down[..., med] = d[:, j].reshape(n, N_ACTIONS, N_PATRON)
+    for c in range(n):
+        states = np.repeat(grid[c:c + 1], actions.shape[0], axis=0)
+        for med in (0, 1):
+            u, d = model.move_probs(states, actions, med, params, patron)
+            up[c, ..., med] = u[:, j].reshape(N_ACTIONS, N_PATRON)
+            down[c, ..., med] = d[:, j].reshape(N_ACTIONS, N_PATRON)
     shape = (LEVELS[0], LEVELS[2], N_ACTIONS, N_PATRON, 2)
     return up.reshape(shape), down.reshape(shape)
 

@@ -11,9 +11,10 @@ code is cached beside this file (``cache=True``): a new process loads it instead
 numba's cache alone does not see a change of ``envs/model.py`` (``step_index`` is inlined here):
 :func:`envs.jit_cache.freshen` at the end of this module empties it when ``envs``' source changed.
 
-From N = 512 the vector env's step is one call, :func:`advance_plain`: the uniforms are NumPy's
-``PCG64`` numbers drawn inside the loop (``envs.pcg64``, the same stream as ``random((N, 8))``),
-with r(s, a), ``t + 1`` and truncation in the same pass.
+From N = 512 the vector env's step is one call, :func:`advance_into` (:func:`advance_plain`): the
+uniforms are NumPy's ``PCG64`` numbers drawn inside the loop, an env's eight as one vector
+(``envs.pcg64.lanes8_next``, the same stream as ``random((N, 8))``), with r(s, a), ``t + 1`` and
+truncation in the same pass, and the loop reads int32 copies of ``envs.tables``' keys.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from numba.extending import intrinsic
 
 from envs import model, pcg64
 from envs.jit_cache import freshen
-from envs.pcg64 import lanes_next, lanes_start
+from envs.pcg64 import SCRATCH, W, lanes8_next, lanes8_start
 from envs.spaces import N_ACTIONS as _N_ACTIONS
 from envs.spaces import ONE_HOT_SIZE as _ONE_HOT
 
@@ -117,15 +118,13 @@ def step_into_drawing(index, action, t, phase_of, move_keys, med_keys, p_med, up
     ``random((N, 8))`` gives them, so the numbers and the trajectories are the same; no (N, 8) array
     is written and read back, and the generator's arithmetic overlaps the table look-ups. Returns the
     last lane's state for ``envs.pcg64.end``."""
-    lanes = lanes_start(consts)
+    lanes8_start(consts)
     for i in range(index.shape[0]):
-        first, lanes = lanes_next(lanes, consts)
-        second, lanes = lanes_next(lanes, consts)
-        out = _step_at(index[i], action[i], t[i], first + second, phase_of, move_keys, med_keys, p_med, up, down,
+        out = _step_at(index[i], action[i], t[i], lanes8_next(consts), phase_of, move_keys, med_keys, p_med, up, down,
                        event_target, event_prob, p_west, after_shock)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         new_phase[i] = phase_of[out[0]]
-    return lanes[6], lanes[7]
+    return consts[SCRATCH + 3], consts[SCRATCH + W + 3]
 
 
 def advance_plain(index, action, t, max_steps, generator, phase_of, move_keys, med_keys, tables):  # noqa: PLR0913
@@ -135,7 +134,8 @@ def advance_plain(index, action, t, max_steps, generator, phase_of, move_keys, m
     ``(bad, reward, t_next, truncated, nxt, events)``, ``bad >= 0`` the first env whose ``t`` already
     reached ``max_steps`` (then nothing is drawn and the rest is None), or None when ``envs.pcg64``
     cannot draw ``generator``'s numbers (the caller steps by :func:`reward_and_clock` and
-    :func:`step_many`). ``tables``: an ``envs.tables.Tables``."""
+    :func:`step_many`). ``tables``: an ``envs.tables.Tables``; the keys ``envs.tables``' (or their
+    int32 copies, ``MOVE_KEYS32`` ...)."""
     n = index.shape[0]
     consts = pcg64.begin(generator, n * model.N_UNIFORMS)
     if consts is None:
@@ -144,7 +144,8 @@ def advance_plain(index, action, t, max_steps, generator, phase_of, move_keys, m
     code, bad, hi, lo = advance_into(np.ascontiguousarray(action, dtype=np.int64).reshape(n, 1), FLAT_NVEC, index,
                                      t, max_steps, tables.reward_blocks.reshape(-1), phase_of, move_keys, med_keys,
                                      tables.p_med, tables.up, tables.down, tables.event_target, tables.event_prob,
-                                     tables.p_west, tables.after_shock, consts, NO_OBS, NO_FRAC, *out)
+                                     tables.p_west, tables.after_shock, consts, NO_OBS, NO_FRAC, NO_DONE, 0, *out,
+                                     out[-1])
     if code == 1:  # (the actions were checked by the caller) an env already at the end
         return int(np.flatnonzero(t >= max_steps)[0]), None, None, None, None, None
     pcg64.end(generator, hi, lo)
@@ -156,6 +157,7 @@ def advance_plain(index, action, t, max_steps, generator, phase_of, move_keys, m
 FLAT_NVEC = np.array([_N_ACTIONS], dtype=np.int64)  # flat action indices: one "component" of 96 levels
 NO_OBS = np.zeros((1, 0), np.float32)  # advance_plain writes no observation
 NO_FRAC = np.zeros(0, np.float32)  # (observation_table's t / horizon are float32)
+NO_DONE = np.zeros(0, np.bool_)  # advance_into: no env to start again
 
 
 def fused_outputs(n: int, width: int) -> tuple[np.ndarray, ...]:
@@ -167,31 +169,41 @@ def fused_outputs(n: int, width: int) -> tuple[np.ndarray, ...]:
             np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty((n, width), np.float32))
 
 
+def row_words(rows: np.ndarray) -> np.ndarray:
+    """A C-contiguous ``(n, w)`` float32 array seen as machine words, the same bytes: ``(n, w / 2)``
+    uint64 when ``w`` is even, else ``(n, w)`` uint32 (rows of 27 floats are not 8-byte aligned)."""
+    return rows.view(np.uint64 if rows.shape[1] % 2 == 0 else np.uint32)
+
+
 @numba.njit(cache=True, _nrt=False)
-def write_observations(nxt, t_next, obs_table, frac, obs):
-    """Row i of ``obs``: ``obs_table[nxt[i]]``, and ``frac[t_next[i]]`` in the column after the one-hot
-    when ``frac`` is not empty. A function of its own, not inlined: inside the step's loop the row copy
-    took 20 us instead of 12 at N = 4,096, and inlined after it, still more."""
-    width = obs_table.shape[1]
-    timed = frac.shape[0] > 0
+def write_observations(nxt, t_next, table_words, frac, obs, obs_words):
+    """Row i of ``obs``: ``obs_table[nxt[i]]`` copied as words (``table_words``/``obs_words``,
+    :func:`row_words` of the table and of ``obs``: a 26-float row in 13 moves instead of 26, 13 us ->
+    10 us at N = 4,096), then ``frac[t_next[i]]`` in the column after the one-hot when ``frac`` is not
+    empty. A function of its own, not inlined: inside the step's loop the row copy took 20 us instead
+    of 12 at N = 4,096, and inlined after it, still more."""
+    width = table_words.shape[1]
     for i in range(nxt.shape[0]):
         s = nxt[i]
         for j in range(width):
-            obs[i, j] = obs_table[s, j]
-        if timed:
+            obs_words[i, j] = table_words[s, j]
+    if frac.shape[0] > 0:
+        for i in range(nxt.shape[0]):
             obs[i, _ONE_HOT] = frac[t_next[i]]
 
 
 @numba.njit(cache=True, _nrt=False)
 def advance_into(actions, nvec, index, t, max_steps, reward, phase_of, move_keys, med_keys, p_med, up, down,  # noqa: PLR0913
-                 event_target, event_prob, p_west, after_shock, consts, obs_table, frac, action, nxt, mediated,
-                 changed, west_reset, floor, rew, t_next, t_info, truncated, ended, obs):
+                 event_target, event_prob, p_west, after_shock, consts, table_words, frac, done, start, action, nxt,
+                 mediated, changed, west_reset, floor, rew, t_next, t_info, truncated, ended, obs, obs_words):
     """The vector env's whole step: the actions ``(N, k)`` (components below ``nvec``) checked and
     encoded into ``action`` (flat, mixed radix) and the clock checked, env by env, then
     :func:`step_into_drawing`'s step with r(s, a) into ``rew``, ``t + 1`` into ``t_next`` and
     ``t_info``, ``t + 1 >= max_steps`` into ``truncated`` and ``ended``; then (:func:`write_observations`)
     row i of ``obs`` the observation of the state reached (``obs_table``'s row; ``frac[t + 1]`` in
-    the column after the one-hot when ``frac`` is not empty). Returns ``(code, i, hi, lo)``: code 1 when
+    the column after the one-hot when ``frac`` is not empty). Where ``done`` (bool (N,), or empty) holds,
+    Gymnasium's next-step autoreset: the env's eight numbers are drawn and its state is ``start`` at
+    t = 0, reward 0, no event, not truncated. Returns ``(code, i, hi, lo)``: code 1 when
     env ``i`` has an action outside ``nvec`` or a ``t`` already at ``max_steps`` (the loop stops there;
     the outputs are then meaningless, and the generator, whose state only :func:`envs.pcg64.end`
     writes, untouched: the caller finds which error to raise), 0 done, ``i`` the envs truncated and
@@ -199,7 +211,8 @@ def advance_into(actions, nvec, index, t, max_steps, reward, phase_of, move_keys
     n = index.shape[0]
     k = nvec.shape[0]
     ends = 0
-    lanes = lanes_start(consts)
+    resetting = done.shape[0] > 0
+    lanes8_start(consts)
     for i in range(n):
         a = np.int64(0)
         for j in range(k):
@@ -207,13 +220,17 @@ def advance_into(actions, nvec, index, t, max_steps, reward, phase_of, move_keys
             if v < 0 or v >= nvec[j]:
                 return 1, i, np.uint64(0), np.uint64(0)
             a = a * nvec[j] + v
-        if t[i] >= max_steps:
+        again = resetting and done[i]
+        if t[i] >= max_steps and not again:
             return 1, i, np.uint64(0), np.uint64(0)
         action[i] = a
-        first, lanes = lanes_next(lanes, consts)
-        second, lanes = lanes_next(lanes, consts)
+        draws = lanes8_next(consts)
+        if again:  # the step by parts steps it from the start (its draws spent), then starts it again
+            nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = start, False, False, False, 0
+            rew[i], t_next[i], t_info[i], truncated[i], ended[i] = 0.0, 0, 0, False, False
+            continue
         s = index[i]
-        out = _step_at(s, a, t[i], first + second, phase_of, move_keys, med_keys, p_med, up, down, event_target,
+        out = _step_at(s, a, t[i], draws, phase_of, move_keys, med_keys, p_med, up, down, event_target,
                        event_prob, p_west, after_shock)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         rew[i] = reward[s * _N_ACTIONS + a]
@@ -224,8 +241,8 @@ def advance_into(actions, nvec, index, t, max_steps, reward, phase_of, move_keys
         truncated[i] = end
         ended[i] = end
         ends += end
-    write_observations(nxt, t_next, obs_table, frac, obs)
-    return 0, ends, lanes[6], lanes[7]
+    write_observations(nxt, t_next, table_words, frac, obs, obs_words)
+    return 0, ends, consts[SCRATCH + 3], consts[SCRATCH + W + 3]
 
 
 @numba.njit(cache=True)

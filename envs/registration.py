@@ -1,4 +1,5 @@
-"""The registered ids and their entry points (imported, and so registered, by ``import envs``).
+"""The registered ids' entry points (the ids and their registration, which ``import envs`` runs:
+:mod:`envs.env_ids`; Gymnasium imports this module when it makes an env).
 
 - ``SmallStateAlliance-v0``: ``MultiDiscrete([4, 2, 3, 4])`` actions;
   vector env :class:`envs.vector_env.AllianceVectorEnv`.
@@ -22,14 +23,14 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
-from gymnasium.envs.registration import register, registry
 
 from envs.env import SmallStateAllianceEnv
+from envs.env_ids import DISCRETE_ENV_ID, ENV_ID, EPISODE_STEPS, register_envs
 from envs.vector_env import AllianceVectorEnv
 
-ENV_ID = "SmallStateAlliance-v0"
-DISCRETE_ENV_ID = "SmallStateAllianceDiscrete-v0"
-EPISODE_STEPS = 80  # docs/model.md section 7: 80-step episodes of the stationary scenarios
+__all__ = ["DISCRETE_ENV_ID", "ENV_ID", "EPISODE_STEPS", "AllianceDiscreteVectorEnv", "make_discrete_env", "make_env",
+           "register_envs"]
+
 NO_LIMIT = 2**62  # no step count reaches it: the length is TimeLimit's
 
 
@@ -62,13 +63,3 @@ class AllianceDiscreteVectorEnv(AllianceVectorEnv):
 
     def __init__(self, num_envs: int, **kwargs: Any):
         super().__init__(num_envs, **kwargs, discrete_actions=True)
-
-
-def register_envs() -> None:
-    for env_id, entry_point, vector_entry_point in (
-        (ENV_ID, "envs.registration:make_env", "envs.vector_env:AllianceVectorEnv"),
-        (DISCRETE_ENV_ID, "envs.registration:make_discrete_env", "envs.registration:AllianceDiscreteVectorEnv"),
-    ):
-        if env_id not in registry:
-            register(id=env_id, entry_point=entry_point, vector_entry_point=vector_entry_point,
-                     max_episode_steps=EPISODE_STEPS, kwargs={"scenario": "war"})

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envs.params import N_PHASES, PHASE_NAMES, AllianceParams, short_repr
-from envs.scenario_file import ScenarioSpec, looks_like_path, read_scenario_file
+
+if TYPE_CHECKING:
+    from envs.scenario_file import ScenarioSpec
 
 TIMELINE_STEPS = 44  # 2014Q1..2024Q4
 # Section 7: phase by date, t = 0 is 2014Q1.
@@ -79,6 +81,14 @@ def scenario_names() -> list[str]:
     return list(SCENARIOS)
 
 
+def _files():
+    """:mod:`envs.scenario_file`, imported on first use: it brings pydantic and YAML (about 9 MB of
+    resident memory) that a named scenario, and so the exact solvers on one, never needs."""
+    from envs import scenario_file
+
+    return scenario_file
+
+
 def make_params(scenario: str | os.PathLike | AllianceParams = "war",
                 overrides: Mapping[str, Any] | None = None) -> AllianceParams:
     """Parameters of a named scenario or of a scenario file (a path ending in .yaml or .yml, see
@@ -87,7 +97,7 @@ def make_params(scenario: str | os.PathLike | AllianceParams = "war",
         base = scenario
     elif isinstance(scenario, str) and scenario in SCENARIOS:
         base = SCENARIOS[scenario]()
-    elif looks_like_path(scenario):
+    elif _files().looks_like_path(scenario):
         base = read_scenario(scenario).params
     else:
         raise ValueError(f"scenario={short_repr(scenario)} is not allowed: one of {', '.join(SCENARIOS)}, "
@@ -101,7 +111,7 @@ def make_params(scenario: str | os.PathLike | AllianceParams = "war",
 
 def read_scenario(path: str | os.PathLike) -> ScenarioSpec:
     """A scenario file, its ``base`` resolved among the named scenarios (``envs.scenario_file``)."""
-    return read_scenario_file(path, SCENARIOS)
+    return _files().read_scenario_file(path, SCENARIOS)
 
 
 def scenario_problem(scenario: Any) -> str | None:
@@ -109,7 +119,7 @@ def scenario_problem(scenario: Any) -> str | None:
     scenario file's own error), or None: a named scenario, or a scenario file that reads and checks."""
     if isinstance(scenario, str) and scenario in SCENARIOS:
         return None
-    if looks_like_path(scenario):
+    if _files().looks_like_path(scenario):
         try:
             read_scenario(scenario)
         except ValueError as exc:

@@ -69,7 +69,10 @@ def _keys() -> tuple[np.ndarray, np.ndarray]:
 
 MOVE_KEYS, MED_KEYS = _keys()
 PHASE_OF = ALL_STATES[:, 0].copy()  # flat index -> phase (a take is faster than // 1080)
-for _a in (MOVE_KEYS, MED_KEYS, PHASE_OF):
+# the same keys and phases as int32, for the vector env's compiled loop (envs.kernel.advance_into):
+# half the bytes, fewer cache lines read per state (N = 4,096: 133 -> 128 us)
+MOVE_KEYS32, MED_KEYS32, PHASE_OF32 = (a.astype(np.int32) for a in (MOVE_KEYS, MED_KEYS, PHASE_OF))
+for _a in (MOVE_KEYS, MED_KEYS, PHASE_OF, MOVE_KEYS32, MED_KEYS32, PHASE_OF32):
     _a.setflags(write=False)
 
 
@@ -88,6 +91,14 @@ def after_shock() -> np.ndarray:
     moved = np.repeat(ALL_STATES, N_PHASES * 4, axis=0)
     keys = np.tile(np.arange(N_PHASES * 4), N_STATES)
     out = encode_states(model.apply_entry_shock(moved, keys // 4, (keys // 2 % 2).astype(bool), (keys % 2).astype(bool)))
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=1)
+def after_shock32() -> np.ndarray:
+    """:func:`after_shock` as int32 (flat states < 5,400; the vector env's loop), read-only."""
+    out = after_shock().astype(np.int32)
     out.setflags(write=False)
     return out
 

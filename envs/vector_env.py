@@ -46,16 +46,18 @@ from envs.env_shared import as_action_array, check_autoreset_mode
 from envs.info import EVENT_KEYS
 from envs.kernel import (
     FLAT_NVEC,
+    NO_DONE,
     NO_FRAC,
     advance_into,
     advance_plain,
     encode_actions,
     fused_outputs,
     reward_and_clock,
+    row_words,
 )
 from envs.params import AllianceParams
 from envs.spaces import ACTION_NVEC, ALL_STATES, N_ACTIONS, ONE_HOT_SIZE, STATE_LEVELS
-from envs.tables import BLOCK, MED_KEYS, MOVE_KEYS, PHASE_OF, build_tables
+from envs.tables import BLOCK, MED_KEYS32, MOVE_KEYS32, PHASE_OF, PHASE_OF32, after_shock32, build_tables
 from envs.vector_reset import check_reset_mask, reset_clock, reset_contexts, reset_states
 
 _STATE_STRIDES = np.array([int(np.prod(STATE_LEVELS[j + 1:])) for j in range(6)], dtype=np.int64)
@@ -130,6 +132,7 @@ class AllianceVectorEnv(VectorEnv):
         self.max_episode_steps = check_max_episode_steps(max_episode_steps, self.params)
         self.tables = build_tables(self.params) if self.contexts is None else None
         self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
+        self._table_words = row_words(self._obs_table)  # the same bytes, copied a word at a time (envs.kernel)
         self.single_action_space = action_space(self.discrete_actions)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         n_features = len(self.contexts.features) if self.contexts is not None and self.context_in_obs else 0
@@ -213,8 +216,8 @@ class AllianceVectorEnv(VectorEnv):
         if not self._started:
             raise ResetNeeded("AllianceVectorEnv.step was called before reset(): call reset() first")
         fast = None if self.contexts is not None else advance_plain(  # the whole step in one compiled call
-            self._index, action_index, self._t, self.max_episode_steps, self.np_random, PHASE_OF, MOVE_KEYS,
-            MED_KEYS, self.tables)
+            self._index, action_index, self._t, self.max_episode_steps, self.np_random, PHASE_OF32, MOVE_KEYS32,
+            MED_KEYS32, self.tables)
         if fast is None:  # r(s, a), t + 1, truncated and the first env already at the end, in one compiled pass
             reward, t_next, truncated, i = self._clock(self._index, action_index, self._t, self.max_episode_steps,
                                                        self._reward if self.contexts is None else self._no_reward)
@@ -300,9 +303,10 @@ class AllianceVectorEnv(VectorEnv):
         self._last = None
         return self.observations(), self._info(self._no_events())
 
-    def _step_fused(self, actions: Any) -> tuple | None:
+    def _step_fused(self, actions: Any, done: np.ndarray | None) -> tuple | None:
         """Check and encode the actions, step every env and write the observations in one compiled call
-        (``envs.kernel.advance_into``, the uniforms drawn inside), into new arrays (as
+        (``envs.kernel.advance_into``, the uniforms drawn inside; the envs where ``done`` holds start
+        again, next-step autoreset), into new arrays (as
         ``CartPoleVectorEnv``: what a step returns is never overwritten by the next); None when
         ``envs.pcg64`` cannot draw the generator's numbers (fewer than 512 envs, another bit generator)."""
         n = self.num_envs
@@ -316,12 +320,13 @@ class AllianceVectorEnv(VectorEnv):
         out = fused_outputs(n, self._obs_table.shape[1])
         tb = self.tables
         code, i, hi, lo = advance_into(a.reshape(n, -1), nvec, self._index, self._t, self.max_episode_steps,
-                                       self._reward, PHASE_OF, MOVE_KEYS, MED_KEYS, tb.p_med, tb.up, tb.down,
-                                       tb.event_target, tb.event_prob, tb.p_west, tb.after_shock, consts,
-                                       self._obs_table, NO_FRAC if self._frac is None else self._frac, *out)
+                                       self._reward, PHASE_OF32, MOVE_KEYS32, MED_KEYS32, tb.p_med, tb.up, tb.down,
+                                       tb.event_target, tb.event_prob, tb.p_west, after_shock32(), consts,
+                                       self._table_words, NO_FRAC if self._frac is None else self._frac,
+                                       NO_DONE if done is None else done, self._start_index, *out, row_words(out[-1]))
         if code == 1:  # a bad action (the first one named) or an env at the end
             self.action_indices(a)
-            i = int(np.flatnonzero(self._t >= self.max_episode_steps)[0])
+            i = int(np.flatnonzero((self._t >= self.max_episode_steps) & (True if done is None else ~done))[0])
             raise ResetNeeded(f"env {i} was truncated at t={int(self._t[i])} "
                               f"(max_episode_steps {self.max_episode_steps}): reset it")
         pcg64.end(self.np_random, hi, lo)
@@ -335,12 +340,12 @@ class AllianceVectorEnv(VectorEnv):
         mode = self.autoreset_mode
         done = self._prev_done if mode is AutoresetMode.NEXT_STEP else None
         fused = None
-        if self._fusable and self._started and (done is None or not done.any()):
-            fused = self._step_fused(actions)
+        if self._fusable and self._started:
+            fused = self._step_fused(actions, done)
         if fused is not None:
             obs, reward, truncated, ended, t_info, events, ends = fused
             if not ends or mode is not AutoresetMode.SAME_STEP:
-                self._prev_done, self._prev_reset = ended, self._no_reset
+                self._prev_done, self._prev_reset = ended, self._no_reset if done is None else done
                 return obs, reward, np.zeros(self.num_envs, dtype=bool), truncated, self._info(events, t_info)
         else:
             action_index = self.action_indices(actions)

@@ -91,3 +91,16 @@ def test_the_game_solvers_refuse_a_scenario_whose_phase_moves():
         game_operator(make_params("calendar"))
     with pytest.raises(ValueError, match="not allowed for the commitment table"):
         commitment_table(make_params("timeline"))
+
+
+def test_the_game_on_one_block_imports_neither_the_env_nor_pydantic():
+    """The exact solvers' import path stays light (their memory, benchmarks/game_speed.py --memory):
+    no env class, vector env kernels, scenario files or ranges (pydantic), no homotopy (scipy.linalg)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, agents.game.best_response, agents.game.commitment; from envs.scenarios import make_params; "
+            "make_params('war'); heavy = {'pydantic', 'envs.env', 'envs.vector_env', 'envs.scenario_file', "
+            "'agents.game.homotopy', 'scipy.linalg'}; print(sorted(heavy & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"

@@ -4,6 +4,7 @@ not change."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 
@@ -23,6 +24,28 @@ def test_fill_uniforms_gives_numpys_numbers_and_state(seed, shape):
     assert np.array_equal(out, numpys.random(shape))
     assert ours.bit_generator.state == numpys.bit_generator.state
     assert ours.integers(1000, size=4).tolist() == numpys.integers(1000, size=4).tolist()
+
+
+@numba.njit
+def _draw_by_eight(consts, out):
+    pcg64.lanes8_start(consts)
+    for i in range(out.shape[0]):
+        draws = pcg64.lanes8_next(consts)
+        for j in range(pcg64.W):
+            out[i, j] = draws[j]
+    return consts[pcg64.SCRATCH + 3], consts[pcg64.SCRATCH + pcg64.W + 3]
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**40 + 3])
+def test_eight_vector_lanes_give_numpys_numbers_and_state(seed):
+    """The vector env's draw (lane j: env i's number 8 i + j, eight 128-bit states as one vector)."""
+    ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
+    ours.random(3), numpys.random(3)  # any position in the stream
+    out = np.empty((600, 8))
+    pcg64.end(ours, *_draw_by_eight(pcg64.begin(ours, out.size), out))
+    assert np.array_equal(out, numpys.random((600, 8)))
+    assert ours.bit_generator.state == numpys.bit_generator.state
+    assert ours.random(4).tolist() == numpys.random(4).tolist()
 
 
 def test_another_bit_generator_is_drawn_by_numpy():
@@ -134,3 +157,23 @@ def test_the_fused_step_returns_what_the_step_by_parts_returns(scenario, mode, d
         bad = action.copy()
         bad[7] = 99 if discrete else [9, 0, 0, 0]
         fused.step(bad)
+
+
+def test_the_fused_next_step_autoreset_of_some_envs_is_the_step_by_parts():
+    """Envs whose episodes end at different steps (reset at different t): the fused step starts the
+    ones truncated last step again (envs.kernel.advance_into's ``done``) as the step by parts does."""
+    from envs.vector_env import AllianceVectorEnv
+
+    n = 512
+    fused, parts = (AllianceVectorEnv(n, scenario="war", max_episode_steps=6) for _ in range(2))
+    parts._fusable = False
+    t0 = np.random.default_rng(2).integers(0, 6, size=n)
+    _assert_same(fused.reset(seed=4, options={"t": t0}), parts.reset(seed=4, options={"t": t0}), "reset")
+    rng = np.random.default_rng(5)
+    for k in range(9):
+        action = rng.integers(0, [4, 2, 3, 4], size=(n, 4))
+        a, b = fused.step(action), parts.step(action)
+        _assert_same(a, b, f"step {k}")
+        assert np.array_equal(fused._prev_reset, parts._prev_reset)  # render leaves out the envs started again
+    assert 0 < fused._prev_reset.sum() < n
+    assert fused.np_random.bit_generator.state == parts.np_random.bit_generator.state

@@ -27,7 +27,7 @@ from envs.scenarios import scenario_names
 from training.config.errors import ConfigError, Problems, config_error, line, not_allowed
 from training.config.files import read_yaml_mapping
 from training.config.hyperparams import MAX_STEPS, canonical_algo
-from training.config.run import TrainConfig, apply_overrides, config_from_dict
+from training.config.run import TrainConfig, apply_overrides, config_from_dict, folder_name
 from training.evaluate.contexts import HELD_OUT_OFFSET
 from training.leaderboard.config import ZooEntry
 
@@ -107,9 +107,7 @@ class GeneralizationConfig(_Strict):
     @field_validator("zoo", "out")
     @classmethod
     def _folder(cls, v: str) -> str:
-        if not v.strip() or "\x00" in v:
-            raise not_allowed("a folder path (not empty, no NUL character)")
-        return v
+        return folder_name(v)
 
     @model_validator(mode="after")
     def _scenario_algos(self) -> GeneralizationConfig:

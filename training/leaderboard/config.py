@@ -30,7 +30,7 @@ from envs.scenarios import scenario_names
 from training.config.errors import ConfigError, config_error, not_allowed
 from training.config.files import read_yaml_mapping
 from training.config.hyperparams import ALGOS, MAX_STEPS, canonical_algo
-from training.config.run import TrainConfig, apply_overrides, config_from_dict
+from training.config.run import TrainConfig, apply_overrides, config_from_dict, folder_name
 
 MAX_SEEDS = 1000
 MAX_CHECKPOINTS = 1000
@@ -99,9 +99,7 @@ class LeaderboardConfig(_Strict):
     @field_validator("zoo", "out")
     @classmethod
     def _folder(cls, v: str) -> str:
-        if not v.strip() or "\x00" in v:
-            raise not_allowed("a folder path (not empty, no NUL character)")
-        return v
+        return folder_name(v)
 
     @model_validator(mode="after")
     def _checkpoint_steps(self) -> LeaderboardConfig:
