@@ -27,8 +27,10 @@ the rest is the tables' memory).
 Then (branch ctx, this script on it and on the base tree alternately, three runs each, load ~2.6): the
 moves as shared entry codes and per-context class values (envs/context_tables.py: 0.84 -> 0.45 MB per
 context), values aligned to cache lines, key parts precomputed, look-up positions worked out once:
-ratio 0.40-0.43 -> 0.52-0.54, one context 0.67-0.80 -> 0.86-0.88 (goal 0.8 at C = 256 missed: the
-kernel alone takes 212 us at C = 256, the single-context env's whole step 175 us).
+ratio 0.40-0.43 -> 0.52-0.54, one context 0.67-0.80 -> 0.86-0.88. After main's fused plain step (vec,
+130bc51) was merged into both, the same three alternating runs: 0.31-0.32 -> 0.39-0.40, one context
+0.54-0.55 -> 0.66-0.68 (goal 0.8 missed: the contextual kernel alone takes 209 us at C = 256, the
+single-context env's whole step 137 us).
 """
 
 from __future__ import annotations

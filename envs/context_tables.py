@@ -30,14 +30,14 @@ for the moves, 1.85 MB with every column), with the shared codes and state rows 
 counted in. The :class:`Tables` a block is built from is dropped once copied.
 
 Speed (``OPENBLAS_NUM_THREADS=1 benchmarks/context_speed.py --episodes 4``, N = 4,096, C = 256, three
-runs alternating with the base tree's, load about 2.6): 0.52-0.54x the single-context vector env (the
-base tree 0.40-0.43x), 0.86-0.88x with one context (0.67-0.80x); goal 0.8x at C = 256 missed. Kernel
-alone, 80 steps of 4,096 envs (the fastest of 15): 131 us with one context, 212 us with 256, of which
-about 36 us are r(s, a)'s rows and 43 us the moves' values of 256 contexts (each measured by pointing
-every context at one context's rows); the single-context vector env's whole step takes about 175 us.
-Whole steps, every context's look-ups pointed at context 0's rows (wrong numbers, timing only): 214 us
-against 336 us, 0.80x the single-context env's 171 us: what is left of the gap is the memory of 256
-contexts' rows (r(s, a) alone halved the same way: 340 -> 325 us).
+runs alternating with the base tree's, both on main 130bc51 with the fused plain step, load about 1.3):
+0.39-0.40x the single-context vector env (the base tree 0.31-0.32x), 0.66-0.68x with one context
+(0.54-0.55x); goal 0.8x missed. Kernel alone, 80 steps of 4,096 envs (the fastest of 15): 131 us with
+one context, 209 us with 256, 172 us with every context's r(s, a) pointed at context 0's rows, 165 us
+with its moves' values so, 136 us with both (wrong numbers, timing only). Whole steps: plain 137 us,
+contextual 339 us, 221 us with every look-up pointed at context 0's rows: the gap left is the memory
+of 256 contexts' rows (about 120 us) and the step by parts around the kernel (the plain env's step is
+one compiled call, ``envs.kernel.advance_into``; by parts it took 150 us instead of 127).
 """
 
 from __future__ import annotations
