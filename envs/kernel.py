@@ -33,7 +33,6 @@ from envs.spaces import N_ACTIONS as _N_ACTIONS
 from envs.spaces import ONE_HOT_SIZE as _ONE_HOT
 
 _step_one = numba.njit(cache=True, inline="always")(model.step_index)
-PREFETCH_AHEAD = 4  # envs ahead whose table entries a loop asks the memory for (envs.context_tables)
 
 
 @intrinsic
