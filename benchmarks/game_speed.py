@@ -91,7 +91,7 @@ def _child(piece: str, scenario: str, lam_stop: float, path: str) -> None:
     elif piece == "homotopy":
         res = search_mpe(op, **{**STANDARD, "lam_stop": lam_stop})
         np.savez(path, pi_s=res.pi_small, pi_p=res.pi_patron)
-        path = [c for c in res.curve if "extrapolated_from" not in c][-1]
+        path = [c for c in res.curve if "extrapolated_from" not in c and not c.get("prior")][-1]
         out.update(nashconv_max=res.nashconv_max, nashconv_s0=res.nashconv_s0, steps=res.iterations,
                    path_lambda=round(path["lambda"], 1), path_nashconv_max=path["nashconv_max"],
                    path_nashconv_s0=path["nashconv_s0"], extrapolated="Richardson" in res.method)
