@@ -15,7 +15,8 @@ operator and one NashConv). A script, not a test.
 instead runs the MPE search's pieces each in a fresh process and prints each one's peak resident
 memory (``resource.getrusage`` maxrss, the whole process) and seconds: the operator and one NashConv
 (the reference), the search of ``agents.game.equilibrium.STANDARD`` up to ``--lam-stop`` (the
-homotopy, then its Richardson extrapolation: the path's certificate and the extrapolated one), and
+homotopy, its Richardson extrapolation and the path again with a prior: the path's certificate and
+the final one), and
 with ``--polish`` the support polish (``agents.game.polish.polish``, which the search does not run)
 from the search's profile, with its certificate.
 
