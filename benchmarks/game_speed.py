@@ -17,7 +17,8 @@ not a test.
 instead runs the MPE search's pieces each in a fresh process and prints each one's peak resident
 memory (``resource.getrusage`` maxrss, the whole process) and seconds: the operator and one NashConv
 (the reference), the search of ``agents.game.equilibrium.STANDARD`` up to ``--lam-stop`` (the
-homotopy, then its Richardson extrapolation: the path's certificate and the extrapolated one), and
+homotopy, its Richardson extrapolation and the path again with a prior: the path's certificate and
+the final one), and
 with ``--polish`` the support polish (``agents.game.polish.polish``, which the search does not run)
 from the search's profile, with its certificate.
 
@@ -100,7 +101,7 @@ def _child(piece: str, scenario: str, lam_stop: float, path: str) -> None:
     elif piece == "homotopy":
         res = search_mpe(op, **{**STANDARD, "lam_stop": lam_stop})
         np.savez(path, pi_s=res.pi_small, pi_p=res.pi_patron)
-        path = [c for c in res.curve if "extrapolated_from" not in c][-1]
+        path = [c for c in res.curve if "extrapolated_from" not in c and not c.get("prior")][-1]
         out.update(nashconv_max=res.nashconv_max, nashconv_s0=res.nashconv_s0, steps=res.iterations,
                    path_lambda=round(path["lambda"], 1), path_nashconv_max=path["nashconv_max"],
                    path_nashconv_s0=path["nashconv_s0"], extrapolated="Richardson" in res.method)

@@ -1,25 +1,25 @@
 """The logit quantal-response path of the patron game followed by a predictor-corrector homotopy
 (docs/model.md section 11, concept 4).
 
-At a precision lambda, a profile is a logit Markov equilibrium when each player's stage policy in
-every state is the softmax of lambda times its Q under the profile's own exact values. The
-unknowns are the two value vectors z = (V_S, V_P) (2 x 1,080): given z, each state's stage
-game (Q_S, Q_P: 96 x 24 each) has a logit equilibrium, found by Newton's method on the patron's
-24 expected payoffs x (``pi_P = softmax(lambda x)``, ``pi_S = softmax(lambda Q_S pi_P)``,
-``x = Q_P' pi_S``: a 24 x 24 system per state, all states at once). The stage values
-Phi(z) = (pi_S' Q_S pi_P, pi_S' Q_P pi_P) make the path's equation H(z, lambda) = z - Phi(z) = 0:
-at a root, z are the exact values of the profile and the profile is a logit equilibrium.
+At a precision lambda, a profile is a logit Markov equilibrium when each player's stage policy in every
+state is the softmax of lambda times its Q under the profile's own exact values. The unknowns are the two
+value vectors z = (V_S, V_P) (2 x 1,080): given z, each state's stage game (Q_S, Q_P: 96 x 24 each) has a
+logit equilibrium, found by Newton's method on the patron's 24 expected payoffs x (``pi_P = softmax(lambda
+x)``, ``pi_S = softmax(lambda Q_S pi_P)``, ``x = Q_P' pi_S``: a 24 x 24 system per state, all states at
+once). The stage values Phi(z) = (pi_S' Q_S pi_P, pi_S' Q_P pi_P) make the path's equation H(z, lambda) =
+z - Phi(z) = 0: at a root, z are the exact values of the profile and the profile is a logit equilibrium.
 
-Derivatives come from the implicit function theorem on each stage system. A perturbation dz
-enters a state's stage game only through e = dQ_S pi_P (96) and f = dQ_P' pi_S (24), so
-dPhi_i = c_i' e + d_i' f + l_i dlambda with per-state coefficients (c_i, d_i, l_i), and each block of
-dPhi/dz is gamma times the move kernel of the "profile" (c_i, pi_P) or (pi_S, d_i): signed
-weights, built with ``GameOperator.profile_moves`` (linear in the weights). The dense 2,160 x 2,161
-Jacobian [H_z, H_s] (s = log lambda) drives a pseudo-arclength predictor-corrector (Allgower and
-Georg 1990; sGameSolver's scheme, Eibelshaeuser and Poensgen 2019, on the game's structure):
-the tangent predicts, Newton corrects on the hyperplane orthogonal to it, and the step grows
-after an easy correction and halves after a failed one, so turning points in lambda are passed.
-The certificate: max over states of the profile's exact NashConv (``best_response.nash_conv``).
+Derivatives come from the implicit function theorem on each stage system. A perturbation dz enters a
+state's stage game only through e = dQ_S pi_P (96) and f = dQ_P' pi_S (24), so dPhi_i = c_i' e + d_i' f +
+l_i dlambda with per-state coefficients (c_i, d_i, l_i), and each block of dPhi/dz is gamma times the move
+kernel of the "profile" (c_i, pi_P) or (pi_S, d_i): signed weights, built with
+``GameOperator.profile_moves`` (linear in the weights). The dense 2,160 x 2,161 Jacobian [H_z, H_s] (s =
+log lambda) drives a pseudo-arclength predictor-corrector (Allgower and Georg 1990; sGameSolver's scheme,
+Eibelshaeuser and Poensgen 2019, on the game's structure): the tangent predicts, Newton corrects on the
+hyperplane orthogonal to it, and the step grows after an easy correction and halves after a failed one, so
+turning points in lambda are passed. With a prior b (``prior``: log b per state and action), the path's
+policies are pi ~ b exp(lambda payoffs): the same equations and derivatives, a path that starts at b. The
+certificate: max over states of the profile's exact NashConv (``best_response.nash_conv``).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from envs.game_tables import N_PATRON
 LOG = logging.getLogger(__name__)
 INNER_TOL = 1e-12  # the stage systems' residual |x - Q_P' pi_S| (payoff units)
 INNER_ITER = 60
+Prior = tuple[np.ndarray, np.ndarray]  # log prior weights of the players' actions, (n, 96) and (n, 24)
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -83,22 +84,24 @@ class Stage:
         return np.eye(N_PATRON) - self.lam ** 2 * np.matmul(np.swapaxes(self.q_p, 1, 2), z)
 
 
-def _policies(q_s: np.ndarray, lam: float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    pi_p = softmax(lam * x)
+def _policies(q_s: np.ndarray, lam: float, x: np.ndarray, prior: Prior | None = None) -> tuple[np.ndarray, ...]:
+    b_s, b_p = (0.0, 0.0) if prior is None else prior
+    pi_p = softmax(lam * x + b_p)
     y = np.einsum("sap,sp->sa", q_s, pi_p)
-    return pi_p, y, softmax(lam * y)
+    return pi_p, y, softmax(lam * y + b_s)
 
 
-def stage_equilibria(q_s: np.ndarray, q_p: np.ndarray, lam: float, x0: np.ndarray,
-                     fixed: np.ndarray | None = None, tol: float = INNER_TOL, max_iter: int = INNER_ITER) -> Stage:
-    """Each state's logit stage equilibrium by Newton's method on x from ``x0`` (steps capped so
-    that lambda |dx| <= 8 per state), except in the ``fixed`` states (indices), whose x is kept
-    (the path's own unknowns there). The result's ``residual`` is max |x - Q_P' pi_S| over the others."""
+def stage_equilibria(q_s: np.ndarray, q_p: np.ndarray, lam: float, x0: np.ndarray, fixed: np.ndarray | None = None,
+                     tol: float = INNER_TOL, max_iter: int = INNER_ITER, prior: Prior | None = None) -> Stage:
+    """Each state's logit stage equilibrium by Newton's method on x from ``x0`` (steps capped so that lambda |dx|
+    <= 8 per state), except in the ``fixed`` states (indices), whose x is kept (the path's own unknowns
+    there). The result's ``residual`` is max |x - Q_P' pi_S| over the others. ``prior`` (log b_S (n, 96), log
+    b_P (n, 24)): the logit with a prior, pi ~ b exp(lambda payoffs)."""
     x = np.array(x0, dtype=np.float64)
     todo = np.arange(x.shape[0]) if fixed is None else np.setdiff1d(np.arange(x.shape[0]), fixed)
     for _ in range(max_iter):
         xs, qs, qp = x[todo], q_s[todo], q_p[todo]
-        pi_p, y, pi_s = _policies(qs, lam, xs)
+        pi_p, y, pi_s = _policies(qs, lam, xs, None if prior is None else (prior[0][todo], prior[1][todo]))
         g = xs - np.einsum("sap,sa->sp", qp, pi_s)
         bad = np.abs(g).max(axis=1) > tol
         if not bad.any():
@@ -108,7 +111,7 @@ def stage_equilibria(q_s: np.ndarray, q_p: np.ndarray, lam: float, x0: np.ndarra
         dx = -np.linalg.solve(st.system(), g[:, :, None])[:, :, 0]
         scale = np.minimum(1.0, 8.0 / np.maximum(lam * np.abs(dx).max(axis=1), 1e-300))
         x[todo] = xs + scale[:, None] * dx
-    pi_p, y, pi_s = _policies(q_s, lam, x)
+    pi_p, y, pi_s = _policies(q_s, lam, x, prior)
     gap = x - np.einsum("sap,sa->sp", q_p, pi_s)
     if fixed is not None:
         gap[fixed] = 0.0
@@ -156,8 +159,8 @@ class LogitPath:
     ``fixed`` (where a stage system is near a fold) keep their x as unknowns of the path, with
     their stage equations x - Q_P' pi_S = 0 as equations of it: u = (z, x[fixed])."""
 
-    def __init__(self, op: GameOperator):
-        self.op = op
+    def __init__(self, op: GameOperator, prior: Prior | None = None):
+        self.op, self.prior = op, prior
         self.n = op.rows.size
         self.kernels = Kernels(op)
         self.fixed = np.zeros(0, dtype=np.int64)
@@ -177,7 +180,7 @@ class LogitPath:
     def stage(self, z: np.ndarray, lam: float, x0: np.ndarray) -> Stage:
         """The logit stage equilibria at values ``z`` (2, n) and precision ``lam`` from ``x0``."""
         q_s, q_p = self.op.q_values(z[0], z[1])
-        return stage_equilibria(q_s, q_p, lam, x0, self.fixed if self.fixed.size else None)
+        return stage_equilibria(q_s, q_p, lam, x0, self.fixed if self.fixed.size else None, prior=self.prior)
 
     def residual(self, z: np.ndarray, st: Stage) -> np.ndarray:
         """(H = z - Phi, the fixed states' stage equations) as one vector."""
@@ -268,23 +271,23 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                 fold_tol: float = 2e-3, min_step: float = 1e-7, monotone_from: float | None = None,
                 max_steps: int | None = None, budget_seconds: float | None = None,
                 on_step: Callable[[float, np.ndarray, Stage], None] | None = None,
-                resume: tuple[np.ndarray, np.ndarray] | None = None) -> PathResult:
-    """Follow the logit path from ``lam_start`` by pseudo-arclength continuation in (z, log lambda)
-    (arclength: z's root mean square and log lambda); certify the profile (exact NashConv) when
-    lambda first passes ``certify_from``, then each time it grows by ``certify_factor``; stop at a
-    certificate (max over states) <= ``target``, past ``lam_stop``, ``budget_seconds`` or
-    ``max_steps``, or when the step falls below ``min_step`` (stalled; the point is certified). A
-    state whose stage system nears a fold (smallest singular value < ``fold_tol``) joins the path's
-    unknowns (:class:`LogitPath`). Corrections: chord steps, a fresh Jacobian (at most ``max_fresh``)
-    when they stop contracting. ``monotone_from``: past that lambda, jumps in lambda (Newton at the
-    new lambda), a jump failing down to ``MIN_JUMP`` going round by ``HOLD`` arclength steps (on
-    `war` it stalls at the first turn, lambda ~ 1177: off by default). ``on_step(lambda, z, stage)``:
-    called after each step; ``resume`` (z, x): start at ``lam_start`` from these values and stage
-    payoffs (a point of the path) instead of the uniform profile. Returns the profile with the
-    smallest certificate met, the curve (lambda, steps, seconds, NashConv at s0 and max) and the
-    profiles kept on that profile's piece of the path (``SNAPSHOT_RATIO``)."""
+                resume: tuple[np.ndarray, np.ndarray] | None = None, prior: Prior | None = None) -> PathResult:
+    """Follow the logit path from ``lam_start`` by pseudo-arclength continuation in (z, log lambda) (arclength:
+    z's root mean square and log lambda); certify the profile (exact NashConv) when lambda first passes
+    ``certify_from``, then each time it grows by ``certify_factor``; stop at a certificate (max over states)
+    <= ``target``, past ``lam_stop``, ``budget_seconds`` or ``max_steps``, or when the step falls below
+    ``min_step`` (stalled; the point is certified). A state whose stage system nears a fold (smallest singular
+    value < ``fold_tol``) joins the path's unknowns (:class:`LogitPath`). Corrections: chord steps, a fresh
+    Jacobian (at most ``max_fresh``) when they stop contracting. ``monotone_from``: past that lambda, jumps in
+    lambda (Newton at the new lambda), a jump failing down to ``MIN_JUMP`` going round by ``HOLD`` arclength
+    steps (on `war` it stalls at the first turn, lambda ~ 1177: off by default). ``on_step(lambda, z,
+    stage)``: called after each step; ``resume`` (z, x): start at ``lam_start`` from these values and stage
+    payoffs (a point of the path) instead of the uniform profile; ``prior``: follow the logit path with that
+    prior (:func:`stage_equilibria`; the derivatives are the same). Returns the profile with the smallest
+    certificate met, the curve (lambda, steps, seconds, NashConv at s0 and max) and the profiles kept on that
+    profile's piece of the path (``SNAPSHOT_RATIO``)."""
     start = time.perf_counter()
-    path = LogitPath(op)
+    path = LogitPath(op, prior)
     n = path.n
     uniform = (np.full((n, 96), 1.0 / 96), np.full((n, N_PATRON), 1.0 / N_PATRON))
     z = np.stack(op.evaluate(*uniform)) if resume is None else np.array(resume[0], dtype=np.float64)
@@ -299,8 +302,7 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
         st = path.stage(z, lam_start, st.x)
     else:
         raise RuntimeError(f"the logit path's start at lambda={lam_start:g} did not converge")
-    t_prev = (np.zeros(2 * n), 1.0)
-    curve: list[dict] = []
+    t_prev, curve = (np.zeros(2 * n), 1.0), []
     best: tuple | None = None
     next_cert, steps, stalled, jump, hold = certify_from, 0, False, JUMP, 0
     snaps, lam_prev, best_snaps = [], lam_start, []  # kept profiles: (lambda, pi_S, pi_P)
@@ -309,9 +311,7 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
         mono = monotone_from is not None and np.exp(s) >= monotone_from and hold == 0
         row = (np.zeros(2 * n), 1.0) if mono else (t_prev[0] / n, t_prev[1])
         border = path.bordered(st, row)  # dense matrices: one (size + 1)^2 array or LU at a time, two at most
-        rhs = np.zeros(size + 1)
-        rhs[-1] = 1.0
-        tau = linalg.lu_solve(linalg.lu_factor(border), rhs)
+        tau = linalg.lu_solve(linalg.lu_factor(border), np.r_[np.zeros(size), 1.0])
         if mono:  # natural parameter: dz/ds, and corrections at the new lambda
             t_u, t_s, h = tau[:size], 1.0, jump
         else:
@@ -319,8 +319,7 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
             t_u, t_s, h = tau[:size] / norm, tau[size] / norm, step
             row = (t_u[:2 * n] / n, t_s)
             border[size, :2 * n], border[size, size] = row
-        lu = linalg.lu_factor(border, overwrite_a=True)
-        del border
+        lu, border = linalg.lu_factor(border, overwrite_a=True), None
         coef = coefficients(st, path.fixed if path.fixed.size else None)
         u = path.pack(z, st.x)
         while True:  # predictor, then corrections on the hyperplane orthogonal to the tangent

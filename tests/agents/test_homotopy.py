@@ -121,3 +121,48 @@ def test_a_bad_method_or_keyword_is_one_line(op):
         with pytest.raises(ValueError) as err:
             search_mpe(op, **kwargs)
         assert words in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.fixture(scope="module")
+def prior(op):
+    rng = np.random.default_rng(3)
+    n = op.rows.size
+    return np.log(rng.dirichlet(np.ones(96), n)), np.log(rng.dirichlet(np.ones(24), n))
+
+
+def test_with_a_prior_the_stage_equilibria_solve_the_prior_logit_equations(op, uniform_values, prior):
+    q_s, q_p = op.q_values(*uniform_values)
+    for lam in (1e-9, 20.0):
+        st = stage_equilibria(q_s, q_p, lam, np.zeros((op.rows.size, 24)), prior=prior)
+        assert st.residual < 1e-11
+        assert np.abs(st.pi_s - softmax(lam * np.einsum("sap,sp->sa", q_s, st.pi_p) + prior[0])).max() < 1e-9
+        assert np.abs(st.pi_p - softmax(lam * np.einsum("sap,sa->sp", q_p, st.pi_s) + prior[1])).max() < 1e-9
+    tiny = stage_equilibria(q_s, q_p, 1e-9, np.zeros((op.rows.size, 24)), prior=prior)  # the path starts at the prior
+    assert np.abs(tiny.pi_s - np.exp(prior[0])).max() < 1e-6 and np.abs(tiny.pi_p - np.exp(prior[1])).max() < 1e-6
+
+
+def test_with_a_prior_the_jacobian_agrees_with_finite_differences(op, uniform_values, prior):
+    path = LogitPath(op, prior)
+    lam = 3.0
+    st = path.stage(uniform_values, lam, np.zeros((path.n, 24)))
+    h_z, h_s = path.jacobian(st)
+    rng = np.random.default_rng(4)
+    dz, ds, eps = rng.normal(size=uniform_values.shape), 0.3, 1e-6
+    sides = [path.residual(uniform_values + sign * eps * dz, path.stage(uniform_values + sign * eps * dz,
+                                                                       lam * np.exp(sign * eps * ds), st.x))
+             for sign in (1, -1)]
+    linear = h_z @ dz.ravel() + h_s * ds
+    assert np.abs((sides[0] - sides[1]) / (2 * eps) - linear).max() < 1e-6 * np.abs(linear).max()
+    plain = LogitPath(op).stage(uniform_values, lam, st.x)  # and the prior matters: another solution
+    assert np.abs(plain.pi_p - st.pi_p).max() > 1e-3
+
+
+@pytest.mark.slow
+def test_the_prior_stage_certifies_exactly_and_never_returns_worse(op):
+    plain = search_mpe(op, method="homotopy", lam_stop=3.0, certify_from=1.5, certify_factor=1.5)
+    res = search_mpe(op, method="homotopy", lam_stop=3.0, certify_from=1.5, certify_factor=1.5, prior_stop=3.0)
+    on_prior = [c for c in res.curve if c.get("prior")]
+    assert on_prior and len(res.curve) == len(plain.curve) + len(on_prior)
+    assert res.nashconv_max == pytest.approx(nash_conv(op, res.pi_small, res.pi_patron).max, abs=1e-12)
+    assert res.nashconv_max == min(c["nashconv_max"] for c in res.curve) <= plain.nashconv_max
+    assert ("its profile at lambda" in res.method) == (res.nashconv_max < plain.nashconv_max)

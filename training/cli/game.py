@@ -147,9 +147,11 @@ def _text(rep: dict) -> str:
 
 def _stage(c: dict) -> str:
     """A curve entry's label: its precision, and what was done there (averaging, the extrapolation's
-    certifications from its range of precisions, fictitious play)."""
+    certifications from its range of precisions, the path with a prior, fictitious play)."""
     if "polished" in c:
         return f"polish {c['polished']}"
+    if c.get("prior"):
+        return f"with prior {c['lambda']:.3g}"
     if "extrapolated_from" in c:
         lo, hi = c["extrapolated_from"]
         return f"extrapolated from {lo:.4g}..{hi:.4g}"
