@@ -303,6 +303,11 @@ class ContextTables:
         self.bases[slot[:, 0] < 0] = 0  # not built: never read
 
     @property
+    def reward_label(self) -> np.ndarray:
+        """Each action's group of equal r(s, a) columns, ``(96,)`` (the column ``reward`` keeps for it)."""
+        return self._reward.label
+
+    @property
     def nbytes(self) -> int:
         """Bytes held by the arrays of the contexts' tables (the shared codes and state rows included)."""
         return sum(a.nbytes for a in (self.values, self.codes, self.med_codes, self.med_values, self.reward,
