@@ -50,7 +50,7 @@ from envs.jit_cache import freshen
 from envs.kernel import _step_one, prefetch
 from envs.model import N_UNIFORMS
 from envs.params import N_PHASES, AllianceParams
-from envs.pcg64 import lanes_next, lanes_start
+from envs.pcg64 import N_CONSTS, SCRATCH, W, lanes8_next, lanes8_start
 from envs.spaces import N_ACTIONS, N_STATES
 from envs.tables import (
     BLOCK,
@@ -142,14 +142,13 @@ def _step_contexts_into(index, action, t, ctx, state_keys, bases, codes, values,
     shared body was slower (not inlined)."""
     last_row = event_target.shape[1] - 1
     n = index.shape[0]
-    lanes = lanes_start(consts)
+    if drawing:
+        lanes8_start(consts)
     for j in range(min(AHEAD, n)):
         _ask(ring, j, index, action, ctx, state_keys, bases, codes, med_codes, reward_cls, reward, values)
     for i in range(n):
         if drawing:
-            first, lanes = lanes_next(lanes, consts)
-            second, lanes = lanes_next(lanes, consts)
-            draws = first + second
+            draws = lanes8_next(consts)
         else:
             draws = (u[i, 0], u[i, 1], u[i, 2], u[i, 3], u[i, 4], u[i, 5], u[i, 6], u[i, 7])
         row = ring[i & (AHEAD - 1)]
@@ -165,11 +164,11 @@ def _step_contexts_into(index, action, t, ctx, state_keys, bases, codes, values,
                         event_prob[c, min(t[i], last_row), ph], p_west[c], after_shock, draws)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         new_phase[i] = state_keys[out[0], 0]
-    return lanes[6], lanes[7]
+    return consts[SCRATCH + 3], consts[SCRATCH + W + 3]
 
 
 _NO_DRAWS = np.zeros((1, N_UNIFORMS))  # u when the loop draws
-_NO_CONSTS = np.zeros(10, np.uint64)  # consts when u is given
+_NO_CONSTS = np.zeros(N_CONSTS, np.uint64)  # consts when u is given
 
 
 @numba.njit(cache=True)

@@ -20,7 +20,7 @@ from envs import model, pcg64
 from envs.context_step import advance_contexts_into, write_context_observations
 from envs.context_tables import AHEAD
 from envs.env_shared import as_action_array
-from envs.kernel import FLAT_NVEC, NO_DONE, NO_FRAC, advance_into, fused_outputs, row_words
+from envs.kernel import FLAT_NVEC, NO_DONE, NO_FRAC, advance_into, advance_plain, fused_outputs, row_words
 from envs.spaces import ACTION_NVEC
 from envs.tables import MED_KEYS32, MOVE_KEYS32, PHASE_OF, PHASE_OF32, after_shock32
 
@@ -53,14 +53,9 @@ def step_fused(venv: Any, actions: Any, done: np.ndarray | None) -> tuple | None
                                        venv._table_words, frac, NO_DONE if done is None else done,
                                        venv._start_index, *out, row_words(out[-1]))
     else:
-        ct = venv.context_tables
-        width = venv._obs_table.shape[1] + venv._features.shape[1]
-        out = fused_outputs(n, width)
-        code, i, hi, lo = advance_contexts_into(
-            a.reshape(n, -1), nvec, venv._index, venv._t, venv.max_episode_steps, venv._ctx, ct.state_keys, ct.bases,
-            ct.codes, ct.values, ct.values[2:], ct.med_codes, ct.med_values, ct.reward, ct.reward_label,
-            ct.event_target, ct.event_prob, ct.p_west, ct.after_shock, consts, np.empty((AHEAD, 8), np.int64),
-            NO_DONE if done is None else done, *out[:-1])
+        out = fused_outputs(n, venv._obs_table.shape[1] + venv._features.shape[1])
+        code, i, hi, lo = _advance_contexts(venv, a.reshape(n, -1), nvec, consts, NO_DONE if done is None else done,
+                                            out)
     if code == 1:  # a bad action (the first one named) or an env at the end; the generator as it was
         if saved is not None:
             rng.bit_generator.state = saved
@@ -82,3 +77,36 @@ def step_fused(venv: Any, actions: Any, done: np.ndarray | None) -> tuple | None
     venv._index, venv._t = nxt, t_next
     events = {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset, "threat_floor": floor}
     return obs, reward, truncated, ended, t_info, events, i
+
+
+def _advance_contexts(venv: Any, actions: np.ndarray, nvec: np.ndarray, consts: np.ndarray, done: np.ndarray,
+                      out: tuple[np.ndarray, ...]) -> tuple:
+    """``advance_contexts_into`` on ``venv``'s envs, contexts and tables, into ``out``
+    (``envs.kernel.fused_outputs``, the observations left unwritten)."""
+    ct = venv.context_tables
+    return advance_contexts_into(
+        actions, nvec, venv._index, venv._t, venv.max_episode_steps, venv._ctx, ct.state_keys, ct.bases, ct.codes,
+        ct.values, ct.values[2:], ct.med_codes, ct.med_values, ct.reward, ct.reward_label, ct.event_target,
+        ct.event_prob, ct.p_west, ct.after_shock, consts, np.empty((AHEAD, 8), np.int64), done, *out[:-1])
+
+
+def advance_fused(venv: Any, action_index: np.ndarray) -> tuple | None:
+    """``AllianceVectorEnv.advance``'s step (checked flat actions, no autoreset, no observation) in one
+    compiled call: ``envs.kernel.advance_plain``, or its contextual twin. Returns ``(bad, reward,
+    t_next, truncated, nxt, events)`` as ``advance_plain`` does, or None (the caller steps by parts)."""
+    n = venv.num_envs
+    if venv.contexts is None:
+        return advance_plain(venv._index, action_index, venv._t, venv.max_episode_steps, venv.np_random,
+                             PHASE_OF32, MOVE_KEYS32, MED_KEYS32, venv.tables)
+    consts = pcg64.begin(venv.np_random, n * model.N_UNIFORMS)
+    if consts is None:
+        return None
+    out = fused_outputs(n, 0)
+    actions = np.ascontiguousarray(action_index, dtype=np.int64).reshape(n, 1)
+    code, _, hi, lo = _advance_contexts(venv, actions, FLAT_NVEC, consts, NO_DONE, out)
+    if code == 1:  # (the actions were checked by the caller) an env already at the end
+        return int(np.flatnonzero(venv._t >= venv.max_episode_steps)[0]), None, None, None, None, None
+    pcg64.end(venv.np_random, hi, lo)
+    _, nxt, mediated, changed, west_reset, floor, reward, t_next, _, truncated, _, _ = out
+    return -1, reward, t_next, truncated, nxt, {"mediated": mediated, "phase_changed": changed,
+                                                 "west_reset": west_reset, "threat_floor": floor}
