@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 from envs.context_tables import AHEAD, _ask
 from envs.jit_cache import freshen
@@ -74,29 +77,55 @@ def advance_contexts_into(actions, nvec, index, t, max_steps, ctx, state_keys, b
     return 0, ends, consts[SCRATCH + 3], consts[SCRATCH + W + 3]
 
 
+def _unaligned_copy(bits: int):
+    """An intrinsic ``copy(dst, dst_at, src, src_at)``: ``bits / 8`` bytes from byte ``src_at`` of the
+    C-contiguous array ``src``'s data to byte ``dst_at`` of ``dst``'s, one load and one store at any
+    alignment (x86 moves unaligned words at full speed; numba's views need aligned ones)."""
+    @intrinsic
+    def copy(typingctx, dst, dst_at, src, src_at):
+        sig = types.void(dst, types.int64, src, types.int64)
+
+        def codegen(context, builder, signature, args):
+            word, byte = ir.IntType(bits).as_pointer(), ir.IntType(8).as_pointer()
+
+            def at(k):
+                data = context.make_array(signature.args[k])(context, builder, args[k]).data
+                return builder.bitcast(builder.gep(builder.bitcast(data, byte), [args[k + 1]]), word)
+
+            builder.store(builder.load(at(2), align=1), at(0), align=1)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return copy
+
+
+_copy8, _copy4 = _unaligned_copy(64), _unaligned_copy(32)
+
+
+@numba.njit(cache=True, inline="always")
+def _copy_bytes(dst, dst_at, src, src_at, n_bytes):
+    """``n_bytes`` (a multiple of 4) from byte ``src_at`` of ``src`` to byte ``dst_at`` of ``dst``, 8 at a time."""
+    for k in range(n_bytes // 8):
+        _copy8(dst, dst_at + 8 * k, src, src_at + 8 * k)
+    if n_bytes % 8:
+        _copy4(dst, dst_at + n_bytes - 4, src, src_at + n_bytes - 4)
+
+
 @numba.njit(cache=True, _nrt=False)
-def write_context_observations(nxt, t_next, ctx, table_words, frac, feature_words, obs, obs_words):
-    """Row i of ``obs``: ``obs_table[nxt[i]]`` then ``features[ctx[i]]``, copied as words (the three
-    arrays seen through :func:`context_words`), then ``frac[t_next[i]]`` in the column after the one-hot
-    when ``frac`` is not empty."""
-    width, n_features = table_words.shape[1], feature_words.shape[1]
+def write_context_observations(nxt, t_next, ctx, table, frac, features, obs):
+    """Row i of ``obs`` (float32): ``table[nxt[i]]`` then ``features[ctx[i]]`` (both float32, C-contiguous),
+    copied 8 bytes at a time whatever the alignment (rows of 26 + 25 floats start every 204 bytes: as
+    4-byte words the copy took twice as long at N = 4,096), then ``frac[t_next[i]]`` in the column after
+    the one-hot when ``frac`` is not empty."""
+    row, width, n_features = np.int64(obs.shape[1] * 4), np.int64(table.shape[1] * 4), np.int64(features.shape[1] * 4)
     for i in range(nxt.shape[0]):
-        s, c = nxt[i], ctx[i]
-        for j in range(width):
-            obs_words[i, j] = table_words[s, j]
-        for j in range(n_features):
-            obs_words[i, width + j] = feature_words[c, j]
+        at = i * row
+        _copy_bytes(obs, at, table, np.int64(nxt[i]) * width, width)
+        _copy_bytes(obs, at + width, features, np.int64(ctx[i]) * n_features, n_features)
     if frac.shape[0] > 0:
         for i in range(nxt.shape[0]):
             obs[i, _ONE_HOT] = frac[t_next[i]]
-
-
-def context_words(table: np.ndarray, features: np.ndarray) -> tuple[np.ndarray, np.ndarray, type]:
-    """The observation table and the features (C-contiguous float32) as machine words, the same bytes:
-    uint64 when both widths are even (every piece of a row starts on 8 bytes), else uint32; and that
-    word type (the observations' view)."""
-    word = np.uint64 if table.shape[1] % 2 == 0 and features.shape[1] % 2 == 0 else np.uint32
-    return table.view(word), np.ascontiguousarray(features, dtype=np.float32).view(word), word
 
 
 freshen(__name__, ("envs",))  # numba's cache re-made when the code it calls changed (envs/jit_cache.py)

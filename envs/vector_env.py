@@ -24,7 +24,6 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from envs import model, pcg64
-from envs.context_step import context_words
 from envs.context_tables import ContextTables, with_features
 from envs.contexts import check_flag, make_contexts
 from envs.env import (
@@ -125,9 +124,9 @@ class AllianceVectorEnv(VectorEnv):
         self.tables = build_tables(self.params) if self.contexts is None else None
         self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
         self._table_words = row_words(self._obs_table)  # the same bytes, copied a word at a time (envs.kernel)
-        self._features = (self.contexts.feature_values if self.contexts is not None and self.context_in_obs
-                          else np.zeros((1, 0), np.float32))  # each context's features in its observations
-        self._obs_words = context_words(self._obs_table, self._features)
+        self._features = np.ascontiguousarray(  # each context's features in its observations (envs.vector_fused)
+            self.contexts.feature_values if self.contexts is not None and self.context_in_obs else np.zeros((1, 0)),
+            dtype=np.float32)
         self.single_action_space = action_space(self.discrete_actions)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         n_features = len(self.contexts.features) if self.contexts is not None and self.context_in_obs else 0

@@ -71,8 +71,7 @@ def step_fused(venv: Any, actions: Any, done: np.ndarray | None) -> tuple | None
             venv._ctx[done] = ids
             venv.context_tables.ensure_reachable(ids, PHASE_OF[venv._ctx_start[ids]])
             nxt[done] = venv._ctx_start[ids]
-        table_words, feature_words, word = venv._obs_words
-        write_context_observations(nxt, t_next, venv._ctx, table_words, frac, feature_words, obs, obs.view(word))
+        write_context_observations(nxt, t_next, venv._ctx, venv._obs_table, frac, venv._features, obs)
     venv._last = (venv._index, action, reward)
     venv._index, venv._t = nxt, t_next
     events = {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset, "threat_floor": floor}
