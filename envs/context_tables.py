@@ -74,7 +74,7 @@ COMBOS = np.array([size // N_COLS for size in MOVE_SIZES], dtype=np.int64)
 CODE_OFFSETS = np.concatenate([[0], np.cumsum(COMBOS * N_ACTIONS)[:-1]]).astype(np.int64)
 """Where variable j's entries (combination, action) start in ``ContextTables.codes``."""
 RECORD = 4  # numbers per move class: up M=0, up M=1, down M=0, down M=1 (32 bytes, one cache line)
-AHEAD = 16  # envs ahead whose entries the loop asks the memory for (a power of 2; 4, 8, 12, 32 were slower)
+AHEAD = 8  # envs ahead whose entries the loop asks the memory for (a power of 2; 4, 12, 16 and 32 were slower)
 
 
 def aligned_zeros(n: int) -> np.ndarray:
