@@ -21,7 +21,9 @@ variable's key is the slot's start in ``values`` plus 4 x the code of (the state
 action) (``k + M`` inside ``step_index``: ``values`` holds (up M=0, up M=1, down M=0, down M=1) per
 class, ``down`` is ``values[2:]``), with the context's phase-event row and Pr(W <- 0): the control
 flow of a step stays the one in ``envs.model``. Every key part is precomputed: a row per state
-(``state_keys``, half a cache line) and per (context, phase) (``bases``, one line).
+(``state_keys``, half a cache line) and per (context, phase) (``bases``, one line). The vector env's
+step runs it with the draws, r(s, a), the clock, autoreset and the observations in one compiled call
+(``envs.context_step``); :func:`step_contexts` is the step alone.
 
 Memory (``war``, one block, phase 4, 256 sampled contexts; ``ContextTables.nbytes``): r(s, a) 1,080 x
 48 float64 = 0.41 MB per context, the moves' values 36 KB, Pr(M = 1) 16 B, the (context, phase) rows
@@ -30,14 +32,15 @@ for the moves, 1.85 MB with every column), with the shared codes and state rows 
 counted in. The :class:`Tables` a block is built from is dropped once copied.
 
 Speed (``OPENBLAS_NUM_THREADS=1 benchmarks/context_speed.py --episodes 4``, N = 4,096, C = 256, three
-runs alternating with the base tree's, both on main 130bc51 with the fused plain step, load about 1.3):
-0.39-0.40x the single-context vector env (the base tree 0.31-0.32x), 0.66-0.68x with one context
-(0.54-0.55x); goal 0.8x missed. Kernel alone, 80 steps of 4,096 envs (the fastest of 15): 131 us with
-one context, 209 us with 256, 172 us with every context's r(s, a) pointed at context 0's rows, 165 us
-with its moves' values so, 136 us with both (wrong numbers, timing only). Whole steps: plain 137 us,
-contextual 339 us, 221 us with every look-up pointed at context 0's rows: the gap left is the memory
-of 256 contexts' rows (about 120 us) and the step by parts around the kernel (the plain env's step is
-one compiled call, ``envs.kernel.advance_into``; by parts it took 150 us instead of 127).
+runs alternating with main 17174bc's, load about 1.7): 0.41-0.44x the single-context vector env (main
+0.39-0.40x), 0.86-0.87x with one context (0.65-0.68x); goal 0.8x missed. The vector env's step is one
+compiled call (``envs.context_step``, as the plain env's). Medians of 7 x 100 steps of four envs in one
+process: plain 142-145 us, contextual 372-419 us, 327-340 us with every context's r(s, a) pointed at
+context 0's rows, 300-322 us with its moves' values so, 171-172 us with both (wrong numbers, timing
+only): what is left is the memory of 256 contexts, about 200 us (each env's r(s, a) and its T, A and R
+records, 8.7 MB over 256 contexts, miss the 2 MB L2; asked 8 envs ahead: 16 was slower, more misses
+in flight than the core keeps). In the benchmark's steps of 330-350 us the compiled loop takes 250-275
+us (185 us stepping the same states again, their rows cached), the observations (51 floats) 34-38 us.
 """
 
 from __future__ import annotations

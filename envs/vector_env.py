@@ -4,7 +4,8 @@ The step is ``envs.tables.Tables.step_indices`` on the N flat state indices at o
 ``np_random.random((N, 8))``: ``envs.model.step_index`` (the single env's step function) compiled
 over the N states by numba (``envs.kernel``); no Python loop over envs. From N = 512 the whole step
 is one compiled call that draws those same numbers itself (``envs.kernel.advance_into``,
-``envs.pcg64``); ``step`` also checks and encodes the actions and writes the observations in it. The pattern is Gymnasium's
+``envs.pcg64``; with contexts ``envs.context_step``, both called by ``envs.vector_fused``); ``step``
+also checks and encodes the actions and writes the observations in it. The pattern is Gymnasium's
 ``CartPoleVectorEnv``, with Gymnasium's three autoreset modes (``autoreset_mode=``: ``NEXT_STEP``,
 the default, ``SAME_STEP`` and ``DISABLED``; https://farama.org/Vector-Autoreset-Mode).
 
