@@ -45,11 +45,11 @@ from envs.env import (
 )
 from envs.env_shared import as_action_array, check_autoreset_mode
 from envs.info import EVENT_KEYS
-from envs.kernel import encode_actions, reward_and_clock, row_words
+from envs.kernel import advance_plain, encode_actions, reward_and_clock, row_words
 from envs.params import AllianceParams
 from envs.spaces import ACTION_NVEC, ALL_STATES, N_ACTIONS, ONE_HOT_SIZE, STATE_LEVELS
-from envs.tables import BLOCK, PHASE_OF, build_tables
-from envs.vector_fused import advance_fused, step_fused
+from envs.tables import BLOCK, MED_KEYS32, MOVE_KEYS32, PHASE_OF, PHASE_OF32, build_tables
+from envs.vector_fused import advance_contexts, step_fused
 from envs.vector_reset import check_reset_mask, reset_clock, reset_contexts, reset_states
 
 _STATE_STRIDES = np.array([int(np.prod(STATE_LEVELS[j + 1:])) for j in range(6)], dtype=np.int64)
@@ -210,7 +210,9 @@ class AllianceVectorEnv(VectorEnv):
         Returns ``(reward (N,), truncated (N,), events)``; reward is r(s, a) before the step (5.5)."""
         if not self._started:
             raise ResetNeeded("AllianceVectorEnv.step was called before reset(): call reset() first")
-        fast = advance_fused(self, action_index)  # the whole step in one compiled call (N >= 512)
+        fast = (advance_plain(self._index, action_index, self._t, self.max_episode_steps, self.np_random, PHASE_OF32,
+                              MOVE_KEYS32, MED_KEYS32, self.tables) if self.contexts is None
+                else advance_contexts(self, action_index))  # the whole step in one compiled call (N >= 512)
         if fast is None:  # r(s, a), t + 1, truncated and the first env already at the end, in one compiled pass
             reward, t_next, truncated, i = self._clock(self._index, action_index, self._t, self.max_episode_steps,
                                                        self._reward if self.contexts is None else self._no_reward)

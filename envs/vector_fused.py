@@ -20,7 +20,7 @@ from envs import model, pcg64
 from envs.context_step import advance_contexts_into, write_context_observations
 from envs.context_tables import AHEAD
 from envs.env_shared import as_action_array
-from envs.kernel import FLAT_NVEC, NO_DONE, NO_FRAC, advance_into, advance_plain, fused_outputs, row_words
+from envs.kernel import FLAT_NVEC, NO_DONE, NO_FRAC, advance_into, fused_outputs, row_words
 from envs.spaces import ACTION_NVEC
 from envs.tables import MED_KEYS32, MOVE_KEYS32, PHASE_OF, PHASE_OF32, after_shock32
 
@@ -89,14 +89,12 @@ def _advance_contexts(venv: Any, actions: np.ndarray, nvec: np.ndarray, consts: 
         ct.event_prob, ct.p_west, ct.after_shock, consts, np.empty((AHEAD, 8), np.int64), done, *out[:-1])
 
 
-def advance_fused(venv: Any, action_index: np.ndarray) -> tuple | None:
-    """``AllianceVectorEnv.advance``'s step (checked flat actions, no autoreset, no observation) in one
-    compiled call: ``envs.kernel.advance_plain``, or its contextual twin. Returns ``(bad, reward,
-    t_next, truncated, nxt, events)`` as ``advance_plain`` does, or None (the caller steps by parts)."""
+def advance_contexts(venv: Any, action_index: np.ndarray) -> tuple | None:
+    """``AllianceVectorEnv.advance``'s step with contexts (checked flat actions, no autoreset, no
+    observation) in one compiled call, as ``envs.kernel.advance_plain`` without contexts. Returns
+    ``(bad, reward, t_next, truncated, nxt, events)`` as ``advance_plain`` does, or None (the caller
+    steps by parts)."""
     n = venv.num_envs
-    if venv.contexts is None:
-        return advance_plain(venv._index, action_index, venv._t, venv.max_episode_steps, venv.np_random,
-                             PHASE_OF32, MOVE_KEYS32, MED_KEYS32, venv.tables)
     consts = pcg64.begin(venv.np_random, n * model.N_UNIFORMS)
     if consts is None:
         return None
