@@ -116,7 +116,7 @@ def _copy_bytes(dst, dst_at, src, src_at, n_bytes):
 def write_context_observations(nxt, t_next, ctx, table, frac, features, obs):
     """Row i of ``obs`` (float32): ``table[nxt[i]]`` then ``features[ctx[i]]`` (both float32, C-contiguous),
     copied 8 bytes at a time whatever the alignment (rows of 26 + 25 floats start every 204 bytes: as
-    4-byte words the copy took twice as long at N = 4,096), then ``frac[t_next[i]]`` in the column after
+    4-byte words the copy took 28 us instead of 23 at N = 4,096), then ``frac[t_next[i]]`` in the column after
     the one-hot when ``frac`` is not empty."""
     row, width, n_features = np.int64(obs.shape[1] * 4), np.int64(table.shape[1] * 4), np.int64(features.shape[1] * 4)
     for i in range(nxt.shape[0]):
