@@ -31,6 +31,11 @@ ratio 0.40-0.43 -> 0.52-0.54, one context 0.67-0.80 -> 0.86-0.88. After main's f
 130bc51) was merged into both, the same three alternating runs: 0.31-0.32 -> 0.39-0.40, one context
 0.54-0.55 -> 0.66-0.68 (goal 0.8 missed: the contextual kernel alone takes 209 us at C = 256, the
 single-context env's whole step 137 us).
+Then (branch ctx2, this script on main 17174bc and on the branch alternately, three runs each, load
+~1.7): the contextual step in one compiled call (envs/context_step.py), 8-lane draws, observations
+copied 8 bytes at a time: contextual env 11.3-11.7 -> 11.9-13.0 M steps/s, ratio 0.39-0.40 -> 0.41-0.44,
+one context 0.65-0.68 -> 0.86-0.87 (goal 0.8 missed: the memory of 256 contexts' rows, about 200 us of
+a 330-350 us step; envs/context_tables.py's docstring).
 """
 
 from __future__ import annotations

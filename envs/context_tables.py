@@ -21,7 +21,9 @@ variable's key is the slot's start in ``values`` plus 4 x the code of (the state
 action) (``k + M`` inside ``step_index``: ``values`` holds (up M=0, up M=1, down M=0, down M=1) per
 class, ``down`` is ``values[2:]``), with the context's phase-event row and Pr(W <- 0): the control
 flow of a step stays the one in ``envs.model``. Every key part is precomputed: a row per state
-(``state_keys``, half a cache line) and per (context, phase) (``bases``, one line).
+(``state_keys``, half a cache line) and per (context, phase) (``bases``, one line). The vector env's
+step runs it with the draws, r(s, a), the clock, autoreset and the observations in one compiled call
+(``envs.context_step``); :func:`step_contexts` is the step alone.
 
 Memory (``war``, one block, phase 4, 256 sampled contexts; ``ContextTables.nbytes``): r(s, a) 1,080 x
 48 float64 = 0.41 MB per context, the moves' values 36 KB, Pr(M = 1) 16 B, the (context, phase) rows
@@ -30,14 +32,15 @@ for the moves, 1.85 MB with every column), with the shared codes and state rows 
 counted in. The :class:`Tables` a block is built from is dropped once copied.
 
 Speed (``OPENBLAS_NUM_THREADS=1 benchmarks/context_speed.py --episodes 4``, N = 4,096, C = 256, three
-runs alternating with the base tree's, both on main 130bc51 with the fused plain step, load about 1.3):
-0.39-0.40x the single-context vector env (the base tree 0.31-0.32x), 0.66-0.68x with one context
-(0.54-0.55x); goal 0.8x missed. Kernel alone, 80 steps of 4,096 envs (the fastest of 15): 131 us with
-one context, 209 us with 256, 172 us with every context's r(s, a) pointed at context 0's rows, 165 us
-with its moves' values so, 136 us with both (wrong numbers, timing only). Whole steps: plain 137 us,
-contextual 339 us, 221 us with every look-up pointed at context 0's rows: the gap left is the memory
-of 256 contexts' rows (about 120 us) and the step by parts around the kernel (the plain env's step is
-one compiled call, ``envs.kernel.advance_into``; by parts it took 150 us instead of 127).
+runs alternating with main 17174bc's, load about 1.7): 0.41-0.44x the single-context vector env (main
+0.39-0.40x), 0.86-0.87x with one context (0.65-0.68x); goal 0.8x missed. The vector env's step is one
+compiled call (``envs.context_step``, as the plain env's). Medians of 7 x 100 steps of four envs in one
+process: plain 142-145 us, contextual 372-419 us, 327-340 us with every context's r(s, a) pointed at
+context 0's rows, 300-322 us with its moves' values so, 171-172 us with both (wrong numbers, timing
+only): what is left is the memory of 256 contexts, about 200 us (each env's r(s, a) and its T, A and R
+records, 8.7 MB over 256 contexts, miss the 2 MB L2; asked 8 envs ahead: 16 was slower, more misses
+in flight than the core keeps). In the benchmark's steps of 330-350 us the compiled loop takes 250-275
+us (185 us stepping the same states again, their rows cached), the observations (51 floats) 34-38 us.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from envs.jit_cache import freshen
 from envs.kernel import _step_one, prefetch
 from envs.model import N_UNIFORMS
 from envs.params import N_PHASES, AllianceParams
-from envs.pcg64 import lanes_next, lanes_start
+from envs.pcg64 import N_CONSTS, SCRATCH, W, lanes8_next, lanes8_start
 from envs.spaces import N_ACTIONS, N_STATES
 from envs.tables import (
     BLOCK,
@@ -74,7 +77,7 @@ COMBOS = np.array([size // N_COLS for size in MOVE_SIZES], dtype=np.int64)
 CODE_OFFSETS = np.concatenate([[0], np.cumsum(COMBOS * N_ACTIONS)[:-1]]).astype(np.int64)
 """Where variable j's entries (combination, action) start in ``ContextTables.codes``."""
 RECORD = 4  # numbers per move class: up M=0, up M=1, down M=0, down M=1 (32 bytes, one cache line)
-AHEAD = 8  # envs ahead whose entries the loop asks the memory for (a power of 2; 4 and 12 were slower)
+AHEAD = 8  # envs ahead whose entries the loop asks the memory for (a power of 2; 4, 12, 16 and 32 were slower)
 
 
 def aligned_zeros(n: int) -> np.ndarray:
@@ -142,14 +145,13 @@ def _step_contexts_into(index, action, t, ctx, state_keys, bases, codes, values,
     shared body was slower (not inlined)."""
     last_row = event_target.shape[1] - 1
     n = index.shape[0]
-    lanes = lanes_start(consts)
+    if drawing:
+        lanes8_start(consts)
     for j in range(min(AHEAD, n)):
         _ask(ring, j, index, action, ctx, state_keys, bases, codes, med_codes, reward_cls, reward, values)
     for i in range(n):
         if drawing:
-            first, lanes = lanes_next(lanes, consts)
-            second, lanes = lanes_next(lanes, consts)
-            draws = first + second
+            draws = lanes8_next(consts)
         else:
             draws = (u[i, 0], u[i, 1], u[i, 2], u[i, 3], u[i, 4], u[i, 5], u[i, 6], u[i, 7])
         row = ring[i & (AHEAD - 1)]
@@ -165,11 +167,11 @@ def _step_contexts_into(index, action, t, ctx, state_keys, bases, codes, values,
                         event_prob[c, min(t[i], last_row), ph], p_west[c], after_shock, draws)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         new_phase[i] = state_keys[out[0], 0]
-    return lanes[6], lanes[7]
+    return consts[SCRATCH + 3], consts[SCRATCH + W + 3]
 
 
 _NO_DRAWS = np.zeros((1, N_UNIFORMS))  # u when the loop draws
-_NO_CONSTS = np.zeros(10, np.uint64)  # consts when u is given
+_NO_CONSTS = np.zeros(N_CONSTS, np.uint64)  # consts when u is given
 
 
 @numba.njit(cache=True)
@@ -301,6 +303,11 @@ class ContextTables:
         self.bases[:, 2:3] = slot * self._med.n
         self.bases[:, 3:] = slot * per_slot + var_start
         self.bases[slot[:, 0] < 0] = 0  # not built: never read
+
+    @property
+    def reward_label(self) -> np.ndarray:
+        """Each action's group of equal r(s, a) columns, ``(96,)`` (the column ``reward`` keeps for it)."""
+        return self._reward.label
 
     @property
     def nbytes(self) -> int:

@@ -191,6 +191,40 @@ def write_observations(nxt, t_next, table_words, frac, obs, obs_words):
             obs[i, _ONE_HOT] = frac[t_next[i]]
 
 
+@numba.njit(cache=True, inline="always")
+def encode_at(actions, nvec, i):
+    """Row i of the actions ``(N, k)`` as a flat index (mixed radix ``nvec``), -1 if a component is
+    outside ``0 <= a < nvec``."""
+    a = np.int64(0)
+    for j in range(nvec.shape[0]):
+        v = np.int64(actions[i, j])
+        if v < 0 or v >= nvec[j]:
+            return np.int64(-1)
+        a = a * nvec[j] + v
+    return a
+
+
+@numba.njit(cache=True, inline="always")
+def restart_at(i, start, nxt, mediated, changed, west_reset, floor, rew, t_next, t_info, truncated, ended):  # noqa: PLR0913
+    """Env i's outputs when it starts again (next-step autoreset): state ``start``, t = 0, reward 0, no
+    event, not truncated."""
+    nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = start, False, False, False, 0
+    rew[i], t_next[i], t_info[i], truncated[i], ended[i] = 0.0, 0, 0, False, False
+
+
+@numba.njit(cache=True, inline="always")
+def clock_at(i, t_i, max_steps, t_next, t_info, truncated, ended):
+    """Env i's clock after a step from ``t_i``: ``t + 1`` into ``t_next`` and ``t_info``, ``t + 1 >=
+    max_steps`` into ``truncated`` and ``ended``; returns that flag (1 or 0)."""
+    tn = t_i + 1
+    t_next[i] = tn
+    t_info[i] = tn
+    end = tn >= max_steps
+    truncated[i] = end
+    ended[i] = end
+    return np.int64(end)
+
+
 @numba.njit(cache=True, _nrt=False)
 def advance_into(actions, nvec, index, t, max_steps, reward, phase_of, move_keys, med_keys, p_med, up, down,  # noqa: PLR0913
                  event_target, event_prob, p_west, after_shock, consts, table_words, frac, done, start, action, nxt,
@@ -208,38 +242,25 @@ def advance_into(actions, nvec, index, t, max_steps, reward, phase_of, move_keys
     writes, untouched: the caller finds which error to raise), 0 done, ``i`` the envs truncated and
     ``(hi, lo)`` the last lane's state for ``envs.pcg64.end``."""
     n = index.shape[0]
-    k = nvec.shape[0]
     ends = 0
     resetting = done.shape[0] > 0
     lanes8_start(consts)
     for i in range(n):
-        a = np.int64(0)
-        for j in range(k):
-            v = np.int64(actions[i, j])
-            if v < 0 or v >= nvec[j]:
-                return 1, i, np.uint64(0), np.uint64(0)
-            a = a * nvec[j] + v
+        a = encode_at(actions, nvec, i)
         again = resetting and done[i]
-        if t[i] >= max_steps and not again:
+        if a < 0 or (t[i] >= max_steps and not again):
             return 1, i, np.uint64(0), np.uint64(0)
         action[i] = a
         draws = lanes8_next(consts)
         if again:  # the step by parts steps it from the start (its draws spent), then starts it again
-            nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = start, False, False, False, 0
-            rew[i], t_next[i], t_info[i], truncated[i], ended[i] = 0.0, 0, 0, False, False
+            restart_at(i, start, nxt, mediated, changed, west_reset, floor, rew, t_next, t_info, truncated, ended)
             continue
         s = index[i]
         out = _step_at(s, a, t[i], draws, phase_of, move_keys, med_keys, p_med, up, down, event_target,
                        event_prob, p_west, after_shock)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         rew[i] = reward[s * _N_ACTIONS + a]
-        tn = t[i] + 1
-        t_next[i] = tn
-        t_info[i] = tn
-        end = tn >= max_steps
-        truncated[i] = end
-        ended[i] = end
-        ends += end
+        ends += clock_at(i, t[i], max_steps, t_next, t_info, truncated, ended)
     write_observations(nxt, t_next, table_words, frac, obs, obs_words)
     return 0, ends, consts[SCRATCH + 3], consts[SCRATCH + W + 3]
 

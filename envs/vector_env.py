@@ -4,7 +4,8 @@ The step is ``envs.tables.Tables.step_indices`` on the N flat state indices at o
 ``np_random.random((N, 8))``: ``envs.model.step_index`` (the single env's step function) compiled
 over the N states by numba (``envs.kernel``); no Python loop over envs. From N = 512 the whole step
 is one compiled call that draws those same numbers itself (``envs.kernel.advance_into``,
-``envs.pcg64``); ``step`` also checks and encodes the actions and writes the observations in it. The pattern is Gymnasium's
+``envs.pcg64``; with contexts ``envs.context_step``, both called by ``envs.vector_fused``); ``step``
+also checks and encodes the actions and writes the observations in it. The pattern is Gymnasium's
 ``CartPoleVectorEnv``, with Gymnasium's three autoreset modes (``autoreset_mode=``: ``NEXT_STEP``,
 the default, ``SAME_STEP`` and ``DISABLED``; https://farama.org/Vector-Autoreset-Mode).
 
@@ -44,20 +45,11 @@ from envs.env import (
 )
 from envs.env_shared import as_action_array, check_autoreset_mode
 from envs.info import EVENT_KEYS
-from envs.kernel import (
-    FLAT_NVEC,
-    NO_DONE,
-    NO_FRAC,
-    advance_into,
-    advance_plain,
-    encode_actions,
-    fused_outputs,
-    reward_and_clock,
-    row_words,
-)
+from envs.kernel import advance_plain, encode_actions, reward_and_clock, row_words
 from envs.params import AllianceParams
 from envs.spaces import ACTION_NVEC, ALL_STATES, N_ACTIONS, ONE_HOT_SIZE, STATE_LEVELS
-from envs.tables import BLOCK, MED_KEYS32, MOVE_KEYS32, PHASE_OF, PHASE_OF32, after_shock32, build_tables
+from envs.tables import BLOCK, MED_KEYS32, MOVE_KEYS32, PHASE_OF, PHASE_OF32, build_tables
+from envs.vector_fused import advance_contexts, step_fused
 from envs.vector_reset import check_reset_mask, reset_clock, reset_contexts, reset_states
 
 _STATE_STRIDES = np.array([int(np.prod(STATE_LEVELS[j + 1:])) for j in range(6)], dtype=np.int64)
@@ -133,6 +125,9 @@ class AllianceVectorEnv(VectorEnv):
         self.tables = build_tables(self.params) if self.contexts is None else None
         self._obs_table, self._frac = observation_table(self.params.time_in_observation, self.horizon)
         self._table_words = row_words(self._obs_table)  # the same bytes, copied a word at a time (envs.kernel)
+        self._features = np.ascontiguousarray(  # each context's features in its observations (envs.vector_fused)
+            self.contexts.feature_values if self.contexts is not None and self.context_in_obs else np.zeros((1, 0)),
+            dtype=np.float32)
         self.single_action_space = action_space(self.discrete_actions)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         n_features = len(self.contexts.features) if self.contexts is not None and self.context_in_obs else 0
@@ -144,8 +139,8 @@ class AllianceVectorEnv(VectorEnv):
         self._all.setflags(write=False)
         self._no_reset = np.zeros(self.num_envs, dtype=bool)  # _prev_reset after a step that reset none
         self._no_reset.setflags(write=False)
-        # step() in one compiled call (_step_fused) where envs.pcg64 draws the uniforms (N >= 512)
-        self._fusable = self.contexts is None and self.num_envs * model.N_UNIFORMS >= pcg64.MIN_COMPILED
+        # step() in one compiled call (envs.vector_fused) where envs.pcg64 draws the uniforms (N >= 512)
+        self._fusable = self.num_envs * model.N_UNIFORMS >= pcg64.MIN_COMPILED
         self._start = np.asarray(self.params.start, dtype=np.int64)
         self._start_index = int(self._start @ _STATE_STRIDES)
         self._started = False
@@ -215,9 +210,9 @@ class AllianceVectorEnv(VectorEnv):
         Returns ``(reward (N,), truncated (N,), events)``; reward is r(s, a) before the step (5.5)."""
         if not self._started:
             raise ResetNeeded("AllianceVectorEnv.step was called before reset(): call reset() first")
-        fast = None if self.contexts is not None else advance_plain(  # the whole step in one compiled call
-            self._index, action_index, self._t, self.max_episode_steps, self.np_random, PHASE_OF32, MOVE_KEYS32,
-            MED_KEYS32, self.tables)
+        fast = (advance_plain(self._index, action_index, self._t, self.max_episode_steps, self.np_random, PHASE_OF32,
+                              MOVE_KEYS32, MED_KEYS32, self.tables) if self.contexts is None
+                else advance_contexts(self, action_index))  # the whole step in one compiled call (N >= 512)
         if fast is None:  # r(s, a), t + 1, truncated and the first env already at the end, in one compiled pass
             reward, t_next, truncated, i = self._clock(self._index, action_index, self._t, self.max_episode_steps,
                                                        self._reward if self.contexts is None else self._no_reward)
@@ -226,7 +221,7 @@ class AllianceVectorEnv(VectorEnv):
         if i >= 0:
             raise ResetNeeded(f"env {i} was truncated at t={int(self._t[i])} "
                               f"(max_episode_steps {self.max_episode_steps}): reset it")
-        if self.contexts is not None:  # uniforms = random((N, 8)), drawn in the loop (envs.pcg64) where it can
+        if self.contexts is not None and fast is None:  # (fewer than 512 envs) NumPy's random((N, 8))
             nxt, reward, events = self.context_tables.step_indices(self._index, action_index, self._t, self._ctx,
                                                                    self.np_random)
         elif fast is None:  # (fewer than 512 envs) NumPy's random((N, 8)), the same numbers
@@ -303,45 +298,12 @@ class AllianceVectorEnv(VectorEnv):
         self._last = None
         return self.observations(), self._info(self._no_events())
 
-    def _step_fused(self, actions: Any, done: np.ndarray | None) -> tuple | None:
-        """Check and encode the actions, step every env and write the observations in one compiled call
-        (``envs.kernel.advance_into``, the uniforms drawn inside; the envs where ``done`` holds start
-        again, next-step autoreset), into new arrays (as
-        ``CartPoleVectorEnv``: what a step returns is never overwritten by the next); None when
-        ``envs.pcg64`` cannot draw the generator's numbers (fewer than 512 envs, another bit generator)."""
-        n = self.num_envs
-        consts = pcg64.begin(self.np_random, n * model.N_UNIFORMS)
-        if consts is None:
-            return None
-        a = actions if isinstance(actions, np.ndarray) else as_action_array(actions)
-        shape, nvec = ((n,), FLAT_NVEC) if self.discrete_actions else ((n, 4), ACTION_NVEC)
-        if a.shape != shape or a.dtype.kind not in "iu":
-            self.action_indices(a)  # raises the one-line ValueError
-        out = fused_outputs(n, self._obs_table.shape[1])
-        tb = self.tables
-        code, i, hi, lo = advance_into(a.reshape(n, -1), nvec, self._index, self._t, self.max_episode_steps,
-                                       self._reward, PHASE_OF32, MOVE_KEYS32, MED_KEYS32, tb.p_med, tb.up, tb.down,
-                                       tb.event_target, tb.event_prob, tb.p_west, after_shock32(), consts,
-                                       self._table_words, NO_FRAC if self._frac is None else self._frac,
-                                       NO_DONE if done is None else done, self._start_index, *out, row_words(out[-1]))
-        if code == 1:  # a bad action (the first one named) or an env at the end
-            self.action_indices(a)
-            i = int(np.flatnonzero((self._t >= self.max_episode_steps) & (True if done is None else ~done))[0])
-            raise ResetNeeded(f"env {i} was truncated at t={int(self._t[i])} "
-                              f"(max_episode_steps {self.max_episode_steps}): reset it")
-        pcg64.end(self.np_random, hi, lo)
-        action, nxt, mediated, changed, west_reset, floor, reward, t_next, t_info, truncated, ended, obs = out
-        self._last = (self._index, action, reward)
-        self._index, self._t = nxt, t_next
-        events = {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset, "threat_floor": floor}
-        return obs, reward, truncated, ended, t_info, events, i
-
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         mode = self.autoreset_mode
         done = self._prev_done if mode is AutoresetMode.NEXT_STEP else None
         fused = None
         if self._fusable and self._started:
-            fused = self._step_fused(actions, done)
+            fused = step_fused(self, actions, done)
         if fused is not None:
             obs, reward, truncated, ended, t_info, events, ends = fused
             if not ends or mode is not AutoresetMode.SAME_STEP:
