@@ -6,20 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from same_outputs import assert_same
 
 from envs.vector_env import AllianceVectorEnv
-
-
-def _assert_same(x, y, where):
-    if isinstance(x, tuple | list):
-        for i, (u, v) in enumerate(zip(x, y, strict=True)):
-            _assert_same(u, v, f"{where}[{i}]")
-    elif isinstance(x, dict):
-        assert x.keys() == y.keys(), where
-        for k in x:
-            _assert_same(x[k], y[k], f"{where}.{k}")
-    else:
-        assert np.asarray(x).dtype == np.asarray(y).dtype and np.array_equal(x, y), where
 
 
 def _pair(**kwargs):
@@ -37,14 +26,14 @@ def test_the_fused_contextual_step_returns_what_the_step_by_parts_returns(scenar
                          context_in_obs=in_obs)
     n = fused.num_envs
     t0 = np.random.default_rng(2).integers(0, 5, size=n)
-    _assert_same(fused.reset(seed=3, options={"t": t0}), parts.reset(seed=3, options={"t": t0}), "reset")
+    assert_same(fused.reset(seed=3, options={"t": t0}), parts.reset(seed=3, options={"t": t0}), "reset")
     rng = np.random.default_rng(1)
     for k in range(11):
         action = rng.integers(0, 96, size=n) if discrete else rng.integers(0, [4, 2, 3, 4], size=(n, 4))
         a, b = fused.step(action), parts.step(action)
-        _assert_same(a, b, f"step {k}")
+        assert_same(a, b, f"step {k}")
         if mode == "Disabled" and a[3].any():
-            _assert_same(fused.reset(options={"reset_mask": a[3]}), parts.reset(options={"reset_mask": b[3]}), "mask")
+            assert_same(fused.reset(options={"reset_mask": a[3]}), parts.reset(options={"reset_mask": b[3]}), "mask")
     assert np.array_equal(fused.context_ids, parts.context_ids) and np.array_equal(fused.t, parts.t)
     assert fused.np_random.bit_generator.state == parts.np_random.bit_generator.state
 
@@ -65,4 +54,4 @@ def test_a_bad_action_on_a_step_that_restarts_envs_changes_nothing():
         with pytest.raises(ValueError, match=r"actions\[9\]"):
             venv.step(bad)
         assert venv.np_random.bit_generator.state == before and np.array_equal(venv.context_ids, ctx)
-    _assert_same(fused.step(action), parts.step(action), "after the error")
+    assert_same(fused.step(action), parts.step(action), "after the error")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pytest
+from same_outputs import assert_same
 
 from envs import kernel, pcg64
 from envs.scenarios import make_params
@@ -119,18 +120,6 @@ def test_a_large_vector_env_past_its_end_raises_before_drawing():
     assert venv.np_random.bit_generator.state == before
 
 
-def _assert_same(x, y, where):
-    if isinstance(x, tuple | list):
-        for i, (u, v) in enumerate(zip(x, y, strict=True)):
-            _assert_same(u, v, f"{where}[{i}]")
-    elif isinstance(x, dict):
-        assert x.keys() == y.keys(), where
-        for k in x:
-            _assert_same(x[k], y[k], f"{where}.{k}")
-    else:
-        assert np.asarray(x).dtype == np.asarray(y).dtype and np.array_equal(x, y), where
-
-
 @pytest.mark.parametrize(("scenario", "mode", "discrete"), [("war", "NextStep", False), ("war", "SameStep", True),
                                                             ("calendar", "Disabled", False)])
 def test_the_fused_step_returns_what_the_step_by_parts_returns(scenario, mode, discrete):
@@ -143,15 +132,15 @@ def test_the_fused_step_returns_what_the_step_by_parts_returns(scenario, mode, d
     fused, parts = (AllianceVectorEnv(n, scenario=scenario, max_episode_steps=5, autoreset_mode=mode,
                                       discrete_actions=discrete) for _ in range(2))
     parts._fusable = False
-    _assert_same(fused.reset(seed=3), parts.reset(seed=3), "reset")
+    assert_same(fused.reset(seed=3), parts.reset(seed=3), "reset")
     rng = np.random.default_rng(1)
     for k in range(12):
         action = (rng.integers(0, 96, size=n) if discrete
                   else rng.integers(0, [4, 2, 3, 4], size=(n, 4)).astype(np.int32))
         a, b = fused.step(action), parts.step(action)
-        _assert_same(a, b, f"step {k}")
+        assert_same(a, b, f"step {k}")
         if mode == "Disabled" and a[3].any():
-            _assert_same(fused.reset(options={"reset_mask": a[3]}), parts.reset(options={"reset_mask": b[3]}), "mask")
+            assert_same(fused.reset(options={"reset_mask": a[3]}), parts.reset(options={"reset_mask": b[3]}), "mask")
     assert fused.np_random.bit_generator.state == parts.np_random.bit_generator.state
     with pytest.raises(ValueError, match=r"actions\[7\]"):
         bad = action.copy()
@@ -168,12 +157,12 @@ def test_the_fused_next_step_autoreset_of_some_envs_is_the_step_by_parts():
     fused, parts = (AllianceVectorEnv(n, scenario="war", max_episode_steps=6) for _ in range(2))
     parts._fusable = False
     t0 = np.random.default_rng(2).integers(0, 6, size=n)
-    _assert_same(fused.reset(seed=4, options={"t": t0}), parts.reset(seed=4, options={"t": t0}), "reset")
+    assert_same(fused.reset(seed=4, options={"t": t0}), parts.reset(seed=4, options={"t": t0}), "reset")
     rng = np.random.default_rng(5)
     for k in range(9):
         action = rng.integers(0, [4, 2, 3, 4], size=(n, 4))
         a, b = fused.step(action), parts.step(action)
-        _assert_same(a, b, f"step {k}")
+        assert_same(a, b, f"step {k}")
         assert np.array_equal(fused._prev_reset, parts._prev_reset)  # render leaves out the envs started again
     assert 0 < fused._prev_reset.sum() < n
     assert fused.np_random.bit_generator.state == parts.np_random.bit_generator.state
