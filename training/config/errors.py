@@ -15,7 +15,7 @@ import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -95,6 +95,18 @@ class Problems:
 
 
 # -------------------------------------------------------------------------------- the formatter
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validate_config(model: type[Model], data: Mapping[str, Any], source: str | None = None) -> Model:
+    """``model`` validated from ``data`` (with ``source``, the file it came from, when given);
+    :class:`ConfigError` (one line per problem) otherwise."""
+    try:
+        return model.model_validate({**data, "source": source} if source else dict(data))
+    except ValidationError as exc:
+        raise config_error(exc, model) from None
+
+
 def config_error(exc: ValidationError, model: type[BaseModel]) -> ConfigError:
     """One line per problem of ``exc`` (a validation of ``model``); the value of a mapping key that
     is not text is not reported beside its key, and a line said twice is said once."""

@@ -26,10 +26,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from envs.scenarios import make_params, scenario_names
-from training.config.errors import ConfigError, config_error, not_allowed
+from training.config.errors import ConfigError, not_allowed, validate_config
 from training.config.files import read_yaml_mapping
 from training.config.run import apply_overrides
 
@@ -135,10 +135,7 @@ def _argument_problem(value: Any, default: Any) -> str | None:
 
 def h8_config_from_dict(data: Mapping[str, Any], source: str | None = None) -> H8Config:
     """Validate a mapping; :class:`ConfigError` (one line per problem) otherwise."""
-    try:
-        cfg = H8Config.model_validate({**data, "source": source} if source else dict(data))
-    except ValidationError as exc:
-        raise config_error(exc, H8Config) from None
+    cfg = validate_config(H8Config, data, source)
     _try_settings(cfg)
     return cfg
 

@@ -21,15 +21,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from envs.scenarios import scenario_names
-from training.config.errors import ConfigError, Problems, config_error, line, not_allowed
+from training.config.errors import ConfigError, Problems, line, not_allowed, validate_config
 from training.config.files import read_yaml_mapping
 from training.config.hyperparams import MAX_STEPS, canonical_algo
 from training.config.run import TrainConfig, apply_overrides, config_from_dict, folder_name
 from training.evaluate.contexts import HELD_OUT_OFFSET
-from training.leaderboard.config import ZooEntry
+from training.leaderboard.config import ZooEntry, read_zoo_entry
 
 MAX_CONTEXTS = 4096
 MAX_SEEDS = 1000
@@ -139,10 +139,7 @@ class GeneralizationConfig(_Strict):
 
 def generalization_config_from_dict(data: Mapping[str, Any], source: str | None = None) -> GeneralizationConfig:
     """Validate a mapping; :class:`ConfigError` (one line per problem) otherwise."""
-    try:
-        return GeneralizationConfig.model_validate({**data, "source": source} if source else dict(data))
-    except ValidationError as exc:
-        raise config_error(exc, GeneralizationConfig) from None
+    return validate_config(GeneralizationConfig, data, source)
 
 
 def load_generalization_config(path: str | Path, overrides: Sequence[str] = ()) -> GeneralizationConfig:
@@ -162,14 +159,7 @@ def load_zoo_entry(cfg: GeneralizationConfig, algo: str) -> ZooEntry:
     if not path.is_file():
         raise ConfigError([f"zoo={cfg.zoo!r} is not allowed: it has no {path.name} (the tuned hyperparameters "
                            f"of {algo}: alliance leaderboard configs/leaderboard.yaml --tune makes them)"])
-    data = read_yaml_mapping(path, "a mapping with algo, n_envs, hyperparams")
-    try:
-        entry = ZooEntry.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError([f"{path}: {ln}" for ln in config_error(exc, ZooEntry).problems]) from None
-    if entry.algo != algo:
-        raise ConfigError([f"{path}: algo={entry.algo} is not allowed: the file of {algo} holds {algo}"])
-    return entry
+    return read_zoo_entry(path, algo)
 
 
 def train_config(cfg: GeneralizationConfig, entry: ZooEntry, scenario: str, visible: bool, seed: int) -> TrainConfig:

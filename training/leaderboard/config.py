@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from envs.scenarios import scenario_names
-from training.config.errors import ConfigError, config_error, not_allowed
+from training.config.errors import ConfigError, config_error, not_allowed, validate_config
 from training.config.files import read_yaml_mapping
 from training.config.hyperparams import ALGOS, MAX_STEPS, canonical_algo
 from training.config.run import TrainConfig, apply_overrides, config_from_dict, folder_name
@@ -141,10 +141,7 @@ class ZooEntry(_Strict):
 
 def leaderboard_config_from_dict(data: Mapping[str, Any], source: str | None = None) -> LeaderboardConfig:
     """Validate a mapping; :class:`ConfigError` (one line per problem) otherwise."""
-    try:
-        return LeaderboardConfig.model_validate({**data, "source": source} if source else dict(data))
-    except ValidationError as exc:
-        raise config_error(exc, LeaderboardConfig) from None
+    return validate_config(LeaderboardConfig, data, source)
 
 
 def load_leaderboard_config(path: str | Path, overrides: Sequence[str] = ()) -> LeaderboardConfig:
@@ -170,6 +167,14 @@ def load_zoo(cfg: LeaderboardConfig, algo: str) -> ZooEntry:
     if not path.is_file():
         raise ConfigError([f"{path}: no such file: the tuned hyperparameters of {algo} (make them with "
                            f"alliance leaderboard {cfg.source or 'CONFIG'} --tune)"])
+    return read_zoo_entry(path, algo)
+
+
+def read_zoo_entry(path: Path, algo: str) -> ZooEntry:
+    """The zoo file ``path`` (it exists) as the entry of ``algo``.
+
+    :raises ConfigError: unreadable, invalid or another algorithm's (one line per problem)
+    """
     data = read_yaml_mapping(path, "a mapping with algo, n_envs, hyperparams")
     try:
         entry = ZooEntry.model_validate(data)
