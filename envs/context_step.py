@@ -21,7 +21,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from envs.context_tables import AHEAD, _ask
+from envs.context_tables import AHEAD, _ask, rewards_into
 from envs.jit_cache import freshen
 from envs.kernel import _step_one, clock_at, encode_at, restart_at
 from envs.pcg64 import SCRATCH, W, lanes8_next, lanes8_start
@@ -30,8 +30,8 @@ from envs.spaces import ONE_HOT_SIZE as _ONE_HOT
 
 @numba.njit(cache=True, _nrt=False)
 def advance_contexts_into(actions, nvec, index, t, max_steps, ctx, state_keys, bases, codes, values, down,  # noqa: PLR0913
-                          med_codes, med_values, reward, reward_cls, event_target, event_prob, p_west, after_shock,
-                          consts, ring, done, action, nxt, mediated, changed, west_reset, floor, rew, t_next, t_info,
+                          med_codes, med_values, factors, ctx_terms, action_keys, event_target, event_prob, p_west,
+                          after_shock, consts, ring, done, action, nxt, mediated, changed, west_reset, floor, rew, t_next, t_info,
                           truncated, ended):
     """``envs.kernel.advance_into`` (without the observations) with a context per env, ``ctx`` (N,), and
     the tables as ``envs.context_tables.step_contexts`` reads them; ``ring`` (AHEAD, 8) int64 scratch.
@@ -47,17 +47,17 @@ def advance_contexts_into(actions, nvec, index, t, max_steps, ctx, state_keys, b
         if a < 0:
             return 1, j, np.uint64(0), np.uint64(0)
         action[j] = a
-        _ask(ring, j, index, action, ctx, state_keys, bases, codes, med_codes, reward_cls, reward, values)
+        _ask(ring, j, index, action, ctx, state_keys, bases, codes, med_codes, values)
     for i in range(n):
         row = ring[i & (AHEAD - 1)]
-        at_reward, at_med, keys = row[0], row[1], (row[2], row[3], row[4], row[5], row[6])
+        at_med, keys = row[1], (row[2], row[3], row[4], row[5], row[6])
         j = i + AHEAD
         if j < n:  # (env j's positions take env i's row, read above)
             a = encode_at(actions, nvec, j)
             if a < 0:
                 return 1, j, np.uint64(0), np.uint64(0)
             action[j] = a
-            _ask(ring, j, index, action, ctx, state_keys, bases, codes, med_codes, reward_cls, reward, values)
+            _ask(ring, j, index, action, ctx, state_keys, bases, codes, med_codes, values)
         again = resetting and done[i]
         if t[i] >= max_steps and not again:
             return 1, i, np.uint64(0), np.uint64(0)
@@ -69,11 +69,11 @@ def advance_contexts_into(actions, nvec, index, t, max_steps, ctx, state_keys, b
         c = ctx[i]
         ph = state_keys[s, 0]
         row_t = min(t[i], last_row)
-        rew[i] = reward[at_reward]
         out = _step_one(s, ph, med_values[at_med], values, down, keys, event_target[c, row_t, ph],
                         event_prob[c, row_t, ph], p_west[c], after_shock, draws)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         ends += clock_at(i, t[i], max_steps, t_next, t_info, truncated, ended)
+    rewards_into(index, action, ctx, state_keys, bases, factors, ctx_terms, action_keys, done, rew)
     return 0, ends, consts[SCRATCH + 3], consts[SCRATCH + W + 3]
 
 

@@ -49,6 +49,15 @@ import numba
 import numpy as np
 
 from envs import pcg64
+from envs.context_rewards import (
+    ACTION_KEYS,
+    STATE_KEYS,
+    STRIDE_A,
+    WIDTH,
+    context_terms,
+    reward_at,
+    slot_factors,
+)
 from envs.jit_cache import freshen
 from envs.kernel import _step_one, prefetch
 from envs.model import N_UNIFORMS
@@ -89,19 +98,20 @@ def aligned_zeros(n: int) -> np.ndarray:
 
 
 def step_contexts(index, action, t, ctx, state_keys, bases, codes, values, med_codes, med_values,  # noqa: PLR0913
-                  reward, reward_cls, event_target, event_prob, p_west, after_shock, u):
+                  factors, ctx_terms, event_target, event_prob, p_west, after_shock, u):
     """``envs.kernel.step_many`` with a context per state, ``ctx`` (N,) ids: ``bases[ctx * 5 + phase]``
     the (context, phase)'s row, ``state_keys[s]`` the state's (see :meth:`ContextTables._flatten`);
     variable j's key ``bases[b, 3 + j] + 4 * codes[state_keys[s, 3 + j] + a]`` into ``values`` (``+ M``
     in ``step_index``, ``down = values[2:]``); Pr(M = 1) ``med_values[bases[b, 2] + med_codes[
     state_keys[s, 2] + a]]``; ``event_target``/``event_prob`` ``[c, row, phase]``, ``p_west`` ``[c,
     phase]``. Returns next indices and the events as ``step_many``, and r(s, a) of each state before
-    the step (``reward[bases[b, 1] + state_keys[s, 1] + reward_cls[a]]``)."""
+    the step (``envs.context_rewards.reward_at`` on ``factors[bases[b, 1] + state_keys[s, 1]]`` and the
+    context's row of ``ctx_terms``)."""
     n = index.shape[0]
     out = (np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty(n, np.bool_),
            np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64))
-    tables = (index, action, t, ctx, state_keys, bases, codes, values, values[2:], med_codes, med_values, reward,
-              reward_cls, event_target, event_prob, p_west, after_shock)
+    tables = (index, action, t, ctx, state_keys, bases, codes, values, values[2:], med_codes, med_values, factors,
+              ctx_terms, ACTION_KEYS, event_target, event_prob, p_west, after_shock)
     consts = pcg64.begin(u, n * N_UNIFORMS) if isinstance(u, np.random.Generator) else None
     if consts is not None:  # drawn in the loop where envs.pcg64 can, else by NumPy
         pcg64.end(u, *_step_contexts_into(*tables, _NO_DRAWS, consts, True, np.empty((AHEAD, 8), np.int64), *out))
@@ -114,15 +124,13 @@ def step_contexts(index, action, t, ctx, state_keys, bases, codes, values, med_c
 
 
 @numba.njit(cache=True, inline="always")
-def _ask(ring, j, index, action, ctx, state_keys, bases, codes, med_codes, reward_cls, reward, values):  # noqa: PLR0913
-    """Env j's look-up positions into ``ring[j % AHEAD]`` (r(s, a), Pr(M = 1), the five move keys), and
-    its r(s, a) and move entries asked for from the memory (far apart: they miss the caches)."""
+def _ask(ring, j, index, action, ctx, state_keys, bases, codes, med_codes, values):
+    """Env j's look-up positions into ``ring[j % AHEAD]`` (its (shield, economy) for r(s, a), Pr(M = 1), the
+    five move keys), and its move entries asked for from the memory (far apart: they miss the caches)."""
     s, a = index[j], action[j]
     b = ctx[j] * N_PHASES + state_keys[s, 0]
     row = ring[j & (AHEAD - 1)]
-    row[0] = bases[b, 1] + state_keys[s, 1] + reward_cls[a]
     row[1] = bases[b, 2] + med_codes[state_keys[s, 2] + a]
-    prefetch(reward, row[0])
     for v in range(N_VARS):
         row[2 + v] = bases[b, 3 + v] + RECORD * codes[state_keys[s, 3 + v] + a]
         prefetch(values, row[2 + v])
@@ -136,8 +144,8 @@ def _ask(ring, j, index, action, ctx, state_keys, bases, codes, med_codes, rewar
 # locality gains).
 @numba.njit(cache=True, _nrt=False)
 def _step_contexts_into(index, action, t, ctx, state_keys, bases, codes, values, down, med_codes,  # noqa: PLR0913
-                        med_values, reward, reward_cls, event_target, event_prob, p_west, after_shock, u, consts,
-                        drawing, ring, nxt, mediated, changed, west_reset, floor, new_phase, rew):
+                        med_values, factors, ctx_terms, action_keys, event_target, event_prob, p_west, after_shock,
+                        u, consts, drawing, ring, nxt, mediated, changed, west_reset, floor, new_phase, rew):
     """The step of every env on the uniforms ``u`` (N, 8), or, with ``drawing``, on those drawn in the
     loop from ``consts`` as ``envs.kernel.step_into_drawing`` does (env i's are ``random((N, 8))``'s row
     i; ``u`` unread). ``ring``: (AHEAD, 8) int64 scratch. Returns the last lane's state for
@@ -148,28 +156,45 @@ def _step_contexts_into(index, action, t, ctx, state_keys, bases, codes, values,
     if drawing:
         lanes8_start(consts)
     for j in range(min(AHEAD, n)):
-        _ask(ring, j, index, action, ctx, state_keys, bases, codes, med_codes, reward_cls, reward, values)
+        _ask(ring, j, index, action, ctx, state_keys, bases, codes, med_codes, values)
     for i in range(n):
         if drawing:
             draws = lanes8_next(consts)
         else:
             draws = (u[i, 0], u[i, 1], u[i, 2], u[i, 3], u[i, 4], u[i, 5], u[i, 6], u[i, 7])
         row = ring[i & (AHEAD - 1)]
-        at_reward, at_med, keys = row[0], row[1], (row[2], row[3], row[4], row[5], row[6])
+        at_med, keys = row[1], (row[2], row[3], row[4], row[5], row[6])
         if i + AHEAD < n:  # (env i + AHEAD's positions take env i's row, read above)
-            _ask(ring, i + AHEAD, index, action, ctx, state_keys, bases, codes, med_codes, reward_cls, reward,
-                 values)
+            _ask(ring, i + AHEAD, index, action, ctx, state_keys, bases, codes, med_codes, values)
         s = index[i]
         c = ctx[i]
         ph = state_keys[s, 0]
-        rew[i] = reward[at_reward]
         out = _step_one(s, ph, med_values[at_med], values, down, keys, event_target[c, min(t[i], last_row), ph],
                         event_prob[c, min(t[i], last_row), ph], p_west[c], after_shock, draws)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         new_phase[i] = state_keys[out[0], 0]
+    rewards_into(index, action, ctx, state_keys, bases, factors, ctx_terms, action_keys, _NO_DONE, rew)
     return consts[SCRATCH + 3], consts[SCRATCH + W + 3]
 
 
+@numba.njit(cache=True, inline="always")
+def rewards_into(index, action, ctx, state_keys, bases, factors, ctx_terms, action_keys, done, rew):
+    """r(s, a) of every env before its step (not where ``done`` holds, when not empty) by
+    ``envs.context_rewards.reward_at``, in a loop of its own after the step's: its chain of dependent
+    operations (a division, a square root) overlaps across envs there, not in the step's loop (where it
+    cost 65 us at N = 4,096, here 15 us)."""
+    skipping = done.shape[0] > 0
+    for i in range(index.shape[0]):
+        if skipping and done[i]:
+            continue
+        s, c = index[i], ctx[i]
+        ph = state_keys[s, 0]
+        rew[i] = reward_at(_STATE_KEYS[s - ph * BLOCK], action_keys[action[i]], np.uint64(bases[c * N_PHASES + ph, 1]),
+                           np.uint64(c * WIDTH), factors, ctx_terms)
+
+
+_NO_DONE = np.zeros(0, np.bool_)
+_STATE_KEYS = STATE_KEYS
 _NO_DRAWS = np.zeros((1, N_UNIFORMS))  # u when the loop draws
 _NO_CONSTS = np.zeros(N_CONSTS, np.uint64)  # consts when u is given
 
@@ -187,30 +212,6 @@ def with_features(table, index, features, ctx):
         for j in range(n_features):
             out[i, width + j] = features[c, j]
     return out
-
-
-class ActionClasses:
-    """Groups of the 96 actions whose columns are equal in every block added (``label[a]``, 0..n-1),
-    and the blocks kept at one column per group (axis 1 of each block is the action)."""
-
-    def __init__(self) -> None:
-        self.label = np.zeros(N_ACTIONS, dtype=np.int64)
-        self.n = 1
-        self.blocks: list[np.ndarray] = []
-
-    def add(self, block: np.ndarray) -> None:
-        """Store ``block`` (rows, 96, ...), splitting groups it tells apart (stored blocks re-expanded)."""
-        columns = np.ascontiguousarray(np.moveaxis(block, 1, 0).reshape(N_ACTIONS, -1))
-        seen: dict[bytes, int] = {}  # equal bytes: equal numbers (a -0.0 kept apart from 0.0 costs a column)
-        own = np.array([seen.setdefault(col.tobytes(), len(seen)) for col in columns], dtype=np.int64)
-        _, first, joint = np.unique(np.stack([self.label, own], axis=1), axis=0, return_index=True,
-                                    return_inverse=True)
-        if len(first) > self.n:  # split: each new group lies inside one old group
-            old_of_new = self.label[first]
-            self.blocks = [np.take(b, old_of_new, axis=1) for b in self.blocks]
-            self.label, self.n = joint.ravel().astype(np.int64), len(first)
-        keep = np.unique(self.label, return_index=True)[1]  # one action per group, in group order
-        self.blocks.append(np.ascontiguousarray(np.take(block, keep, axis=1)))
 
 
 class EntryClasses:
@@ -265,7 +266,8 @@ class ContextTables:
         self.slot = np.full((c, N_PHASES), -1, dtype=np.int64)  # (context, phase) -> slot, -1 not built
         self._moves = [EntryClasses(int(COMBOS[j]) * N_ACTIONS) for j in range(N_VARS)]  # (combination, action)
         self._med = EntryClasses(MED_SIZE)  # (combination of R, action)
-        self._reward = ActionClasses()  # blocks (1080, groups)
+        self.ctx_terms = np.stack([context_terms(p) for p in params]).ravel()  # r(s, a)'s terms per context
+        self._factors: list[np.ndarray] = []  # (shield, economy) per slot (envs.context_rewards)
         # envs.tables' entry-shock table in 2-byte integers (its numbers are states, < 5400): the step's
         # hot tables take less of the cache the far look-ups pass through (a step 2-3 % faster at C = 256)
         self.after_shock = after_shock().astype(np.int16)
@@ -289,31 +291,25 @@ class ContextTables:
         self.codes = _codes(np.concatenate([m.code for m in self._moves]), int(n.max()))
         self.med_codes = _codes(self._med.code, self._med.n)
         self.med_values = np.concatenate(self._med.values).ravel() if n_slots else np.zeros(0)
-        self.reward = np.concatenate(self._reward.blocks).reshape(-1) if n_slots else np.zeros(0)
-        n_cls = self._reward.n
+        self.factors = np.concatenate(self._factors) if n_slots else np.zeros(0)
         local = np.arange(N_STATES) % BLOCK
         self.state_keys = np.zeros((N_STATES, 8), dtype=np.int32)  # half a cache line per state
         self.state_keys[:, 0] = PHASE_OF
-        self.state_keys[:, 1] = local * n_cls
+        self.state_keys[:, 1] = local % STRIDE_A * 2
         self.state_keys[:, 2] = MED_KEYS - PHASE_OF * MED_SIZE
         self.state_keys[:, 3:] = CODE_OFFSETS + LOCAL_COMBO[local] * N_ACTIONS
         slot = self.slot.reshape(-1, 1)
         self.bases = np.zeros((slot.shape[0], 8), dtype=np.int64)  # one cache line per (context, phase)
-        self.bases[:, 1:2] = slot * BLOCK * n_cls
+        self.bases[:, 1:2] = slot * STRIDE_A * 2
         self.bases[:, 2:3] = slot * self._med.n
         self.bases[:, 3:] = slot * per_slot + var_start
         self.bases[slot[:, 0] < 0] = 0  # not built: never read
 
     @property
-    def reward_label(self) -> np.ndarray:
-        """Each action's group of equal r(s, a) columns, ``(96,)`` (the column ``reward`` keeps for it)."""
-        return self._reward.label
-
-    @property
     def nbytes(self) -> int:
         """Bytes held by the arrays of the contexts' tables (the shared codes and state rows included)."""
-        return sum(a.nbytes for a in (self.values, self.codes, self.med_codes, self.med_values, self.reward,
-                                      self.state_keys, self.bases, self.event_target, self.event_prob, self.p_west))
+        return sum(a.nbytes for a in (self.values, self.codes, self.med_codes, self.med_values, self.factors,
+                                      self.ctx_terms, self.state_keys, self.bases, self.event_target, self.event_prob, self.p_west))
 
     def ensure_reachable(self, contexts: np.ndarray, phases: np.ndarray) -> None:
         """Build (once) every block reachable from ``phases[i]`` in context ``contexts[i]``."""
@@ -335,7 +331,7 @@ class ContextTables:
                     # entries (combination, action), each (up M=0, up M=1, down M=0, down M=1)
                     classes.add(np.stack([tb.up[at].reshape(-1, 2), tb.down[at].reshape(-1, 2)], axis=1).reshape(-1, RECORD))
                 self._med.add(tb.p_med[ph * MED_SIZE:(ph + 1) * MED_SIZE].reshape(-1, 1))
-                self._reward.add(tb.reward_blocks[ph])
+                self._factors.append(slot_factors(self.params[c], ph))
                 self.slot[c, ph] = k
                 k += 1
         self._flatten()
@@ -346,7 +342,7 @@ class ContextTables:
         r(s, a) before the step and the events."""
         nxt, mediated, changed, west_reset, floor, new_phase, reward = step_contexts(
             index, action, t, ctx, self.state_keys, self.bases, self.codes, self.values, self.med_codes,
-            self.med_values, self.reward, self._reward.label, self.event_target, self.event_prob, self.p_west,
+            self.med_values, self.factors, self.ctx_terms, self.event_target, self.event_prob, self.p_west,
             self.after_shock, u)
         return nxt, reward, {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset,
                              "threat_floor": floor, "new_phase": new_phase}

@@ -22,6 +22,8 @@ import numpy as np
 
 from envs.params import AllianceParams
 from envs.spaces import STATE_LEVELS
+from envs.utility import REWARD_PARTS as REWARD_PARTS  # (re-exported: r's parts, section 6)
+from envs.utility import ces_of, ces_part, reward_sum, security_of
 
 MOVING_LEVELS = STATE_LEVELS[1:]  # levels of T, A, R, W, X
 MAX_MOVE_PROB = 0.95  # section 5.3: clip to [0, .95], rescale when up + down > .95
@@ -176,9 +178,8 @@ def apply_entry_shock(moved: np.ndarray, new_phase: np.ndarray, changed: np.ndar
 
 
 # --------------------------------------------------------------------------- section 6
-# r is the sum of these terms of :func:`reward_terms` with these signs (the others - S, Aut, Econ,
-# shield, trap - enter r only through the CES part, which is not additive over them).
-REWARD_PARTS = {"ces": 1.0, "identity_bonus": 1.0, "troop_cost": -1.0, "basing_cost": -1.0, "diplomacy_cost": -1.0}
+# r's parts (REWARD_PARTS) and its last steps, security to r, are envs.utility's: one copy, which the
+# contextual vector env's step compiles (envs.context_rewards).
 
 
 def reward_terms(states: np.ndarray, actions: np.ndarray, p: AllianceParams,
@@ -195,10 +196,10 @@ def reward_terms(states: np.ndarray, actions: np.ndarray, p: AllianceParams,
     far = p.far_arc_scale  # far-arc ties' share of the shield
     shield = 1 - (1 - 0.5 * c) * (1 - 0.7 * kappa * R / 4) * (1 - 0.3 * W / 2) * (1 - 0.1 * far * X / 2)
     trap = p.entrapment_scale * ((m == 3) * (0.15 + 0.35 * T / 3) + (m == 2) * 0.08 * T / 3)
-    security = np.clip(1 - (T / 3) * (1 - shield) - trap, 0.0, 1.0)
     autonomy = 0.6 * A / 5 + 0.4 * (1 - 0.12 * mf - 0.15 * k - 0.12 * gf)
     economy = 0.4 * kappa * R / 4 + 0.4 * W / 2 + 0.2 * X / 2
-    ces = (w_s * np.sqrt(security) + w_a * np.sqrt(autonomy) + w_e * np.sqrt(economy)) ** 2
+    security = security_of(T, shield, trap)
+    ces = ces_of(ces_part(w_s, security), ces_part(w_a, autonomy), ces_part(w_e, economy))
     identity_bonus = 0.15 * iota * (mf / 3 + k) / 2
     troop_cost = 0.25 * (1 - iota) * (m == 3)
     basing_cost = 0.03 * (1 - iota) * (m == 2)
@@ -208,10 +209,7 @@ def reward_terms(states: np.ndarray, actions: np.ndarray, p: AllianceParams,
         "ces": ces, "identity_bonus": identity_bonus, "troop_cost": troop_cost,
         "basing_cost": basing_cost, "diplomacy_cost": diplomacy_cost,
     }
-    reward = np.zeros_like(ces)
-    for name, sign in REWARD_PARTS.items():  # r = ces + identity_bonus - troop - basing - diplomacy
-        reward = reward + sign * terms[name]
-    return {**terms, "reward": reward}
+    return {**terms, "reward": reward_sum(ces, identity_bonus, troop_cost, basing_cost, diplomacy_cost)}
 
 
 def reward(states: np.ndarray, actions: np.ndarray, p: AllianceParams, patron: np.ndarray | None = None) -> np.ndarray:

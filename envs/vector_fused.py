@@ -17,6 +17,7 @@ import numpy as np
 from gymnasium.error import ResetNeeded
 
 from envs import model, pcg64
+from envs.context_rewards import ACTION_KEYS
 from envs.context_step import advance_contexts_into, write_context_observations
 from envs.context_tables import AHEAD
 from envs.env_shared import as_action_array
@@ -85,7 +86,7 @@ def _advance_contexts(venv: Any, actions: np.ndarray, nvec: np.ndarray, consts: 
     ct = venv.context_tables
     return advance_contexts_into(
         actions, nvec, venv._index, venv._t, venv.max_episode_steps, venv._ctx, ct.state_keys, ct.bases, ct.codes,
-        ct.values, ct.values[2:], ct.med_codes, ct.med_values, ct.reward, ct.reward_label, ct.event_target,
+        ct.values, ct.values[2:], ct.med_codes, ct.med_values, ct.factors, ct.ctx_terms, ACTION_KEYS, ct.event_target,
         ct.event_prob, ct.p_west, ct.after_shock, consts, np.empty((AHEAD, 8), np.int64), done, *out[:-1])
 
 

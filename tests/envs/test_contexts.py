@@ -12,7 +12,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import envs  # noqa: F401  (registers the ids)
-from envs.context_tables import ActionClasses, ContextTables, EntryClasses
+from envs.context_tables import ContextTables, EntryClasses
 from envs.contexts import RANGES_FILE, make_contexts, sample_values
 from envs.env import SmallStateAllianceEnv
 from envs.scenarios import make_params
@@ -138,23 +138,6 @@ def test_context_tables_step_every_phase_and_date_as_each_contexts_tables():
         np.testing.assert_array_equal(reward[sel], tb.reward_at(index[sel], action[sel]))
         for key in e2:
             np.testing.assert_array_equal(events[key][sel], e2[key])
-
-
-def test_action_classes_split_a_group_a_later_block_tells_apart():
-    """Actions grouped because their columns were equal so far are split when a block differs, and
-    every stored block still gives each action's own numbers."""
-    rng = np.random.default_rng(0)
-    first = rng.random((4, 96, 2))
-    first[:, 1::2] = first[:, 0::2]  # actions 2i and 2i+1 equal
-    second = first.copy() + 1.0
-    second[:, 5] = 7.0  # ... except 4 and 5 in the second block
-    classes = ActionClasses()
-    classes.add(first)
-    assert classes.n == 48
-    classes.add(second)
-    assert classes.n == 49 and classes.label[4] != classes.label[5]
-    for block, stored in zip((first, second), classes.blocks):
-        np.testing.assert_array_equal(np.take(stored, classes.label, axis=1), block)
 
 
 def test_entry_classes_split_a_class_a_later_block_tells_apart():
