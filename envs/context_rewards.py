@@ -36,44 +36,47 @@ STRIDE_T = N_A * STRIDE_A  # of T (270)
 N_MKG = int(np.prod(ACTION_NVEC[:3]))  # (m, k, g): a // 4 of a flat action (d is its fastest digit)
 N_D = int(ACTION_NVEC[3])
 COST_PARTS = tuple(model.REWARD_PARTS)[1:]  # identity_bonus, troop_cost, basing_cost, diplomacy_cost
-N_COST = len(COST_PARTS)
-TRAP = 4  # ctx_terms row: weights (3, and a 0), trap (m, T), autonomy (A, m, k, g), costs ((m, k, d), 4)
-AUTONOMY = TRAP + int(ACTION_NVEC[0]) * N_T
-COSTS = AUTONOMY + N_A * N_MKG
-WIDTH = COSTS + int(np.prod(ACTION_NVEC[[0, 1, 3]])) * N_COST + 4  # 296: rows of whole 64-byte lines
+N_M, N_K = int(ACTION_NVEC[0]), int(ACTION_NVEC[1])
+# a ctx_terms row: w_s, w_a, 0, 0, then each term over the variables it reads (REWARD_READS), in this order
+TRAP, BONUS = 4, 4 + N_M * N_T  # trap (m, T), identity bonus (m, k), troop cost (m), basing cost (m), diplomacy (d)
+TROOP, BASING = BONUS + N_M * N_K, BONUS + N_M * N_K + N_M
+DIPLOMACY = BASING + N_M
+WIDTH = DIPLOMACY + N_D  # 40 numbers: 5 cache lines
 _LOCAL = np.arange(N_T * STRIDE_T)
 STATE_KEYS = np.stack([_LOCAL % STRIDE_A * 2, _LOCAL // STRIDE_T, TRAP + _LOCAL // STRIDE_T,
-                       AUTONOMY + _LOCAL // STRIDE_A % N_A * N_MKG], axis=1).astype(np.uint64)
-"""(1080, 4) for each state of a block: its (shield, economy)'s offset in a slot of ``factors``, T, and its
-offsets in a ``ctx_terms`` row: trap at (m = 0, T), autonomy at (A, 0). Unsigned, as the other keys: the
-compiled look-ups skip the checks for negative indices (a third of the instructions of :func:`reward_at`)."""
-ACTION_KEYS = np.stack([ALL_ACTIONS[:, 0] * N_T, np.arange(len(ALL_ACTIONS)) // N_D,
-                        COSTS + ((ALL_ACTIONS[:, 0] * ACTION_NVEC[1] + ALL_ACTIONS[:, 1]) * N_D
-                                 + ALL_ACTIONS[:, 3]) * N_COST], axis=1).astype(np.uint64)
-"""(96, 3): each action's offsets from its state's trap and autonomy, and of its costs in a ``ctx_terms`` row."""
-_1, _2, _3 = np.uint64(1), np.uint64(2), np.uint64(3)  # (unsigned stays unsigned: uint64 + int64 is a float)
+                       _LOCAL // STRIDE_A % N_A * N_MKG], axis=1).astype(np.uint64)
+"""(1080, 4) for each state of a block: its (shield, economy part)'s offset in a slot of ``factors``, T, its
+trap's offset in a ``ctx_terms`` row at m = 0 and its autonomy's in an ``autonomy`` row at (m, k, g) = 0.
+Unsigned, as every key: the compiled look-ups skip the checks for negative indices."""
+_M, _K, _D = ALL_ACTIONS[:, 0], ALL_ACTIONS[:, 1], ALL_ACTIONS[:, 3]
+ACTION_KEYS = np.stack([_M * N_T, np.arange(len(ALL_ACTIONS)) // N_D, BONUS + _M * N_K + _K, TROOP + _M, BASING + _M,
+                        DIPLOMACY + _D], axis=1).astype(np.uint64)
+"""(96, 6): each action's offsets: from its state's trap and autonomy, and of its four costs in a row."""
+_1 = np.uint64(1)  # (unsigned stays unsigned: uint64 + int64 is a float)
+_BLOCK = np.uint64(N_T * STRIDE_T)
 
 
-def context_terms(p: AllianceParams) -> np.ndarray:
-    """A context's ``ctx_terms`` row (:data:`WIDTH`), from ``envs.model.reward_terms`` on every (T, A) and
-    action at phase 0 and R = W = X = 0 (the terms it keeps do not read those)."""
+def context_terms(p: AllianceParams) -> tuple[np.ndarray, np.ndarray]:
+    """A context's ``ctx_terms`` row (:data:`WIDTH`) and its autonomy over (A, m, k, g) (144), from
+    ``envs.model.reward_terms`` on every (T, A) and action at phase 0 and R = W = X = 0 (the terms
+    kept do not read those; :data:`REWARD_READS`)."""
     grid = np.zeros((N_T, N_A, 6), dtype=np.int64)
     grid[:, :, 1], grid[:, :, 2] = np.arange(N_T)[:, None], np.arange(N_A)
     states = np.repeat(grid.reshape(-1, 6), len(ALL_ACTIONS), axis=0)  # (T, A, action)
-    terms = model.reward_terms(states, np.tile(ALL_ACTIONS, (N_T * N_A, 1)), p)
-    shape = (N_T, N_A, *ACTION_NVEC)  # T, A, m, k, g, d
+    terms = {k: v.reshape(N_T, N_A, *ACTION_NVEC)  # T, A, m, k, g, d
+             for k, v in model.reward_terms(states, np.tile(ALL_ACTIONS, (N_T * N_A, 1)), p).items()}
     row = np.zeros(WIDTH)
-    row[0] = p.weights[0]
-    row[TRAP:AUTONOMY] = terms["trap"].reshape(shape)[:, 0, :, 0, 0, 0].T.ravel()  # (m, T)
-    part = utility.ces_part(p.weights[1], terms["autonomy"])  # w_a sqrt(autonomy)
-    row[AUTONOMY:COSTS] = part.reshape(shape)[0, :, :, :, :, 0].ravel()  # (A, m, k, g)
-    costs = np.stack([terms[name].reshape(shape)[0, 0, :, :, 0, :] for name in COST_PARTS], axis=-1)
-    row[COSTS:COSTS + costs.size] = costs.ravel()  # ((m, k, d), part)
-    return row
+    row[:2] = p.weights[:2]
+    row[TRAP:BONUS] = terms["trap"][:, 0, :, 0, 0, 0].T.ravel()  # (m, T)
+    row[BONUS:TROOP] = terms["identity_bonus"][0, 0, :, :, 0, 0].ravel()  # (m, k)
+    row[TROOP:BASING] = terms["troop_cost"][0, 0, :, 0, 0, 0]
+    row[BASING:DIPLOMACY] = terms["basing_cost"][0, 0, :, 0, 0, 0]
+    row[DIPLOMACY:] = terms["diplomacy_cost"][0, 0, 0, 0, 0, :]
+    return row, terms["autonomy"][0, :, :, :, :, 0].ravel()  # (A, m, k, g)
 
 
 def slot_factors(p: AllianceParams, phase: int) -> np.ndarray:
-    """(shield, economy) of each (R, W, X) in ``phase`` (a state's (R, W, X) is its index mod 45), (90,)."""
+    """(shield, w_e sqrt(economy)) of each (R, W, X) in ``phase`` (a state's (R, W, X) is its index mod 45), (90,)."""
     states = np.zeros((STRIDE_A, 6), dtype=np.int64)
     states[:, 0] = phase
     states[:, 3:] = np.stack(np.unravel_index(np.arange(STRIDE_A), tuple(STATE_LEVELS[3:])), axis=1)
@@ -87,17 +90,39 @@ _ces_of = numba.njit(cache=True, inline="always")(utility.ces_of)
 _reward_sum = numba.njit(cache=True, inline="always")(utility.reward_sum)
 
 
+N_INPUTS = 11  # the numbers a state-action's r is put together from, a row of the scratch each
+CHUNK = 256  # envs put together at once: their numbers (22 KB) stay in the L1 cache between the loops
+
+
 @numba.njit(cache=True, inline="always")
-def reward_at(state_key, action_key, slot, row, factors, ctx_terms):
-    """r(s, a) from ``STATE_KEYS[s's place in its block]``, ``ACTION_KEYS[a]``, the slot's start in
-    ``factors`` and the context's row's in ``ctx_terms`` (uint64 all): its (shield, economy) at ``factors[
-    slot + state_key[0]]``, the other terms in the row; put together by ``envs.model``'s own last steps."""
-    at = slot + state_key[0]
-    trap = ctx_terms[row + state_key[2] + action_key[0]]
-    security = _security_of(np.float64(state_key[1]), factors[at], trap)
-    ces = _ces_of(_ces_part(ctx_terms[row], security), ctx_terms[row + state_key[3] + action_key[1]], factors[at + _1])
-    k = row + action_key[2]
-    return _reward_sum(ces, ctx_terms[k], ctx_terms[k + _1], ctx_terms[k + _2], ctx_terms[k + _3])
+def rewards_into(lo, hi, index, action, ctx, n_phases, bases, factors, ctx_terms, autonomy, autonomy_of, scratch,
+                 rew):
+    """r(s, a) of envs ``lo`` to ``hi`` (at most :data:`CHUNK`) before their step, into ``rew``: (shield,
+    economy part) at ``factors[bases[c * n_phases + phase, 1] + STATE_KEYS[local, 0]]``, the other terms in
+    the context's ``ctx_terms`` row and ``autonomy`` row ``autonomy_of[c]``, gathered into ``scratch``
+    (:data:`N_INPUTS`, CHUNK), then put together by ``envs.utility``'s last steps in a second loop, which
+    the compiler runs several envs at a time (their division and square roots one after another in the
+    step's loop took 50 us at N = 4,096)."""
+    for j in range(hi - lo):
+        i = lo + j
+        s = np.uint64(index[i])
+        state_key, action_key = STATE_KEYS[s % _BLOCK], ACTION_KEYS[action[i]]
+        c = ctx[i]
+        at = np.uint64(bases[c * n_phases + s // _BLOCK, 1]) + state_key[0]
+        row = np.uint64(c * WIDTH)
+        scratch[0, j] = np.float64(state_key[1])
+        scratch[1, j] = factors[at]
+        scratch[2, j] = ctx_terms[row + state_key[2] + action_key[0]]
+        scratch[3, j] = ctx_terms[row]
+        scratch[4, j] = ctx_terms[row + _1]
+        scratch[5, j] = autonomy[np.uint64(autonomy_of[c]) + state_key[3] + action_key[1]]
+        scratch[6, j] = factors[at + _1]
+        for q in range(4):
+            scratch[7 + q, j] = ctx_terms[row + action_key[2 + q]]
+    for j in range(hi - lo):
+        security = _security_of(scratch[0, j], scratch[1, j], scratch[2, j])
+        ces = _ces_of(_ces_part(scratch[3, j], security), _ces_part(scratch[4, j], scratch[5, j]), scratch[6, j])
+        rew[lo + j] = _reward_sum(ces, scratch[7, j], scratch[8, j], scratch[9, j], scratch[10, j])
 
 
 freshen(__name__, ("envs",))  # numba's cache re-made when the code it calls changed (envs/jit_cache.py)

@@ -21,17 +21,20 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from envs.context_tables import AHEAD, _ask, rewards_into
+from envs.context_rewards import CHUNK, rewards_into
+from envs.context_tables import AHEAD, _ask
 from envs.jit_cache import freshen
 from envs.kernel import _step_one, clock_at, encode_at, restart_at
+from envs.params import N_PHASES
 from envs.pcg64 import SCRATCH, W, lanes8_next, lanes8_start
 from envs.spaces import ONE_HOT_SIZE as _ONE_HOT
 
 
 @numba.njit(cache=True, _nrt=False)
 def advance_contexts_into(actions, nvec, index, t, max_steps, ctx, state_keys, bases, codes, values, down,  # noqa: PLR0913
-                          med_codes, med_values, factors, ctx_terms, action_keys, event_target, event_prob, p_west,
-                          after_shock, consts, ring, done, action, nxt, mediated, changed, west_reset, floor, rew, t_next, t_info,
+                          med_codes, med_values, factors, ctx_terms, autonomy, autonomy_of, event_target, event_prob,
+                          p_west, after_shock,
+                          consts, ring, scratch, done, action, nxt, mediated, changed, west_reset, floor, rew, t_next, t_info,
                           truncated, ended):
     """``envs.kernel.advance_into`` (without the observations) with a context per env, ``ctx`` (N,), and
     the tables as ``envs.context_tables.step_contexts`` reads them; ``ring`` (AHEAD, 8) int64 scratch.
@@ -73,7 +76,13 @@ def advance_contexts_into(actions, nvec, index, t, max_steps, ctx, state_keys, b
                         event_prob[c, row_t, ph], p_west[c], after_shock, draws)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         ends += clock_at(i, t[i], max_steps, t_next, t_info, truncated, ended)
-    rewards_into(index, action, ctx, state_keys, bases, factors, ctx_terms, action_keys, done, rew)
+    for lo in range(0, n, CHUNK):  # r(s, a) of each env, those started again excepted
+        rewards_into(lo, min(lo + CHUNK, n), index, action, ctx, N_PHASES, bases, factors, ctx_terms, autonomy,
+                     autonomy_of, scratch, rew)
+    if resetting:
+        for i in range(n):
+            if done[i]:
+                rew[i] = 0.0  # restart_at's
     return 0, ends, consts[SCRATCH + 3], consts[SCRATCH + W + 3]
 
 

@@ -49,15 +49,7 @@ import numba
 import numpy as np
 
 from envs import pcg64
-from envs.context_rewards import (
-    ACTION_KEYS,
-    STATE_KEYS,
-    STRIDE_A,
-    WIDTH,
-    context_terms,
-    reward_at,
-    slot_factors,
-)
+from envs.context_rewards import CHUNK, N_INPUTS, STRIDE_A, context_terms, rewards_into, slot_factors
 from envs.jit_cache import freshen
 from envs.kernel import _step_one, prefetch
 from envs.model import N_UNIFORMS
@@ -98,7 +90,7 @@ def aligned_zeros(n: int) -> np.ndarray:
 
 
 def step_contexts(index, action, t, ctx, state_keys, bases, codes, values, med_codes, med_values,  # noqa: PLR0913
-                  factors, ctx_terms, event_target, event_prob, p_west, after_shock, u):
+                  factors, ctx_terms, autonomy, autonomy_of, event_target, event_prob, p_west, after_shock, u):
     """``envs.kernel.step_many`` with a context per state, ``ctx`` (N,) ids: ``bases[ctx * 5 + phase]``
     the (context, phase)'s row, ``state_keys[s]`` the state's (see :meth:`ContextTables._flatten`);
     variable j's key ``bases[b, 3 + j] + 4 * codes[state_keys[s, 3 + j] + a]`` into ``values`` (``+ M``
@@ -111,15 +103,14 @@ def step_contexts(index, action, t, ctx, state_keys, bases, codes, values, med_c
     out = (np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty(n, np.bool_),
            np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64))
     tables = (index, action, t, ctx, state_keys, bases, codes, values, values[2:], med_codes, med_values, factors,
-              ctx_terms, ACTION_KEYS, event_target, event_prob, p_west, after_shock)
+              ctx_terms, autonomy, autonomy_of, event_target, event_prob, p_west, after_shock)
     consts = pcg64.begin(u, n * N_UNIFORMS) if isinstance(u, np.random.Generator) else None
     if consts is not None:  # drawn in the loop where envs.pcg64 can, else by NumPy
-        pcg64.end(u, *_step_contexts_into(*tables, _NO_DRAWS, consts, True, np.empty((AHEAD, 8), np.int64), *out))
+        pcg64.end(u, *_step_contexts_into(*tables, _NO_DRAWS, consts, True, *_scratch(), *out))
         return out
     if isinstance(u, np.random.Generator):
         u = u.random((n, N_UNIFORMS))
-    _step_contexts_into(*tables, np.ascontiguousarray(u, dtype=np.float64), _NO_CONSTS, False,
-                        np.empty((AHEAD, 8), np.int64), *out)
+    _step_contexts_into(*tables, np.ascontiguousarray(u, dtype=np.float64), _NO_CONSTS, False, *_scratch(), *out)
     return out
 
 
@@ -144,11 +135,12 @@ def _ask(ring, j, index, action, ctx, state_keys, bases, codes, med_codes, value
 # locality gains).
 @numba.njit(cache=True, _nrt=False)
 def _step_contexts_into(index, action, t, ctx, state_keys, bases, codes, values, down, med_codes,  # noqa: PLR0913
-                        med_values, factors, ctx_terms, action_keys, event_target, event_prob, p_west, after_shock,
-                        u, consts, drawing, ring, nxt, mediated, changed, west_reset, floor, new_phase, rew):
+                        med_values, factors, ctx_terms, autonomy, autonomy_of, event_target, event_prob, p_west,
+                        after_shock, u, consts,
+                        drawing, ring, scratch, nxt, mediated, changed, west_reset, floor, new_phase, rew):
     """The step of every env on the uniforms ``u`` (N, 8), or, with ``drawing``, on those drawn in the
     loop from ``consts`` as ``envs.kernel.step_into_drawing`` does (env i's are ``random((N, 8))``'s row
-    i; ``u`` unread). ``ring``: (AHEAD, 8) int64 scratch. Returns the last lane's state for
+    i; ``u`` unread). ``ring``, ``scratch``: :func:`_scratch`. Returns the last lane's state for
     ``envs.pcg64.end`` (meaningless without ``drawing``). One loop for both: a second loop calling a
     shared body was slower (not inlined)."""
     last_row = event_target.shape[1] - 1
@@ -173,28 +165,18 @@ def _step_contexts_into(index, action, t, ctx, state_keys, bases, codes, values,
                         event_prob[c, min(t[i], last_row), ph], p_west[c], after_shock, draws)
         nxt[i], mediated[i], changed[i], west_reset[i], floor[i] = out
         new_phase[i] = state_keys[out[0], 0]
-    rewards_into(index, action, ctx, state_keys, bases, factors, ctx_terms, action_keys, _NO_DONE, rew)
+    for lo in range(0, n, CHUNK):
+        rewards_into(lo, min(lo + CHUNK, n), index, action, ctx, N_PHASES, bases, factors, ctx_terms, autonomy,
+                     autonomy_of, scratch, rew)
     return consts[SCRATCH + 3], consts[SCRATCH + W + 3]
 
 
-@numba.njit(cache=True, inline="always")
-def rewards_into(index, action, ctx, state_keys, bases, factors, ctx_terms, action_keys, done, rew):
-    """r(s, a) of every env before its step (not where ``done`` holds, when not empty) by
-    ``envs.context_rewards.reward_at``, in a loop of its own after the step's: its chain of dependent
-    operations (a division, a square root) overlaps across envs there, not in the step's loop (where it
-    cost 65 us at N = 4,096, here 15 us)."""
-    skipping = done.shape[0] > 0
-    for i in range(index.shape[0]):
-        if skipping and done[i]:
-            continue
-        s, c = index[i], ctx[i]
-        ph = state_keys[s, 0]
-        rew[i] = reward_at(_STATE_KEYS[s - ph * BLOCK], action_keys[action[i]], np.uint64(bases[c * N_PHASES + ph, 1]),
-                           np.uint64(c * WIDTH), factors, ctx_terms)
+def _scratch() -> tuple[np.ndarray, np.ndarray]:
+    """The compiled steps' scratch: env i + AHEAD's look-up positions (AHEAD, 8) and the numbers of a chunk
+    of envs' r(s, a) (``envs.context_rewards.rewards_into``)."""
+    return np.empty((AHEAD, 8), np.int64), np.empty((N_INPUTS, CHUNK))
 
 
-_NO_DONE = np.zeros(0, np.bool_)
-_STATE_KEYS = STATE_KEYS
 _NO_DRAWS = np.zeros((1, N_UNIFORMS))  # u when the loop draws
 _NO_CONSTS = np.zeros(N_CONSTS, np.uint64)  # consts when u is given
 
@@ -266,7 +248,10 @@ class ContextTables:
         self.slot = np.full((c, N_PHASES), -1, dtype=np.int64)  # (context, phase) -> slot, -1 not built
         self._moves = [EntryClasses(int(COMBOS[j]) * N_ACTIONS) for j in range(N_VARS)]  # (combination, action)
         self._med = EntryClasses(MED_SIZE)  # (combination of R, action)
-        self.ctx_terms = np.stack([context_terms(p) for p in params]).ravel()  # r(s, a)'s terms per context
+        rows, autonomy = zip(*(context_terms(p) for p in params))  # r(s, a)'s terms per context
+        self.ctx_terms = np.stack(rows).ravel()
+        kinds, of = np.unique(np.stack(autonomy).view(np.uint64), axis=0, return_inverse=True)  # equal bits: once
+        self.autonomy, self.autonomy_of = kinds.view(np.float64).ravel(), of.ravel() * kinds.shape[1]
         self._factors: list[np.ndarray] = []  # (shield, economy) per slot (envs.context_rewards)
         # envs.tables' entry-shock table in 2-byte integers (its numbers are states, < 5400): the step's
         # hot tables take less of the cache the far look-ups pass through (a step 2-3 % faster at C = 256)
@@ -309,7 +294,7 @@ class ContextTables:
     def nbytes(self) -> int:
         """Bytes held by the arrays of the contexts' tables (the shared codes and state rows included)."""
         return sum(a.nbytes for a in (self.values, self.codes, self.med_codes, self.med_values, self.factors,
-                                      self.ctx_terms, self.state_keys, self.bases, self.event_target, self.event_prob, self.p_west))
+                                      self.ctx_terms, self.autonomy, self.autonomy_of, self.state_keys, self.bases, self.event_target, self.event_prob, self.p_west))
 
     def ensure_reachable(self, contexts: np.ndarray, phases: np.ndarray) -> None:
         """Build (once) every block reachable from ``phases[i]`` in context ``contexts[i]``."""
@@ -342,7 +327,7 @@ class ContextTables:
         r(s, a) before the step and the events."""
         nxt, mediated, changed, west_reset, floor, new_phase, reward = step_contexts(
             index, action, t, ctx, self.state_keys, self.bases, self.codes, self.values, self.med_codes,
-            self.med_values, self.factors, self.ctx_terms, self.event_target, self.event_prob, self.p_west,
+            self.med_values, self.factors, self.ctx_terms, self.autonomy, self.autonomy_of, self.event_target, self.event_prob, self.p_west,
             self.after_shock, u)
         return nxt, reward, {"mediated": mediated, "phase_changed": changed, "west_reset": west_reset,
                              "threat_floor": floor, "new_phase": new_phase}

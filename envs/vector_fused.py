@@ -17,9 +17,8 @@ import numpy as np
 from gymnasium.error import ResetNeeded
 
 from envs import model, pcg64
-from envs.context_rewards import ACTION_KEYS
 from envs.context_step import advance_contexts_into, write_context_observations
-from envs.context_tables import AHEAD
+from envs.context_tables import _scratch
 from envs.env_shared import as_action_array
 from envs.kernel import FLAT_NVEC, NO_DONE, NO_FRAC, advance_into, fused_outputs, row_words
 from envs.spaces import ACTION_NVEC
@@ -86,8 +85,9 @@ def _advance_contexts(venv: Any, actions: np.ndarray, nvec: np.ndarray, consts: 
     ct = venv.context_tables
     return advance_contexts_into(
         actions, nvec, venv._index, venv._t, venv.max_episode_steps, venv._ctx, ct.state_keys, ct.bases, ct.codes,
-        ct.values, ct.values[2:], ct.med_codes, ct.med_values, ct.factors, ct.ctx_terms, ACTION_KEYS, ct.event_target,
-        ct.event_prob, ct.p_west, ct.after_shock, consts, np.empty((AHEAD, 8), np.int64), done, *out[:-1])
+        ct.values, ct.values[2:], ct.med_codes, ct.med_values, ct.factors, ct.ctx_terms, ct.autonomy,
+        ct.autonomy_of, ct.event_target,
+        ct.event_prob, ct.p_west, ct.after_shock, consts, *_scratch(), done, *out[:-1])
 
 
 def advance_contexts(venv: Any, action_index: np.ndarray) -> tuple | None:
