@@ -23,6 +23,7 @@ import numpy as np
 
 from envs import model, utility
 from envs.jit_cache import freshen
+from envs.kernel import prefetch
 from envs.params import AllianceParams
 from envs.spaces import ACTION_NVEC, ALL_ACTIONS, STATE_LEVELS
 
@@ -37,23 +38,24 @@ N_MKG = int(np.prod(ACTION_NVEC[:3]))  # (m, k, g): a // 4 of a flat action (d i
 N_D = int(ACTION_NVEC[3])
 COST_PARTS = tuple(model.REWARD_PARTS)[1:]  # identity_bonus, troop_cost, basing_cost, diplomacy_cost
 N_M, N_K = int(ACTION_NVEC[0]), int(ACTION_NVEC[1])
-# a ctx_terms row: w_s, w_a, 0, 0, then each term over the variables it reads (REWARD_READS), in this order
-TRAP, BONUS = 4, 4 + N_M * N_T  # trap (m, T), identity bonus (m, k), troop cost (m), basing cost (m), diplomacy (d)
-TROOP, BASING = BONUS + N_M * N_K, BONUS + N_M * N_K + N_M
-DIPLOMACY = BASING + N_M
-WIDTH = DIPLOMACY + N_D  # 40 numbers: 5 cache lines
+# a ctx_terms row: a part per m of two cache lines, all an env reads of its context but its autonomy:
+# w_s, w_a, troop cost, basing cost, trap over T, identity bonus over k, diplomacy cost over d, 0, 0
+PART, W_S, W_A, TROOP, BASING, TRAP, BONUS, DIPLOMACY = 16, 0, 1, 2, 3, 4, 4 + N_T, 4 + N_T + N_K
+WIDTH = N_M * PART  # 64 numbers
 _LOCAL = np.arange(N_T * STRIDE_T)
 STATE_KEYS = np.stack([_LOCAL % STRIDE_A * 2, _LOCAL // STRIDE_T, TRAP + _LOCAL // STRIDE_T,
                        _LOCAL // STRIDE_A % N_A * N_MKG], axis=1).astype(np.uint64)
 """(1080, 4) for each state of a block: its (shield, economy part)'s offset in a slot of ``factors``, T, its
-trap's offset in a ``ctx_terms`` row at m = 0 and its autonomy's in an ``autonomy`` row at (m, k, g) = 0.
+trap's offset in a part of a ``ctx_terms`` row and its autonomy's in an ``autonomy`` row at (m, k, g) = 0.
 Unsigned, as every key: the compiled look-ups skip the checks for negative indices."""
 _M, _K, _D = ALL_ACTIONS[:, 0], ALL_ACTIONS[:, 1], ALL_ACTIONS[:, 3]
-ACTION_KEYS = np.stack([_M * N_T, np.arange(len(ALL_ACTIONS)) // N_D, BONUS + _M * N_K + _K, TROOP + _M, BASING + _M,
-                        DIPLOMACY + _D], axis=1).astype(np.uint64)
-"""(96, 6): each action's offsets: from its state's trap and autonomy, and of its four costs in a row."""
+ACTION_KEYS = np.stack([_M * PART, np.arange(len(ALL_ACTIONS)) // N_D, _M * PART + BONUS + _K, _M * PART + TROOP,
+                        _M * PART + BASING, _M * PART + DIPLOMACY + _D], axis=1).astype(np.uint64)
+"""(96, 6): each action's offsets: of its part of a row (m's), its autonomy's from its state's, its four costs."""
 _1 = np.uint64(1)  # (unsigned stays unsigned: uint64 + int64 is a float)
+_8 = np.uint64(8)
 _BLOCK = np.uint64(N_T * STRIDE_T)
+_WIDTH = np.uint64(WIDTH)
 
 
 def context_terms(p: AllianceParams) -> tuple[np.ndarray, np.ndarray]:
@@ -65,14 +67,13 @@ def context_terms(p: AllianceParams) -> tuple[np.ndarray, np.ndarray]:
     states = np.repeat(grid.reshape(-1, 6), len(ALL_ACTIONS), axis=0)  # (T, A, action)
     terms = {k: v.reshape(N_T, N_A, *ACTION_NVEC)  # T, A, m, k, g, d
              for k, v in model.reward_terms(states, np.tile(ALL_ACTIONS, (N_T * N_A, 1)), p).items()}
-    row = np.zeros(WIDTH)
-    row[:2] = p.weights[:2]
-    row[TRAP:BONUS] = terms["trap"][:, 0, :, 0, 0, 0].T.ravel()  # (m, T)
-    row[BONUS:TROOP] = terms["identity_bonus"][0, 0, :, :, 0, 0].ravel()  # (m, k)
-    row[TROOP:BASING] = terms["troop_cost"][0, 0, :, 0, 0, 0]
-    row[BASING:DIPLOMACY] = terms["basing_cost"][0, 0, :, 0, 0, 0]
-    row[DIPLOMACY:] = terms["diplomacy_cost"][0, 0, 0, 0, 0, :]
-    return row, terms["autonomy"][0, :, :, :, :, 0].ravel()  # (A, m, k, g)
+    row = np.zeros((N_M, PART))
+    row[:, W_S], row[:, W_A] = p.weights[0], p.weights[1]
+    row[:, TROOP], row[:, BASING] = terms["troop_cost"][0, 0, :, 0, 0, 0], terms["basing_cost"][0, 0, :, 0, 0, 0]
+    row[:, TRAP:TRAP + N_T] = terms["trap"][:, 0, :, 0, 0, 0].T  # (m, T)
+    row[:, BONUS:BONUS + N_K] = terms["identity_bonus"][0, 0, :, :, 0, 0]  # (m, k)
+    row[:, DIPLOMACY:DIPLOMACY + N_D] = terms["diplomacy_cost"][0, 0, :, 0, 0, :]  # (m, d)
+    return row.ravel(), terms["autonomy"][0, :, :, :, :, 0].ravel()  # (A, m, k, g)
 
 
 def slot_factors(p: AllianceParams, phase: int) -> np.ndarray:
@@ -91,6 +92,7 @@ _reward_sum = numba.njit(cache=True, inline="always")(utility.reward_sum)
 
 
 N_INPUTS = 11  # the numbers a state-action's r is put together from, a row of the scratch each
+AHEAD = 16  # envs ahead whose lines the gathering loop asks for
 CHUNK = 256  # envs put together at once: their numbers (22 KB) stay in the L1 cache between the loops
 
 
@@ -105,16 +107,22 @@ def rewards_into(lo, hi, index, action, ctx, n_phases, bases, factors, ctx_terms
     step's loop took 50 us at N = 4,096)."""
     for j in range(hi - lo):
         i = lo + j
-        s = np.uint64(index[i])
+        if i + AHEAD < index.shape[0]:  # env i + AHEAD's lines asked for from the memory
+            s, c = np.uint64(index[i + AHEAD]), np.uint64(ctx[i + AHEAD])
+            prefetch(factors, np.uint64(bases[c * np.uint64(n_phases) + s // _BLOCK, 1]) + STATE_KEYS[s % _BLOCK, 0])
+            part = c * _WIDTH + ACTION_KEYS[action[i + AHEAD], 0]
+            prefetch(ctx_terms, part)
+            prefetch(ctx_terms, part + _8)
+        s, c = np.uint64(index[i]), np.uint64(ctx[i])
         state_key, action_key = STATE_KEYS[s % _BLOCK], ACTION_KEYS[action[i]]
-        c = ctx[i]
-        at = np.uint64(bases[c * n_phases + s // _BLOCK, 1]) + state_key[0]
-        row = np.uint64(c * WIDTH)
+        at = np.uint64(bases[c * np.uint64(n_phases) + s // _BLOCK, 1]) + state_key[0]
+        row = c * _WIDTH
+        part = row + action_key[0]
         scratch[0, j] = np.float64(state_key[1])
         scratch[1, j] = factors[at]
-        scratch[2, j] = ctx_terms[row + state_key[2] + action_key[0]]
-        scratch[3, j] = ctx_terms[row]
-        scratch[4, j] = ctx_terms[row + _1]
+        scratch[2, j] = ctx_terms[part + state_key[2]]
+        scratch[3, j] = ctx_terms[part]
+        scratch[4, j] = ctx_terms[part + _1]
         scratch[5, j] = autonomy[np.uint64(autonomy_of[c]) + state_key[3] + action_key[1]]
         scratch[6, j] = factors[at + _1]
         for q in range(4):
