@@ -12,7 +12,7 @@ for a few steps (a study's sample) writes nothing, and at most :data:`MAX_BLOCKS
 
 What is stored is what ``Tables.ensure`` and ``envs.model.reward_terms`` compute, bit for bit, under
 a key of everything those numbers depend on: the parameters, the source of ``envs/model.py``,
-``envs/tables.py``, ``envs/params.py``, ``envs/spaces.py`` and this module, and numpy's version.
+``envs/utility.py`` (r's last steps), ``envs/tables.py``, ``envs/params.py``, ``envs/spaces.py`` and this module, and numpy's version.
 A block is a folder of ``.npy`` files (read with ``allow_pickle=False``: no code runs), written
 under a temporary name and renamed (a reader never sees half a block; of two writers one wins).
 
@@ -40,7 +40,7 @@ from envs.tables import BLOCK, MED_SIZE, MOVE_SIZE, Tables
 
 BUILD_AFTER = 64  # states of one phase filled one by one before the block is built and stored
 MAX_BLOCKS = 16  # blocks kept (about 7.6 MB each); the least recently used beyond it are removed
-_SOURCES = ("model.py", "tables.py", "params.py", "spaces.py", "info.py", "block_cache.py")
+_SOURCES = ("model.py", "utility.py", "tables.py", "params.py", "spaces.py", "info.py", "block_cache.py")
 
 
 def cache_dir() -> Path | None:

@@ -1,19 +1,22 @@
 """r(s, a) of many contexts from the few numbers it is made of, for the contextual vector env (issue 30).
 
-A context's r(s, a) over a block is 1,080 x 96 numbers (0.41 MB kept as 48 columns): 256 contexts' rows
-(106 MB) missed every cache and took a third of the vector env's step. Section 6 builds r from terms
-that each read a few of the state's and action's variables (:data:`REWARD_READS`); this module keeps
-those terms per context, a few KB, and the step puts r together from them with
-:mod:`envs.utility`'s last steps of r (``security_of``, ``ces_part``, ``ces_of``, ``reward_sum``) compiled by numba from their one
-source, the very operations ``envs.model.reward_terms`` runs on arrays: the same numbers, bit for bit
-(tests/envs/test_context_rewards.py checks every (s, a) of sampled contexts, war and calendar).
+A context's r(s, a) over a block is 1,080 x 96 numbers (0.41 MB kept as 48 columns): 256 contexts' tables
+(106 MB) missed every cache. Section 6 builds r from terms that each read a few of the state's and
+action's variables (:data:`REWARD_READS`); this module keeps those terms per context, about a KB, and the
+step puts r together from them with :mod:`envs.utility`'s last steps of r (``security_of``,
+``ces_part``, ``ces_of``, ``reward_sum``) compiled by numba from their one source: the very operations
+``envs.model.reward_terms`` runs on arrays, so the same numbers bit for bit (tests/envs/
+test_context_rewards.py checks every (s, a) of sampled contexts, war and calendar).
 
 The terms are ``envs.model.reward_terms``'s own, read off a grid of states and actions where the
 variables a term does not read are 0 (no second copy of a formula): per (context, phase) built,
-``factors`` holds (shield, economy) of each (R, W, X) (90 numbers); per context, ``ctx_terms`` holds
-its weights, trap over (m, T), autonomy over (A, m, k, g) and the identity bonus, troop, basing and
-diplomacy costs over (m, k, d) (:data:`WIDTH` numbers, 2.4 KB). 256 contexts of ``war`` take 0.65 MB:
-they stay in the 2 MB L2 cache where the step reads them.
+``factors`` holds (shield, w_e sqrt(economy)) of each (R, W, X) (90 numbers, 0.7 KB); per context,
+``ctx_terms`` holds a part of two cache lines per m (the weights, trap over T, troop and basing costs,
+the identity bonus over k, the diplomacy cost over d: 0.5 KB); autonomy over (A, m, k, g) (144 numbers)
+is stored once for the contexts whose rows are equal bit for bit (all of them: it reads no parameter).
+256 contexts of ``war`` take 0.3 MB. The step gathers each env's numbers (:func:`rewards_into`) and puts
+them together in a second loop that the compiler runs several envs at a time (``envs.context_tables``'
+docstring has the timings).
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ STRIDE_A = int(np.prod(STATE_LEVELS[3:]))  # flat-index step of A in a block (45
 STRIDE_T = N_A * STRIDE_A  # of T (270)
 N_MKG = int(np.prod(ACTION_NVEC[:3]))  # (m, k, g): a // 4 of a flat action (d is its fastest digit)
 N_D = int(ACTION_NVEC[3])
-COST_PARTS = tuple(model.REWARD_PARTS)[1:]  # identity_bonus, troop_cost, basing_cost, diplomacy_cost
 N_M, N_K = int(ACTION_NVEC[0]), int(ACTION_NVEC[1])
 # a ctx_terms row: a part per m of two cache lines, all an env reads of its context but its autonomy:
 # w_s, w_a, troop cost, basing cost, trap over T, identity bonus over k, diplomacy cost over d, 0, 0

@@ -2,8 +2,9 @@
 is the plain vector env's: the actions checked and encoded, the eight uniforms of each env drawn in the
 loop (``envs.pcg64.lanes8_next``: ``random((N, 8))``'s numbers), :func:`envs.model.step_index` on each
 env's context's tables (``envs.context_tables``: the look-up positions of env ``i + AHEAD`` worked out
-and asked for from the memory while env ``i`` steps), r(s, a), the clock and next-step autoreset's
-restarts, then the observations with each env's context features (:func:`write_context_observations`).
+and asked for from the memory while env ``i`` steps), the clock and next-step autoreset's restarts,
+r(s, a) of every env after that loop (``envs.context_rewards.rewards_into``: put together from its
+context's terms), then the observations with each env's context features (:func:`write_context_observations`).
 
 The pieces are the plain step's, not copies: the action encoding, the restart of an env and its clock
 are ``envs.kernel``'s ``encode_at``, ``restart_at`` and ``clock_at``, the step itself

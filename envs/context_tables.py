@@ -10,11 +10,13 @@ second copy) and copied into shared arrays, a slot per (context, phase) built, w
   re-expanded): one code per entry shared by every context (``codes``), the numbers once per class
   and slot (``values``). On ``war``'s 256 sampled contexts the 31,872 entries fall into 1,121 classes
   (T 144, A 499 of its 25,920 entries, R 432, W 42, X 4); Pr(M = 1) the same way (480 entries, 2 classes).
-- r(s, a): :class:`ActionClasses` groups the actions whose columns are equal in every block (r reads
-  d only as d != 0: 48 of 96 columns); one column per group is kept.
+- r(s, a): no table (0.41 MB per context and block, 106 MB over 256 contexts, which missed every
+  cache): the few terms r is made of, per context and slot (``envs.context_rewards``: 0.5 KB per
+  context, 0.7 KB per slot), put together in the step by the model's own last steps.
 
-Every look-up returns the very number the context's own ``Tables`` holds: results do not change
-(tests/envs/test_contexts.py steps every phase and date against each context's ``Tables``).
+Every look-up returns the very number the context's own ``Tables`` holds, and r(s, a) is
+``envs.model.reward``'s bit for bit: results do not change (tests/envs/test_contexts.py steps every
+phase and date against each context's ``Tables``; tests/envs/test_context_rewards.py every (s, a)).
 
 The step is :func:`envs.model.step_index` compiled, as ``envs.kernel.step_many`` runs it: each
 variable's key is the slot's start in ``values`` plus 4 x the code of (the state's combination, the
@@ -22,25 +24,27 @@ action) (``k + M`` inside ``step_index``: ``values`` holds (up M=0, up M=1, down
 class, ``down`` is ``values[2:]``), with the context's phase-event row and Pr(W <- 0): the control
 flow of a step stays the one in ``envs.model``. Every key part is precomputed: a row per state
 (``state_keys``, half a cache line) and per (context, phase) (``bases``, one line). The vector env's
-step runs it with the draws, r(s, a), the clock, autoreset and the observations in one compiled call
-(``envs.context_step``); :func:`step_contexts` is the step alone.
+step runs it with the draws, the clock, autoreset, r(s, a) (a loop of its own after the step's,
+``envs.context_rewards.rewards_into``) and the observations in one compiled call (``envs.context_step``);
+:func:`step_contexts` is the step and r(s, a) alone.
 
-Memory (``war``, one block, phase 4, 256 sampled contexts; ``ContextTables.nbytes``): r(s, a) 1,080 x
-48 float64 = 0.41 MB per context, the moves' values 36 KB, Pr(M = 1) 16 B, the (context, phase) rows
-320 B, the phase events 120 B: 0.45 MB per context and block (0.84 MB with a column per action group
-for the moves, 1.85 MB with every column), with the shared codes and state rows (0.24 MB in all)
-counted in. The :class:`Tables` a block is built from is dropped once copied.
+Memory (``war``, one block, phase 4, 256 sampled contexts; ``ContextTables.nbytes``): the moves' values
+36 KB per context, r(s, a)'s terms 1.2 KB, Pr(M = 1) 16 B, the (context, phase) rows 320 B, the phase events
+120 B: 0.04 MB per context and block (0.45 MB with a table of r(s, a) per context, 0.84 MB besides with a
+column per action group for the moves, 1.85 MB with every column), with the shared codes and state rows
+(0.24 MB in all) counted in. The :class:`Tables` a block is built from is dropped once copied.
 
-Speed (``OPENBLAS_NUM_THREADS=1 benchmarks/context_speed.py --episodes 4``, N = 4,096, C = 256, three
-runs alternating with main 17174bc's, load about 1.7): 0.41-0.44x the single-context vector env (main
-0.39-0.40x), 0.86-0.87x with one context (0.65-0.68x); goal 0.8x missed. The vector env's step is one
-compiled call (``envs.context_step``, as the plain env's). Medians of 7 x 100 steps of four envs in one
-process: plain 142-145 us, contextual 372-419 us, 327-340 us with every context's r(s, a) pointed at
-context 0's rows, 300-322 us with its moves' values so, 171-172 us with both (wrong numbers, timing
-only): what is left is the memory of 256 contexts, about 200 us (each env's r(s, a) and its T, A and R
-records, 8.7 MB over 256 contexts, miss the 2 MB L2; asked 8 envs ahead: 16 was slower, more misses
-in flight than the core keeps). In the benchmark's steps of 330-350 us the compiled loop takes 250-275
-us (185 us stepping the same states again, their rows cached), the observations (51 floats) 34-38 us.
+Speed (N = 4,096, C = 256; ``benchmarks/context_speed.py``'s docstring has the history). With r(s, a)
+read from a table per context, the step took 372-419 us against the plain env's 142 (0.41-0.44x): 327-340
+us with every context's r(s, a) pointed at context 0's, 300-322 us with its moves' values so, 171-172 us
+with both (wrong numbers, timing only). Put together from its terms, r(s, a) costs 25-30 us of compiled
+work (gathering 22, the arithmetic 8.5, in its own loop: in the step's loop, where each env's division
+and square roots wait on each other, 50-65) and about 40 us of misses at C = 256 (its 0.3 MB of terms
+pushed out of the 2 MB L2 by the moves' records): about what the table's misses cost, so the ratio
+barely moved at C = 256 and fell with one context (0.88x -> 0.70-0.75x). What is left is the moves' T,
+A and R records (8.7 MB over 256 contexts, each env's three lines miss the L2; pointing any one variable
+at context 0 saves 10-30 us), asked 8 envs ahead (16 was slower, more misses in flight than the core
+keeps). Stepping the envs sorted by context was tried twice: slower.
 """
 
 from __future__ import annotations
