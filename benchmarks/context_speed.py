@@ -36,6 +36,13 @@ Then (branch ctx2, this script on main 17174bc and on the branch alternately, th
 copied 8 bytes at a time: contextual env 11.3-11.7 -> 11.9-13.0 M steps/s, ratio 0.39-0.40 -> 0.41-0.44,
 one context 0.65-0.68 -> 0.86-0.87 (goal 0.8 missed: the memory of 256 contexts' rows, about 200 us of
 a 330-350 us step; envs/context_tables.py's docstring).
+Then (branch ctx3, this script on its base b9e2a36 and on the branch alternately, three runs each, load
+~2): r(s, a) put together in the step from each context's terms (envs/context_rewards.py) instead of read
+from a table per context (106 MB; tables 115.7 -> 9.9 MB, 0.45 -> 0.04 MB per context): contextual env
+9.2-9.4 -> 11.3-12.3 M steps/s, ratio 0.33-0.34 -> 0.40-0.42 (base's third run disturbed: 0.45 with its
+single-context env at 18.7 M), one context 0.90-0.91 -> 0.74-0.76 (its 25-30 us of arithmetic). Timing
+only, before: moves at context 0 alone 0.58, r(s, a) at context 0 alone 0.46-0.49, both 0.77-0.78. Goal
+0.8 missed: the moves' records.
 """
 
 from __future__ import annotations
