@@ -34,11 +34,11 @@ from envs.spaces import ONE_HOT_SIZE as _ONE_HOT
 @numba.njit(cache=True, _nrt=False)
 def advance_contexts_into(actions, nvec, index, t, max_steps, ctx, state_keys, bases, codes, values, down,  # noqa: PLR0913
                           med_codes, med_values, factors, ctx_terms, autonomy, autonomy_of, event_target, event_prob,
-                          p_west, after_shock,
-                          consts, ring, scratch, done, action, nxt, mediated, changed, west_reset, floor, rew, t_next, t_info,
-                          truncated, ended):
+                          p_west, after_shock, consts, ring, scratch, done, action, nxt, mediated, changed, west_reset,
+                          floor, rew, t_next, t_info, truncated, ended):
     """``envs.kernel.advance_into`` (without the observations) with a context per env, ``ctx`` (N,), and
-    the tables as ``envs.context_tables.step_contexts`` reads them; ``ring`` (AHEAD, 8) int64 scratch.
+    the tables as ``envs.context_tables.step_contexts`` reads them; ``ring`` and ``scratch`` as
+    ``envs.context_tables._scratch`` makes them.
     An env where ``done`` holds gets its eight numbers drawn and the outputs of a restart at state 0
     (the caller writes its new context's start). Returns ``(code, i, hi, lo)`` as ``advance_into``."""
     n = index.shape[0]
