@@ -40,11 +40,13 @@ us with every context's r(s, a) pointed at context 0's, 300-322 us with its move
 with both (wrong numbers, timing only). Put together from its terms, r(s, a) costs 25-30 us of compiled
 work (gathering 22, the arithmetic 8.5, in its own loop: in the step's loop, where each env's division
 and square roots wait on each other, 50-65) and about 40 us of misses at C = 256 (its 0.3 MB of terms
-pushed out of the 2 MB L2 by the moves' records): about what the table's misses cost, so the ratio
-barely moved at C = 256 and fell with one context (0.88x -> 0.70-0.75x). What is left is the moves' T,
-A and R records (8.7 MB over 256 contexts, each env's three lines miss the L2; pointing any one variable
-at context 0 saves 10-30 us; all five so, timing only: 0.65x, the arithmetic of r(s, a) the rest), asked 8 envs ahead (16 was slower, more misses in flight than the core
-keeps). Stepping the envs sorted by context was tried twice: slower.
+pushed out of the 2 MB L2 by the moves' records): less than the table's misses, more so on a loaded
+machine (alternating with the tree before: 0.33-0.34x -> 0.40-0.42x), but more than the table cost
+with one context (0.90x -> 0.74-0.76x). What is left is the moves' T, A and R records (8.7 MB over 256
+contexts, each env's three lines miss the L2; pointing any one variable at context 0 saves 10-30 us,
+all five, timing only, gives 0.65x: the arithmetic of r(s, a) is then the rest), asked 8 envs ahead (16
+was slower, more misses in flight than the core keeps). Stepping the envs sorted by context was tried
+twice: slower; so were asking a chunk of envs' records at once and copying them side by side.
 """
 
 from __future__ import annotations
