@@ -26,7 +26,6 @@ import numpy as np
 
 from envs import model, utility
 from envs.jit_cache import freshen
-from envs.kernel import prefetch
 from envs.params import AllianceParams
 from envs.spaces import ACTION_NVEC, ALL_ACTIONS, STATE_LEVELS
 
@@ -55,7 +54,6 @@ ACTION_KEYS = np.stack([_M * PART, np.arange(len(ALL_ACTIONS)) // N_D, _M * PART
                         _M * PART + BASING, _M * PART + DIPLOMACY + _D], axis=1).astype(np.uint64)
 """(96, 6): each action's offsets: of its part of a row (m's), its autonomy's from its state's, its four costs."""
 _1 = np.uint64(1)  # (unsigned stays unsigned: uint64 + int64 is a float)
-_8 = np.uint64(8)
 _BLOCK = np.uint64(N_T * STRIDE_T)
 _WIDTH = np.uint64(WIDTH)
 
@@ -94,7 +92,6 @@ _reward_sum = numba.njit(cache=True, inline="always")(utility.reward_sum)
 
 
 N_INPUTS = 11  # the numbers a state-action's r is put together from, a row of the scratch each
-AHEAD = 16  # envs ahead whose lines the gathering loop asks for
 CHUNK = 256  # envs put together at once: their numbers (22 KB) stay in the L1 cache between the loops
 
 
@@ -109,12 +106,6 @@ def rewards_into(lo, hi, index, action, ctx, n_phases, bases, factors, ctx_terms
     step's loop took 50 us at N = 4,096)."""
     for j in range(hi - lo):
         i = lo + j
-        if i + AHEAD < index.shape[0]:  # env i + AHEAD's lines asked for from the memory
-            s, c = np.uint64(index[i + AHEAD]), np.uint64(ctx[i + AHEAD])
-            prefetch(factors, np.uint64(bases[c * np.uint64(n_phases) + s // _BLOCK, 1]) + STATE_KEYS[s % _BLOCK, 0])
-            part = c * _WIDTH + ACTION_KEYS[action[i + AHEAD], 0]
-            prefetch(ctx_terms, part)
-            prefetch(ctx_terms, part + _8)
         s, c = np.uint64(index[i]), np.uint64(ctx[i])
         state_key, action_key = STATE_KEYS[s % _BLOCK], ACTION_KEYS[action[i]]
         at = np.uint64(bases[c * np.uint64(n_phases) + s // _BLOCK, 1]) + state_key[0]
