@@ -33,6 +33,7 @@ from agents.solver import (
 )
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import N_ACTIONS, N_STATES, encode_states
+from envs.state_rows import lazy_zeros
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,7 +211,8 @@ def occupancy_of(tbl: np.ndarray, dist: np.ndarray, near: np.ndarray | None = No
     at min(t, T - 1); 0 without ``near``); the share alone (the same number, occupancy None)
     when not ``with_occupancy``."""
     horizon = dist.shape[0]
-    occupancy = np.zeros((N_STATES, N_ACTIONS) if with_occupancy else (0, N_ACTIONS))
+    occupancy = lazy_zeros((N_STATES, N_ACTIONS) if with_occupancy else (0, N_ACTIONS))
+    touched = np.zeros(N_STATES, dtype=bool)  # the rows written: the others stay 0 and take no memory
     share = 0.0
     key = [(min(t, tbl.shape[0] - 1), 0 if near is None else min(t, near.shape[0] - 1)) for t in range(horizon)]
     for r, n in sorted(set(key)):
@@ -219,15 +221,18 @@ def occupancy_of(tbl: np.ndarray, dist: np.ndarray, near: np.ndarray | None = No
             occ = w[:, None] * tbl[r]
             if with_occupancy:
                 occupancy += occ
+                touched[:] = True
             if near is not None:
                 share += float((occ * near[n]).sum())
         else:  # one action a state: only its column moves (no (5400, 96) temporary per row)
-            if with_occupancy:
-                occupancy[np.arange(N_STATES), tbl[r]] += w
+            if with_occupancy:  # rows of weight 0 would add 0 to 0: only the occupied rows are written
+                rows = np.flatnonzero(w)
+                occupancy[rows, tbl[r][rows]] += w[rows]
+                touched[rows] = True
             if near is not None:
                 share += float(w @ near[n][np.arange(N_STATES), tbl[r]])
-    if with_occupancy:
-        occupancy /= horizon  # in place: the same numbers as occupancy / horizon, no second (5400, 96) array
+    if with_occupancy:  # in place, the rows written only (0 / horizon is 0): the same numbers as occupancy / horizon
+        occupancy[touched] /= horizon
     return (occupancy if with_occupancy else None), share / horizon
 
 
