@@ -88,9 +88,13 @@ def _grid(shape: tuple[int, ...], phase: int) -> np.ndarray:
 def after_shock() -> np.ndarray:
     """Flat state after section 5.4, keyed ``((moved * 5 + new_phase) * 2 + changed) * 2 + reset``
     (``model.apply_entry_shock``; it reads no parameter)."""
-    moved = np.repeat(ALL_STATES, N_PHASES * 4, axis=0)
-    keys = np.tile(np.arange(N_PHASES * 4), N_STATES)
-    out = encode_states(model.apply_entry_shock(moved, keys // 4, (keys // 2 % 2).astype(bool), (keys % 2).astype(bool)))
+    n_keys = N_PHASES * 4
+    out = np.empty(N_STATES * n_keys, dtype=np.int64)
+    keys = np.tile(np.arange(n_keys), BLOCK)
+    for lo in range(0, N_STATES, BLOCK):  # a block of states at a time (row by row: the same numbers), small temporaries
+        moved = np.repeat(ALL_STATES[lo:lo + BLOCK], n_keys, axis=0)
+        out[lo * n_keys:(lo + BLOCK) * n_keys] = encode_states(
+            model.apply_entry_shock(moved, keys // 4, (keys // 2 % 2).astype(bool), (keys % 2).astype(bool)))
     out.setflags(write=False)
     return out
 
