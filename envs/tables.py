@@ -267,7 +267,11 @@ class Tables:
         self.event_prob = prob.reshape(n_t, N_PHASES)
         phases = np.arange(N_PHASES)
         self.p_west = model.west_shock_prob(phases, np.ones(N_PHASES, dtype=bool), params)  # on entering
-        self.after_shock = after_shock()
+
+    @property
+    def after_shock(self) -> np.ndarray:
+        """:func:`after_shock` (made on first use: the exact solvers never read it)."""
+        return after_shock()
 
     # ------------------------------------------------------------------ building
     def reachable(self, phase: int) -> list[int]:
