@@ -231,7 +231,9 @@ def occupancy_of(tbl: np.ndarray, dist: np.ndarray, near: np.ndarray | None = No
                 touched[rows] = True
             if near is not None:
                 share += float(w @ near[n][np.arange(N_STATES), tbl[r]])
-    if with_occupancy:  # in place, the rows written only (0 / horizon is 0): the same numbers as occupancy / horizon
+    if with_occupancy and touched.all():
+        occupancy /= horizon  # in place: the same numbers as occupancy / horizon, no second (5400, 96) array
+    elif with_occupancy:  # the rows written only (0 / horizon is 0): the others take no memory
         occupancy[touched] /= horizon
     return (occupancy if with_occupancy else None), share / horizon
 
