@@ -33,6 +33,7 @@ from agents.solver import (
 )
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import N_ACTIONS, N_STATES, encode_states
+from envs.state_rows import lazy_zeros
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,9 +211,14 @@ def occupancy_of(tbl: np.ndarray, dist: np.ndarray, near: np.ndarray | None = No
     at min(t, T - 1); 0 without ``near``); the share alone (the same number, occupancy None)
     when not ``with_occupancy``."""
     horizon = dist.shape[0]
-    occupancy = np.zeros((N_STATES, N_ACTIONS) if with_occupancy else (0, N_ACTIONS))
     share = 0.0
     key = [(min(t, tbl.shape[0] - 1), 0 if near is None else min(t, near.shape[0] - 1)) for t in range(horizon)]
+    # one deterministic row read at every step writes only its occupied rows, into fresh memory (the
+    # others stay 0 and take none: a commitment's answer occupies one block); otherwise every row is
+    # written (many steps would pay more for the bookkeeping than they save)
+    sparse_rows = tbl.ndim == 2 and len(set(key)) == 1
+    occupancy = (lazy_zeros if sparse_rows else np.zeros)((N_STATES, N_ACTIONS) if with_occupancy else (0, N_ACTIONS))
+    touched = np.full(N_STATES, not sparse_rows)  # the rows written
     for r, n in sorted(set(key)):
         w = dist[[t for t in range(horizon) if key[t] == (r, n)]].sum(axis=0)
         if tbl.ndim == 3:
@@ -222,12 +228,18 @@ def occupancy_of(tbl: np.ndarray, dist: np.ndarray, near: np.ndarray | None = No
             if near is not None:
                 share += float((occ * near[n]).sum())
         else:  # one action a state: only its column moves (no (5400, 96) temporary per row)
-            if with_occupancy:
+            if with_occupancy and sparse_rows:  # rows of weight 0 would add 0 to 0: the same numbers
+                rows = np.flatnonzero(w)
+                occupancy[rows, tbl[r][rows]] += w[rows]
+                touched[rows] = True
+            elif with_occupancy:
                 occupancy[np.arange(N_STATES), tbl[r]] += w
             if near is not None:
                 share += float(w @ near[n][np.arange(N_STATES), tbl[r]])
-    if with_occupancy:
+    if with_occupancy and touched.all():
         occupancy /= horizon  # in place: the same numbers as occupancy / horizon, no second (5400, 96) array
+    elif with_occupancy:  # the rows written only (0 / horizon is 0): the others take no memory
+        occupancy[touched] /= horizon
     return (occupancy if with_occupancy else None), share / horizon
 
 

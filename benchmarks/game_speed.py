@@ -22,7 +22,7 @@ the final one), and
 with ``--polish`` the support polish (``agents.game.polish.polish``, which the search does not run)
 from the search's profile, with its certificate.
 
-    .venv/bin/python benchmarks/game_speed.py --memory [--scenario war]
+    .venv/bin/python benchmarks/game_speed.py --memory [--scenario war] [--evict-llvm]
 
 runs each of the game's exact pieces in a fresh process and prints its peak resident memory
 (``resource.getrusage`` maxrss, the whole process) beside the 200 MB goal, the process's peak
@@ -36,7 +36,13 @@ commitment table; and, on Linux, the resident memory at the piece's end split in
 libllvmlite.so). The file-backed part is not this code's: how many pages of that 179 MB library the
 kernel maps for the same work depends on how its page cache holds the file (the same library gave
 41, 66 and 101 MB after ``import llvmlite.binding`` on this machine: read from disk, an older copy,
-freshly written by pip), so compare trees with one interpreter (``PYTHONPATH=<tree>``).
+freshly written by pip), so compare trees with one interpreter (``PYTHONPATH=<tree>``) and with
+``--evict-llvm`` (Linux: the library dropped from the page cache before each piece, so that every
+piece reads it from disk; three runs then agree to 1 MB). What numba's floor holds besides the
+library: its runtime's implementation modules, among them ``scipy.linalg`` (numba checks for BLAS
+through ``scipy.linalg.cython_blas``), and scipy's array-API layer, which imports ``numpy.testing`` and
+``numpy.f2py`` (about 10 MB, with ``scipy.sparse`` as much as with ``scipy.linalg``). Above the floor,
+part of a piece's anonymous memory is heap that glibc keeps after the arrays are freed.
 """
 
 from __future__ import annotations
@@ -167,12 +173,36 @@ def _memory_child(piece: str, scenario: str, path: str) -> None:
     print(json.dumps(out))
 
 
-def _memory(scenario: str) -> None:
+def _evict_llvm() -> str:
+    """Drop numba's LLVM library (llvmlite's ``libllvmlite.so``) from the kernel's page cache
+    (``posix_fadvise`` DONTNEED: clean pages no process maps), so that the next process reads it from
+    disk; returns the note printed with the figures ("" where this cannot be done)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llvmlite")
+    if spec is None or not spec.submodule_search_locations or not hasattr(os, "posix_fadvise"):
+        return ""
+    lib = os.path.join(list(spec.submodule_search_locations)[0], "binding", "libllvmlite.so")
+    try:
+        fd = os.open(lib, os.O_RDONLY)
+    except OSError:
+        return ""
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    return "; numba's LLVM library dropped from the page cache before each piece"
+
+
+def _memory(scenario: str, evict: bool = False) -> None:
+    note = _evict_llvm() if evict else ""
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; scenario {scenario}; each piece in a fresh process "
-          f"(peak = resource.getrusage maxrss of that process; base = its peak after the imports alone)")
+          f"(peak = resource.getrusage maxrss of that process; base = its peak after the imports alone){note}")
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "optimum.npy")
         for piece in MEMORY_PIECES:
+            if evict:
+                _evict_llvm()
             cmd = [sys.executable, __file__, "--scenario", scenario, "--memory-child", piece, "--profile", path]
             done = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=3600)
             r = json.loads(done.stdout.strip().splitlines()[-1])
@@ -213,6 +243,8 @@ def main() -> None:
     ap.add_argument("--lam-stop", type=float, default=1650.0)  # STANDARD's
     ap.add_argument("--polish", action="store_true", help="with --mpe: the support polish from the search's profile too")
     ap.add_argument("--memory", action="store_true", help="peak memory of each exact piece, each in a fresh process")
+    ap.add_argument("--evict-llvm", action="store_true",
+                    help="with --memory: drop numba's LLVM library from the page cache before each piece (Linux)")
     ap.add_argument("--child", choices=("reference", "homotopy", "polish"), help=argparse.SUPPRESS)
     ap.add_argument("--memory-child", choices=MEMORY_PIECES, help=argparse.SUPPRESS)
     ap.add_argument("--profile", help=argparse.SUPPRESS)
@@ -222,7 +254,7 @@ def main() -> None:
     if args.memory_child:
         return _memory_child(args.memory_child, args.scenario, args.profile)
     if args.memory:
-        return _memory(args.scenario)
+        return _memory(args.scenario, args.evict_llvm)
     if args.mpe:
         return _mpe(args.scenario, args.lam_stop, args.polish)
     params = make_params(args.scenario)

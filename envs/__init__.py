@@ -20,11 +20,11 @@ models (the game on one block's memory, ``benchmarks/game_speed.py --memory``).
 
 from typing import Any
 
-from envs.env_ids import DISCRETE_ENV_ID, ENV_ID, register_envs
+from envs.env_ids import DISCRETE_ENV_ID, ENV_ID, register_envs_with_gymnasium
 from envs.params import AllianceParams
 from envs.scenarios import make_params, scenario_names
 
-register_envs()
+register_envs_with_gymnasium()  # now, or when Gymnasium is imported (the exact solvers never import it)
 
 
 def __getattr__(name: str) -> Any:

@@ -82,7 +82,7 @@ def _r_tables(params: AllianceParams, phase: int) -> tuple[np.ndarray, np.ndarra
     return up.reshape(shape), down.reshape(shape)
 
 
-STATE_CHUNK = 270  # states of the block per call of envs.model's rewards: 26k rows, a few MB of temporaries
+STATE_CHUNK = 90  # states of the block per call of envs.model's rewards: 8.6k rows (as envs.tables.CHUNK_ROWS), ~3 MB of temporaries
 
 
 def _rewards(params: AllianceParams, phase: int, patron_actions: np.ndarray,

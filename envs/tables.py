@@ -88,9 +88,13 @@ def _grid(shape: tuple[int, ...], phase: int) -> np.ndarray:
 def after_shock() -> np.ndarray:
     """Flat state after section 5.4, keyed ``((moved * 5 + new_phase) * 2 + changed) * 2 + reset``
     (``model.apply_entry_shock``; it reads no parameter)."""
-    moved = np.repeat(ALL_STATES, N_PHASES * 4, axis=0)
-    keys = np.tile(np.arange(N_PHASES * 4), N_STATES)
-    out = encode_states(model.apply_entry_shock(moved, keys // 4, (keys // 2 % 2).astype(bool), (keys % 2).astype(bool)))
+    n_keys = N_PHASES * 4
+    out = np.empty(N_STATES * n_keys, dtype=np.int64)
+    keys = np.tile(np.arange(n_keys), BLOCK)
+    for lo in range(0, N_STATES, BLOCK):  # a block of states at a time (row by row: the same numbers), small temporaries
+        moved = np.repeat(ALL_STATES[lo:lo + BLOCK], n_keys, axis=0)
+        out[lo * n_keys:(lo + BLOCK) * n_keys] = encode_states(
+            model.apply_entry_shock(moved, keys // 4, (keys // 2 % 2).astype(bool), (keys % 2).astype(bool)))
     out.setflags(write=False)
     return out
 
@@ -173,7 +177,13 @@ def _raw_plan() -> tuple[np.ndarray, ...]:
         level[:MOVE_SIZES[j], j] = grid[combo, j]
     rows = (np.tile(np.repeat(states, N_ACTIONS, axis=0), (2, 1)), np.tile(ALL_ACTIONS, (2 * n_rep, 1)),
             np.repeat([0, 1], n_rep * N_ACTIONS))
-    out = rows + _packed(take, level)
+    packed_take, packed_level = _packed(take, level)
+    # held in the smallest exact integer types (levels and actions < 128, positions < 2^31): 0.4 MB, not
+    # 1.7; Tables._build reads them back as int64, so envs.model sees the arrays it always saw
+    full = rows + (packed_take, packed_level)
+    out = tuple(a.astype(np.int32 if a is packed_take else np.int8) for a in full)
+    if not all(np.array_equal(a, b) for a, b in zip(out, full)):
+        raise ValueError("envs.tables._raw_plan: a level, action or position does not fit its compact integer type")
     for a in out:
         a.setflags(write=False)
     return out
@@ -213,24 +223,27 @@ if list(model.REWARD_PARTS)[-1] != REWARD_D_PART or model.REWARD_PARTS[REWARD_D_
 N_D = int(ACTION_NVEC[3])  # diplomacy's levels: the fastest digit of a flat action
 
 
-@lru_cache(maxsize=1)
-def _reward_rows() -> tuple[np.ndarray, np.ndarray]:
-    """The (state, action) rows of a block's rewards at d = 0 (phase column 0), state-major (made once)."""
-    acts = ALL_ACTIONS[ALL_ACTIONS[:, 3] == 0]
-    out = (np.repeat(ALL_STATES[:BLOCK], acts.shape[0], axis=0), np.tile(acts, (BLOCK, 1)))
-    for a in out:
-        a.setflags(write=False)
-    return out
+D0_ACTIONS = ALL_ACTIONS[ALL_ACTIONS[:, 3] == 0]  # the actions at d = 0, in flat order
+
+
+def _reward_rows(sl: slice, phase: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``sl`` of a block's rewards at d = 0, state-major: row i is the block's state i // 24 with
+    the (i % 24)-th action at d = 0 (made a chunk at a time: nothing held between builds)."""
+    n_a = D0_ACTIONS.shape[0]
+    first, last = sl.start // n_a, -(-sl.stop // n_a)  # the states the rows touch
+    rows = slice(sl.start - first * n_a, sl.stop - first * n_a)
+    states = np.repeat(ALL_STATES[first:last], n_a, axis=0)[rows]  # a new array (phase column 0: the first block)
+    states[:, 0] = phase
+    return states, np.tile(D0_ACTIONS, (last - first, 1))[rows]
 
 
 def _reward_block(p: AllianceParams, ph: int) -> np.ndarray:
     """r(s, a) of one block, (1080, 96): ``envs.model.reward`` at d = 0 less each d's diplomacy cost
     (``envs.model.reward_terms`` of one state; see :data:`REWARD_D_PART`)."""
-    states, actions = _reward_rows()
-    r0 = _by_chunks(lambda sl: (model.reward(_at_phase(states[sl], ph), actions[sl], p),), states.shape[0], 1)[0]
+    r0 = _by_chunks(lambda sl: (model.reward(*_reward_rows(sl, ph), p),), BLOCK * D0_ACTIONS.shape[0], 1)[0]
     probe = np.zeros((N_D, 4), dtype=np.int64)
     probe[:, 3] = np.arange(N_D)
-    cost = model.reward_terms(_at_phase(states[:N_D], ph), probe, p)[REWARD_D_PART]
+    cost = model.reward_terms(_reward_rows(slice(0, N_D), ph)[0], probe, p)[REWARD_D_PART]
     return (r0.reshape(BLOCK, -1, 1) - cost).reshape(BLOCK, N_ACTIONS)
 
 
@@ -254,7 +267,11 @@ class Tables:
         self.event_prob = prob.reshape(n_t, N_PHASES)
         phases = np.arange(N_PHASES)
         self.p_west = model.west_shock_prob(phases, np.ones(N_PHASES, dtype=bool), params)  # on entering
-        self.after_shock = after_shock()
+
+    @property
+    def after_shock(self) -> np.ndarray:
+        """:func:`after_shock` (made on first use: the exact solvers never read it)."""
+        return after_shock()
 
     # ------------------------------------------------------------------ building
     def reachable(self, phase: int) -> list[int]:
@@ -281,12 +298,13 @@ class Tables:
 
     def _build(self, ph: int) -> None:
         p = self.params
-        reps, actions, mediated, take, level = _raw_plan()
-        up_raw, down_raw = model.raw_move_probs(_at_phase(reps, ph), actions, mediated, p)
+        reps, actions, mediated, take, level = _raw_plan()  # compact integers (_raw_plan): as int64 here
+        up_raw, down_raw = model.raw_move_probs(_at_phase(reps.astype(np.int64), ph), actions.astype(np.int64),
+                                                mediated.astype(np.int64), p)
         # the table's entries in table order, five to a row (_packed)
         up_raw, down_raw = up_raw.ravel(), down_raw.ravel()  # take holds flat positions (row * 5 + column)
-        up, down = _by_chunks(lambda sl: model.clip_move_probs(up_raw[take[sl]], down_raw[take[sl]], level[sl]),
-                              take.shape[0], 2)
+        up, down = _by_chunks(lambda sl: model.clip_move_probs(up_raw[take[sl]], down_raw[take[sl]],
+                                                               level[sl].astype(np.int64)), take.shape[0], 2)
         seg = slice(ph * MOVE_SIZE, (ph + 1) * MOVE_SIZE)  # packed in table order (_packed)
         self.up[seg] = up.ravel()[:MOVE_SIZE]
         self.down[seg] = down.ravel()[:MOVE_SIZE]

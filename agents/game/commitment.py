@@ -35,9 +35,10 @@ from envs import model
 from envs.game_tables import SIGMA_FIRST, STATE_CHUNK, check_rewards_read_sigma_only
 from envs.params import N_PHASES, AllianceParams
 from envs.spaces import ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, encode_states
+from envs.state_rows import lazy_zeros
 from envs.tables import BLOCK
 
-SOLVE_CHUNK = 2  # commitments solved together: the stationary table as fast as with 4 at once, ~30 MB less at its peak
+SOLVE_CHUNK = 1  # commitments solved one at a time: the table as fast as with 2 at once (side by side), a few MB less at its peak
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,9 @@ def table_commitment(params: AllianceParams) -> tuple[int, ...]:
 
 
 def patron_reward_table(params: AllianceParams, actions: tuple[int, ...], phases) -> np.ndarray:
-    """u_P(s, a_S, a_P(phase of s)) on the blocks of ``phases`` (5400, 96); 0 elsewhere (never read)."""
-    out = np.zeros((N_STATES, N_ACTIONS))
+    """u_P(s, a_S, a_P(phase of s)) on the blocks of ``phases`` (5400, 96); 0 elsewhere (never read:
+    in fresh memory, ``envs.state_rows.lazy_zeros``, so those blocks take no resident memory)."""
+    out = lazy_zeros((N_STATES, N_ACTIONS))
     for ph in phases:
         check_rewards_read_sigma_only(params, int(ph))  # so u_P of an action is that of the first with its sigma
         out[ph * BLOCK:(ph + 1) * BLOCK] = _patron_reward_block(params, int(ph), int(SIGMA_FIRST[actions[ph]]))

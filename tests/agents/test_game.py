@@ -95,12 +95,16 @@ def test_the_game_solvers_refuse_a_scenario_whose_phase_moves():
 
 def test_the_game_on_one_block_imports_neither_the_env_nor_pydantic():
     """The exact solvers' import path stays light (their memory, benchmarks/game_speed.py --memory):
-    no env class, vector env kernels, scenario files or ranges (pydantic), no homotopy (scipy.linalg)."""
+    no env class, vector env kernels, scenario files or ranges (pydantic), no homotopy (scipy.linalg),
+    no Gymnasium (the ids are registered when it is imported); and building the game's operator builds
+    no table only the env reads (the entry shock's, 0.9 MB)."""
     import subprocess
     import sys
 
     code = ("import sys, agents.game.best_response, agents.game.commitment; from envs.scenarios import make_params; "
-            "make_params('war'); heavy = {'pydantic', 'envs.env', 'envs.vector_env', 'envs.scenario_file', "
-            "'agents.game.homotopy', 'scipy.linalg'}; print(sorted(heavy & set(sys.modules)))")
+            "from agents.game.operator import GameOperator; from envs.tables import after_shock; "
+            "GameOperator(make_params('war')); heavy = {'pydantic', 'envs.env', 'envs.vector_env', 'envs.scenario_file', "
+            "'agents.game.homotopy', 'scipy.linalg', 'gymnasium'}; "
+            "print(sorted(heavy & set(sys.modules)), after_shock.cache_info().currsize)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
-    assert out.stdout.strip() == "[]"
+    assert out.stdout.strip() == "[] 0"
