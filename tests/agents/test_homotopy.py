@@ -9,9 +9,10 @@ import pytest
 
 from agents.game.best_response import nash_conv
 from agents.game.equilibrium import search_mpe
-from agents.game.homotopy import LogitPath, coefficients, follow_path, softmax, stage_equilibria
+from agents.game.homotopy import LogitPath, follow_path
 from agents.game.kernels import Kernels
 from agents.game.operator import game_operator
+from agents.game.stage import coefficients, softmax, stage_equilibria
 from envs.scenarios import make_params
 
 pytestmark = pytest.mark.xdist_group("game")
