@@ -152,13 +152,65 @@ def _unit(t_z: np.ndarray, t_s: float, n: int) -> tuple[np.ndarray, float]:
     return t_z / norm, t_s / norm
 
 
+@dataclass(frozen=True)
+class StepControl:
+    """Step control of the continuation (Allgower and Georg 1990, section 6.1): a corrected step is
+    rejected (and the step halved) when the tangent at the new point turns by more than ``max_angle``
+    degrees from the last one (in the scaled norm of the arclength: z's root mean square and log
+    lambda), when the corrector moved the predicted point by more than ``max_drift`` times the step,
+    or (``orientation``) when the sign of det [H_u, H_s; t'] flips across the step: the tangent's
+    orientation, kept by the bordered row, then runs against the path's (a jump over a sharp turn
+    onto the branch coming back). The step grows only when the angle and the drift are below half
+    their bounds."""
+
+    max_angle: float = 15.0
+    max_drift: float = 0.3
+    orientation: bool = True
+
+
+def tangent_angle(a: tuple[np.ndarray, float], b: tuple[np.ndarray, float], n: int) -> float:
+    """The angle (degrees) between two tangents (z part, log lambda part) in the arclength's scaled norm."""
+    (az, as_), (bz, bs) = _unit(*a, n), _unit(*b, n)
+    return float(np.degrees(np.arccos(np.clip(az @ bz / n + as_ * bs, -1.0, 1.0))))
+
+
+def lu_sign(lu: tuple[np.ndarray, np.ndarray]) -> int:
+    """The sign of the determinant of a matrix from its ``scipy.linalg.lu_factor``."""
+    lu_mat, piv = lu
+    swaps = int(np.count_nonzero(piv != np.arange(piv.size)))
+    return int((-1) ** (swaps + int(np.count_nonzero(np.diag(lu_mat) < 0))))
+
+
+def _tangent(lu: tuple, size: int, n: int) -> tuple[np.ndarray, float]:
+    tau = linalg.lu_solve(lu, np.r_[np.zeros(size), 1.0])
+    norm = np.sqrt(tau[:2 * n] @ tau[:2 * n] / n + tau[size] ** 2)
+    return tau[:size] / norm, float(tau[size] / norm)
+
+
+def control_step(border: np.ndarray, t_old: tuple[np.ndarray, float], sign_old: int, drift: float,
+                 control: StepControl, n: int) -> tuple[str | None, tuple[np.ndarray, float, int], float]:
+    """``control``'s test of a corrected step: ``border`` is the bordered [H_u, H_s; row] at the new point with
+    the row the last tangent ``t_old`` (u part, log lambda part) scaled as the arclength's inner product (its
+    z part, the first 2n entries, divided by n; overwritten), ``sign_old`` the sign of that determinant at
+    the last point, ``drift`` the corrector's move over the step. Returns why the step fails (None if it
+    passes), the new point's unit tangent and sign, and the angle (degrees)."""
+    size = border.shape[0] - 1
+    lu = linalg.lu_factor(border, overwrite_a=True)
+    new, sign_new = _tangent(lu, size, n), lu_sign(lu)
+    angle = tangent_angle((t_old[0][:2 * n], t_old[1]), (new[0][:2 * n], new[1]), n)
+    why = (f"angle {angle:.1f}" if angle > control.max_angle else f"drift {drift:.2g}" if drift > control.max_drift
+           else "orientation" if control.orientation and sign_new != sign_old else None)
+    return why, (new[0], new[1], sign_new), angle
+
+
 def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5, target: float = 1e-3,
                 certify_from: float = 100.0, certify_factor: float = 2.0, step: float = 0.3,
                 max_step: float = 2.0, tol: float = 1e-6, max_corrections: int = 20, max_fresh: int = 3,
                 fold_tol: float = 2e-3, min_step: float = 1e-7, monotone_from: float | None = None,
                 max_steps: int | None = None, budget_seconds: float | None = None,
                 on_step: Callable[[float, np.ndarray, Stage], None] | None = None,
-                resume: tuple[np.ndarray, np.ndarray] | None = None, prior: Prior | None = None) -> PathResult:
+                resume: tuple[np.ndarray, np.ndarray] | None = None, prior: Prior | None = None,
+                control: StepControl | None = None) -> PathResult:
     """Follow the logit path from ``lam_start`` by pseudo-arclength continuation in (z, log lambda) (arclength:
     z's root mean square and log lambda); certify the profile (exact NashConv) when lambda first passes
     ``certify_from``, then each time it grows by ``certify_factor``; stop at a certificate (max over states)
@@ -170,7 +222,8 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
     steps (on `war` it stalls at the first turn, lambda ~ 1177: off by default). ``on_step(lambda, z,
     stage)``: called after each step; ``resume`` (z, x): start at ``lam_start`` from these values and stage
     payoffs (a point of the path) instead of the uniform profile; ``prior``: follow the logit path with that
-    prior (:func:`stage_equilibria`; the derivatives are the same). Returns the profile with the smallest
+    prior (:func:`stage_equilibria`; the derivatives are the same); ``control``: reject sharp turns, large corrector
+    moves and orientation flips (:class:`StepControl`; off by default). Returns the profile with the smallest
     certificate met, the curve (lambda, steps, seconds, NashConv at s0 and max) and the profiles kept on that
     profile's piece of the path (``SNAPSHOT_RATIO``)."""
     start = time.perf_counter()
@@ -189,7 +242,7 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
         st = path.stage(z, lam_start, st.x)
     else:
         raise RuntimeError(f"the logit path's start at lambda={lam_start:g} did not converge")
-    t_prev, curve = (np.zeros(2 * n), 1.0), []
+    t_prev, curve, pending, rejected = (np.zeros(2 * n), 1.0), [], None, 0
     best: tuple | None = None
     next_cert, steps, stalled, jump, hold = certify_from, 0, False, JUMP, 0
     snaps, lam_prev, best_snaps = [], lam_start, []  # kept profiles: (lambda, pi_S, pi_P)
@@ -197,21 +250,27 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
         size = path.size
         mono = monotone_from is not None and np.exp(s) >= monotone_from and hold == 0
         row = (np.zeros(2 * n), 1.0) if mono else (t_prev[0] / n, t_prev[1])
-        border = path.bordered(st, row)  # dense matrices: one (size + 1)^2 array or LU at a time, two at most
-        tau = linalg.lu_solve(linalg.lu_factor(border), np.r_[np.zeros(size), 1.0])
-        if mono:  # natural parameter: dz/ds, and corrections at the new lambda
-            t_u, t_s, h = tau[:size], 1.0, jump
-        else:
-            norm = np.sqrt(tau[:2 * n] @ tau[:2 * n] / n + tau[size] ** 2)
-            t_u, t_s, h = tau[:size] / norm, tau[size] / norm, step
+        if pending is not None and not mono and pending[0].size == size:  # the step control's tangent here
+            (t_u, t_s, sign), h = pending, step
             row = (t_u[:2 * n] / n, t_s)
-            border[size, :2 * n], border[size, size] = row
-        lu, border = linalg.lu_factor(border, overwrite_a=True), None
+            border = path.bordered(st, row)
+        else:
+            border = path.bordered(st, row)  # dense matrices: one (size + 1)^2 array or LU at a time, three at most
+            lu = linalg.lu_factor(border)
+            tau, sign, lu = linalg.lu_solve(lu, np.r_[np.zeros(size), 1.0]), lu_sign(lu), None
+            if mono:  # natural parameter: dz/ds, and corrections at the new lambda
+                t_u, t_s, h = tau[:size], 1.0, jump
+            else:
+                norm = np.sqrt(tau[:2 * n] @ tau[:2 * n] / n + tau[size] ** 2)
+                t_u, t_s, h = tau[:size] / norm, tau[size] / norm, step
+                row = (t_u[:2 * n] / n, t_s)
+                border[size, :2 * n], border[size, size] = row
+        lu, border, pending, angle, drift = linalg.lu_factor(border, overwrite_a=True), None, None, 0.0, 0.0
         coef = coefficients(st, path.fixed if path.fixed.size else None)
         u = path.pack(z, st.x)
         while True:  # predictor, then corrections on the hyperplane orthogonal to the tangent
             _, dx = path.dphi(st, coef, (h * t_u[:2 * n]).reshape(2, n), h * t_s)
-            u_c, s_c = u + h * t_u, s + h * t_s
+            u_c, s_c = u_p, s_p = u + h * t_u, s + h * t_s
             z_c, x_c = path.unpack(u_c, st.x + dx)
             ok, prev, why, lu_c, fresh = False, np.inf, "corrections", lu, 0
             for used in range(max_corrections):  # noqa: B007 (read after the loop)
@@ -234,6 +293,12 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                 delta = linalg.lu_solve(lu_c, -np.concatenate([res, [0.0]]))
                 u_c, s_c = path.pack(z_c, st_c.x) + delta[:size], s_c + delta[size]
                 z_c, x_c = path.unpack(u_c, st_c.x)
+            if ok and control is not None and not mono:
+                drift = float(np.sqrt(np.sum((u_c[:2 * n] - u_p[:2 * n]) ** 2) / n + (s_c - s_p) ** 2) / h)
+                border = path.bordered(st_c, (t_u[:2 * n] / n, t_s))
+                why, pending, angle = control_step(border, (t_u, t_s), sign, drift, control, n)
+                border = None
+                ok, rejected, pending = why is None, rejected + (why is not None), pending if why is None else None
             if ok:
                 break
             LOG.debug("%s %.3g failed: %s", "jump" if mono else "step", h, why)
@@ -250,6 +315,8 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
         if not stalled:
             z, s, st, steps = z_c, s_c, st_c, steps + 1
             grow = 1.5 if used <= 5 else 1.0 if used <= 10 else 0.7
+            if control is not None and (angle > control.max_angle / 2 or drift > control.max_drift / 2):
+                grow = min(grow, 1.0)
             if mono:
                 jump, t_prev = min(h * grow, MAX_JUMP), _unit(t_u[:2 * n], t_s, n)
             else:
@@ -277,6 +344,8 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                           "nashconv_s0": nc.at_start, "nashconv_max": nc.max})
             if stalled:
                 curve[-1]["stalled"] = True
+            if control is not None:
+                curve[-1]["rejected"] = rejected
             LOG.info("certified %s", curve[-1])
             if best is None or nc.max < best[2].max:
                 best, best_snaps = (st.pi_s.copy(), st.pi_p.copy(), nc, lam), [sn for sn in snaps if sn[0] < lam]
