@@ -157,14 +157,16 @@ class StepControl:
     """Step control of the continuation (Allgower and Georg 1990, section 6.1): a corrected step is
     rejected (and the step halved) when the tangent at the new point turns by more than ``max_angle``
     degrees from the last one (in the scaled norm of the arclength: z's root mean square and log
-    lambda), when the corrector moved the predicted point by more than ``max_drift`` times the step,
-    or (``orientation``) when the sign of det [H_u, H_s; t'] flips across the step: the tangent's
+    lambda), when the corrector moved the predicted point by more than ``max_drift`` times the step
+    and more than ``drift_floor`` (smaller moves are the corrections' own tolerance: on `war` about 5e-7
+    whatever the step, which would stall tiny steps), or (``orientation``) when the sign of det [H_u, H_s; t'] flips across the step: the tangent's
     orientation, kept by the bordered row, then runs against the path's (a jump over a sharp turn
     onto the branch coming back). The step grows only when the angle and the drift are below half
     their bounds."""
 
     max_angle: float = 15.0
     max_drift: float = 0.3
+    drift_floor: float = 1e-5
     orientation: bool = True
 
 
@@ -192,8 +194,8 @@ def control_step(border: np.ndarray, t_old: tuple[np.ndarray, float], sign_old: 
     """``control``'s test of a corrected step: ``border`` is the bordered [H_u, H_s; row] at the new point with
     the row the last tangent ``t_old`` (u part, log lambda part) scaled as the arclength's inner product (its
     z part, the first 2n entries, divided by n; overwritten), ``sign_old`` the sign of that determinant at
-    the last point, ``drift`` the corrector's move over the step. Returns why the step fails (None if it
-    passes), the new point's unit tangent and sign, and the angle (degrees)."""
+    the last point, ``drift`` the corrector's move divided by the step (0 if below the floor). Returns why
+    the step fails (None if it passes), the new point's unit tangent and sign, and the angle (degrees)."""
     size = border.shape[0] - 1
     lu = linalg.lu_factor(border, overwrite_a=True)
     new, sign_new = _tangent(lu, size, n), lu_sign(lu)
@@ -294,7 +296,8 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                 u_c, s_c = path.pack(z_c, st_c.x) + delta[:size], s_c + delta[size]
                 z_c, x_c = path.unpack(u_c, st_c.x)
             if ok and control is not None and not mono:
-                drift = float(np.sqrt(np.sum((u_c[:2 * n] - u_p[:2 * n]) ** 2) / n + (s_c - s_p) ** 2) / h)
+                moved = float(np.sqrt(np.sum((u_c[:2 * n] - u_p[:2 * n]) ** 2) / n + (s_c - s_p) ** 2))
+                drift = moved / h if moved > control.drift_floor else 0.0
                 border = path.bordered(st_c, (t_u[:2 * n] / n, t_s))
                 why, pending, angle = control_step(border, (t_u, t_s), sign, drift, control, n)
                 border = None
