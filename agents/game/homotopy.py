@@ -1,5 +1,5 @@
 """The logit quantal-response path of the patron game followed by a predictor-corrector homotopy
-(docs/model.md section 11, concept 4).
+(docs/model.md section 11, concept 4; the stage equilibria and their derivatives: :mod:`agents.game.stage`).
 
 At a precision lambda, a profile is a logit Markov equilibrium when each player's stage policy in every
 state is the softmax of lambda times its Q under the profile's own exact values. The unknowns are the two
@@ -35,123 +35,10 @@ from scipy import linalg
 from agents.game.best_response import NashConv, nash_conv
 from agents.game.kernels import Kernels
 from agents.game.operator import GameOperator
+from agents.game.stage import Coefficients, Prior, Stage, coefficients, soft_apply, stage_equilibria
 from envs.game_tables import N_PATRON
 
 LOG = logging.getLogger(__name__)
-INNER_TOL = 1e-12  # the stage systems' residual |x - Q_P' pi_S| (payoff units)
-INNER_ITER = 60
-Prior = tuple[np.ndarray, np.ndarray]  # log prior weights of the players' actions, (n, 96) and (n, 24)
-
-
-def softmax(x: np.ndarray) -> np.ndarray:
-    """Row-wise softmax over the last axis."""
-    z = x - x.max(axis=-1, keepdims=True)
-    np.exp(z, out=z)
-    return z / z.sum(axis=-1, keepdims=True)
-
-
-def _soft_apply(pr: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """(diag(pr) - pr pr') v over the action axis (axis 1), v (n, k) or (n, k, m)."""
-    if v.ndim == 2:
-        return pr * (v - (pr * v).sum(axis=1, keepdims=True))
-    return pr[:, :, None] * (v - np.einsum("sa,sam->sm", pr, v)[:, None, :])
-
-
-@dataclass
-class Stage:
-    """Every state's logit stage equilibrium at (Q_S, Q_P, lambda): the patron's expected payoffs
-    ``x`` (n, 24), both stage policies, the small state's expected payoffs ``y`` (n, 96)."""
-
-    lam: float
-    q_s: np.ndarray
-    q_p: np.ndarray
-    x: np.ndarray
-    pi_s: np.ndarray
-    pi_p: np.ndarray
-    y: np.ndarray
-    residual: float
-
-    @property
-    def values(self) -> np.ndarray:
-        """Phi: the stage values (2, n) of both players."""
-        return np.stack([(self.pi_s * self.y).sum(axis=1),
-                         np.einsum("sa,sap,sp->s", self.pi_s, self.q_p, self.pi_p)])
-
-    def system(self) -> np.ndarray:
-        """M = I - lambda^2 Q_P' Dq Q_S Dp (n, 24, 24): the stage system's Jacobian in x."""
-        dp = np.einsum("sp,pk->spk", self.pi_p, np.eye(N_PATRON)) - self.pi_p[:, :, None] * self.pi_p[:, None, :]
-        z = _soft_apply(self.pi_s, np.matmul(self.q_s, dp))
-        return np.eye(N_PATRON) - self.lam ** 2 * np.matmul(np.swapaxes(self.q_p, 1, 2), z)
-
-
-def _policies(q_s: np.ndarray, lam: float, x: np.ndarray, prior: Prior | None = None) -> tuple[np.ndarray, ...]:
-    b_s, b_p = (0.0, 0.0) if prior is None else prior
-    pi_p = softmax(lam * x + b_p)
-    y = np.einsum("sap,sp->sa", q_s, pi_p)
-    return pi_p, y, softmax(lam * y + b_s)
-
-
-def stage_equilibria(q_s: np.ndarray, q_p: np.ndarray, lam: float, x0: np.ndarray, fixed: np.ndarray | None = None,
-                     tol: float = INNER_TOL, max_iter: int = INNER_ITER, prior: Prior | None = None) -> Stage:
-    """Each state's logit stage equilibrium by Newton's method on x from ``x0`` (steps capped so that lambda |dx|
-    <= 8 per state), except in the ``fixed`` states (indices), whose x is kept (the path's own unknowns
-    there). The result's ``residual`` is max |x - Q_P' pi_S| over the others. ``prior`` (log b_S (n, 96), log
-    b_P (n, 24)): the logit with a prior, pi ~ b exp(lambda payoffs)."""
-    x = np.array(x0, dtype=np.float64)
-    todo = np.arange(x.shape[0]) if fixed is None else np.setdiff1d(np.arange(x.shape[0]), fixed)
-    for _ in range(max_iter):
-        xs, qs, qp = x[todo], q_s[todo], q_p[todo]
-        pi_p, y, pi_s = _policies(qs, lam, xs, None if prior is None else (prior[0][todo], prior[1][todo]))
-        g = xs - np.einsum("sap,sa->sp", qp, pi_s)
-        bad = np.abs(g).max(axis=1) > tol
-        if not bad.any():
-            break
-        todo, xs, qs, qp, g = todo[bad], xs[bad], qs[bad], qp[bad], g[bad]
-        st = Stage(lam, qs, qp, xs, pi_s[bad], pi_p[bad], y[bad], 0.0)
-        dx = -np.linalg.solve(st.system(), g[:, :, None])[:, :, 0]
-        scale = np.minimum(1.0, 8.0 / np.maximum(lam * np.abs(dx).max(axis=1), 1e-300))
-        x[todo] = xs + scale[:, None] * dx
-    pi_p, y, pi_s = _policies(q_s, lam, x, prior)
-    gap = x - np.einsum("sap,sa->sp", q_p, pi_s)
-    if fixed is not None:
-        gap[fixed] = 0.0
-    return Stage(lam, q_s, q_p, x, pi_s, pi_p, y, float(np.abs(gap).max()))
-
-
-@dataclass
-class Coefficients:
-    """dPhi_i = c_i' e + d_i' f + l_i dlambda per state (module docstring); ``minv_*`` pieces for dx."""
-
-    c: tuple[np.ndarray, np.ndarray]  # (n, 96) each: small state's, patron's
-    d: tuple[np.ndarray, np.ndarray]  # (n, 24) each
-    l: np.ndarray  # (2, n)
-    m: np.ndarray  # M (n, 24, 24)
-    h: np.ndarray  # (n, 24): dx's lambda term before M^-1
-    dx: tuple[np.ndarray, np.ndarray]  # (n, 24) each: dPhi_i's coefficients on dx with x held
-
-
-def coefficients(st: Stage, fixed: np.ndarray | None = None) -> Coefficients:
-    """The implicit-function derivatives of both stage values at a converged :class:`Stage`; in the
-    ``fixed`` states, the partial derivatives with x held (and ``dx``, those on x)."""
-    lam, p, q, x, y = st.lam, st.pi_p, st.pi_s, st.x, st.y
-    m = st.system()
-    dpx = _soft_apply(p, x)
-    dqy = _soft_apply(q, y)
-    h = np.einsum("sap,sa->sp", st.q_p, lam * _soft_apply(q, np.einsum("sap,sp->sa", st.q_s, dpx)) + dqy)
-    r = np.einsum("sap,sp->sa", st.q_p, p)
-    a = (lam * dqy + q, lam * _soft_apply(q, r))  # the weights of dy in dPhi_S, dPhi_P
-    b = (np.einsum("sap,sa->sp", st.q_s, a[0]), np.einsum("sap,sa->sp", st.q_s, a[1]) + x)
-    mt = np.swapaxes(m, 1, 2)
-    on_x = tuple(lam * _soft_apply(p, bi) for bi in b)
-    zz = [np.linalg.solve(mt, xi[:, :, None])[:, :, 0] for xi in on_x]
-    if fixed is not None:
-        for zi in zz:
-            zi[fixed] = 0.0
-    c = tuple(ai + lam * _soft_apply(q, np.einsum("sap,sp->sa", st.q_p, zi)) for ai, zi in zip(a, zz))
-    d = (zz[0], p + zz[1])
-    l0 = (zz[0] * h).sum(1) + (b[0] * dpx).sum(1) + (y * dqy).sum(1)
-    l1 = (zz[1] * h).sum(1) + (b[1] * dpx).sum(1) + (r * dqy).sum(1)
-    return Coefficients(c=c, d=d, l=np.stack([l0, l1]), m=m, h=h, dx=on_x)
 
 
 class LogitPath:
@@ -209,7 +96,7 @@ class LogitPath:
                 h_u[i * n + state, cols[j]:cols[j] + N_PATRON] = -coef.dx[i][state]
             h_u[cols[j]:cols[j] + N_PATRON, cols[j]:cols[j] + N_PATRON] = coef.m[state]
         for a in range(N_PATRON):  # dg_a = M dx - f_a - (Q_P' B e)_a - h_a dlambda
-            w = st.lam * _soft_apply(st.pi_s[f], st.q_p[f][:, :, a])
+            w = st.lam * soft_apply(st.pi_s[f], st.q_p[f][:, :, a])
             h_u[cols + a, :n] = -g * self.kernels.dense_rows(w, st.pi_p[f], f)
             h_u[cols + a, n:2 * n] = -g * self.kernels.dense_rows(st.pi_s[f], np.eye(N_PATRON)[[a] * k], f)
         return h_u, np.concatenate([h_s, -st.lam * coef.h[f].ravel()])
@@ -221,7 +108,7 @@ class LogitPath:
         e = self.op.gamma * np.einsum("sap,sp->sa", ev[0], st.pi_p)
         f = self.op.gamma * np.einsum("sap,sa->sp", ev[1], st.pi_s)
         dlam = st.lam * ds
-        rhs = f + np.einsum("sap,sa->sp", st.q_p, st.lam * _soft_apply(st.pi_s, e)) + coef.h * dlam
+        rhs = f + np.einsum("sap,sa->sp", st.q_p, st.lam * soft_apply(st.pi_s, e)) + coef.h * dlam
         dx = np.linalg.solve(coef.m, rhs[:, :, None])[:, :, 0]
         dphi = np.stack([(coef.c[i] * e).sum(1) + (coef.d[i] * f).sum(1) + coef.l[i] * dlam for i in (0, 1)])
         return dphi, dx
@@ -265,13 +152,67 @@ def _unit(t_z: np.ndarray, t_s: float, n: int) -> tuple[np.ndarray, float]:
     return t_z / norm, t_s / norm
 
 
+@dataclass(frozen=True)
+class StepControl:
+    """Step control of the continuation (Allgower and Georg 1990, section 6.1): a corrected step is
+    rejected (and the step halved) when the tangent at the new point turns by more than ``max_angle``
+    degrees from the last one (in the scaled norm of the arclength: z's root mean square and log
+    lambda), when the corrector moved the predicted point by more than ``max_drift`` times the step
+    and more than ``drift_floor`` (smaller moves are the corrections' own tolerance: on `war` about 5e-7
+    whatever the step, which would stall tiny steps), or (``orientation``) when the sign of det [H_u, H_s; t'] flips across the step: the tangent's
+    orientation, kept by the bordered row, then runs against the path's (a jump over a sharp turn
+    onto the branch coming back). The step grows only when the angle and the drift are below half
+    their bounds."""
+
+    max_angle: float = 15.0
+    max_drift: float = 0.3
+    drift_floor: float = 1e-5
+    orientation: bool = True
+
+
+def tangent_angle(a: tuple[np.ndarray, float], b: tuple[np.ndarray, float], n: int) -> float:
+    """The angle (degrees) between two tangents (z part, log lambda part) in the arclength's scaled norm."""
+    (az, as_), (bz, bs) = _unit(*a, n), _unit(*b, n)
+    return float(np.degrees(np.arccos(np.clip(az @ bz / n + as_ * bs, -1.0, 1.0))))
+
+
+def lu_sign(lu: tuple[np.ndarray, np.ndarray]) -> int:
+    """The sign of the determinant of a matrix from its ``scipy.linalg.lu_factor``."""
+    lu_mat, piv = lu
+    swaps = int(np.count_nonzero(piv != np.arange(piv.size)))
+    return int((-1) ** (swaps + int(np.count_nonzero(np.diag(lu_mat) < 0))))
+
+
+def _tangent(lu: tuple, size: int, n: int) -> tuple[np.ndarray, float]:
+    tau = linalg.lu_solve(lu, np.r_[np.zeros(size), 1.0])
+    norm = np.sqrt(tau[:2 * n] @ tau[:2 * n] / n + tau[size] ** 2)
+    return tau[:size] / norm, float(tau[size] / norm)
+
+
+def control_step(border: np.ndarray, t_old: tuple[np.ndarray, float], sign_old: int, drift: float,
+                 control: StepControl, n: int) -> tuple[str | None, tuple[np.ndarray, float, int], float]:
+    """``control``'s test of a corrected step: ``border`` is the bordered [H_u, H_s; row] at the new point with
+    the row the last tangent ``t_old`` (u part, log lambda part) scaled as the arclength's inner product (its
+    z part, the first 2n entries, divided by n; overwritten), ``sign_old`` the sign of that determinant at
+    the last point, ``drift`` the corrector's move divided by the step (0 if below the floor). Returns why
+    the step fails (None if it passes), the new point's unit tangent and sign, and the angle (degrees)."""
+    size = border.shape[0] - 1
+    lu = linalg.lu_factor(border, overwrite_a=True)
+    new, sign_new = _tangent(lu, size, n), lu_sign(lu)
+    angle = tangent_angle((t_old[0][:2 * n], t_old[1]), (new[0][:2 * n], new[1]), n)
+    why = (f"angle {angle:.1f}" if angle > control.max_angle else f"drift {drift:.2g}" if drift > control.max_drift
+           else "orientation" if control.orientation and sign_new != sign_old else None)
+    return why, (new[0], new[1], sign_new), angle
+
+
 def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5, target: float = 1e-3,
                 certify_from: float = 100.0, certify_factor: float = 2.0, step: float = 0.3,
                 max_step: float = 2.0, tol: float = 1e-6, max_corrections: int = 20, max_fresh: int = 3,
                 fold_tol: float = 2e-3, min_step: float = 1e-7, monotone_from: float | None = None,
                 max_steps: int | None = None, budget_seconds: float | None = None,
                 on_step: Callable[[float, np.ndarray, Stage], None] | None = None,
-                resume: tuple[np.ndarray, np.ndarray] | None = None, prior: Prior | None = None) -> PathResult:
+                resume: tuple[np.ndarray, np.ndarray] | None = None, prior: Prior | None = None,
+                control: StepControl | None = None) -> PathResult:
     """Follow the logit path from ``lam_start`` by pseudo-arclength continuation in (z, log lambda) (arclength:
     z's root mean square and log lambda); certify the profile (exact NashConv) when lambda first passes
     ``certify_from``, then each time it grows by ``certify_factor``; stop at a certificate (max over states)
@@ -283,7 +224,8 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
     steps (on `war` it stalls at the first turn, lambda ~ 1177: off by default). ``on_step(lambda, z,
     stage)``: called after each step; ``resume`` (z, x): start at ``lam_start`` from these values and stage
     payoffs (a point of the path) instead of the uniform profile; ``prior``: follow the logit path with that
-    prior (:func:`stage_equilibria`; the derivatives are the same). Returns the profile with the smallest
+    prior (:func:`stage_equilibria`; the derivatives are the same); ``control``: reject sharp turns, large corrector
+    moves and orientation flips (:class:`StepControl`; off by default). Returns the profile with the smallest
     certificate met, the curve (lambda, steps, seconds, NashConv at s0 and max) and the profiles kept on that
     profile's piece of the path (``SNAPSHOT_RATIO``)."""
     start = time.perf_counter()
@@ -302,7 +244,7 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
         st = path.stage(z, lam_start, st.x)
     else:
         raise RuntimeError(f"the logit path's start at lambda={lam_start:g} did not converge")
-    t_prev, curve = (np.zeros(2 * n), 1.0), []
+    t_prev, curve, pending, rejected = (np.zeros(2 * n), 1.0), [], None, 0
     best: tuple | None = None
     next_cert, steps, stalled, jump, hold = certify_from, 0, False, JUMP, 0
     snaps, lam_prev, best_snaps = [], lam_start, []  # kept profiles: (lambda, pi_S, pi_P)
@@ -310,21 +252,27 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
         size = path.size
         mono = monotone_from is not None and np.exp(s) >= monotone_from and hold == 0
         row = (np.zeros(2 * n), 1.0) if mono else (t_prev[0] / n, t_prev[1])
-        border = path.bordered(st, row)  # dense matrices: one (size + 1)^2 array or LU at a time, two at most
-        tau = linalg.lu_solve(linalg.lu_factor(border), np.r_[np.zeros(size), 1.0])
-        if mono:  # natural parameter: dz/ds, and corrections at the new lambda
-            t_u, t_s, h = tau[:size], 1.0, jump
-        else:
-            norm = np.sqrt(tau[:2 * n] @ tau[:2 * n] / n + tau[size] ** 2)
-            t_u, t_s, h = tau[:size] / norm, tau[size] / norm, step
+        if pending is not None and not mono and pending[0].size == size:  # the step control's tangent here
+            (t_u, t_s, sign), h = pending, step
             row = (t_u[:2 * n] / n, t_s)
-            border[size, :2 * n], border[size, size] = row
-        lu, border = linalg.lu_factor(border, overwrite_a=True), None
+            border = path.bordered(st, row)
+        else:
+            border = path.bordered(st, row)  # dense matrices: one (size + 1)^2 array or LU at a time, three at most
+            lu = linalg.lu_factor(border)
+            tau, sign, lu = linalg.lu_solve(lu, np.r_[np.zeros(size), 1.0]), lu_sign(lu), None
+            if mono:  # natural parameter: dz/ds, and corrections at the new lambda
+                t_u, t_s, h = tau[:size], 1.0, jump
+            else:
+                norm = np.sqrt(tau[:2 * n] @ tau[:2 * n] / n + tau[size] ** 2)
+                t_u, t_s, h = tau[:size] / norm, tau[size] / norm, step
+                row = (t_u[:2 * n] / n, t_s)
+                border[size, :2 * n], border[size, size] = row
+        lu, border, pending, angle, drift = linalg.lu_factor(border, overwrite_a=True), None, None, 0.0, 0.0
         coef = coefficients(st, path.fixed if path.fixed.size else None)
         u = path.pack(z, st.x)
         while True:  # predictor, then corrections on the hyperplane orthogonal to the tangent
             _, dx = path.dphi(st, coef, (h * t_u[:2 * n]).reshape(2, n), h * t_s)
-            u_c, s_c = u + h * t_u, s + h * t_s
+            u_c, s_c = u_p, s_p = u + h * t_u, s + h * t_s
             z_c, x_c = path.unpack(u_c, st.x + dx)
             ok, prev, why, lu_c, fresh = False, np.inf, "corrections", lu, 0
             for used in range(max_corrections):  # noqa: B007 (read after the loop)
@@ -347,6 +295,13 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                 delta = linalg.lu_solve(lu_c, -np.concatenate([res, [0.0]]))
                 u_c, s_c = path.pack(z_c, st_c.x) + delta[:size], s_c + delta[size]
                 z_c, x_c = path.unpack(u_c, st_c.x)
+            if ok and control is not None and not mono:
+                moved = float(np.sqrt(np.sum((u_c[:2 * n] - u_p[:2 * n]) ** 2) / n + (s_c - s_p) ** 2))
+                drift = moved / h if moved > control.drift_floor else 0.0
+                border = path.bordered(st_c, (t_u[:2 * n] / n, t_s))
+                why, pending, angle = control_step(border, (t_u, t_s), sign, drift, control, n)
+                border = None
+                ok, rejected, pending = why is None, rejected + (why is not None), pending if why is None else None
             if ok:
                 break
             LOG.debug("%s %.3g failed: %s", "jump" if mono else "step", h, why)
@@ -363,6 +318,8 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
         if not stalled:
             z, s, st, steps = z_c, s_c, st_c, steps + 1
             grow = 1.5 if used <= 5 else 1.0 if used <= 10 else 0.7
+            if control is not None and (angle > control.max_angle / 2 or drift > control.max_drift / 2):
+                grow = min(grow, 1.0)
             if mono:
                 jump, t_prev = min(h * grow, MAX_JUMP), _unit(t_u[:2 * n], t_s, n)
             else:
@@ -390,6 +347,8 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
                           "nashconv_s0": nc.at_start, "nashconv_max": nc.max})
             if stalled:
                 curve[-1]["stalled"] = True
+            if control is not None:
+                curve[-1]["rejected"] = rejected
             LOG.info("certified %s", curve[-1])
             if best is None or nc.max < best[2].max:
                 best, best_snaps = (st.pi_s.copy(), st.pi_p.copy(), nc, lam), [sn for sn in snaps if sn[0] < lam]

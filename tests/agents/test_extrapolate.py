@@ -10,8 +10,8 @@ import pytest
 from agents.game.best_response import nash_conv
 from agents.game.equilibrium import search_mpe
 from agents.game.extrapolate import extrapolate, richardson
-from agents.game.homotopy import stage_equilibria
 from agents.game.operator import game_operator
+from agents.game.stage import stage_equilibria
 from envs.scenarios import make_params
 
 pytestmark = pytest.mark.xdist_group("game")

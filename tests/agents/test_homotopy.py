@@ -9,9 +9,10 @@ import pytest
 
 from agents.game.best_response import nash_conv
 from agents.game.equilibrium import search_mpe
-from agents.game.homotopy import LogitPath, coefficients, follow_path, softmax, stage_equilibria
+from agents.game.homotopy import LogitPath, StepControl, follow_path
 from agents.game.kernels import Kernels
 from agents.game.operator import game_operator
+from agents.game.stage import coefficients, softmax, stage_equilibria
 from envs.scenarios import make_params
 
 pytestmark = pytest.mark.xdist_group("game")
@@ -166,3 +167,15 @@ def test_the_prior_stage_certifies_exactly_and_never_returns_worse(op):
     assert res.nashconv_max == pytest.approx(nash_conv(op, res.pi_small, res.pi_patron).max, abs=1e-12)
     assert res.nashconv_max == min(c["nashconv_max"] for c in res.curve) <= plain.nashconv_max
     assert ("its profile at lambda" in res.method) == (res.nashconv_max < plain.nashconv_max)
+
+
+@pytest.mark.slow
+def test_with_the_step_control_the_path_still_returns_a_logit_equilibrium(op):
+    """A strict control (2 degrees) rejects steps, and the points it accepts are still on the path."""
+    found = follow_path(op, lam_stop=5.0, certify_from=5.0, target=0.0, control=StepControl(max_angle=2.0))
+    assert found.curve[-1]["rejected"] > 0 and found.lam >= 5.0
+    v_s, v_p = op.evaluate(found.pi_small, found.pi_patron)
+    q_s, q_p = op.q_values(v_s, v_p)
+    lam = found.lam
+    assert np.abs(found.pi_small - softmax(lam * np.einsum("sap,sp->sa", q_s, found.pi_patron))).max() < 1e-6
+    assert np.abs(found.pi_patron - softmax(lam * np.einsum("sap,sa->sp", q_p, found.pi_small))).max() < 1e-6
