@@ -30,8 +30,9 @@ from functools import lru_cache
 import numpy as np
 
 from envs import model
+from envs.entry_shock import after_shock
 from envs.params import N_PHASES, AllianceParams
-from envs.spaces import ACTION_NVEC, ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, STATE_LEVELS, encode_states
+from envs.spaces import ACTION_NVEC, ALL_ACTIONS, ALL_STATES, N_ACTIONS, N_STATES, STATE_LEVELS
 from envs.state_rows import N_COLS, lazy_zeros, state_entries
 
 BLOCK = N_STATES // N_PHASES  # 1080 states per phase
@@ -82,29 +83,6 @@ def _grid(shape: tuple[int, ...], phase: int) -> np.ndarray:
     grid[:, 0] = phase
     grid[:, 1:] = np.stack(np.unravel_index(np.arange(grid.shape[0]), shape), axis=1)
     return grid
-
-
-@lru_cache(maxsize=1)
-def after_shock() -> np.ndarray:
-    """Flat state after section 5.4, keyed ``((moved * 5 + new_phase) * 2 + changed) * 2 + reset``
-    (``model.apply_entry_shock``; it reads no parameter)."""
-    n_keys = N_PHASES * 4
-    out = np.empty(N_STATES * n_keys, dtype=np.int64)
-    keys = np.tile(np.arange(n_keys), BLOCK)
-    for lo in range(0, N_STATES, BLOCK):  # a block of states at a time (row by row: the same numbers), small temporaries
-        moved = np.repeat(ALL_STATES[lo:lo + BLOCK], n_keys, axis=0)
-        out[lo * n_keys:(lo + BLOCK) * n_keys] = encode_states(
-            model.apply_entry_shock(moved, keys // 4, (keys // 2 % 2).astype(bool), (keys % 2).astype(bool)))
-    out.setflags(write=False)
-    return out
-
-
-@lru_cache(maxsize=1)
-def after_shock32() -> np.ndarray:
-    """:func:`after_shock` as int32 (flat states < 5,400; the vector env's loop), read-only."""
-    out = after_shock().astype(np.int32)
-    out.setflags(write=False)
-    return out
 
 
 CHUNK_ROWS = 8192  # rows per call of envs.model's functions in a block build: their temporaries stay in the cache

@@ -19,10 +19,11 @@ from gymnasium.error import ResetNeeded
 from envs import model, pcg64
 from envs.context_step import advance_contexts_into, write_context_observations
 from envs.context_tables import _scratch
+from envs.entry_shock import after_shock32
 from envs.env_shared import as_action_array
 from envs.kernel import FLAT_NVEC, NO_DONE, NO_FRAC, advance_into, fused_outputs, row_words
 from envs.spaces import ACTION_NVEC
-from envs.tables import MED_KEYS32, MOVE_KEYS32, PHASE_OF, PHASE_OF32, after_shock32
+from envs.tables import MED_KEYS32, MOVE_KEYS32, PHASE_OF, PHASE_OF32
 
 
 def step_fused(venv: Any, actions: Any, done: np.ndarray | None) -> tuple | None:

@@ -125,3 +125,11 @@ def test_no_import_cycle_between_modules():
 @pytest.mark.parametrize("graph, cycle", [({"a": ["b"], "b": ["c"], "c": ["a"]}, True), ({"a": ["b"], "b": ["c"]}, False)])
 def test_the_cycle_finder_finds_a_cycle(graph, cycle):
     assert (find_cycle(graph) is not None) == cycle
+
+
+MAX_LINES = 400  # a file per idea (docs/architecture.md): a module past this is two ideas
+
+
+def test_no_module_is_longer_than_the_limit():
+    long = {name: n for name, path in MODULES.items() if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines (split them): {long}"
