@@ -9,9 +9,11 @@ and Palfrey 1995), and their Markov-perfect versions approach MPEs.
 ``method="homotopy"`` (``STANDARD``, what `alliance game` and the explorer run): the predictor-
 corrector homotopy of :mod:`agents.game.homotopy` on the two value vectors and log lambda, which
 passes the path's turning points; on `war` it certifies 0.0046 (max over states; 0.0023 at s0) at lambda = 1662
-(0.0076 at 1152, where the path starts to snake). With ``prior_stop`` (STANDARD: 2000), the path is then followed
+(0.0076 at 1152, where the path starts to snake). With ``prior_stop`` (STANDARD: 20000), the path is then followed
 again with the best profile as its prior (policies ~ prior x exp(lambda payoffs)) from lambda = 1 to that
-precision: on `war` 0.0029 (0.00062 at s0) at lambda = 2322.
+precision, the prior mixed with weight ``prior_mix`` (STANDARD: 0.01) with the uniform profile in every
+state: on `war` 0.0026 (0.00061 at s0) at lambda = 2366, and the path stalls at 2506 (unmixed, to 2000:
+0.0029 at 2322).
 With ``extrapolate`` (a ratio r; STANDARD: 1.5), the Richardson stage of :mod:`agents.game.extrapolate`
 follows: the returned profile at lambda combined with the path's profiles kept from lambda / r on
 (on the piece of the path since its last turn), state by state where it lowers the exact NashConv.
@@ -59,11 +61,12 @@ NOT_EXTRAPOLATED = ("; a Richardson extrapolation to 1/lambda = 0 from the path'
                     "the path's profile is returned")
 METHODS = ("dynamics", "homotopy")
 TARGET = 1e-3  # section 11's certificate target (max over states of NashConv)
-PRIORED = ("; then the logit path again with that profile as its prior (policies ~ prior x exp(lambda payoffs)), "
+PRIORED = ("; then the logit path again with that profile{mixed} as its prior (policies ~ prior x exp(lambda payoffs)), "
            "from lambda = 1 to {stop:g}: its profile at lambda = {lam:.4g}")
-NOT_PRIORED = ("; the logit path again with that profile as its prior, from lambda = 1 to {stop:g}, certified no better "
+NOT_PRIORED = ("; the logit path again with that profile{mixed} as its prior, from lambda = 1 to {stop:g}, certified no better "
                "(best max NashConv {best:.2g})")
 PRIOR_FLOOR = 1e-200  # probabilities below it enter the prior as this (log -460)
+MIXED = " (mixed with the uniform profile, weight {mix:g})"
 POLISHED = "; then fictitious play with exact best responses from the best profile (step 1/(k + {offset}), {rounds} rounds)"
 
 
@@ -118,7 +121,8 @@ def search_mpe(op: GameOperator, lambdas: tuple[float, ...] = tuple(np.geomspace
     :func:`agents.game.homotopy.follow_path` (``homotopy``: its keyword arguments, and
     ``budget_seconds``), then with ``extrapolate=r`` (r > 1) the Richardson stage of
     :mod:`agents.game.extrapolate` from the path's kept profiles from lambda / r on, then with
-    ``prior_stop`` the path again with the best profile as its prior, to that lambda. Returns the
+    ``prior_stop`` the path again with the best profile as its prior (mixed with weight ``prior_mix``,
+    default 0, with the uniform profile), to that lambda. Returns the
     profile with the smallest max NashConv met."""
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not allowed: one of {', '.join(METHODS)}")
@@ -191,11 +195,14 @@ def _homotopy(op: GameOperator, budget_seconds: float | None, options: dict) -> 
 
     options = dict(options)
     ratio, prior_stop = options.pop("extrapolate", None), options.pop("prior_stop", None)
+    mix = options.pop("prior_mix", 0.0)
     if ratio is not None and not (isinstance(ratio, (int, float)) and ratio > 1):
         raise ValueError(f"extrapolate={ratio!r} is not allowed: a ratio of precisions > 1 (or None)")
+    if isinstance(mix, bool) or not (isinstance(mix, (int, float)) and 0 <= mix < 1):
+        raise ValueError(f"prior_mix={mix!r} is not allowed: a weight of the uniform profile in [0, 1)")
     found = follow_path(op, budget_seconds=budget_seconds, **options)
     res = _extrapolated(op, found, ratio)
-    return res if prior_stop is None else _with_prior(op, res, float(prior_stop), options)
+    return res if prior_stop is None else _with_prior(op, res, float(prior_stop), float(mix), options)
 
 
 def _extrapolated(op: GameOperator, found, ratio: float | None) -> EquilibriumSearch:
@@ -224,26 +231,30 @@ def _extrapolated(op: GameOperator, found, ratio: float | None) -> EquilibriumSe
     return res
 
 
-def _with_prior(op: GameOperator, res: EquilibriumSearch, stop: float, options: dict) -> EquilibriumSearch:
-    """The logit path again, with the best profile so far as its prior (docs/model.md section 11): from
-    lambda = 1 (where its solution is nearly the prior) to ``stop``, certified from 50 at every 1.25 in
-    lambda; the best certified profile is returned if it beats ``res``."""
+def _with_prior(op: GameOperator, res: EquilibriumSearch, stop: float, mix: float, options: dict) -> EquilibriumSearch:
+    """The logit path again, with the best profile so far as its prior (docs/model.md section 11), mixed
+    with weight ``mix`` with the uniform profile in every state: from lambda = 1 (where its solution is
+    nearly the prior) to ``stop``, certified from 50 at every 1.25 in lambda; the best certified profile is
+    returned if it beats ``res``."""
     from agents.game.homotopy import follow_path
 
-    prior = (np.log(np.maximum(res.pi_small, PRIOR_FLOOR)), np.log(np.maximum(res.pi_patron, PRIOR_FLOOR)))
-    v_s, v_p = op.evaluate(res.pi_small, res.pi_patron)
-    x0 = np.einsum("sap,sa->sp", op.q_values(v_s, v_p)[1], res.pi_small)
+    b_s = (1.0 - mix) * res.pi_small + mix / res.pi_small.shape[1]
+    b_p = (1.0 - mix) * res.pi_patron + mix / res.pi_patron.shape[1]
+    prior = (np.log(np.maximum(b_s, PRIOR_FLOOR)), np.log(np.maximum(b_p, PRIOR_FLOOR)))
+    v_s, v_p = op.evaluate(b_s, b_p)
+    x0 = np.einsum("sap,sa->sp", op.q_values(v_s, v_p)[1], b_s)
     keep = {k: options[k] for k in ("target", "max_steps") if k in options}
     found = follow_path(op, lam_start=1.0, lam_stop=stop, certify_from=50.0, certify_factor=1.25,
                         resume=(np.stack([v_s, v_p]), x0), prior=prior, **keep)
     res.iterations += found.steps
     res.curve += [{**c, "prior": True, "seconds": round(res.seconds + c["seconds"], 2)} for c in found.curve]
     res.seconds += found.seconds
+    mixed = MIXED.format(mix=mix) if mix else ""
     if found.certificate.max < res.certificate.max:
         res.pi_small, res.pi_patron, res.certificate = found.pi_small, found.pi_patron, found.certificate
-        res.method += PRIORED.format(stop=stop, lam=found.lam)
+        res.method += PRIORED.format(stop=stop, lam=found.lam, mixed=mixed)
     else:
-        res.method += NOT_PRIORED.format(stop=stop, best=found.certificate.max)
+        res.method += NOT_PRIORED.format(stop=stop, best=found.certificate.max, mixed=mixed)
     return res
 
 
@@ -252,10 +263,11 @@ def _with_prior(op: GameOperator, res: EquilibriumSearch, stop: float, options: 
 # path snakes in lambda from about 1177 on and first passes 1650 just before it turns at 1672, the
 # highest lambda the continuation reached when followed further: docs/model.md section 11; about
 # 200 steps), then the Richardson extrapolation from the path's profiles from lambda / 1.5 on (kept
-# only if it certifies better), then the logit path again with the best profile as its prior, to lambda =
-# 2000 (about 16 steps, 30 s on `war`; kept only if it certifies better).
+# only if it certifies better), then the logit path again with the best profile, mixed with weight 0.01 with
+# the uniform profile, as its prior, to lambda = 20000 (on `war` it stalls at 2506 after about 100 steps, 130 s;
+# kept only if it certifies better: 0.0026 at 2366; issue 24's sixth attempt in docs/model.md section 11).
 STANDARD = {"method": "homotopy", "target": TARGET, "lam_stop": 1650.0, "certify_from": 100.0, "certify_factor": 2.0,
-            "max_steps": 400, "extrapolate": 1.5, "prior_stop": 2000.0}
+            "max_steps": 400, "extrapolate": 1.5, "prior_stop": 20000.0, "prior_mix": 0.01}
 # The previous standard: the logit path to 178, 25 averaged rounds at 1000, 150 rounds of fictitious play.
 DYNAMICS = {"lambdas": tuple(float(x) for x in np.geomspace(1.0, 178.0, 10)), "rounds": 10, "final_lambda": 1000.0,
             "final_rounds": 25, "final_damping": 0.05, "final_every": 25, "polish_rounds": 150, "polish_offset": 50}

@@ -118,7 +118,8 @@ def test_an_indifferent_patron_leaves_the_small_states_logit_optimum():
 
 def test_a_bad_method_or_keyword_is_one_line(op):
     for kwargs, words in (({"method": "newton"}, "method='newton' is not allowed"),
-                          ({"lam_stop": 5.0}, "lam_stop=5.0 is not allowed")):
+                          ({"lam_stop": 5.0}, "lam_stop=5.0 is not allowed"),
+                          ({"method": "homotopy", "prior_mix": 1.0}, "prior_mix=1.0 is not allowed")):
         with pytest.raises(ValueError) as err:
             search_mpe(op, **kwargs)
         assert words in str(err.value) and "\n" not in str(err.value)
@@ -159,9 +160,11 @@ def test_with_a_prior_the_jacobian_agrees_with_finite_differences(op, uniform_va
 
 
 @pytest.mark.slow
-def test_the_prior_stage_certifies_exactly_and_never_returns_worse(op):
+@pytest.mark.parametrize("mix", [0.0, 0.01])
+def test_the_prior_stage_certifies_exactly_and_never_returns_worse(op, mix):
     plain = search_mpe(op, method="homotopy", lam_stop=3.0, certify_from=1.5, certify_factor=1.5)
-    res = search_mpe(op, method="homotopy", lam_stop=3.0, certify_from=1.5, certify_factor=1.5, prior_stop=3.0)
+    res = search_mpe(op, method="homotopy", lam_stop=3.0, certify_from=1.5, certify_factor=1.5, prior_stop=3.0,
+                     prior_mix=mix)
     on_prior = [c for c in res.curve if c.get("prior")]
     assert on_prior and len(res.curve) == len(plain.curve) + len(on_prior)
     assert res.nashconv_max == pytest.approx(nash_conv(op, res.pi_small, res.pi_patron).max, abs=1e-12)
