@@ -218,7 +218,6 @@ def occupancy_of(tbl: np.ndarray, dist: np.ndarray, near: np.ndarray | None = No
     # written (many steps would pay more for the bookkeeping than they save)
     sparse_rows = tbl.ndim == 2 and len(set(key)) == 1
     occupancy = (lazy_zeros if sparse_rows else np.zeros)((N_STATES, N_ACTIONS) if with_occupancy else (0, N_ACTIONS))
-    touched = np.full(N_STATES, not sparse_rows)  # the rows written
     for r, n in sorted(set(key)):
         w = dist[[t for t in range(horizon) if key[t] == (r, n)]].sum(axis=0)
         if tbl.ndim == 3:
@@ -228,18 +227,15 @@ def occupancy_of(tbl: np.ndarray, dist: np.ndarray, near: np.ndarray | None = No
             if near is not None:
                 share += float((occ * near[n]).sum())
         else:  # one action a state: only its column moves (no (5400, 96) temporary per row)
-            if with_occupancy and sparse_rows:  # rows of weight 0 would add 0 to 0: the same numbers
-                rows = np.flatnonzero(w)
-                occupancy[rows, tbl[r][rows]] += w[rows]
-                touched[rows] = True
+            if with_occupancy and sparse_rows:  # its only pass: (0 + w) / horizon is w / horizon, rows of
+                rows = np.flatnonzero(w)  # weight 0 stay 0 (the same numbers, bit for bit, as the other path)
+                occupancy[rows, tbl[r][rows]] = w[rows] / horizon
             elif with_occupancy:
                 occupancy[np.arange(N_STATES), tbl[r]] += w
             if near is not None:
                 share += float(w @ near[n][np.arange(N_STATES), tbl[r]])
-    if with_occupancy and touched.all():
+    if with_occupancy and not sparse_rows:
         occupancy /= horizon  # in place: the same numbers as occupancy / horizon, no second (5400, 96) array
-    elif with_occupancy:  # the rows written only (0 / horizon is 0): the others take no memory
-        occupancy[touched] /= horizon
     return (occupancy if with_occupancy else None), share / horizon
 
 

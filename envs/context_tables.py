@@ -103,8 +103,8 @@ def step_contexts(index, action, t, ctx, state_keys, bases, codes, values, med_c
     in ``step_index``, ``down = values[2:]``); Pr(M = 1) ``med_values[bases[b, 2] + med_codes[
     state_keys[s, 2] + a]]``; ``event_target``/``event_prob`` ``[c, row, phase]``, ``p_west`` ``[c,
     phase]``. Returns next indices and the events as ``step_many``, and r(s, a) of each state before
-    the step (``envs.context_rewards.reward_at`` on ``factors[bases[b, 1] + state_keys[s, 1]]`` and the
-    context's row of ``ctx_terms``)."""
+    the step (``envs.context_rewards.rewards_into`` on ``factors[bases[b, 1] + ...]`` and the context's row
+    of ``ctx_terms``)."""
     n = index.shape[0]
     out = (np.empty(n, np.int64), np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty(n, np.bool_),
            np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64))
@@ -122,8 +122,9 @@ def step_contexts(index, action, t, ctx, state_keys, bases, codes, values, med_c
 
 @numba.njit(cache=True, inline="always")
 def _ask(ring, j, index, action, ctx, state_keys, bases, codes, med_codes, values):
-    """Env j's look-up positions into ``ring[j % AHEAD]`` (its (shield, economy) for r(s, a), Pr(M = 1), the
-    five move keys), and its move entries asked for from the memory (far apart: they miss the caches)."""
+    """Env j's look-up positions into ``ring[j % AHEAD]`` (Pr(M = 1) at 1, the five move keys at 2..6; r(s, a)
+    is put together after the loop), and its move entries asked for from the memory (far apart: they miss
+    the caches)."""
     s, a = index[j], action[j]
     b = ctx[j] * N_PHASES + state_keys[s, 0]
     row = ring[j & (AHEAD - 1)]

@@ -259,14 +259,14 @@ def follow_path(op: GameOperator, lam_start: float = 1.0, lam_stop: float = 1e5,
         else:
             border = path.bordered(st, row)  # dense matrices: one (size + 1)^2 array or LU at a time, three at most
             lu = linalg.lu_factor(border)
-            tau, sign, lu = linalg.lu_solve(lu, np.r_[np.zeros(size), 1.0]), lu_sign(lu), None
+            sign = lu_sign(lu)
             if mono:  # natural parameter: dz/ds, and corrections at the new lambda
-                t_u, t_s, h = tau[:size], 1.0, jump
+                t_u, t_s, h = linalg.lu_solve(lu, np.r_[np.zeros(size), 1.0])[:size], 1.0, jump
             else:
-                norm = np.sqrt(tau[:2 * n] @ tau[:2 * n] / n + tau[size] ** 2)
-                t_u, t_s, h = tau[:size] / norm, tau[size] / norm, step
+                (t_u, t_s), h = _tangent(lu, size, n), step
                 row = (t_u[:2 * n] / n, t_s)
                 border[size, :2 * n], border[size, size] = row
+            lu = None
         lu, border, pending, angle, drift = linalg.lu_factor(border, overwrite_a=True), None, None, 0.0, 0.0
         coef = coefficients(st, path.fixed if path.fixed.size else None)
         u = path.pack(z, st.x)
