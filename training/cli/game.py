@@ -147,9 +147,11 @@ def _text(rep: dict) -> str:
 
 def _stage(c: dict) -> str:
     """A curve entry's label: its precision, and what was done there (averaging, the extrapolation's
-    certifications from its range of precisions, the path with a prior, fictitious play)."""
+    certifications from its range of precisions, the path with a prior, fictitious play, the proximal polish)."""
     if "polished" in c:
         return f"polish {c['polished']}"
+    if c.get("proximal"):
+        return f"proximal round {c['round']}"
     if c.get("prior"):
         return f"with prior {c['lambda']:.3g}"
     if "extrapolated_from" in c:
