@@ -138,10 +138,10 @@ def _text(rep: dict) -> str:
     if "mpe" in rep:
         m = rep["mpe"]
         lines += ["", f"equilibrium search: {m['method']}",
-                  f"  best certificate: NashConv at s0 {m['nashconv_s0']:.4f}, max over states {m['nashconv_max']:.4f} "
+                  f"  best certificate: NashConv at s0 {m['nashconv_s0']:.2g}, max over states {m['nashconv_max']:.2g} "
                   f"({m['iterations']} rounds, {m['seconds']:.0f} s); V_S = {m['V_S']:.4f}, V_P = {m['V_P']:.4f}; "
                   f"small state: {m['archetype']}", "  curve (lambda: max NashConv): "
-                  + ", ".join(_stage(c) + f": {c['nashconv_max']:.3f}" for c in m["curve"] if c.get("polished", 0) % 25 == 0)]
+                  + ", ".join(_stage(c) + f": {c['nashconv_max']:.2g}" for c in m["curve"] if c.get("polished", 0) % 25 == 0)]
     return "\n".join(lines)
 
 

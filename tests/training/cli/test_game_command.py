@@ -53,3 +53,5 @@ def test_the_text_curve_labels_the_extrapolations_entries_apart_from_the_paths()
     assert _stage(extrapolated) == "extrapolated from 1195..1662"
     assert _stage({"lambda": 1000.0, "averaged": 25}) == "1e+03 avg 25"
     assert _stage({"lambda": 2322.1, "prior": True, "nashconv_max": 0.0029}) == "with prior 2.32e+03"
+    # a proximal round carries no precision: labelled by its round, not by the lambda it does not have
+    assert _stage({"round": 28, "residual": 0.002, "moved": 0.01, "proximal": True, "nashconv_max": 0.00095}) == "proximal round 28"
