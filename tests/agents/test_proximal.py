@@ -76,8 +76,9 @@ def test_a_bad_proximal_weight_or_rounds_is_one_line(op):
 
 @pytest.mark.slow
 def test_the_proximal_stage_certifies_exactly_and_never_returns_worse(op):
-    plain = search_mpe(op, method="homotopy", lam_stop=3.0, certify_from=1.5, certify_factor=1.5)
-    res = search_mpe(op, method="homotopy", lam_stop=3.0, certify_from=1.5, certify_factor=1.5, proximal_rounds=3)
+    """From the path near lambda = 166 (a local polish: from lambda = 13 it finds no step at all)."""
+    plain = search_mpe(op, method="homotopy", lam_stop=30.0, certify_from=15.0, certify_factor=1.5)
+    res = search_mpe(op, method="homotopy", lam_stop=30.0, certify_from=15.0, certify_factor=1.5, proximal_rounds=3)
     rounds = [c for c in res.curve if c.get("proximal")]
     assert 1 <= len(rounds) <= 3 and len(res.curve) == len(plain.curve) + len(rounds)
     assert res.nashconv_max == pytest.approx(nash_conv(op, res.pi_small, res.pi_patron).max, abs=1e-12)
