@@ -19,8 +19,7 @@ complementarity to round-off, and no kink at p = w = 0): F(x) = 0 on x = (pi_S, 
 
 **Newton's step.** A state's 120 equations in its policies read its own 120 probabilities (a 120 x 120
 block: the diagonal of phi's derivatives, and the stage payoffs between the players) and the values
-through w; the 2 x 1,080 sums read the policies only. So the policies are eliminated state by state (each
-block inverted) and the values solve a dense 2,160 system (the Schur complement), whose blocks are gamma
+through w; the 2 x 1,080 sums read the policies only. So the policies are eliminated state by state and the values solve a dense 2,160 system (the Schur complement), whose blocks are gamma
 times move kernels of signed weights over one player's actions with the other's policy
 (:class:`agents.game.kernels.Kernels`, as in the homotopy's Jacobian), plus their diagonals.
 
@@ -57,7 +56,7 @@ NU = 0.01  # the proximal weight (payoff units per unit of probability; docs/mod
 INNER = 4  # Newton steps per proximal round
 SHORTEST = 1e-3  # the line search's shortest step: below it the round ends
 N_OWN = N_ACTIONS + N_PATRON  # a state's policy unknowns: 96 + 24
-CHUNK = 270  # states whose blocks are built at once
+CHUNK = 90  # states whose blocks are built at once (10 MB)
 
 
 @dataclass
@@ -107,17 +106,12 @@ def newton_step(op: GameOperator, kernels: Kernels, pt: Point, rows: np.ndarray,
     """The step d with (J + nu on the policies' diagonal) d = -(rows, sums) at ``pt``: the policies eliminated state by state,
     the values from the dense Schur complement (the module docstring). Returns (d pi_S, d pi_P, d V_S, d V_P)."""
     n, na, g = op.rows.size, N_ACTIONS, op.gamma
-    inverse = np.empty((n, N_OWN, N_OWN))  # each state's block inverted, a chunk of states at a time
-    diag = np.arange(N_OWN)
-    for lo in range(0, n, CHUNK):
-        sl = slice(lo, min(n, lo + CHUNK))
-        blocks = np.zeros((sl.stop - lo, N_OWN, N_OWN))
-        blocks[:, diag, diag] = pt.d_p[sl] + nu
-        blocks[:, :na, na:] = -pt.d_w[sl, :na, None] * pt.q_s[sl]
-        blocks[:, na:, :na] = -pt.d_w[sl, na:, None] * np.swapaxes(pt.q_p[sl], 1, 2)
-        inverse[sl] = np.linalg.inv(blocks)
-    # c = inverse' (each player's sum row): the sums of the inverse's rows of that player's 96 or 24
-    c = np.stack([inverse[:, :na].sum(axis=1), inverse[:, na:].sum(axis=1)], axis=2)
+    chunks = [slice(lo, min(n, lo + CHUNK)) for lo in range(0, n, CHUNK)]
+    ones = np.zeros((CHUNK, N_OWN, 2))
+    ones[:, :na, 0], ones[:, na:, 1] = 1.0, 1.0
+    c = np.empty((n, N_OWN, 2))  # c = A^-T (each player's sum row): the sums' rows through the blocks
+    for sl in chunks:
+        c[sl] = np.linalg.solve(np.swapaxes(_blocks(pt, sl, nu), 1, 2), ones[:sl.stop - sl.start])
     schur = np.zeros((2 * n, 2 * n))
     for i in (0, 1):
         w_s, w_p = c[:, :na, i] * pt.d_w[:, :na], c[:, na:, i] * pt.d_w[:, na:]
@@ -128,8 +122,21 @@ def newton_step(op: GameOperator, kernels: Kernels, pt: Point, rows: np.ndarray,
     ev = op.expect(dv.reshape(2, n))
     through_v = pt.d_w * np.concatenate([dv[:n, None] - g * np.einsum("sab,sb->sa", ev[0], pt.pi_p),
                                          dv[n:, None] - g * np.einsum("sab,sa->sb", ev[1], pt.pi_s)], axis=1)
-    d_own = -np.einsum("skl,sl->sk", inverse, rows + through_v)
+    own = rows + through_v
+    d_own = np.empty((n, N_OWN))
+    for sl in chunks:  # the blocks made again rather than held (CHUNK states at a time)
+        d_own[sl] = -np.linalg.solve(_blocks(pt, sl, nu), own[sl, :, None])[:, :, 0]
     return d_own[:, :na], d_own[:, na:], dv[:n], dv[n:]
+
+
+def _blocks(pt: Point, sl: slice, nu: float) -> np.ndarray:
+    """The 120 x 120 blocks of the states ``sl``: the policies' rows in their own policies, nu on the diagonal."""
+    na, diag = N_ACTIONS, np.arange(N_OWN)
+    out = np.zeros((sl.stop - sl.start, N_OWN, N_OWN))
+    out[:, diag, diag] = pt.d_p[sl] + nu
+    out[:, :na, na:] = -pt.d_w[sl, :na, None] * pt.q_s[sl]
+    out[:, na:, :na] = -pt.d_w[sl, na:, None] * np.swapaxes(pt.q_p[sl], 1, 2)
+    return out
 
 
 def renormalised(pi: np.ndarray) -> np.ndarray:
