@@ -20,7 +20,7 @@ follows: the returned profile at lambda combined with the path's profiles kept f
 Last, with ``proximal_rounds`` (STANDARD: 60), the proximal-point Newton polish of
 :mod:`agents.game.proximal` from the best profile (the MPE conditions as one complementarity system in
 the policies and the values; weight ``proximal_nu``, default 0.01), certified every round and stopped at
-the target: on `war` it takes the 0.0026 above below 1e-3 (docs/model.md section 11).
+the target: on `war` it takes the prior path's 0.0026 to 0.00095 (docs/model.md section 11).
 
 ``method="dynamics"`` (``DYNAMICS``, the previous standard): damped fixed-point iteration, annealed.
 Each round computes both players' Q from the profile's exact values (``GameOperator.q_values``),
@@ -130,7 +130,8 @@ def search_mpe(op: GameOperator, lambdas: tuple[float, ...] = tuple(np.geomspace
     ``budget_seconds``), then with ``extrapolate=r`` (r > 1) the Richardson stage of
     :mod:`agents.game.extrapolate` from the path's kept profiles from lambda / r on, then with
     ``prior_stop`` the path again with the best profile as its prior (mixed with weight ``prior_mix``,
-    default 0, with the uniform profile), to that lambda. Returns the
+    default 0, with the uniform profile), to that lambda, then with ``proximal_rounds`` the proximal
+    polish of :mod:`agents.game.proximal` (weight ``proximal_nu``, default 0.01). Returns the
     profile with the smallest max NashConv met."""
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not allowed: one of {', '.join(METHODS)}")
@@ -207,6 +208,8 @@ def _homotopy(op: GameOperator, budget_seconds: float | None, options: dict) -> 
     prox_rounds, nu = options.pop("proximal_rounds", 0), options.pop("proximal_nu", None)
     if isinstance(prox_rounds, bool) or not (isinstance(prox_rounds, int) and prox_rounds >= 0):
         raise ValueError(f"proximal_rounds={prox_rounds!r} is not allowed: a number of rounds >= 0")
+    if nu is not None and (isinstance(nu, bool) or not (isinstance(nu, (int, float)) and nu > 0)):
+        raise ValueError(f"proximal_nu={nu!r} is not allowed: a proximal weight > 0")
     if ratio is not None and not (isinstance(ratio, (int, float)) and ratio > 1):
         raise ValueError(f"extrapolate={ratio!r} is not allowed: a ratio of precisions > 1 (or None)")
     if isinstance(mix, bool) or not (isinstance(mix, (int, float)) and 0 <= mix < 1):

@@ -103,8 +103,9 @@ def norm(rows: np.ndarray, sums: np.ndarray) -> float:
 
 def newton_step(op: GameOperator, kernels: Kernels, pt: Point, rows: np.ndarray, sums: np.ndarray,
                 nu: float) -> tuple[np.ndarray, ...]:
-    """The step d with (J + nu on the policies' diagonal) d = -(rows, sums) at ``pt``: the policies eliminated state by state,
-    the values from the dense Schur complement (the module docstring). Returns (d pi_S, d pi_P, d V_S, d V_P)."""
+    """The step d with (J + nu on the policies' diagonal) d = -(rows, sums) at ``pt``: the policies
+    eliminated state by state, the values from the dense Schur complement (the module docstring).
+    Returns (d pi_S, d pi_P, d V_S, d V_P)."""
     n, na, g = op.rows.size, N_ACTIONS, op.gamma
     chunks = [slice(lo, min(n, lo + CHUNK)) for lo in range(0, n, CHUNK)]
     ones = np.zeros((CHUNK, N_OWN, 2))
@@ -140,8 +141,10 @@ def _blocks(pt: Point, sl: slice, nu: float) -> np.ndarray:
 
 
 def renormalised(pi: np.ndarray) -> np.ndarray:
-    """Probabilities clipped at 0, rows summing to 1: the profile that is certified."""
+    """Probabilities clipped at 0, rows summing to 1 (a row with nothing left: uniform): the profile
+    that is certified."""
     out = np.clip(pi, 0.0, None)
+    out[out.sum(axis=1) <= 0.0] = 1.0
     return out / out.sum(axis=1, keepdims=True)
 
 

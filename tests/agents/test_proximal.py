@@ -72,6 +72,8 @@ def test_a_bad_proximal_weight_or_rounds_is_one_line(op):
         proximal_polish(op, pi_s, pi_p, nu=0)
     with pytest.raises(ValueError, match=r"^proximal_rounds=-1 is not allowed: a number of rounds >= 0$"):
         search_mpe(op, method="homotopy", lam_stop=2.0, proximal_rounds=-1)
+    with pytest.raises(ValueError, match=r"^proximal_nu='a' is not allowed: a proximal weight > 0$"):
+        search_mpe(op, method="homotopy", lam_stop=2.0, proximal_rounds=2, proximal_nu="a")
 
 
 @pytest.mark.slow
@@ -93,3 +95,10 @@ def test_the_standard_search_certifies_the_target_on_war(op):
     res = search_mpe(op, **STANDARD)
     assert res.nashconv_max <= TARGET
     assert res.nashconv_max == pytest.approx(nash_conv(op, res.pi_small, res.pi_patron).max, abs=1e-12)
+
+
+def test_the_certified_profile_is_clipped_and_renormalised():
+    from agents.game.proximal import renormalised
+
+    got = renormalised(np.array([[0.7, 0.5, -0.2], [-0.1, -0.2, 0.0]]))
+    assert np.allclose(got, [[0.7 / 1.2, 0.5 / 1.2, 0.0], [1 / 3, 1 / 3, 1 / 3]])
