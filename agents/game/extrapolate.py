@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agents.game.best_response import NashConv, nash_conv
-from agents.game.operator import GameOperator
+from agents.game.operator import GameOperator, renormalised
 from envs.params import short_repr
 
 
@@ -56,9 +56,8 @@ def richardson(lams: Sequence[float], policies: Sequence[np.ndarray]) -> np.ndar
         raise ValueError(f"lams={short_repr(list(lams))} is not allowed: two or more distinct precisions > 0, "
                          "one per policy")
     weights = np.linalg.pinv(np.stack([np.ones_like(lam), 1.0 / lam], axis=1))[0]  # the intercept's
-    out = np.maximum(sum(w * np.asarray(p, dtype=np.float64) for w, p in zip(weights, policies)), 0.0)
-    total = out.sum(axis=1, keepdims=True)
-    return np.where(total > 0, out / np.where(total > 0, total, 1.0), policies[int(lam.argmax())])
+    return renormalised(sum(w * np.asarray(p, dtype=np.float64) for w, p in zip(weights, policies)),
+                        policies[int(lam.argmax())])
 
 
 def extrapolate(op: GameOperator, lower: Sequence[tuple[float, np.ndarray, np.ndarray]],

@@ -41,6 +41,15 @@ def pure(actions: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def renormalised(pi: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:
+    """Rows of probabilities clipped at 0 and renormalised; a row with nothing left takes ``fallback``'s
+    row (uniform if None)."""
+    out = np.maximum(np.asarray(pi, dtype=np.float64), 0.0)
+    total = out.sum(axis=1, keepdims=True)
+    spare = np.full_like(out, 1.0 / out.shape[1]) if fallback is None else fallback
+    return np.where(total > 0, out / np.where(total > 0, total, 1.0), spare)
+
+
 def check_policy(policy: object, n: int, name: str) -> np.ndarray:
     """A (1080, n) array of probabilities (or (1080,) flat actions, made one-hot); a one-line
     ``ValueError`` naming ``name`` otherwise."""

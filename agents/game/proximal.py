@@ -47,7 +47,7 @@ from scipy.linalg import lu_factor, lu_solve
 
 from agents.game.best_response import NashConv, nash_conv
 from agents.game.kernels import Kernels
-from agents.game.operator import GameOperator
+from agents.game.operator import GameOperator, renormalised
 from envs.game_tables import N_PATRON
 from envs.spaces import N_ACTIONS
 
@@ -140,14 +140,6 @@ def _blocks(pt: Point, sl: slice, nu: float) -> np.ndarray:
     return out
 
 
-def renormalised(pi: np.ndarray) -> np.ndarray:
-    """Probabilities clipped at 0, rows summing to 1 (a row with nothing left: uniform): the profile
-    that is certified."""
-    out = np.clip(pi, 0.0, None)
-    out[out.sum(axis=1) <= 0.0] = 1.0
-    return out / out.sum(axis=1, keepdims=True)
-
-
 @dataclass
 class Proximal:
     """The best certified profile, its certificate, the rounds done and the curve (per round: the
@@ -195,7 +187,7 @@ def proximal_polish(op: GameOperator, pi_s: np.ndarray, pi_p: np.ndarray, start:
         if not stepped:
             break
         done += 1
-        cand_s, cand_p = renormalised(pt.pi_s), renormalised(pt.pi_p)
+        cand_s, cand_p = renormalised(pt.pi_s), renormalised(pt.pi_p)  # the profile that is certified
         nc = nash_conv(op, cand_s, cand_p)
         moved = max(float(np.abs(x - c).max()) for x, c in zip(pt.unknowns, centre))
         curve.append({"round": done, "residual": norm(pt.phi, pt.sums), "moved": moved,

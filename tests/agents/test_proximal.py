@@ -98,7 +98,7 @@ def test_the_standard_search_certifies_the_target_on_war(op):
 
 
 def test_the_certified_profile_is_clipped_and_renormalised():
-    from agents.game.proximal import renormalised
+    from agents.game.operator import renormalised
 
     got = renormalised(np.array([[0.7, 0.5, -0.2], [-0.1, -0.2, 0.0]]))
     assert np.allclose(got, [[0.7 / 1.2, 0.5 / 1.2, 0.0], [1 / 3, 1 / 3, 1 / 3]])
